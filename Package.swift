@@ -1,0 +1,54 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Quiver",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "VectorStore", targets: ["VectorStore"]),
+        .library(name: "Ingest", targets: ["Ingest"]),
+        .library(name: "Query", targets: ["Query"]),
+        .executable(name: "quiver", targets: ["quiver"]),
+        .executable(name: "quiver-bench", targets: ["quiver-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries, each behind a system-library target holding only a module map and a shim.
+        .systemLibrary(
+            name: "CLMDB", pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        .target(name: "VectorStore", dependencies: ["CLMDB", "COpenBLAS"]),
+        .target(name: "HTTP", dependencies: ["CCurl"]),
+        .target(name: "Ingest", dependencies: ["VectorStore", "HTTP"]),
+        .target(name: "Query", dependencies: ["VectorStore", "Ingest", "HTTP"]),
+
+        .executableTarget(
+            name: "quiver",
+            dependencies: [
+                "VectorStore", "Ingest", "Query",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "tools/quiver"),
+        .executableTarget(
+            name: "quiver-bench",
+            dependencies: [
+                "VectorStore", "COpenBLAS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "tools/bench",
+            exclude: ["faiss_store.py"]),
+
+        .target(name: "TestSupport", dependencies: ["VectorStore"], path: "Tests/TestSupport"),
+        .testTarget(name: "VectorStoreTests", dependencies: ["VectorStore", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

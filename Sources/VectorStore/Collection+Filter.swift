@@ -1,0 +1,87 @@
+extension Collection {
+    /// Evaluates a filter against the metadata index in `txn`'s snapshot.
+    func evaluate(_ filter: Filter, _ txn: Transaction) throws -> RowSet {
+        switch filter {
+        case .equals(let field, let value):
+            return .include(try postings(Self.key(field, value), txn))
+        case .notEquals(let field, let value):
+            return .exclude(try postings(Self.key(field, value), txn))
+        case .isIn(let field, let values):
+            var rows: [UInt64] = []
+            for v in values { rows = SortedRows.union(rows, try postings(Self.key(field, v), txn)) }
+            return .include(rows)
+        case .notIn(let field, let values):
+            return try evaluate(.isIn(field, values), txn).negated
+        case .range(let field, let lower, let upper, let li, let ui):
+            return .include(try rangePostings(field, lower: lower, upper: upper, lowerInclusive: li, upperInclusive: ui, txn))
+        case .exists(let field):
+            return .include(try postings(IndexKey.exists(field), txn))
+        case .and(let list):
+            var acc = RowSet.all
+            for f in list { acc = RowSet.and(acc, try evaluate(f, txn)) }
+            return acc
+        case .or(let list):
+            var acc = RowSet.include([])
+            for f in list { acc = RowSet.or(acc, try evaluate(f, txn)) }
+            return acc
+        case .not(let inner):
+            return try evaluate(inner, txn).negated
+        }
+    }
+
+    private static func key(_ field: String, _ value: MetadataValue) -> [UInt8] {
+        switch value {
+        case .string(let s): return IndexKey.string(field, s)
+        case .int(let i): return IndexKey.number(field, Double(i))
+        case .double(let d): return IndexKey.number(field, d)
+        case .bool(let b): return IndexKey.bool(field, b)
+        case .strings: return IndexKey.prefix(field, 0)  // rejected by Filter.validate
+        }
+    }
+
+    /// The sorted row ids stored under one index key.
+    func postings(_ key: [UInt8], _ txn: Transaction) throws -> [UInt64] {
+        try txn.withCursor(index) { c in
+            var rows: [UInt64] = []
+            let found = try key.withUnsafeBytes { try c.get(.set, key: $0) }
+            guard found != nil else { return rows }
+            try Self.readDuplicates(c, into: &rows)
+            return rows
+        }
+    }
+
+    private static func readDuplicates(_ c: Cursor, into rows: inout [UInt64]) throws {
+        var page = try c.get(.getMultiple)
+        while let p = page {
+            let n = p.value.count / 8
+            for i in 0..<n { rows.append(UInt64(bigEndian: p.value.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self))) }
+            page = try c.get(.nextMultiple)
+        }
+    }
+
+    private func rangePostings(
+        _ field: String, lower: Double?, upper: Double?, lowerInclusive: Bool, upperInclusive: Bool, _ txn: Transaction
+    ) throws -> [UInt64] {
+        let prefix = IndexKey.prefix(field, IndexKey.numberTag)
+        let start = lower.map { IndexKey.number(field, $0) } ?? prefix
+        var lists: [[UInt64]] = []
+        try txn.withCursor(index) { c in
+            var entry = try start.withUnsafeBytes { try c.get(.setRange, key: $0) }
+            while let e = entry {
+                guard e.key.count == prefix.count + 8, e.key.starts(with: prefix) else { break }
+                let bits = UInt64(bigEndian: e.key.loadUnaligned(fromByteOffset: prefix.count, as: UInt64.self))
+                let value = Double(bitPattern: bits & (1 << 63) != 0 ? bits & ~(1 << 63) : ~bits)
+                if let upper, upperInclusive ? value > upper : value >= upper { break }
+                let aboveLower = lower.map { lowerInclusive ? value >= $0 : value > $0 } ?? true
+                if aboveLower {
+                    var rows: [UInt64] = []
+                    try Self.readDuplicates(c, into: &rows)
+                    lists.append(rows)
+                }
+                entry = try c.get(.nextNoDup)
+            }
+        }
+        if lists.count == 1 { return lists[0] }
+        return SortedRows.normalize(lists.flatMap { $0 })
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+
+extension Collection {
+    /// Rows in a full block.
+    var maxBlockRows: Int { max(64, store.options.maxBlockBytes / (info.dimension * 4)) }
+
+    /// Size tier of a block by live rows: tier t holds about 1024·F^t rows.
+    private func tier(_ live: Int) -> Int {
+        let f = Double(max(2, store.options.mergeFactor))
+        guard live > 1024 else { return 0 }
+        return Int((log(Double(live) / 1024) / log(f)).rounded(.down)) + 1
+    }
+
+    /// Keeps the block count logarithmic (merges `mergeFactor` blocks of a size tier into
+    /// one) and rewrites blocks that are mostly tombstones, so repeated upserts of the
+    /// same ids do not grow the file without bound. Runs inside each write.
+    func maintain(_ counters: inout CollectionCounters, _ txn: Transaction) throws {
+        let factor = max(2, store.options.mergeFactor)
+        for _ in 0..<8 {
+            let views = try blockViews(txn)
+            let half = maxBlockRows / 2
+            if let sparse = views.first(where: { $0.dead > 0 && $0.dead * 2 >= $0.count }) {
+                // Merge the sparse block with its tier's peers if any, else alone.
+                let peers = views.filter { $0.blockNo != sparse.blockNo && $0.live < half && tier($0.live) == tier(sparse.live) }
+                try merge([sparse] + peers.prefix(factor - 1), &counters, txn)
+                continue
+            }
+            var byTier: [Int: [BlockView]] = [:]
+            for v in views where v.live < half { byTier[tier(v.live), default: []].append(v) }
+            guard let (_, group) = byTier.sorted(by: { $0.key < $1.key }).first(where: { $0.value.count >= factor }) else {
+                return
+            }
+            try merge(Array(group), &counters, txn)
+        }
+    }
+
+    /// Rewrites `sources` as new blocks of at most `maxBlockRows` live rows each, sorted
+    /// by row id, updates the moved rows' locations, and deletes the sources.
+    func merge(_ sources: [BlockView], balanced: Bool = true, _ counters: inout CollectionCounters, _ txn: Transaction) throws {
+        var rows: [(row: UInt64, src: Int, slot: Int)] = []
+        rows.reserveCapacity(sources.reduce(0) { $0 + $1.live })
+        for (i, v) in sources.enumerated() {
+            for slot in 0..<v.count where !v.isDeleted(slot) {
+                rows.append((v.rowID(slot), i, slot))
+            }
+        }
+        rows.sort { $0.row < $1.row }
+        let dim = info.dimension
+        let outputs = rows.isEmpty ? 0 : (rows.count + maxBlockRows - 1) / maxBlockRows
+        var start = 0
+        for o in 0..<outputs {
+            // Balanced: every output gets total/outputs rows (±1); otherwise full blocks
+            // first and the remainder last.
+            let end = balanced ? rows.count * (o + 1) / outputs : min(rows.count, (o + 1) * maxBlockRows)
+            let n = end - start
+            let blockNo = counters.nextBlockNo
+            counters.nextBlockNo += 1
+            let layout = BlockLayout(count: n, dim: dim)
+            let out = try txn.reserve(blocks, u64: blockNo, size: layout.totalBytes)
+            guard let base = out.baseAddress else { throw StoreError(.storage, "LMDB reserved no space for block \(blockNo)") }
+            layout.writeHeader(out)
+            let vecs = (base + layout.vectorsOffset).assumingMemoryBound(to: Float.self)
+            let norms = (base + layout.normsOffset).assumingMemoryBound(to: Float.self)
+            for i in 0..<n {
+                let r = rows[start + i]
+                let src = sources[r.src]
+                (vecs + i * dim).update(from: src.vectors + r.slot * dim, count: dim)
+                norms[i] = src.normsSquared[r.slot]
+                out.storeBytes(of: r.row.littleEndian, toByteOffset: layout.rowIDsOffset + i * 8, as: UInt64.self)
+            }
+            let endByte = layout.rowIDsOffset + n * 8
+            if endByte < out.count { (base + endByte).initializeMemory(as: UInt8.self, repeating: 0, count: out.count - endByte) }
+            // Only now touch other tables: the reserved space is valid until the next write.
+            for i in 0..<n {
+                try RowLocation(block: blockNo, slot: UInt32(i)).withBytes { try txn.put(locations, u64: rows[start + i].row, $0) }
+            }
+            start = end
+        }
+        // Sources last: freeing their pages earlier could let LMDB reuse them while read.
+        for v in sources {
+            try txn.delete(blocks, u64: v.blockNo)
+            try txn.delete(tombs, u64: v.blockNo)
+        }
+    }
+
+    /// Reclaims the space of deleted records and packs small blocks into full ones, one
+    /// transaction per output block so readers and the file's free list keep up.
+    /// Returns the number of blocks afterwards. The file itself does not shrink (LMDB
+    /// reuses the freed pages); `Store.copy(to:compact:)` writes a minimal copy.
+    @discardableResult
+    public func compact() throws -> Int {
+        while true {
+            let more = try write { txn -> Bool in
+                var counters = try counters(txn)
+                let views = try blockViews(txn)
+                let candidates = views.filter { $0.dead > 0 || $0.live < maxBlockRows }
+                if candidates.count == 0 || (candidates.count == 1 && candidates[0].dead == 0) { return false }
+                var group: [BlockView] = []
+                var total = 0
+                for v in candidates {
+                    group.append(v)
+                    total += v.live
+                    if total >= maxBlockRows { break }
+                }
+                if group.count == 1 && group[0].dead == 0 { return false }
+                try merge(group, balanced: false, &counters, txn)
+                try setCounters(counters, txn)
+                return true
+            }
+            if !more { break }
+        }
+        return try read { txn in try blockViews(txn).count }
+    }
+
+    /// Reclaims deleted records' space, on the store's writer queue.
+    @discardableResult
+    public func compact() async throws -> Int {
+        try await onWriteQueue { try self.compact() }
+    }
+}

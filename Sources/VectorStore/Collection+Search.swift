@@ -1,0 +1,283 @@
+import Foundation
+
+extension Collection {
+    // MARK: Public API
+
+    /// The `k` records most similar to `query`, best first (ties ordered by id).
+    ///
+    /// With a filter, only matching records are candidates; if at least `k` match, `k`
+    /// are returned. One read snapshot; safe from any thread.
+    ///
+    /// - Throws: `.dimensionMismatch`, `.invalidVector` (non-finite, or zero under
+    ///   cosine), `.invalidArgument` for `k < 1` or a malformed filter.
+    public func search(_ query: [Float], k: Int, filter: Filter? = nil) throws -> [SearchHit] {
+        try runSearch([query], k: k, filter: filter).hits[0]
+    }
+
+    /// The `k` records most similar to `query`, on the store's read queue.
+    public func search(_ query: [Float], k: Int, filter: Filter? = nil) async throws -> [SearchHit] {
+        try await onReadQueue { try self.search(query, k: k, filter: filter) }
+    }
+
+    /// Top-k for many queries at once: each block is scored for the whole batch with one
+    /// matrix multiplication. Results are in query order.
+    public func search(batch queries: [[Float]], k: Int, filter: Filter? = nil) throws -> [[SearchHit]] {
+        try runSearch(queries, k: k, filter: filter).hits
+    }
+
+    /// Top-k for many queries at once, on the store's read queue.
+    public func search(batch queries: [[Float]], k: Int, filter: Filter? = nil) async throws -> [[SearchHit]] {
+        try await onReadQueue { try self.search(batch: queries, k: k, filter: filter) }
+    }
+
+    /// Searches and also reports which path ran.
+    public func searchExplained(batch queries: [[Float]], k: Int, filter: Filter? = nil) throws -> (hits: [[SearchHit]], plan: SearchPlan) {
+        try runSearch(queries, k: k, filter: filter)
+    }
+
+    // MARK: Engine
+
+    func runSearch(_ queries: [[Float]], k: Int, filter: Filter?) throws -> (hits: [[SearchHit]], plan: SearchPlan) {
+        guard k >= 1 else { throw StoreError(.invalidArgument, "k must be at least 1, got \(k)") }
+        try filter?.validate()
+        let dim = info.dimension
+        let b = queries.count
+        guard b > 0 else { return ([], SearchPlan(path: .scan, rowsScored: 0, filterMatches: nil, blocks: 0, threads: 0)) }
+        var qbuf = [Float](repeating: 0, count: b * dim)
+        var qnorm = [Float](repeating: 0, count: b)
+        for (i, q) in queries.enumerated() {
+            guard q.count == dim else {
+                throw StoreError(
+                    .dimensionMismatch,
+                    "query \(i) has \(q.count) components, collection \"\(info.name)\" expects \(dim)")
+            }
+            var n: Float = 0
+            for (j, x) in q.enumerated() {
+                guard x.isFinite else { throw StoreError(.invalidVector, "query \(i): component \(j) is \(x)") }
+                n += x * x
+            }
+            var scale: Float = 1
+            if info.metric == .cosine {
+                guard n > 0 && n.isFinite else { throw StoreError(.invalidVector, "query \(i) is a zero vector; cosine is undefined") }
+                scale = 1 / n.squareRoot()
+                n = 1
+            }
+            qnorm[i] = n
+            for j in 0..<dim { qbuf[i * dim + j] = q[j] * scale }
+        }
+
+        return try read { txn in
+            let views = try blockViews(txn)
+            let live = views.reduce(0) { $0 + $1.live }
+            let rowSet = try filter.map { try evaluate($0, txn) }
+            var tops = [TopK](repeating: TopK(k: k), count: b)
+            var plan = SearchPlan(path: .scan, rowsScored: 0, filterMatches: nil, blocks: views.count, threads: 1)
+            if case .include(let rows)? = rowSet {
+                plan.filterMatches = rows.count
+                // Per row: ~1 µs to look up its location and copy it versus streaming the
+                // whole collection at memory speed (plus the same FLOPs per scored row).
+                let flopsPerRow = Double(2 * b * dim) / 50_000
+                let scanCost = Double(live) * (Double(dim * 4) / 20_000 + flopsPerRow)
+                let gatherCost = Double(rows.count) * (1.0 + flopsPerRow)
+                if gatherCost < scanCost {
+                    plan.path = .gather
+                    plan.rowsScored = rows.count
+                    try gather(rows, views: views, queries: qbuf, count: b, tops: &tops, txn)
+                }
+            }
+            if plan.path == .scan {
+                plan.rowsScored = views.reduce(0) { $0 + $1.count }
+                plan.threads = scan(views, rowSet: rowSet, queries: qbuf, count: b, tops: &tops)
+            }
+            let hits = try materialize(tops, k: k, qnorm: qnorm, txn)
+            return (hits, plan)
+        }
+    }
+
+    /// Tile height: keeps a tile's score matrix (queries × rows) around 1 MB.
+    private func tileRows(_ b: Int) -> Int {
+        b == 1 ? 8192 : max(128, min(8192, (256 * 1024) / b))
+    }
+
+    /// Scores every block, split over threads; returns the threads used.
+    private func scan(_ views: [BlockView], rowSet: RowSet?, queries: [Float], count b: Int, tops: inout [TopK]) -> Int {
+        let dim = info.dimension
+        let rowsPerTile = tileRows(b)
+        var tiles: [(view: Int, start: Int, rows: Int)] = []
+        for (i, v) in views.enumerated() where v.live > 0 {
+            var s = 0
+            while s < v.count {
+                let n = min(rowsPerTile, v.count - s)
+                tiles.append((i, s, n))
+                s += n
+            }
+        }
+        let totalRows = tiles.reduce(0) { $0 + $1.rows }
+        let work = Double(totalRows) * Double(dim) * Double(b)
+        let threads = max(1, min(store.options.searchThreads, tiles.count, work < 4_000_000 ? 1 : Int.max))
+        let k = tops[0].k
+        let l2 = info.metric == .l2
+        let results = UnsafeMutableBufferPointer<[TopK]>.allocate(capacity: threads)
+        results.initialize(repeating: [])
+        defer { results.deallocate() }
+        queries.withUnsafeBufferPointer { qp in
+            guard let q = qp.baseAddress else { return }
+            let job = ScanJob(
+                views: views, tiles: tiles, queries: q, count: b, dim: dim, k: k, l2: l2,
+                rowsPerTile: rowsPerTile, threads: threads, rowSet: rowSet, results: results)
+            if threads == 1 {
+                job.run(0)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: threads) { job.run($0) }
+            }
+        }
+        for w in 0..<threads {
+            for qi in 0..<b { tops[qi].merge(results[w][qi]) }
+        }
+        return threads
+    }
+
+    @inline(__always)
+    static func select(
+        _ scores: UnsafeMutablePointer<Float>, rows: Int, view v: BlockView, start: Int,
+        l2: Bool, rowSet: RowSet?, into top: inout TopK
+    ) {
+        var threshold = top.threshold
+        if l2 {
+            let norms = v.normsSquared + start
+            for r in 0..<rows { scores[r] -= norms[r] }
+        }
+        for r in 0..<rows {
+            let s = scores[r]
+            if s < threshold { continue }
+            let slot = start + r
+            if v.isDeleted(slot) { continue }
+            let row = v.rowID(slot)
+            if let rowSet, !rowSet.contains(row) { continue }
+            top.push(s, row)
+            threshold = top.threshold
+        }
+    }
+
+    /// Scores only `rows` (sorted live row ids), copying their vectors into tiles.
+    private func gather(_ rows: [UInt64], views: [BlockView], queries: [Float], count b: Int, tops: inout [TopK], _ txn: Transaction) throws {
+        let dim = info.dimension
+        var byBlock: [UInt64: Int] = [:]
+        for (i, v) in views.enumerated() { byBlock[v.blockNo] = i }
+        let tile = tileRows(b)
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: tile * dim)
+        let norms = UnsafeMutablePointer<Float>.allocate(capacity: tile)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: tile * b)
+        defer {
+            buffer.deallocate()
+            norms.deallocate()
+            scores.deallocate()
+        }
+        var ids = [UInt64](repeating: 0, count: tile)
+        let l2 = info.metric == .l2
+        var filled = 0
+        func flush() {
+            guard filled > 0 else { return }
+            queries.withUnsafeBufferPointer { q in
+                if b == 1 && !l2 {
+                    BLASKernels.gemv(buffer, rows: filled, dim: dim, query: q.baseAddress!, scores: scores)
+                } else {
+                    BLASKernels.gemm(q.baseAddress!, count: b, vectors: buffer, rows: filled, dim: dim, alpha: l2 ? 2 : 1, scores: scores)
+                }
+            }
+            for qi in 0..<b {
+                let s = scores + qi * filled
+                for r in 0..<filled {
+                    let score = l2 ? s[r] - norms[r] : s[r]
+                    if score >= tops[qi].threshold { tops[qi].push(score, ids[r]) }
+                }
+            }
+            filled = 0
+        }
+        for row in rows {
+            guard let loc = try location(of: row, txn), let vi = byBlock[loc.block] else {
+                throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" is indexed but has no block")
+            }
+            let v = views[vi]
+            let slot = Int(loc.slot)
+            guard slot < v.count, !v.isDeleted(slot) else { continue }
+            (buffer + filled * dim).update(from: v.vectors + slot * dim, count: dim)
+            norms[filled] = v.normsSquared[slot]
+            ids[filled] = row
+            filled += 1
+            if filled == tile { flush() }
+        }
+        flush()
+    }
+
+    /// Resolves candidates to hits: records fetched once per row, ties ordered by id.
+    private func materialize(_ tops: [TopK], k: Int, qnorm: [Float], _ txn: Transaction) throws -> [[SearchHit]] {
+        var cache: [UInt64: RecordCodec.Decoded] = [:]
+        let l2 = info.metric == .l2
+        return try tops.enumerated().map { qi, top in
+            var hits: [(score: Float, hit: SearchHit)] = []
+            for e in top.candidates() {
+                let decoded: RecordCodec.Decoded
+                if let d = cache[e.row] {
+                    decoded = d
+                } else {
+                    guard let bytes = try txn.get(records, u64: e.row) else {
+                        throw StoreError(.corrupted, "row \(e.row) of \"\(info.name)\" is in a block but has no record")
+                    }
+                    decoded = try RecordCodec.decode(bytes, rowID: e.row)
+                    cache[e.row] = decoded
+                }
+                let score = l2 ? max(0, qnorm[qi] - e.score).squareRoot() : e.score
+                hits.append((e.score, SearchHit(id: decoded.id, score: score, text: decoded.text, metadata: decoded.metadata)))
+            }
+            hits.sort { $0.score > $1.score || ($0.score == $1.score && $0.hit.id < $1.hit.id) }
+            return hits.prefix(k).map(\.hit)
+        }
+    }
+}
+
+/// One scan's shared, read-only inputs and per-worker output slots.
+///
+/// `@unchecked Sendable`: the block pointers point into the LMDB map and stay valid for
+/// the read transaction, which outlives `concurrentPerform`; the query buffer is read
+/// only; each worker writes only `results[w]` for its own `w`.
+private struct ScanJob: @unchecked Sendable {
+    let views: [BlockView]
+    let tiles: [(view: Int, start: Int, rows: Int)]
+    let queries: UnsafePointer<Float>
+    let count: Int
+    let dim: Int
+    let k: Int
+    let l2: Bool
+    let rowsPerTile: Int
+    let threads: Int
+    let rowSet: RowSet?
+    let results: UnsafeMutableBufferPointer<[TopK]>
+
+    func run(_ w: Int) {
+        let b = count
+        var local = [TopK](repeating: TopK(k: k), count: b)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerTile * b)
+        defer { scores.deallocate() }
+        // Contiguous ranges of tiles per worker.
+        var t = tiles.count * w / threads
+        let tEnd = tiles.count * (w + 1) / threads
+        while t < tEnd {
+            let tile = tiles[t]
+            let v = views[tile.view]
+            let x = v.vectors + tile.start * dim
+            if b == 1 && !l2 {
+                BLASKernels.gemv(x, rows: tile.rows, dim: dim, query: queries, scores: scores)
+            } else {
+                BLASKernels.gemm(queries, count: b, vectors: x, rows: tile.rows, dim: dim, alpha: l2 ? 2 : 1, scores: scores)
+            }
+            for qi in 0..<b {
+                Collection.select(
+                    scores + qi * tile.rows, rows: tile.rows, view: v, start: tile.start,
+                    l2: l2, rowSet: rowSet, into: &local[qi])
+            }
+            t += 1
+        }
+        results[w] = local
+    }
+}

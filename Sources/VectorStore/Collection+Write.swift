@@ -1,0 +1,289 @@
+import Foundation
+
+/// A record validated and encoded for writing.
+struct PreparedRecord {
+    var id: [UInt8]
+    var vector: [Float]
+    var normSquared: Float
+    var encoded: [UInt8]
+    var indexKeys: [[UInt8]]
+}
+
+extension Collection {
+    // MARK: Upsert
+
+    /// Inserts or replaces records in one transaction: either all are stored or none.
+    /// A record whose id exists replaces the stored one; within one batch the last
+    /// record of an id wins.
+    ///
+    /// - Throws: `.dimensionMismatch` (naming expected and actual), `.invalidVector` (NaN,
+    ///   infinity, or a zero vector under cosine), `.invalidID`, `.invalidMetadata`.
+    ///   Nothing of the batch is written when any record is invalid.
+    public func upsert(_ records: [Record]) throws {
+        let prepared = try prepare(records)
+        guard !prepared.isEmpty else { return }
+        try write { txn in try applyUpsert(prepared, txn) }
+    }
+
+    /// Inserts or replaces records in one transaction, on the store's writer queue.
+    public func upsert(_ records: [Record]) async throws {
+        let prepared = try prepare(records)
+        guard !prepared.isEmpty else { return }
+        try await onWriteQueue { try self.write { txn in try self.applyUpsert(prepared, txn) } }
+    }
+
+    func prepare(_ records: [Record]) throws -> [PreparedRecord] {
+        let dim = info.dimension
+        var lastIndex: [String: Int] = [:]
+        lastIndex.reserveCapacity(records.count)
+        for (i, r) in records.enumerated() { lastIndex[r.id] = i }
+        var out: [PreparedRecord] = []
+        out.reserveCapacity(lastIndex.count)
+        for (i, r) in records.enumerated() where lastIndex[r.id] == i {
+            let idBytes = Array(r.id.utf8)
+            guard !idBytes.isEmpty else {
+                throw StoreError(.invalidID, "record at position \(i) of the batch has an empty id")
+            }
+            guard idBytes.count <= Format.maxIDBytes, !idBytes.contains(0) else {
+                throw StoreError(
+                    .invalidID,
+                    "record id \"\(r.id.prefix(40))…\" at position \(i) is \(idBytes.count) bytes; ids are 1-\(Format.maxIDBytes) bytes without NUL")
+            }
+            guard r.vector.count == dim else {
+                throw StoreError(
+                    .dimensionMismatch,
+                    "record \"\(r.id)\": vector has \(r.vector.count) components, collection \"\(info.name)\" expects \(dim)")
+            }
+            var normSq: Float = 0
+            for (j, x) in r.vector.enumerated() {
+                guard x.isFinite else {
+                    throw StoreError(.invalidVector, "record \"\(r.id)\": vector component \(j) is \(x)")
+                }
+                normSq += x * x
+            }
+            var vector = r.vector
+            if info.metric == .cosine {
+                guard normSq > 0 && normSq.isFinite else {
+                    throw StoreError(.invalidVector, "record \"\(r.id)\": a zero (or overflowing) vector has no cosine similarity")
+                }
+                let inv = 1 / normSq.squareRoot()
+                for j in 0..<dim { vector[j] *= inv }
+                normSq = 1
+            } else if !normSq.isFinite {
+                throw StoreError(.invalidVector, "record \"\(r.id)\": the vector's squared norm overflows Float")
+            }
+            for key in r.metadata.keys {
+                let n = key.utf8.count
+                guard n > 0 && n <= Format.maxFieldNameBytes && !key.utf8.contains(0) else {
+                    throw StoreError(
+                        .invalidMetadata,
+                        "record \"\(r.id)\": metadata field name \"\(key.prefix(40))\" must be 1-\(Format.maxFieldNameBytes) bytes without NUL")
+                }
+            }
+            let metaSize = RecordCodec.metadataSize(r.metadata)
+            guard metaSize <= Format.maxMetadataBytes else {
+                throw StoreError(
+                    .invalidMetadata,
+                    "record \"\(r.id)\": metadata is \(metaSize) bytes, the limit is \(Format.maxMetadataBytes)")
+            }
+            out.append(PreparedRecord(
+                id: idBytes, vector: vector, normSquared: normSq,
+                encoded: RecordCodec.encode(id: r.id, text: r.text, metadata: r.metadata),
+                indexKeys: IndexKey.keys(for: r.metadata)))
+        }
+        return out
+    }
+
+    func applyUpsert(_ batch: [PreparedRecord], _ txn: Transaction) throws {
+        var counters = try counters(txn)
+        var tombs = TombEditor()
+        var postings: [[UInt8]: [UInt64]] = [:]
+        let blockNo = counters.nextBlockNo
+        counters.nextBlockNo += 1
+        let firstRow = counters.nextRowID
+        for (slot, rec) in batch.enumerated() {
+            if let old = try rowID(of: rec.id, txn) {
+                try removeRow(old, &tombs, txn)
+                counters.live -= 1
+            }
+            let row = firstRow + UInt64(slot)
+            var rowBE = row.bigEndian
+            try withUnsafeBytes(of: &rowBE) { r in
+                try rec.id.withUnsafeBytes { try txn.put(ids, $0, r) }
+                try rec.encoded.withUnsafeBytes { try txn.put(records, r, $0, .append) }
+                try RowLocation(block: blockNo, slot: UInt32(slot)).withBytes { try txn.put(locations, r, $0, .append) }
+            }
+            for key in rec.indexKeys { postings[key, default: []].append(row) }
+        }
+        counters.nextRowID += UInt64(batch.count)
+
+        let dim = info.dimension
+        let layout = BlockLayout(count: batch.count, dim: dim)
+        let out = try txn.reserve(blocks, u64: blockNo, size: layout.totalBytes)
+        layout.writeHeader(out)
+        guard let base = out.baseAddress else { throw StoreError(.storage, "LMDB reserved no space for block \(blockNo)") }
+        let vecs = (base + layout.vectorsOffset).assumingMemoryBound(to: Float.self)
+        let norms = (base + layout.normsOffset).assumingMemoryBound(to: Float.self)
+        for (slot, rec) in batch.enumerated() {
+            rec.vector.withUnsafeBufferPointer { (vecs + slot * dim).update(from: $0.baseAddress!, count: dim) }
+            norms[slot] = rec.normSquared
+            out.storeBytes(of: (firstRow + UInt64(slot)).littleEndian, toByteOffset: layout.rowIDsOffset + slot * 8, as: UInt64.self)
+        }
+        let end = layout.rowIDsOffset + batch.count * 8
+        if end < out.count { (base + end).initializeMemory(as: UInt8.self, repeating: 0, count: out.count - end) }
+
+        try writePostings(postings, txn)
+        try tombs.flush(self, txn)
+        counters.live += UInt64(batch.count)
+        try maintain(&counters, txn)
+        try setCounters(counters, txn)
+    }
+
+    func writePostings(_ postings: [[UInt8]: [UInt64]], _ txn: Transaction) throws {
+        for (key, rows) in postings {
+            let be = rows.map { $0.bigEndian }
+            try key.withUnsafeBytes { k in
+                try be.withUnsafeBytes { try txn.putMultiple(index, k, values: $0, elementSize: 8) }
+            }
+        }
+    }
+
+    /// Removes a row's location, record and index entries and marks its slot dead. The
+    /// caller removes the id entry when the id is not being rewritten.
+    func removeRow(_ row: UInt64, _ tombs: inout TombEditor, _ txn: Transaction) throws {
+        guard let loc = try location(of: row, txn) else {
+            throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" has no location")
+        }
+        try tombs.mark(loc, self, txn)
+        try txn.delete(locations, u64: row)
+        guard let bytes = try txn.get(records, u64: row) else {
+            throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" has no record")
+        }
+        let decoded = try RecordCodec.decode(bytes, rowID: row)
+        var rowBE = row.bigEndian
+        try withUnsafeBytes(of: &rowBE) { r in
+            for key in IndexKey.keys(for: decoded.metadata) {
+                try key.withUnsafeBytes { _ = try txn.delete(index, $0, value: r) }
+            }
+        }
+        try txn.delete(records, u64: row)
+    }
+
+    // MARK: Delete
+
+    /// Deletes the records with these ids; unknown ids are ignored. Returns how many
+    /// were deleted. One transaction.
+    @discardableResult
+    public func delete(ids: [String]) throws -> Int {
+        try write { txn in try applyDelete(ids: ids, txn) }
+    }
+
+    /// Deletes the records with these ids, on the store's writer queue.
+    @discardableResult
+    public func delete(ids: [String]) async throws -> Int {
+        try await onWriteQueue { try self.delete(ids: ids) }
+    }
+
+    /// Deletes every record matching `filter`. Returns how many were deleted.
+    @discardableResult
+    public func delete(where filter: Filter) throws -> Int {
+        try filter.validate()
+        return try write { txn in
+            let rows: [UInt64]
+            switch try evaluate(filter, txn) {
+            case .include(let r): rows = r
+            case .exclude(let r): rows = SortedRows.subtract(try allRows(txn), r)
+            }
+            var idList: [String] = []
+            idList.reserveCapacity(rows.count)
+            for row in rows {
+                guard let bytes = try txn.get(records, u64: row) else { continue }
+                idList.append(try RecordCodec.decodeID(bytes, rowID: row))
+            }
+            return try applyDelete(ids: idList, txn)
+        }
+    }
+
+    /// Deletes every record matching `filter`, on the store's writer queue.
+    @discardableResult
+    public func delete(where filter: Filter) async throws -> Int {
+        try await onWriteQueue { try self.delete(where: filter) }
+    }
+
+    func applyDelete(ids list: [String], _ txn: Transaction) throws -> Int {
+        var counters = try counters(txn)
+        var tombs = TombEditor()
+        var removed = 0
+        for id in list {
+            guard let row = try rowID(of: id, txn) else { continue }
+            try removeRow(row, &tombs, txn)
+            try txn.delete(ids, Array(id.utf8))
+            removed += 1
+        }
+        guard removed > 0 else { return 0 }
+        try tombs.flush(self, txn)
+        counters.live -= UInt64(removed)
+        try maintain(&counters, txn)
+        try setCounters(counters, txn)
+        return removed
+    }
+
+    /// Every live row id, ascending.
+    func allRows(_ txn: Transaction) throws -> [UInt64] {
+        var rows: [UInt64] = []
+        try txn.withCursor(locations) { c in
+            var e = try c.get(.first)
+            while let entry = e {
+                rows.append(UInt64(bigEndian: entry.key.loadUnaligned(as: UInt64.self)))
+                e = try c.get(.next)
+            }
+        }
+        return rows
+    }
+}
+
+/// Accumulates tombstone edits of one transaction, one bitmap per touched block.
+struct TombEditor {
+    private var edits: [UInt64: (count: Int, bytes: [UInt8])] = [:]
+
+    mutating func mark(_ loc: RowLocation, _ c: Collection, _ txn: Transaction) throws {
+        if edits[loc.block] == nil {
+            guard let value = try txn.get(c.blocks, u64: loc.block) else {
+                throw StoreError(.corrupted, "block \(loc.block) of \"\(c.info.name)\" is missing")
+            }
+            let count = Int(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+            var bytes = [UInt8](repeating: 0, count: 4 + (count + 7) / 8)
+            if let existing = try txn.get(c.tombs, u64: loc.block) {
+                guard existing.count == bytes.count else {
+                    throw StoreError(.corrupted, "tombstones of block \(loc.block) have \(existing.count) bytes, expected \(bytes.count)")
+                }
+                bytes = Array(existing)
+            }
+            edits[loc.block] = (count, bytes)
+        }
+        let slot = Int(loc.slot)
+        guard var edit = edits[loc.block], slot < edit.count else {
+            throw StoreError(.corrupted, "slot \(slot) is outside block \(loc.block)")
+        }
+        let mask: UInt8 = 1 << UInt8(slot & 7)
+        if edit.bytes[4 + slot >> 3] & mask == 0 {
+            edit.bytes[4 + slot >> 3] |= mask
+            let dead = UInt32(littleEndian: edit.bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }) + 1
+            withUnsafeBytes(of: dead.littleEndian) { for i in 0..<4 { edit.bytes[i] = $0[i] } }
+        }
+        edits[loc.block] = edit
+    }
+
+    /// Writes the bitmaps; a block with no live row left is deleted at once.
+    func flush(_ c: Collection, _ txn: Transaction) throws {
+        for (block, edit) in edits {
+            let dead = Int(UInt32(littleEndian: edit.bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }))
+            if dead >= edit.count {
+                try txn.delete(c.blocks, u64: block)
+                try txn.delete(c.tombs, u64: block)
+            } else {
+                try edit.bytes.withUnsafeBytes { try txn.put(c.tombs, u64: block, $0) }
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import CLMDB
+import Foundation
+
+/// The one checkpoint that turns an LMDB return code into `StoreError`, naming the C call.
+@inline(__always)
+func lmdbCheck(_ rc: Int32, _ call: StaticString, _ context: @autoclosure () -> String = "") throws {
+    if rc == 0 { return }
+    throw lmdbError(rc, call, context())
+}
+
+func lmdbError(_ rc: Int32, _ call: StaticString, _ context: String) -> StoreError {
+    let text = String(cString: mdb_strerror(rc))
+    let what = context.isEmpty ? "LMDB \(call) failed" : "LMDB \(call) failed for \(context)"
+    let code: StoreError.Code = (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID) ? .corrupted : .storage
+    return StoreError(code, what, underlying: "\(call) returned \(rc): \(text)")
+}
+
+/// Return codes the wrapper handles itself rather than surfacing.
+enum LMDBCode {
+    static let notFound = MDB_NOTFOUND
+    static let mapFull = MDB_MAP_FULL
+    static let mapResized = MDB_MAP_RESIZED
+    static let keyExists = MDB_KEYEXIST
+}
+
+/// A named database handle inside an environment.
+struct DBI: Sendable, Hashable {
+    let raw: UInt32
+}
+
+/// Flags for opening a named database.
+struct DBFlags: OptionSet, Sendable {
+    let rawValue: UInt32
+    static let create = DBFlags(rawValue: UInt32(MDB_CREATE))
+    static let dupSort = DBFlags(rawValue: UInt32(MDB_DUPSORT))
+    static let dupFixed = DBFlags(rawValue: UInt32(MDB_DUPFIXED))
+}
+
+/// Flags for a put.
+struct PutFlags: OptionSet, Sendable {
+    let rawValue: UInt32
+    static let append = PutFlags(rawValue: UInt32(MDB_APPEND))
+    static let appendDup = PutFlags(rawValue: UInt32(MDB_APPENDDUP))
+    static let noOverwrite = PutFlags(rawValue: UInt32(MDB_NOOVERWRITE))
+    static let noDupData = PutFlags(rawValue: UInt32(MDB_NODUPDATA))
+}

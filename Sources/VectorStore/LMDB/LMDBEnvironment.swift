@@ -1,0 +1,200 @@
+import CLMDB
+import Foundation
+import Synchronization
+
+/// Thrown inside a write transaction when the map is full; `write` catches it, grows the
+/// map and runs the transaction again. It never reaches the caller.
+struct MapFullSignal: Error {}
+
+/// Owns one LMDB environment (one store directory).
+///
+/// `@unchecked Sendable`: the environment handle is thread-safe by LMDB's contract when
+/// opened with `MDB_NOTLS`; the only mutable state is the map size, changed under the
+/// exclusive side of `resizeLock` while no transaction of this process is active, and the
+/// database-handle cache, which is guarded by a `Mutex`.
+final class LMDBEnvironment: @unchecked Sendable {
+    let env: OpaquePointer
+    let path: String
+    /// Held shared by every transaction of this process, exclusively by a map resize.
+    private let resizeLock: UnsafeMutablePointer<pthread_rwlock_t>
+    /// `mdb_dbi_open` must not run in two transactions of one process at once.
+    private let dbiCache = Mutex<[String: DBI]>([:])
+
+    /// Opens (creating files if needed) the environment in `directory`, which must exist.
+    init(directory: String, mapSize: Int, maxDBs: Int, maxReaders: Int, sync: Bool) throws {
+        var handle: OpaquePointer?
+        try lmdbCheck(mdb_env_create(&handle), "mdb_env_create", directory)
+        guard let handle else { throw StoreError(.storage, "LMDB mdb_env_create returned no handle") }
+        do {
+            try lmdbCheck(mdb_env_set_maxdbs(handle, MDB_dbi(maxDBs)), "mdb_env_set_maxdbs")
+            try lmdbCheck(mdb_env_set_maxreaders(handle, UInt32(maxReaders)), "mdb_env_set_maxreaders")
+            try lmdbCheck(mdb_env_set_mapsize(handle, mapSize), "mdb_env_set_mapsize")
+            var flags = UInt32(MDB_NOTLS | MDB_NORDAHEAD)
+            if !sync { flags |= UInt32(MDB_NOSYNC) }
+            try lmdbCheck(mdb_env_open(handle, directory, flags, 0o644), "mdb_env_open", directory)
+            var dead: Int32 = 0
+            // Free reader slots left by killed processes.
+            try lmdbCheck(mdb_reader_check(handle, &dead), "mdb_reader_check", directory)
+        } catch {
+            mdb_env_close(handle)
+            throw error
+        }
+        env = handle
+        path = directory
+        resizeLock = .allocate(capacity: 1)
+        pthread_rwlock_init(resizeLock, nil)
+    }
+
+    deinit {
+        mdb_env_close(env)
+        pthread_rwlock_destroy(resizeLock)
+        resizeLock.deallocate()
+    }
+
+    /// The current map size in bytes.
+    var mapSize: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        return info.me_mapsize
+    }
+
+    /// Bytes of the map in use (last page number × page size).
+    var usedBytes: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        var stat = MDB_stat()
+        mdb_env_stat(env, &stat)
+        return (info.me_last_pgno + 1) * Int(stat.ms_psize)
+    }
+
+    private func adoptResize() throws {
+        pthread_rwlock_wrlock(resizeLock)
+        defer { pthread_rwlock_unlock(resizeLock) }
+        // Size 0 adopts the size another process set.
+        try lmdbCheck(mdb_env_set_mapsize(env, 0), "mdb_env_set_mapsize", path)
+    }
+
+    private func grow() throws {
+        pthread_rwlock_wrlock(resizeLock)
+        defer { pthread_rwlock_unlock(resizeLock) }
+        let current = mapSize
+        let next = max(current * 2, usedBytes * 2, 64 << 20)
+        try lmdbCheck(mdb_env_set_mapsize(env, next), "mdb_env_set_mapsize", path)
+    }
+
+    private func begin(readOnly: Bool) throws -> OpaquePointer {
+        while true {
+            pthread_rwlock_rdlock(resizeLock)
+            var txn: OpaquePointer?
+            let rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
+            if rc == MDB_MAP_RESIZED {
+                pthread_rwlock_unlock(resizeLock)
+                try adoptResize()
+                continue
+            }
+            if rc != 0 {
+                pthread_rwlock_unlock(resizeLock)
+                throw lmdbError(rc, "mdb_txn_begin", path)
+            }
+            guard let txn else {
+                pthread_rwlock_unlock(resizeLock)
+                throw StoreError(.storage, "LMDB mdb_txn_begin returned no transaction for \(path)")
+            }
+            return txn
+        }
+    }
+
+    /// Runs `body` in a read-only snapshot. Pointers into the map are valid only inside.
+    func read<T>(_ body: (Transaction) throws -> T) throws -> T {
+        let txn = try begin(readOnly: true)
+        defer {
+            mdb_txn_abort(txn)
+            pthread_rwlock_unlock(resizeLock)
+        }
+        return try body(Transaction(txn: txn, env: self, readOnly: true))
+    }
+
+    /// Runs `body` in a write transaction and commits it. `body` may run more than once
+    /// (after the map grows), so it must not have effects outside the transaction.
+    /// Begins and commits on the calling thread, as LMDB requires.
+    func write<T>(_ body: (Transaction) throws -> T) throws -> T {
+        while true {
+            let txn = try begin(readOnly: false)
+            var committed = false
+            do {
+                let result = try body(Transaction(txn: txn, env: self, readOnly: false))
+                let rc = mdb_txn_commit(txn)
+                committed = true
+                if rc == MDB_MAP_FULL { throw MapFullSignal() }
+                try lmdbCheck(rc, "mdb_txn_commit", path)
+                pthread_rwlock_unlock(resizeLock)
+                return result
+            } catch is MapFullSignal {
+                if !committed { mdb_txn_abort(txn) }
+                pthread_rwlock_unlock(resizeLock)
+                try grow()
+                continue
+            } catch {
+                if !committed { mdb_txn_abort(txn) }
+                pthread_rwlock_unlock(resizeLock)
+                forgetUncommittedHandles()
+                throw error
+            }
+        }
+    }
+
+    /// Opens a named database, creating it when `flags` contains `.create` (write
+    /// transactions only). Handles are cached for the environment's lifetime.
+    func database(_ name: String, flags: DBFlags, in txn: Transaction) throws -> DBI? {
+        try dbiCache.withLock { cache -> DBI? in
+            if let dbi = cache[name] { return dbi }
+            var dbi: MDB_dbi = 0
+            var rc: Int32
+            if txn.readOnly {
+                // A handle opened in a read-only transaction survives only if that
+                // transaction commits: open it in a short one of its own.
+                var own: OpaquePointer?
+                try lmdbCheck(mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &own), "mdb_txn_begin", path)
+                rc = mdb_dbi_open(own, name, flags.subtracting(.create).rawValue, &dbi)
+                if rc == 0 { rc = mdb_txn_commit(own) } else { mdb_txn_abort(own) }
+            } else {
+                rc = mdb_dbi_open(txn.txn, name, flags.rawValue, &dbi)
+            }
+            if rc == MDB_NOTFOUND { return nil }
+            try lmdbCheck(rc, "mdb_dbi_open", name)
+            let handle = DBI(raw: dbi)
+            cache[name] = handle
+            return handle
+        }
+    }
+
+    /// Drops a named database inside `txn` and forgets its handle.
+    func dropDatabase(_ dbi: DBI, name: String, in txn: Transaction) throws {
+        try lmdbCheck(mdb_drop(txn.txn, dbi.raw, 1), "mdb_drop", name)
+        _ = dbiCache.withLock { $0.removeValue(forKey: name) }
+    }
+
+    /// A handle opened in an aborted write transaction is closed by LMDB; drop the cache
+    /// so it is opened again.
+    private func forgetUncommittedHandles() {
+        dbiCache.withLock { $0.removeAll() }
+    }
+
+    /// Copies the environment to `directory`, optionally compacting (omitting free pages).
+    func copy(to directory: String, compact: Bool) throws {
+        try lmdbCheck(
+            mdb_env_copy2(env, directory, compact ? UInt32(MDB_CP_COMPACT) : 0), "mdb_env_copy2", directory)
+    }
+
+    /// Flushes buffers to disk (needed only when opened without sync).
+    func sync() throws {
+        try lmdbCheck(mdb_env_sync(env, 1), "mdb_env_sync", path)
+    }
+
+    /// Page size of the environment.
+    var pageSize: Int {
+        var stat = MDB_stat()
+        mdb_env_stat(env, &stat)
+        return Int(stat.ms_psize)
+    }
+}

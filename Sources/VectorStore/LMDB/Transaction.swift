@@ -1,0 +1,180 @@
+import CLMDB
+
+/// A transaction handle, valid only inside the `read { }` / `write { }` closure that
+/// received it. Buffers it returns point into the memory map and are valid only while
+/// the transaction is.
+struct Transaction {
+    let txn: OpaquePointer
+    unowned let env: LMDBEnvironment
+    let readOnly: Bool
+
+    // MARK: Point operations
+
+    /// The value stored under `key`, or nil.
+    func get(_ db: DBI, _ key: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer? {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val()
+        let rc = mdb_get(txn, db.raw, &k, &v)
+        if rc == MDB_NOTFOUND { return nil }
+        try lmdbCheck(rc, "mdb_get")
+        return UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+    }
+
+    func get(_ db: DBI, _ key: [UInt8]) throws -> UnsafeRawBufferPointer? {
+        try key.withUnsafeBytes { try get(db, $0) }
+    }
+
+    func get(_ db: DBI, u64 key: UInt64) throws -> UnsafeRawBufferPointer? {
+        var be = key.bigEndian
+        return try withUnsafeBytes(of: &be) { try get(db, $0) }
+    }
+
+    /// Stores `value` under `key`. Signals a full map to `write`, which grows it.
+    func put(_ db: DBI, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ flags: PutFlags = []) throws {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        let rc = mdb_put(txn, db.raw, &k, &v, flags.rawValue)
+        if rc == MDB_MAP_FULL { throw MapFullSignal() }
+        try lmdbCheck(rc, "mdb_put")
+    }
+
+    func put(_ db: DBI, _ key: [UInt8], _ value: [UInt8], _ flags: PutFlags = []) throws {
+        try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try put(db, k, v, flags) } }
+    }
+
+    func put(_ db: DBI, u64 key: UInt64, _ value: UnsafeRawBufferPointer, _ flags: PutFlags = []) throws {
+        var be = key.bigEndian
+        try withUnsafeBytes(of: &be) { try put(db, $0, value, flags) }
+    }
+
+    /// Reserves `size` bytes under `key` and returns the space to fill before commit.
+    func reserve(_ db: DBI, u64 key: UInt64, size: Int) throws -> UnsafeMutableRawBufferPointer {
+        var be = key.bigEndian
+        return try withUnsafeBytes(of: &be) { kb in
+            var k = MDB_val(mv_size: kb.count, mv_data: UnsafeMutableRawPointer(mutating: kb.baseAddress))
+            var v = MDB_val(mv_size: size, mv_data: nil)
+            let rc = mdb_put(txn, db.raw, &k, &v, UInt32(MDB_RESERVE))
+            if rc == MDB_MAP_FULL { throw MapFullSignal() }
+            try lmdbCheck(rc, "mdb_put(MDB_RESERVE)")
+            return UnsafeMutableRawBufferPointer(start: v.mv_data, count: size)
+        }
+    }
+
+    /// Puts many fixed-size duplicate values under one key of a `DUPFIXED` database.
+    func putMultiple(_ db: DBI, _ key: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, elementSize: Int) throws {
+        guard values.count > 0 else { return }
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var vals = (
+            MDB_val(mv_size: elementSize, mv_data: UnsafeMutableRawPointer(mutating: values.baseAddress)),
+            MDB_val(mv_size: values.count / elementSize, mv_data: nil))
+        let cursor = try Cursor(self, db)
+        defer { cursor.close() }
+        let rc = withUnsafeMutablePointer(to: &vals) { p in
+            p.withMemoryRebound(to: MDB_val.self, capacity: 2) { mdb_cursor_put(cursor.cursor, &k, $0, UInt32(MDB_MULTIPLE)) }
+        }
+        if rc == MDB_MAP_FULL { throw MapFullSignal() }
+        try lmdbCheck(rc, "mdb_cursor_put(MDB_MULTIPLE)")
+    }
+
+    /// Deletes `key` (and, for a duplicate-sorted database, only `value` if given).
+    /// Returns false when nothing was there.
+    @discardableResult
+    func delete(_ db: DBI, _ key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer? = nil) throws -> Bool {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        let rc: Int32
+        if let value {
+            var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+            rc = mdb_del(txn, db.raw, &k, &v)
+        } else {
+            rc = mdb_del(txn, db.raw, &k, nil)
+        }
+        if rc == MDB_NOTFOUND { return false }
+        if rc == MDB_MAP_FULL { throw MapFullSignal() }
+        try lmdbCheck(rc, "mdb_del")
+        return true
+    }
+
+    @discardableResult
+    func delete(_ db: DBI, u64 key: UInt64) throws -> Bool {
+        var be = key.bigEndian
+        return try withUnsafeBytes(of: &be) { try delete(db, $0) }
+    }
+
+    @discardableResult
+    func delete(_ db: DBI, _ key: [UInt8]) throws -> Bool {
+        try key.withUnsafeBytes { try delete(db, $0) }
+    }
+
+    /// Number of entries in a database.
+    func count(_ db: DBI) throws -> Int {
+        var stat = MDB_stat()
+        try lmdbCheck(mdb_stat(txn, db.raw, &stat), "mdb_stat")
+        return stat.ms_entries
+    }
+
+    /// Removes every entry of a database, keeping it.
+    func clear(_ db: DBI) throws {
+        try lmdbCheck(mdb_drop(txn, db.raw, 0), "mdb_drop")
+    }
+}
+
+/// A cursor over one database, valid inside its transaction. Close it (or let the
+/// scope using `withCursor` do it).
+final class Cursor {
+    let cursor: OpaquePointer
+
+    init(_ txn: Transaction, _ db: DBI) throws {
+        var c: OpaquePointer?
+        try lmdbCheck(mdb_cursor_open(txn.txn, db.raw, &c), "mdb_cursor_open")
+        guard let c else { throw StoreError(.storage, "LMDB mdb_cursor_open returned no cursor") }
+        cursor = c
+    }
+
+    func close() { mdb_cursor_close(cursor) }
+
+    enum Op {
+        case first, last, next, prev, setRange, set, nextDup, nextNoDup, getMultiple, nextMultiple, getCurrent
+        var raw: MDB_cursor_op {
+            switch self {
+            case .first: MDB_FIRST
+            case .last: MDB_LAST
+            case .next: MDB_NEXT
+            case .prev: MDB_PREV
+            case .setRange: MDB_SET_RANGE
+            case .set: MDB_SET_KEY
+            case .nextDup: MDB_NEXT_DUP
+            case .nextNoDup: MDB_NEXT_NODUP
+            case .getMultiple: MDB_GET_MULTIPLE
+            case .nextMultiple: MDB_NEXT_MULTIPLE
+            case .getCurrent: MDB_GET_CURRENT
+            }
+        }
+    }
+
+    /// Moves the cursor; returns the key and value there, or nil at the end.
+    func get(_ op: Op, key: UnsafeRawBufferPointer? = nil) throws -> (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)? {
+        var k = MDB_val(mv_size: key?.count ?? 0, mv_data: UnsafeMutableRawPointer(mutating: key?.baseAddress))
+        var v = MDB_val()
+        let rc = mdb_cursor_get(cursor, &k, &v, op.raw)
+        if rc == MDB_NOTFOUND { return nil }
+        try lmdbCheck(rc, "mdb_cursor_get")
+        return (UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+                UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+
+    /// Deletes the entry under the cursor.
+    func deleteCurrent() throws {
+        let rc = mdb_cursor_del(cursor, 0)
+        if rc == MDB_MAP_FULL { throw MapFullSignal() }
+        try lmdbCheck(rc, "mdb_cursor_del")
+    }
+}
+
+extension Transaction {
+    /// Runs `body` with a cursor that is closed afterwards.
+    func withCursor<T>(_ db: DBI, _ body: (Cursor) throws -> T) throws -> T {
+        let cursor = try Cursor(self, db)
+        defer { cursor.close() }
+        return try body(cursor)
+    }
+}

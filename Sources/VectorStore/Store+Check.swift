@@ -1,0 +1,111 @@
+/// What `Store.check()` found.
+public struct CheckReport: Sendable, CustomStringConvertible {
+    /// Live records per collection.
+    public var counts: [String: Int] = [:]
+    /// Every inconsistency found; empty for a healthy store.
+    public var problems: [String] = []
+    /// True when no problem was found.
+    public var isHealthy: Bool { problems.isEmpty }
+
+    public var description: String {
+        let summary = counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value) records" }.joined(separator: ", ")
+        if problems.isEmpty { return "ok — " + (summary.isEmpty ? "no collections" : summary) }
+        return "\(problems.count) problem(s): " + problems.prefix(20).joined(separator: "; ")
+    }
+}
+
+extension Store {
+    /// Checks the integrity of every collection in one snapshot: every id resolves to a
+    /// location, a live slot whose row id matches, and a record carrying that id; counts
+    /// agree; every block decodes; every index entry names a live row.
+    public func check() throws -> CheckReport {
+        var report = CheckReport()
+        for info in try collections() {
+            let c = try collection(info.name)
+            try c.check(into: &report)
+        }
+        return report
+    }
+
+    /// Checks integrity, on the store's read queue.
+    public func check() async throws -> CheckReport {
+        try await withCheckedThrowingContinuation { cont in
+            readQueue.async { cont.resume(with: Result { try self.check() }) }
+        }
+    }
+}
+
+extension Collection {
+    func check(into report: inout CheckReport) throws {
+        let name = info.name
+        func problem(_ s: String) { report.problems.append("\(name): \(s)") }
+        try read { txn in
+            let counters = try counters(txn)
+            var views: [UInt64: BlockView] = [:]
+            var blockLive = 0
+            do {
+                for v in try blockViews(txn) {
+                    views[v.blockNo] = v
+                    blockLive += v.live
+                    if v.blockNo >= counters.nextBlockNo { problem("block \(v.blockNo) is beyond the block counter") }
+                    var prev: UInt64 = 0
+                    for s in 0..<v.count {
+                        let r = v.rowID(s)
+                        if r <= prev { problem("block \(v.blockNo) row ids are not ascending at slot \(s)") ; break }
+                        prev = r
+                    }
+                }
+            } catch let e as StoreError {
+                problem("blocks do not decode: \(e)")
+            }
+            var idCount = 0
+            try txn.withCursor(ids) { c in
+                var e = try c.get(.first)
+                while let entry = e {
+                    idCount += 1
+                    let id = String(decoding: entry.key, as: UTF8.self)
+                    guard entry.value.count == 8 else { problem("id \"\(id)\" has a malformed row"); e = try c.get(.next); continue }
+                    let row = UInt64(bigEndian: entry.value.loadUnaligned(as: UInt64.self))
+                    if let loc = try location(of: row, txn) {
+                        if let v = views[loc.block] {
+                            if Int(loc.slot) >= v.count { problem("id \"\(id)\" points past block \(loc.block)") }
+                            else if v.isDeleted(Int(loc.slot)) { problem("id \"\(id)\" points at a deleted slot") }
+                            else if v.rowID(Int(loc.slot)) != row { problem("id \"\(id)\": slot holds row \(v.rowID(Int(loc.slot))), not \(row)") }
+                        } else {
+                            problem("id \"\(id)\" points at missing block \(loc.block)")
+                        }
+                    } else {
+                        problem("id \"\(id)\" (row \(row)) has no location")
+                    }
+                    if let bytes = try txn.get(records, u64: row) {
+                        do {
+                            let stored = try RecordCodec.decodeID(bytes, rowID: row)
+                            if stored != id { problem("row \(row) holds record \"\(stored)\", not \"\(id)\"") }
+                        } catch { problem("record of id \"\(id)\" does not decode") }
+                    } else {
+                        problem("id \"\(id)\" (row \(row)) has no record")
+                    }
+                    e = try c.get(.next)
+                }
+            }
+            let locCount = try txn.count(locations)
+            let recCount = try txn.count(records)
+            if idCount != Int(counters.live) || locCount != idCount || recCount != idCount || blockLive != idCount {
+                problem("counts disagree: \(idCount) ids, \(locCount) locations, \(recCount) records, \(blockLive) live slots, counter \(counters.live)")
+            }
+            var dangling = 0
+            try txn.withCursor(index) { c in
+                var e = try c.get(.first)
+                while let entry = e {
+                    if entry.value.count == 8 {
+                        let row = UInt64(bigEndian: entry.value.loadUnaligned(as: UInt64.self))
+                        if try txn.get(locations, u64: row) == nil { dangling += 1 }
+                    } else { dangling += 1 }
+                    e = try c.get(.next)
+                }
+            }
+            if dangling > 0 { problem("\(dangling) index entries name rows that do not exist") }
+            report.counts[name] = idCount
+        }
+    }
+}

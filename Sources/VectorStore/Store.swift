@@ -1,0 +1,293 @@
+import Foundation
+
+/// A Quiver store: one directory holding an LMDB environment with named collections.
+///
+/// ```swift
+/// let store = try Store(path: "./.quiver")
+/// let docs = try store.openOrCreateCollection("docs", dimension: 384, metric: .cosine)
+/// try docs.upsert([Record(id: "a", vector: v, text: "hello")])
+/// let hits = try docs.search(v, k: 5)
+/// ```
+///
+/// Opening is O(1): no vectors are read. Any number of threads and processes may read
+/// while one writes; writers are serialized. A `Store` is safe to share between threads
+/// and tasks.
+public final class Store: Sendable {
+    /// The store directory.
+    public let path: String
+    /// The options the store was opened with.
+    public let options: StoreOptions
+
+    let env: LMDBEnvironment
+    let metaDB: DBI
+    let collectionsDB: DBI
+    let stateDB: DBI
+    let trashDB: DBI
+    /// Async writes run here, one at a time, off the cooperative pool.
+    let writeQueue = DispatchQueue(label: "quiver.store.write")
+    /// Async reads run here, off the cooperative pool.
+    let readQueue = DispatchQueue(label: "quiver.store.read", attributes: .concurrent)
+
+    /// Opens the store at `path`, creating it if allowed and missing.
+    ///
+    /// - Throws: `StoreError` `.notAStore` when the directory holds something else,
+    ///   `.unsupportedFormat` for a store written by a newer Quiver, `.storage` for I/O.
+    public init(path: String, options: StoreOptions = StoreOptions()) throws {
+        self.path = path
+        self.options = options
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        let dataFile = (path as NSString).appendingPathComponent("data.mdb")
+        if fm.fileExists(atPath: path, isDirectory: &isDir) {
+            guard isDir.boolValue else {
+                throw StoreError(.notAStore, "\(path) is a file, not a Quiver store directory")
+            }
+            if !fm.fileExists(atPath: dataFile) {
+                let contents = (try? fm.contentsOfDirectory(atPath: path)) ?? []
+                if !contents.isEmpty {
+                    throw StoreError(.notAStore, "\(path) is not a Quiver store: it holds other files and no data.mdb")
+                }
+                if !options.create {
+                    throw StoreError(.notAStore, "\(path) is an empty directory, not a Quiver store")
+                }
+            }
+        } else {
+            guard options.create else { throw StoreError(.notAStore, "no Quiver store at \(path)") }
+            do {
+                try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                throw StoreError(.storage, "cannot create store directory \(path)", underlying: "\(error)")
+            }
+        }
+        let existed = fm.fileExists(atPath: dataFile)
+        let maxDBs = 8 + options.maxCollections * Format.Table.allCases.count
+        do {
+            env = try LMDBEnvironment(
+                directory: path, mapSize: options.initialMapSize, maxDBs: maxDBs,
+                maxReaders: options.maxReaders, sync: options.durable)
+        } catch let error as StoreError where error.code == .corrupted {
+            throw StoreError(.notAStore, "\(path) is not a Quiver store: data.mdb is not an LMDB file", underlying: error.underlying)
+        }
+        let env = self.env
+        let meta = try env.read { txn in try env.database(Format.metaDB, flags: [], in: txn) }
+        if meta == nil && existed {
+            throw StoreError(.notAStore, "\(path) is not a Quiver store: its LMDB file has no Quiver metadata")
+        }
+        let dbs = try env.write { txn -> [DBI] in
+            let meta = try Self.openDB(env, Format.metaDB, txn)
+            if let magic = try txn.get(meta, Array("magic".utf8)) {
+                guard Array(magic) == Format.magic else {
+                    throw StoreError(.notAStore, "\(path) is not a Quiver store: its metadata has a foreign magic value")
+                }
+                guard let v = try txn.get(meta, Array("version".utf8)), v.count == 4 else {
+                    throw StoreError(.notAStore, "\(path) is not a Quiver store: it has no format version")
+                }
+                let version = UInt32(littleEndian: v.loadUnaligned(as: UInt32.self))
+                guard version <= Format.version else {
+                    throw StoreError(
+                        .unsupportedFormat,
+                        "\(path) has store format version \(version); this Quiver reads up to version \(Format.version)")
+                }
+            } else {
+                try txn.put(meta, Array("magic".utf8), Format.magic)
+                try withUnsafeBytes(of: Format.version.littleEndian) { v in
+                    try Array("version".utf8).withUnsafeBytes { try txn.put(meta, $0, v) }
+                }
+            }
+            let collections = try Self.openDB(env, Format.collectionsDB, txn)
+            let state = try Self.openDB(env, Format.stateDB, txn)
+            let trash = try Self.openDB(env, Format.trashDB, txn)
+            // Tables of dropped collections were emptied then; delete them now, before any
+            // handle to them can be in use in this process.
+            var names: [String] = []
+            try txn.withCursor(trash) { c in
+                var e = try c.get(.first)
+                while let entry = e {
+                    names.append(String(decoding: entry.key, as: UTF8.self))
+                    e = try c.get(.next)
+                }
+            }
+            for name in names {
+                if let dbi = try env.database(name, flags: [], in: txn) {
+                    try env.dropDatabase(dbi, name: name, in: txn)
+                }
+            }
+            try txn.clear(trash)
+            return [meta, collections, state, trash]
+        }
+        metaDB = dbs[0]
+        collectionsDB = dbs[1]
+        stateDB = dbs[2]
+        trashDB = dbs[3]
+        BLASKernels.configure()
+    }
+
+    static func openDB(_ env: LMDBEnvironment, _ name: String, _ txn: Transaction, flags: DBFlags = [.create]) throws -> DBI {
+        guard let dbi = try env.database(name, flags: flags, in: txn) else {
+            throw StoreError(.corrupted, "database \(name) is missing")
+        }
+        return dbi
+    }
+
+    // MARK: Collections
+
+    /// Names and settings of all collections, sorted by name.
+    public func collections() throws -> [CollectionInfo] {
+        try env.read { txn in
+            var out: [CollectionInfo] = []
+            try txn.withCursor(collectionsDB) { c in
+                var e = try c.get(.first)
+                while let entry = e {
+                    out.append(try Self.decodeInfo(entry.value, name: String(decoding: entry.key, as: UTF8.self)))
+                    e = try c.get(.next)
+                }
+            }
+            return out
+        }
+    }
+
+    /// Creates a collection.
+    ///
+    /// - Throws: `.collectionExists` if the name is taken, `.invalidArgument` for a bad
+    ///   name or dimension.
+    public func createCollection(
+        _ name: String, dimension: Int, metric: Metric, configuration: [String: String] = [:]
+    ) throws -> Collection {
+        try Self.validateName(name)
+        guard dimension > 0 && dimension <= 65536 else {
+            throw StoreError(.invalidArgument, "collection \"\(name)\": dimension must be 1...65536, got \(dimension)")
+        }
+        let info = try env.write { txn -> CollectionInfo in
+            if try txn.get(collectionsDB, Array(name.utf8)) != nil {
+                throw StoreError(.collectionExists, "collection \"\(name)\" already exists")
+            }
+            let cid = try nextCollectionID(txn)
+            let info = CollectionInfo(name: name, dimension: dimension, metric: metric, configuration: configuration, cid: cid)
+            for table in Format.Table.allCases {
+                _ = try Self.openDB(env, table.name(cid: cid), txn, flags: table.flags)
+            }
+            try txn.put(collectionsDB, Array(name.utf8), try Self.encodeInfo(info))
+            var key = cid.bigEndian
+            try withUnsafeBytes(of: &key) { k in
+                try CollectionCounters().bytes.withUnsafeBytes { try txn.put(stateDB, k, $0) }
+            }
+            return info
+        }
+        return try Collection(store: self, info: info)
+    }
+
+    /// Opens an existing collection.
+    ///
+    /// - Throws: `.collectionNotFound` when there is none of that name.
+    public func collection(_ name: String) throws -> Collection {
+        let info = try env.read { txn in try self.info(named: name, txn) }
+        return try Collection(store: self, info: info)
+    }
+
+    /// Opens the collection if it exists, checking that its dimension, metric and the
+    /// given configuration keys match; creates it otherwise.
+    ///
+    /// - Throws: `.collectionExists` naming the first setting that differs.
+    public func openOrCreateCollection(
+        _ name: String, dimension: Int, metric: Metric, configuration: [String: String] = [:]
+    ) throws -> Collection {
+        do {
+            let existing = try collection(name)
+            let info = existing.info
+            if info.dimension != dimension {
+                throw StoreError(.collectionExists, "collection \"\(name)\" has dimension \(info.dimension), not \(dimension)")
+            }
+            if info.metric != metric {
+                throw StoreError(.collectionExists, "collection \"\(name)\" uses metric \(info.metric.rawValue), not \(metric.rawValue)")
+            }
+            for (key, value) in configuration.sorted(by: { $0.key < $1.key }) where info.configuration[key] != value {
+                throw StoreError(
+                    .collectionExists,
+                    "collection \"\(name)\" was created with \(key)=\(info.configuration[key] ?? "(unset)"), not \(value)")
+            }
+            return existing
+        } catch let error as StoreError where error.code == .collectionNotFound {
+            do {
+                return try createCollection(name, dimension: dimension, metric: metric, configuration: configuration)
+            } catch let error as StoreError where error.code == .collectionExists {
+                // Another writer created it between our check and our create.
+                return try openOrCreateCollection(name, dimension: dimension, metric: metric, configuration: configuration)
+            }
+        }
+    }
+
+    /// Drops a collection and all its records. Returns false if it did not exist.
+    /// Its space is reused by later writes; its tables are deleted on the next open.
+    @discardableResult
+    public func dropCollection(_ name: String) throws -> Bool {
+        try env.write { txn -> Bool in
+            guard let value = try txn.get(collectionsDB, Array(name.utf8)) else { return false }
+            let info = try Self.decodeInfo(value, name: name)
+            for table in Format.Table.allCases {
+                let tableName = table.name(cid: info.cid)
+                if let dbi = try env.database(tableName, flags: [], in: txn) {
+                    try txn.clear(dbi)
+                }
+                try txn.put(trashDB, Array(tableName.utf8), [])
+            }
+            try txn.delete(collectionsDB, Array(name.utf8))
+            var key = info.cid.bigEndian
+            try withUnsafeBytes(of: &key) { _ = try txn.delete(stateDB, $0) }
+            return true
+        }
+    }
+
+    /// Copies the store to an empty directory, optionally compacted (free pages left out,
+    /// so the copy's file is as small as the live data allows). Safe while others read
+    /// and write; the copy is one consistent snapshot.
+    public func copy(to directory: String, compact: Bool = true) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try env.copy(to: directory, compact: compact)
+    }
+
+    /// Size of the store's data file in bytes.
+    public func fileSize() throws -> Int {
+        let attrs = try FileManager.default.attributesOfItem(atPath: (path as NSString).appendingPathComponent("data.mdb"))
+        return (attrs[.size] as? NSNumber)?.intValue ?? 0
+    }
+
+    // MARK: Helpers
+
+    func info(named name: String, _ txn: Transaction) throws -> CollectionInfo {
+        guard let value = try txn.get(collectionsDB, Array(name.utf8)) else {
+            throw StoreError(.collectionNotFound, "no collection named \"\(name)\" in \(path)")
+        }
+        return try Self.decodeInfo(value, name: name)
+    }
+
+    private func nextCollectionID(_ txn: Transaction) throws -> UInt32 {
+        let key = Array("next-cid".utf8)
+        var next: UInt32 = 1
+        if let v = try txn.get(metaDB, key), v.count == 4 {
+            next = UInt32(littleEndian: v.loadUnaligned(as: UInt32.self))
+        }
+        try withUnsafeBytes(of: (next + 1).littleEndian) { v in try key.withUnsafeBytes { try txn.put(metaDB, $0, v) } }
+        return next
+    }
+
+    static func validateName(_ name: String) throws {
+        let n = name.utf8.count
+        guard n > 0 && n <= Format.maxCollectionNameBytes && !name.utf8.contains(0) else {
+            throw StoreError(.invalidArgument, "collection name \"\(name.prefix(40))\" must be 1-\(Format.maxCollectionNameBytes) bytes without NUL")
+        }
+    }
+
+    static func encodeInfo(_ info: CollectionInfo) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return Array(try encoder.encode(info))
+    }
+
+    static func decodeInfo(_ bytes: UnsafeRawBufferPointer, name: String) throws -> CollectionInfo {
+        do {
+            return try JSONDecoder().decode(CollectionInfo.self, from: Data(bytes))
+        } catch {
+            throw StoreError(.corrupted, "settings of collection \"\(name)\" do not decode", underlying: "\(error)")
+        }
+    }
+}

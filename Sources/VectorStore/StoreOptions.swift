@@ -1,0 +1,40 @@
+/// Settings for opening a `Store`.
+public struct StoreOptions: Sendable {
+    /// Create the directory and store when missing. Default true.
+    public var create: Bool = true
+    /// Initial LMDB map size in bytes: address space, not disk. The map grows on demand
+    /// when full. Default 1 TiB.
+    public var initialMapSize: Int = 1 << 40
+    /// Most collections the store can hold over its lifetime (sets LMDB's maxdbs).
+    public var maxCollections: Int = 256
+    /// Reader slots shared by all processes that open the store.
+    public var maxReaders: Int = 126
+    /// Flush each commit to disk (fsync). With false, a killed process still loses
+    /// nothing committed, but a power failure may lose the last commits. Default true.
+    public var durable: Bool = true
+    /// How many blocks of one size tier are merged together. Default 8.
+    public var mergeFactor: Int = 8
+    /// Target size of a full vector block in bytes. Default 64 MiB.
+    public var maxBlockBytes: Int = 64 << 20
+    /// Threads a search over a large collection uses. Default: active processors.
+    public var searchThreads: Int = ProcessInfoCores.count
+
+    /// Default options.
+    public init() {}
+}
+
+/// The number of active processors, read once.
+public enum ProcessInfoCores {
+    /// Active processors of this machine.
+    public static let count: Int = {
+        #if canImport(Glibc)
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        #else
+        return 2
+        #endif
+    }()
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
