@@ -44,14 +44,22 @@ extension Collection {
         try txn.withCursor(index) { c in
             var rows: [UInt64] = []
             let found = try key.withUnsafeBytes { try c.get(.set, key: $0) }
-            guard found != nil else { return rows }
-            try Self.readDuplicates(c, into: &rows)
+            guard let found else { return rows }
+            try Self.readDuplicates(c, first: found.value, into: &rows)
             return rows
         }
     }
 
-    private static func readDuplicates(_ c: Cursor, into rows: inout [UInt64]) throws {
+    /// Reads all duplicates of the cursor's key. `first` is the value the positioning
+    /// call returned: a key with a single value has no duplicate page, and LMDB's
+    /// MDB_GET_MULTIPLE then succeeds without returning data.
+    private static func readDuplicates(_ c: Cursor, first: UnsafeRawBufferPointer, into rows: inout [UInt64]) throws {
         var page = try c.get(.getMultiple)
+        if let p = page, p.value.count == 0 {
+            guard first.count == 8 else { throw StoreError(.corrupted, "index entry of \(first.count) bytes, expected 8") }
+            rows.append(UInt64(bigEndian: first.loadUnaligned(as: UInt64.self)))
+            return
+        }
         while let p = page {
             let n = p.value.count / 8
             for i in 0..<n { rows.append(UInt64(bigEndian: p.value.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self))) }
@@ -75,7 +83,7 @@ extension Collection {
                 let aboveLower = lower.map { lowerInclusive ? value >= $0 : value > $0 } ?? true
                 if aboveLower {
                     var rows: [UInt64] = []
-                    try Self.readDuplicates(c, into: &rows)
+                    try Self.readDuplicates(c, first: e.value, into: &rows)
                     lists.append(rows)
                 }
                 entry = try c.get(.nextNoDup)

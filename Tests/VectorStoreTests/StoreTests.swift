@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import VectorStore
+
+@Suite struct StoreTests {
+    @Test func createsPersistsAndReopensCollections() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        do {
+            let store = try Store(path: dir.path)
+            _ = try store.createCollection("docs", dimension: 8, metric: .cosine, configuration: ["embedder": "hash/v1/8"])
+            _ = try store.createCollection("images", dimension: 4, metric: .l2)
+            #expect(throws: StoreError.self) { try store.createCollection("docs", dimension: 8, metric: .cosine) }
+        }
+        let store = try Store(path: dir.path)
+        let list = try store.collections()
+        #expect(list.map(\.name) == ["docs", "images"])
+        let docs = try store.collection("docs")
+        #expect(docs.dimension == 8)
+        #expect(docs.metric == .cosine)
+        #expect(docs.info.configuration == ["embedder": "hash/v1/8"])
+        // Settings are checked on open.
+        let again = try store.openOrCreateCollection("docs", dimension: 8, metric: .cosine, configuration: ["embedder": "hash/v1/8"])
+        #expect(again.info == docs.info)
+        let e1 = #expect(throws: StoreError.self) { try store.openOrCreateCollection("docs", dimension: 16, metric: .cosine) }
+        #expect(e1?.code == .collectionExists)
+        #expect(e1?.message.contains("dimension 8, not 16") == true)
+        let e2 = #expect(throws: StoreError.self) {
+            try store.openOrCreateCollection("docs", dimension: 8, metric: .cosine, configuration: ["embedder": "openai/x/8"])
+        }
+        #expect(e2?.message.contains("embedder=hash/v1/8") == true)
+        let e3 = #expect(throws: StoreError.self) { try store.collection("nope") }
+        #expect(e3?.code == .collectionNotFound)
+    }
+
+    @Test func dropRemovesRecordsAndNameCanBeReused() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let c = try store.createCollection("tmp", dimension: 3, metric: .dot)
+        try c.upsert([Record(id: "a", vector: [1, 2, 3], text: "x")])
+        #expect(try store.dropCollection("tmp"))
+        #expect(try store.dropCollection("tmp") == false)
+        // The old handle refuses to work on the dropped collection.
+        let e = #expect(throws: StoreError.self) { try c.count() }
+        #expect(e?.code == .collectionNotFound)
+        let fresh = try store.createCollection("tmp", dimension: 3, metric: .dot)
+        #expect(try fresh.count() == 0)
+        #expect(throws: StoreError.self) { try c.get("a") }
+        // Reopen deletes the trashed tables and keeps the new collection.
+        let reopened = try Store(path: dir.path)
+        #expect(try reopened.collection("tmp").count() == 0)
+        #expect(try reopened.check().isHealthy)
+    }
+
+    @Test func rejectsDirectoriesThatAreNotStores() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let other = dir.sub("notes")
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        try "hello".write(toFile: other + "/readme.txt", atomically: true, encoding: .utf8)
+        let e1 = #expect(throws: StoreError.self) { try Store(path: other) }
+        #expect(e1?.code == .notAStore)
+        #expect(e1?.message.contains(other) == true)
+
+        let garbage = dir.sub("garbage")
+        try FileManager.default.createDirectory(atPath: garbage, withIntermediateDirectories: true)
+        try Data(repeating: 0x41, count: 8192).write(to: URL(fileURLWithPath: garbage + "/data.mdb"))
+        let e2 = #expect(throws: StoreError.self) { try Store(path: garbage) }
+        #expect(e2?.code == .notAStore)
+
+        let file = dir.sub("file")
+        try "x".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(throws: StoreError.self) { try Store(path: file) }
+
+        var noCreate = StoreOptions()
+        noCreate.create = false
+        let e3 = #expect(throws: StoreError.self) { try Store(path: dir.sub("missing"), options: noCreate) }
+        #expect(e3?.code == .notAStore)
+    }
+
+    @Test func rejectsUnknownFormatVersion() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        do {
+            let store = try Store(path: dir.path)
+            try store.env.write { txn in
+                try withUnsafeBytes(of: UInt32(99).littleEndian) { v in
+                    try Array("version".utf8).withUnsafeBytes { try txn.put(store.metaDB, $0, v) }
+                }
+            }
+        }
+        let e = #expect(throws: StoreError.self) { try Store(path: dir.path) }
+        #expect(e?.code == .unsupportedFormat)
+        #expect(e?.message.contains("version 99") == true)
+    }
+
+    @Test func mapGrowsWhenFull() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var options = StoreOptions()
+        options.initialMapSize = 1 << 20
+        let store = try Store(path: dir.path, options: options)
+        let c = try store.createCollection("big", dimension: 256, metric: .dot)
+        var rng = SeededGenerator(seed: 7)
+        for b in 0..<20 {
+            let batch = (0..<500).map { i in Record(id: "r\(b)-\(i)", vector: rng.vector(256), text: String(repeating: "t", count: 200)) }
+            try c.upsert(batch)
+        }
+        #expect(try c.count() == 10_000)
+        #expect(store.env.mapSize > 1 << 20)
+        #expect(try store.check().isHealthy)
+    }
+}
