@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import VectorStore
+
+/// Indexes synthetic topic vectors and searches them, offline. It stands in for the main
+/// job (index `data/`, answer questions) until the ingest and query layers land.
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Index synthetic vectors into a store and search them (offline).")
+
+    @OptionGroup var storeOptions: StoreOptionsGroup
+    @Option(help: "Records to index.") var count = 50_000
+    @Option(help: "Vector dimension.") var dimension = 128
+
+    static let topics = ["astronomy", "botany", "cooking", "geology", "music", "sailing", "chess", "weather"]
+
+    func run() throws {
+        let store = try Store(path: storeOptions.path)
+        _ = try? store.dropCollection("demo")
+        let c = try store.createCollection(
+            "demo", dimension: dimension, metric: .cosine, configuration: ["embedder": "synthetic-topics"])
+        var rng = SplitMix(seed: 1)
+        let centroids = Self.topics.map { _ in (0..<dimension).map { _ in rng.float() } }
+        let start = Date()
+        var i = 0
+        while i < count {
+            let n = min(1000, count - i)
+            let batch = (0..<n).map { j -> Record in
+                let id = i + j
+                let t = id % Self.topics.count
+                let v = centroids[t].map { $0 + 0.8 * rng.float() }
+                return Record(
+                    id: "note-\(id)", vector: v, text: "Synthetic note \(id) about \(Self.topics[t]).",
+                    metadata: ["topic": .string(Self.topics[t]), "n": .int(Int64(id)), "even": .bool(id % 2 == 0)])
+            }
+            try c.upsert(batch)
+            i += n
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        print("Indexed \(count) synthetic records (d=\(dimension)) into \(storeOptions.path) in \(String(format: "%.2f", elapsed)) s"
+            + " (\(Int(Double(count) / max(elapsed, 1e-9))) records/s).")
+
+        for (question, topic, filter) in [
+            ("Which notes are about sailing?", 5, nil as Filter?),
+            ("Chess notes with an even number below 1000?", 6, .and([.equals("even", true), .range("n", upper: 1000)])),
+        ] {
+            let q = centroids[topic].map { $0 + 0.2 * rng.float() }
+            let t0 = Date()
+            let (hits, plan) = try c.searchExplained(batch: [q], k: 3, filter: filter)
+            let ms = Date().timeIntervalSince(t0) * 1000
+            print("\nQ: \(question)  [\(plan), \(String(format: "%.1f", ms)) ms]")
+            for h in hits[0] {
+                print(String(format: "  %.3f  %@  %@", h.score, h.id, h.text))
+            }
+        }
+        let report = try store.check()
+        print("\nIntegrity: \(report)")
+    }
+}
+
+/// Seeded generator for the demo's reproducible data.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in -1...1.
+    mutating func float() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
+}
