@@ -1,0 +1,83 @@
+import COpenBLAS
+import Foundation
+
+/// The machine's own limits, measured in the same run as the figures they bound.
+enum Machine {
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Memory read bandwidth in GB/s: a SIMD sum over a 1 GiB array, split over threads.
+    static func readBandwidth(threads: Int) -> Double {
+        let count = (1 << 30) / 4
+        let buf = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { buf.deallocate() }
+        buf.initialize(repeating: 1, count: count)
+        let sink = UnsafeMutablePointer<Float>.allocate(capacity: threads)
+        defer { sink.deallocate() }
+        let job = ScanJob(buf: buf, count: count, threads: threads, sink: sink)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let t0 = now()
+            DispatchQueue.concurrentPerform(iterations: threads) { job.run($0) }
+            best = min(best, now() - t0)
+        }
+        return Double(count * 4) / best / 1e9
+    }
+
+    private struct ScanJob: @unchecked Sendable {
+        let buf: UnsafeMutablePointer<Float>
+        let count: Int
+        let threads: Int
+        let sink: UnsafeMutablePointer<Float>
+
+        func run(_ w: Int) {
+            let lo = count * w / threads / 16 * 16
+            let hi = w == threads - 1 ? count : count * (w + 1) / threads / 16 * 16
+            var acc = SIMD16<Float>(repeating: 0)
+            var acc2 = SIMD16<Float>(repeating: 0)
+            var i = lo
+            let raw = UnsafeRawPointer(buf)
+            while i + 32 <= hi {
+                acc += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                acc2 += raw.loadUnaligned(fromByteOffset: (i + 16) * 4, as: SIMD16<Float>.self)
+                i += 32
+            }
+            sink[w] = (acc + acc2).sum()
+        }
+    }
+
+    /// cblas_sgemm GFLOP/s on a large product, with OpenBLAS using `threads` threads.
+    static func sgemmRate(threads: Int, m: Int = 2048, n: Int = 2048, k: Int = 384) -> Double {
+        openblas_set_num_threads(Int32(threads))
+        defer { openblas_set_num_threads(1) }
+        let a = [Float](repeating: 0.5, count: m * k)
+        let b = [Float](repeating: 0.25, count: n * k)
+        var c = [Float](repeating: 0, count: m * n)
+        var best = Double.infinity
+        for _ in 0..<7 {
+            let t0 = now()
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(k), 0, &c, Int32(n))
+            best = min(best, now() - t0)
+        }
+        return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
+    }
+
+    /// Resident memory in MB (VmRSS) of this process.
+    static func rssMB() -> Double {
+        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in s.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+            return kb / 1024
+        }
+        return 0
+    }
+
+    /// The 1-minute load average.
+    static func load() -> Double {
+        guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return -1 }
+        return Double(s.split(separator: " ").first ?? "") ?? -1
+    }
+}

@@ -1,0 +1,165 @@
+import ArgumentParser
+import Foundation
+import VectorStore
+
+/// `quiver-bench store`: open, search and upsert figures for a synthetic collection,
+/// each next to the machine's bound measured in the same run.
+struct StoreBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store", abstract: "Benchmark the vector store on synthetic normalized vectors.")
+
+    @Option(help: "Vectors.") var n = 100_000
+    @Option(help: "Dimension.") var dim = 384
+    @Option(help: "Top-k.") var k = 10
+    @Option(help: "Seed.") var seed: UInt64 = 42
+    @Option(help: "Store directory (default: a fresh temporary one, removed afterwards).") var dir: String?
+    @Option(help: "Single queries to time.") var queries = 200
+    @Flag(help: "Print one flat JSON object.") var json = false
+
+    func run() throws {
+        var out: [(String, Double)] = []
+        func note(_ key: String, _ value: Double) { out.append((key, value)) }
+        note("n", Double(n))
+        note("dim", Double(dim))
+        note("load_1min", Machine.load())
+
+        let bw1 = Machine.readBandwidth(threads: 1)
+        let bw2 = Machine.readBandwidth(threads: 2)
+        let sg1 = Machine.sgemmRate(threads: 1)
+        let sg2 = Machine.sgemmRate(threads: 2)
+        note("mem_bw_1t_gbs", bw1)
+        note("mem_bw_2t_gbs", bw2)
+        note("sgemm_1t_gflops", sg1)
+        note("sgemm_2t_gflops", sg2)
+
+        let path = dir ?? NSTemporaryDirectory() + "quiver-bench-\(UUID().uuidString)"
+        defer { if dir == nil { try? FileManager.default.removeItem(atPath: path) } }
+        var rng = BenchRNG(seed: seed)
+        let filler = String(repeating: "lorem ipsum dolor sit amet ", count: 19).prefix(490)
+        var rawBytes = 0.0
+
+        // Upsert in batches of 1000.
+        do {
+            let store = try Store(path: path)
+            let c = try store.createCollection("bench", dimension: dim, metric: .cosine)
+            var upsertSeconds = 0.0
+            var i = 0
+            while i < n {
+                let m = min(1000, n - i)
+                let batch = (0..<m).map { j -> Record in
+                    let id = i + j
+                    let text = "record \(id) " + filler
+                    rawBytes += Double(dim * 4 + text.utf8.count)
+                    return Record(
+                        id: "doc\(id / 20)#\(id % 20)", vector: rng.unitVector(dim), text: text,
+                        metadata: ["source": .string("doc\(id / 20)"), "lang": .string(["en", "de", "fr", "ja"][id % 4]), "page": .int(Int64(id % 50))])
+                }
+                let t0 = Machine.now()
+                try c.upsert(batch)
+                upsertSeconds += Machine.now() - t0
+                i += m
+            }
+            note("upsert_per_s", Double(n) / upsertSeconds)
+            note("file_size_ratio_before_compact", Double(try store.fileSize()) / rawBytes)
+            let t0 = Machine.now()
+            let blocks = try c.compact()
+            note("compact_s", Machine.now() - t0)
+            note("blocks", Double(blocks))
+            note("file_size_ratio", Double(try store.fileSize()) / rawBytes)
+            let copy = path + "-copy"
+            try store.copy(to: copy, compact: true)
+            let copySize = (try FileManager.default.attributesOfItem(atPath: copy + "/data.mdb")[.size] as? NSNumber)?.doubleValue ?? 0
+            try? FileManager.default.removeItem(atPath: copy)
+            note("compact_copy_size_ratio", copySize / rawBytes)
+            note("file_bytes_per_vector", Double(try store.fileSize()) / Double(n))
+        }
+
+        // Open: a fresh Store in this process after the writer's was closed.
+        let rss0 = Machine.rssMB()
+        let t0 = Machine.now()
+        let store = try Store(path: path)
+        let c = try store.collection("bench")
+        let count = try c.count()
+        note("open_ms", (Machine.now() - t0) * 1000)
+        note("open_rss_mb", Machine.rssMB() - rss0)
+        guard count == n else { throw ValidationError("store holds \(count) records, expected \(n)") }
+
+        // Single queries: warm the map once, then time.
+        let qs = (0..<max(queries, 1000)).map { _ in rng.unitVector(dim) }
+        _ = try c.search(qs[0], k: k)
+        var lat: [Double] = []
+        for q in qs.prefix(queries) {
+            let t = Machine.now()
+            _ = try c.search(q, k: k)
+            lat.append(Machine.now() - t)
+        }
+        lat.sort()
+        let p50 = lat[lat.count / 2]
+        let p99 = lat[min(lat.count - 1, lat.count * 99 / 100)]
+        let bytes = Double(n * dim * 4)
+        note("single_p50_ms", p50 * 1000)
+        note("single_p99_ms", p99 * 1000)
+        note("single_gbs", bytes / p50 / 1e9)
+        note("single_bound_fraction", bytes / (bw2 * 1e9) / p50)
+
+        // Batches.
+        for b in [1, 16, 256, 1000] {
+            let batch = Array(qs.prefix(b))
+            var reps = 0
+            var best = Double.infinity
+            let start = Machine.now()
+            while reps < 3 || (Machine.now() - start < 2 && reps < 50) {
+                let t = Machine.now()
+                _ = try c.search(batch: batch, k: k)
+                best = min(best, Machine.now() - t)
+                reps += 1
+            }
+            note("batch\(b)_qps", Double(b) / best)
+            if b == 1 {
+                note("batch1_bound_fraction", bytes / (bw2 * 1e9) / best)
+            } else {
+                let flops = 2 * Double(b) * Double(n) * Double(dim)
+                note("batch\(b)_gflops", flops / best / 1e9)
+                note("batch\(b)_bound_fraction", flops / (sg2 * 1e9) / best)
+            }
+        }
+
+        if json {
+            let body = out.map { "\"\($0.0)\": \(Self.format($0.1))" }.joined(separator: ", ")
+            print("{\(body)}")
+        } else {
+            for (key, value) in out { print(key.padding(toLength: 34, withPad: " ", startingAt: 0), Self.format(value)) }
+        }
+    }
+
+    static func format(_ v: Double) -> String {
+        if v.isNaN || v.isInfinite { return "null" }
+        if v == v.rounded() && abs(v) < 1e15 { return String(Int64(v)) }
+        return String(format: "%.4g", v)
+    }
+}
+
+/// Seeded generator for reproducible benchmark data.
+struct BenchRNG {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func unitVector(_ d: Int) -> [Float] {
+        var v = [Float](repeating: 0, count: d)
+        var s: Float = 0
+        for i in 0..<d {
+            let x = Float(next() >> 40) / Float(1 << 23) - 1
+            v[i] = x
+            s += x * x
+        }
+        let inv = 1 / s.squareRoot()
+        for i in 0..<d { v[i] *= inv }
+        return v
+    }
+}
