@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import VectorStore
+
+/// What the writer (`quiver-bench writer`) has stored after committing batches 0...last.
+private func expectedText(_ id: (batch: Int, j: Int), last: Int) -> String {
+    id.j % 5 == 0 && id.batch < last ? "batch \(id.batch + 1)" : "batch \(id.batch)"
+}
+
+@Suite struct DurabilityTests {
+    /// Kills a writer process with SIGKILL at random moments; the store must open, pass
+    /// its integrity check, and hold exactly the batches committed before the kill.
+    @Test func killedWriterLeavesTheLastCommittedState() throws {
+        let writer = try #require(BuiltProducts.executable("quiver-bench"), "quiver-bench is not built beside the tests")
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var rng = SeededGenerator(seed: UInt64(Date().timeIntervalSince1970))
+        let batchSize = 200
+        for round in 0..<4 {
+            let name = "crash\(round)"
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: writer)
+            process.arguments = ["writer", "--store", dir.path, "--collection", name, "--batch-size", "\(batchSize)"]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            // Let it commit a random number of batches, reading from this process meanwhile.
+            let target = Int.random(in: 3...40, using: &rng)
+            var lastSeen = -1
+            var buffer = Data()
+            let handle = pipe.fileHandleForReading
+            while lastSeen < target {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                buffer.append(chunk)
+                while let nl = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self)
+                    buffer.removeSubrange(buffer.startIndex...nl)
+                    if let n = Int(line.split(separator: " ").last ?? "") { lastSeen = n }
+                }
+                if lastSeen >= 1 && lastSeen % 4 == 1 {
+                    // A reader in another process sees a consistent snapshot mid-ingest.
+                    let reader = try Store(path: dir.path)
+                    let c = try reader.collection(name)
+                    let n = try c.count()
+                    #expect(n % batchSize == 0, "reader saw a partial batch: \(n) records")
+                    #expect(try c.search([Float](repeating: 1, count: 16), k: 5).count == 5)
+                }
+            }
+            // Kill somewhere inside a later batch: after a random extra delay.
+            usleep(UInt32.random(in: 0...30_000, using: &rng))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            buffer.append(handle.readDataToEndOfFile())
+            for line in String(decoding: buffer, as: UTF8.self).split(separator: "\n") {
+                if let n = Int(line.split(separator: " ").last ?? "") { lastSeen = max(lastSeen, n) }
+            }
+            #expect(process.terminationReason == .uncaughtSignal)
+
+            let store = try Store(path: dir.path)
+            let report = try store.check()
+            #expect(report.isHealthy, "\(report)")
+            let c = try store.collection(name)
+            let count = try c.count()
+            // The kill may land after a commit but before its line was printed.
+            let committed = count / batchSize - 1
+            #expect(count % batchSize == 0)
+            #expect(committed == lastSeen || committed == lastSeen + 1, "store holds \(committed + 1) batches, writer printed \(lastSeen)")
+            for batch in [0, committed / 2, committed] {
+                for j in [0, 1, 5, batchSize - 1] {
+                    let r = try #require(try c.get("r\(batch)-\(j)"), "r\(batch)-\(j) missing after round \(round)")
+                    #expect(r.text == expectedText((batch, j), last: committed))
+                }
+            }
+            #expect(try c.get("r\(committed + 1)-0") == nil)
+            #expect(try c.search([Float](repeating: 1, count: 16), k: 3, filter: .equals("batch", .int(Int64(committed)))).count == 3)
+        }
+        // Earlier rounds survive later ones.
+        let store = try Store(path: dir.path)
+        #expect(try store.collections().count == 4)
+        #expect(try store.check().isHealthy)
+    }
+}
