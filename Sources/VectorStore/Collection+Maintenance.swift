@@ -93,7 +93,9 @@ extension Collection {
             let more = try write { txn -> Bool in
                 var counters = try counters(txn)
                 let views = try blockViews(txn)
-                let candidates = views.filter { $0.dead > 0 || $0.live < maxBlockRows }
+                // Blocks at least half full and without deletes stay: rewriting them would
+                // only move data (and grow the file while the old copies are freed).
+                let candidates = views.filter { $0.dead > 0 || $0.live < maxBlockRows / 2 }
                 if candidates.count == 0 || (candidates.count == 1 && candidates[0].dead == 0) { return false }
                 var group: [BlockView] = []
                 var total = 0

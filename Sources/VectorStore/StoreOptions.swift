@@ -14,8 +14,10 @@ public struct StoreOptions: Sendable {
     public var durable: Bool = true
     /// How many blocks of one size tier are merged together. Default 8.
     public var mergeFactor: Int = 8
-    /// Target size of a full vector block in bytes. Default 64 MiB.
-    public var maxBlockBytes: Int = 64 << 20
+    /// Target size of a full vector block in bytes. Default 16 MiB: large enough for
+    /// BLAS to stream, small enough that LMDB finds contiguous free runs for it again
+    /// (64 MiB blocks left the file 1.3-2.3× the data after merges; 16 MiB, 1.17×).
+    public var maxBlockBytes: Int = 16 << 20
     /// Threads a search over a large collection uses. Default: active processors.
     public var searchThreads: Int = ProcessInfoCores.count
 

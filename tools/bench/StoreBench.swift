@@ -14,7 +14,19 @@ struct StoreBench: ParsableCommand {
     @Option(help: "Seed.") var seed: UInt64 = 42
     @Option(help: "Store directory (default: a fresh temporary one, removed afterwards).") var dir: String?
     @Option(help: "Single queries to time.") var queries = 200
+    @Option(help: "Search threads (default: active processors).") var threads = ProcessInfoCores.count
+    @Option(help: "Full block size in MiB (the store's default: 16).") var blockMB = 16
+    @Flag(inversion: .prefixedNo, help: "fsync each commit (the store's default).") var durable = true
     @Flag(help: "Print one flat JSON object.") var json = false
+    @Flag(help: "Stop after the upsert phase (for profiling).") var upsertOnly = false
+
+    var options: StoreOptions {
+        var o = StoreOptions()
+        o.searchThreads = threads
+        o.durable = durable
+        o.maxBlockBytes = blockMB << 20
+        return o
+    }
 
     func run() throws {
         var out: [(String, Double)] = []
@@ -23,10 +35,10 @@ struct StoreBench: ParsableCommand {
         note("dim", Double(dim))
         note("load_1min", Machine.load())
 
-        let bw1 = Machine.readBandwidth(threads: 1)
-        let bw2 = Machine.readBandwidth(threads: 2)
-        let sg1 = Machine.sgemmRate(threads: 1)
-        let sg2 = Machine.sgemmRate(threads: 2)
+        let bw1 = upsertOnly ? 0 : Machine.readBandwidth(threads: 1)
+        let bw2 = upsertOnly ? 0 : Machine.readBandwidth(threads: 2)
+        let sg1 = upsertOnly ? 0 : Machine.sgemmRate(threads: 1)
+        let sg2 = upsertOnly ? 0 : Machine.sgemmRate(threads: 2)
         note("mem_bw_1t_gbs", bw1)
         note("mem_bw_2t_gbs", bw2)
         note("sgemm_1t_gflops", sg1)
@@ -40,7 +52,7 @@ struct StoreBench: ParsableCommand {
 
         // Upsert in batches of 1000.
         do {
-            let store = try Store(path: path)
+            let store = try Store(path: path, options: options)
             let c = try store.createCollection("bench", dimension: dim, metric: .cosine)
             var upsertSeconds = 0.0
             var i = 0
@@ -74,10 +86,14 @@ struct StoreBench: ParsableCommand {
             note("file_bytes_per_vector", Double(try store.fileSize()) / Double(n))
         }
 
+        if upsertOnly {
+            for (key, value) in out { print(key, Self.format(value)) }
+            return
+        }
         // Open: a fresh Store in this process after the writer's was closed.
         let rss0 = Machine.rssMB()
         let t0 = Machine.now()
-        let store = try Store(path: path)
+        let store = try Store(path: path, options: options)
         let c = try store.collection("bench")
         let count = try c.count()
         note("open_ms", (Machine.now() - t0) * 1000)
