@@ -26,7 +26,9 @@ let package = Package(
             name: "CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
 
-        .target(name: "VectorStore", dependencies: ["CLMDB", "COpenBLAS"]),
+        // Quiver's own SIMD scoring kernels (AVX2+FMA with a runtime check).
+        .target(name: "CQuiverKernels"),
+        .target(name: "VectorStore", dependencies: ["CLMDB", "COpenBLAS", "CQuiverKernels"]),
         .target(name: "HTTP", dependencies: ["CCurl"]),
         .target(name: "Ingest", dependencies: ["VectorStore", "HTTP"]),
         .target(name: "Query", dependencies: ["VectorStore", "Ingest", "HTTP"]),
@@ -41,7 +43,7 @@ let package = Package(
         .executableTarget(
             name: "quiver-bench",
             dependencies: [
-                "VectorStore", "COpenBLAS",
+                "VectorStore", "COpenBLAS", "CQuiverKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/bench",

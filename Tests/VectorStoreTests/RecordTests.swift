@@ -143,7 +143,6 @@ import TestSupport
     }
 
     @Test func partialDeletesAreReclaimedByMergesAndCompact() throws {
-        // (blocks of 512 rows below)
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         var options = StoreOptions()

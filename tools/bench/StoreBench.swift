@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VectorStore
+import CQuiverKernels
 
 /// `quiver-bench store`: open, search and upsert figures for a synthetic collection,
 /// each next to the machine's bound measured in the same run.
@@ -137,6 +138,33 @@ struct StoreBench: ParsableCommand {
                 let flops = 2 * Double(b) * Double(n) * Double(dim)
                 note("batch\(b)_gflops", flops / best / 1e9)
                 note("batch\(b)_bound_fraction", flops / (sg2 * 1e9) / best)
+            }
+        }
+
+        // The same kernel over an in-RAM array (not the map), single thread: separates the
+        // kernel's speed from the map's (page size, TLB).
+        do {
+            let count = n * dim
+            let arr = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            defer { arr.deallocate() }
+            arr.initialize(repeating: 0.01, count: count)
+            let q = qs.prefix(16).flatMap { $0 }
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: 256 * 16)
+            defer { scores.deallocate() }
+            for nq in [1, 16] {
+                var best = Double.infinity
+                for _ in 0..<5 {
+                    let t = Machine.now()
+                    var r = 0
+                    while r < n {
+                        let rows = min(256, n - r)
+                        quiver_score_tile(arr + r * dim, rows, dim, q, nq, 1, scores)
+                        r += rows
+                    }
+                    best = min(best, Machine.now() - t)
+                }
+                note("kernel_ram_1t_nq\(nq)_gbs", bytes / best / 1e9)
+                note("kernel_ram_1t_nq\(nq)_gflops", 2 * Double(nq) * Double(count) / best / 1e9)
             }
         }
 

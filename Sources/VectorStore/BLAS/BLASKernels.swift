@@ -1,4 +1,5 @@
 import COpenBLAS
+import CQuiverKernels
 
 /// The only place VectorStore calls OpenBLAS.
 enum BLASKernels {
@@ -11,6 +12,10 @@ enum BLASKernels {
 
     static func configure() { _ = configured }
 
+    /// Batches up to this size use Quiver's own kernel (when the CPU has AVX2+FMA);
+    /// larger ones use sgemm, whose packing then pays for itself.
+    static let smallBatchLimit: Int = quiver_kernels_available() != 0 ? 32 : 0
+
     /// scores[r, q] = alpha · vectors[r, :] · queries[q, :]  (row-major, rows × queries).
     ///
     /// Rows × queries rather than queries × rows: OpenBLAS's kernels block along M, and
@@ -20,7 +25,9 @@ enum BLASKernels {
         _ vectors: UnsafePointer<Float>, rows: Int, dim: Int, queries: UnsafePointer<Float>, count: Int,
         alpha: Float, scores: UnsafeMutablePointer<Float>
     ) {
-        if count == 1 {
+        if count <= smallBatchLimit {
+            quiver_score_tile(vectors, rows, dim, queries, count, alpha, scores)
+        } else if count == 1 {
             cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(dim), alpha, vectors, Int32(dim), queries, 1, 0, scores, 1)
         } else {
             cblas_sgemm(

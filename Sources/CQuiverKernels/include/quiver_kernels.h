@@ -1,0 +1,14 @@
+#ifndef QUIVER_KERNELS_H
+#define QUIVER_KERNELS_H
+#include <stddef.h>
+
+/// 1 when the AVX2+FMA kernels below can run on this CPU.
+int quiver_kernels_available(void);
+
+/// scores[r * nq + q] = alpha * dot(vectors[r, :], queries[q, :]) for r < rows, q < nq.
+/// Reads `vectors` (rows × dim, row-major) in place, once; `queries` (nq × dim) should
+/// fit in L1/L2 (small nq). Requires quiver_kernels_available().
+void quiver_score_tile(const float *vectors, size_t rows, size_t dim,
+                       const float *queries, size_t nq, float alpha, float *scores);
+
+#endif
