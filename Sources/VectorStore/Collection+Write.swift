@@ -32,66 +32,78 @@ extension Collection {
         try await onWriteQueue { try self.write { txn in try self.applyUpsert(prepared, txn) } }
     }
 
+    /// Validates and encodes a batch; the last record of an id wins. Large batches are
+    /// prepared on all cores (normalizing and encoding cost more than the LMDB writes).
     func prepare(_ records: [Record]) throws -> [PreparedRecord] {
-        let dim = info.dimension
         var lastIndex: [String: Int] = [:]
         lastIndex.reserveCapacity(records.count)
         for (i, r) in records.enumerated() { lastIndex[r.id] = i }
-        var out: [PreparedRecord] = []
-        out.reserveCapacity(lastIndex.count)
-        for (i, r) in records.enumerated() where lastIndex[r.id] == i {
-            let idBytes = Array(r.id.utf8)
-            guard !idBytes.isEmpty else {
-                throw StoreError(.invalidID, "record at position \(i) of the batch has an empty id")
+        let kept = records.indices.filter { lastIndex[records[$0].id] == $0 }
+        let workers = kept.count >= 512 ? min(ProcessInfoCores.count, kept.count / 256) : 1
+        if workers <= 1 {
+            return try kept.map { try prepareOne(records[$0], position: $0) }
+        }
+        let results = UnsafeMutableBufferPointer<Result<PreparedRecord, Error>>.allocate(capacity: kept.count)
+        defer { results.deallocate() }
+        let job = PrepareJob(collection: self, records: records, kept: kept, workers: workers, results: results)
+        DispatchQueue.concurrentPerform(iterations: workers) { job.run($0) }
+        defer { results.baseAddress?.deinitialize(count: kept.count) }
+        // Errors surface in batch order, as the serial path would raise them.
+        return try results.map { try $0.get() }
+    }
+
+    func prepareOne(_ r: Record, position i: Int) throws -> PreparedRecord {
+        let dim = info.dimension
+        let idBytes = Array(r.id.utf8)
+        guard !idBytes.isEmpty else {
+            throw StoreError(.invalidID, "record at position \(i) of the batch has an empty id")
+        }
+        guard idBytes.count <= Format.maxIDBytes, !idBytes.contains(0) else {
+            throw StoreError(
+                .invalidID,
+                "record id \"\(r.id.prefix(40))…\" at position \(i) is \(idBytes.count) bytes; ids are 1-\(Format.maxIDBytes) bytes without NUL")
+        }
+        guard r.vector.count == dim else {
+            throw StoreError(
+                .dimensionMismatch,
+                "record \"\(r.id)\": vector has \(r.vector.count) components, collection \"\(info.name)\" expects \(dim)")
+        }
+        var normSq: Float = 0
+        for (j, x) in r.vector.enumerated() {
+            guard x.isFinite else {
+                throw StoreError(.invalidVector, "record \"\(r.id)\": vector component \(j) is \(x)")
             }
-            guard idBytes.count <= Format.maxIDBytes, !idBytes.contains(0) else {
-                throw StoreError(
-                    .invalidID,
-                    "record id \"\(r.id.prefix(40))…\" at position \(i) is \(idBytes.count) bytes; ids are 1-\(Format.maxIDBytes) bytes without NUL")
+            normSq += x * x
+        }
+        var vector = r.vector
+        if info.metric == .cosine {
+            guard normSq > 0 && normSq.isFinite else {
+                throw StoreError(.invalidVector, "record \"\(r.id)\": a zero (or overflowing) vector has no cosine similarity")
             }
-            guard r.vector.count == dim else {
-                throw StoreError(
-                    .dimensionMismatch,
-                    "record \"\(r.id)\": vector has \(r.vector.count) components, collection \"\(info.name)\" expects \(dim)")
-            }
-            var normSq: Float = 0
-            for (j, x) in r.vector.enumerated() {
-                guard x.isFinite else {
-                    throw StoreError(.invalidVector, "record \"\(r.id)\": vector component \(j) is \(x)")
-                }
-                normSq += x * x
-            }
-            var vector = r.vector
-            if info.metric == .cosine {
-                guard normSq > 0 && normSq.isFinite else {
-                    throw StoreError(.invalidVector, "record \"\(r.id)\": a zero (or overflowing) vector has no cosine similarity")
-                }
-                let inv = 1 / normSq.squareRoot()
-                for j in 0..<dim { vector[j] *= inv }
-                normSq = 1
-            } else if !normSq.isFinite {
-                throw StoreError(.invalidVector, "record \"\(r.id)\": the vector's squared norm overflows Float")
-            }
-            for key in r.metadata.keys {
-                let n = key.utf8.count
-                guard n > 0 && n <= Format.maxFieldNameBytes && !key.utf8.contains(0) else {
-                    throw StoreError(
-                        .invalidMetadata,
-                        "record \"\(r.id)\": metadata field name \"\(key.prefix(40))\" must be 1-\(Format.maxFieldNameBytes) bytes without NUL")
-                }
-            }
-            let metaSize = RecordCodec.metadataSize(r.metadata)
-            guard metaSize <= Format.maxMetadataBytes else {
+            let inv = 1 / normSq.squareRoot()
+            for j in 0..<dim { vector[j] *= inv }
+            normSq = 1
+        } else if !normSq.isFinite {
+            throw StoreError(.invalidVector, "record \"\(r.id)\": the vector's squared norm overflows Float")
+        }
+        for key in r.metadata.keys {
+            let n = key.utf8.count
+            guard n > 0 && n <= Format.maxFieldNameBytes && !key.utf8.contains(0) else {
                 throw StoreError(
                     .invalidMetadata,
-                    "record \"\(r.id)\": metadata is \(metaSize) bytes, the limit is \(Format.maxMetadataBytes)")
+                    "record \"\(r.id)\": metadata field name \"\(key.prefix(40))\" must be 1-\(Format.maxFieldNameBytes) bytes without NUL")
             }
-            out.append(PreparedRecord(
+        }
+        let metaSize = RecordCodec.metadataSize(r.metadata)
+        guard metaSize <= Format.maxMetadataBytes else {
+            throw StoreError(
+                .invalidMetadata,
+                "record \"\(r.id)\": metadata is \(metaSize) bytes, the limit is \(Format.maxMetadataBytes)")
+        }
+        return PreparedRecord(
                 id: idBytes, vector: vector, normSquared: normSq,
                 encoded: RecordCodec.encode(id: r.id, text: r.text, metadata: r.metadata),
-                indexKeys: IndexKey.keys(for: r.metadata)))
-        }
-        return out
+                indexKeys: IndexKey.keys(for: r.metadata))
     }
 
     func applyUpsert(_ batch: [PreparedRecord], _ txn: Transaction) throws {
@@ -284,6 +296,27 @@ struct TombEditor {
             } else {
                 try edit.bytes.withUnsafeBytes { try txn.put(c.tombs, u64: block, $0) }
             }
+        }
+    }
+}
+
+/// One parallel `prepare`: each worker fills its own contiguous range of `results`.
+///
+/// `@unchecked Sendable`: `results` is written at disjoint indices by the workers and read
+/// only after `concurrentPerform` returns; everything else is immutable.
+private struct PrepareJob: @unchecked Sendable {
+    let collection: Collection
+    let records: [Record]
+    let kept: [Int]
+    let workers: Int
+    let results: UnsafeMutableBufferPointer<Result<PreparedRecord, Error>>
+
+    func run(_ w: Int) {
+        let lo = kept.count * w / workers
+        let hi = kept.count * (w + 1) / workers
+        for j in lo..<hi {
+            let i = kept[j]
+            (results.baseAddress! + j).initialize(to: Result { try collection.prepareOne(records[i], position: i) })
         }
     }
 }
