@@ -89,8 +89,9 @@ extension Collection {
         }
     }
 
-    /// Reclaims the space of deleted records and packs small blocks into full ones, one
-    /// transaction per output block so readers and the file's free list keep up.
+    /// Reclaims the space of deleted records: rewrites every block holding tombstones and
+    /// packs blocks under 1 MiB into full ones, one transaction per output block so readers
+    /// and the file's free list keep up.
     /// Returns the number of blocks afterwards. The file itself does not shrink (LMDB
     /// reuses the freed pages); `Store.copy(to:compact:)` writes a minimal copy.
     @discardableResult
@@ -99,9 +100,10 @@ extension Collection {
             let more = try write { txn -> Bool in
                 var counters = try counters(txn)
                 let views = try blockViews(txn)
-                // Blocks at least half full and without deletes stay: rewriting them would
-                // only move data (and grow the file while the old copies are freed).
-                let candidates = views.filter { $0.dead > 0 || $0.live < maxBlockRows / 2 }
+                // Settled blocks (1 MiB or more) without deletes stay: rewriting them would
+                // only move data, and grow the file while LMDB looks for contiguous free
+                // runs for the new copies (measured: 1.14× → 1.9× the data at 100k).
+                let candidates = views.filter { $0.dead > 0 || $0.live < settledBlockRows }
                 if candidates.count == 0 || (candidates.count == 1 && candidates[0].dead == 0) { return false }
                 var group: [BlockView] = []
                 var total = 0
