@@ -4,6 +4,7 @@
 // so the package needs no global compiler flags.
 #include "quiver_kernels.h"
 #include <immintrin.h>
+#include <stdlib.h>
 
 int quiver_kernels_available(void) {
     __builtin_cpu_init();
@@ -23,29 +24,6 @@ TARGET static inline float hsum(__m256 v) {
     return _mm_cvtss_f32(lo);
 }
 
-// One row × 8 queries: 8 accumulators (enough to cover FMA latency) + 1 row + 1 query
-// register. Rows are visited in memory order, one sequential stream the hardware
-// prefetcher follows; the first pass over a row loads it, later passes hit L1.
-TARGET static void tile_1x8(const float *x, size_t dim, const float *q, float alpha, float *out) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-    size_t k = 0;
-    for (; k + 8 <= dim; k += 8) {
-        __m256 r = _mm256_loadu_ps(x + k);
-        a0 = _mm256_fmadd_ps(r, _mm256_loadu_ps(q + k), a0);
-        a1 = _mm256_fmadd_ps(r, _mm256_loadu_ps(q + dim + k), a1);
-        a2 = _mm256_fmadd_ps(r, _mm256_loadu_ps(q + 2 * dim + k), a2);
-        a3 = _mm256_fmadd_ps(r, _mm256_loadu_ps(q + 3 * dim + k), a3);
-        a4 = _mm256_fmadd_ps(r, _mm256_loadu_ps(q + 4 * dim + k), a4);
-        a5 = _mm256_fmadd_ps(r, _mm256_loadu_ps(q + 5 * dim + k), a5);
-        a6 = _mm256_fmadd_ps(r, _mm256_loadu_ps(q + 6 * dim + k), a6);
-        a7 = _mm256_fmadd_ps(r, _mm256_loadu_ps(q + 7 * dim + k), a7);
-    }
-    float t[8] = {hsum(a0), hsum(a1), hsum(a2), hsum(a3), hsum(a4), hsum(a5), hsum(a6), hsum(a7)};
-    for (; k < dim; k++)
-        for (int j = 0; j < 8; j++) t[j] += x[k] * q[j * dim + k];
-    for (int j = 0; j < 8; j++) out[j] = alpha * t[j];
-}
-
 // One row against one query, 4 accumulators to hide FMA latency.
 TARGET static float dot1(const float *x, const float *q, size_t dim) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
@@ -62,13 +40,103 @@ TARGET static float dot1(const float *x, const float *q, size_t dim) {
     return s;
 }
 
+// Micro-kernel in the style of a GEMM kernel: queries packed k-major (qt[k * w + j]),
+// each row's component broadcast, 6 rows × 16 queries in 12 accumulators. Per k: 2 packed
+// loads + 6 broadcasts for 12 FMAs, so the FMA units, not the loads, set the pace.
+TARGET static void micro_6x16(const float *x, size_t dim, const float *qt, float alpha, float *out, size_t ldo) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const float *x0 = x, *x1 = x + dim, *x2 = x + 2 * dim, *x3 = x + 3 * dim, *x4 = x + 4 * dim, *x5 = x + 5 * dim;
+    const char *ahead = (const char *)(x + 6 * dim);
+    for (size_t k = 0; k < dim; k++) {
+        if ((k & 15) == 0) {
+            // The next six rows, one line each per 16 components: six interleaved streams
+            // are more than the hardware prefetcher follows reliably.
+            size_t o = k * 4;
+            _mm_prefetch(ahead + o, _MM_HINT_T0);
+            _mm_prefetch(ahead + o + dim * 4, _MM_HINT_T0);
+            _mm_prefetch(ahead + o + dim * 8, _MM_HINT_T0);
+            _mm_prefetch(ahead + o + dim * 12, _MM_HINT_T0);
+            _mm_prefetch(ahead + o + dim * 16, _MM_HINT_T0);
+            _mm_prefetch(ahead + o + dim * 20, _MM_HINT_T0);
+        }
+        __m256 q0 = _mm256_loadu_ps(qt + k * 16), q1 = _mm256_loadu_ps(qt + k * 16 + 8);
+        __m256 b = _mm256_broadcast_ss(x0 + k);
+        c00 = _mm256_fmadd_ps(b, q0, c00); c01 = _mm256_fmadd_ps(b, q1, c01);
+        b = _mm256_broadcast_ss(x1 + k);
+        c10 = _mm256_fmadd_ps(b, q0, c10); c11 = _mm256_fmadd_ps(b, q1, c11);
+        b = _mm256_broadcast_ss(x2 + k);
+        c20 = _mm256_fmadd_ps(b, q0, c20); c21 = _mm256_fmadd_ps(b, q1, c21);
+        b = _mm256_broadcast_ss(x3 + k);
+        c30 = _mm256_fmadd_ps(b, q0, c30); c31 = _mm256_fmadd_ps(b, q1, c31);
+        b = _mm256_broadcast_ss(x4 + k);
+        c40 = _mm256_fmadd_ps(b, q0, c40); c41 = _mm256_fmadd_ps(b, q1, c41);
+        b = _mm256_broadcast_ss(x5 + k);
+        c50 = _mm256_fmadd_ps(b, q0, c50); c51 = _mm256_fmadd_ps(b, q1, c51);
+    }
+    __m256 a = _mm256_set1_ps(alpha);
+    _mm256_storeu_ps(out, _mm256_mul_ps(a, c00)); _mm256_storeu_ps(out + 8, _mm256_mul_ps(a, c01)); out += ldo;
+    _mm256_storeu_ps(out, _mm256_mul_ps(a, c10)); _mm256_storeu_ps(out + 8, _mm256_mul_ps(a, c11)); out += ldo;
+    _mm256_storeu_ps(out, _mm256_mul_ps(a, c20)); _mm256_storeu_ps(out + 8, _mm256_mul_ps(a, c21)); out += ldo;
+    _mm256_storeu_ps(out, _mm256_mul_ps(a, c30)); _mm256_storeu_ps(out + 8, _mm256_mul_ps(a, c31)); out += ldo;
+    _mm256_storeu_ps(out, _mm256_mul_ps(a, c40)); _mm256_storeu_ps(out + 8, _mm256_mul_ps(a, c41)); out += ldo;
+    _mm256_storeu_ps(out, _mm256_mul_ps(a, c50)); _mm256_storeu_ps(out + 8, _mm256_mul_ps(a, c51));
+}
+
+// One row × 16 packed queries, for the rows left over by micro_6x16.
+TARGET static void micro_1x16(const float *x, size_t dim, const float *qt, float alpha, float *out) {
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, d0 = c0, d1 = c0;
+    size_t k = 0;
+    for (; k + 2 <= dim; k += 2) {
+        __m256 b = _mm256_broadcast_ss(x + k), e = _mm256_broadcast_ss(x + k + 1);
+        c0 = _mm256_fmadd_ps(b, _mm256_loadu_ps(qt + k * 16), c0);
+        c1 = _mm256_fmadd_ps(b, _mm256_loadu_ps(qt + k * 16 + 8), c1);
+        d0 = _mm256_fmadd_ps(e, _mm256_loadu_ps(qt + k * 16 + 16), d0);
+        d1 = _mm256_fmadd_ps(e, _mm256_loadu_ps(qt + k * 16 + 24), d1);
+    }
+    for (; k < dim; k++) {
+        __m256 b = _mm256_broadcast_ss(x + k);
+        c0 = _mm256_fmadd_ps(b, _mm256_loadu_ps(qt + k * 16), c0);
+        c1 = _mm256_fmadd_ps(b, _mm256_loadu_ps(qt + k * 16 + 8), c1);
+    }
+    __m256 a = _mm256_set1_ps(alpha);
+    _mm256_storeu_ps(out, _mm256_mul_ps(a, _mm256_add_ps(c0, d0)));
+    _mm256_storeu_ps(out + 8, _mm256_mul_ps(a, _mm256_add_ps(c1, d1)));
+}
+
 TARGET void quiver_score_tile(const float *vectors, size_t rows, size_t dim,
                               const float *queries, size_t nq, float alpha, float *scores) {
-    for (size_t r = 0; r < rows; r++) {
-        const float *x = vectors + r * dim;
-        float *out = scores + r * nq;
-        size_t j = 0;
-        for (; j + 8 <= nq; j += 8) tile_1x8(x, dim, queries + j * dim, alpha, out + j);
-        for (; j < nq; j++) out[j] = alpha * dot1(x, queries + j * dim, dim);
+    if (nq == 1) {
+        for (size_t r = 0; r < rows; r++) scores[r] = alpha * dot1(vectors + r * dim, queries, dim);
+        return;
     }
+    // Groups of 16 queries, packed k-major and zero-padded; results land in a 16-wide
+    // scratch row block and are copied out (the last group may be partial).
+    float *qt = malloc(dim * 16 * sizeof(float));
+    float tmp[6 * 16];
+    if (!qt) {
+        for (size_t r = 0; r < rows; r++)
+            for (size_t j = 0; j < nq; j++) scores[r * nq + j] = alpha * dot1(vectors + r * dim, queries + j * dim, dim);
+        return;
+    }
+    for (size_t g = 0; g < nq; g += 16) {
+        size_t w = nq - g < 16 ? nq - g : 16;
+        for (size_t k = 0; k < dim; k++)
+            for (size_t j = 0; j < 16; j++) qt[k * 16 + j] = j < w ? queries[(g + j) * dim + k] : 0.0f;
+        size_t r = 0;
+        for (; r + 6 <= rows; r += 6) {
+            if (w == 16 && nq == 16) {
+                micro_6x16(vectors + r * dim, dim, qt, alpha, scores + r * nq, nq);
+            } else {
+                micro_6x16(vectors + r * dim, dim, qt, alpha, tmp, 16);
+                for (size_t i = 0; i < 6; i++)
+                    for (size_t j = 0; j < w; j++) scores[(r + i) * nq + g + j] = tmp[i * 16 + j];
+            }
+        }
+        for (; r < rows; r++) {
+            micro_1x16(vectors + r * dim, dim, qt, alpha, tmp);
+            for (size_t j = 0; j < w; j++) scores[r * nq + g + j] = tmp[j];
+        }
+    }
+    free(qt);
 }

@@ -58,10 +58,14 @@ import TestSupport
             let q = rng.vector(24)
             assertSame(try c.search(q, k: 10), ref.search(q, k: 10), metric)
         }
-        // Batch search equals one-by-one.
-        let qs = (0..<20).map { _ in rng.vector(24) }
-        let batch = try c.search(batch: qs, k: 7)
-        for (q, hits) in zip(qs, batch) { assertSame(hits, ref.search(q, k: 7), metric) }
+        // Batch search equals one-by-one, for sizes that take each scoring path: the SIMD
+        // kernel (partial and full groups of 16 queries) and sgemm (above 32 queries).
+        let qs = (0..<40).map { _ in rng.vector(24) }
+        for size in [2, 7, 16, 21, 40] {
+            let batch = try c.search(batch: Array(qs.prefix(size)), k: 7)
+            #expect(batch.count == size)
+            for (q, hits) in zip(qs, batch) { assertSame(hits, ref.search(q, k: 7), metric) }
+        }
         // k larger than the collection returns everything.
         #expect(try c.search(qs[0], k: 10_000).count == ref.records.count)
         #expect(try store.check().isHealthy)
