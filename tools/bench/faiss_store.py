@@ -112,10 +112,14 @@ def main():
     fx = faiss_figures(args)
 
     out = {"n": args.n, "dim": args.dim, "k": args.k, "load_1min": load,
-           "faiss_threads": fx.pop("faiss_threads"), **fx,
-           "quiver_single_p50_ms": quiver.get("single_p50_ms")}
+           "faiss_threads": fx.pop("faiss_threads"), **fx}
+    # Every Quiver figure of the same run, prefixed, so one object holds the whole comparison.
+    for key, value in quiver.items():
+        if key not in ("n", "dim"):
+            out[f"quiver_{key}"] = value
     for b in BATCHES:
-        out[f"quiver_batch{b}_qps"] = quiver.get(f"batch{b}_qps")
+        out.setdefault(f"quiver_batch{b}_qps", None)
+    out.setdefault("quiver_single_p50_ms", None)
     out["single_vs_faiss"] = ratio(fx["faiss_single_p50_ms"], out["quiver_single_p50_ms"])
     for b in BATCHES:
         out[f"batch{b}_vs_faiss"] = ratio(out[f"quiver_batch{b}_qps"], fx[f"faiss_batch{b}_qps"])
