@@ -147,7 +147,10 @@ extension Collection {
         try writePostings(postings, txn)
         try tombs.flush(self, txn)
         counters.live += UInt64(batch.count)
-        try maintain(&counters, txn)
+        // A settled block and no deletes leave nothing to merge: skip the block scan.
+        if batch.count < settledBlockRows || !tombs.isEmpty {
+            try maintain(&counters, txn)
+        }
         try setCounters(counters, txn)
     }
 
@@ -257,6 +260,9 @@ extension Collection {
 /// Accumulates tombstone edits of one transaction, one bitmap per touched block.
 struct TombEditor {
     private var edits: [UInt64: (count: Int, bytes: [UInt8])] = [:]
+
+    /// True when no slot was marked.
+    var isEmpty: Bool { edits.isEmpty }
 
     mutating func mark(_ loc: RowLocation, _ c: Collection, _ txn: Transaction) throws {
         if edits[loc.block] == nil {

@@ -65,9 +65,12 @@ public final class Collection: Sendable {
     }
 
     /// A dropped (or dropped and recreated) collection's tables must not be touched.
+    /// Collection numbers are never reused and a drop deletes the counters, so their
+    /// presence is the check (cheaper than decoding the settings on every transaction).
     private func verify(_ txn: Transaction) throws {
-        let current = try store.info(named: info.name, txn)
-        guard current.cid == info.cid else {
+        var key = info.cid.bigEndian
+        let present = try withUnsafeBytes(of: &key) { try txn.get(store.stateDB, $0) } != nil
+        guard present else {
             throw StoreError(.collectionNotFound, "collection \"\(info.name)\" was dropped")
         }
     }

@@ -9,15 +9,23 @@
 /// let filter: Filter = .and([.equals("lang", "en"), .range("year", lower: 2020)])
 /// ```
 public indirect enum Filter: Sendable, Hashable {
+    /// The field equals the value (for a list field: contains it).
     case equals(String, MetadataValue)
+    /// The field is absent or differs from the value.
     case notEquals(String, MetadataValue)
+    /// The field equals one of the values.
     case isIn(String, [MetadataValue])
+    /// The field is absent or equals none of the values.
     case notIn(String, [MetadataValue])
-    /// Numeric range; a nil bound is open.
+    /// The numeric field lies in the range; a nil bound is open.
     case range(String, lower: Double? = nil, upper: Double? = nil, lowerInclusive: Bool = true, upperInclusive: Bool = true)
+    /// The record has the field, with any value.
     case exists(String)
+    /// Every filter matches (an empty list matches everything).
     case and([Filter])
+    /// At least one filter matches (an empty list matches nothing).
     case or([Filter])
+    /// The filter does not match.
     case not(Filter)
 
     /// Evaluates the filter against one record's metadata, with the same semantics the

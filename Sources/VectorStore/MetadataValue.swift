@@ -3,12 +3,18 @@
 /// Integers and doubles compare as numbers in filters (`1` equals `1.0`); integers beyond
 /// 2^53 lose precision in the index.
 public enum MetadataValue: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// A string; filterable by equality.
     case string(String)
+    /// An integer; filterable by equality and range.
     case int(Int64)
+    /// A double; filterable by equality and range.
     case double(Double)
+    /// A bool; filterable by equality.
     case bool(Bool)
+    /// A list of strings; `equals` matches any element.
     case strings([String])
 
+    /// The value as text (lists as `[a, b]`).
     public var description: String {
         switch self {
         case .string(let s): return s
@@ -28,6 +34,7 @@ public enum MetadataValue: Sendable, Hashable, Codable, CustomStringConvertible 
         }
     }
 
+    /// Decodes a JSON scalar or list of strings (JSON integers become `.int`).
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let b = try? c.decode(Bool.self) { self = .bool(b) }
@@ -37,6 +44,7 @@ public enum MetadataValue: Sendable, Hashable, Codable, CustomStringConvertible 
         else { self = .strings(try c.decode([String].self)) }
     }
 
+    /// Encodes as the plain JSON scalar or list.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         switch self {
@@ -52,9 +60,14 @@ public enum MetadataValue: Sendable, Hashable, Codable, CustomStringConvertible 
 extension MetadataValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral
 {
+    /// `"text"` as `.string`.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// `42` as `.int`.
     public init(integerLiteral value: Int64) { self = .int(value) }
+    /// `4.2` as `.double`.
     public init(floatLiteral value: Double) { self = .double(value) }
+    /// `true` as `.bool`.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// `["a", "b"]` as `.strings`.
     public init(arrayLiteral elements: String...) { self = .strings(elements) }
 }

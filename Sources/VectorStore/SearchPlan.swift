@@ -18,6 +18,7 @@ public struct SearchPlan: Sendable, Hashable, CustomStringConvertible {
     /// Threads used for scoring.
     public var threads: Int
 
+    /// One line, e.g. `gather: 501 rows scored in 6 blocks on 1 thread(s), filter matches 501`.
     public var description: String {
         var s = "\(path.rawValue): \(rowsScored) rows scored in \(blocks) blocks on \(threads) thread(s)"
         if let m = filterMatches { s += ", filter matches \(m)" }

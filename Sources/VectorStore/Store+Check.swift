@@ -7,6 +7,7 @@ public struct CheckReport: Sendable, CustomStringConvertible {
     /// True when no problem was found.
     public var isHealthy: Bool { problems.isEmpty }
 
+    /// `ok — name: N records, …` or the first problems found.
     public var description: String {
         let summary = counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value) records" }.joined(separator: ", ")
         if problems.isEmpty { return "ok — " + (summary.isEmpty ? "no collections" : summary) }

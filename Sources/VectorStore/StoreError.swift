@@ -46,6 +46,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
         self.underlying = underlying
     }
 
+    /// The message, with the underlying cause in parentheses.
     public var description: String {
         if let underlying { return "\(message) (\(underlying))" }
         return message

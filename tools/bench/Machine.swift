@@ -75,6 +75,35 @@ enum Machine {
         return 0
     }
 
+    /// Durable write bandwidth of the disk holding `directory`, in MB/s: 256 commits of
+    /// 2 MiB, each written and fdatasync'ed, as a store's commits are.
+    static func diskWriteMBps(directory: String) -> Double {
+        let path = directory + "/.quiver-bench-disk-probe"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { return 0 }
+        defer {
+            close(fd)
+            unlink(path)
+        }
+        let chunk = 2 << 20
+        let buf = [UInt8](repeating: 0x5A, count: chunk)
+        let t0 = now()
+        for i in 0..<256 {
+            _ = buf.withUnsafeBytes { pwrite(fd, $0.baseAddress, chunk, off_t(i * chunk)) }
+            fdatasync(fd)
+        }
+        return Double(256 * chunk) / (now() - t0) / 1e6
+    }
+
+    /// Bytes this process passed to write syscalls so far (`wchar` of /proc/self/io).
+    static func bytesWritten() -> Double {
+        guard let s = try? String(contentsOfFile: "/proc/self/io", encoding: .utf8) else { return 0 }
+        for line in s.split(separator: "\n") where line.hasPrefix("wchar:") {
+            return Double(line.split(separator: " ").last ?? "") ?? 0
+        }
+        return 0
+    }
+
     /// The 1-minute load average.
     static func load() -> Double {
         guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return -1 }

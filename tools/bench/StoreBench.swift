@@ -56,6 +56,7 @@ struct StoreBench: ParsableCommand {
             let store = try Store(path: path, options: options)
             let c = try store.createCollection("bench", dimension: dim, metric: .cosine)
             var upsertSeconds = 0.0
+            let written0 = Machine.bytesWritten()
             var i = 0
             while i < n {
                 let m = min(1000, n - i)
@@ -73,6 +74,12 @@ struct StoreBench: ParsableCommand {
                 i += m
             }
             note("upsert_per_s", Double(n) / upsertSeconds)
+            let perRecord = (Machine.bytesWritten() - written0) / Double(n)
+            note("upsert_bytes_written_per_record", perRecord)
+            // The disk's own limit for that many bytes, measured right after, same directory.
+            let disk = Machine.diskWriteMBps(directory: path)
+            note("disk_write_mbs", disk)
+            note("upsert_disk_bound_fraction", Double(n) / upsertSeconds * perRecord / (disk * 1e6))
             note("file_size_ratio_before_compact", Double(try store.fileSize()) / rawBytes)
             let t0 = Machine.now()
             let blocks = try c.compact()
