@@ -12,7 +12,7 @@ let package = Package(
         .executable(name: "quiver-bench", targets: ["quiver-bench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // C libraries, each behind a system-library target holding only a module map and a shim.

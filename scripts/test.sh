@@ -3,5 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# Style: the house .swift-format; warnings fail the run.
+swift format lint --strict -r Sources tools Tests Package.swift
 swift build --build-tests
 swift test --skip-build

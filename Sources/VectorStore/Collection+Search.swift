@@ -140,7 +140,8 @@ extension Collection {
     }
 
     /// Scores only `rows` (sorted live row ids), copying their vectors into tiles.
-    private func gather(_ rows: [UInt64], views: [BlockView], queries: [Float], count b: Int, tops: inout [TopK], _ txn: Transaction) throws {
+    private func gather(_ rows: [UInt64], views: [BlockView], queries: [Float], count b: Int, tops: inout [TopK], _ txn: Transaction) throws
+    {
         let dim = info.dimension
         var byBlock: [UInt64: Int] = [:]
         for (i, v) in views.enumerated() { byBlock[v.blockNo] = i }

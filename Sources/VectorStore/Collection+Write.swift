@@ -61,7 +61,8 @@ extension Collection {
         guard idBytes.count <= Format.maxIDBytes, !idBytes.contains(0) else {
             throw StoreError(
                 .invalidID,
-                "record id \"\(r.id.prefix(40))…\" at position \(i) is \(idBytes.count) bytes; ids are 1-\(Format.maxIDBytes) bytes without NUL")
+                "record id \"\(r.id.prefix(40))…\" at position \(i) is \(idBytes.count) bytes; ids are 1-\(Format.maxIDBytes) bytes without NUL"
+            )
         }
         guard r.vector.count == dim else {
             throw StoreError(
@@ -101,9 +102,9 @@ extension Collection {
                 "record \"\(r.id)\": metadata is \(metaSize) bytes, the limit is \(Format.maxMetadataBytes)")
         }
         return PreparedRecord(
-                id: idBytes, vector: vector, normSquared: normSq,
-                encoded: RecordCodec.encode(id: r.id, text: r.text, metadata: r.metadata),
-                indexKeys: IndexKey.keys(for: r.metadata))
+            id: idBytes, vector: vector, normSquared: normSq,
+            encoded: RecordCodec.encode(id: r.id, text: r.text, metadata: r.metadata),
+            indexKeys: IndexKey.keys(for: r.metadata))
     }
 
     func applyUpsert(_ batch: [PreparedRecord], _ txn: Transaction) throws {

@@ -93,7 +93,8 @@ public indirect enum Filter: Sendable, Hashable {
 
     private static func checkField(_ f: String) throws {
         if f.isEmpty || f.utf8.count > Format.maxFieldNameBytes || f.utf8.contains(0) {
-            throw StoreError(.invalidArgument, "filter field name \"\(f.prefix(40))\" must be 1-\(Format.maxFieldNameBytes) bytes without NUL")
+            throw StoreError(
+                .invalidArgument, "filter field name \"\(f.prefix(40))\" must be 1-\(Format.maxFieldNameBytes) bytes without NUL")
         }
     }
 

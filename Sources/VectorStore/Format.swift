@@ -9,19 +9,19 @@ enum Format {
     static let magic: [UInt8] = Array("quiver-store".utf8)
 
     // Environment-wide databases.
-    static let metaDB = "quiver.meta"              // "magic" → magic bytes, "version" → u32 LE
-    static let collectionsDB = "quiver.collections" // name (UTF-8) → CollectionDescriptor JSON
-    static let stateDB = "quiver.state"            // cid u32 BE → CollectionCounters (24 bytes)
-    static let trashDB = "quiver.trash"            // database name → empty; dropped on next open
+    static let metaDB = "quiver.meta"  // "magic" → magic bytes, "version" → u32 LE
+    static let collectionsDB = "quiver.collections"  // name (UTF-8) → CollectionDescriptor JSON
+    static let stateDB = "quiver.state"  // cid u32 BE → CollectionCounters (24 bytes)
+    static let trashDB = "quiver.trash"  // database name → empty; dropped on next open
 
     /// Per-collection databases, named by the collection's never-reused numeric id.
     enum Table: String, CaseIterable {
-        case blocks = "b"   // blockNo u64 BE → block value (see BlockLayout)
-        case tombs = "t"    // blockNo u64 BE → dead u32 LE + bitmap (bit i = slot i deleted)
+        case blocks = "b"  // blockNo u64 BE → block value (see BlockLayout)
+        case tombs = "t"  // blockNo u64 BE → dead u32 LE + bitmap (bit i = slot i deleted)
         case records = "r"  // rowid u64 BE → RecordCodec bytes
-        case locations = "l" // rowid u64 BE → blockNo u64 LE + slot u32 LE
-        case ids = "i"      // record id (UTF-8) → rowid u64 BE
-        case index = "x"    // IndexKey → rowid u64 BE (DUPSORT | DUPFIXED)
+        case locations = "l"  // rowid u64 BE → blockNo u64 LE + slot u32 LE
+        case ids = "i"  // record id (UTF-8) → rowid u64 BE
+        case index = "x"  // IndexKey → rowid u64 BE (DUPSORT | DUPFIXED)
 
         func name(cid: UInt32) -> String { "c\(cid).\(rawValue)" }
         var flags: DBFlags { self == .index ? [.create, .dupSort, .dupFixed] : [.create] }
@@ -92,7 +92,7 @@ struct RowLocation: Equatable {
 /// padded to at least `minBytes` so LMDB always stores them in overflow pages, which
 /// start 16-byte aligned in the map: the vectors are read in place by BLAS.
 struct BlockLayout {
-    static let magic: UInt32 = 0x3142_5651 // "QVB1"
+    static let magic: UInt32 = 0x3142_5651  // "QVB1"
     static let headerBytes = 64
     static let minBytes = 4096
 

@@ -37,11 +37,17 @@ public enum MetadataValue: Sendable, Hashable, Codable, CustomStringConvertible 
     /// Decodes a JSON scalar or list of strings (JSON integers become `.int`).
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? c.decode(Int64.self) { self = .int(i) }
-        else if let d = try? c.decode(Double.self) { self = .double(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else { self = .strings(try c.decode([String].self)) }
+        if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? c.decode(Int64.self) {
+            self = .int(i)
+        } else if let d = try? c.decode(Double.self) {
+            self = .double(d)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else {
+            self = .strings(try c.decode([String].self))
+        }
     }
 
     /// Encodes as the plain JSON scalar or list.

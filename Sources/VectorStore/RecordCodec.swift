@@ -3,7 +3,13 @@
 enum RecordCodec {
     static let version: UInt8 = 1
 
-    enum Tag: UInt8 { case string = 1, int = 2, double = 3, bool = 4, strings = 5 }
+    enum Tag: UInt8 {
+        case string = 1
+        case int = 2
+        case double = 3
+        case bool = 4
+        case strings = 5
+    }
 
     static func encode(id: String, text: String, metadata: [String: MetadataValue]) -> [UInt8] {
         var out = [UInt8]()

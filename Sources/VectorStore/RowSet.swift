@@ -54,11 +54,20 @@ enum SortedRows {
         if b.isEmpty { return a }
         var out = [UInt64]()
         out.reserveCapacity(a.count + b.count)
-        var i = 0, j = 0
+        var i = 0
+        var j = 0
         while i < a.count && j < b.count {
-            if a[i] < b[j] { out.append(a[i]); i += 1 }
-            else if a[i] > b[j] { out.append(b[j]); j += 1 }
-            else { out.append(a[i]); i += 1; j += 1 }
+            if a[i] < b[j] {
+                out.append(a[i])
+                i += 1
+            } else if a[i] > b[j] {
+                out.append(b[j])
+                j += 1
+            } else {
+                out.append(a[i])
+                i += 1
+                j += 1
+            }
         }
         out += a[i...]
         out += b[j...]
@@ -67,11 +76,18 @@ enum SortedRows {
 
     static func intersect(_ a: [UInt64], _ b: [UInt64]) -> [UInt64] {
         var out = [UInt64]()
-        var i = 0, j = 0
+        var i = 0
+        var j = 0
         while i < a.count && j < b.count {
-            if a[i] < b[j] { i += 1 }
-            else if a[i] > b[j] { j += 1 }
-            else { out.append(a[i]); i += 1; j += 1 }
+            if a[i] < b[j] {
+                i += 1
+            } else if a[i] > b[j] {
+                j += 1
+            } else {
+                out.append(a[i])
+                i += 1
+                j += 1
+            }
         }
         return out
     }

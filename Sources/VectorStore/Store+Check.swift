@@ -52,7 +52,10 @@ extension Collection {
                     var prev: UInt64 = 0
                     for s in 0..<v.count {
                         let r = v.rowID(s)
-                        if r <= prev { problem("block \(v.blockNo) row ids are not ascending at slot \(s)") ; break }
+                        if r <= prev {
+                            problem("block \(v.blockNo) row ids are not ascending at slot \(s)")
+                            break
+                        }
                         prev = r
                     }
                 }
@@ -65,13 +68,21 @@ extension Collection {
                 while let entry = e {
                     idCount += 1
                     let id = String(decoding: entry.key, as: UTF8.self)
-                    guard entry.value.count == 8 else { problem("id \"\(id)\" has a malformed row"); e = try c.get(.next); continue }
+                    guard entry.value.count == 8 else {
+                        problem("id \"\(id)\" has a malformed row")
+                        e = try c.get(.next)
+                        continue
+                    }
                     let row = UInt64(bigEndian: entry.value.loadUnaligned(as: UInt64.self))
                     if let loc = try location(of: row, txn) {
                         if let v = views[loc.block] {
-                            if Int(loc.slot) >= v.count { problem("id \"\(id)\" points past block \(loc.block)") }
-                            else if v.isDeleted(Int(loc.slot)) { problem("id \"\(id)\" points at a deleted slot") }
-                            else if v.rowID(Int(loc.slot)) != row { problem("id \"\(id)\": slot holds row \(v.rowID(Int(loc.slot))), not \(row)") }
+                            if Int(loc.slot) >= v.count {
+                                problem("id \"\(id)\" points past block \(loc.block)")
+                            } else if v.isDeleted(Int(loc.slot)) {
+                                problem("id \"\(id)\" points at a deleted slot")
+                            } else if v.rowID(Int(loc.slot)) != row {
+                                problem("id \"\(id)\": slot holds row \(v.rowID(Int(loc.slot))), not \(row)")
+                            }
                         } else {
                             problem("id \"\(id)\" points at missing block \(loc.block)")
                         }
@@ -92,7 +103,9 @@ extension Collection {
             let locCount = try txn.count(locations)
             let recCount = try txn.count(records)
             if idCount != Int(counters.live) || locCount != idCount || recCount != idCount || blockLive != idCount {
-                problem("counts disagree: \(idCount) ids, \(locCount) locations, \(recCount) records, \(blockLive) live slots, counter \(counters.live)")
+                problem(
+                    "counts disagree: \(idCount) ids, \(locCount) locations, \(recCount) records, \(blockLive) live slots, counter \(counters.live)"
+                )
             }
             var dangling = 0
             try txn.withCursor(index) { c in
@@ -101,7 +114,9 @@ extension Collection {
                     if entry.value.count == 8 {
                         let row = UInt64(bigEndian: entry.value.loadUnaligned(as: UInt64.self))
                         if try txn.get(locations, u64: row) == nil { dangling += 1 }
-                    } else { dangling += 1 }
+                    } else {
+                        dangling += 1
+                    }
                     e = try c.get(.next)
                 }
             }

@@ -273,7 +273,8 @@ public final class Store: Sendable {
     static func validateName(_ name: String) throws {
         let n = name.utf8.count
         guard n > 0 && n <= Format.maxCollectionNameBytes && !name.utf8.contains(0) else {
-            throw StoreError(.invalidArgument, "collection name \"\(name.prefix(40))\" must be 1-\(Format.maxCollectionNameBytes) bytes without NUL")
+            throw StoreError(
+                .invalidArgument, "collection name \"\(name.prefix(40))\" must be 1-\(Format.maxCollectionNameBytes) bytes without NUL")
         }
     }
 

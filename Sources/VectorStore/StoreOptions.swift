@@ -30,13 +30,13 @@ public enum ProcessInfoCores {
     /// Active processors of this machine.
     public static let count: Int = {
         #if canImport(Glibc)
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+            return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         #else
-        return 2
+            return 2
         #endif
     }()
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

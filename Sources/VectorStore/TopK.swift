@@ -4,7 +4,10 @@
 /// compare against `threshold`, and rows tied with the k-th score are kept aside so the
 /// final order can break ties by record id (which needs the ids, resolved later).
 struct TopK {
-    struct Entry { var score: Float; var row: UInt64 }
+    struct Entry {
+        var score: Float
+        var row: UInt64
+    }
 
     let k: Int
     private(set) var heap: [Entry] = []  // min-heap on score
@@ -58,7 +61,9 @@ struct TopK {
             if heap[child].score < heap[parent].score {
                 heap.swapAt(child, parent)
                 child = parent
-            } else { return }
+            } else {
+                return
+            }
         }
     }
 
@@ -73,7 +78,9 @@ struct TopK {
             if heap[m].score < heap[parent].score {
                 heap.swapAt(m, parent)
                 parent = m
-            } else { return }
+            } else {
+                return
+            }
         }
     }
 }

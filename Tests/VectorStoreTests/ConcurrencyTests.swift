@@ -17,9 +17,12 @@ import TestSupport
         // Batch i: records all carrying metadata batch=i, vector with component 0 = i.
         let writer = Task.detached {
             for i in 0..<batches {
-                try c.upsert((0..<batch).map { j in
-                    Record(id: "b\(i)-\(j)", vector: [Float(i)] + [Float](repeating: Float(j % 3), count: 7), metadata: ["batch": .int(Int64(i))])
-                })
+                try c.upsert(
+                    (0..<batch).map { j in
+                        Record(
+                            id: "b\(i)-\(j)", vector: [Float(i)] + [Float](repeating: Float(j % 3), count: 7),
+                            metadata: ["batch": .int(Int64(i))])
+                    })
             }
             done.set()
         }

@@ -51,9 +51,10 @@ import TestSupport
         let (dir, store) = try makeStore()
         defer { dir.remove() }
         let c = try store.createCollection("c", dimension: 2, metric: .l2)
-        try c.upsert((0..<100).map { i in
-            Record(id: "r\(i)", vector: [Float(i), 1], metadata: ["parity": i % 2 == 0 ? "even" : "odd", "i": .int(Int64(i))])
-        })
+        try c.upsert(
+            (0..<100).map { i in
+                Record(id: "r\(i)", vector: [Float(i), 1], metadata: ["parity": i % 2 == 0 ? "even" : "odd", "i": .int(Int64(i))])
+            })
         #expect(try c.delete(where: .and([.equals("parity", "even"), .range("i", lower: 10, upper: 20)])) == 6)
         #expect(try c.count() == 94)
         #expect(try c.get("r12") == nil)
@@ -87,7 +88,9 @@ import TestSupport
         let emptyID = #expect(throws: StoreError.self) { try c.upsert([good, Record(id: "", vector: [1, 0, 0, 0])]) }
         #expect(emptyID?.code == .invalidID)
         #expect(emptyID?.message.contains("position 1") == true)
-        let longID = #expect(throws: StoreError.self) { try c.upsert([Record(id: String(repeating: "x", count: 300), vector: [1, 0, 0, 0])]) }
+        let longID = #expect(throws: StoreError.self) {
+            try c.upsert([Record(id: String(repeating: "x", count: 300), vector: [1, 0, 0, 0])])
+        }
         #expect(longID?.code == .invalidID)
 
         let huge: [String: MetadataValue] = ["blob": .string(String(repeating: "m", count: 70_000))]
@@ -128,9 +131,10 @@ import TestSupport
         let c = try store.createCollection("c", dimension: 64, metric: .cosine)
         var rng = SeededGenerator(seed: 3)
         func round() throws {
-            try c.upsert((0..<1000).map { i in
-                Record(id: "doc\(i)", vector: rng.vector(64), text: String(repeating: "w", count: 300), metadata: ["n": .int(Int64(i))])
-            })
+            try c.upsert(
+                (0..<1000).map { i in
+                    Record(id: "doc\(i)", vector: rng.vector(64), text: String(repeating: "w", count: 300), metadata: ["n": .int(Int64(i))])
+                })
         }
         for _ in 0..<10 { try round() }
         let after10 = try store.fileSize()
@@ -146,7 +150,7 @@ import TestSupport
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         var options = StoreOptions()
-        options.maxBlockBytes = 64 * 1024 // 512 rows of dim 32: exercises merges and full blocks
+        options.maxBlockBytes = 64 * 1024  // 512 rows of dim 32: exercises merges and full blocks
         let store = try Store(path: dir.path, options: options)
         let c = try store.createCollection("c", dimension: 32, metric: .dot)
         var rng = SeededGenerator(seed: 11)

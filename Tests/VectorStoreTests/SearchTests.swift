@@ -81,19 +81,25 @@ import TestSupport
             (.isIn("lang", ["fr", "ja"]), { $0["lang"] == .string("fr") || $0["lang"] == .string("ja") }),
             (.notIn("lang", ["fr", "ja"]), { !($0["lang"] == .string("fr") || $0["lang"] == .string("ja")) }),
             (.range("year", lower: 2010, upper: 2015), { ($0["year"]?.number).map { $0 >= 2010 && $0 <= 2015 } ?? false }),
-            (.range("weight", lower: 50, upper: 60, lowerInclusive: false, upperInclusive: false),
-             { ($0["weight"]?.number).map { $0 > 50 && $0 < 60 } ?? false }),
+            (
+                .range("weight", lower: 50, upper: 60, lowerInclusive: false, upperInclusive: false),
+                { ($0["weight"]?.number).map { $0 > 50 && $0 < 60 } ?? false }
+            ),
             (.range("year", upper: 2003), { ($0["year"]?.number).map { $0 <= 2003 } ?? false }),
             (.exists("rare"), { $0["rare"] != nil }),
             (.equals("rare", true), { $0["rare"] == .bool(true) }),
             (.equals("tags", "t3"), { if case .strings(let l)? = $0["tags"] { return l.contains("t3") } else { return false } }),
             (.equals("year", 2020.0), { $0["year"]?.number == 2020 }),
-            (.and([.equals("lang", "en"), .range("year", lower: 2012)]),
-             { $0["lang"] == .string("en") && ($0["year"]?.number ?? 0) >= 2012 }),
+            (
+                .and([.equals("lang", "en"), .range("year", lower: 2012)]),
+                { $0["lang"] == .string("en") && ($0["year"]?.number ?? 0) >= 2012 }
+            ),
             (.or([.equals("lang", "ja"), .exists("rare")]), { $0["lang"] == .string("ja") || $0["rare"] != nil }),
             (.not(.or([.equals("lang", "ja"), .exists("rare")])), { !($0["lang"] == .string("ja") || $0["rare"] != nil) }),
-            (.and([.not(.equals("lang", "en")), .or([.equals("rare", false), .range("weight", upper: 5)])]),
-             { $0["lang"] != .string("en") && ($0["rare"] == .bool(false) || ($0["weight"]?.number ?? 1e9) <= 5) }),
+            (
+                .and([.not(.equals("lang", "en")), .or([.equals("rare", false), .range("weight", upper: 5)])]),
+                { $0["lang"] != .string("en") && ($0["rare"] == .bool(false) || ($0["weight"]?.number ?? 1e9) <= 5) }
+            ),
             (.equals("lang", "xx"), { _ in false }),
         ]
         for (filter, predicate) in cases {

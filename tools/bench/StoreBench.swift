@@ -66,7 +66,10 @@ struct StoreBench: ParsableCommand {
                     rawBytes += Double(dim * 4 + text.utf8.count)
                     return Record(
                         id: "doc\(id / 20)#\(id % 20)", vector: rng.unitVector(dim), text: text,
-                        metadata: ["source": .string("doc\(id / 20)"), "lang": .string(["en", "de", "fr", "ja"][id % 4]), "page": .int(Int64(id % 50))])
+                        metadata: [
+                            "source": .string("doc\(id / 20)"), "lang": .string(["en", "de", "fr", "ja"][id % 4]),
+                            "page": .int(Int64(id % 50)),
+                        ])
                 }
                 let t0 = Machine.now()
                 try c.upsert(batch)

@@ -22,11 +22,15 @@ struct Writer: ParsableCommand {
         while i < batches {
             var records: [Record] = []
             for j in 0..<batchSize {
-                records.append(Record(id: "r\(i)-\(j)", vector: Self.vector(i, j, dim), text: "batch \(i)", metadata: ["batch": .int(Int64(i))]))
+                records.append(
+                    Record(id: "r\(i)-\(j)", vector: Self.vector(i, j, dim), text: "batch \(i)", metadata: ["batch": .int(Int64(i))]))
             }
             if i > 0 {
                 for j in stride(from: 0, to: batchSize, by: 5) {
-                    records.append(Record(id: "r\(i - 1)-\(j)", vector: Self.vector(i, j + 100_000, dim), text: "batch \(i)", metadata: ["batch": .int(Int64(i))]))
+                    records.append(
+                        Record(
+                            id: "r\(i - 1)-\(j)", vector: Self.vector(i, j + 100_000, dim), text: "batch \(i)",
+                            metadata: ["batch": .int(Int64(i))]))
                 }
             }
             try c.upsert(records)

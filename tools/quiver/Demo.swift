@@ -37,8 +37,9 @@ struct Demo: ParsableCommand {
             i += n
         }
         let elapsed = Date().timeIntervalSince(start)
-        print("Indexed \(count) synthetic records (d=\(dimension)) into \(storeOptions.path) in \(String(format: "%.2f", elapsed)) s"
-            + " (\(Int(Double(count) / max(elapsed, 1e-9))) records/s).")
+        print(
+            "Indexed \(count) synthetic records (d=\(dimension)) into \(storeOptions.path) in \(String(format: "%.2f", elapsed)) s"
+                + " (\(Int(Double(count) / max(elapsed, 1e-9))) records/s).")
 
         for (question, topic, filter) in [
             ("Which notes are about sailing?", 5, nil as Filter?),

@@ -66,7 +66,8 @@ struct Transaction {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var vals = (
             MDB_val(mv_size: elementSize, mv_data: UnsafeMutableRawPointer(mutating: values.baseAddress)),
-            MDB_val(mv_size: values.count / elementSize, mv_data: nil))
+            MDB_val(mv_size: values.count / elementSize, mv_data: nil)
+        )
         let cursor = try Cursor(self, db)
         defer { cursor.close() }
         let rc = withUnsafeMutablePointer(to: &vals) { p in
@@ -158,8 +159,10 @@ final class Cursor {
         let rc = mdb_cursor_get(cursor, &k, &v, op.raw)
         if rc == MDB_NOTFOUND { return nil }
         try lmdbCheck(rc, "mdb_cursor_get")
-        return (UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
-                UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+        return (
+            UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+            UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+        )
     }
 
     /// Deletes the entry under the cursor.
