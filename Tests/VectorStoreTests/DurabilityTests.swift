@@ -82,3 +82,35 @@ private func expectedText(_ id: (batch: Int, j: Int), last: Int) -> String {
         #expect(try store.check().isHealthy)
     }
 }
+
+@Suite struct MultiProcessTests {
+    /// Another process grows the map past this process's mapping; this process adopts the
+    /// new size on its next transaction instead of failing.
+    @Test func readerAdoptsAMapGrownByAnotherProcess() throws {
+        let writer = try #require(BuiltProducts.executable("quiver-bench"), "quiver-bench is not built beside the tests")
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var small = StoreOptions()
+        small.initialMapSize = 1 << 20
+        let store = try Store(path: dir.path, options: small)
+        let c = try store.createCollection("crash", dimension: 16, metric: .dot)
+        #expect(try c.count() == 0)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: writer)
+        process.arguments = ["writer", "--store", dir.path, "--batches", "5", "--batch-size", "2000"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+
+        // About 2 MB of vectors and text: beyond this process's 1 MiB mapping.
+        #expect(try c.count() == 10_000)
+        #expect(store.env.mapSize > 1 << 20)
+        #expect(try c.get("r4-1999")?.text == "batch 4")
+        #expect(try c.search([Float](repeating: 1, count: 16), k: 3).count == 3)
+        try c.upsert([Record(id: "here", vector: [Float](repeating: 0.5, count: 16))])
+        #expect(try c.count() == 10_001)
+        #expect(try store.check().isHealthy)
+    }
+}
