@@ -36,20 +36,22 @@ let package = Package(
         .executableTarget(
             name: "quiver",
             dependencies: [
-                "VectorStore", "Ingest", "Query",
+                "VectorStore", "Ingest", "Query", "Synthetic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/quiver"),
         .executableTarget(
             name: "quiver-bench",
             dependencies: [
-                "VectorStore", "COpenBLAS", "CQuiverKernels",
+                "VectorStore", "COpenBLAS", "CQuiverKernels", "Synthetic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/bench",
             exclude: ["faiss_store.py"]),
 
-        .target(name: "TestSupport", dependencies: ["VectorStore"], path: "Tests/TestSupport"),
+        // Seeded synthetic data shared by the demo, the benchmarks and the tests.
+        .target(name: "Synthetic", path: "tools/Synthetic"),
+        .target(name: "TestSupport", dependencies: ["VectorStore", "Synthetic"], path: "Tests/TestSupport"),
         .testTarget(name: "VectorStoreTests", dependencies: ["VectorStore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synthetic
 import VectorStore
 import CQuiverKernels
 
@@ -47,7 +48,7 @@ struct StoreBench: ParsableCommand {
 
         let path = dir ?? NSTemporaryDirectory() + "quiver-bench-\(UUID().uuidString)"
         defer { if dir == nil { try? FileManager.default.removeItem(atPath: path) } }
-        var rng = BenchRNG(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         let filler = String(repeating: "lorem ipsum dolor sit amet ", count: 19).prefix(490)
         var rawBytes = 0.0
 
@@ -190,30 +191,5 @@ struct StoreBench: ParsableCommand {
         if v.isNaN || v.isInfinite { return "null" }
         if v == v.rounded() && abs(v) < 1e15 { return String(Int64(v)) }
         return String(format: "%.4g", v)
-    }
-}
-
-/// Seeded generator for reproducible benchmark data.
-struct BenchRNG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unitVector(_ d: Int) -> [Float] {
-        var v = [Float](repeating: 0, count: d)
-        var s: Float = 0
-        for i in 0..<d {
-            let x = Float(next() >> 40) / Float(1 << 23) - 1
-            v[i] = x
-            s += x * x
-        }
-        let inv = 1 / s.squareRoot()
-        for i in 0..<d { v[i] *= inv }
-        return v
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synthetic
 import VectorStore
 
 /// Indexes synthetic topic vectors and searches them, offline. It stands in for the main
@@ -19,8 +20,8 @@ struct Demo: ParsableCommand {
         _ = try? store.dropCollection("demo")
         let c = try store.createCollection(
             "demo", dimension: dimension, metric: .cosine, configuration: ["embedder": "synthetic-topics"])
-        var rng = SplitMix(seed: 1)
-        let centroids = Self.topics.map { _ in (0..<dimension).map { _ in rng.float() } }
+        var rng = SeededGenerator(seed: 1)
+        let centroids = Self.topics.map { _ in (0..<dimension).map { _ in rng.component() } }
         let start = Date()
         var i = 0
         while i < count {
@@ -28,7 +29,7 @@ struct Demo: ParsableCommand {
             let batch = (0..<n).map { j -> Record in
                 let id = i + j
                 let t = id % Self.topics.count
-                let v = centroids[t].map { $0 + 0.8 * rng.float() }
+                let v = centroids[t].map { $0 + 0.8 * rng.component() }
                 return Record(
                     id: "note-\(id)", vector: v, text: "Synthetic note \(id) about \(Self.topics[t]).",
                     metadata: ["topic": .string(Self.topics[t]), "n": .int(Int64(id)), "even": .bool(id % 2 == 0)])
@@ -45,7 +46,7 @@ struct Demo: ParsableCommand {
             ("Which notes are about sailing?", 5, nil as Filter?),
             ("Chess notes with an even number below 1000?", 6, .and([.equals("even", true), .range("n", upper: 1000)])),
         ] {
-            let q = centroids[topic].map { $0 + 0.2 * rng.float() }
+            let q = centroids[topic].map { $0 + 0.2 * rng.component() }
             let t0 = Date()
             let (hits, plan) = try c.searchExplained(batch: [q], k: 3, filter: filter)
             let ms = Date().timeIntervalSince(t0) * 1000
@@ -57,19 +58,4 @@ struct Demo: ParsableCommand {
         let report = try store.check()
         print("\nIntegrity: \(report)")
     }
-}
-
-/// Seeded generator for the demo's reproducible data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in -1...1.
-    mutating func float() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
 }
