@@ -173,19 +173,10 @@ public final class Collection: Sendable {
     // MARK: Async bridging
 
     func onReadQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await onQueue(store.readQueue, body)
+        try await store.run(on: store.readQueue, body)
     }
 
     func onWriteQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await onQueue(store.writeQueue, body)
-    }
-
-    private func onQueue<T: Sendable>(_ queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try Task.checkCancellation()
-        return try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result { try body() })
-            }
-        }
+        try await store.run(on: store.writeQueue, body)
     }
 }

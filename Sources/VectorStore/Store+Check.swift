@@ -30,9 +30,7 @@ extension Store {
 
     /// Checks integrity, on the store's read queue.
     public func check() async throws -> CheckReport {
-        try await withCheckedThrowingContinuation { cont in
-            readQueue.async { cont.resume(with: Result { try self.check() }) }
-        }
+        try await run(on: readQueue) { try self.check() }
     }
 }
 

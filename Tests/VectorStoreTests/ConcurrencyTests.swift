@@ -10,7 +10,7 @@ import TestSupport
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let store = try Store(path: dir.path)
-        let c = try store.createCollection("c", dimension: 8, metric: .dot)
+        let c = try await store.createCollection("c", dimension: 8, metric: .dot)
         let batch = 100
         let batches = 60
         let done = Flag()
@@ -58,7 +58,7 @@ import TestSupport
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let store = try Store(path: dir.path)
-        let c = try store.createCollection("c", dimension: 4, metric: .cosine)
+        let c = try await store.createCollection("c", dimension: 4, metric: .cosine)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for t in 0..<16 {
                 group.addTask {

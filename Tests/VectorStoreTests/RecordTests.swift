@@ -115,7 +115,11 @@ import TestSupport
     @Test func asyncFormsWork() async throws {
         let (dir, store) = try makeStore()
         defer { dir.remove() }
-        let c = try store.createCollection("c", dimension: 2, metric: .dot)
+        let c = try await store.createCollection("c", dimension: 2, metric: .dot)
+        #expect(try await store.collections().map(\.name) == ["c"])
+        #expect(try await store.collection("c").info == c.info)
+        _ = try await store.openOrCreateCollection("d", dimension: 3, metric: .l2)
+        #expect(try await store.dropCollection("d"))
         try await c.upsert([Record(id: "a", vector: [1, 0]), Record(id: "b", vector: [0, 1])])
         #expect(try await c.count() == 2)
         #expect(try await c.search([1, 0.1], k: 1).first?.id == "a")

@@ -1,0 +1,47 @@
+import Foundation
+
+extension Store {
+    /// Names and settings of all collections, on the store's read queue.
+    public func collections() async throws -> [CollectionInfo] {
+        try await run(on: readQueue) { try self.collections() }
+    }
+
+    /// Creates a collection, on the store's writer queue.
+    public func createCollection(
+        _ name: String, dimension: Int, metric: Metric, configuration: [String: String] = [:]
+    ) async throws -> Collection {
+        try await run(on: writeQueue) {
+            try self.createCollection(name, dimension: dimension, metric: metric, configuration: configuration)
+        }
+    }
+
+    /// Opens an existing collection, on the store's read queue.
+    public func collection(_ name: String) async throws -> Collection {
+        try await run(on: readQueue) { try self.collection(name) }
+    }
+
+    /// Opens the collection if it exists (checking its settings), creates it otherwise,
+    /// on the store's writer queue.
+    public func openOrCreateCollection(
+        _ name: String, dimension: Int, metric: Metric, configuration: [String: String] = [:]
+    ) async throws -> Collection {
+        try await run(on: writeQueue) {
+            try self.openOrCreateCollection(name, dimension: dimension, metric: metric, configuration: configuration)
+        }
+    }
+
+    /// Drops a collection, on the store's writer queue.
+    @discardableResult
+    public func dropCollection(_ name: String) async throws -> Bool {
+        try await run(on: writeQueue) { try self.dropCollection(name) }
+    }
+
+    /// Runs blocking store work on one of the store's own queues, never on the
+    /// cooperative pool; checks for cancellation before it starts.
+    func run<T: Sendable>(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try Task.checkCancellation()
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}
