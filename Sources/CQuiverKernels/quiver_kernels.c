@@ -83,25 +83,19 @@ TARGET static void micro_6x16(const float *x, size_t dim, const float *qt, float
     _mm256_storeu_ps(out, _mm256_mul_ps(a, c50)); _mm256_storeu_ps(out + 8, _mm256_mul_ps(a, c51));
 }
 
-// One row × 16 packed queries, for the rows left over by micro_6x16.
+// One row × 16 packed queries, for the rows left over by micro_6x16. The same single
+// accumulation chain per query as micro_6x16, so a row scores the same bits whichever
+// kernel (and tile position) computes it: equal vectors tie exactly.
 TARGET static void micro_1x16(const float *x, size_t dim, const float *qt, float alpha, float *out) {
-    __m256 c0 = _mm256_setzero_ps(), c1 = c0, d0 = c0, d1 = c0;
-    size_t k = 0;
-    for (; k + 2 <= dim; k += 2) {
-        __m256 b = _mm256_broadcast_ss(x + k), e = _mm256_broadcast_ss(x + k + 1);
-        c0 = _mm256_fmadd_ps(b, _mm256_loadu_ps(qt + k * 16), c0);
-        c1 = _mm256_fmadd_ps(b, _mm256_loadu_ps(qt + k * 16 + 8), c1);
-        d0 = _mm256_fmadd_ps(e, _mm256_loadu_ps(qt + k * 16 + 16), d0);
-        d1 = _mm256_fmadd_ps(e, _mm256_loadu_ps(qt + k * 16 + 24), d1);
-    }
-    for (; k < dim; k++) {
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0;
+    for (size_t k = 0; k < dim; k++) {
         __m256 b = _mm256_broadcast_ss(x + k);
         c0 = _mm256_fmadd_ps(b, _mm256_loadu_ps(qt + k * 16), c0);
         c1 = _mm256_fmadd_ps(b, _mm256_loadu_ps(qt + k * 16 + 8), c1);
     }
     __m256 a = _mm256_set1_ps(alpha);
-    _mm256_storeu_ps(out, _mm256_mul_ps(a, _mm256_add_ps(c0, d0)));
-    _mm256_storeu_ps(out + 8, _mm256_mul_ps(a, _mm256_add_ps(c1, d1)));
+    _mm256_storeu_ps(out, _mm256_mul_ps(a, c0));
+    _mm256_storeu_ps(out + 8, _mm256_mul_ps(a, c1));
 }
 
 TARGET void quiver_score_tile(const float *vectors, size_t rows, size_t dim,

@@ -52,6 +52,17 @@ extension Collection {
         }
         rows.sort { $0.row < $1.row }
         let dim = info.dimension
+        // Copy the live rows out before writing: a source written earlier in this same
+        // transaction is a dirty page that LMDB may spill (and free) during the puts below.
+        var vectors = [Float](repeating: 0, count: rows.count * dim)
+        var normsSquared = [Float](repeating: 0, count: rows.count)
+        vectors.withUnsafeMutableBufferPointer { out in
+            for (i, r) in rows.enumerated() {
+                (out.baseAddress! + i * dim).update(from: sources[r.src].vectors + r.slot * dim, count: dim)
+                normsSquared[i] = sources[r.src].normsSquared[r.slot]
+            }
+        }
+        let sourceBlocks = sources.map(\.blockNo)
         let outputs = rows.isEmpty ? 0 : (rows.count + maxBlockRows - 1) / maxBlockRows
         var start = 0
         for o in 0..<outputs {
@@ -67,12 +78,12 @@ extension Collection {
             layout.writeHeader(out)
             let vecs = (base + layout.vectorsOffset).assumingMemoryBound(to: Float.self)
             let norms = (base + layout.normsOffset).assumingMemoryBound(to: Float.self)
+            vectors.withUnsafeBufferPointer { v in
+                vecs.update(from: v.baseAddress! + start * dim, count: n * dim)
+            }
             for i in 0..<n {
-                let r = rows[start + i]
-                let src = sources[r.src]
-                (vecs + i * dim).update(from: src.vectors + r.slot * dim, count: dim)
-                norms[i] = src.normsSquared[r.slot]
-                out.storeBytes(of: r.row.littleEndian, toByteOffset: layout.rowIDsOffset + i * 8, as: UInt64.self)
+                norms[i] = normsSquared[start + i]
+                out.storeBytes(of: rows[start + i].row.littleEndian, toByteOffset: layout.rowIDsOffset + i * 8, as: UInt64.self)
             }
             let endByte = layout.rowIDsOffset + n * 8
             if endByte < out.count { (base + endByte).initializeMemory(as: UInt8.self, repeating: 0, count: out.count - endByte) }
@@ -82,10 +93,9 @@ extension Collection {
             }
             start = end
         }
-        // Sources last: freeing their pages earlier could let LMDB reuse them while read.
-        for v in sources {
-            try txn.delete(blocks, u64: v.blockNo)
-            try txn.delete(tombs, u64: v.blockNo)
+        for blockNo in sourceBlocks {
+            try txn.delete(blocks, u64: blockNo)
+            try txn.delete(tombs, u64: blockNo)
         }
     }
 

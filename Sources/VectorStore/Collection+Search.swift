@@ -121,7 +121,10 @@ extension Collection {
         let l2 = info.metric == .l2
         let results = UnsafeMutableBufferPointer<[TopK]>.allocate(capacity: threads)
         results.initialize(repeating: [])
-        defer { results.deallocate() }
+        defer {
+            results.baseAddress?.deinitialize(count: threads)
+            results.deallocate()
+        }
         queries.withUnsafeBufferPointer { qp in
             guard let q = qp.baseAddress else { return }
             let job = ScanJob(
@@ -188,28 +191,45 @@ extension Collection {
         flush()
     }
 
-    /// Resolves candidates to hits: records fetched once per row, ties ordered by id.
+    /// Resolves candidates to hits, ties at the k-th score ordered by id. Only the ids of
+    /// tied rows are decoded (there may be many: every row ties for a zero query); full
+    /// records only for the k returned, once per row across the batch.
     private func materialize(_ tops: [TopK], k: Int, qnorm: [Float], _ txn: Transaction) throws -> [[SearchHit]] {
         var cache: [UInt64: RecordCodec.Decoded] = [:]
         let l2 = info.metric == .l2
+        func recordBytes(_ row: UInt64) throws -> UnsafeRawBufferPointer {
+            guard let bytes = try txn.get(records, u64: row) else {
+                throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" is in a block but has no record")
+            }
+            return bytes
+        }
         return try tops.enumerated().map { qi, top in
+            let candidates = top.candidates()  // best first
+            var chosen: [TopK.Entry]
+            if candidates.count <= k {
+                chosen = candidates
+            } else {
+                let kth = candidates[k - 1].score
+                chosen = candidates.prefix { $0.score > kth }
+                let tied = try candidates.filter { $0.score == kth }
+                    .map { (entry: $0, id: try RecordCodec.decodeID(try recordBytes($0.row), rowID: $0.row)) }
+                    .sorted { $0.id < $1.id }
+                chosen += tied.prefix(k - chosen.count).map(\.entry)
+            }
             var hits: [(score: Float, hit: SearchHit)] = []
-            for e in top.candidates() {
+            for e in chosen {
                 let decoded: RecordCodec.Decoded
                 if let d = cache[e.row] {
                     decoded = d
                 } else {
-                    guard let bytes = try txn.get(records, u64: e.row) else {
-                        throw StoreError(.corrupted, "row \(e.row) of \"\(info.name)\" is in a block but has no record")
-                    }
-                    decoded = try RecordCodec.decode(bytes, rowID: e.row)
+                    decoded = try RecordCodec.decode(try recordBytes(e.row), rowID: e.row)
                     cache[e.row] = decoded
                 }
                 let score = l2 ? max(0, qnorm[qi] - e.score).squareRoot() : e.score
                 hits.append((e.score, SearchHit(id: decoded.id, score: score, text: decoded.text, metadata: decoded.metadata)))
             }
             hits.sort { $0.score > $1.score || ($0.score == $1.score && $0.hit.id < $1.hit.id) }
-            return hits.prefix(k).map(\.hit)
+            return hits.map(\.hit)
         }
     }
 }

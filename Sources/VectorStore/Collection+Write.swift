@@ -27,7 +27,9 @@ extension Collection {
 
     /// Inserts or replaces records in one transaction, on the store's writer queue.
     public func upsert(_ records: [Record]) async throws {
-        let prepared = try prepare(records)
+        // Validation and encoding are CPU work: on the store's read queue (concurrent), so
+        // the next batch prepares while the writer commits this one.
+        let prepared = try await onReadQueue { try self.prepare(records) }
         guard !prepared.isEmpty else { return }
         try await onWriteQueue { try self.write { txn in try self.applyUpsert(prepared, txn) } }
     }
@@ -107,14 +109,24 @@ extension Collection {
             indexKeys: IndexKey.keys(for: r.metadata))
     }
 
-    func applyUpsert(_ batch: [PreparedRecord], _ txn: Transaction) throws {
+    /// Writes a prepared batch as blocks of at most `maxBlockRows`, in one transaction.
+    func applyUpsert(_ all: [PreparedRecord], _ txn: Transaction) throws {
+        var start = 0
+        while start < all.count {
+            let end = min(all.count, start + maxBlockRows)
+            try applyUpsertBlock(all[start..<end], txn)
+            start = end
+        }
+    }
+
+    private func applyUpsertBlock(_ batch: ArraySlice<PreparedRecord>, _ txn: Transaction) throws {
         var counters = try counters(txn)
         var tombs = TombEditor()
         var postings: [[UInt8]: [UInt64]] = [:]
         let blockNo = counters.nextBlockNo
         counters.nextBlockNo += 1
         let firstRow = counters.nextRowID
-        for (slot, rec) in batch.enumerated() {
+        for (slot, rec) in zip(0..., batch) {
             if let old = try rowID(of: rec.id, txn) {
                 try removeRow(old, &tombs, txn)
                 counters.live -= 1
@@ -137,7 +149,7 @@ extension Collection {
         guard let base = out.baseAddress else { throw StoreError(.storage, "LMDB reserved no space for block \(blockNo)") }
         let vecs = (base + layout.vectorsOffset).assumingMemoryBound(to: Float.self)
         let norms = (base + layout.normsOffset).assumingMemoryBound(to: Float.self)
-        for (slot, rec) in batch.enumerated() {
+        for (slot, rec) in zip(0..., batch) {
             rec.vector.withUnsafeBufferPointer { (vecs + slot * dim).update(from: $0.baseAddress!, count: dim) }
             norms[slot] = rec.normSquared
             out.storeBytes(of: (firstRow + UInt64(slot)).littleEndian, toByteOffset: layout.rowIDsOffset + slot * 8, as: UInt64.self)

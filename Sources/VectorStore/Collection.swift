@@ -23,14 +23,12 @@ public final class Collection: Sendable {
     init(store: Store, info: CollectionInfo) throws {
         self.store = store
         self.info = info
-        let env = store.env
-        let dbis = try env.read { txn in
-            try Format.Table.allCases.map { table -> DBI in
-                guard let dbi = try env.database(table.name(cid: info.cid), flags: [], in: txn) else {
-                    throw StoreError(.corrupted, "collection \"\(info.name)\" is missing its table \(table.name(cid: info.cid))")
-                }
-                return dbi
+        let names = Format.Table.allCases.map { $0.name(cid: info.cid) }
+        let dbis = try store.env.openExisting(names).enumerated().map { i, dbi -> DBI in
+            guard let dbi else {
+                throw StoreError(.corrupted, "collection \"\(info.name)\" is missing its table \(names[i])")
             }
+            return dbi
         }
         blocks = dbis[0]
         tombs = dbis[1]

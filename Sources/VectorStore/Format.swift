@@ -172,7 +172,8 @@ enum IndexKey {
     static let numberTag: UInt8 = UInt8(ascii: "n")
     static let boolTag: UInt8 = UInt8(ascii: "b")
     /// Longer strings are indexed by a prefix plus a hash (0xFF never occurs in UTF-8).
-    static let maxVerbatimString = 384
+    /// Keeps the longest key (field 128 + 2 + 360 + 1 + 8 = 499 bytes) under LMDB's 511.
+    static let maxVerbatimString = 360
 
     static func prefix(_ field: String, _ tag: UInt8) -> [UInt8] {
         var k = Array(field.utf8)

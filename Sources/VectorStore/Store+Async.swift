@@ -39,7 +39,7 @@ extension Store {
     /// Runs blocking store work on one of the store's own queues, never on the
     /// cooperative pool; checks for cancellation before it starts.
     func run<T: Sendable>(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try Task.checkCancellation()
+        if Task.isCancelled { throw StoreError(.cancelled, "the store operation was cancelled before it started") }
         return try await withCheckedThrowingContinuation { continuation in
             queue.async { continuation.resume(with: Result { try body() }) }
         }

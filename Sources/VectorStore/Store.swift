@@ -61,65 +61,85 @@ public final class Store: Sendable {
         }
         let existed = fm.fileExists(atPath: dataFile)
         let maxDBs = 8 + options.maxCollections * Format.Table.allCases.count
+        let isNew: Bool
         do {
-            env = try LMDBEnvironment(
+            (env, isNew) = try LMDBEnvironment.shared(
                 directory: path, mapSize: options.initialMapSize, maxDBs: maxDBs,
                 maxReaders: options.maxReaders, sync: options.durable)
         } catch let error as StoreError where error.code == .corrupted {
             throw StoreError(.notAStore, "\(path) is not a Quiver store: data.mdb is not an LMDB file", underlying: error.underlying)
         }
         let env = self.env
-        let meta = try env.read { txn in try env.database(Format.metaDB, flags: [], in: txn) }
-        if meta == nil && existed {
-            throw StoreError(.notAStore, "\(path) is not a Quiver store: its LMDB file has no Quiver metadata")
+        let names = [Format.metaDB, Format.collectionsDB, Format.stateDB, Format.trashDB]
+        var dbs = try env.openExisting(names)
+        if dbs[0] == nil, existed {
+            // A process killed while creating the store leaves an environment without any
+            // named database: finish creating it. Anything else is some other LMDB file.
+            let entries = try env.read { txn in try txn.count(DBI.main) }
+            if entries > 0 {
+                throw StoreError(.notAStore, "\(path) is not a Quiver store: its LMDB file has no Quiver metadata")
+            }
         }
-        let dbs = try env.write { txn -> [DBI] in
-            let meta = try Self.openDB(env, Format.metaDB, txn)
-            if let magic = try txn.get(meta, Array("magic".utf8)) {
-                guard Array(magic) == Format.magic else {
-                    throw StoreError(.notAStore, "\(path) is not a Quiver store: its metadata has a foreign magic value")
-                }
-                guard let v = try txn.get(meta, Array("version".utf8)), v.count == 4 else {
-                    throw StoreError(.notAStore, "\(path) is not a Quiver store: it has no format version")
-                }
-                let version = UInt32(littleEndian: v.loadUnaligned(as: UInt32.self))
-                guard version <= Format.version else {
-                    throw StoreError(
-                        .unsupportedFormat,
-                        "\(path) has store format version \(version); this Quiver reads up to version \(Format.version)")
-                }
-            } else {
-                try txn.put(meta, Array("magic".utf8), Format.magic)
-                try withUnsafeBytes(of: Format.version.littleEndian) { v in
-                    try Array("version".utf8).withUnsafeBytes { try txn.put(meta, $0, v) }
-                }
-            }
-            let collections = try Self.openDB(env, Format.collectionsDB, txn)
-            let state = try Self.openDB(env, Format.stateDB, txn)
-            let trash = try Self.openDB(env, Format.trashDB, txn)
-            // Tables of dropped collections were emptied then; delete them now, before any
-            // handle to them can be in use in this process.
-            var names: [String] = []
-            try txn.withCursor(trash) { c in
-                var e = try c.get(.first)
-                while let entry = e {
-                    names.append(String(decoding: entry.key, as: UTF8.self))
-                    e = try c.get(.next)
-                }
-            }
-            for name in names {
-                if let dbi = try env.database(name, flags: [], in: txn) {
-                    try env.dropDatabase(dbi, name: name, in: txn)
-                }
-            }
-            try txn.clear(trash)
-            return [meta, collections, state, trash]
+        if let meta = dbs[0] {
+            try env.read { txn in try Self.checkFormat(meta, txn, path: path) }
         }
-        metaDB = dbs[0]
-        collectionsDB = dbs[1]
-        stateDB = dbs[2]
-        trashDB = dbs[3]
+        let trashCount = try dbs[3].map { trash in try env.read { try $0.count(trash) } } ?? 0
+        // Writes only when creating, or to delete dropped collections' tables; the first
+        // opener in a process does that, before any handle to them can be in use.
+        if dbs.contains(where: { $0 == nil }) || (isNew && trashCount > 0) {
+            dbs = try env.write(openingDatabases: true) { txn -> [DBI?] in
+                let meta = try Self.openDB(env, Format.metaDB, txn)
+                if try txn.get(meta, Array("magic".utf8)) == nil {
+                    try txn.put(meta, Array("magic".utf8), Format.magic)
+                    try withUnsafeBytes(of: Format.version.littleEndian) { v in
+                        try Array("version".utf8).withUnsafeBytes { try txn.put(meta, $0, v) }
+                    }
+                } else {
+                    try Self.checkFormat(meta, txn, path: path)
+                }
+                let collections = try Self.openDB(env, Format.collectionsDB, txn)
+                let state = try Self.openDB(env, Format.stateDB, txn)
+                let trash = try Self.openDB(env, Format.trashDB, txn)
+                var names: [String] = []
+                try txn.withCursor(trash) { c in
+                    var e = try c.get(.first)
+                    while let entry = e {
+                        names.append(String(decoding: entry.key, as: UTF8.self))
+                        e = try c.get(.next)
+                    }
+                }
+                for name in names {
+                    if let dbi = try env.database(name, flags: [], in: txn) {
+                        try env.dropDatabase(dbi, name: name, in: txn)
+                    }
+                }
+                try txn.clear(trash)
+                return [meta, collections, state, trash]
+            }
+        }
+        guard let meta = dbs[0], let collections = dbs[1], let state = dbs[2], let trash = dbs[3] else {
+            throw StoreError(.corrupted, "\(path) is missing its Quiver tables")
+        }
+        metaDB = meta
+        collectionsDB = collections
+        stateDB = state
+        trashDB = trash
         BLASKernels.configure()
+    }
+
+    private static func checkFormat(_ meta: DBI, _ txn: Transaction, path: String) throws {
+        guard let magic = try txn.get(meta, Array("magic".utf8)), Array(magic) == Format.magic else {
+            throw StoreError(.notAStore, "\(path) is not a Quiver store: its metadata has no Quiver magic value")
+        }
+        guard let v = try txn.get(meta, Array("version".utf8)), v.count == 4 else {
+            throw StoreError(.notAStore, "\(path) is not a Quiver store: it has no format version")
+        }
+        let version = UInt32(littleEndian: v.loadUnaligned(as: UInt32.self))
+        guard version <= Format.version else {
+            throw StoreError(
+                .unsupportedFormat,
+                "\(path) has store format version \(version); this Quiver reads up to version \(Format.version)")
+        }
     }
 
     static func openDB(_ env: LMDBEnvironment, _ name: String, _ txn: Transaction, flags: DBFlags = [.create]) throws -> DBI {
@@ -157,7 +177,7 @@ public final class Store: Sendable {
         guard dimension > 0 && dimension <= 65536 else {
             throw StoreError(.invalidArgument, "collection \"\(name)\": dimension must be 1...65536, got \(dimension)")
         }
-        let info = try env.write { txn -> CollectionInfo in
+        let info = try env.write(openingDatabases: true) { txn -> CollectionInfo in
             if try txn.get(collectionsDB, Array(name.utf8)) != nil {
                 throw StoreError(.collectionExists, "collection \"\(name)\" already exists")
             }
@@ -220,7 +240,7 @@ public final class Store: Sendable {
     /// Its space is reused by later writes; its tables are deleted on the next open.
     @discardableResult
     public func dropCollection(_ name: String) throws -> Bool {
-        try env.write { txn -> Bool in
+        try env.write(openingDatabases: true) { txn -> Bool in
             guard let value = try txn.get(collectionsDB, Array(name.utf8)) else { return false }
             let info = try Self.decodeInfo(value, name: name)
             for table in Format.Table.allCases {

@@ -5,11 +5,23 @@ import Foundation
 @inline(__always)
 func lmdbCheck(_ rc: Int32, _ call: StaticString, _ context: @autoclosure () -> String = "") throws {
     if rc == 0 { return }
+    // Any call of a write transaction may find the map full; `write` grows it and retries.
+    if rc == MDB_MAP_FULL { throw MapFullSignal() }
     throw lmdbError(rc, call, context())
 }
 
 func lmdbError(_ rc: Int32, _ call: StaticString, _ context: String) -> StoreError {
     let text = String(cString: mdb_strerror(rc))
+    if rc == MDB_DBS_FULL {
+        return StoreError(
+            .storage, "the store has no room for another collection's tables; open it with a larger StoreOptions.maxCollections",
+            underlying: "\(call) returned \(rc): \(text)")
+    }
+    if rc == MDB_READERS_FULL {
+        return StoreError(
+            .storage, "too many concurrent readers of \(context); open the store with a larger StoreOptions.maxReaders",
+            underlying: "\(call) returned \(rc): \(text)")
+    }
     let what = context.isEmpty ? "LMDB \(call) failed" : "LMDB \(call) failed for \(context)"
     let code: StoreError.Code = (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID) ? .corrupted : .storage
     return StoreError(code, what, underlying: "\(call) returned \(rc): \(text)")
@@ -26,6 +38,9 @@ enum LMDBCode {
 /// A named database handle inside an environment.
 struct DBI: Sendable, Hashable {
     let raw: UInt32
+
+    /// LMDB's main database (MAIN_DBI in mdb.c), which lists the named ones.
+    static let main = DBI(raw: 1)
 }
 
 /// Flags for opening a named database.

@@ -6,22 +6,49 @@ import Synchronization
 /// map and runs the transaction again. It never reaches the caller.
 struct MapFullSignal: Error {}
 
-/// Owns one LMDB environment (one store directory).
+/// Owns one LMDB environment (one store directory). One per directory per process:
+/// LMDB forbids opening an environment twice in a process (closing one copy drops the
+/// process's locks on `lock.mdb`), so `shared(directory:…)` hands out the open one.
 ///
 /// `@unchecked Sendable`: the environment handle is thread-safe by LMDB's contract when
 /// opened with `MDB_NOTLS`; the only mutable state is the map size, changed under the
 /// exclusive side of `resizeLock` while no transaction of this process is active, and the
-/// database-handle cache, which is guarded by a `Mutex`.
+/// database-handle cache, guarded by `dbiLock`.
 final class LMDBEnvironment: @unchecked Sendable {
     let env: OpaquePointer
     let path: String
     /// Held shared by every transaction of this process, exclusively by a map resize.
     private let resizeLock: UnsafeMutablePointer<pthread_rwlock_t>
-    /// `mdb_dbi_open` must not run in two transactions of one process at once.
-    private let dbiCache = Mutex<[String: DBI]>([:])
+    /// `mdb_dbi_open` must not run in two transactions of one process until the first
+    /// commits (both could take the same slot): held around every handle-opening read
+    /// and for the whole of a write that opens handles. Recursive: such a write opens
+    /// several handles.
+    private let dbiLock = NSRecursiveLock()
+    private var dbiCache: [String: DBI] = [:]
+
+    private static let registry = Mutex<[String: Weak]>([:])
+    private struct Weak { weak var env: LMDBEnvironment? }
+
+    /// The open environment of `directory` in this process (`isNew` false), or a newly
+    /// opened one. Settings of a later open do not change an environment already open.
+    static func shared(directory: String, mapSize: Int, maxDBs: Int, maxReaders: Int, sync: Bool) throws -> (
+        env: LMDBEnvironment, isNew: Bool
+    ) {
+        var st = stat()
+        guard stat(directory, &st) == 0 else {
+            throw StoreError(.storage, "cannot read store directory \(directory)", underlying: String(cString: strerror(errno)))
+        }
+        let key = "\(st.st_dev):\(st.st_ino)"
+        return try registry.withLock { registry in
+            if let existing = registry[key]?.env { return (existing, false) }
+            let env = try LMDBEnvironment(directory: directory, mapSize: mapSize, maxDBs: maxDBs, maxReaders: maxReaders, sync: sync)
+            registry[key] = Weak(env: env)
+            return (env, true)
+        }
+    }
 
     /// Opens (creating files if needed) the environment in `directory`, which must exist.
-    init(directory: String, mapSize: Int, maxDBs: Int, maxReaders: Int, sync: Bool) throws {
+    private init(directory: String, mapSize: Int, maxDBs: Int, maxReaders: Int, sync: Bool) throws {
         var handle: OpaquePointer?
         try lmdbCheck(mdb_env_create(&handle), "mdb_env_create", directory)
         guard let handle else { throw StoreError(.storage, "LMDB mdb_env_create returned no handle") }
@@ -116,8 +143,11 @@ final class LMDBEnvironment: @unchecked Sendable {
 
     /// Runs `body` in a write transaction and commits it. `body` may run more than once
     /// (after the map grows), so it must not have effects outside the transaction.
-    /// Begins and commits on the calling thread, as LMDB requires.
-    func write<T>(_ body: (Transaction) throws -> T) throws -> T {
+    /// Begins and commits on the calling thread, as LMDB requires. Pass
+    /// `openingDatabases` when `body` may open (or create) named databases.
+    func write<T>(openingDatabases: Bool = false, _ body: (Transaction) throws -> T) throws -> T {
+        if openingDatabases { dbiLock.lock() }
+        defer { if openingDatabases { dbiLock.unlock() } }
         while true {
             let txn = try begin(readOnly: false)
             var committed = false
@@ -125,63 +155,96 @@ final class LMDBEnvironment: @unchecked Sendable {
                 let result = try body(Transaction(txn: txn, env: self, readOnly: false))
                 let rc = mdb_txn_commit(txn)
                 committed = true
-                if rc == MDB_MAP_FULL { throw MapFullSignal() }
                 try lmdbCheck(rc, "mdb_txn_commit", path)
                 pthread_rwlock_unlock(resizeLock)
                 return result
             } catch is MapFullSignal {
                 if !committed { mdb_txn_abort(txn) }
                 pthread_rwlock_unlock(resizeLock)
+                if openingDatabases { forgetUncommittedHandles() }
                 try grow()
                 continue
             } catch {
                 if !committed { mdb_txn_abort(txn) }
                 pthread_rwlock_unlock(resizeLock)
-                forgetUncommittedHandles()
+                if openingDatabases { forgetUncommittedHandles() }
                 throw error
             }
         }
     }
 
-    /// Opens a named database, creating it when `flags` contains `.create` (write
-    /// transactions only). Handles are cached for the environment's lifetime.
+    /// Opens (or, with `.create`, creates) a named database inside a write transaction
+    /// begun with `openingDatabases`. Handles are cached for the environment's lifetime.
+    /// Returns nil when the database does not exist.
     func database(_ name: String, flags: DBFlags, in txn: Transaction) throws -> DBI? {
-        try dbiCache.withLock { cache -> DBI? in
-            if let dbi = cache[name] { return dbi }
-            var dbi: MDB_dbi = 0
-            var rc: Int32
-            if txn.readOnly {
-                // A handle opened in a read-only transaction survives only if that
-                // transaction commits: open it in a short one of its own.
-                var own: OpaquePointer?
-                try lmdbCheck(mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &own), "mdb_txn_begin", path)
-                rc = mdb_dbi_open(own, name, flags.subtracting(.create).rawValue, &dbi)
-                if rc == 0 { rc = mdb_txn_commit(own) } else { mdb_txn_abort(own) }
-            } else {
-                rc = mdb_dbi_open(txn.txn, name, flags.rawValue, &dbi)
+        precondition(!txn.readOnly, "open handles in read transactions with openExisting")
+        dbiLock.lock()
+        defer { dbiLock.unlock() }
+        if let dbi = dbiCache[name] { return dbi }
+        var dbi: MDB_dbi = 0
+        let rc = mdb_dbi_open(txn.txn, name, flags.rawValue, &dbi)
+        if rc == MDB_NOTFOUND { return nil }
+        try lmdbCheck(rc, "mdb_dbi_open", name)
+        dbiCache[name] = DBI(raw: dbi)
+        return DBI(raw: dbi)
+    }
+
+    /// Handles of existing databases (nil for a missing one), opened in a short read
+    /// transaction of their own that commits, so the handles outlive it. Call it outside
+    /// any transaction of this thread.
+    func openExisting(_ names: [String]) throws -> [DBI?] {
+        dbiLock.lock()
+        defer { dbiLock.unlock() }
+        if names.allSatisfy({ dbiCache[$0] != nil }) { return names.map { dbiCache[$0] } }
+        let txn = try begin(readOnly: true)
+        defer { pthread_rwlock_unlock(resizeLock) }
+        var opened: [String: DBI] = [:]
+        var out: [DBI?] = []
+        for name in names {
+            if let cached = dbiCache[name] {
+                out.append(cached)
+                continue
             }
-            if rc == MDB_NOTFOUND { return nil }
-            try lmdbCheck(rc, "mdb_dbi_open", name)
-            let handle = DBI(raw: dbi)
-            cache[name] = handle
-            return handle
+            var dbi: MDB_dbi = 0
+            let rc = mdb_dbi_open(txn, name, 0, &dbi)
+            if rc == MDB_NOTFOUND {
+                out.append(nil)
+                continue
+            }
+            if rc != 0 {
+                mdb_txn_abort(txn)
+                try lmdbCheck(rc, "mdb_dbi_open", name)
+            }
+            opened[name] = DBI(raw: dbi)
+            out.append(DBI(raw: dbi))
         }
+        try lmdbCheck(mdb_txn_commit(txn), "mdb_txn_commit", path)
+        dbiCache.merge(opened) { a, _ in a }
+        return out
     }
 
-    /// Drops a named database inside `txn` and forgets its handle.
+    /// Drops a named database inside `txn` (a write begun with `openingDatabases`) and
+    /// forgets its handle.
     func dropDatabase(_ dbi: DBI, name: String, in txn: Transaction) throws {
+        dbiLock.lock()
+        defer { dbiLock.unlock() }
         try lmdbCheck(mdb_drop(txn.txn, dbi.raw, 1), "mdb_drop", name)
-        _ = dbiCache.withLock { $0.removeValue(forKey: name) }
+        dbiCache.removeValue(forKey: name)
     }
 
-    /// A handle opened in an aborted write transaction is closed by LMDB; drop the cache
-    /// so it is opened again.
+    /// LMDB closes the handles an aborted transaction opened; drop the cache so they are
+    /// opened again. Committed handles reopen to the same number.
     private func forgetUncommittedHandles() {
-        dbiCache.withLock { $0.removeAll() }
+        dbiLock.lock()
+        defer { dbiLock.unlock() }
+        dbiCache.removeAll()
     }
 
     /// Copies the environment to `directory`, optionally compacting (omitting free pages).
     func copy(to directory: String, compact: Bool) throws {
+        // The copy reads the map: a concurrent resize must not unmap it meanwhile.
+        pthread_rwlock_rdlock(resizeLock)
+        defer { pthread_rwlock_unlock(resizeLock) }
         try lmdbCheck(
             mdb_env_copy2(env, directory, compact ? UInt32(MDB_CP_COMPACT) : 0), "mdb_env_copy2", directory)
     }

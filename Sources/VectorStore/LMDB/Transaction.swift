@@ -8,6 +8,16 @@ struct Transaction {
     unowned let env: LMDBEnvironment
     let readOnly: Bool
 
+    /// A key for error messages: its printable prefix (keys are ids, index keys or
+    /// big-endian numbers), never a value.
+    static func describe(_ key: UnsafeRawBufferPointer) -> String {
+        let bytes = key.prefix(64)
+        if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F || $0 >= 0x80 }) {
+            return "key \"" + String(decoding: bytes, as: UTF8.self) + "\""
+        }
+        return "key 0x" + bytes.map { String($0, radix: 16) }.joined()
+    }
+
     // MARK: Point operations
 
     /// The value stored under `key`, or nil.
@@ -16,7 +26,7 @@ struct Transaction {
         var v = MDB_val()
         let rc = mdb_get(txn, db.raw, &k, &v)
         if rc == MDB_NOTFOUND { return nil }
-        try lmdbCheck(rc, "mdb_get")
+        try lmdbCheck(rc, "mdb_get", Self.describe(key))
         return UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
     }
 
@@ -33,9 +43,7 @@ struct Transaction {
     func put(_ db: DBI, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ flags: PutFlags = []) throws {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
-        let rc = mdb_put(txn, db.raw, &k, &v, flags.rawValue)
-        if rc == MDB_MAP_FULL { throw MapFullSignal() }
-        try lmdbCheck(rc, "mdb_put")
+        try lmdbCheck(mdb_put(txn, db.raw, &k, &v, flags.rawValue), "mdb_put", Self.describe(key))
     }
 
     func put(_ db: DBI, _ key: [UInt8], _ value: [UInt8], _ flags: PutFlags = []) throws {
@@ -53,9 +61,7 @@ struct Transaction {
         return try withUnsafeBytes(of: &be) { kb in
             var k = MDB_val(mv_size: kb.count, mv_data: UnsafeMutableRawPointer(mutating: kb.baseAddress))
             var v = MDB_val(mv_size: size, mv_data: nil)
-            let rc = mdb_put(txn, db.raw, &k, &v, UInt32(MDB_RESERVE))
-            if rc == MDB_MAP_FULL { throw MapFullSignal() }
-            try lmdbCheck(rc, "mdb_put(MDB_RESERVE)")
+            try lmdbCheck(mdb_put(txn, db.raw, &k, &v, UInt32(MDB_RESERVE)), "mdb_put(MDB_RESERVE)", "block \(key) of \(size) bytes")
             return UnsafeMutableRawBufferPointer(start: v.mv_data, count: size)
         }
     }
@@ -73,8 +79,7 @@ struct Transaction {
         let rc = withUnsafeMutablePointer(to: &vals) { p in
             p.withMemoryRebound(to: MDB_val.self, capacity: 2) { mdb_cursor_put(cursor.cursor, &k, $0, UInt32(MDB_MULTIPLE)) }
         }
-        if rc == MDB_MAP_FULL { throw MapFullSignal() }
-        try lmdbCheck(rc, "mdb_cursor_put(MDB_MULTIPLE)")
+        try lmdbCheck(rc, "mdb_cursor_put(MDB_MULTIPLE)", "index key " + Self.describe(key))
     }
 
     /// Deletes `key` (and, for a duplicate-sorted database, only `value` if given).
@@ -90,8 +95,7 @@ struct Transaction {
             rc = mdb_del(txn, db.raw, &k, nil)
         }
         if rc == MDB_NOTFOUND { return false }
-        if rc == MDB_MAP_FULL { throw MapFullSignal() }
-        try lmdbCheck(rc, "mdb_del")
+        try lmdbCheck(rc, "mdb_del", Self.describe(key))
         return true
     }
 
@@ -167,9 +171,7 @@ final class Cursor {
 
     /// Deletes the entry under the cursor.
     func deleteCurrent() throws {
-        let rc = mdb_cursor_del(cursor, 0)
-        if rc == MDB_MAP_FULL { throw MapFullSignal() }
-        try lmdbCheck(rc, "mdb_cursor_del")
+        try lmdbCheck(mdb_cursor_del(cursor, 0), "mdb_cursor_del")
     }
 }
 
