@@ -152,6 +152,57 @@ struct StoreBench: ParsableCommand {
             }
         }
 
+        // Filters: a selective one (about 0.5 % of rows) should gather its rows, a broad one
+        // (75 %) scan with a mask; both next to the unfiltered p50.
+        for (name, filter) in [
+            ("filter_selective", Filter.and([.equals("lang", "en"), .equals("page", 4)])),
+            ("filter_broad", Filter.notEquals("lang", "ja")),
+        ] {
+            var times: [Double] = []
+            var plan: SearchPlan?
+            for q in qs.prefix(50) {
+                let t = Machine.now()
+                plan = try c.searchExplained(batch: [q], k: k, filter: filter).plan
+                times.append(Machine.now() - t)
+            }
+            times.sort()
+            note("\(name)_p50_ms", times[times.count / 2] * 1000)
+            note("\(name)_vs_unfiltered", times[times.count / 2] / p50)
+            note("\(name)_gathered", plan?.path == .gather ? 1 : 0)
+        }
+
+        // Re-upserting the same ids (10 % of them, 5 times, then 5 times more) must not grow
+        // the file without bound: replaced rows are tombstones that merges and compaction
+        // reclaim, and later writes reuse the freed pages.
+        do {
+            let before = Double(try store.fileSize())
+            let ids = Array(stride(from: 0, to: n, by: 10))
+            var sizes: [Double] = []
+            for _ in 0..<2 {
+                for _ in 0..<5 {
+                    var i = 0
+                    while i < ids.count {
+                        let slice = ids[i..<min(ids.count, i + 1000)]
+                        try c.upsert(
+                            slice.map { id in
+                                Record(
+                                    id: "doc\(id / 20)#\(id % 20)", vector: rng.unitVector(dim), text: "record \(id) " + filler,
+                                    metadata: [
+                                        "source": .string("doc\(id / 20)"), "lang": .string(["en", "de", "fr", "ja"][id % 4]),
+                                        "page": .int(Int64(id % 50)),
+                                    ])
+                            })
+                        i += 1000
+                    }
+                }
+                _ = try c.compact()
+                sizes.append(Double(try store.fileSize()))
+            }
+            note("reupsert_file_growth", sizes[0] / before)
+            note("reupsert_file_growth_second", sizes[1] / sizes[0])
+            guard try c.count() == n else { throw ValidationError("re-upserts changed the record count") }
+        }
+
         // The same kernel over an in-RAM array (not the map), single thread: separates the
         // kernel's speed from the map's (page size, TLB).
         do {
