@@ -134,3 +134,57 @@ TARGET void quiver_score_tile(const float *vectors, size_t rows, size_t dim,
     }
     free(qt);
 }
+
+// Most scores lose against the k-th best: compare eight at a time and only look closer
+// at the lanes that pass. This pass runs over every score of a batch search.
+TARGET static size_t select_avx2(const float *scores, size_t rows, size_t nq, const float *norms,
+                                 const float *th, uint32_t *out) {
+    size_t n = 0;
+    if (nq == 1) {
+        __m256 t = _mm256_set1_ps(th[0]);
+        size_t r = 0;
+        for (; r + 8 <= rows; r += 8) {
+            __m256 v = _mm256_loadu_ps(scores + r);
+            if (norms) v = _mm256_sub_ps(v, _mm256_loadu_ps(norms + r));
+            unsigned m = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, t, _CMP_GE_OQ));
+            while (m) {
+                out[n++] = (uint32_t)(r + (size_t)__builtin_ctz(m));
+                m &= m - 1;
+            }
+        }
+        for (; r < rows; r++)
+            if (scores[r] - (norms ? norms[r] : 0) >= th[0]) out[n++] = (uint32_t)r;
+        return n;
+    }
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = scores + r * nq;
+        float sub = norms ? norms[r] : 0;
+        __m256 s = _mm256_set1_ps(sub);
+        size_t q = 0;
+        for (; q + 8 <= nq; q += 8) {
+            __m256 v = _mm256_sub_ps(_mm256_loadu_ps(row + q), s);
+            unsigned m = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_loadu_ps(th + q), _CMP_GE_OQ));
+            while (m) {
+                out[n++] = (uint32_t)(r * nq + q + (size_t)__builtin_ctz(m));
+                m &= m - 1;
+            }
+        }
+        for (; q < nq; q++)
+            if (row[q] - sub >= th[q]) out[n++] = (uint32_t)(r * nq + q);
+    }
+    return n;
+}
+
+size_t quiver_select(const float *scores, size_t rows, size_t nq, const float *norms,
+                     const float *th, uint32_t *out) {
+    static int avx2 = -1;
+    if (avx2 < 0) avx2 = quiver_kernels_available();
+    if (avx2) return select_avx2(scores, rows, nq, norms, th, out);
+    size_t n = 0;
+    for (size_t r = 0; r < rows; r++) {
+        float sub = norms ? norms[r] : 0;
+        for (size_t q = 0; q < nq; q++)
+            if (scores[r * nq + q] - sub >= th[q]) out[n++] = (uint32_t)(r * nq + q);
+    }
+    return n;
+}

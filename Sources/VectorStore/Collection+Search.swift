@@ -257,7 +257,11 @@ private struct ScanJob: @unchecked Sendable {
         var local = [TopK](repeating: TopK(k: k), count: b)
         var thresholds = [Float](repeating: -.infinity, count: b)
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerTile * b)
-        defer { scores.deallocate() }
+        let candidates = UnsafeMutablePointer<UInt32>.allocate(capacity: rowsPerTile * b)
+        defer {
+            scores.deallocate()
+            candidates.deallocate()
+        }
         // Contiguous ranges of tiles per worker.
         var t = tiles.count * w / threads
         let tEnd = tiles.count * (w + 1) / threads
@@ -268,17 +272,23 @@ private struct ScanJob: @unchecked Sendable {
                 v.vectors + tile.start * dim, rows: tile.rows, dim: dim, queries: queries, count: b,
                 alpha: l2 ? 2 : 1, scores: scores)
             thresholds.withUnsafeMutableBufferPointer { th in
-                for r in 0..<tile.rows {
-                    let row = scores + r * b
-                    let sub: Float = l2 ? v.normsSquared[tile.start + r] : 0
-                    for qi in 0..<b where row[qi] - sub >= th[qi] {
-                        let slot = tile.start + r
-                        if v.isDeleted(slot) { break }
-                        let id = v.rowID(slot)
-                        if let rowSet, !rowSet.contains(id) { break }
-                        local[qi].push(row[qi] - sub, id)
-                        th[qi] = local[qi].threshold
-                    }
+                // Scores at or above their query's threshold as the tile starts; thresholds
+                // only rise, so each is checked again before it enters.
+                let found = BLASKernels.select(
+                    scores, rows: tile.rows, count: b, normsSquared: l2 ? v.normsSquared + tile.start : nil,
+                    thresholds: th.baseAddress!, into: candidates)
+                for i in 0..<found {
+                    let flat = Int(candidates[i])
+                    let r = flat / b
+                    let qi = flat - r * b
+                    let score = scores[flat] - (l2 ? v.normsSquared[tile.start + r] : 0)
+                    guard score >= th[qi] else { continue }
+                    let slot = tile.start + r
+                    if v.isDeleted(slot) { continue }
+                    let id = v.rowID(slot)
+                    if let rowSet, !rowSet.contains(id) { continue }
+                    local[qi].push(score, id)
+                    th[qi] = local[qi].threshold
                 }
             }
             t += 1

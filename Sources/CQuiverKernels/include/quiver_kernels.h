@@ -1,6 +1,7 @@
 #ifndef QUIVER_KERNELS_H
 #define QUIVER_KERNELS_H
 #include <stddef.h>
+#include <stdint.h>
 
 /// 1 when the AVX2+FMA kernels below can run on this CPU.
 int quiver_kernels_available(void);
@@ -10,5 +11,12 @@ int quiver_kernels_available(void);
 /// fit in L1/L2 (small nq). Requires quiver_kernels_available().
 void quiver_score_tile(const float *vectors, size_t rows, size_t dim,
                        const float *queries, size_t nq, float alpha, float *scores);
+
+/// Top-k candidate filter over a tile of scores (rows × nq, row-major): writes the flat
+/// index r * nq + q of every score - (norms ? norms[r] : 0) >= thresholds[q], in order,
+/// and returns how many. `out` must hold rows * nq entries. Works on any CPU (AVX2 when
+/// available).
+size_t quiver_select(const float *scores, size_t rows, size_t nq, const float *norms,
+                     const float *thresholds, uint32_t *out);
 
 #endif

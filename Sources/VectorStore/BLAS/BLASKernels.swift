@@ -40,4 +40,15 @@ enum BLASKernels {
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
         cblas_sdot(Int32(count), a, 1, b, 1)
     }
+
+    /// Flat indices (r · count + q) of the tile's scores, less `normsSquared[r]` when
+    /// given, that reach `thresholds[q]`; returns how many were written to `into`
+    /// (room for rows · count).
+    @inline(__always)
+    static func select(
+        _ scores: UnsafePointer<Float>, rows: Int, count: Int, normsSquared: UnsafePointer<Float>?,
+        thresholds: UnsafePointer<Float>, into: UnsafeMutablePointer<UInt32>
+    ) -> Int {
+        quiver_select(scores, rows, count, normsSquared, thresholds, into)
+    }
 }
