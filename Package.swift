@@ -53,6 +53,8 @@ let package = Package(
         .target(name: "Synthetic", path: "tools/Synthetic"),
         .target(name: "TestSupport", dependencies: ["VectorStore", "Synthetic"], path: "Tests/TestSupport"),
         .testTarget(name: "VectorStoreTests", dependencies: ["VectorStore", "TestSupport"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,38 @@
+/// Additive-increase, multiplicative-decrease control of how many requests run at once:
+/// a rate-limited answer (429) halves the limit, and every `limit` successes raise it by
+/// one, back up to the configured maximum. A rate-limited run slows down instead of
+/// failing.
+///
+/// A pure value; share one behind a lock.
+public struct AdaptiveConcurrency: Sendable, Hashable {
+    /// The configured (and highest) limit.
+    public let maximum: Int
+    /// The lowest limit.
+    public let minimum: Int
+    /// Requests allowed in flight now.
+    public private(set) var limit: Int
+    private var successes = 0
+
+    /// Starts at `maximum`.
+    public init(maximum: Int, minimum: Int = 1) {
+        self.maximum = max(1, maximum)
+        self.minimum = max(1, min(minimum, maximum))
+        limit = self.maximum
+    }
+
+    /// A request succeeded.
+    public mutating func recordSuccess() {
+        guard limit < maximum else { return }
+        successes += 1
+        if successes >= limit {
+            successes = 0
+            limit += 1
+        }
+    }
+
+    /// The server asked to slow down (429).
+    public mutating func recordRateLimited() {
+        successes = 0
+        limit = max(minimum, limit / 2)
+    }
+}

@@ -1,0 +1,90 @@
+import VectorStore
+
+/// Names the model that produced a set of vectors: provider, model and dimension.
+/// A collection records it so vectors of different models are never mixed.
+public struct EmbedderIdentifier: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The provider, e.g. `hash`, `openai`, `ollama`, `local`.
+    public var provider: String
+    /// The model name as the provider spells it.
+    public var model: String
+    /// The vectors' dimension.
+    public var dimension: Int
+
+    /// Creates an identifier.
+    public init(provider: String, model: String, dimension: Int) {
+        self.provider = provider
+        self.model = model
+        self.dimension = dimension
+    }
+
+    /// Parses `provider/model/dimension` (the model may contain slashes).
+    public init?(_ text: String) {
+        guard let first = text.firstIndex(of: "/"), let last = text.lastIndex(of: "/"), first < last,
+            let dimension = Int(text[text.index(after: last)...]), dimension > 0
+        else { return nil }
+        provider = String(text[..<first])
+        model = String(text[text.index(after: first)..<last])
+        self.dimension = dimension
+    }
+
+    /// `provider/model/dimension`.
+    public var description: String { "\(provider)/\(model)/\(dimension)" }
+}
+
+/// Limits of one embedding request.
+public struct EmbedderLimits: Sendable, Hashable {
+    /// Most texts one request may carry (2048 for OpenAI).
+    public var maxInputsPerRequest: Int
+    /// Most UTF-8 bytes of text one request should carry, if the provider has a budget.
+    public var maxBytesPerRequest: Int?
+
+    /// Creates limits.
+    public init(maxInputsPerRequest: Int, maxBytesPerRequest: Int? = nil) {
+        self.maxInputsPerRequest = maxInputsPerRequest
+        self.maxBytesPerRequest = maxBytesPerRequest
+    }
+}
+
+/// Turns texts into vectors. Every embedder has an `async` form and a synchronous form
+/// of `embed`; the synchronous one does its work on the calling thread (or threads Quiver
+/// owns) and is safe from any thread or task, many at once.
+public protocol Embedder: Sendable {
+    /// Provider, model and dimension.
+    var identifier: EmbedderIdentifier { get }
+    /// Limits of one request.
+    var limits: EmbedderLimits { get }
+    /// One vector per text, in input order.
+    func embed(_ texts: [String]) async throws -> [[Float]]
+    /// One vector per text, in input order, computed or fetched on the calling thread.
+    func embed(_ texts: [String]) throws -> [[Float]]
+}
+
+extension Embedder {
+    /// The vectors' dimension.
+    public var dimension: Int { identifier.dimension }
+}
+
+extension Store {
+    /// The configuration key under which a collection records its embedder.
+    public static let embedderKey = "embedder"
+
+    /// Opens or creates the collection for vectors of `embedder`; a collection built
+    /// with another embedder (or dimension) is refused with a message naming both.
+    ///
+    /// - Throws: `IngestError.embedderMismatch`, or the store's errors.
+    public func openOrCreateCollection(_ name: String, for embedder: some Embedder, metric: Metric = .cosine) throws
+        -> Collection
+    {
+        do {
+            return try openOrCreateCollection(
+                name, dimension: embedder.dimension, metric: metric,
+                configuration: [Store.embedderKey: embedder.identifier.description])
+        } catch let error as StoreError where error.code == .collectionExists {
+            let existing = try? collection(name).info.configuration[Store.embedderKey]
+            throw IngestError(
+                .embedderMismatch,
+                "collection \"\(name)\" holds vectors of \(existing ?? "another embedder"), not \(embedder.identifier): "
+                    + "use the same embedder, or another collection (\(error.message))")
+        }
+    }
+}
