@@ -51,9 +51,9 @@ let package = Package(
 
         // Seeded synthetic data shared by the demo, the benchmarks and the tests.
         .target(name: "Synthetic", path: "tools/Synthetic"),
-        .target(name: "TestSupport", dependencies: ["VectorStore", "Synthetic"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["VectorStore", "HTTP", "Synthetic"], path: "Tests/TestSupport"),
         .testTarget(name: "VectorStoreTests", dependencies: ["VectorStore", "TestSupport"]),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

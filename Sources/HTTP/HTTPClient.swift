@@ -1,0 +1,106 @@
+import CCurl
+import Foundation
+import Synchronization
+
+/// An HTTP client on libcurl. `send` has a synchronous form, which does its I/O on the
+/// calling thread with a pooled easy handle, and an `async` form, which runs on a curl
+/// multi handle driven by a thread this client owns (never the cooperative pool) and
+/// aborts the transfer when the calling task is cancelled. Both reuse connections
+/// (keep-alive; HTTP/2 multiplexing where a TLS server offers it) and verify TLS by
+/// default. No global lock: calls from many threads and tasks proceed in parallel.
+///
+/// Status codes are not errors at this level: see `HTTPResponse.status`.
+public final class HTTPClient: Sendable {
+    /// Timeouts and TLS settings.
+    public struct Configuration: Sendable {
+        /// Longest time to establish a connection.
+        public var connectTimeout: Duration = .seconds(10)
+        /// Longest time for a whole request (a call's `deadline` may shorten it).
+        public var requestTimeout: Duration = .seconds(120)
+        /// Verify TLS certificates and host names. Default true.
+        public var verifyTLS = true
+        /// Most connections the async path opens to one host.
+        public var maxConnectionsPerHost = 64
+
+        /// Defaults.
+        public init() {}
+    }
+
+    /// The client's settings.
+    public let configuration: Configuration
+    private let pool: EasyPool
+    private let loop: CurlMultiLoop
+
+    /// Creates a client (and its I/O thread).
+    public init(configuration: Configuration = Configuration()) {
+        _ = CurlRuntime.initialized
+        self.configuration = configuration
+        let pool = EasyPool()
+        self.pool = pool
+        loop = CurlMultiLoop(maxConnectionsPerHost: configuration.maxConnectionsPerHost) { pool.put($0) }
+    }
+
+    deinit {
+        loop.shutdown()
+    }
+
+    /// Sends a request on the calling thread.
+    ///
+    /// - Throws: `HTTPError` `.transport`, `.timeout`, `.invalidRequest`.
+    public func send(_ request: HTTPRequest) throws -> HTTPResponse {
+        let easy = try pool.take(url: request.url)
+        defer { pool.put(easy) }
+        let transfer = try CurlTransfer(easy: easy, request: request, configuration: configuration)
+        return try transfer.result(curl_easy_perform(easy)).get()
+    }
+
+    /// Sends a request on the client's I/O thread; cancelling the task aborts it.
+    ///
+    /// - Throws: `HTTPError` `.transport`, `.timeout`, `.cancelled`, `.invalidRequest`.
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        if Task.isCancelled { throw HTTPError(.cancelled, url: request.url, message: "the task was cancelled") }
+        let easy = try pool.take(url: request.url)
+        let transfer: CurlTransfer
+        do {
+            transfer = try CurlTransfer(easy: easy, request: request, configuration: configuration)
+        } catch {
+            pool.put(easy)
+            throw error
+        }
+        let loop = self.loop
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                transfer.continuation = continuation
+                loop.start(transfer)
+            }
+        } onCancel: {
+            loop.cancel(transfer)
+        }
+    }
+}
+
+/// Idle easy handles; each keeps its connection cache, so a sync caller that takes one
+/// back reuses its connection.
+///
+/// `@unchecked Sendable`: the handles are only stored and handed out under the mutex; a
+/// handle is used by one thread at a time.
+final class EasyPool: @unchecked Sendable {
+    private struct Handle: @unchecked Sendable { let easy: UnsafeMutableRawPointer }
+    private let idle = Mutex<[Handle]>([])
+
+    func take(url: String) throws -> UnsafeMutableRawPointer {
+        if let h = idle.withLock({ $0.popLast() }) { return h.easy }
+        guard let easy = curl_easy_init() else {
+            throw HTTPError(.invalidRequest, url: url, message: "libcurl could not create a handle")
+        }
+        return easy
+    }
+
+    func put(_ easy: UnsafeMutableRawPointer) {
+        idle.withLock { $0.append(Handle(easy: easy)) }
+    }
+
+    deinit {
+        for h in idle.withLock({ $0 }) { curl_easy_cleanup(h.easy) }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import HTTP
+
+/// The project's loopback embedding server (`tools/testserver/embedding_server.py`), run
+/// as a child process on 127.0.0.1 for one test and stopped when this value goes away.
+public final class LoopbackServer: Sendable {
+    /// `http://127.0.0.1:<port>`.
+    public let baseURL: String
+    private let process: Process
+    private let client = HTTPClient()
+
+    /// Starts a server; `arguments` are its command-line options.
+    public init(_ arguments: [String] = []) throws {
+        let script = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("tools/testserver/embedding_server.py").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, "--port", "0"] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
+            process.terminate()
+            throw HTTPError(.transport, url: script, message: "the loopback server did not start: \(text)")
+        }
+        self.process = process
+        baseURL = "http://127.0.0.1:\(port)"
+    }
+
+    deinit {
+        // Not waitUntilExit: it needs a run loop the test thread may not run. Foundation
+        // reaps the child.
+        kill(process.processIdentifier, SIGKILL)
+    }
+
+    /// Changes the server's behaviour: a JSON object of the script's `/control` keys.
+    public func control(_ json: String) throws {
+        let body = Array(json.utf8)
+        let response = try client.send(HTTPRequest(method: "POST", url: baseURL + "/control", body: body))
+        guard response.status == 200 else { throw HTTPError(.status, url: baseURL, status: response.status, message: "control failed") }
+    }
+
+    /// Counters: requests, in_flight, max_in_flight, connections, inputs.
+    public func stats() throws -> [String: Int] {
+        let response = try client.send(HTTPRequest(url: baseURL + "/stats"))
+        return (try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Int]) ?? [:]
+    }
+
+    /// Zeroes the counters and drops queued faults.
+    public func reset() throws {
+        _ = try client.send(HTTPRequest(method: "POST", url: baseURL + "/reset", body: Array("{}".utf8)))
+    }
+}
+
+/// Runs `body` on `count` new threads at once and waits for all (unlike
+/// `concurrentPerform`, which runs no more at once than there are cores).
+public func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let done = DispatchSemaphore(value: 0)
+    for i in 0..<count {
+        Thread.detachNewThread {
+            body(i)
+            done.signal()
+        }
+    }
+    for _ in 0..<count { done.wait() }
+}

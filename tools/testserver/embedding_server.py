@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""A loopback HTTP server speaking the OpenAI and Ollama embedding APIs, for Quiver's tests
+and benchmarks, and for trying Quiver without a real provider. Standard library only.
+
+    python3 tools/testserver/embedding_server.py [--port 0] [--latency-ms 0] [--dimension 8]
+                                                 [--api-key KEY] [--max-inputs N]
+
+Prints "PORT <n>" on its first line of stdout, then serves on 127.0.0.1 until killed.
+
+Endpoints
+  POST /v1/embeddings                          OpenAI (also /openai/deployments/<name>/embeddings)
+  POST /api/embed                              Ollama
+  GET  /stats                                  {"requests", "in_flight", "max_in_flight", "connections", "inputs"}
+  POST /control                                change behaviour (JSON, keys below); replies with the new settings
+  POST /reset                                  counters and queued faults back to zero
+
+Control keys
+  latency_ms          delay before every answer
+  dimension           vector size when the request does not say ("dimensions")
+  max_inputs          answer 400 "too many inputs" above this many texts (0: no limit)
+  shuffle             answer OpenAI data in reverse index order
+  faults              a list of faults, each consumed by one request, in order:
+                      {"status": 429, "retry_after": "1"} | {"status": 500} | {"malformed": true}
+                      | {"wrong_count": true} | {"wrong_dimension": true} | {"drop": true}
+                      | {"slow_body_ms": 500}
+Embeddings are deterministic: each component is derived from a hash of the text.
+"""
+import argparse
+import hashlib
+import json
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOCK = threading.Lock()
+STATE = {"latency_ms": 0, "dimension": 8, "max_inputs": 0, "shuffle": False, "faults": [], "api_key": None}
+STATS = {"requests": 0, "in_flight": 0, "max_in_flight": 0, "connections": 0, "inputs": 0}
+
+
+def vector(text, dim):
+    out, counter = [], 0
+    while len(out) < dim:
+        digest = hashlib.sha256(f"{counter}:{text}".encode()).digest()
+        out.extend(v / 2**31 - 1 for v in struct.unpack("<8I", digest))
+        counter += 1
+    return [round(x, 6) for x in out[:dim]]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, obj=None, raw=None, headers=(), slow_ms=0):
+        body = raw if raw is not None else json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if slow_ms:
+            half = len(body) // 2
+            self.wfile.write(body[:half])
+            self.wfile.flush()
+            time.sleep(slow_ms / 1000)
+            self.wfile.write(body[half:])
+        else:
+            self.wfile.write(body)
+
+    def read_json(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        data = self.rfile.read(length) if length else b""
+        return json.loads(data or b"{}")
+
+    def do_GET(self):
+        if self.path == "/stats":
+            with LOCK:
+                self.reply(200, dict(STATS))
+        else:
+            self.reply(404, {"error": {"message": f"no route {self.path}"}})
+
+    def do_POST(self):
+        if self.path == "/control":
+            changes = self.read_json()
+            with LOCK:
+                STATE.update(changes)
+                self.reply(200, {k: v for k, v in STATE.items() if k != "api_key"})
+            return
+        if self.path == "/reset":
+            self.read_json()
+            with LOCK:
+                STATE["faults"] = []
+                for k in STATS:
+                    STATS[k] = 0
+            self.reply(200, {})
+            return
+        path = self.path.split("?")[0]
+        openai = path == "/v1/embeddings" or (path.startswith("/openai/deployments/") and path.endswith("/embeddings"))
+        ollama = path == "/api/embed"
+        if not (openai or ollama):
+            self.read_json()
+            self.reply(404, {"error": {"message": f"no route {self.path}"}})
+            return
+        with LOCK:
+            STATS["requests"] += 1
+            STATS["in_flight"] += 1
+            STATS["max_in_flight"] = max(STATS["max_in_flight"], STATS["in_flight"])
+            fault = STATE["faults"].pop(0) if STATE["faults"] else {}
+            latency, dim_default, max_inputs, shuffle = STATE["latency_ms"], STATE["dimension"], STATE["max_inputs"], STATE["shuffle"]
+            key = STATE["api_key"]
+        try:
+            self.serve_embeddings(openai, fault, latency, dim_default, max_inputs, shuffle, key)
+        finally:
+            with LOCK:
+                STATS["in_flight"] -= 1
+
+    def serve_embeddings(self, openai, fault, latency, dim_default, max_inputs, shuffle, key):
+        try:
+            request = self.read_json()
+        except ValueError:
+            self.reply(400, {"error": {"message": "body is not JSON"}})
+            return
+        if latency:
+            time.sleep(latency / 1000)
+        if key and self.headers.get("Authorization") != f"Bearer {key}" and self.headers.get("api-key") != key:
+            self.reply(401, {"error": {"message": "invalid API key"}})
+            return
+        if fault.get("drop"):
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if "status" in fault:
+            headers = [("Retry-After", str(fault["retry_after"]))] if "retry_after" in fault else []
+            self.reply(fault["status"], {"error": {"message": f"injected {fault['status']}"}}, headers=headers)
+            return
+        if fault.get("malformed"):
+            self.reply(200, raw=b'{"data": [{"embedding": [0.1, 0.2,')
+            return
+        texts = request.get("input", [])
+        if isinstance(texts, str):
+            texts = [texts]
+        if max_inputs and len(texts) > max_inputs:
+            self.reply(400, {"error": {"message": f"too many inputs: {len(texts)} > {max_inputs}"}})
+            return
+        dim = int(request.get("dimensions") or dim_default)
+        vectors = [vector(t, dim) for t in texts]
+        with LOCK:
+            STATS["inputs"] += len(texts)
+        if fault.get("wrong_count"):
+            vectors = vectors[:-1]
+        if fault.get("wrong_dimension") and vectors:
+            vectors[0] = vectors[0][:-1]
+        slow = fault.get("slow_body_ms", 0)
+        if openai:
+            data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]
+            if shuffle:
+                data.reverse()
+            self.reply(200, {"object": "list", "data": data, "model": request.get("model", ""),
+                             "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)}}, slow_ms=slow)
+        else:
+            self.reply(200, {"model": request.get("model", ""), "embeddings": vectors}, slow_ms=slow)
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def get_request(self):
+        conn = super().get_request()
+        with LOCK:
+            STATS["connections"] += 1
+        return conn
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--latency-ms", type=int, default=0)
+    p.add_argument("--dimension", type=int, default=8)
+    p.add_argument("--max-inputs", type=int, default=0)
+    p.add_argument("--api-key")
+    args = p.parse_args()
+    STATE.update(latency_ms=args.latency_ms, dimension=args.dimension, max_inputs=args.max_inputs, api_key=args.api_key)
+    server = Server(("127.0.0.1", args.port), Handler)
+    print(f"PORT {server.server_address[1]}", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
