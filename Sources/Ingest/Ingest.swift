@@ -1,1 +1,2 @@
+@_exported import HTTP
 @_exported import VectorStore

@@ -133,6 +133,3 @@ import Testing
         #expect("\(Secret("sk-123"))" == "<redacted>")
     }
 }
-
-/// Calls the synchronous form of an API from an async context.
-func blocking<T>(_ body: () throws -> T) rethrows -> T { try body() }

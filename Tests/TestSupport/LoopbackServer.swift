@@ -72,3 +72,7 @@ public func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
     }
     for _ in 0..<count { done.wait() }
 }
+
+/// Calls the synchronous form of an API from an async context (where Swift would pick the
+/// `async` overload of the same name).
+public func blocking<T>(_ body: () throws -> T) rethrows -> T { try body() }

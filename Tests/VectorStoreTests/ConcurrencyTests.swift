@@ -80,7 +80,4 @@ final class Flag: Sendable {
     var isSet: Bool { value.withLock { $0 } }
 }
 
-/// Calls the synchronous form of an API from an async context.
-func blocking<T>(_ body: () throws -> T) rethrows -> T { try body() }
-
 import Synchronization

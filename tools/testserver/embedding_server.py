@@ -26,6 +26,7 @@ Control keys
 Embeddings are deterministic: each component is derived from a hash of the text.
 """
 import argparse
+import base64
 import hashlib
 import json
 import struct
@@ -156,7 +157,11 @@ class Handler(BaseHTTPRequestHandler):
             vectors[0] = vectors[0][:-1]
         slow = fault.get("slow_body_ms", 0)
         if openai:
-            data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]
+            if request.get("encoding_format") == "base64":
+                encoded = [base64.b64encode(struct.pack(f"<{len(v)}f", *v)).decode() for v in vectors]
+            else:
+                encoded = vectors
+            data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(encoded)]
             if shuffle:
                 data.reverse()
             self.reply(200, {"object": "list", "data": data, "model": request.get("model", ""),

@@ -1,0 +1,141 @@
+import Foundation
+import Synchronization
+
+/// Sends requests to one endpoint through a retry policy and a circuit breaker shared by
+/// all its calls. Sync and async forms; the sync form sleeps on the calling thread
+/// between attempts, the async form with `Task.sleep` (cancellable).
+public final class ResilientCaller: Sendable {
+    /// What happened to one attempt, for observers (the batch embedder lowers its
+    /// concurrency on `.rateLimited`).
+    public enum Event: Sendable, Equatable {
+        /// An attempt succeeded.
+        case success
+        /// The server answered 429.
+        case rateLimited
+        /// An attempt failed and will be retried after the delay.
+        case retrying(after: Duration)
+    }
+
+    /// The HTTP client.
+    public let client: HTTPClient
+    /// The retry policy.
+    public let policy: RetryPolicy
+    private let breaker: Mutex<CircuitBreaker>
+    private let observers = Mutex<[@Sendable (Event) -> Void]>([])
+
+    /// Creates a caller.
+    public init(client: HTTPClient, policy: RetryPolicy = RetryPolicy(), breaker: CircuitBreaker = CircuitBreaker()) {
+        self.client = client
+        self.policy = policy
+        self.breaker = Mutex(breaker)
+    }
+
+    /// Calls `observer` for every attempt's outcome.
+    public func observe(_ observer: @escaping @Sendable (Event) -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
+    /// The breaker's state, for diagnostics.
+    public var breakerState: CircuitBreaker.State { breaker.withLock { $0.state } }
+
+    /// Sends with retries on the calling thread. Returns a 2xx/3xx response.
+    ///
+    /// - Throws: `HTTPError` — `.status` with the server's message for a non-retryable
+    ///   status or when retries ran out, `.transport`/`.timeout` likewise,
+    ///   `.circuitOpen` when the endpoint failed repeatedly.
+    public func send(_ request: HTTPRequest) throws -> HTTPResponse {
+        var attempt = 1
+        var waited = Duration.zero
+        while true {
+            let probe = try admit(request)
+            let outcome = Result { try client.send(request) }
+            switch evaluate(outcome, request: request, attempt: attempt, waited: waited, probe: probe) {
+            case .done(let response): return response
+            case .fail(let error): throw error
+            case .wait(let delay):
+                Thread.sleep(forTimeInterval: Double(delay.milliseconds) / 1000)
+                waited += delay
+                attempt += 1
+            }
+        }
+    }
+
+    /// Sends with retries; cancelling the task stops the current attempt or wait.
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        var attempt = 1
+        var waited = Duration.zero
+        while true {
+            let probe = try admit(request)
+            let outcome: Result<HTTPResponse, Error>
+            do { outcome = .success(try await client.send(request)) } catch { outcome = .failure(error) }
+            switch evaluate(outcome, request: request, attempt: attempt, waited: waited, probe: probe) {
+            case .done(let response): return response
+            case .fail(let error): throw error
+            case .wait(let delay):
+                do { try await Task.sleep(for: delay) } catch {
+                    throw HTTPError(.cancelled, url: request.url, message: "cancelled while waiting to retry")
+                }
+                waited += delay
+                attempt += 1
+            }
+        }
+    }
+
+    private enum Step {
+        case done(HTTPResponse)
+        case fail(HTTPError)
+        case wait(Duration)
+    }
+
+    /// Asks the breaker; returns whether this attempt is the half-open probe.
+    private func admit(_ request: HTTPRequest) throws -> Bool {
+        switch breaker.withLock({ $0.acquire(now: .now) }) {
+        case .allowed: return false
+        case .probe: return true
+        case .rejected(let retryIn):
+            throw HTTPError(
+                .circuitOpen, url: request.url,
+                message: "the endpoint failed repeatedly; calls fail fast for another \(retryIn.milliseconds) ms")
+        }
+    }
+
+    private func notify(_ event: Event) {
+        for o in observers.withLock({ $0 }) { o(event) }
+    }
+
+    private func evaluate(
+        _ outcome: Result<HTTPResponse, Error>, request: HTTPRequest, attempt: Int, waited: Duration, probe: Bool
+    ) -> Step {
+        var error: HTTPError
+        let failure: RetryPolicy.Failure
+        switch outcome {
+        case .success(let response) where response.status < 400:
+            breaker.withLock { $0.recordSuccess() }
+            notify(.success)
+            return .done(response)
+        case .success(let response):
+            let retryAfter = response.header("retry-after").flatMap { RetryAfter.parse($0) }
+            if response.status == 429 { notify(.rateLimited) }
+            error = HTTPError(.status, url: request.url, status: response.status, message: response.serverMessage, retryAfter: retryAfter)
+            failure = .status(response.status, retryAfter: retryAfter)
+        case .failure(let e as HTTPError) where e.code == .cancelled || e.code == .invalidRequest:
+            return .fail(e)
+        case .failure(let e as HTTPError):
+            error = e
+            failure = .transport
+        case .failure(let e):
+            return .fail(HTTPError(.transport, url: request.url, message: "\(e)"))
+        }
+        let decision = policy.decide(attempt: attempt, failure: failure, waited: waited, random: Double.random(in: 0..<1))
+        switch probe && RetryPolicy.isRetryable(failure) ? .giveUp("the probe failed") : decision {
+        case .retry(let delay):
+            notify(.retrying(after: delay))
+            return .wait(delay)
+        case .giveUp:
+            // Client errors say nothing about the endpoint's health.
+            if RetryPolicy.isRetryable(failure) { breaker.withLock { $0.recordFailure(now: .now) } }
+            error.attempts = attempt
+            return .fail(error)
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Ingest
+import Synchronization
+import TestSupport
+import Testing
+
+/// The OpenAI and Ollama clients against the real loopback server.
+@Suite struct HTTPEmbedderTests {
+    static let fast = RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(5), maxDelay: .milliseconds(20), maxTotalWait: .seconds(5))
+
+    func openAI(
+        _ server: LoopbackServer, dimension: Int = 8, maxInputs: Int = 2048, key: String? = nil, breaker: CircuitBreaker = CircuitBreaker()
+    )
+        throws -> OpenAIEmbedder
+    {
+        try OpenAIEmbedder(
+            model: "test-model", dimension: dimension, baseURL: server.baseURL + "/v1", apiKey: key.map(Secret.init),
+            limits: EmbedderLimits(maxInputsPerRequest: maxInputs),
+            caller: ResilientCaller(client: HTTPClient(), policy: Self.fast, breaker: breaker))
+    }
+
+    @Test func openAIOrdersByIndexAndSplitsAtTheInputLimit() async throws {
+        let server = try LoopbackServer()
+        try server.control(#"{"shuffle": true}"#)
+        let e = try openAI(server, maxInputs: 7)
+        let texts = (0..<30).map { "text \($0)" }
+        let vectors = try blocking { try e.embed(texts) }
+        #expect(vectors.count == 30)
+        // Each text's vector is the same whatever batch it traveled in (order restored).
+        let single = try await e.embed(["text 17"])
+        #expect(vectors[17] == single[0])
+        #expect(try server.stats()["requests"] == 5 + 1)  // ceil(30 / 7) + 1
+        #expect(try await e.embed(texts) == vectors)
+        #expect(e.identifier.description == "openai/test-model/8")
+    }
+
+    @Test func ollamaEmbeds() async throws {
+        let server = try LoopbackServer(["--dimension", "5"])
+        let e = try OllamaEmbedder(
+            model: "nomic", dimension: 5, host: server.baseURL.replacingOccurrences(of: "http://", with: ""),
+            caller: ResilientCaller(client: HTTPClient(), policy: Self.fast))
+        let v = try await e.embed(["a", "b", "c"])
+        #expect(v.count == 3 && v.allSatisfy { $0.count == 5 })
+        #expect(try blocking { try e.embed(["b"]) }[0] == v[1])
+    }
+
+    @Test func retriesServerErrorsAndHonoursRetryAfterButNotClientErrors() throws {
+        let server = try LoopbackServer()
+        let e = try openAI(server)
+        try server.control(#"{"faults": [{"status": 500}, {"status": 503}, {"status": 429, "retry_after": "0"}]}"#)
+        #expect(try e.embed(["x"]).count == 1)
+        #expect(try server.stats()["requests"] == 4)  // three failures, then success
+
+        try server.reset()
+        try server.control(#"{"faults": [{"status": 400}]}"#)
+        let bad = #expect(throws: HTTPError.self) { try e.embed(["x"]) }
+        #expect(bad?.status == 400)
+        #expect(bad?.attempts == 1)
+        #expect(try server.stats()["requests"] == 1)
+
+        try server.reset()
+        try server.control(#"{"faults": [{"status": 500}, {"status": 500}, {"status": 500}, {"status": 500}, {"status": 500}]}"#)
+        let exhausted = #expect(throws: HTTPError.self) { try e.embed(["x"]) }
+        #expect(exhausted?.status == 500)
+        #expect(exhausted?.attempts == 4)
+        #expect(exhausted?.message == "injected 500")
+    }
+
+    @Test func wrongKeyIsRefusedWithoutRetryAndTheKeyNeverPrinted() throws {
+        let server = try LoopbackServer(["--api-key", "sk-right"])
+        let wrong = try openAI(server, key: "sk-wrong-123")
+        let error = #expect(throws: HTTPError.self) { try wrong.embed(["x"]) }
+        #expect(error?.status == 401)
+        #expect(error?.description.contains("sk-wrong-123") == false)
+        #expect("\(wrong)".contains("sk-wrong-123") == false)
+        #expect(try server.stats()["requests"] == 1)
+        #expect(try openAI(server, key: "sk-right").embed(["x"]).count == 1)
+    }
+
+    @Test func badAnswersAreClearErrors() throws {
+        let server = try LoopbackServer()
+        let e = try openAI(server)
+        for (fault, words) in [
+            ("malformed", "not a JSON object"), ("wrong_count", "2 vectors for 3 texts"), ("wrong_dimension", "7 components"),
+        ] {
+            try server.control(#"{"faults": [{"\#(fault)": true}]}"#)
+            let error = #expect(throws: IngestError.self) { try e.embed(["a", "b", "c"]) }
+            #expect(error?.code == .badEmbedding)
+            #expect(error?.message.contains(words) == true, "\(fault): \(error?.message ?? "")")
+        }
+        // A server that rejects a request as too large: the batch is split and retried.
+        try server.reset()
+        try server.control(#"{"max_inputs": 3}"#)
+        #expect(try e.embed((0..<10).map { "t\($0)" }).count == 10)
+    }
+
+    @Test func circuitBreakerFailsFastAfterRepeatedFailures() throws {
+        let server = try LoopbackServer()
+        let e = try openAI(server, breaker: CircuitBreaker(threshold: 2, coolDown: .seconds(60)))
+        try server.control(#"{"faults": [\#(Array(repeating: #"{"status": 500}"#, count: 8).joined(separator: ","))]}"#)
+        #expect(throws: HTTPError.self) { try e.embed(["x"]) }
+        #expect(throws: HTTPError.self) { try e.embed(["x"]) }
+        let requests = try server.stats()["requests"]
+        let fast = #expect(throws: HTTPError.self) { try e.embed(["x"]) }
+        #expect(fast?.code == .circuitOpen)
+        #expect(try server.stats()["requests"] == requests)  // nothing sent
+    }
+
+    @Test func eightThreadsCallingSyncEmbedRunConcurrently() throws {
+        let server = try LoopbackServer(["--latency-ms", "300"])
+        let e = try openAI(server)
+        let ok = Mutex(0)
+        onThreads(8) { i in
+            if (try? e.embed(["thread \(i)"]).count) == 1 { ok.withLock { $0 += 1 } }
+        }
+        #expect(ok.withLock { $0 } == 8)
+        #expect(try server.stats()["max_in_flight"] == 8)
+    }
+}
