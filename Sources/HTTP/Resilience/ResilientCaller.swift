@@ -21,7 +21,7 @@ public final class ResilientCaller: Sendable {
     /// The retry policy.
     public let policy: RetryPolicy
     private let breaker: Mutex<CircuitBreaker>
-    private let observers = Mutex<[@Sendable (Event) -> Void]>([])
+    private let observers = Mutex<(next: Int, all: [Int: @Sendable (Event) -> Void])>((0, [:]))
 
     /// Creates a caller.
     public init(client: HTTPClient, policy: RetryPolicy = RetryPolicy(), breaker: CircuitBreaker = CircuitBreaker()) {
@@ -30,9 +30,20 @@ public final class ResilientCaller: Sendable {
         self.breaker = Mutex(breaker)
     }
 
-    /// Calls `observer` for every attempt's outcome.
-    public func observe(_ observer: @escaping @Sendable (Event) -> Void) {
-        observers.withLock { $0.append(observer) }
+    /// Calls `observer` for every attempt's outcome until `removeObserver` with the
+    /// returned token.
+    @discardableResult
+    public func observe(_ observer: @escaping @Sendable (Event) -> Void) -> Int {
+        observers.withLock {
+            $0.next += 1
+            $0.all[$0.next] = observer
+            return $0.next
+        }
+    }
+
+    /// Stops calling an observer.
+    public func removeObserver(_ token: Int) {
+        _ = observers.withLock { $0.all.removeValue(forKey: token) }
     }
 
     /// The breaker's state, for diagnostics.
@@ -100,7 +111,7 @@ public final class ResilientCaller: Sendable {
     }
 
     private func notify(_ event: Event) {
-        for o in observers.withLock({ $0 }) { o(event) }
+        for o in observers.withLock({ Array($0.all.values) }) { o(event) }
     }
 
     private func evaluate(

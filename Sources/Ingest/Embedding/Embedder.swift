@@ -59,6 +59,13 @@ public protocol Embedder: Sendable {
     func embed(_ texts: [String]) throws -> [[Float]]
 }
 
+/// An embedder that calls a server through a `ResilientCaller`; the batch embedder
+/// watches it for rate limiting.
+public protocol HTTPBackedEmbedder: Embedder {
+    /// The caller (retries, circuit breaker) its requests go through.
+    var caller: ResilientCaller { get }
+}
+
 extension Embedder {
     /// The vectors' dimension.
     public var dimension: Int { identifier.dimension }

@@ -6,7 +6,7 @@ import HTTP
 /// ```swift
 /// let e = try OllamaEmbedder(model: "nomic-embed-text", dimension: 768)  // $OLLAMA_HOST
 /// ```
-public struct OllamaEmbedder: Embedder {
+public struct OllamaEmbedder: HTTPBackedEmbedder {
     /// The model name.
     public let model: String
     /// The vectors' dimension.

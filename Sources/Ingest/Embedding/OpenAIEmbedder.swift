@@ -12,7 +12,7 @@ import HTTP
 /// form; results are ordered by the response's `index`. Requests are split at the
 /// provider's input limit, and halved again when the server says one is too large.
 /// Retries, `Retry-After` and the circuit breaker come from `caller`.
-public struct OpenAIEmbedder: Embedder {
+public struct OpenAIEmbedder: HTTPBackedEmbedder {
     /// The model name.
     public let model: String
     /// The vectors' dimension (sent as `dimensions` when `sendDimensions`).
