@@ -43,11 +43,12 @@ let package = Package(
         .executableTarget(
             name: "quiver-bench",
             dependencies: [
-                "VectorStore", "COpenBLAS", "CQuiverKernels", "Synthetic",
+                "VectorStore", "Ingest", "COpenBLAS", "CQuiverKernels", "Synthetic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/bench",
             exclude: ["faiss_store.py"]),
+        // (tools/testserver holds the loopback embedding server, a Python test fixture.)
 
         // Seeded synthetic data shared by the demo, the benchmarks and the tests.
         .target(name: "Synthetic", path: "tools/Synthetic"),

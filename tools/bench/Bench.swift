@@ -1,9 +1,9 @@
 import ArgumentParser
 
 @main
-struct Bench: ParsableCommand {
+struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quiver-bench",
         abstract: "Quiver benchmarks: each figure next to a reference measured in the same run.",
-        subcommands: [StoreBench.self, Writer.self])
+        subcommands: [StoreBench.self, EmbedBench.self, Writer.self])
 }

@@ -68,26 +68,26 @@ public struct BatchEmbedder: Sendable {
         var vectors = [[Float]?](repeating: nil, count: texts.count)
         var failures: [BatchFailure] = []
         let embedder = self.embedder
-        await withTaskGroup(of: (Int, Result<[[Float]], BatchFailure>).self) { group in
+        await withTaskGroup(of: Done.self) { group in
             var next = 0
             var inFlight = 0
             while next < ranges.count || inFlight > 0 {
                 while next < ranges.count && inFlight < control.limit {
-                    let i = next
-                    let batch = Array(texts[ranges[i]])
+                    let range = ranges[next]
+                    let batch = Array(texts[range])
                     group.addTask {
                         do {
-                            return (i, .success(try await embedder.embed(batch)))
+                            return Done(range: range, result: .success(try await embedder.embed(batch)))
                         } catch {
-                            return (i, .failure(BatchFailure(inputs: ranges[i], message: "\(error)")))
+                            return Done(range: range, result: .failure(BatchFailure(inputs: range, message: "\(error)")))
                         }
                     }
                     next += 1
                     inFlight += 1
                 }
-                guard let (i, result) = await group.next() else { break }
+                guard let done = await group.next() else { break }
                 inFlight -= 1
-                Self.collect(result, ranges[i], &vectors, &failures)
+                Self.collect(done.result, done.range, &vectors, &failures)
             }
         }
         failures.sort { $0.inputs.lowerBound < $1.inputs.lowerBound }
@@ -133,6 +133,11 @@ public struct BatchEmbedder: Sendable {
         return state.withLock { s in
             BatchEmbedding(vectors: s.vectors, failures: s.failures.sorted { $0.inputs.lowerBound < $1.inputs.lowerBound })
         }
+    }
+
+    private struct Done: Sendable {
+        var range: Range<Int>
+        var result: Result<[[Float]], BatchFailure>
     }
 
     private static func collect(
