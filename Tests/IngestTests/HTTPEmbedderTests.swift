@@ -116,4 +116,15 @@ import Testing
         #expect(ok.withLock { $0 } == 8)
         #expect(try server.stats()["max_in_flight"] == 8)
     }
+
+    @Test func sixtyFourTasksCallingSyncEmbedOnTheCooperativePoolAllComplete() async throws {
+        let server = try LoopbackServer(["--latency-ms", "20"])
+        let e = try openAI(server)
+        let done = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<64 { group.addTask { try blocking { try e.embed(["task \(i)"]) }.count } }
+            return try await group.reduce(0, +)
+        }
+        #expect(done == 64)
+        #expect(try server.stats()["requests"] == 64)
+    }
 }
