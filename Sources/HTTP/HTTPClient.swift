@@ -79,6 +79,91 @@ public final class HTTPClient: Sendable {
     }
 }
 
+extension HTTPClient {
+    /// Sends a request and returns as soon as the status and headers arrive; the body
+    /// follows as it is received (for server-sent events and NDJSON). Ending the
+    /// iteration early, or cancelling the task, aborts the transfer.
+    ///
+    /// - Throws: `HTTPError` `.transport`, `.timeout`, `.cancelled`, `.invalidRequest`.
+    public func stream(_ request: HTTPRequest) async throws -> HTTPStream {
+        if Task.isCancelled { throw HTTPError(.cancelled, url: request.url, message: "the task was cancelled") }
+        let easy = try pool.take(url: request.url)
+        let transfer: CurlTransfer
+        do {
+            transfer = try CurlTransfer(easy: easy, request: request, configuration: configuration)
+        } catch {
+            pool.put(easy)
+            throw error
+        }
+        let (chunks, continuation) = AsyncThrowingStream<[UInt8], Error>.makeStream()
+        let sink = StreamingSink(chunks: continuation)
+        transfer.streaming = sink
+        let loop = self.loop
+        continuation.onTermination = { termination in
+            if case .cancelled = termination { loop.cancel(transfer) }
+        }
+        let (status, headers) = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (head: CheckedContinuation<(Int, [(String, String)]), Error>) in
+                sink.headContinuation = head
+                loop.start(transfer)
+            }
+        } onCancel: {
+            loop.cancel(transfer)
+        }
+        return HTTPStream(status: status, headers: headers, body: chunks)
+    }
+}
+
+/// A response whose body is still arriving.
+public struct HTTPStream: Sendable {
+    /// The status code.
+    public let status: Int
+    /// Response header lines, names lowercased.
+    public let headers: [(String, String)]
+    /// Body chunks as received.
+    public let body: AsyncThrowingStream<[UInt8], Error>
+
+    /// The body as lines (without line endings).
+    public func lines() -> AsyncThrowingStream<String, Error> {
+        let body = self.body
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                var splitter = LineSplitter()
+                do {
+                    for try await chunk in body {
+                        for line in splitter.feed(chunk) { continuation.yield(line) }
+                    }
+                    if let last = splitter.finish() { continuation.yield(last) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// The body as server-sent events.
+    public func events() -> AsyncThrowingStream<ServerSentEvent, Error> {
+        let lines = self.lines()
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                var parser = ServerSentEventParser()
+                do {
+                    for try await line in lines {
+                        if let event = parser.feed(line) { continuation.yield(event) }
+                    }
+                    if let event = parser.finish() { continuation.yield(event) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
+
 /// Idle easy handles; each keeps its connection cache, so a sync caller that takes one
 /// back reuses its connection.
 ///

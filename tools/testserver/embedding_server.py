@@ -13,6 +13,8 @@ Endpoints
   GET  /stats                                  {"requests", "in_flight", "max_in_flight", "connections", "inputs"}
   POST /control                                change behaviour (JSON, keys below); replies with the new settings
   POST /reset                                  counters and queued faults back to zero
+  GET  /lines?n=10&delay_ms=0&truncate=0       chunked text, one line per chunk
+  GET  /sse?n=5&delay_ms=0&truncate=0          server-sent events, then "data: [DONE]"
 
 Control keys
   latency_ms          delay before every answer
@@ -78,7 +80,35 @@ class Handler(BaseHTTPRequestHandler):
         data = self.rfile.read(length) if length else b""
         return json.loads(data or b"{}")
 
+    def stream(self, pieces, delay_ms, content_type, truncate=False):
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for piece in pieces:
+            data = piece.encode()
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+            if delay_ms:
+                time.sleep(delay_ms / 1000)
+        if truncate:
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        self.wfile.write(b"0\r\n\r\n")
+
     def do_GET(self):
+        path, _, query = self.path.partition("?")
+        params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+        if path == "/lines":
+            n, delay = int(params.get("n", 10)), int(params.get("delay_ms", 0))
+            self.stream([f"line {i} ünïcode\n" for i in range(n)], delay, "text/plain", params.get("truncate") == "1")
+            return
+        if path == "/sse":
+            n, delay = int(params.get("n", 5)), int(params.get("delay_ms", 0))
+            events = [": keep-alive\n\n"] + [f"data: {{\"i\": {i}}}\n\n" for i in range(n)] + ["data: [DONE]\n\n"]
+            self.stream(events, delay, "text/event-stream", params.get("truncate") == "1")
+            return
         if self.path == "/stats":
             with LOCK:
                 self.reply(200, dict(STATS))

@@ -103,6 +103,10 @@ final class CurlMultiLoop: @unchecked Sendable {
             active[t.easy] = nil
         }
         let result = t.result(code)
+        if let sink = t.streaming {
+            sink.finish(t, result)
+            t.streaming = nil
+        }
         let continuation = t.continuation
         t.continuation = nil
         recycle(t.easy)

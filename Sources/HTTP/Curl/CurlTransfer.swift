@@ -18,6 +18,9 @@ final class CurlTransfer: @unchecked Sendable {
     let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
     var continuation: CheckedContinuation<HTTPResponse, Error>?
     var cancelled = false
+    /// Streaming mode: the head (status and headers) is delivered once headers end, body
+    /// chunks as they arrive; `continuation` is not used.
+    var streaming: StreamingSink?
 
     init(easy: UnsafeMutableRawPointer, request: HTTPRequest, configuration: HTTPClient.Configuration) throws {
         self.easy = easy
@@ -91,7 +94,13 @@ private let curlWrite: curl_write_callback = { data, size, count, user in
     guard let data, let user else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()
     let n = size * count
-    data.withMemoryRebound(to: UInt8.self, capacity: n) { transfer.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
+    let chunk = data.withMemoryRebound(to: UInt8.self, capacity: n) { Array(UnsafeBufferPointer(start: $0, count: n)) }
+    if let sink = transfer.streaming {
+        sink.head(transfer)
+        sink.chunks.yield(chunk)
+    } else {
+        transfer.body.append(contentsOf: chunk)
+    }
     return n
 }
 
@@ -111,6 +120,41 @@ private let curlHeader: curl_write_callback = { data, size, count, user in
         transfer.headers.append((name, value))
     }
     return n
+}
+
+/// Where a streaming transfer delivers its head and body.
+final class StreamingSink: @unchecked Sendable {
+    /// Resumed once with the head, or with the error if the transfer ends first.
+    var headContinuation: CheckedContinuation<(Int, [(String, String)]), Error>?
+    let chunks: AsyncThrowingStream<[UInt8], Error>.Continuation
+
+    init(chunks: AsyncThrowingStream<[UInt8], Error>.Continuation) {
+        self.chunks = chunks
+    }
+
+    /// Delivers the head before the first body byte (once).
+    func head(_ t: CurlTransfer) {
+        guard let c = headContinuation else { return }
+        headContinuation = nil
+        var status = 0
+        _ = quiver_curl_easy_getinfo_long(t.easy, CURLINFO_RESPONSE_CODE, &status)
+        c.resume(returning: (status, t.headers))
+    }
+
+    /// Ends the stream (and delivers the head of a bodiless response).
+    func finish(_ t: CurlTransfer, _ result: Result<HTTPResponse, Error>) {
+        switch result {
+        case .success:
+            head(t)
+            chunks.finish()
+        case .failure(let error):
+            if let c = headContinuation {
+                headContinuation = nil
+                c.resume(throwing: error)
+            }
+            chunks.finish(throwing: error)
+        }
+    }
 }
 
 extension Duration {
