@@ -44,6 +44,18 @@ public final class HTTPClient: Sendable {
         loop.shutdown()
     }
 
+    /// A transfer for the async path, on a pooled handle (returned on failure).
+    func makeTransfer(_ request: HTTPRequest) throws -> CurlTransfer {
+        if Task.isCancelled { throw HTTPError(.cancelled, url: request.url, message: "the task was cancelled") }
+        let easy = try pool.take(url: request.url)
+        do {
+            return try CurlTransfer(easy: easy, request: request, configuration: configuration)
+        } catch {
+            pool.put(easy)
+            throw error
+        }
+    }
+
     /// Sends a request on the calling thread.
     ///
     /// - Throws: `HTTPError` `.transport`, `.timeout`, `.invalidRequest`.
@@ -58,15 +70,7 @@ public final class HTTPClient: Sendable {
     ///
     /// - Throws: `HTTPError` `.transport`, `.timeout`, `.cancelled`, `.invalidRequest`.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        if Task.isCancelled { throw HTTPError(.cancelled, url: request.url, message: "the task was cancelled") }
-        let easy = try pool.take(url: request.url)
-        let transfer: CurlTransfer
-        do {
-            transfer = try CurlTransfer(easy: easy, request: request, configuration: configuration)
-        } catch {
-            pool.put(easy)
-            throw error
-        }
+        let transfer = try makeTransfer(request)
         let loop = self.loop
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -86,15 +90,7 @@ extension HTTPClient {
     ///
     /// - Throws: `HTTPError` `.transport`, `.timeout`, `.cancelled`, `.invalidRequest`.
     public func stream(_ request: HTTPRequest) async throws -> HTTPStream {
-        if Task.isCancelled { throw HTTPError(.cancelled, url: request.url, message: "the task was cancelled") }
-        let easy = try pool.take(url: request.url)
-        let transfer: CurlTransfer
-        do {
-            transfer = try CurlTransfer(easy: easy, request: request, configuration: configuration)
-        } catch {
-            pool.put(easy)
-            throw error
-        }
+        let transfer = try makeTransfer(request)
         let (chunks, continuation) = AsyncThrowingStream<[UInt8], Error>.makeStream()
         let sink = StreamingSink(chunks: continuation)
         transfer.streaming = sink

@@ -59,6 +59,28 @@ enum HTTPEmbedding {
         }
     }
 
+    /// Embeds `texts` in requests within `limits`, one after another, through `caller`.
+    static func run(
+        _ texts: [String], limits: EmbedderLimits, request: ([String]) throws -> HTTPRequest,
+        parse: (HTTPResponse, Int) throws -> [[Float]], caller: ResilientCaller
+    ) throws -> [[Float]] {
+        try requests(texts, limits).flatMap { range in
+            try embed(texts, range) { batch in try parse(caller.send(request(batch)), batch.count) }
+        }
+    }
+
+    /// Async form of `run`.
+    static func run(
+        _ texts: [String], limits: EmbedderLimits, request: ([String]) throws -> HTTPRequest,
+        parse: (HTTPResponse, Int) throws -> [[Float]], caller: ResilientCaller
+    ) async throws -> [[Float]] {
+        var out: [[Float]] = []
+        for range in requests(texts, limits) {
+            out += try await embed(texts, range) { batch in try parse(await caller.send(request(batch)), batch.count) }
+        }
+        return out
+    }
+
     /// Checks count and dimension.
     static func check(_ vectors: [[Float]], count: Int, dimension: Int, embedder: EmbedderIdentifier) throws -> [[Float]] {
         guard vectors.count == count else {

@@ -55,20 +55,12 @@ public struct OpenAIEmbedder: HTTPBackedEmbedder {
 
     /// One vector per text, requests made on the calling thread one after another.
     public func embed(_ texts: [String]) throws -> [[Float]] {
-        try HTTPEmbedding.requests(texts, limits).flatMap { range in
-            try HTTPEmbedding.embed(texts, range) { batch in try parse(caller.send(request(batch)), count: batch.count) }
-        }
+        try HTTPEmbedding.run(texts, limits: limits, request: request, parse: parse, caller: caller)
     }
 
     /// One vector per text, requests made on the HTTP client's I/O thread one after another.
     public func embed(_ texts: [String]) async throws -> [[Float]] {
-        var out: [[Float]] = []
-        for range in HTTPEmbedding.requests(texts, limits) {
-            out += try await HTTPEmbedding.embed(texts, range) { batch in
-                try parse(await caller.send(request(batch)), count: batch.count)
-            }
-        }
-        return out
+        try await HTTPEmbedding.run(texts, limits: limits, request: request, parse: parse, caller: caller)
     }
 
     func request(_ texts: [String]) throws -> HTTPRequest {
