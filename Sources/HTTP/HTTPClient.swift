@@ -45,11 +45,11 @@ public final class HTTPClient: Sendable {
     }
 
     /// A transfer for the async path, on a pooled handle (returned on failure).
-    func makeTransfer(_ request: HTTPRequest) throws -> CurlTransfer {
+    func makeTransfer(_ request: HTTPRequest, streaming: Bool = false) throws -> CurlTransfer {
         if Task.isCancelled { throw HTTPError(.cancelled, url: request.url, message: "the task was cancelled") }
         let easy = try pool.take(url: request.url)
         do {
-            return try CurlTransfer(easy: easy, request: request, configuration: configuration)
+            return try CurlTransfer(easy: easy, request: request, configuration: configuration, streaming: streaming)
         } catch {
             pool.put(easy)
             throw error
@@ -86,17 +86,21 @@ public final class HTTPClient: Sendable {
 extension HTTPClient {
     /// Sends a request and returns as soon as the status and headers arrive; the body
     /// follows as it is received (for server-sent events and NDJSON). Ending the
-    /// iteration early, or cancelling the task, aborts the transfer.
+    /// iteration early, or cancelling the task, aborts the transfer. Without a deadline, a
+    /// stream fails only when no data arrives for `requestTimeout`. The body is buffered
+    /// without bound if the consumer is slower than the network.
     ///
     /// - Throws: `HTTPError` `.transport`, `.timeout`, `.cancelled`, `.invalidRequest`.
     public func stream(_ request: HTTPRequest) async throws -> HTTPStream {
-        let transfer = try makeTransfer(request)
+        let transfer = try makeTransfer(request, streaming: true)
         let (chunks, continuation) = AsyncThrowingStream<[UInt8], Error>.makeStream()
         let sink = StreamingSink(chunks: continuation)
         transfer.streaming = sink
         let loop = self.loop
-        continuation.onTermination = { termination in
+        // The closure also keeps this client (and its I/O thread) alive while the body flows.
+        continuation.onTermination = { [self] termination in
             if case .cancelled = termination { loop.cancel(transfer) }
+            _ = self
         }
         let (status, headers) = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (head: CheckedContinuation<(Int, [(String, String)]), Error>) in

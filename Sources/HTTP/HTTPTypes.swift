@@ -1,7 +1,7 @@
 import Foundation
 
-/// One HTTP request.
-public struct HTTPRequest: Sendable {
+/// One HTTP request. Its description and mirror show header names, never values.
+public struct HTTPRequest: Sendable, CustomStringConvertible, CustomReflectable {
     /// `GET`, `POST`, …
     public var method: String
     /// The absolute URL.
@@ -24,6 +24,14 @@ public struct HTTPRequest: Sendable {
         self.body = body
         self.deadline = deadline
     }
+
+    /// Method, URL without credentials, and header names.
+    public var description: String {
+        "\(method) \(HTTPError.redact(url)) [\(headers.map(\.0).joined(separator: ", "))]"
+    }
+
+    /// The description only, so `dump` shows no header value.
+    public var customMirror: Mirror { Mirror(self, children: ["description": description]) }
 }
 
 /// One HTTP response.
@@ -128,7 +136,7 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible, Equatable {
 }
 
 /// A secret (an API key): prints as `<redacted>` everywhere.
-public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
+public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The secret's value; use only to build a request header.
     public let value: String
     /// Wraps a secret.
@@ -137,4 +145,6 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     public var description: String { "<redacted>" }
     /// `<redacted>`.
     public var debugDescription: String { "<redacted>" }
+    /// No children: `dump` and reflection see nothing.
+    public var customMirror: Mirror { Mirror(self, children: [:]) }
 }

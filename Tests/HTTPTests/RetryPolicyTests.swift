@@ -94,14 +94,19 @@ import Testing
 }
 
 @Suite struct AdaptiveConcurrencyTests {
-    @Test func halvesOnRateLimitAndRecoversAdditively() {
-        var c = AdaptiveConcurrency(maximum: 16, minimum: 2)
+    @Test func halvesOnRateLimitOncePerIntervalAndRecoversAdditively() {
+        var c = AdaptiveConcurrency(maximum: 16, minimum: 2, decreaseInterval: .seconds(1))
+        let t0 = ContinuousClock.now
         #expect(c.limit == 16)
-        c.recordRateLimited()
+        c.recordRateLimited(now: t0)
         #expect(c.limit == 8)
-        c.recordRateLimited()
-        c.recordRateLimited()
-        c.recordRateLimited()
+        // The rest of the burst (requests that were already in flight) does not count again.
+        c.recordRateLimited(now: t0 + .milliseconds(200))
+        c.recordRateLimited(now: t0 + .milliseconds(900))
+        #expect(c.limit == 8)
+        c.recordRateLimited(now: t0 + .seconds(1))
+        #expect(c.limit == 4)
+        for i in 2...5 { c.recordRateLimited(now: t0 + .seconds(i)) }
         #expect(c.limit == 2)  // never below the minimum
         // Every `limit` successes add one.
         for _ in 0..<2 { c.recordSuccess() }

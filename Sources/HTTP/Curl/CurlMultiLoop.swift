@@ -30,6 +30,7 @@ final class CurlMultiLoop: @unchecked Sendable {
         self.recycle = recycle
         _ = quiver_curl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxConnectionsPerHost)
         _ = quiver_curl_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
+        // The thread holds the loop until it exits; callers hold it too.
         let thread = Thread { [self] in run() }
         thread.name = "quiver.http"
         thread.start()
@@ -65,9 +66,10 @@ final class CurlMultiLoop: @unchecked Sendable {
                 case .add(let t):
                     if t.cancelled {
                         finish(t, code: CURLE_ABORTED_BY_CALLBACK, added: false)
-                    } else {
+                    } else if curl_multi_add_handle(multi, t.easy) == CURLM_OK {
                         active[t.easy] = t
-                        curl_multi_add_handle(multi, t.easy)
+                    } else {
+                        finish(t, code: CURLE_FAILED_INIT, added: false)
                     }
                 case .cancel(let t):
                     t.cancelled = true
@@ -94,6 +96,10 @@ final class CurlMultiLoop: @unchecked Sendable {
             t.cancelled = true
             finish(t, code: CURLE_ABORTED_BY_CALLBACK, added: true)
         }
+    }
+
+    /// Only when no caller can still call `curl_multi_wakeup` (they all hold the loop).
+    deinit {
         curl_multi_cleanup(multi)
     }
 

@@ -18,11 +18,13 @@ final class CurlTransfer: @unchecked Sendable {
     let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
     var continuation: CheckedContinuation<HTTPResponse, Error>?
     var cancelled = false
+    /// The current header block belongs to a 1xx response.
+    var interim = false
     /// Streaming mode: the head (status and headers) is delivered once headers end, body
     /// chunks as they arrive; `continuation` is not used.
     var streaming: StreamingSink?
 
-    init(easy: UnsafeMutableRawPointer, request: HTTPRequest, configuration: HTTPClient.Configuration) throws {
+    init(easy: UnsafeMutableRawPointer, request: HTTPRequest, configuration: HTTPClient.Configuration, streaming: Bool = false) throws {
         self.easy = easy
         url = request.url
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
@@ -42,17 +44,29 @@ final class CurlTransfer: @unchecked Sendable {
                 throw HTTPError(.timeout, url: request.url, message: "the call's deadline passed before it started")
             }
         }
-        set(CURLOPT_TIMEOUT_MS, max(1, Int(total.milliseconds)))
+        if streaming && request.deadline == nil {
+            // A stream may last longer than any total timeout: fail it only when data stops.
+            set(CURLOPT_LOW_SPEED_LIMIT, 1)
+            set(CURLOPT_LOW_SPEED_TIME, max(1, Int(configuration.requestTimeout.seconds.rounded(.up))))
+        } else {
+            set(CURLOPT_TIMEOUT_MS, max(1, Int(total.milliseconds)))
+        }
         set(CURLOPT_SSL_VERIFYPEER, configuration.verifyTLS ? 1 : 0)
         set(CURLOPT_SSL_VERIFYHOST, configuration.verifyTLS ? 2 : 0)
         set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
         set(CURLOPT_TCP_KEEPALIVE, 1)
-        request.method.withCString { set(CURLOPT_CUSTOMREQUEST, $0) }
-        if let body = request.body {
+        let method = request.method.uppercased()
+        if let body = request.body ?? (method == "POST" || method == "PUT" || method == "PATCH" ? [] : nil) {
+            // A non-nil pointer even for an empty body (nil would make curl read stdin).
             ok = ok && quiver_curl_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)) == CURLE_OK
             body.withUnsafeBytes { set(CURLOPT_COPYPOSTFIELDS, $0.baseAddress ?? UnsafeRawPointer(errorBuffer)) }
-        } else if request.method == "GET" {
+            if method != "POST" { method.withCString { set(CURLOPT_CUSTOMREQUEST, $0) } }
+        } else if method == "GET" {
             set(CURLOPT_HTTPGET, 1)
+        } else if method == "HEAD" {
+            set(CURLOPT_NOBODY, 1)  // a custom HEAD would wait for a body
+        } else {
+            method.withCString { set(CURLOPT_CUSTOMREQUEST, $0) }
         }
         for (name, value) in request.headers + [("Expect", "")] {
             headerList = curl_slist_append(headerList, "\(name): \(value)")
@@ -114,6 +128,10 @@ private let curlHeader: curl_write_callback = { data, size, count, user in
     }
     if line.hasPrefix("HTTP/") {
         transfer.headers.removeAll()
+        transfer.interim = line.split(separator: " ").dropFirst().first.map { $0.hasPrefix("1") } ?? false
+    } else if line == "\r\n" || line == "\n" {
+        // The end of a final header block: a stream's head is complete.
+        if !transfer.interim, let sink = transfer.streaming { sink.head(transfer) }
     } else if let colon = line.firstIndex(of: ":") {
         let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
         let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)

@@ -54,6 +54,12 @@ public struct CircuitBreaker: Sendable, Hashable {
         }
     }
 
+    /// Ends a probe that says nothing about the endpoint's health (it was cancelled or
+    /// never sent): the next caller probes again.
+    public mutating func releaseProbe(now: ContinuousClock.Instant) {
+        if case .halfOpen = state { state = .open(until: now) }
+    }
+
     /// Reports a successful call.
     public mutating func recordSuccess() {
         state = .closed(failures: 0)

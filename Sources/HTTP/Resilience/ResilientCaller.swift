@@ -127,26 +127,54 @@ public final class ResilientCaller: Sendable {
         case .success(let response):
             let retryAfter = response.header("retry-after").flatMap { RetryAfter.parse($0) }
             if response.status == 429 { notify(.rateLimited) }
-            error = HTTPError(.status, url: request.url, status: response.status, message: response.serverMessage, retryAfter: retryAfter)
+            error = HTTPError(
+                .status, url: request.url, status: response.status, message: Self.scrub(response.serverMessage, request),
+                retryAfter: retryAfter)
             failure = .status(response.status, retryAfter: retryAfter)
-        case .failure(let e as HTTPError) where e.code == .cancelled || e.code == .invalidRequest:
-            return .fail(e)
-        case .failure(let e as HTTPError):
+        case .failure(let e as HTTPError) where e.code == .transport || e.code == .timeout:
             error = e
             failure = .transport
         case .failure(let e):
-            return .fail(HTTPError(.transport, url: request.url, message: "\(e)"))
+            // Cancelled, invalid, or foreign: nothing learned about the endpoint.
+            if probe { breaker.withLock { $0.releaseProbe(now: .now) } }
+            return .fail(e as? HTTPError ?? HTTPError(.transport, url: request.url, message: "\(e)"))
         }
-        let decision = policy.decide(attempt: attempt, failure: failure, waited: waited, random: Double.random(in: 0..<1))
-        switch probe && RetryPolicy.isRetryable(failure) ? .giveUp("the probe failed") : decision {
+        let deadlinePassed = request.deadline.map { ContinuousClock.now >= $0 } ?? false
+        var decision = policy.decide(attempt: attempt, failure: failure, waited: waited, random: Double.random(in: 0..<1))
+        if case .retry(let delay) = decision, let deadline = request.deadline, ContinuousClock.now + delay >= deadline {
+            decision = .giveUp("the call's deadline leaves no time to retry")
+        }
+        if probe && RetryPolicy.isRetryable(failure) { decision = .giveUp("the probe failed") }
+        switch decision {
         case .retry(let delay):
             notify(.retrying(after: delay))
             return .wait(delay)
         case .giveUp:
-            // Client errors say nothing about the endpoint's health.
-            if RetryPolicy.isRetryable(failure) { breaker.withLock { $0.recordFailure(now: .now) } }
+            breaker.withLock { b in
+                if !RetryPolicy.isRetryable(failure) {
+                    // The server answered: a client error says nothing bad about its health.
+                    if probe { b.recordSuccess() }
+                } else if deadlinePassed, case .transport = failure {
+                    // The caller's own deadline ran out: not the endpoint's fault.
+                    if probe { b.releaseProbe(now: .now) }
+                } else {
+                    b.recordFailure(now: .now)
+                }
+            }
             error.attempts = attempt
             return .fail(error)
         }
+    }
+
+    /// A server's error text with the request's credentials taken out (some proxies echo
+    /// the key they were sent).
+    static func scrub(_ message: String, _ request: HTTPRequest) -> String {
+        var out = message
+        for (name, value) in request.headers where ["authorization", "api-key", "x-api-key"].contains(name.lowercased()) {
+            for secret in [value, value.replacingOccurrences(of: "Bearer ", with: "")] where secret.count >= 8 {
+                out = out.replacingOccurrences(of: secret, with: "<redacted>")
+            }
+        }
+        return out
     }
 }

@@ -73,8 +73,9 @@ public struct RetryPolicy: Sendable, Hashable {
         if case .status(_, let retryAfter?) = failure {
             delay = retryAfter  // the server said when; no jitter
         } else {
-            let exponential = baseDelay * pow(multiplier, Double(attempt - 1))
-            let capped = min(exponential, maxDelay)
+            // In seconds first: base · multiplier^n overflows Duration for large n.
+            let seconds = min(baseDelay.seconds * pow(multiplier, Double(attempt - 1)), maxDelay.seconds)
+            let capped = Duration.milliseconds(Int64((seconds * 1000).rounded()))
             delay = capped * (1 - jitter) + capped * (jitter * random)
         }
         if delay < .zero { delay = .zero }
@@ -82,6 +83,14 @@ public struct RetryPolicy: Sendable, Hashable {
             return .giveUp("waiting \(delay) more would exceed the retry budget of \(maxTotalWait)")
         }
         return .retry(after: delay)
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
     }
 }
 

@@ -167,8 +167,10 @@ public struct BatchEmbedder: Sendable {
             caller = (owner.embedder as? any HTTPBackedEmbedder)?.caller
             let condition = self.condition
             token = caller?.observe { event in
+                condition.lock()
+                defer { condition.unlock() }
                 switch event {
-                case .rateLimited: state.withLock { $0.aimd.recordRateLimited() }
+                case .rateLimited: state.withLock { $0.aimd.recordRateLimited(now: .now) }
                 case .success: state.withLock { $0.aimd.recordSuccess() }
                 case .retrying: return
                 }
@@ -193,6 +195,8 @@ public struct BatchEmbedder: Sendable {
         }
 
         func leave() {
+            condition.lock()
+            defer { condition.unlock() }
             state.withLock { $0.active -= 1 }
             condition.broadcast()
         }

@@ -26,7 +26,8 @@ public struct OllamaEmbedder: HTTPBackedEmbedder {
         model: String, dimension: Int, host: String? = nil, limits: EmbedderLimits = EmbedderLimits(maxInputsPerRequest: 512),
         caller: ResilientCaller? = nil
     ) throws {
-        var base = host ?? ProcessInfo.processInfo.environment["OLLAMA_HOST"] ?? "http://127.0.0.1:11434"
+        let fromEnvironment = ProcessInfo.processInfo.environment["OLLAMA_HOST"].flatMap { $0.isEmpty ? nil : $0 }
+        var base = host ?? fromEnvironment ?? "http://127.0.0.1:11434"
         if !base.contains("://") { base = "http://" + base }  // OLLAMA_HOST is often host:port
         guard URL(string: base)?.host != nil else {
             throw IngestError(.invalidArgument, "Ollama host \"\(HTTPError.redact(base))\" is not a URL")

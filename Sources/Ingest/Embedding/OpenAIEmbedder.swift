@@ -35,7 +35,7 @@ public struct OpenAIEmbedder: HTTPBackedEmbedder {
         model: String, dimension: Int, baseURL: String? = nil, apiKey: Secret? = nil, sendDimensions: Bool = false,
         limits: EmbedderLimits = EmbedderLimits(maxInputsPerRequest: 2048), caller: ResilientCaller? = nil
     ) throws {
-        let env = ProcessInfo.processInfo.environment
+        let env = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }  // empty means unset
         let base = baseURL ?? env["OPENAI_BASE_URL"] ?? "https://api.openai.com/v1"
         guard URL(string: base)?.scheme?.hasPrefix("http") == true else {
             throw IngestError(.invalidArgument, "OpenAI base URL \"\(HTTPError.redact(base))\" is not an http(s) URL")
