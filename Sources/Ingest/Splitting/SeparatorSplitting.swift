@@ -1,0 +1,203 @@
+/// The machinery the separator-based splitters share. Works on the UTF-8 bytes of the
+/// text: lengths count scalars (bytes that are not continuation bytes), separators are
+/// found by byte search, and only an oversized piece is walked by grapheme clusters.
+struct SeparatorSplitting {
+    let bytes: [UInt8]
+    let chunkSize: Int
+    let chunkOverlap: Int
+
+    init(_ text: String, chunkSize: Int, chunkOverlap: Int) {
+        bytes = Array(text.utf8)
+        self.chunkSize = max(1, chunkSize)
+        self.chunkOverlap = max(0, min(chunkOverlap, chunkSize - 1))
+    }
+
+    /// Unicode scalars in `r`.
+    func length(_ r: Range<Int>) -> Int {
+        var n = 0
+        for i in r where bytes[i] & 0xC0 != 0x80 { n += 1 }
+        return n
+    }
+
+    /// Cuts `r` at each occurrence of `separator`, the separator staying with the piece
+    /// before it, skipping cuts that would fall inside a grapheme cluster. The pieces tile
+    /// `r` exactly.
+    func cut(_ r: Range<Int>, at separator: [UInt8]) -> [Range<Int>] {
+        guard !separator.isEmpty, r.count > separator.count else { return [r] }
+        var out: [Range<Int>] = []
+        var start = r.lowerBound
+        var i = r.lowerBound
+        let first = separator[0]
+        while i + separator.count <= r.upperBound {
+            if bytes[i] == first && bytes[i..<(i + separator.count)].elementsEqual(separator) {
+                let end = i + separator.count
+                if end < r.upperBound, isGraphemeBoundary(end) {
+                    out.append(start..<end)
+                    start = end
+                }
+                i = end
+            } else {
+                i += 1
+            }
+        }
+        out.append(start..<r.upperBound)
+        return out
+    }
+
+    /// Whether a cut at byte `i` (a scalar boundary) is also a grapheme boundary: not
+    /// before a combining mark, variation selector, emoji modifier or ZWJ, not after a ZWJ.
+    func isGraphemeBoundary(_ i: Int) -> Bool {
+        guard i > 0, i < bytes.count else { return true }
+        if let next = scalar(at: i) {
+            let p = next.properties
+            if p.generalCategory == .nonspacingMark || p.generalCategory == .spacingMark || p.generalCategory == .enclosingMark
+                || p.isVariationSelector || p.isEmojiModifier || next.value == 0x200D || p.isGraphemeExtend
+            {
+                return false
+            }
+        }
+        var j = i - 1
+        while j > 0 && bytes[j] & 0xC0 == 0x80 { j -= 1 }
+        return scalar(at: j)?.value != 0x200D
+    }
+
+    private func scalar(at i: Int) -> Unicode.Scalar? {
+        var it = bytes[i...].makeIterator()
+        var decoder = UTF8()
+        if case .scalarValue(let s) = decoder.decode(&it) { return s }
+        return nil
+    }
+
+    /// Pieces of at most `chunkSize` units: `r` itself if it fits, else cut at the first
+    /// separator that occurs, recursively, and at grapheme clusters as the last resort.
+    func pieces(_ r: Range<Int>, separators: ArraySlice<[UInt8]>) -> [Range<Int>] {
+        if length(r) <= chunkSize { return [r] }
+        guard let separator = separators.first else { return graphemeCuts(r) }
+        let parts = cut(r, at: separator)
+        if parts.count == 1 { return pieces(r, separators: separators.dropFirst()) }
+        return parts.flatMap { pieces($0, separators: separators.dropFirst()) }
+    }
+
+    /// `r` cut into runs of whole grapheme clusters of at most `chunkSize` units; a single
+    /// cluster longer than that is cut between scalars.
+    func graphemeCuts(_ r: Range<Int>) -> [Range<Int>] {
+        let text = String(decoding: bytes[r], as: UTF8.self)
+        var out: [Range<Int>] = []
+        var start = r.lowerBound
+        var offset = r.lowerBound
+        var units = 0
+        for character in text {
+            let size = character.utf8.count
+            let scalars = character.unicodeScalars.count
+            if units + scalars > chunkSize && offset > start {
+                out.append(start..<offset)
+                start = offset
+                units = 0
+            }
+            if scalars > chunkSize {
+                var o = offset
+                for s in character.unicodeScalars {
+                    let n = String(s).utf8.count
+                    if units == chunkSize {
+                        out.append(start..<o)
+                        start = o
+                        units = 0
+                    }
+                    units += 1
+                    o += n
+                }
+            } else {
+                units += scalars
+            }
+            offset += size
+        }
+        if offset > start { out.append(start..<offset) }
+        return out
+    }
+
+    /// Joins consecutive pieces into chunks of at most `chunkSize` units; each new chunk
+    /// starts with the previous chunk's trailing pieces that fit in `chunkOverlap` (and
+    /// leave room for the next piece).
+    func merge(_ pieces: [Range<Int>]) -> [TextChunk] {
+        var chunks: [TextChunk] = []
+        var current: [(range: Range<Int>, units: Int)] = []
+        var units = 0
+        func emit() {
+            guard let first = current.first, let last = current.last else { return }
+            let r = first.range.lowerBound..<last.range.upperBound
+            chunks.append(TextChunk(text: String(decoding: bytes[r], as: UTF8.self), range: r))
+        }
+        for piece in pieces {
+            let n = length(piece)
+            if units + n > chunkSize && !current.isEmpty {
+                emit()
+                var kept: [(range: Range<Int>, units: Int)] = []
+                var keptUnits = 0
+                for p in current.reversed() {
+                    guard keptUnits + p.units <= chunkOverlap, keptUnits + p.units + n <= chunkSize else { break }
+                    kept.insert(p, at: 0)
+                    keptUnits += p.units
+                }
+                current = kept
+                units = keptUnits
+            }
+            current.append((piece, n))
+            units += n
+        }
+        emit()
+        return chunks
+    }
+}
+
+/// Splits at one separator (default a blank line), then at grapheme clusters where a
+/// piece is still too long.
+public struct CharacterSplitter: TextSplitter {
+    /// Most units (scalars) in a chunk.
+    public let chunkSize: Int
+    /// Most units shared by consecutive chunks.
+    public let chunkOverlap: Int
+    /// The separator.
+    public let separator: String
+
+    /// Creates a splitter. The overlap is clamped below the chunk size.
+    public init(chunkSize: Int = 1000, chunkOverlap: Int = 0, separator: String = "\n\n") {
+        self.chunkSize = max(1, chunkSize)
+        self.chunkOverlap = max(0, min(chunkOverlap, self.chunkSize - 1))
+        self.separator = separator
+    }
+
+    /// The chunks of `text`.
+    public func split(_ text: String) -> [TextChunk] {
+        let s = SeparatorSplitting(text, chunkSize: chunkSize, chunkOverlap: chunkOverlap)
+        guard !s.bytes.isEmpty else { return [] }
+        return s.merge(s.pieces(0..<s.bytes.count, separators: [Array(separator.utf8)]))
+    }
+}
+
+/// Splits at the largest unit that makes pieces fit: paragraphs, then lines, then
+/// sentence ends, then words, then grapheme clusters.
+public struct RecursiveSplitter: TextSplitter {
+    /// Most units (scalars) in a chunk.
+    public let chunkSize: Int
+    /// Most units shared by consecutive chunks.
+    public let chunkOverlap: Int
+    /// Separators from largest to smallest.
+    public let separators: [String]
+
+    /// Creates a splitter. The overlap is clamped below the chunk size.
+    public init(
+        chunkSize: Int = 1000, chunkOverlap: Int = 200,
+        separators: [String] = ["\n\n", "\n", ". ", "? ", "! ", "。", " "]
+    ) {
+        self.chunkSize = max(1, chunkSize)
+        self.chunkOverlap = max(0, min(chunkOverlap, self.chunkSize - 1))
+        self.separators = separators
+    }
+
+    /// The chunks of `text`.
+    public func split(_ text: String) -> [TextChunk] {
+        let s = SeparatorSplitting(text, chunkSize: chunkSize, chunkOverlap: chunkOverlap)
+        guard !s.bytes.isEmpty else { return [] }
+        return s.merge(s.pieces(0..<s.bytes.count, separators: ArraySlice(separators.map { Array($0.utf8) })))
+    }
+}
