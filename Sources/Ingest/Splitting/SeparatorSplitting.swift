@@ -45,7 +45,8 @@ struct SeparatorSplitting {
     }
 
     /// Whether a cut at byte `i` (a scalar boundary) is also a grapheme boundary: not
-    /// before a combining mark, variation selector, emoji modifier or ZWJ, not after a ZWJ.
+    /// before a combining mark, variation selector, emoji modifier or ZWJ, not after a ZWJ,
+    /// not inside a regional-indicator pair.
     func isGraphemeBoundary(_ i: Int) -> Bool {
         guard i > 0, i < bytes.count else { return true }
         if let next = scalar(at: i) {
@@ -58,8 +59,24 @@ struct SeparatorSplitting {
         }
         var j = i - 1
         while j > 0 && bytes[j] & 0xC0 == 0x80 { j -= 1 }
-        return scalar(at: j)?.value != 0x200D
+        guard let previous = scalar(at: j), previous.value != 0x200D else { return false }
+        // Regional indicators pair up into flags: no cut after an odd run of them.
+        if Self.isRegionalIndicator(previous), let next = scalar(at: i), Self.isRegionalIndicator(next) {
+            var run = 0
+            var k = i
+            while k > 0 {
+                var m = k - 1
+                while m > 0 && bytes[m] & 0xC0 == 0x80 { m -= 1 }
+                guard let s = scalar(at: m), Self.isRegionalIndicator(s) else { break }
+                run += 1
+                k = m
+            }
+            return run % 2 == 0
+        }
+        return true
     }
+
+    static func isRegionalIndicator(_ s: Unicode.Scalar) -> Bool { (0x1F1E6...0x1F1FF).contains(s.value) }
 
     private func scalar(at i: Int) -> Unicode.Scalar? {
         var it = bytes[i...].makeIterator()

@@ -1,0 +1,108 @@
+/// Splits text into tokens, as byte ranges of the source. Quiver's default counts words;
+/// the local model's WordPiece tokenizer will conform too.
+public protocol Tokenizer: Sendable {
+    /// The tokens of `text` as byte ranges of its UTF-8, in order, never inside a grapheme
+    /// cluster.
+    func tokenRanges(_ text: String) -> [Range<Int>]
+}
+
+/// A word-level tokenizer: runs of letters, digits and marks are one token; each CJK
+/// ideograph, each punctuation or symbol cluster (emoji included) is one token;
+/// whitespace separates.
+public struct WordTokenizer: Tokenizer {
+    /// Creates the tokenizer.
+    public init() {}
+
+    /// The tokens' byte ranges.
+    public func tokenRanges(_ text: String) -> [Range<Int>] {
+        let s = SeparatorSplitting(text, chunkSize: 1, chunkOverlap: 0)
+        let scalars = ScalarIndex(s.bytes)
+        var out: [Range<Int>] = []
+        var start: Int?
+        var inWord = false
+        for k in 0..<scalars.count {
+            let c = scalars[k]
+            let p = c.properties
+            let offset = scalars.offset(k)
+            if !s.isGraphemeBoundary(offset) {
+                // A mark, modifier or ZWJ sequence stays with its token; after whitespace it
+                // makes that whitespace part of a cluster, which then starts the token.
+                if start == nil, k > 0 {
+                    start = scalars.offset(k - 1)
+                    inWord = false
+                }
+                continue
+            }
+            let wordLike = (p.isAlphabetic || p.numericType != nil) && !p.isIdeographic
+            if let st = start, !(inWord && wordLike) {
+                out.append(st..<offset)
+                start = nil
+            }
+            if p.isWhitespace { continue }
+            if start == nil {
+                start = offset
+                inWord = wordLike
+            }
+        }
+        if let st = start { out.append(st..<s.bytes.count) }
+        return out
+    }
+}
+
+/// Chunks of exactly `chunkSize` tokens (the last may be shorter), consecutive chunks
+/// sharing exactly `chunkOverlap` tokens. A chunk spans from its first token's start to
+/// its last token's end in the source.
+public struct TokenSplitter: TextSplitter {
+    /// Tokens in a chunk.
+    public let chunkSize: Int
+    /// Tokens shared by consecutive chunks.
+    public let chunkOverlap: Int
+    /// The tokenizer that counts.
+    public let tokenizer: any Tokenizer
+
+    /// Creates a splitter. The overlap is clamped below the chunk size.
+    public init(chunkSize: Int = 256, chunkOverlap: Int = 32, tokenizer: any Tokenizer = WordTokenizer()) {
+        self.chunkSize = max(1, chunkSize)
+        self.chunkOverlap = max(0, min(chunkOverlap, self.chunkSize - 1))
+        self.tokenizer = tokenizer
+    }
+
+    /// The chunks of `text`.
+    public func split(_ text: String) -> [TextChunk] {
+        let tokens = tokenizer.tokenRanges(text)
+        guard !tokens.isEmpty else { return [] }
+        let bytes = Array(text.utf8)
+        var chunks: [TextChunk] = []
+        var first = 0
+        while true {
+            let last = min(first + chunkSize, tokens.count) - 1
+            let r = tokens[first].lowerBound..<tokens[last].upperBound
+            chunks.append(TextChunk(text: String(decoding: bytes[r], as: UTF8.self), range: r))
+            if last == tokens.count - 1 { break }
+            first += chunkSize - chunkOverlap
+        }
+        return chunks
+    }
+}
+
+extension Array where Element == String {
+    /// Splits every text with `splitter`, on all cores; results in input order.
+    public func split(with splitter: some TextSplitter) -> [[TextChunk]] {
+        let results = Locked([[TextChunk]](repeating: [], count: count))
+        let texts = self
+        DispatchQueue.concurrentPerform(iterations: Swift.max(1, Swift.min(count, ProcessInfoCores.count * 4))) { part in
+            let parts = Swift.max(1, Swift.min(texts.count, ProcessInfoCores.count * 4))
+            var i = texts.count * part / parts
+            let end = texts.count * (part + 1) / parts
+            while i < end {
+                let chunks = splitter.split(texts[i])
+                results.withLock { $0[i] = chunks }
+                i += 1
+            }
+        }
+        return results.withLock { $0 }
+    }
+}
+
+import Dispatch
+import VectorStore
