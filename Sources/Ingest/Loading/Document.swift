@@ -1,0 +1,63 @@
+import Foundation
+import VectorStore
+
+/// A loaded document: a stable id, its text, a content hash and metadata.
+public struct Document: Sendable, Hashable {
+    /// Stable id: the path relative to the ingested root, or the caller's id (JSON Lines
+    /// and CSV rows add `#<n>`).
+    public var id: String
+    /// The text.
+    public var text: String
+    /// FNV-1a 64 of the text's UTF-8, hex: unchanged documents are skipped by it.
+    public var contentHash: String
+    /// `source`, `title` (first heading if any), `modified` (Unix seconds), plus the
+    /// loader's and the caller's fields.
+    public var metadata: [String: MetadataValue]
+
+    /// Creates a document, computing its hash.
+    public init(id: String, text: String, metadata: [String: MetadataValue] = [:]) {
+        self.id = id
+        self.text = text
+        self.metadata = metadata
+        contentHash = Document.hash(text)
+    }
+
+    /// FNV-1a 64 of the UTF-8 bytes, as 16 hex digits.
+    public static func hash(_ text: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+/// Something a load skipped or repaired, naming the file.
+public struct LoadIssue: Sendable, Hashable, CustomStringConvertible {
+    /// What happened.
+    public enum Kind: String, Sendable {
+        /// The file is binary (it has NUL bytes).
+        case binary
+        /// The file is larger than the limit.
+        case tooLarge
+        /// The file is empty (or has no text).
+        case empty
+        /// The file could not be read or parsed.
+        case unreadable
+        /// Invalid UTF-8 was replaced with U+FFFD.
+        case repairedUTF8
+        /// Invalid UTF-8 and the policy rejects it.
+        case invalidUTF8
+        /// A symbolic link that leads back into a directory being walked.
+        case symlinkLoop
+    }
+
+    /// The file (relative to the root where there is one).
+    public var path: String
+    /// What happened.
+    public var kind: Kind
+    /// Details: sizes, byte offsets, parser errors.
+    public var detail: String
+
+    /// `path: kind (detail)`.
+    public var description: String { "\(path): \(kind.rawValue)" + (detail.isEmpty ? "" : " (\(detail))") }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Ingest
+import TestSupport
+import Testing
+
+@Suite struct DocumentLoaderTests {
+    /// A small tree with every format and every problem the loader reports.
+    func makeTree() throws -> TemporaryDirectory {
+        let dir = TemporaryDirectory()
+        let fm = FileManager.default
+        func write(_ name: String, _ text: String) throws {
+            let path = dir.sub(name)
+            try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        func writeBytes(_ name: String, _ bytes: [UInt8]) throws {
+            try Data(bytes).write(to: URL(fileURLWithPath: dir.sub(name)))
+        }
+        try write("a.md", "Intro.\n\n# Vector Search\n\nQuiver searches vectors.")
+        try write("b.txt", "Plain text file.")
+        try write(
+            "sub/c.html",
+            """
+            <html><head><title>The  Page</title><style>p { color: red }</style><script>var x = "<p>";</script></head>
+            <body><nav><a href="/">Home</a></nav><h1>Heading &amp; more</h1><p>First&nbsp;para with <b>bold</b> text.</p>
+            <p>Second &lt;para&gt; &#233;&#x20AC;</p><!-- hidden --><ul><li>one</li><li>two</li></ul></body></html>
+            """)
+        try write(
+            "d.json",
+            #"[{"id": "x1", "text": "First item.", "tags": ["a", "b"], "year": 2024, "ok": true}, {"text": "Second item.", "score": 0.5}]"#)
+        try write("e.jsonl", "{\"text\": \"line one\"}\nnot json\n{\"content\": \"line three\"}\n")
+        try write("f.csv", "title,body,lang\nHello,\"Some, quoted \"\"text\"\"\",en\nBye,Other text,de\n")
+        try write(".hidden/x.md", "# Secret")
+        try write("image.png", "not really")
+        try writeBytes("bin.txt", [0x61, 0x00, 0x62])
+        try write("empty.txt", "  \n")
+        try writeBytes("bad.txt", Array("caf".utf8) + [0xC3, 0x28] + Array(" ok".utf8))
+        try writeBytes("bom.txt", [0xEF, 0xBB, 0xBF] + Array("with BOM".utf8))
+        try fm.createSymbolicLink(atPath: dir.sub("sub/loop"), withDestinationPath: dir.path)
+        return dir
+    }
+
+    @Test func loadsEveryFormatAndReportsEveryProblem() throws {
+        let dir = try makeTree()
+        defer { dir.remove() }
+        let result = DocumentLoader().load(directory: dir.path)
+        let byID = Dictionary(uniqueKeysWithValues: result.documents.map { ($0.id, $0) })
+        #expect(byID["a.md"]?.metadata["title"] == "Vector Search")
+        #expect(byID["a.md"]?.metadata["source"] == "a.md")
+        #expect(byID["a.md"]?.metadata["modified"] != nil)
+        #expect(byID["b.txt"]?.text == "Plain text file.")
+        let html = try #require(byID["sub/c.html"])
+        #expect(html.metadata["title"] == "The Page")
+        #expect(html.text == "Heading & more\n\nFirst para with bold text.\n\nSecond <para> é€\n\none\n\ntwo")
+        #expect(byID["d.json#x1"]?.text == "First item.")
+        #expect(byID["d.json#x1"]?.metadata["tags"] == ["a", "b"])
+        #expect(byID["d.json#x1"]?.metadata["year"] == .int(2024))
+        #expect(byID["d.json#x1"]?.metadata["ok"] == .bool(true))
+        #expect(byID["d.json#1"]?.metadata["score"] == .double(0.5))
+        #expect(byID["e.jsonl#1"]?.text == "line one")
+        #expect(byID["e.jsonl#3"]?.text == "line three")
+        #expect(byID["f.csv#1"]?.text == "title: Hello\nbody: Some, quoted \"text\"\nlang: en")
+        #expect(byID["bom.txt"]?.text == "with BOM")
+        #expect(byID["bad.txt"]?.text == "caf\u{FFFD}( ok")
+        #expect(byID.keys.allSatisfy { !$0.contains(".hidden") && !$0.hasSuffix(".png") && !$0.contains("loop") })
+        #expect(byID["a.md"]?.contentHash == Document.hash("Intro.\n\n# Vector Search\n\nQuiver searches vectors."))
+
+        let issues = Dictionary(grouping: result.issues, by: \.kind)
+        #expect(issues[.binary]?.map(\.path) == ["bin.txt"])
+        #expect(issues[.empty]?.map(\.path) == ["empty.txt"])
+        #expect(issues[.repairedUTF8]?.map(\.path) == ["bad.txt"])
+        #expect(issues[.repairedUTF8]?.first?.detail.contains("byte 3") == true)
+        #expect(issues[.unreadable]?.map(\.path) == ["e.jsonl"])
+        #expect(issues[.unreadable]?.first?.detail.contains("line 2") == true)
+        #expect(issues[.symlinkLoop]?.map(\.path) == ["sub/loop"])
+    }
+
+    @Test func globsLimitsAndTheRejectPolicy() throws {
+        let dir = try makeTree()
+        defer { dir.remove() }
+        let mdOnly = DocumentLoader(options: .init(include: ["*.md"])).walk(dir.path).files
+        #expect(mdOnly == ["a.md"])
+        let noSub = DocumentLoader(options: .init(exclude: ["sub/**", "*.json*"])).walk(dir.path).files
+        #expect(!noSub.contains { $0.hasPrefix("sub/") || $0.contains(".json") })
+        #expect(noSub.contains("b.txt"))
+        let html = DocumentLoader(options: .init(include: ["**/*.html"])).walk(dir.path).files
+        #expect(html == ["sub/c.html"])
+
+        var strict = DocumentLoader.Options()
+        strict.invalidUTF8 = .reject
+        strict.maxFileBytes = 20
+        let result = DocumentLoader(options: strict).load(directory: dir.path)
+        #expect(result.issues.contains { $0.path == "bad.txt" && $0.kind == .invalidUTF8 })
+        #expect(result.issues.contains { $0.path == "sub/c.html" && $0.kind == .tooLarge })
+        #expect(!result.documents.contains { $0.id == "bad.txt" })
+    }
+
+    @Test func csvColumnsAsTextAndMetadata() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        try "title,body,lang\r\nHello,\"multi\nline\",en\r\n".write(toFile: dir.sub("f.csv"), atomically: true, encoding: .utf8)
+        var options = DocumentLoader.Options()
+        options.csv = .rowPerDocument(textColumns: ["body"])
+        let docs = DocumentLoader(options: options).load(file: dir.sub("f.csv"), id: "f.csv").documents
+        #expect(docs.count == 1)
+        #expect(docs.first?.text == "multi\nline")
+        #expect(docs.first?.metadata["lang"] == "en")
+        #expect(docs.first?.metadata["title"] == "Hello")
+    }
+}
