@@ -339,3 +339,52 @@ private struct PrepareJob: @unchecked Sendable {
         }
     }
 }
+
+extension Collection {
+    /// Upserts `records` and deletes `ids` in one transaction: both happen or neither (an
+    /// id in both is upserted). For replacing a document's chunks atomically.
+    ///
+    /// - Throws: the errors of `upsert`; nothing is written when any record is invalid.
+    public func write(upsert records: [Record], deleting ids: [String]) throws {
+        let prepared = try prepare(records)
+        let keep = Set(records.map(\.id))
+        let stale = ids.filter { !keep.contains($0) }
+        try write { txn in
+            if !stale.isEmpty { _ = try applyDelete(ids: stale, txn) }
+            if !prepared.isEmpty { try applyUpsert(prepared, txn) }
+        }
+    }
+
+    /// Upserts and deletes in one transaction, on the store's writer queue.
+    public func write(upsert records: [Record], deleting ids: [String]) async throws {
+        let prepared = try await onReadQueue { try self.prepare(records) }
+        let keep = Set(records.map(\.id))
+        let stale = ids.filter { !keep.contains($0) }
+        try await onWriteQueue {
+            try self.write { txn in
+                if !stale.isEmpty { _ = try self.applyDelete(ids: stale, txn) }
+                if !prepared.isEmpty { try self.applyUpsert(prepared, txn) }
+            }
+        }
+    }
+
+    /// Ids and metadata (no texts, no vectors) of the records matching `filter`, from the
+    /// index, in one snapshot.
+    public func metadata(where filter: Filter) throws -> [String: [String: MetadataValue]] {
+        try filter.validate()
+        return try read { txn in
+            let rows: [UInt64]
+            switch try evaluate(filter, txn) {
+            case .include(let r): rows = r
+            case .exclude(let r): rows = SortedRows.subtract(try allRows(txn), r)
+            }
+            var out: [String: [String: MetadataValue]] = [:]
+            for row in rows {
+                guard let bytes = try txn.get(records, u64: row) else { continue }
+                let decoded = try RecordCodec.decode(bytes, rowID: row)
+                out[decoded.id] = decoded.metadata
+            }
+            return out
+        }
+    }
+}

@@ -1,0 +1,211 @@
+import Dispatch
+import Foundation
+import VectorStore
+
+/// What an ingest did.
+public struct IngestReport: Sendable, CustomStringConvertible {
+    /// Documents new to the collection.
+    public var added: [String] = []
+    /// Documents whose content or settings changed: their chunks were replaced.
+    public var updated: [String] = []
+    /// Documents skipped because nothing changed.
+    public var unchanged: [String] = []
+    /// Documents deleted because their source vanished (with `prune`).
+    public var removed: [String] = []
+    /// Chunks written.
+    public var chunksWritten = 0
+    /// Documents that failed (embedding or writing), with the reason; the others are stored.
+    public var failed: [(id: String, reason: String)] = []
+    /// Files the loader skipped or repaired.
+    public var issues: [LoadIssue] = []
+
+    /// One line of counts.
+    public var description: String {
+        "\(added.count) added, \(updated.count) updated, \(unchanged.count) unchanged, \(removed.count) removed, "
+            + "\(chunksWritten) chunks written, \(failed.count) failed, \(issues.count) file issues"
+    }
+}
+
+/// Progress of a running ingest.
+public struct IngestProgress: Sendable {
+    /// Documents seen so far, of `documentsTotal`.
+    public var documents = 0
+    /// Supported files found by the walk.
+    public var documentsTotal = 0
+    /// Chunks split so far.
+    public var chunks = 0
+    /// Chunks embedded so far.
+    public var embedded = 0
+    /// Chunks written so far.
+    public var written = 0
+}
+
+/// Loads, splits (on all cores), embeds (concurrent batches) and writes documents into a
+/// collection, incrementally: unchanged documents (same content hash, splitter and
+/// embedder) are skipped, changed ones have their chunks replaced in one transaction, and
+/// with `prune` documents whose source vanished are deleted. Work proceeds in windows of
+/// `window` documents, so memory stays bounded however large the corpus.
+///
+/// Chunk records have ids `<document id>#<n>` and metadata: the document's, plus `doc`,
+/// `chunk`, `start`/`end` (byte offsets in the document text) and `doc_version`.
+public struct IngestPipeline: Sendable {
+    /// Where chunks go.
+    public let collection: Collection
+    /// The embedder (the collection must have been created for it).
+    public let embedder: any Embedder
+    /// The splitter.
+    public let splitter: any TextSplitter
+    /// The loader.
+    public var loader = DocumentLoader()
+    /// Texts per embedding request.
+    public var batchSize = 64
+    /// Embedding requests in flight.
+    public var concurrency = 8
+    /// Documents per write transaction.
+    public var documentsPerTransaction = 32
+    /// Documents loaded, split and embedded together.
+    public var window = 256
+    /// Delete documents whose source vanished.
+    public var prune = false
+
+    /// Creates a pipeline.
+    public init(collection: Collection, embedder: any Embedder, splitter: any TextSplitter) {
+        self.collection = collection
+        self.embedder = embedder
+        self.splitter = splitter
+    }
+
+    /// What identifies the chunking and embedding: a change re-ingests every document.
+    public var settingsVersion: String {
+        Document.hash("\(splitter)|\(embedder.identifier)")
+    }
+
+    /// Ingests every supported file under `root`.
+    public func run(directory root: String, progress: (@Sendable (IngestProgress) -> Void)? = nil) async throws -> IngestReport {
+        let (files, issues) = loader.walk(root)
+        var report = IngestReport()
+        report.issues = issues
+        var state = IngestProgress()
+        state.documentsTotal = files.count
+        var seen: Set<String> = []
+        var start = 0
+        while start < files.count {
+            let slice = Array(files[start..<min(files.count, start + window)])
+            start += slice.count
+            // Load on all cores.
+            let loaded = Locked([DocumentLoader.Result](repeating: DocumentLoader.Result(), count: slice.count))
+            let loader = self.loader
+            DispatchQueue.concurrentPerform(iterations: slice.count) { i in
+                let r = loader.load(file: (root as NSString).appendingPathComponent(slice[i]), id: slice[i])
+                loaded.withLock { $0[i] = r }
+            }
+            var documents: [Document] = []
+            for r in loaded.withLock({ $0 }) {
+                documents += r.documents
+                report.issues += r.issues
+            }
+            seen.formUnion(documents.map(\.id))
+            try await ingest(documents, into: &report, progress: &state, callback: progress)
+            state.documents += slice.count
+            progress?(state)
+        }
+        if prune { try prune(keeping: seen, into: &report) }
+        return report
+    }
+
+    /// Ingests documents given directly (ids chosen by the caller).
+    public func run(documents: [Document], progress: (@Sendable (IngestProgress) -> Void)? = nil) async throws -> IngestReport {
+        var report = IngestReport()
+        var state = IngestProgress()
+        state.documentsTotal = documents.count
+        var start = 0
+        while start < documents.count {
+            let slice = Array(documents[start..<min(documents.count, start + window)])
+            start += slice.count
+            try await ingest(slice, into: &report, progress: &state, callback: progress)
+            state.documents += slice.count
+            progress?(state)
+        }
+        if prune { try prune(keeping: Set(documents.map(\.id)), into: &report) }
+        return report
+    }
+
+    private func ingest(
+        _ documents: [Document], into report: inout IngestReport, progress: inout IngestProgress,
+        callback: (@Sendable (IngestProgress) -> Void)?
+    ) async throws {
+        let version = settingsVersion
+        // Which documents changed: their stored chunks and version.
+        var work: [(doc: Document, stale: [String], isNew: Bool)] = []
+        for doc in documents {
+            let stored = try collection.metadata(where: .equals("doc", .string(doc.id)))
+            let fingerprint = "\(doc.contentHash)/\(version)"
+            if !stored.isEmpty, stored.values.allSatisfy({ $0["doc_version"] == .string(fingerprint) }) {
+                report.unchanged.append(doc.id)
+                continue
+            }
+            work.append((doc, Array(stored.keys), stored.isEmpty))
+        }
+        guard !work.isEmpty else { return }
+        // Split on all cores.
+        let chunks = work.map(\.doc.text).split(with: splitter)
+        progress.chunks += chunks.reduce(0) { $0 + $1.count }
+        callback?(progress)
+        // Embed every chunk of the window in concurrent batches.
+        let texts = chunks.flatMap { $0.map(\.text) }
+        let embedded = await BatchEmbedder(embedder, batchSize: batchSize, concurrency: concurrency).embed(texts)
+        progress.embedded += embedded.vectors.count { $0 != nil }
+        callback?(progress)
+        // Write, several documents per transaction; a document whose embedding failed is
+        // reported and left as it was.
+        var offset = 0
+        var pending: (records: [Record], stale: [String], docs: [(String, Bool)]) = ([], [], [])
+        func flush() async throws {
+            guard !pending.docs.isEmpty else { return }
+            try await collection.write(upsert: pending.records, deleting: pending.stale)
+            progress.written += pending.records.count
+            report.chunksWritten += pending.records.count
+            for (id, isNew) in pending.docs {
+                if isNew { report.added.append(id) } else { report.updated.append(id) }
+            }
+            pending = ([], [], [])
+            callback?(progress)
+        }
+        for (i, item) in work.enumerated() {
+            let docChunks = chunks[i]
+            let vectors = embedded.vectors[offset..<(offset + docChunks.count)]
+            offset += docChunks.count
+            if let failure = embedded.failures.first(where: { $0.inputs.overlaps(offset - docChunks.count..<offset) }) {
+                report.failed.append((item.doc.id, failure.message))
+                continue
+            }
+            let fingerprint = "\(item.doc.contentHash)/\(version)"
+            for (n, (chunk, vector)) in zip(docChunks, vectors).enumerated() {
+                guard let vector else { continue }
+                var metadata = item.doc.metadata.merging(chunk.metadata) { _, new in new }
+                metadata["doc"] = .string(item.doc.id)
+                metadata["chunk"] = .int(Int64(n))
+                metadata["start"] = .int(Int64(chunk.range.lowerBound))
+                metadata["end"] = .int(Int64(chunk.range.upperBound))
+                metadata["doc_version"] = .string(fingerprint)
+                pending.records.append(Record(id: "\(item.doc.id)#\(n)", vector: vector, text: chunk.text, metadata: metadata))
+            }
+            pending.stale += item.stale
+            pending.docs.append((item.doc.id, item.isNew))
+            if pending.docs.count >= documentsPerTransaction { try await flush() }
+        }
+        try await flush()
+    }
+
+    private func prune(keeping seen: Set<String>, into report: inout IngestReport) throws {
+        let stored = try collection.metadata(where: .exists("doc"))
+        var vanished: [String: [String]] = [:]
+        for (id, metadata) in stored {
+            if case .string(let doc)? = metadata["doc"], !seen.contains(doc) { vanished[doc, default: []].append(id) }
+        }
+        for (doc, ids) in vanished.sorted(by: { $0.key < $1.key }) {
+            try collection.write(upsert: [], deleting: ids)
+            report.removed.append(doc)
+        }
+    }
+}

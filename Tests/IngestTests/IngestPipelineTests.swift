@@ -1,0 +1,93 @@
+import Foundation
+import Ingest
+import TestSupport
+import Testing
+
+@Suite struct IngestPipelineTests {
+    func corpus() throws -> TemporaryDirectory {
+        let dir = TemporaryDirectory()
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: dir.sub("docs/sub"), withIntermediateDirectories: true)
+        for i in 0..<12 {
+            let body = (0..<(5 + i)).map { "Paragraph \($0) of note \(i) about topic \(i % 3): lighthouses, harbours and tides." }
+            try ("# Note \(i)\n\n" + body.joined(separator: "\n\n")).write(
+                toFile: dir.sub("docs/sub/note\(i).md"), atomically: true, encoding: .utf8)
+        }
+        try "A plain text file about the harbour master.".write(toFile: dir.sub("docs/plain.txt"), atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    func pipeline(_ store: Store, chunkSize: Int = 200) throws -> IngestPipeline {
+        let embedder = HashingEmbedder(dimension: 64)
+        let collection = try store.openOrCreateCollection("docs", for: embedder)
+        var p = IngestPipeline(
+            collection: collection, embedder: embedder, splitter: RecursiveSplitter(chunkSize: chunkSize, chunkOverlap: 20))
+        p.window = 5  // several windows
+        p.documentsPerTransaction = 3
+        p.prune = true
+        return p
+    }
+
+    @Test func ingestsIncrementallyReplacesChangedAndPrunesVanished() async throws {
+        let dir = try corpus()
+        defer { dir.remove() }
+        let store = try Store(path: dir.sub("store"))
+        let p = try pipeline(store)
+        let first = try await p.run(directory: dir.sub("docs"))
+        #expect(first.added.count == 13)
+        #expect(first.failed.isEmpty && first.issues.isEmpty)
+        let count = try await p.collection.count()
+        #expect(count == first.chunksWritten)
+        #expect(count > 13)
+        let hits = try await p.collection.search(try await HashingEmbedder(dimension: 64).embed(["harbour master"])[0], k: 1)
+        #expect(hits.first?.metadata["doc"] == "plain.txt")
+        #expect(hits.first?.text == "A plain text file about the harbour master.")
+
+        // Running again writes nothing.
+        let second = try await p.run(directory: dir.sub("docs"))
+        #expect(second.unchanged.count == 13)
+        #expect(second.chunksWritten == 0 && second.added.isEmpty && second.updated.isEmpty)
+        #expect(try await p.collection.count() == count)
+
+        // A shorter note 11: its chunks are replaced and the extra ones deleted.
+        let before = try p.collection.metadata(where: .equals("doc", "sub/note11.md")).count
+        try "# Note 11\n\nNow just one line.".write(toFile: dir.sub("docs/sub/note11.md"), atomically: true, encoding: .utf8)
+        // Note 0 vanishes.
+        try FileManager.default.removeItem(atPath: dir.sub("docs/sub/note0.md"))
+        let third = try await p.run(directory: dir.sub("docs"))
+        #expect(third.updated == ["sub/note11.md"])
+        #expect(third.removed == ["sub/note0.md"])
+        #expect(third.unchanged.count == 11)
+        let after = try p.collection.metadata(where: .equals("doc", "sub/note11.md"))
+        #expect(after.count == 1 && before > 1)
+        #expect(after.keys.first == "sub/note11.md#0")
+        #expect(try p.collection.metadata(where: .equals("doc", "sub/note0.md")).isEmpty)
+        #expect(try await store.check().isHealthy)
+
+        // New splitter settings re-ingest everything.
+        let resplit = try await pipeline(store, chunkSize: 120).run(directory: dir.sub("docs"))
+        #expect(resplit.updated.count == 12)
+        #expect(resplit.unchanged.isEmpty)
+        #expect(try await store.check().isHealthy)
+    }
+
+    @Test func aDocumentWhoseEmbeddingFailsIsReportedAndTheOthersStored() async throws {
+        let server = try LoopbackServer()
+        let embedder = try OpenAIEmbedder(
+            model: "m", dimension: 8, baseURL: server.baseURL + "/v1", caller: ResilientCaller(client: HTTPClient(), policy: .none))
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        var p = IngestPipeline(
+            collection: try store.openOrCreateCollection("docs", for: embedder), embedder: embedder,
+            splitter: RecursiveSplitter(chunkSize: 1000))
+        p.batchSize = 1
+        p.concurrency = 1
+        try server.control(#"{"faults": [{"status": 401}]}"#)
+        let report = try await p.run(documents: [Document(id: "a", text: "first document"), Document(id: "b", text: "second document")])
+        #expect(report.failed.map(\.id) == ["a"])
+        #expect(report.failed.first?.reason.contains("401") == true)
+        #expect(report.added == ["b"])
+        #expect(try p.collection.metadata(where: .exists("doc")).keys.sorted() == ["b#0"])
+    }
+}
