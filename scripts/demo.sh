@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# The README's first command: installs what is missing, builds in release mode and runs
-# the main job offline. Until the ingest and query layers land it indexes synthetic
-# vectors into a store and searches them (see `quiver demo --help`).
+# The README's first command: installs what is missing, builds in release mode, indexes
+# the sample corpus in data/ with the offline hashing embedder, and searches it, offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build -c release --product quiver
+quiver=.build/release/quiver
 store="${QUIVER_STORE:-.quiver}"
-.build/release/quiver demo --store "$store" "$@"
+"$quiver" index data --store "$store" --splitter markdown --chunk-size 600 --chunk-overlap 60 --prune
+for q in "Who rowed out to rescue the survivors of a shipwreck?" \
+         "Why were lighthouse keepers called wickies?" \
+         "What did the Fresnel lens change?"; do
+  echo
+  "$quiver" search "$q" --store "$store" -k 2
+done

@@ -19,6 +19,9 @@ public struct IngestReport: Sendable, CustomStringConvertible {
     /// Files the loader skipped or repaired.
     public var issues: [LoadIssue] = []
 
+    /// An empty report.
+    public init() {}
+
     /// One line of counts.
     public var description: String {
         "\(added.count) added, \(updated.count) updated, \(unchanged.count) unchanged, \(removed.count) removed, "

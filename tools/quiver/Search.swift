@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import Ingest
+
+/// `quiver search QUESTION`: the collection's best chunks for a question, with sources.
+struct Search: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the chunks most similar to QUESTION, with their sources.")
+
+    @Argument(help: "The question or search text.") var question: String
+    @OptionGroup var storeOptions: StoreOptionsGroup
+    @Option(help: "Collection name.") var collection = "docs"
+    @Option(name: .short, help: "Number of results.") var k = 3
+    @Option(help: "Metadata filter KEY=VALUE (repeatable).") var `where`: [String] = []
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let store = try Store(path: storeOptions.path, options: noCreate)
+        let target = try await store.collection(collection)
+        let embedder = try EmbedderOptions.remembered(target.info)
+        let vector = try await embedder.embed([question])[0]
+        let filters = try `where`.map { pair -> Filter in
+            guard let eq = pair.firstIndex(of: "=") else { throw ValidationError("--where needs KEY=VALUE, got \(pair)") }
+            return .equals(String(pair[..<eq]), .string(String(pair[pair.index(after: eq)...])))
+        }
+        let hits = try await target.search(vector, k: k, filter: filters.isEmpty ? nil : .and(filters))
+        if json {
+            let object: [String: Any] = [
+                "question": question,
+                "hits": hits.map { h in
+                    ["id": h.id, "score": Double(h.score), "source": h.metadata["source"]?.description ?? "", "text": h.text]
+                        as [String: Any]
+                },
+            ]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            return
+        }
+        print("Q: \(question)")
+        for (i, h) in hits.enumerated() {
+            let source = h.metadata["source"]?.description ?? h.id
+            let title = h.metadata["title"].map { " — \($0)" } ?? ""
+            let snippet = h.text.split(whereSeparator: \.isNewline).joined(separator: " ")
+            print(String(format: "[%d] %.3f  %@%@", i + 1, h.score, source, title))
+            print("    " + (snippet.count > 300 ? String(snippet.prefix(300)) + "…" : snippet))
+        }
+    }
+}
