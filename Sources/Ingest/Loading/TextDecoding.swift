@@ -5,6 +5,8 @@ enum TextDecoding {
     static func decode(_ bytes: [UInt8]) -> (text: String, repaired: Int, firstBadOffset: Int?) {
         var body = bytes[...]
         if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
+        // Valid UTF-8 (the usual case) in one validating pass.
+        if let text = String(validating: body, as: UTF8.self) { return (text, 0, nil) }
         var repaired = 0
         var firstBad: Int?
         var scalars = String.UnicodeScalarView()

@@ -141,12 +141,14 @@ public struct IngestPipeline: Sendable {
         // Which documents changed: their stored chunks and version.
         var work: [(doc: Document, stale: [String], isNew: Bool)] = []
         for doc in documents {
-            let stored = try collection.metadata(where: .equals("doc", .string(doc.id)))
             let fingerprint = "\(doc.contentHash)/\(version)"
-            if !stored.isEmpty, stored.values.allSatisfy({ $0["doc_version"] == .string(fingerprint) }) {
+            // A document's chunks are written together with one version, so its first
+            // chunk answers for all of them: one lookup for an unchanged document.
+            if let first = try await collection.get("\(doc.id)#0"), first.metadata["doc_version"] == .string(fingerprint) {
                 report.unchanged.append(doc.id)
                 continue
             }
+            let stored = try collection.metadata(where: .equals("doc", .string(doc.id)))
             work.append((doc, Array(stored.keys), stored.isEmpty))
         }
         guard !work.isEmpty else { return }
