@@ -347,25 +347,25 @@ extension Collection {
     /// - Throws: the errors of `upsert`; nothing is written when any record is invalid.
     public func write(upsert records: [Record], deleting ids: [String]) throws {
         let prepared = try prepare(records)
-        let keep = Set(records.map(\.id))
-        let stale = ids.filter { !keep.contains($0) }
-        try write { txn in
-            if !stale.isEmpty { _ = try applyDelete(ids: stale, txn) }
-            if !prepared.isEmpty { try applyUpsert(prepared, txn) }
-        }
+        let stale = Self.stale(ids, keeping: records)
+        try write { txn in try applyWrite(prepared, deleting: stale, txn) }
     }
 
     /// Upserts and deletes in one transaction, on the store's writer queue.
     public func write(upsert records: [Record], deleting ids: [String]) async throws {
         let prepared = try await onReadQueue { try self.prepare(records) }
+        let stale = Self.stale(ids, keeping: records)
+        try await onWriteQueue { try self.write { txn in try self.applyWrite(prepared, deleting: stale, txn) } }
+    }
+
+    private static func stale(_ ids: [String], keeping records: [Record]) -> [String] {
         let keep = Set(records.map(\.id))
-        let stale = ids.filter { !keep.contains($0) }
-        try await onWriteQueue {
-            try self.write { txn in
-                if !stale.isEmpty { _ = try self.applyDelete(ids: stale, txn) }
-                if !prepared.isEmpty { try self.applyUpsert(prepared, txn) }
-            }
-        }
+        return ids.filter { !keep.contains($0) }
+    }
+
+    private func applyWrite(_ prepared: [PreparedRecord], deleting stale: [String], _ txn: Transaction) throws {
+        if !stale.isEmpty { _ = try applyDelete(ids: stale, txn) }
+        if !prepared.isEmpty { try applyUpsert(prepared, txn) }
     }
 
     /// Ids and metadata (no texts, no vectors) of the records matching `filter`, from the
