@@ -84,7 +84,9 @@ public struct HashingEmbedder: Embedder {
         }
         if counts.isEmpty { add(Self.hash("", seed: 0x65), 1) }  // empty text: a fixed unit vector
         var v = [Float](repeating: 0, count: outputDimension)
-        for (hash, entry) in counts {
+        // In hash order: Dictionary order varies between instances and processes, and
+        // float sums depend on order.
+        for (hash, entry) in counts.sorted(by: { $0.key < $1.key }) {
             let index = Int(hash % UInt64(outputDimension))
             let sign: Float = hash >> 63 == 0 ? 1 : -1
             v[index] += sign * entry.weight * (1 + log(entry.count))
