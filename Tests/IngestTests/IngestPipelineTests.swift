@@ -91,3 +91,32 @@ import Testing
         #expect(try p.collection.metadata(where: .exists("doc")).keys.sorted() == ["b#0"])
     }
 }
+
+@Suite struct EmbeddingCacheTests {
+    @Test func unchangedChunksAreNeverEmbeddedTwice() async throws {
+        let server = try LoopbackServer()
+        let embedder = try OpenAIEmbedder(
+            model: "m", dimension: 8, baseURL: server.baseURL + "/v1", caller: ResilientCaller(client: HTTPClient(), policy: .none))
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let p = IngestPipeline(
+            collection: try store.openOrCreateCollection("docs", for: embedder), embedder: embedder,
+            splitter: RecursiveSplitter(chunkSize: 60, chunkOverlap: 0))
+        let paragraphs = (0..<3).map { "Paragraph number \($0) says something about lighthouses.\n\n" }
+        _ = try await p.run(documents: [Document(id: "a", text: paragraphs.joined())])
+        #expect(try server.stats()["inputs"] == 3)
+        // One paragraph more: only the new chunk is embedded; the others come from the cache.
+        let longer = paragraphs.joined() + "A fourth paragraph, new.\n\n"
+        let report = try await p.run(documents: [Document(id: "a", text: longer)])
+        #expect(report.updated == ["a"])
+        #expect(try server.stats()["inputs"] == 4)
+        // The same text under another id costs nothing either.
+        _ = try await p.run(documents: [Document(id: "b", text: longer)])
+        #expect(try server.stats()["inputs"] == 4)
+        // Cached vectors are the vectors the server gave.
+        let cached = try EmbeddingCache(store: store, embedder: embedder).lookup([paragraphs[0]])
+        #expect(cached[0] == (try await embedder.embed([paragraphs[0]]))[0])
+        #expect(try await p.collection.count() == 8)
+    }
+}

@@ -70,12 +70,17 @@ public struct IngestPipeline: Sendable {
     public var window = 256
     /// Delete documents whose source vanished.
     public var prune = false
+    /// Reuse and remember vectors in the store's embedding cache. Default: on for
+    /// embedders that call a server, off for in-process ones (the hashing embedder computes
+    /// a vector faster than the cache stores one).
+    public var useCache: Bool
 
     /// Creates a pipeline.
     public init(collection: Collection, embedder: any Embedder, splitter: any TextSplitter) {
         self.collection = collection
         self.embedder = embedder
         self.splitter = splitter
+        useCache = embedder is any HTTPBackedEmbedder
     }
 
     /// What identifies the chunking and embedding: a change re-ingests every document.
@@ -156,10 +161,30 @@ public struct IngestPipeline: Sendable {
         let chunks = work.map(\.doc.text).split(with: splitter)
         progress.chunks += chunks.reduce(0) { $0 + $1.count }
         callback?(progress)
-        // Embed every chunk of the window in concurrent batches.
+        // Embed every chunk of the window in concurrent batches, except those the cache has.
         let texts = chunks.flatMap { $0.map(\.text) }
-        let embedded = await BatchEmbedder(embedder, batchSize: batchSize, concurrency: concurrency).embed(texts)
-        progress.embedded += embedded.vectors.count { $0 != nil }
+        let cache = useCache ? try EmbeddingCache(store: collection.store, embedder: embedder) : nil
+        var vectors = try cache?.lookup(texts) ?? [[Float]?](repeating: nil, count: texts.count)
+        let missing = vectors.indices.filter { vectors[$0] == nil }
+        var failures: [Int: String] = [:]
+        if !missing.isEmpty {
+            let embedded = await BatchEmbedder(embedder, batchSize: batchSize, concurrency: concurrency).embed(missing.map { texts[$0] })
+            var fresh: (texts: [String], vectors: [[Float]]) = ([], [])
+            for (j, i) in missing.enumerated() {
+                if let v = embedded.vectors[j] {
+                    vectors[i] = v
+                    fresh.texts.append(texts[i])
+                    fresh.vectors.append(v)
+                }
+            }
+            for failure in embedded.failures {
+                for j in failure.inputs { failures[missing[j]] = failure.message }
+            }
+            if let cache, !fresh.texts.isEmpty {
+                try await cache.collection.upsert(zip(fresh.texts, fresh.vectors).map { Record(id: EmbeddingCache.key($0), vector: $1) })
+            }
+        }
+        progress.embedded += vectors.count { $0 != nil }
         callback?(progress)
         // Write, several documents per transaction; a document whose embedding failed is
         // reported and left as it was.
@@ -178,14 +203,15 @@ public struct IngestPipeline: Sendable {
         }
         for (i, item) in work.enumerated() {
             let docChunks = chunks[i]
-            let vectors = embedded.vectors[offset..<(offset + docChunks.count)]
+            let range = offset..<(offset + docChunks.count)
             offset += docChunks.count
-            if let failure = embedded.failures.first(where: { $0.inputs.overlaps(offset - docChunks.count..<offset) }) {
-                report.failed.append((item.doc.id, failure.message))
+            if let failed = range.first(where: { failures[$0] != nil }), let message = failures[failed] {
+                report.failed.append((item.doc.id, message))
                 continue
             }
+            let docVectors = vectors[range]
             let fingerprint = "\(item.doc.contentHash)/\(version)"
-            for (n, (chunk, vector)) in zip(docChunks, vectors).enumerated() {
+            for (n, (chunk, vector)) in zip(docChunks, docVectors).enumerated() {
                 guard let vector else { continue }
                 var metadata = item.doc.metadata.merging(chunk.metadata) { _, new in new }
                 metadata["doc"] = .string(item.doc.id)
