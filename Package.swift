@@ -47,7 +47,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/bench",
-            exclude: ["faiss_store.py", "graphbit_embed.py"]),
+            exclude: ["faiss_store.py", "graphbit_embed.py", "langchain_split.py"]),
         // (tools/testserver holds the loopback embedding server, a Python test fixture.)
 
         // Seeded synthetic data shared by the demo, the benchmarks and the tests.

@@ -19,24 +19,7 @@ struct IngestBench: AsyncParsableCommand {
         let root = dir ?? NSTemporaryDirectory() + "quiver-ingest-bench-\(UUID().uuidString)"
         defer { if dir == nil { try? FileManager.default.removeItem(atPath: root) } }
         let corpus = root + "/corpus"
-        try FileManager.default.createDirectory(atPath: corpus, withIntermediateDirectories: true)
-        // Generate: words from a fixed vocabulary, paragraphs and headings, 100 files a folder.
-        var rng = SeededGenerator(seed: 7)
-        let vocabulary = (0..<5000).map { i in String((0..<(3 + i % 7)).map { _ in Character(UnicodeScalar(97 + Int(rng.next() % 26))!) }) }
-        let count = max(1, mb * 1_000_000 / documentBytes)
-        var totalBytes = 0
-        for d in 0..<count {
-            var text = "# Document \(d)\n\n"
-            while text.utf8.count < documentBytes {
-                let words = (0..<(40 + Int(rng.next() % 80))).map { _ in vocabulary[Int(rng.next() % 5000)] }
-                text += words.joined(separator: " ") + ".\n\n"
-                if rng.next() % 8 == 0 { text += "## Section \(rng.next() % 100)\n\n" }
-            }
-            let folder = corpus + "/f\(d / 100)"
-            if d % 100 == 0 { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-            try text.write(toFile: folder + "/doc\(d).md", atomically: false, encoding: .utf8)
-            totalBytes += text.utf8.count
-        }
+        let (count, totalBytes) = try Corpus.generate(at: corpus, mb: mb, documentBytes: documentBytes)
 
         let sampler = PeakSampler()
         sampler.start()
@@ -66,6 +49,31 @@ struct IngestBench: AsyncParsableCommand {
         } else {
             for (k, v) in out { print(k.padding(toLength: 26, withPad: " ", startingAt: 0), StoreBench.format(v)) }
         }
+    }
+}
+
+/// A generated Markdown corpus: words from a fixed vocabulary, paragraphs and headings,
+/// 100 files a folder; the same for a given size in every run.
+enum Corpus {
+    static func generate(at corpus: String, mb: Int, documentBytes: Int) throws -> (documents: Int, bytes: Int) {
+        try FileManager.default.createDirectory(atPath: corpus, withIntermediateDirectories: true)
+        var rng = SeededGenerator(seed: 7)
+        let vocabulary = (0..<5000).map { i in String((0..<(3 + i % 7)).map { _ in Character(UnicodeScalar(97 + Int(rng.next() % 26))!) }) }
+        let count = max(1, mb * 1_000_000 / documentBytes)
+        var totalBytes = 0
+        for d in 0..<count {
+            var text = "# Document \(d)\n\n"
+            while text.utf8.count < documentBytes {
+                let words = (0..<(40 + Int(rng.next() % 80))).map { _ in vocabulary[Int(rng.next() % 5000)] }
+                text += words.joined(separator: " ") + ".\n\n"
+                if rng.next() % 8 == 0 { text += "## Section \(rng.next() % 100)\n\n" }
+            }
+            let folder = corpus + "/f\(d / 100)"
+            if d % 100 == 0 { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+            try text.write(toFile: folder + "/doc\(d).md", atomically: false, encoding: .utf8)
+            totalBytes += text.utf8.count
+        }
+        return (count, totalBytes)
     }
 }
 

@@ -14,9 +14,11 @@ struct SeparatorSplitting {
 
     /// Unicode scalars in `r`.
     func length(_ r: Range<Int>) -> Int {
-        var n = 0
-        for i in r where bytes[i] & 0xC0 != 0x80 { n += 1 }
-        return n
+        bytes.withUnsafeBufferPointer { b in
+            var continuation = 0
+            for i in r where b[i] & 0xC0 == 0x80 { continuation += 1 }
+            return r.count - continuation
+        }
     }
 
     /// Cuts `r` at each occurrence of `separator`, the separator staying with the piece
@@ -26,19 +28,31 @@ struct SeparatorSplitting {
         guard !separator.isEmpty, r.count > separator.count else { return [r] }
         var out: [Range<Int>] = []
         var start = r.lowerBound
-        var i = r.lowerBound
-        let first = separator[0]
-        while i + separator.count <= r.upperBound {
-            if bytes[i] == first && bytes[i..<(i + separator.count)].elementsEqual(separator) {
-                let end = i + separator.count
-                if end < r.upperBound, isGraphemeBoundary(end) {
-                    out.append(start..<end)
-                    start = end
+        let n = separator.count
+        let ends: [Int] = bytes.withUnsafeBufferPointer { b in
+            separator.withUnsafeBufferPointer { sep in
+                var found: [Int] = []
+                let first = sep[0]
+                var i = r.lowerBound
+                let last = r.upperBound - n
+                while i <= last {
+                    if b[i] == first {
+                        var k = 1
+                        while k < n && b[i + k] == sep[k] { k += 1 }
+                        if k == n {
+                            found.append(i + n)
+                            i += n
+                            continue
+                        }
+                    }
+                    i += 1
                 }
-                i = end
-            } else {
-                i += 1
+                return found
             }
+        }
+        for end in ends where end < r.upperBound && isGraphemeBoundary(end) {
+            out.append(start..<end)
+            start = end
         }
         out.append(start..<r.upperBound)
         return out
@@ -49,6 +63,8 @@ struct SeparatorSplitting {
     /// not inside a regional-indicator pair.
     func isGraphemeBoundary(_ i: Int) -> Bool {
         guard i > 0, i < bytes.count else { return true }
+        // ASCII on both sides (the common case): a boundary except inside CR LF.
+        if bytes[i] < 0x80 && bytes[i - 1] < 0x80 { return !(bytes[i - 1] == 13 && bytes[i] == 10) }
         if let next = scalar(at: i) {
             let p = next.properties
             if p.generalCategory == .nonspacingMark || p.generalCategory == .spacingMark || p.generalCategory == .enclosingMark
@@ -88,7 +104,8 @@ struct SeparatorSplitting {
     /// Pieces of at most `chunkSize` units: `r` itself if it fits, else cut at the first
     /// separator that occurs, recursively, and at grapheme clusters as the last resort.
     func pieces(_ r: Range<Int>, separators: ArraySlice<[UInt8]>) -> [Range<Int>] {
-        if length(r) <= chunkSize { return [r] }
+        // Bytes bound scalars from above: a short range needs no count.
+        if r.count <= chunkSize || length(r) <= chunkSize { return [r] }
         guard let separator = separators.first else { return graphemeCuts(r) }
         let parts = cut(r, at: separator)
         if parts.count == 1 { return pieces(r, separators: separators.dropFirst()) }

@@ -22,8 +22,28 @@ public struct WordTokenizer: Tokenizer {
         var inWord = false
         for k in 0..<scalars.count {
             let c = scalars[k]
-            let p = c.properties
             let offset = scalars.offset(k)
+            if c.value < 0x80 {
+                // ASCII without property lookups: letters and digits make words, whitespace
+                // separates, anything else is a token of its own.
+                let v = c.value
+                let wordLike = (v >= 0x30 && v <= 0x39) || (v >= 0x41 && v <= 0x5A) || (v >= 0x61 && v <= 0x7A)
+                let space = v == 0x20 || (v >= 0x09 && v <= 0x0D)
+                let next = k + 1 < scalars.count ? scalars[k + 1].value : 0
+                if next < 0x300 || space {  // no mark can follow to join this scalar
+                    if let st = start, !(inWord && wordLike) {
+                        out.append(st..<offset)
+                        start = nil
+                    }
+                    if space { continue }
+                    if start == nil {
+                        start = offset
+                        inWord = wordLike
+                    }
+                    continue
+                }
+            }
+            let p = c.properties
             if !s.isGraphemeBoundary(offset) {
                 // A mark, modifier or ZWJ sequence stays with its token; after whitespace it
                 // makes that whitespace part of a cluster, which then starts the token.
