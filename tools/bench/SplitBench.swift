@@ -11,6 +11,7 @@ struct SplitBench: ParsableCommand {
     @Option(help: "Corpus folder of .md/.txt files (default: generate --mb of Markdown).") var corpus: String?
     @Option(help: "Size of the generated corpus in MB.") var mb = 20
     @Flag(help: "Skip the LangChain comparison.") var noLangchain = false
+    @Option(help: "Only this splitter (recursive, character, sentence, markdown, token).") var only: String?
     @Flag(help: "Print one flat JSON object.") var json = false
 
     func run() throws {
@@ -37,7 +38,7 @@ struct SplitBench: ParsableCommand {
             ("markdown", MarkdownSplitter(chunkSize: 1000, chunkOverlap: 200)),
             ("token", TokenSplitter(chunkSize: 256, chunkOverlap: 50)),
         ]
-        for (name, splitter) in splitters {
+        for (name, splitter) in splitters where only == nil || only == name {
             var best1 = Double.infinity
             var bestAll = Double.infinity
             var chunks = 0
