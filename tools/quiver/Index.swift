@@ -17,7 +17,7 @@ struct Index: AsyncParsableCommand {
     @Option(help: "Embedding requests in flight.") var concurrency = 8
     @Option(help: "Only files matching (glob; repeatable).") var include: [String] = []
     @Option(help: "Leave out files matching (glob; repeatable).") var exclude: [String] = []
-    @Flag(help: "Delete documents whose source vanished.") var prune = false
+    @Flag(help: "Delete documents whose source vanished (with a single PATH).") var prune = false
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
