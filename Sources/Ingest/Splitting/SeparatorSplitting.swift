@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The machinery the separator-based splitters share. Works on the UTF-8 bytes of the
 /// text: lengths count scalars (bytes that are not continuation bytes), separators are
 /// found by byte search, and only an oversized piece is walked by grapheme clusters.
@@ -6,15 +10,32 @@ struct SeparatorSplitting {
     let chunkSize: Int
     let chunkOverlap: Int
 
+    /// All bytes are ASCII: a range's length is its byte count.
+    let isASCII: Bool
+
     init(_ text: String, chunkSize: Int, chunkOverlap: Int) {
         bytes = Array(text.utf8)
         self.chunkSize = max(1, chunkSize)
         self.chunkOverlap = max(0, min(chunkOverlap, chunkSize - 1))
+        isASCII = bytes.withUnsafeBytes { raw in
+            var i = 0
+            var high: UInt64 = 0
+            while i + 8 <= raw.count {
+                high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                i += 8
+            }
+            while i < raw.count {
+                high |= UInt64(raw[i])
+                i += 1
+            }
+            return high & 0x8080_8080_8080_8080 == 0
+        }
     }
 
     /// Unicode scalars in `r`.
     func length(_ r: Range<Int>) -> Int {
-        bytes.withUnsafeBufferPointer { b in
+        if isASCII { return r.count }
+        return bytes.withUnsafeBufferPointer { b in
             var continuation = 0
             for i in r where b[i] & 0xC0 == 0x80 { continuation += 1 }
             return r.count - continuation
@@ -35,17 +56,19 @@ struct SeparatorSplitting {
                 let first = sep[0]
                 var i = r.lowerBound
                 let last = r.upperBound - n
+                guard let base = b.baseAddress else { return found }
                 while i <= last {
-                    if b[i] == first {
-                        var k = 1
-                        while k < n && b[i + k] == sep[k] { k += 1 }
-                        if k == n {
-                            found.append(i + n)
-                            i += n
-                            continue
-                        }
+                    // memchr finds the separator's first byte with SIMD.
+                    guard let hit = memchr(base + i, Int32(first), last - i + 1) else { break }
+                    i = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                    var k = 1
+                    while k < n && b[i + k] == sep[k] { k += 1 }
+                    if k == n {
+                        found.append(i + n)
+                        i += n
+                    } else {
+                        i += 1
                     }
-                    i += 1
                 }
                 return found
             }
@@ -159,7 +182,8 @@ struct SeparatorSplitting {
         func emit() {
             guard let first = current.first, let last = current.last else { return }
             let r = first.range.lowerBound..<last.range.upperBound
-            chunks.append(TextChunk(text: String(decoding: bytes[r], as: UTF8.self), range: r))
+            let text = bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[r]), as: UTF8.self) }
+            chunks.append(TextChunk(text: text, range: r))
         }
         for piece in pieces {
             let n = length(piece)
