@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Ingest
+
+/// `quiver-bench pipeline`: documents through the whole pipeline against the loopback
+/// embedding server with a fixed latency, at concurrency 1 and 16, next to the
+/// embedding-bound ideal (rounds of `concurrency` requests × latency).
+struct PipelineBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline", abstract: "Benchmark the ingest pipeline end to end against the loopback server.")
+
+    @Option(help: "Documents.") var documents = 1000
+    @Option(help: "Server latency per request in ms.") var latencyMs = 50
+    @Option(help: "Texts per embedding request.") var batchSize = 8
+    @Flag(help: "Print one flat JSON object.") var json = false
+
+    func run() async throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("testserver/embedding_server.py").path
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", script, "--port", "0", "--latency-ms", "\(latencyMs)"]
+        let pipe = Pipe()
+        server.standardOutput = pipe
+        try server.run()
+        defer { kill(server.processIdentifier, SIGKILL) }
+        let line = String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
+        guard line.hasPrefix("PORT "), let port = Int(line.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw ValidationError("the loopback server did not start: \(line)")
+        }
+        let docs = (0..<documents).map { Document(id: "doc\($0)", text: "Document \($0) is a short note about lighthouse number \($0).") }
+        var out: [(String, Double)] = [("load_1min", Machine.load()), ("documents", Double(documents)), ("latency_ms", Double(latencyMs))]
+        var seconds: [Int: Double] = [:]
+        for c in [1, 16] {
+            let dir = NSTemporaryDirectory() + "quiver-pipeline-bench-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let embedder = try OpenAIEmbedder(
+                model: "bench", dimension: 8, baseURL: "http://127.0.0.1:\(port)/v1", caller: ResilientCaller(client: HTTPClient()))
+            let store = try Store(path: dir)
+            var pipeline = IngestPipeline(
+                collection: try await store.openOrCreateCollection("docs", for: embedder), embedder: embedder,
+                splitter: RecursiveSplitter(chunkSize: 1000, chunkOverlap: 0))
+            pipeline.batchSize = batchSize
+            pipeline.concurrency = c
+            pipeline.window = documents  // one window: the ideal is a plain count of rounds
+            let t0 = Machine.now()
+            let report = try await pipeline.run(documents: docs)
+            let elapsed = Machine.now() - t0
+            guard report.failed.isEmpty, report.chunksWritten == documents else { throw ValidationError("ingest failed: \(report)") }
+            let requests = (documents + batchSize - 1) / batchSize
+            let ideal = Double((requests + c - 1) / c) * Double(latencyMs) / 1000
+            seconds[c] = elapsed
+            out += [("c\(c)_seconds", elapsed), ("c\(c)_ideal_seconds", ideal), ("ideal_fraction_c\(c)", ideal / elapsed)]
+        }
+        out.append(("speedup_c16_vs_c1", (seconds[1] ?? 0) / (seconds[16] ?? 1)))
+        if json {
+            print("{" + out.map { "\"\($0.0)\": \(StoreBench.format($0.1))" }.joined(separator: ", ") + "}")
+        } else {
+            for (k, v) in out { print(k.padding(toLength: 26, withPad: " ", startingAt: 0), StoreBench.format(v)) }
+        }
+    }
+}
