@@ -35,6 +35,7 @@ import Testing
         let p = try pipeline(store)
         let first = try await p.run(directory: dir.sub("docs"))
         #expect(first.added.count == 13)
+        #expect(first.bytes > 5000 && first.seconds > 0)
         #expect(first.failed.isEmpty && first.issues.isEmpty)
         let count = try await p.collection.count()
         #expect(count == first.chunksWritten)

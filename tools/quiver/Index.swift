@@ -70,12 +70,14 @@ struct Index: AsyncParsableCommand {
             total.chunksWritten += report.chunksWritten
             total.failed += report.failed
             total.issues += report.issues
+            total.bytes += report.bytes
         }
+        total.seconds = Date().timeIntervalSince(started)
         if json {
             let object: [String: Any] = [
                 "added": total.added, "updated": total.updated, "unchanged": total.unchanged.count, "removed": total.removed,
                 "chunks_written": total.chunksWritten, "failed": total.failed.map { ["id": $0.id, "reason": $0.reason] },
-                "issues": total.issues.map { $0.description }, "seconds": Date().timeIntervalSince(started),
+                "issues": total.issues.map { $0.description }, "seconds": total.seconds, "bytes": total.bytes,
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else {

@@ -18,6 +18,10 @@ public struct IngestReport: Sendable, CustomStringConvertible {
     public var failed: [(id: String, reason: String)] = []
     /// Files the loader skipped or repaired.
     public var issues: [LoadIssue] = []
+    /// UTF-8 bytes of the documents seen.
+    public var bytes = 0
+    /// Wall time of the run.
+    public var seconds = 0.0
 
     /// An empty report.
     public init() {}
@@ -25,7 +29,8 @@ public struct IngestReport: Sendable, CustomStringConvertible {
     /// One line of counts.
     public var description: String {
         "\(added.count) added, \(updated.count) updated, \(unchanged.count) unchanged, \(removed.count) removed, "
-            + "\(chunksWritten) chunks written, \(failed.count) failed, \(issues.count) file issues"
+            + "\(chunksWritten) chunks written, \(failed.count) failed, \(issues.count) file issues; "
+            + String(format: "%.1f MB in %.2f s (%.1f MB/s)", Double(bytes) / 1e6, seconds, Double(bytes) / 1e6 / max(seconds, 1e-9))
     }
 }
 
@@ -90,6 +95,7 @@ public struct IngestPipeline: Sendable {
 
     /// Ingests every supported file under `root`.
     public func run(directory root: String, progress: (@Sendable (IngestProgress) -> Void)? = nil) async throws -> IngestReport {
+        let started = Date()
         let (files, issues) = loader.walk(root)
         var report = IngestReport()
         report.issues = issues
@@ -113,17 +119,21 @@ public struct IngestPipeline: Sendable {
                 report.issues += r.issues
             }
             seen.formUnion(documents.map(\.id))
+            report.bytes += documents.reduce(0) { $0 + $1.text.utf8.count }
             try await ingest(documents, into: &report, progress: &state, callback: progress)
             state.documents += slice.count
             progress?(state)
         }
         if prune { try prune(keeping: seen, into: &report) }
+        report.seconds = Date().timeIntervalSince(started)
         return report
     }
 
     /// Ingests documents given directly (ids chosen by the caller).
     public func run(documents: [Document], progress: (@Sendable (IngestProgress) -> Void)? = nil) async throws -> IngestReport {
+        let started = Date()
         var report = IngestReport()
+        report.bytes = documents.reduce(0) { $0 + $1.text.utf8.count }
         var state = IngestProgress()
         state.documentsTotal = documents.count
         var start = 0
@@ -135,6 +145,7 @@ public struct IngestPipeline: Sendable {
             progress?(state)
         }
         if prune { try prune(keeping: Set(documents.map(\.id)), into: &report) }
+        report.seconds = Date().timeIntervalSince(started)
         return report
     }
 
