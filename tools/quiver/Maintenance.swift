@@ -7,7 +7,8 @@ struct Collections: ParsableCommand {
 
     func run() throws {
         let store = try Store(path: storeOptions.path, options: noCreate)
-        for info in try store.collections() {
+        // Embedding caches (`_cache.*`) are the store's own bookkeeping.
+        for info in try store.collections() where !info.name.hasPrefix("_cache.") {
             let count = try store.collection(info.name).count()
             let config = info.configuration.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             print("\(info.name)\t\(count) records\td=\(info.dimension)\t\(info.metric.rawValue)\t\(config)")
