@@ -48,12 +48,12 @@ public struct SentenceSplitter: TextSplitter {
             } else if c == "." || c == "!" || c == "?" || c == "…" {
                 var j = k + 1
                 while j < scalars.count, Self.closers.contains(scalars[j]) { j += 1 }
-                if j < scalars.count, scalars[j].properties.isWhitespace, !(c == "." && isAbbreviation(scalars, before: k)) {
+                if j < scalars.count, Self.isSpace(scalars[j]), !(c == "." && isAbbreviation(scalars, before: k)) {
                     end = j
                 }
             }
             if var e = end {
-                while e < scalars.count, scalars[e].properties.isWhitespace { e += 1 }
+                while e < scalars.count, Self.isSpace(scalars[e]) { e += 1 }
                 let byteEnd = scalars.offset(e)
                 if byteEnd > scalars.offset(start) {
                     out.append(scalars.offset(start)..<byteEnd)
@@ -70,10 +70,16 @@ public struct SentenceSplitter: TextSplitter {
 
     static let closers: Set<Unicode.Scalar> = ["\"", "'", ")", "]", "”", "’", "»", "」", "』"]
 
+    /// Whitespace, without a property lookup for ASCII.
+    @inline(__always)
+    static func isSpace(_ s: Unicode.Scalar) -> Bool {
+        s.value < 0x80 ? (s.value == 32 || (s.value >= 9 && s.value <= 13)) : s.properties.isWhitespace
+    }
+
     /// Whether the word ending at scalar `k` (a period) is an abbreviation or an initial.
     private func isAbbreviation(_ s: ScalarIndex, before k: Int) -> Bool {
         var j = k
-        while j > 0, !s[j - 1].properties.isWhitespace, !Self.closers.contains(s[j - 1]), s[j - 1] != "(" { j -= 1 }
+        while j > 0, !Self.isSpace(s[j - 1]), !Self.closers.contains(s[j - 1]), s[j - 1] != "(" { j -= 1 }
         let word = String(String.UnicodeScalarView((j..<k).map { s[$0] }))
         if word.count == 1, word.unicodeScalars.first?.properties.isUppercase == true { return true }
         return abbreviations.contains(word.lowercased())
