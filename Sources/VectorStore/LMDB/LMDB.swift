@@ -27,14 +27,6 @@ func lmdbError(_ rc: Int32, _ call: StaticString, _ context: String) -> StoreErr
     return StoreError(code, what, underlying: "\(call) returned \(rc): \(text)")
 }
 
-/// Return codes the wrapper handles itself rather than surfacing.
-enum LMDBCode {
-    static let notFound = MDB_NOTFOUND
-    static let mapFull = MDB_MAP_FULL
-    static let mapResized = MDB_MAP_RESIZED
-    static let keyExists = MDB_KEYEXIST
-}
-
 /// A named database handle inside an environment.
 struct DBI: Sendable, Hashable {
     let raw: UInt32
