@@ -17,19 +17,9 @@ struct EmbedBench: AsyncParsableCommand {
     @Flag(help: "Print one flat JSON object.") var json = false
 
     func run() async throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("testserver/embedding_server.py").path
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["python3", script, "--port", "0", "--latency-ms", "\(latencyMs)"]
-        let pipe = Pipe()
-        server.standardOutput = pipe
-        try server.run()
-        defer { kill(server.processIdentifier, SIGKILL) }
-        let line = String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
-        guard line.hasPrefix("PORT "), let port = Int(line.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            throw ValidationError("the loopback server did not start: \(line)")
-        }
+        let server = try LoopbackProcess(latencyMs: latencyMs)
+        let port = server.port
+        defer { withExtendedLifetime(server) {} }  // the server must outlive the runs
         let base = "http://127.0.0.1:\(port)"
         let control = HTTPClient()
         func stats() throws -> [String: Int] {

@@ -15,19 +15,9 @@ struct PipelineBench: AsyncParsableCommand {
     @Flag(help: "Print one flat JSON object.") var json = false
 
     func run() async throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("testserver/embedding_server.py").path
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["python3", script, "--port", "0", "--latency-ms", "\(latencyMs)"]
-        let pipe = Pipe()
-        server.standardOutput = pipe
-        try server.run()
-        defer { kill(server.processIdentifier, SIGKILL) }
-        let line = String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
-        guard line.hasPrefix("PORT "), let port = Int(line.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            throw ValidationError("the loopback server did not start: \(line)")
-        }
+        let server = try LoopbackProcess(latencyMs: latencyMs)
+        let port = server.port
+        defer { withExtendedLifetime(server) {} }  // the server must outlive the runs
         let docs = (0..<documents).map { Document(id: "doc\($0)", text: "Document \($0) is a short note about lighthouse number \($0).") }
         var out: [(String, Double)] = [("load_1min", Machine.load()), ("documents", Double(documents)), ("latency_ms", Double(latencyMs))]
         var seconds: [Int: Double] = [:]
