@@ -74,14 +74,9 @@ import Testing
 
     @Test func aDocumentWhoseEmbeddingFailsIsReportedAndTheOthersStored() async throws {
         let server = try LoopbackServer()
-        let embedder = try OpenAIEmbedder(
-            model: "m", dimension: 8, baseURL: server.baseURL + "/v1", caller: ResilientCaller(client: HTTPClient(), policy: .none))
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let store = try Store(path: dir.path)
-        var p = IngestPipeline(
-            collection: try store.openOrCreateCollection("docs", for: embedder), embedder: embedder,
-            splitter: RecursiveSplitter(chunkSize: 1000))
+        var (p, _, _) = try loopbackPipeline(server, dir, RecursiveSplitter(chunkSize: 1000))
         p.batchSize = 1
         p.concurrency = 1
         try server.control(#"{"faults": [{"status": 401}]}"#)
@@ -96,14 +91,9 @@ import Testing
 @Suite struct EmbeddingCacheTests {
     @Test func unchangedChunksAreNeverEmbeddedTwice() async throws {
         let server = try LoopbackServer()
-        let embedder = try OpenAIEmbedder(
-            model: "m", dimension: 8, baseURL: server.baseURL + "/v1", caller: ResilientCaller(client: HTTPClient(), policy: .none))
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let store = try Store(path: dir.path)
-        let p = IngestPipeline(
-            collection: try store.openOrCreateCollection("docs", for: embedder), embedder: embedder,
-            splitter: RecursiveSplitter(chunkSize: 60, chunkOverlap: 0))
+        let (p, store, embedder) = try loopbackPipeline(server, dir, RecursiveSplitter(chunkSize: 60, chunkOverlap: 0))
         let paragraphs = (0..<3).map { "Paragraph number \($0) says something about lighthouses.\n\n" }
         _ = try await p.run(documents: [Document(id: "a", text: paragraphs.joined())])
         #expect(try server.stats()["inputs"] == 3)
@@ -120,4 +110,16 @@ import Testing
         #expect(cached[0] == (try await embedder.embed([paragraphs[0]]))[0])
         #expect(try await p.collection.count() == 8)
     }
+}
+
+/// A pipeline into a fresh store in `dir`, embedding through the loopback server without retries.
+func loopbackPipeline(_ server: LoopbackServer, _ dir: TemporaryDirectory, _ splitter: some TextSplitter) throws -> (
+    IngestPipeline, Store, OpenAIEmbedder
+) {
+    let embedder = try OpenAIEmbedder(
+        model: "m", dimension: 8, baseURL: server.baseURL + "/v1", caller: ResilientCaller(client: HTTPClient(), policy: .none))
+    let store = try Store(path: dir.path)
+    let pipeline = IngestPipeline(
+        collection: try store.openOrCreateCollection("docs", for: embedder), embedder: embedder, splitter: splitter)
+    return (pipeline, store, embedder)
 }

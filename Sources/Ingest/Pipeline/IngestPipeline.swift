@@ -96,6 +96,7 @@ public struct IngestPipeline: Sendable {
     /// Ingests every supported file under `root`.
     public func run(directory root: String, progress: (@Sendable (IngestProgress) -> Void)? = nil) async throws -> IngestReport {
         let started = Date()
+        let cache = try openCache()
         let (files, issues) = loader.walk(root)
         var report = IngestReport()
         report.issues = issues
@@ -120,7 +121,7 @@ public struct IngestPipeline: Sendable {
             }
             seen.formUnion(documents.map(\.id))
             report.bytes += documents.reduce(0) { $0 + $1.text.utf8.count }
-            try await ingest(documents, into: &report, progress: &state, callback: progress)
+            try await ingest(documents, cache: cache, into: &report, progress: &state, callback: progress)
             state.documents += slice.count
             progress?(state)
         }
@@ -132,6 +133,7 @@ public struct IngestPipeline: Sendable {
     /// Ingests documents given directly (ids chosen by the caller).
     public func run(documents: [Document], progress: (@Sendable (IngestProgress) -> Void)? = nil) async throws -> IngestReport {
         let started = Date()
+        let cache = try openCache()
         var report = IngestReport()
         report.bytes = documents.reduce(0) { $0 + $1.text.utf8.count }
         var state = IngestProgress()
@@ -140,7 +142,7 @@ public struct IngestPipeline: Sendable {
         while start < documents.count {
             let slice = Array(documents[start..<min(documents.count, start + window)])
             start += slice.count
-            try await ingest(slice, into: &report, progress: &state, callback: progress)
+            try await ingest(slice, cache: cache, into: &report, progress: &state, callback: progress)
             state.documents += slice.count
             progress?(state)
         }
@@ -149,8 +151,13 @@ public struct IngestPipeline: Sendable {
         return report
     }
 
+    /// The store's embedding cache for this embedder, once per run (nil when off).
+    private func openCache() throws -> EmbeddingCache? {
+        useCache ? try EmbeddingCache(store: collection.store, embedder: embedder) : nil
+    }
+
     private func ingest(
-        _ documents: [Document], into report: inout IngestReport, progress: inout IngestProgress,
+        _ documents: [Document], cache: EmbeddingCache?, into report: inout IngestReport, progress: inout IngestProgress,
         callback: (@Sendable (IngestProgress) -> Void)?
     ) async throws {
         let version = settingsVersion
@@ -174,7 +181,6 @@ public struct IngestPipeline: Sendable {
         callback?(progress)
         // Embed every chunk of the window in concurrent batches, except those the cache has.
         let texts = chunks.flatMap { $0.map(\.text) }
-        let cache = useCache ? try EmbeddingCache(store: collection.store, embedder: embedder) : nil
         var vectors = try cache?.lookup(texts) ?? [[Float]?](repeating: nil, count: texts.count)
         let missing = vectors.indices.filter { vectors[$0] == nil }
         var failures: [Int: String] = [:]

@@ -12,8 +12,7 @@ public struct MarkdownSplitter: TextSplitter {
 
     /// Creates a splitter. The overlap is clamped below the chunk size.
     public init(chunkSize: Int = 1000, chunkOverlap: Int = 100) {
-        self.chunkSize = max(1, chunkSize)
-        self.chunkOverlap = max(0, min(chunkOverlap, self.chunkSize - 1))
+        (self.chunkSize, self.chunkOverlap) = clampedLimits(size: chunkSize, overlap: chunkOverlap)
     }
 
     /// The chunks of `text`.

@@ -21,8 +21,7 @@ public struct SentenceSplitter: TextSplitter {
 
     /// Creates a splitter. The overlap is clamped below the chunk size.
     public init(chunkSize: Int = 1000, chunkOverlap: Int = 0, abbreviations: Set<String> = SentenceSplitter.englishAbbreviations) {
-        self.chunkSize = max(1, chunkSize)
-        self.chunkOverlap = max(0, min(chunkOverlap, self.chunkSize - 1))
+        (self.chunkSize, self.chunkOverlap) = clampedLimits(size: chunkSize, overlap: chunkOverlap)
         self.abbreviations = abbreviations
     }
 

@@ -15,8 +15,7 @@ struct SeparatorSplitting {
 
     init(_ text: String, chunkSize: Int, chunkOverlap: Int) {
         bytes = Array(text.utf8)
-        self.chunkSize = max(1, chunkSize)
-        self.chunkOverlap = max(0, min(chunkOverlap, chunkSize - 1))
+        (self.chunkSize, self.chunkOverlap) = clampedLimits(size: chunkSize, overlap: chunkOverlap)
         isASCII = bytes.withUnsafeBytes { raw in
             var i = 0
             var high: UInt64 = 0
@@ -219,8 +218,7 @@ public struct CharacterSplitter: TextSplitter {
 
     /// Creates a splitter. The overlap is clamped below the chunk size.
     public init(chunkSize: Int = 1000, chunkOverlap: Int = 0, separator: String = "\n\n") {
-        self.chunkSize = max(1, chunkSize)
-        self.chunkOverlap = max(0, min(chunkOverlap, self.chunkSize - 1))
+        (self.chunkSize, self.chunkOverlap) = clampedLimits(size: chunkSize, overlap: chunkOverlap)
         self.separator = separator
     }
 
@@ -247,8 +245,7 @@ public struct RecursiveSplitter: TextSplitter {
         chunkSize: Int = 1000, chunkOverlap: Int = 200,
         separators: [String] = ["\n\n", "\n", ". ", "? ", "! ", "。", " "]
     ) {
-        self.chunkSize = max(1, chunkSize)
-        self.chunkOverlap = max(0, min(chunkOverlap, self.chunkSize - 1))
+        (self.chunkSize, self.chunkOverlap) = clampedLimits(size: chunkSize, overlap: chunkOverlap)
         self.separators = separators
     }
 

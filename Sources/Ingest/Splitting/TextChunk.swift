@@ -30,3 +30,9 @@ public protocol TextSplitter: Sendable {
     /// The chunks of `text`, in order.
     func split(_ text: String) -> [TextChunk]
 }
+
+/// A chunk size of at least 1 and an overlap below it: the limits every splitter applies.
+func clampedLimits(size: Int, overlap: Int) -> (size: Int, overlap: Int) {
+    let size = max(1, size)
+    return (size, max(0, min(overlap, size - 1)))
+}

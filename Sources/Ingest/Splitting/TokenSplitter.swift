@@ -82,8 +82,7 @@ public struct TokenSplitter: TextSplitter {
 
     /// Creates a splitter. The overlap is clamped below the chunk size.
     public init(chunkSize: Int = 256, chunkOverlap: Int = 32, tokenizer: any Tokenizer = WordTokenizer()) {
-        self.chunkSize = max(1, chunkSize)
-        self.chunkOverlap = max(0, min(chunkOverlap, self.chunkSize - 1))
+        (self.chunkSize, self.chunkOverlap) = clampedLimits(size: chunkSize, overlap: chunkOverlap)
         self.tokenizer = tokenizer
     }
 
