@@ -149,6 +149,18 @@ public final class Collection: Sendable {
         try await onReadQueue { try self.get(id) }
     }
 
+    /// The records with `ids`, in order (nil where absent), read in one transaction.
+    public func get(_ ids: [String]) throws -> [Record?] {
+        try read { txn in
+            try ids.map { id in try rowID(of: id, txn).map { try record(row: $0, txn) } }
+        }
+    }
+
+    /// The records with `ids`, in order (nil where absent).
+    public func get(_ ids: [String]) async throws -> [Record?] {
+        try await onReadQueue { try self.get(ids) }
+    }
+
     func record(row: UInt64, _ txn: Transaction) throws -> Record {
         guard let loc = try location(of: row, txn) else {
             throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" has no location")

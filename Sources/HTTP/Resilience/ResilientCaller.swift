@@ -92,6 +92,47 @@ public final class ResilientCaller: Sendable {
         }
     }
 
+    /// Opens a streamed response with the same retries as `send`: failures before the
+    /// body starts (transport errors, 429, 5xx with their `Retry-After`) are retried;
+    /// once a 2xx head arrives the stream is returned and nothing more is retried. An
+    /// error status's body (up to 64 KiB) becomes the error's message.
+    ///
+    /// - Throws: as `send`.
+    public func stream(_ request: HTTPRequest) async throws -> HTTPStream {
+        var attempt = 1
+        var waited = Duration.zero
+        while true {
+            let probe = try admit(request)
+            var outcome: Result<HTTPResponse, Error>
+            var opened: HTTPStream?
+            do {
+                let stream = try await client.stream(request)
+                if stream.status < 400 {
+                    opened = stream
+                    outcome = .success(HTTPResponse(status: stream.status, headers: stream.headers, body: []))
+                } else {
+                    var body: [UInt8] = []
+                    for try await chunk in stream.body where body.count < 65_536 { body += chunk }
+                    outcome = .success(HTTPResponse(status: stream.status, headers: stream.headers, body: body))
+                }
+            } catch {
+                outcome = .failure(error)
+            }
+            switch evaluate(outcome, request: request, attempt: attempt, waited: waited, probe: probe) {
+            case .done:
+                if let opened { return opened }
+                throw HTTPError(.transport, url: request.url, message: "the stream closed before it opened")
+            case .fail(let error): throw error
+            case .wait(let delay):
+                do { try await Task.sleep(for: delay) } catch {
+                    throw HTTPError(.cancelled, url: request.url, message: "cancelled while waiting to retry")
+                }
+                waited += delay
+                attempt += 1
+            }
+        }
+    }
+
     private enum Step {
         case done(HTTPResponse)
         case fail(HTTPError)

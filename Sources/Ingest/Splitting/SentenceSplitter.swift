@@ -33,6 +33,15 @@ public struct SentenceSplitter: TextSplitter {
         return s.merge(pieces)
     }
 
+    /// The sentences of `text`, each with its trailing whitespace, tiling the text.
+    public func sentences(in text: String) -> [Substring] {
+        let utf8 = text.utf8
+        return sentences(Array(utf8)).map { r in
+            let start = utf8.index(utf8.startIndex, offsetBy: r.lowerBound)
+            return text[start..<utf8.index(start, offsetBy: r.count)]
+        }
+    }
+
     /// Sentence ranges tiling the whole text (trailing whitespace stays with its sentence).
     func sentences(_ bytes: [UInt8]) -> [Range<Int>] {
         let scalars = ScalarIndex(bytes)

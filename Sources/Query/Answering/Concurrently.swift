@@ -1,0 +1,69 @@
+import Foundation
+import Synchronization
+
+/// Runs work for many inputs under a concurrency limit, one result per input, in input
+/// order.
+enum Concurrently {
+    private struct Indexed<T: Sendable>: Sendable {
+        let index: Int
+        let result: Result<T, Error>
+    }
+
+    /// Async: at most `limit` child tasks at once. Cancelling the caller cancels the
+    /// running ones; inputs not started get `QueryError.cancelled`.
+    static func map<T: Sendable>(
+        _ count: Int, limit: Int, _ body: @escaping @Sendable (Int) async throws -> T
+    ) async -> [Result<T, Error>] {
+        var results = [Result<T, Error>?](repeating: nil, count: count)
+        await withTaskGroup(of: Indexed<T>.self) { group in
+            var next = 0
+            var running = 0
+            while true {
+                while next < count, running < max(1, limit), !Task.isCancelled {
+                    let i = next
+                    next += 1
+                    running += 1
+                    group.addTask {
+                        do { return Indexed(index: i, result: .success(try await body(i))) } catch {
+                            return Indexed(index: i, result: .failure(error))
+                        }
+                    }
+                }
+                guard running > 0, let done = await group.next() else { break }
+                running -= 1
+                results[done.index] = done.result
+            }
+        }
+        return results.map { $0 ?? .failure(QueryError(.cancelled, "cancelled before it started")) }
+    }
+
+    /// Sync: `min(limit, count)` threads of Quiver's own take inputs in turn; the calling
+    /// thread waits.
+    static func map<T: Sendable>(_ count: Int, limit: Int, _ body: @escaping @Sendable (Int) throws -> T) -> [Result<T, Error>] {
+        let results = Mutex([Result<T, Error>?](repeating: nil, count: count))
+        let next = Atomic<Int>(0)
+        let threads = max(1, min(limit, count))
+        let done = DispatchSemaphore(value: 0)
+        for _ in 0..<threads {
+            Thread.detachNewThread {
+                while true {
+                    let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard i < count else { break }
+                    let r = Result { try body(i) }
+                    results.withLock { $0[i] = r }
+                }
+                done.signal()
+            }
+        }
+        for _ in 0..<threads { done.wait() }
+        return results.withLock { $0.map { $0 ?? .failure(QueryError(.cancelled, "not run")) } }
+    }
+
+    /// Runs blocking `body` on a new thread of Quiver's own, so a hook that blocks (or
+    /// calls synchronous APIs) never holds a thread of the cooperative pool.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import HTTP
+
+/// What the OpenAI and Ollama chat clients share: JSON in and out, deadlines, and the
+/// loop that turns a streamed body into deltas.
+enum ChatSupport {
+    /// What one streamed line or event meant.
+    enum Piece {
+        /// New text (and possibly the finish reason or usage).
+        case delta(CompletionDelta)
+        /// The server said the answer is complete, with final figures if it sent any.
+        case done(CompletionDelta?)
+        /// Nothing to report (keep-alive, role-only chunk).
+        case skip
+    }
+
+    /// How the body is framed.
+    enum Framing {
+        /// Server-sent events (`data: …`), OpenAI.
+        case serverSentEvents
+        /// One JSON object per line, Ollama.
+        case jsonLines
+    }
+
+    static func body(_ object: [String: Any]) throws -> [UInt8] {
+        Array(try JSONSerialization.data(withJSONObject: object))
+    }
+
+    static func deadline(_ options: CompletionOptions) -> ContinuousClock.Instant? {
+        options.timeout.map { ContinuousClock.now + $0 }
+    }
+
+    /// A JSON object, or an error naming the model and showing the start of the text.
+    static func object(_ bytes: [UInt8], from name: String) throws -> [String: Any] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            let preview = String(decoding: bytes.prefix(80), as: UTF8.self)
+            throw QueryError(.badResponse, "\(name) answered with something that is not a JSON object: \(preview)")
+        }
+        if let error = errorMessage(object) { throw QueryError(.badResponse, "\(name) reported an error: \(error)") }
+        return object
+    }
+
+    /// The message of an `{"error": …}` object, OpenAI or Ollama style.
+    static func errorMessage(_ object: [String: Any]) -> String? {
+        if let text = object["error"] as? String { return text }
+        if let error = object["error"] as? [String: Any] { return (error["message"] as? String) ?? "\(error)" }
+        return nil
+    }
+
+    static func int(_ value: Any?) -> Int? { (value as? NSNumber)?.intValue }
+
+    /// Streams deltas from `request`, retrying (through `caller`) only until the body
+    /// starts.
+    static func stream(
+        name: String, request: HTTPRequest, caller: ResilientCaller, framing: Framing,
+        decode: @escaping @Sendable (String) throws -> Piece
+    ) -> AsyncThrowingStream<CompletionDelta, Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    let http = try await caller.stream(request)
+                    var done = false
+                    var sawFinish = false
+                    func handle(_ text: String) throws {
+                        switch try decode(text) {
+                        case .delta(let d):
+                            if d.finishReason != nil { sawFinish = true }
+                            if !d.text.isEmpty || d.finishReason != nil || d.usage != nil { continuation.yield(d) }
+                        case .done(let d):
+                            if let d { continuation.yield(d) }
+                            done = true
+                        case .skip: break
+                        }
+                    }
+                    switch framing {
+                    case .serverSentEvents:
+                        for try await event in http.events() {
+                            try handle(event.data)
+                            if done { break }
+                        }
+                    case .jsonLines:
+                        for try await line in http.lines() where !line.allSatisfy(\.isWhitespace) {
+                            try handle(line)
+                            if done { break }
+                        }
+                    }
+                    try Task.checkCancellation()
+                    guard done || sawFinish else {
+                        throw QueryError(.truncatedStream, "\(name)'s streamed answer ended before the server said it was complete")
+                    }
+                    continuation.finish()
+                } catch is CancellationError {
+                    continuation.finish(throwing: QueryError(.cancelled, "the answer from \(name) was cancelled"))
+                } catch let error as HTTPError where error.code == .cancelled {
+                    continuation.finish(throwing: QueryError(.cancelled, "the answer from \(name) was cancelled"))
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+
+/// One message of a chat.
+public struct ChatMessage: Sendable, Hashable, Codable {
+    /// Who speaks.
+    public enum Role: String, Sendable, Hashable, Codable {
+        /// Instructions for the model.
+        case system
+        /// The person asking.
+        case user
+        /// The model.
+        case assistant
+    }
+
+    /// Who speaks.
+    public var role: Role
+    /// What is said.
+    public var content: String
+
+    /// Creates a message.
+    public init(_ role: Role, _ content: String) {
+        self.role = role
+        self.content = content
+    }
+
+    /// A system message.
+    public static func system(_ content: String) -> ChatMessage { ChatMessage(.system, content) }
+    /// A user message.
+    public static func user(_ content: String) -> ChatMessage { ChatMessage(.user, content) }
+    /// An assistant message.
+    public static func assistant(_ content: String) -> ChatMessage { ChatMessage(.assistant, content) }
+}
+
+/// Sampling and limits for one completion. `nil` leaves the server's default.
+public struct CompletionOptions: Sendable, Hashable {
+    /// Sampling temperature.
+    public var temperature: Double?
+    /// Most tokens to generate.
+    public var maxTokens: Int?
+    /// Sequences that end the answer.
+    public var stop: [String]
+    /// Seed for reproducible sampling, where the server supports it.
+    public var seed: Int?
+    /// How long the whole completion may take, retries included (a stream: until its
+    /// last token).
+    public var timeout: Duration?
+
+    /// Creates options.
+    public init(
+        temperature: Double? = nil, maxTokens: Int? = nil, stop: [String] = [], seed: Int? = nil, timeout: Duration? = nil
+    ) {
+        self.temperature = temperature
+        self.maxTokens = maxTokens
+        self.stop = stop
+        self.seed = seed
+        self.timeout = timeout
+    }
+}
+
+/// Tokens a completion used, as the server counted them.
+public struct TokenUsage: Sendable, Hashable, Codable {
+    /// Tokens of the prompt.
+    public var promptTokens: Int
+    /// Tokens generated.
+    public var completionTokens: Int
+    /// Their sum.
+    public var totalTokens: Int { promptTokens + completionTokens }
+
+    /// Creates usage figures.
+    public init(promptTokens: Int, completionTokens: Int) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+    }
+}
+
+/// A finished completion.
+public struct Completion: Sendable, Hashable {
+    /// The generated text.
+    public var text: String
+    /// Why generation stopped (`stop`, `length`, …) when the server says.
+    public var finishReason: String?
+    /// Token counts when the server sends them.
+    public var usage: TokenUsage?
+
+    /// Creates a completion.
+    public init(text: String, finishReason: String? = nil, usage: TokenUsage? = nil) {
+        self.text = text
+        self.finishReason = finishReason
+        self.usage = usage
+    }
+}
+
+/// A piece of a streamed completion: new text, and on the last piece the finish reason
+/// and usage.
+public struct CompletionDelta: Sendable, Hashable {
+    /// Text generated since the previous delta (may be empty on the last one).
+    public var text: String
+    /// Set on the last delta when the server says why generation stopped.
+    public var finishReason: String?
+    /// Set on the last delta when the server sends token counts.
+    public var usage: TokenUsage?
+
+    /// Creates a delta.
+    public init(text: String, finishReason: String? = nil, usage: TokenUsage? = nil) {
+        self.text = text
+        self.finishReason = finishReason
+        self.usage = usage
+    }
+}
+
+/// A chat model. The synchronous `complete` does its request on the calling thread and
+/// is safe from any thread or task, including from inside a running answer's hooks.
+public protocol LanguageModel: Sendable {
+    /// `provider/model`, for messages and logs.
+    var name: String { get }
+    /// Completes `messages`.
+    func complete(_ messages: [ChatMessage], options: CompletionOptions) async throws -> Completion
+    /// Completes `messages` on the calling thread.
+    func complete(_ messages: [ChatMessage], options: CompletionOptions) throws -> Completion
+    /// Streams the completion of `messages` as it is generated. Ending the iteration
+    /// early, or cancelling the task, aborts the request. The stream fails with
+    /// `QueryError.truncatedStream` if it ends before the server said it was done.
+    func stream(_ messages: [ChatMessage], options: CompletionOptions) -> AsyncThrowingStream<CompletionDelta, Error>
+}
+
+extension LanguageModel {
+    /// Completes `messages` with default options.
+    public func complete(_ messages: [ChatMessage]) async throws -> Completion {
+        try await complete(messages, options: CompletionOptions())
+    }
+
+    /// Completes `messages` with default options, on the calling thread.
+    public func complete(_ messages: [ChatMessage]) throws -> Completion {
+        try complete(messages, options: CompletionOptions())
+    }
+
+    /// Collects a stream into one completion.
+    public func collect(_ messages: [ChatMessage], options: CompletionOptions = CompletionOptions()) async throws -> Completion {
+        var out = Completion(text: "")
+        for try await delta in stream(messages, options: options) {
+            out.text += delta.text
+            if let reason = delta.finishReason { out.finishReason = reason }
+            if let usage = delta.usage { out.usage = usage }
+        }
+        return out
+    }
+}

@@ -1,0 +1,258 @@
+import Foundation
+
+/// How many chunks to retrieve and how to choose among them.
+public struct RetrievalOptions: Sendable {
+    /// Chunks to return per question.
+    public var k: Int
+    /// Only records whose metadata matches.
+    public var filter: Filter?
+    /// Drop hits scoring below this (cosine / dot; above it for `.l2`, a distance).
+    public var minScore: Float?
+    /// Maximal marginal relevance: `nil` ranks by score alone; a λ in 0…1 trades
+    /// relevance (1) against diversity (0) over a larger candidate pool.
+    public var mmrLambda: Float?
+    /// Drop a chunk whose document already has a higher-ranked chunk with (nearly) the
+    /// same text: equal after collapsing whitespace, contained in it, or overlapping it
+    /// by more than half (the overlap regions of consecutive chunks).
+    public var dropNearDuplicates: Bool
+    /// Candidates fetched before deduplication and MMR; default `max(4k, 20)` with MMR,
+    /// `2k + 4` otherwise.
+    public var candidates: Int?
+
+    /// Creates options.
+    public init(
+        k: Int = 4, filter: Filter? = nil, minScore: Float? = nil, mmrLambda: Float? = nil, dropNearDuplicates: Bool = true,
+        candidates: Int? = nil
+    ) {
+        self.k = k
+        self.filter = filter
+        self.minScore = minScore
+        self.mmrLambda = mmrLambda
+        self.dropNearDuplicates = dropNearDuplicates
+        self.candidates = candidates
+    }
+
+    var pool: Int {
+        if let candidates { return max(candidates, k) }
+        if mmrLambda != nil { return max(4 * k, 20) }
+        return dropNearDuplicates || minScore != nil ? 2 * k + 4 : k
+    }
+
+    func validate() throws {
+        guard k > 0 else { throw QueryError(.invalidArgument, "k must be positive, got \(k)") }
+        if let l = mmrLambda, !(0...1).contains(l) {
+            throw QueryError(.invalidArgument, "the MMR λ must be between 0 and 1, got \(l)")
+        }
+    }
+}
+
+/// A chunk found for a question.
+public struct RetrievedChunk: Sendable, Hashable {
+    /// The record id (`<document>#<n>` for ingested chunks).
+    public var id: String
+    /// The search score (cosine or dot: higher is better; L2: a distance).
+    public var score: Float
+    /// The chunk text.
+    public var text: String
+    /// The record's metadata.
+    public var metadata: [String: MetadataValue]
+
+    /// Creates a chunk.
+    public init(id: String, score: Float, text: String, metadata: [String: MetadataValue]) {
+        self.id = id
+        self.score = score
+        self.text = text
+        self.metadata = metadata
+    }
+
+    init(_ hit: SearchHit) { self.init(id: hit.id, score: hit.score, text: hit.text, metadata: hit.metadata) }
+
+    /// The document it came from: metadata `doc`, else the id up to its last `#`.
+    public var document: String {
+        if case .string(let d)? = metadata["doc"] { return d }
+        if let hash = id.lastIndex(of: "#") { return String(id[..<hash]) }
+        return id
+    }
+
+    /// Where it came from, for citations: metadata `source`, else the document.
+    public var source: String {
+        if case .string(let s)? = metadata["source"] { return s }
+        return document
+    }
+
+    /// Where in the source: the heading path when known, else the chunk's byte range.
+    public var location: String? {
+        if case .strings(let path)? = metadata["headings"], !path.isEmpty { return path.joined(separator: " › ") }
+        if case .string(let h)? = metadata["heading"] { return h }
+        if case .int(let s)? = metadata["start"], case .int(let e)? = metadata["end"] { return "bytes \(s)–\(e)" }
+        return nil
+    }
+
+    var byteRange: Range<Int64>? {
+        if case .int(let s)? = metadata["start"], case .int(let e)? = metadata["end"], s < e { return s..<e }
+        return nil
+    }
+}
+
+/// Finds the chunks of a collection that answer a question, embedding the question with
+/// the collection's own embedder.
+///
+/// ```swift
+/// let retriever = try Retriever(collection: docs, embedder: embedder)
+/// let chunks = try await retriever.retrieve("How tall is the lighthouse?", options: .init(k: 5))
+/// let many = try await retriever.retrieve(batch: questions)  // one embedding call, one batched search
+/// ```
+public struct Retriever: Sendable {
+    /// The collection searched.
+    public let collection: Collection
+    /// The embedder of questions: the one the collection was built with.
+    public let embedder: any Embedder
+    /// Options used when a call gives none.
+    public var options: RetrievalOptions
+
+    /// Creates a retriever.
+    ///
+    /// - Throws: `QueryError.embedderMismatch` when the collection records another
+    ///   embedder, or its dimension differs from the embedder's.
+    public init(collection: Collection, embedder: any Embedder, options: RetrievalOptions = RetrievalOptions()) throws {
+        if let recorded = collection.info.configuration[Store.embedderKey], recorded != embedder.identifier.description {
+            throw QueryError(
+                .embedderMismatch,
+                "collection \"\(collection.name)\" was built with \(recorded); questions embedded with \(embedder.identifier) would not match it"
+            )
+        }
+        guard collection.dimension == embedder.dimension else {
+            throw QueryError(
+                .embedderMismatch,
+                "collection \"\(collection.name)\" holds \(collection.dimension)-dimensional vectors; \(embedder.identifier) makes \(embedder.dimension)"
+            )
+        }
+        self.collection = collection
+        self.embedder = embedder
+        self.options = options
+    }
+
+    /// The chunks for one question.
+    public func retrieve(_ question: String, options: RetrievalOptions? = nil) async throws -> [RetrievedChunk] {
+        try await retrieve(batch: [question], options: options)[0]
+    }
+
+    /// The chunks for one question, on the calling thread.
+    public func retrieve(_ question: String, options: RetrievalOptions? = nil) throws -> [RetrievedChunk] {
+        try retrieve(batch: [question], options: options)[0]
+    }
+
+    /// The chunks for each question, in input order: the questions are embedded in one
+    /// call and searched in one batched search.
+    public func retrieve(batch questions: [String], options: RetrievalOptions? = nil) async throws -> [[RetrievedChunk]] {
+        let o = options ?? self.options
+        try o.validate()
+        guard !questions.isEmpty else { return [] }
+        let vectors = try await embedder.embed(questions)
+        let hits = try await collection.search(batch: vectors, k: o.pool, filter: o.filter)
+        let needed = o.mmrLambda == nil ? [] : Set(hits.flatMap { $0.map(\.id) })
+        let records = needed.isEmpty ? [:] : try await vectorsByID(Array(needed))
+        return zip(vectors, hits).map { choose($1, query: $0, vectors: records, o) }
+    }
+
+    /// The chunks for each question, in input order, on the calling thread.
+    public func retrieve(batch questions: [String], options: RetrievalOptions? = nil) throws -> [[RetrievedChunk]] {
+        let o = options ?? self.options
+        try o.validate()
+        guard !questions.isEmpty else { return [] }
+        let vectors = try embedder.embed(questions)
+        return try retrieve(vectors: vectors, options: o)
+    }
+
+    /// The chunks for each query vector (already embedded with `embedder`), in input order.
+    public func retrieve(vectors: [[Float]], options: RetrievalOptions? = nil) throws -> [[RetrievedChunk]] {
+        let o = options ?? self.options
+        try o.validate()
+        let hits = try collection.search(batch: vectors, k: o.pool, filter: o.filter)
+        let needed = o.mmrLambda == nil ? [] : Set(hits.flatMap { $0.map(\.id) })
+        let records = needed.isEmpty ? [:] : try vectorsByIDSync(Array(needed))
+        return zip(vectors, hits).map { choose($1, query: $0, vectors: records, o) }
+    }
+
+    private func vectorsByID(_ ids: [String]) async throws -> [String: [Float]] {
+        let records = try await collection.get(ids)
+        return Dictionary(uniqueKeysWithValues: zip(ids, records).compactMap { id, r in r.map { (id, $0.vector) } })
+    }
+
+    private func vectorsByIDSync(_ ids: [String]) throws -> [String: [Float]] {
+        let records = try collection.get(ids)
+        return Dictionary(uniqueKeysWithValues: zip(ids, records).compactMap { id, r in r.map { (id, $0.vector) } })
+    }
+
+    /// Threshold, near-duplicates, then MMR or rank order, cut to k.
+    func choose(_ hits: [SearchHit], query: [Float], vectors: [String: [Float]], _ o: RetrievalOptions) -> [RetrievedChunk] {
+        var pool = hits.map(RetrievedChunk.init)
+        if let min = o.minScore {
+            pool = pool.filter { collection.metric == .l2 ? $0.score <= min : $0.score >= min }
+        }
+        if o.dropNearDuplicates { pool = Self.dropNearDuplicates(pool) }
+        guard let lambda = o.mmrLambda, pool.count > 1 else { return Array(pool.prefix(o.k)) }
+        return Self.maximalMarginalRelevance(pool, query: query, vectors: vectors, lambda: lambda, k: o.k)
+    }
+
+    /// Keeps the first (best) of chunks of one document whose texts nearly coincide.
+    static func dropNearDuplicates(_ chunks: [RetrievedChunk]) -> [RetrievedChunk] {
+        var kept: [RetrievedChunk] = []
+        var normalized: [String] = []
+        for c in chunks {
+            let text = c.text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            let duplicate = zip(kept, normalized).contains { k, kText in
+                guard k.document == c.document else { return false }
+                if kText == text || (!text.isEmpty && (kText.contains(text) || text.contains(kText))) { return true }
+                guard let a = k.byteRange, let b = c.byteRange else { return false }
+                let overlap = max(0, min(a.upperBound, b.upperBound) - max(a.lowerBound, b.lowerBound))
+                return overlap * 2 > min(a.count, b.count)
+            }
+            if !duplicate {
+                kept.append(c)
+                normalized.append(text)
+            }
+        }
+        return kept
+    }
+
+    /// Greedy MMR: each pick maximizes λ·sim(query) − (1−λ)·max sim(picked).
+    static func maximalMarginalRelevance(
+        _ pool: [RetrievedChunk], query: [Float], vectors: [String: [Float]], lambda: Float, k: Int
+    ) -> [RetrievedChunk] {
+        let q = unit(query)
+        let units = pool.map { vectors[$0.id].map(unit) }
+        let relevance = units.map { $0.map { dot($0, q) } ?? 0 }
+        var picked: [Int] = []
+        var remaining = Array(pool.indices)
+        while picked.count < k, !remaining.isEmpty {
+            var best = remaining[0]
+            var bestValue = -Float.infinity
+            for i in remaining {
+                var redundancy: Float = 0
+                if let u = units[i] {
+                    for j in picked { if let v = units[j] { redundancy = max(redundancy, dot(u, v)) } }
+                }
+                let value = lambda * relevance[i] - (1 - lambda) * redundancy
+                if value > bestValue {
+                    bestValue = value
+                    best = i
+                }
+            }
+            picked.append(best)
+            remaining.removeAll { $0 == best }
+        }
+        return picked.map { pool[$0] }
+    }
+
+    static func unit(_ v: [Float]) -> [Float] {
+        let n = dot(v, v).squareRoot()
+        return n > 0 ? v.map { $0 / n } : v
+    }
+
+    static func dot(_ a: [Float], _ b: [Float]) -> Float {
+        var s: Float = 0
+        for i in 0..<min(a.count, b.count) { s += a[i] * b[i] }
+        return s
+    }
+}
