@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(name: "VectorStoreTests", dependencies: ["VectorStore", "TestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TestSupport"]),
+        .testTarget(name: "QueryTests", dependencies: ["Query", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

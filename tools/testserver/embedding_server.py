@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A loopback HTTP server speaking the OpenAI and Ollama embedding APIs, for Quiver's tests
+"""A loopback HTTP server speaking the OpenAI and Ollama embedding and chat APIs, for Quiver's tests
 and benchmarks, and for trying Quiver without a real provider. Standard library only.
 
     python3 tools/testserver/embedding_server.py [--port 0] [--latency-ms 0] [--dimension 8]
@@ -10,6 +10,9 @@ Prints "PORT <n>" on its first line of stdout, then serves on 127.0.0.1 until ki
 Endpoints
   POST /v1/embeddings                          OpenAI (also /openai/deployments/<name>/embeddings)
   POST /api/embed                              Ollama
+  POST /v1/chat/completions                    OpenAI chat (JSON, or server-sent events with "stream": true)
+  POST /api/chat                               Ollama chat (JSON, or one JSON object per line)
+  GET  /last_chat                              the body of the last chat request
   GET  /stats                                  {"requests", "in_flight", "max_in_flight", "connections", "inputs"}
   POST /control                                change behaviour (JSON, keys below); replies with the new settings
   POST /reset                                  counters and queued faults back to zero
@@ -25,11 +28,19 @@ Control keys
                       {"status": 429, "retry_after": "1"} | {"status": 500} | {"malformed": true}
                       | {"wrong_count": true} | {"wrong_dimension": true} | {"drop": true}
                       | {"slow_body_ms": 500}
+                      chat only: {"malformed": true} (a bad JSON body, or a bad stream event)
+                      | {"truncate": true} (the stream stops half-way) | {"error_event": true}
+  chat_reply          the answer text; by default "You asked: <question>. See [1]." where the
+                      question is the "Question:" line of the last user message (or all of it)
+  stream_delay_ms     pause between streamed pieces
+Chat answers stream word by word; "max_tokens" (OpenAI) / "num_predict" (Ollama) cut the
+answer to that many words with finish reason "length".
 Embeddings are deterministic: each component is derived from a hash of the text.
 """
 import argparse
 import base64
 import hashlib
+import re
 import json
 import socket
 import struct
@@ -39,7 +50,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
-STATE = {"latency_ms": 0, "dimension": 8, "max_inputs": 0, "shuffle": False, "faults": [], "api_key": None}
+STATE = {"latency_ms": 0, "dimension": 8, "max_inputs": 0, "shuffle": False, "faults": [], "api_key": None,
+         "chat_reply": None, "stream_delay_ms": 0, "last_chat": None}
 STATS = {"requests": 0, "in_flight": 0, "max_in_flight": 0, "connections": 0, "inputs": 0}
 
 
@@ -109,6 +121,10 @@ class Handler(BaseHTTPRequestHandler):
             events = [": keep-alive\n\n"] + [f"data: {{\"i\": {i}}}\n\n" for i in range(n)] + ["data: [DONE]\n\n"]
             self.stream(events, delay, "text/event-stream", params.get("truncate") == "1")
             return
+        if self.path == "/last_chat":
+            with LOCK:
+                self.reply(200, STATE["last_chat"] or {})
+            return
         if self.path == "/stats":
             with LOCK:
                 self.reply(200, dict(STATS))
@@ -133,7 +149,8 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         openai = path == "/v1/embeddings" or (path.startswith("/openai/deployments/") and path.endswith("/embeddings"))
         ollama = path == "/api/embed"
-        if not (openai or ollama):
+        chat = path in ("/v1/chat/completions", "/api/chat")
+        if not (openai or ollama or chat):
             self.read_json()
             self.reply(404, {"error": {"message": f"no route {self.path}"}})
             return
@@ -145,7 +162,10 @@ class Handler(BaseHTTPRequestHandler):
             latency, dim_default, max_inputs, shuffle = STATE["latency_ms"], STATE["dimension"], STATE["max_inputs"], STATE["shuffle"]
             key = STATE["api_key"]
         try:
-            self.serve_embeddings(openai, fault, latency, dim_default, max_inputs, shuffle, key)
+            if chat:
+                self.serve_chat(path == "/api/chat", fault, latency, key)
+            else:
+                self.serve_embeddings(openai, fault, latency, dim_default, max_inputs, shuffle, key)
         finally:
             with LOCK:
                 STATS["in_flight"] -= 1
@@ -199,6 +219,87 @@ class Handler(BaseHTTPRequestHandler):
                              "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)}}, slow_ms=slow)
         else:
             self.reply(200, {"model": request.get("model", ""), "embeddings": vectors}, slow_ms=slow)
+
+
+    def serve_chat(self, ollama, fault, latency, key):
+        try:
+            request = self.read_json()
+        except ValueError:
+            self.reply(400, {"error": {"message": "body is not JSON"}})
+            return
+        with LOCK:
+            STATE["last_chat"] = request
+            reply_text, delay = STATE["chat_reply"], STATE["stream_delay_ms"]
+        if latency:
+            time.sleep(latency / 1000)
+        if key and self.headers.get("Authorization") != f"Bearer {key}":
+            self.reply(401, {"error": {"message": "invalid API key"}})
+            return
+        if fault.get("drop"):
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if "status" in fault:
+            headers = [("Retry-After", str(fault["retry_after"]))] if "retry_after" in fault else []
+            self.reply(fault["status"], {"error": {"message": f"injected {fault['status']}"}}, headers=headers)
+            return
+        messages = request.get("messages") or []
+        if not messages or not all(isinstance(m, dict) and "role" in m and "content" in m for m in messages):
+            self.reply(400, {"error": {"message": "messages must be a non-empty list of {role, content}"}})
+            return
+        if reply_text is None:
+            last = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+            lines = [l[len("Question:"):].strip() for l in last.splitlines() if l.startswith("Question:")]
+            reply_text = f"You asked: {lines[-1] if lines else last}. See [1]."
+        words = re.findall(r"\S+\s*", reply_text)
+        limit = (request.get("options") or {}).get("num_predict") if ollama else request.get("max_tokens")
+        finish = "stop"
+        if limit is not None and len(words) > limit:
+            words, finish = words[:limit], "length"
+        text = "".join(words)
+        prompt_tokens = sum(len(m["content"].split()) for m in messages)
+        model = request.get("model", "")
+        if not request.get("stream"):
+            if fault.get("malformed"):
+                self.reply(200, raw=b'{"choices": [{"message": {"content": "cut')
+            elif ollama:
+                self.reply(200, {"model": model, "message": {"role": "assistant", "content": text}, "done": True,
+                                 "done_reason": finish, "prompt_eval_count": prompt_tokens, "eval_count": len(words)})
+            else:
+                self.reply(200, {"id": "chat-1", "object": "chat.completion", "model": model,
+                                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                                              "finish_reason": finish}],
+                                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(words),
+                                           "total_tokens": prompt_tokens + len(words)}})
+            return
+        pieces = []
+        if ollama:
+            for w in words:
+                pieces.append(json.dumps({"model": model, "message": {"role": "assistant", "content": w}, "done": False}) + "\n")
+            final = json.dumps({"model": model, "message": {"role": "assistant", "content": ""}, "done": True,
+                                "done_reason": finish, "prompt_eval_count": prompt_tokens, "eval_count": len(words)}) + "\n"
+        else:
+            def chunk(delta, reason=None):
+                return "data: " + json.dumps({"id": "chat-1", "object": "chat.completion.chunk", "model": model,
+                                              "choices": [{"index": 0, "delta": delta, "finish_reason": reason}]}) + "\n\n"
+            pieces.append(chunk({"role": "assistant", "content": ""}))
+            pieces.extend(chunk({"content": w}) for w in words)
+            final = chunk({}, finish)
+            if (request.get("stream_options") or {}).get("include_usage"):
+                final += "data: " + json.dumps({"id": "chat-1", "object": "chat.completion.chunk", "choices": [],
+                                                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(words),
+                                                           "total_tokens": prompt_tokens + len(words)}}) + "\n\n"
+            final += "data: [DONE]\n\n"
+        half = len(pieces) // 2
+        if fault.get("malformed"):
+            pieces.insert(half, "{not json\n" if ollama else "data: {not json\n\n")
+        if fault.get("error_event"):
+            pieces.insert(half, json.dumps({"error": "injected mid-stream error"}) + "\n" if ollama
+                          else "data: " + json.dumps({"error": {"message": "injected mid-stream error"}}) + "\n\n")
+        if fault.get("truncate"):
+            self.stream(pieces[:half], delay, "application/x-ndjson" if ollama else "text/event-stream", truncate=True)
+            return
+        self.stream(pieces + [final], delay, "application/x-ndjson" if ollama else "text/event-stream")
 
 
 class Server(ThreadingHTTPServer):

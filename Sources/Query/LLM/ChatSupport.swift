@@ -60,34 +60,52 @@ enum ChatSupport {
                 do {
                     let http = try await caller.stream(request)
                     var done = false
-                    var sawFinish = false
+                    // The finish reason and usage may come in separate events (OpenAI sends
+                    // usage after the finish); they go out together on the last delta.
+                    var final: CompletionDelta?
                     func handle(_ text: String) throws {
                         switch try decode(text) {
                         case .delta(let d):
-                            if d.finishReason != nil { sawFinish = true }
-                            if !d.text.isEmpty || d.finishReason != nil || d.usage != nil { continuation.yield(d) }
+                            if !d.text.isEmpty { continuation.yield(CompletionDelta(text: d.text)) }
+                            if d.finishReason != nil || d.usage != nil {
+                                var f = final ?? CompletionDelta(text: "")
+                                if let r = d.finishReason { f.finishReason = r }
+                                if let u = d.usage { f.usage = u }
+                                final = f
+                            }
                         case .done(let d):
-                            if let d { continuation.yield(d) }
+                            if let d {
+                                if !d.text.isEmpty { continuation.yield(CompletionDelta(text: d.text)) }
+                                var f = final ?? CompletionDelta(text: "")
+                                if let r = d.finishReason { f.finishReason = r }
+                                if let u = d.usage { f.usage = u }
+                                final = f
+                            }
                             done = true
                         case .skip: break
                         }
                     }
-                    switch framing {
-                    case .serverSentEvents:
-                        for try await event in http.events() {
-                            try handle(event.data)
-                            if done { break }
+                    do {
+                        switch framing {
+                        case .serverSentEvents:
+                            for try await event in http.events() {
+                                try handle(event.data)
+                                if done { break }
+                            }
+                        case .jsonLines:
+                            for try await line in http.lines() where !line.allSatisfy(\.isWhitespace) {
+                                try handle(line)
+                                if done { break }
+                            }
                         }
-                    case .jsonLines:
-                        for try await line in http.lines() where !line.allSatisfy(\.isWhitespace) {
-                            try handle(line)
-                            if done { break }
-                        }
+                    } catch let error as HTTPError where error.code == .transport || error.code == .timeout {
+                        throw QueryError(.truncatedStream, "\(name)'s streamed answer broke off: \(error.message)")
                     }
                     try Task.checkCancellation()
-                    guard done || sawFinish else {
+                    guard done || final?.finishReason != nil else {
                         throw QueryError(.truncatedStream, "\(name)'s streamed answer ended before the server said it was complete")
                     }
+                    if let final { continuation.yield(final) }
                     continuation.finish()
                 } catch is CancellationError {
                     continuation.finish(throwing: QueryError(.cancelled, "the answer from \(name) was cancelled"))
