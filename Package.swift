@@ -43,7 +43,7 @@ let package = Package(
         .executableTarget(
             name: "quiver-bench",
             dependencies: [
-                "VectorStore", "Ingest", "COpenBLAS", "CQuiverKernels", "Synthetic",
+                "VectorStore", "Ingest", "Query", "COpenBLAS", "CQuiverKernels", "Synthetic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/bench",
