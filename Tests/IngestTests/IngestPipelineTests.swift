@@ -28,6 +28,35 @@ import Testing
         return p
     }
 
+    @Test func dryRunReportsChangesAndWritesNothing() async throws {
+        let dir = try corpus()
+        defer { dir.remove() }
+        let store = try Store(path: dir.sub("store"))
+        var p = try pipeline(store)
+        _ = try await p.run(directory: dir.sub("docs"))
+        let before = try await p.collection.metadata(where: .exists("doc"))
+        try "# Note 1\n\nRewritten.".write(toFile: dir.sub("docs/sub/note1.md"), atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: dir.sub("docs/sub/note2.md"))
+        try "A new note.".write(toFile: dir.sub("docs/new.txt"), atomically: true, encoding: .utf8)
+        p.dryRun = true
+        let progress = Shared<[IngestProgress]>([])
+        let plan = try await p.run(directory: dir.sub("docs")) { e in progress.withLock { $0.append(e) } }
+        #expect(plan.added == ["new.txt"])
+        #expect(plan.updated == ["sub/note1.md"])
+        #expect(plan.removed == ["sub/note2.md"])
+        #expect(plan.unchanged.count == 11)  // of 13 files now
+        #expect(plan.chunksWritten == 0)
+        #expect(try await p.collection.metadata(where: .exists("doc")) == before)
+        #expect(try await store.collections().map(\.name) == ["docs"])  // no cache collection either
+        let last = try #require(progress.withLock { $0.last })
+        #expect(last.documents == 13 && last.documentsTotal == 13 && last.elapsed > 0 && last.documentsPerSecond > 0)
+        #expect(last.secondsRemaining == 0)
+        // The real run then does what the plan said.
+        p.dryRun = false
+        let run = try await p.run(directory: dir.sub("docs"))
+        #expect(run.added == plan.added && run.updated == plan.updated && run.removed == plan.removed)
+    }
+
     @Test func ingestsIncrementallyReplacesChangedAndPrunesVanished() async throws {
         let dir = try corpus()
         defer { dir.remove() }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HTTP
 
 /// The project's loopback embedding server (`tools/testserver/embedding_server.py`), run
@@ -76,3 +77,12 @@ public func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
 /// Calls the synchronous form of an API from an async context (where Swift would pick the
 /// `async` overload of the same name).
 public func blocking<T>(_ body: () throws -> T) rethrows -> T { try body() }
+
+/// A value threads and tasks can share.
+public final class Shared<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    /// Creates a shared value.
+    public init(_ value: Value) { self.value = Mutex(value) }
+    /// Reads or changes the value under the lock.
+    public func withLock<R>(_ body: (inout Value) -> R) -> R { value.withLock { body(&$0) } }
+}

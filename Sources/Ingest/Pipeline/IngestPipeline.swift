@@ -46,6 +46,18 @@ public struct IngestProgress: Sendable {
     public var embedded = 0
     /// Chunks written so far.
     public var written = 0
+    /// Seconds since the run started.
+    public var elapsed = 0.0
+
+    /// Documents per second so far.
+    public var documentsPerSecond: Double { elapsed > 0 ? Double(documents) / elapsed : 0 }
+    /// Chunks written per second so far.
+    public var chunksPerSecond: Double { elapsed > 0 ? Double(written) / elapsed : 0 }
+    /// Seconds left at the rate so far, once there is a rate.
+    public var secondsRemaining: Double? {
+        guard documents > 0, documentsTotal >= documents else { return nil }
+        return Double(documentsTotal - documents) / documentsPerSecond
+    }
 }
 
 /// Loads, splits (on all cores), embeds (concurrent batches) and writes documents into a
@@ -75,6 +87,9 @@ public struct IngestPipeline: Sendable {
     public var window = 256
     /// Delete documents whose source vanished.
     public var prune = false
+    /// Write nothing: the report says what would be added, updated, left unchanged and
+    /// removed (documents are loaded and compared, not split or embedded).
+    public var dryRun = false
     /// Reuse and remember vectors in the store's embedding cache. Default: on for
     /// embedders that call a server, off for in-process ones (the hashing embedder computes
     /// a vector faster than the cache stores one).
@@ -121,8 +136,9 @@ public struct IngestPipeline: Sendable {
             }
             seen.formUnion(documents.map(\.id))
             report.bytes += documents.reduce(0) { $0 + $1.text.utf8.count }
-            try await ingest(documents, cache: cache, into: &report, progress: &state, callback: progress)
+            try await ingest(documents, cache: cache, into: &report, progress: &state, callback: timed(progress, started))
             state.documents += slice.count
+            state.elapsed = Date().timeIntervalSince(started)
             progress?(state)
         }
         if prune { try prune(keeping: seen, into: &report) }
@@ -142,8 +158,9 @@ public struct IngestPipeline: Sendable {
         while start < documents.count {
             let slice = Array(documents[start..<min(documents.count, start + window)])
             start += slice.count
-            try await ingest(slice, cache: cache, into: &report, progress: &state, callback: progress)
+            try await ingest(slice, cache: cache, into: &report, progress: &state, callback: timed(progress, started))
             state.documents += slice.count
+            state.elapsed = Date().timeIntervalSince(started)
             progress?(state)
         }
         if prune { try prune(keeping: Set(documents.map(\.id)), into: &report) }
@@ -151,9 +168,19 @@ public struct IngestPipeline: Sendable {
         return report
     }
 
+    /// `callback` with the elapsed time filled in.
+    private func timed(_ callback: (@Sendable (IngestProgress) -> Void)?, _ started: Date) -> (@Sendable (IngestProgress) -> Void)? {
+        guard let callback else { return nil }
+        return { p in
+            var p = p
+            p.elapsed = Date().timeIntervalSince(started)
+            callback(p)
+        }
+    }
+
     /// The store's embedding cache for this embedder, once per run (nil when off).
     private func openCache() throws -> EmbeddingCache? {
-        useCache ? try EmbeddingCache(store: collection.store, embedder: embedder) : nil
+        useCache && !dryRun ? try EmbeddingCache(store: collection.store, embedder: embedder) : nil
     }
 
     private func ingest(
@@ -175,6 +202,12 @@ public struct IngestPipeline: Sendable {
             work.append((doc, Array(stored.keys), stored.isEmpty))
         }
         guard !work.isEmpty else { return }
+        if dryRun {
+            for item in work {
+                if item.isNew { report.added.append(item.doc.id) } else { report.updated.append(item.doc.id) }
+            }
+            return
+        }
         // Split on all cores.
         let chunks = work.map(\.doc.text).split(with: splitter)
         progress.chunks += chunks.reduce(0) { $0 + $1.count }
@@ -252,7 +285,7 @@ public struct IngestPipeline: Sendable {
             if case .string(let doc)? = metadata["doc"], !seen.contains(doc) { vanished[doc, default: []].append(id) }
         }
         for (doc, ids) in vanished.sorted(by: { $0.key < $1.key }) {
-            try collection.write(upsert: [], deleting: ids)
+            if !dryRun { try collection.write(upsert: [], deleting: ids) }
             report.removed.append(doc)
         }
     }
