@@ -25,6 +25,9 @@ let package = Package(
         .systemLibrary(
             name: "CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "CEdit", pkgConfig: "libedit",
+            providers: [.apt(["libedit-dev"])]),
 
         // Quiver's own SIMD scoring kernels (AVX2+FMA with a runtime check).
         .target(name: "CQuiverKernels"),
@@ -36,7 +39,7 @@ let package = Package(
         .executableTarget(
             name: "quiver",
             dependencies: [
-                "VectorStore", "Ingest", "Query", "Synthetic",
+                "VectorStore", "Ingest", "Query", "Synthetic", "CEdit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/quiver"),

@@ -18,6 +18,7 @@ struct Index: AsyncParsableCommand {
     @Option(help: "Only files matching (glob; repeatable).") var include: [String] = []
     @Option(help: "Leave out files matching (glob; repeatable).") var exclude: [String] = []
     @Flag(help: "Delete documents whose source vanished (with a single PATH).") var prune = false
+    @Flag(help: "Say what would be added, updated, unchanged and removed; write nothing.") var dryRun = false
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
@@ -30,7 +31,11 @@ struct Index: AsyncParsableCommand {
     }
 
     func run() async throws {
+        for path in paths where !FileManager.default.fileExists(atPath: path) {
+            throw CLIError("no such file or folder: \(path)", hint: "give the folder of documents to index")
+        }
         let (embedder, _) = try embedderOptions.make()
+        if dryRun { return try await plan(embedder) }
         let store = try Store(path: storeOptions.path)
         let target: Collection
         do {
@@ -40,6 +45,11 @@ struct Index: AsyncParsableCommand {
         } catch let e as StoreError where e.code == .collectionExists {
             throw ValidationError("\(e.message). Use the same --embedder, --model and --dimensions, or another --collection.")
         }
+        try report(try await ingest(try pipeline(target, embedder), started: Date()))
+    }
+
+    /// The splitter the flags name.
+    var textSplitter: any TextSplitter {
         let split: any TextSplitter
         switch splitter {
         case "markdown": split = MarkdownSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
@@ -48,21 +58,26 @@ struct Index: AsyncParsableCommand {
         case "character": split = CharacterSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
         default: split = RecursiveSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
         }
-        var pipeline = IngestPipeline(collection: target, embedder: embedder, splitter: split)
+        return split
+    }
+
+    func pipeline(_ target: Collection, _ embedder: any Embedder) throws -> IngestPipeline {
+        var pipeline = IngestPipeline(collection: target, embedder: embedder, splitter: textSplitter)
         pipeline.loader = DocumentLoader(options: DocumentLoader.Options(include: include, exclude: exclude))
         pipeline.batchSize = batchSize
         pipeline.concurrency = concurrency
         pipeline.prune = prune && paths.count == 1
+        pipeline.dryRun = dryRun
+        return pipeline
+    }
+
+    /// Runs `pipeline` over every path, with the progress bar.
+    func ingest(_ pipeline: IngestPipeline, started: Date) async throws -> IngestReport {
         var total = IngestReport()
-        let started = Date()
         for path in paths {
-            let report = try await pipeline.run(directory: path) { p in
-                let rate = Double(p.written) / max(Date().timeIntervalSince(started), 0.001)
-                FileHandle.standardError.write(
-                    Data(
-                        "  \(p.documents)/\(p.documentsTotal) documents, \(p.chunks) chunks, \(p.written) written (\(Int(rate)) chunks/s)\n"
-                            .utf8))
-            }
+            let bar = ProgressBar(label: dryRun ? "checking" : "indexing")
+            let report = try await pipeline.run(directory: path) { p in bar.update(p) }
+            if !json { bar.finish(report) }
             total.added += report.added
             total.updated += report.updated
             total.unchanged += report.unchanged
@@ -73,18 +88,70 @@ struct Index: AsyncParsableCommand {
             total.bytes += report.bytes
         }
         total.seconds = Date().timeIntervalSince(started)
+        return total
+    }
+
+    /// `--dry-run`: compares with the collection if it exists, else everything is new.
+    func plan(_ embedder: any Embedder) async throws {
+        let started = Date()
+        let existing: Collection? = try? await Store(path: storeOptions.path, options: noCreate).collection(collection)
+        if let existing {
+            let recorded = existing.info.configuration[Store.embedderKey]
+            if recorded != nil && recorded != embedder.identifier.description {
+                throw CLIError(
+                    "collection \"\(collection)\" holds vectors of \(recorded ?? ""), not \(embedder.identifier)",
+                    hint: "pass the same --embedder/--model/--dimensions as before, or another --collection")
+            }
+            return try report(try await ingest(try pipeline(existing, embedder), started: started))
+        }
+        var total = IngestReport()
+        let loader = DocumentLoader(options: DocumentLoader.Options(include: include, exclude: exclude))
+        for path in paths {
+            let (files, issues) = loader.walk(path)
+            total.issues += issues
+            for file in files {
+                let r = loader.load(file: (path as NSString).appendingPathComponent(file), id: file)
+                total.added += r.documents.map(\.id)
+                total.issues += r.issues
+                total.bytes += r.documents.reduce(0) { $0 + $1.text.utf8.count }
+            }
+        }
+        total.seconds = Date().timeIntervalSince(started)
+        try report(total)
+    }
+
+    func report(_ total: IngestReport) throws {
         if json {
             let object: [String: Any] = [
                 "added": total.added, "updated": total.updated, "unchanged": total.unchanged.count, "removed": total.removed,
                 "chunks_written": total.chunksWritten, "failed": total.failed.map { ["id": $0.id, "reason": $0.reason] },
                 "issues": total.issues.map { $0.description }, "seconds": total.seconds, "bytes": total.bytes,
+                "dry_run": dryRun,
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        } else if dryRun {
+            print(
+                "Dry run, nothing written: \(total.added.count) would be added, \(total.updated.count) updated, "
+                    + "\(total.unchanged.count) unchanged, \(total.removed.count) removed.")
+            for id in total.added { print("  add     \(id)") }
+            for id in total.updated { print("  update  \(id)") }
+            for id in total.removed { print("  remove  \(id)") }
+            if verbose { for id in total.unchanged { print("  same    \(id)") } }
         } else {
             print("Indexed \(paths.joined(separator: ", ")) into \(storeOptions.path) (\(collection)): \(total)")
+            if verbose {
+                for id in total.added { print("  added    \(id)") }
+                for id in total.updated { print("  updated  \(id)") }
+                for id in total.removed { print("  removed  \(id)") }
+            }
+        }
+        if !json {
             for issue in total.issues { print("  note: \(issue)") }
             for f in total.failed { print("  failed: \(f.id): \(f.reason)") }
         }
-        if !total.failed.isEmpty { throw ExitCode(3) }
+        if !total.failed.isEmpty {
+            let stored = total.added.count + total.updated.count + total.unchanged.count
+            throw ExitCode(stored > 0 ? 3 : 1)
+        }
     }
 }

@@ -49,6 +49,9 @@ public struct IngestProgress: Sendable {
     /// Seconds since the run started.
     public var elapsed = 0.0
 
+    /// No progress yet.
+    public init() {}
+
     /// Documents per second so far.
     public var documentsPerSecond: Double { elapsed > 0 ? Double(documents) / elapsed : 0 }
     /// Chunks written per second so far.

@@ -9,20 +9,37 @@ enum Extractive {
         let rank: Int
     }
 
-    /// Sentences (and lines) of the context worth quoting: not headings, at least three
-    /// words, each once.
+    /// Sentences of the context worth quoting: hard-wrapped lines joined back into their
+    /// paragraph; headings, table rows, code fences and questions left out; at least four
+    /// words; each once.
     static func candidates(_ context: PromptContext) -> [Candidate] {
         let splitter = SentenceSplitter()
         var seen = Set<String>()
         var out: [Candidate] = []
         for citation in context.citations {
-            for line in citation.text.split(whereSeparator: \.isNewline) {
+            var paragraphs: [String] = []
+            var current: [String] = []
+            var inCode = false
+            for line in citation.text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
                 var l = line.trimmingCharacters(in: .whitespaces)
-                if l.hasPrefix("#") || l.hasPrefix("```") || l.hasPrefix("|") { continue }
+                if l.hasPrefix("```") { inCode.toggle() }
+                let structural = inCode || l.hasPrefix("```") || l.hasPrefix("#") || l.hasPrefix("|")
+                let bullet = l.first.map { "-*>•".contains($0) } ?? false
+                if l.isEmpty || structural || bullet {
+                    if !current.isEmpty { paragraphs.append(current.joined(separator: " ")) }
+                    current = []
+                    if structural { continue }
+                }
                 while let f = l.first, "-*>•".contains(f) { l = String(l.dropFirst()).trimmingCharacters(in: .whitespaces) }
-                for sentence in splitter.sentences(in: l) {
+                if !l.isEmpty { current.append(l) }
+            }
+            if !current.isEmpty { paragraphs.append(current.joined(separator: " ")) }
+            for paragraph in paragraphs {
+                for sentence in splitter.sentences(in: paragraph) {
                     let s = sentence.trimmingCharacters(in: .whitespaces)
-                    guard s.split(separator: " ").count >= 3, seen.insert(s.lowercased()).inserted else { continue }
+                    guard s.split(separator: " ").count >= 4, !s.hasSuffix("?"), seen.insert(s.lowercased()).inserted else {
+                        continue
+                    }
                     out.append(Candidate(text: s, source: citation.number, rank: out.count))
                 }
             }
