@@ -14,3 +14,58 @@ public enum BuiltProducts {
         return nil
     }
 }
+
+/// What a finished child process printed.
+public struct ProcessOutput: Sendable {
+    /// The exit status.
+    public var status: Int32
+    /// Standard output.
+    public var out: String
+    /// Standard error.
+    public var err: String
+}
+
+/// Runs the built `quiver` (or another product) with `arguments`, feeding `input` to its
+/// stdin, and waits. `environment` entries are added to (or, as "", removed from) this
+/// process's environment. `whileRunning` is called with the process once it started.
+public func runProduct(
+    _ arguments: [String], product name: String = "quiver", input: String? = nil, environment: [String: String] = [:],
+    whileRunning: ((Process) -> Void)? = nil
+) throws -> ProcessOutput {
+    guard let binary = BuiltProducts.executable(name) else {
+        throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "\(name) is not built beside the tests"])
+    }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: binary)
+    p.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v.isEmpty ? nil : v }
+    p.environment = env
+    let out = Pipe()
+    let err = Pipe()
+    let stdin = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = stdin
+    try p.run()
+    // Read both pipes on their own threads, so a full pipe never blocks the child.
+    let outData = Shared(Data())
+    let errData = Shared(Data())
+    let done = DispatchSemaphore(value: 0)
+    for (pipe, sink) in [(out, outData), (err, errData)] {
+        Thread.detachNewThread {
+            let d = pipe.fileHandleForReading.readDataToEndOfFile()
+            sink.withLock { $0 = d }
+            done.signal()
+        }
+    }
+    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+    whileRunning?(p)
+    try? stdin.fileHandleForWriting.close()
+    done.wait()
+    done.wait()
+    p.waitUntilExit()
+    return ProcessOutput(
+        status: p.terminationStatus, out: String(decoding: outData.withLock { $0 }, as: UTF8.self),
+        err: String(decoding: errData.withLock { $0 }, as: UTF8.self))
+}

@@ -43,7 +43,7 @@ struct Index: AsyncParsableCommand {
                 collection, dimension: embedder.dimension, metric: .cosine,
                 configuration: [Store.embedderKey: embedder.identifier.description])
         } catch let e as StoreError where e.code == .collectionExists {
-            throw ValidationError("\(e.message). Use the same --embedder, --model and --dimensions, or another --collection.")
+            throw CLIError(e.message, hint: "pass the same --embedder, --model and --dimensions as before, or another --collection")
         }
         try report(try await ingest(try pipeline(target, embedder), started: Date()))
     }

@@ -99,6 +99,7 @@ struct Repl: AsyncParsableCommand {
                     case .finished(let a): done = a
                     }
                 }
+                try Task.checkCancellation()  // a cancelled stream ends without an error
                 return done
             }
             let watcher = Task {

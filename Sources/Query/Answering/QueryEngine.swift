@@ -128,6 +128,7 @@ public struct QueryEngine: Sendable {
                             if let r = delta.finishReason { done.finishReason = r }
                             if let u = delta.usage { done.usage = u }
                         }
+                        if Task.isCancelled { throw QueryError(.cancelled, "the answer was cancelled") }
                         answer.text = done.text
                         answer.completion = done
                     } else {

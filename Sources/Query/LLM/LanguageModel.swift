@@ -142,6 +142,7 @@ extension LanguageModel {
             if let reason = delta.finishReason { out.finishReason = reason }
             if let usage = delta.usage { out.usage = usage }
         }
+        if Task.isCancelled { throw QueryError(.cancelled, "the answer from \(name) was cancelled") }
         return out
     }
 }
