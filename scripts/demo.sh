@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: installs what is missing, builds in release mode, indexes
-# the sample corpus in data/ with the offline hashing embedder, and searches it, offline.
+# the sample corpus in data/ with the offline hashing embedder, and answers three questions
+# with their sources (extractive answers: no LLM, no network).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -12,5 +13,6 @@ for q in "Who rowed out to rescue the survivors of a shipwreck?" \
          "Why were lighthouse keepers called wickies?" \
          "What did the Fresnel lens change?"; do
   echo
-  "$quiver" search "$q" --store "$store" -k 2
+  echo "Q: $q"
+  "$quiver" query "$q" --store "$store" -k 3
 done

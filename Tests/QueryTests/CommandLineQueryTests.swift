@@ -43,6 +43,9 @@ import Testing
             let answer = object["answer"] as? String ?? ""
             #expect(answer.contains("[1]"), "the best source is quoted: \(answer)")
         }
+        // An FAQ-style source: the sentence after the matching question is the answer.
+        let faq = json(try runProduct(["query", "Why were lighthouse keepers called wickies?", "--store", store, "--json"]).out)
+        #expect((faq["answer"] as? String)?.hasPrefix("Because they trimmed the wicks of the oil lamps") == true)
         // Text output: the answer, then numbered sources.
         let text = try runProduct(["query", cases[0].0, "--store", store, "-k", "2"])
         #expect(text.out.contains("Grace Darling"))

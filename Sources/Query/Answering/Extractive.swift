@@ -7,6 +7,9 @@ enum Extractive {
         let text: String
         let source: Int
         let rank: Int
+        /// The question the context asked just before this sentence (FAQ style), which
+        /// this sentence presumably answers.
+        let askedBefore: String?
     }
 
     /// Sentences of the context worth quoting: hard-wrapped lines joined back into their
@@ -35,12 +38,16 @@ enum Extractive {
             }
             if !current.isEmpty { paragraphs.append(current.joined(separator: " ")) }
             for paragraph in paragraphs {
+                var asked: String?
                 for sentence in splitter.sentences(in: paragraph) {
                     let s = sentence.trimmingCharacters(in: .whitespaces)
-                    guard s.split(separator: " ").count >= 4, !s.hasSuffix("?"), seen.insert(s.lowercased()).inserted else {
+                    if s.hasSuffix("?") {
+                        asked = s
                         continue
                     }
-                    out.append(Candidate(text: s, source: citation.number, rank: out.count))
+                    defer { asked = nil }
+                    guard s.split(separator: " ").count >= 4, seen.insert(s.lowercased()).inserted else { continue }
+                    out.append(Candidate(text: s, source: citation.number, rank: out.count, askedBefore: asked))
                 }
             }
         }
@@ -52,7 +59,7 @@ enum Extractive {
     static func answer(question: String, context: PromptContext, embedder: any Embedder, count: Int) async throws -> String {
         let candidates = candidates(context)
         guard !candidates.isEmpty else { return "" }
-        let vectors = try await embedder.embed([question] + candidates.map(\.text))
+        let vectors = try await embedder.embed([question] + texts(candidates))
         return compose(candidates, vectors, count)
     }
 
@@ -60,13 +67,28 @@ enum Extractive {
     static func answer(question: String, context: PromptContext, embedder: any Embedder, count: Int) throws -> String {
         let candidates = candidates(context)
         guard !candidates.isEmpty else { return "" }
-        let vectors = try embedder.embed([question] + candidates.map(\.text))
+        let vectors = try embedder.embed([question] + texts(candidates))
         return compose(candidates, vectors, count)
     }
 
+    /// The texts to embed: each sentence, then the questions asked before some of them.
+    static func texts(_ candidates: [Candidate]) -> [String] {
+        candidates.map(\.text) + candidates.compactMap(\.askedBefore)
+    }
+
+    /// Ranks by cosine to the question; a sentence right after a question in the context
+    /// also scores as that question (slightly discounted), so FAQ answers surface.
     static func compose(_ candidates: [Candidate], _ vectors: [[Float]], _ count: Int) -> String {
         let q = Retriever.unit(vectors[0])
-        let scored = zip(candidates, vectors.dropFirst()).map { c, v in (c, Retriever.dot(Retriever.unit(v), q)) }
+        var asked = candidates.count + 1
+        let scored = candidates.enumerated().map { i, c -> (Candidate, Float) in
+            var score = Retriever.dot(Retriever.unit(vectors[i + 1]), q)
+            if c.askedBefore != nil {
+                score = max(score, 0.95 * Retriever.dot(Retriever.unit(vectors[asked]), q))
+                asked += 1
+            }
+            return (c, score)
+        }
         let best = scored.sorted { a, b in a.1 != b.1 ? a.1 > b.1 : a.0.rank < b.0.rank }.prefix(max(1, count))
         return best.map { c, _ in "\(c.text) [\(c.source)]" }.joined(separator: " ")
     }

@@ -1,0 +1,88 @@
+import Foundation
+import Query
+import TestSupport
+import Testing
+
+// The README's Swift examples, compiled and run here. `readmeShowsTheseExamples` checks
+// that every ```swift block of README.md appears in this file, line for line.
+
+func storeExample(path: String) throws -> ([SearchHit], [[SearchHit]]) {
+    let store = try Store(path: path)
+    let docs = try store.openOrCreateCollection("docs", dimension: 3, metric: .cosine)
+    try docs.upsert([
+        Record(id: "guide.md#0", vector: [0.1, 0.9, 0.2], text: "Lighthouses guide ships.", metadata: ["lang": "en", "year": 2024]),
+        Record(id: "guide.md#1", vector: [0.8, 0.1, 0.3], text: "Fog horns sound in fog.", metadata: ["lang": "en", "year": 2019]),
+    ])
+    let hits = try docs.search([0.1, 0.8, 0.2], k: 5, filter: .and([.equals("lang", "en"), .range("year", lower: 2020)]))
+    let many = try docs.search(batch: [[0.1, 0.8, 0.2], [0.9, 0.1, 0.2]], k: 1)  // one pass over the vectors for the batch
+    return (hits, many)
+}
+
+func ingestExample(store: Store, folder: String) async throws -> IngestReport {
+    let embedder = HashingEmbedder(dimension: 384)  // offline; or OpenAIEmbedder, OllamaEmbedder
+    let docs = try store.openOrCreateCollection("notes", for: embedder)  // remembers its embedder
+    var pipeline = IngestPipeline(
+        collection: docs, embedder: embedder, splitter: MarkdownSplitter(chunkSize: 800, chunkOverlap: 100))
+    pipeline.prune = true  // delete the chunks of files that vanished
+    let report = try await pipeline.run(directory: folder) { progress in
+        print("\(progress.documents)/\(progress.documentsTotal) files, \(Int(progress.chunksPerSecond)) chunks/s")
+    }
+    print(report)  // added, updated, unchanged, removed, chunks, failures, MB/s
+    return report
+}
+
+func queryExample(store: Store, baseURL: String, questions: [String]) async throws -> (Answer, String, [Result<Answer, Error>]) {
+    let docs = try await store.collection("notes")
+    let retriever = try Retriever(collection: docs, embedder: HashingEmbedder(dimension: 384), options: RetrievalOptions(k: 4))
+    let offline = QueryEngine(retriever: retriever)  // no LLM: extractive answers
+    let answer = try await offline.answer("Who rowed out to rescue the survivors?")
+    print(answer.text, answer.citations.map(\.source))
+
+    let llm = try OpenAIChat(model: "gpt-4o-mini", baseURL: baseURL)  // key from $OPENAI_API_KEY
+    let engine = QueryEngine(retriever: retriever, model: llm, concurrency: 16)
+    var streamed = ""
+    for try await event in engine.stream("How does a Fresnel lens work?") {
+        if case .delta(let text) = event { streamed += text }
+    }
+    let answers = await engine.answer(batch: questions)  // one batched search, 16 completions at a time
+    return (answer, streamed, answers)
+}
+
+@Suite struct ReadmeExamples {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    @Test func examplesRun() async throws {
+        let dir = TemporaryDirectory("quiver-readme")
+        defer { dir.remove() }
+        let (hits, many) = try storeExample(path: dir.sub("a"))
+        #expect(hits.map(\.id) == ["guide.md#0"])
+        #expect(many.map { $0.map(\.id) } == [["guide.md#0"], ["guide.md#1"]])
+
+        let store = try Store(path: dir.sub("b"))
+        let report = try await ingestExample(store: store, folder: Self.root.appendingPathComponent("data").path)
+        #expect(report.added.count >= 12 && report.failed.isEmpty)
+
+        let server = try LoopbackServer()
+        let (answer, streamed, answers) = try await queryExample(
+            store: store, baseURL: server.baseURL + "/v1", questions: ["Where is Eddystone?", "What is a lamp?"])
+        #expect(answer.isExtractive && answer.citations.first?.source == "keepers/famous-keepers.txt")
+        #expect(streamed == "You asked: How does a Fresnel lens work?. See [1].")
+        #expect(
+            try answers.map { try $0.get().text } == ["You asked: Where is Eddystone?. See [1].", "You asked: What is a lamp?. See [1]."])
+    }
+
+    @Test func readmeShowsTheseExamples() throws {
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let source = try String(contentsOf: URL(fileURLWithPath: #filePath), encoding: .utf8)
+        func normalized(_ text: some StringProtocol) -> String {
+            text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: "\n")
+        }
+        let here = normalized(source)
+        let blocks = readme.components(separatedBy: "```swift\n").dropFirst().map { $0.components(separatedBy: "```")[0] }
+        #expect(blocks.count >= 3)
+        for block in blocks {
+            #expect(here.contains(normalized(block)), "README block not compiled by the tests:\n\(block)")
+        }
+    }
+}
