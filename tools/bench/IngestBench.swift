@@ -5,7 +5,8 @@ import Synthetic
 
 /// `quiver-bench ingest`: generates a corpus of Markdown files, ingests it with the hashing
 /// embedder, and reports documents/s, chunks/s and the peak anonymous memory (RssAnon; the
-/// LMDB map's file-backed pages do not count), sampled while it runs.
+/// LMDB map's file-backed pages do not count), sampled while it runs; then the end-to-end
+/// part of `quiver-bench pipeline` (speedup at concurrency 16 and the fraction of ideal).
 struct IngestBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest", abstract: "Benchmark the ingest pipeline on a generated corpus (hashing embedder).")
@@ -13,6 +14,7 @@ struct IngestBench: AsyncParsableCommand {
     @Option(help: "Corpus size in MB.") var mb = 100
     @Option(help: "Bytes per generated document.") var documentBytes = 20_000
     @Option(help: "Work directory (default: a temporary one, removed afterwards).") var dir: String?
+    @Flag(help: "Skip the end-to-end part (1,000 documents against the loopback server at 50 ms).") var skipPipeline = false
     @Flag(help: "Print one flat JSON object.") var json = false
 
     func run() async throws {
@@ -37,13 +39,14 @@ struct IngestBench: AsyncParsableCommand {
         let rerun = Machine.now() - t1
         sampler.stop()
 
-        let out: [(String, Double)] = [
+        var out: [(String, Double)] = [
             ("load_1min", Machine.load()), ("corpus_mb", Double(totalBytes) / 1e6), ("documents", Double(count)),
             ("chunks", Double(report.chunksWritten)), ("seconds", seconds), ("documents_per_s", Double(count) / seconds),
             ("chunks_per_s", Double(report.chunksWritten) / seconds), ("mb_per_s", Double(totalBytes) / 1e6 / seconds),
             ("peak_rss_anon_mb", sampler.peakMB), ("baseline_rss_anon_mb", baseline),
             ("rerun_seconds", rerun), ("rerun_written", Double(again.chunksWritten)),
         ]
+        if !skipPipeline { out += try await PipelineBench.measure(documents: 1000, latencyMs: 50, batchSize: 8) }
         if json {
             print("{" + out.map { "\"\($0.0)\": \(StoreBench.format($0.1))" }.joined(separator: ", ") + "}")
         } else {

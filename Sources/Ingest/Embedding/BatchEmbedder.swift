@@ -62,6 +62,14 @@ public struct BatchEmbedder: Sendable {
 
     /// Embeds on the embedder's async path, at most `concurrency` batches at once.
     public func embed(_ texts: [String]) async -> BatchEmbedding {
+        await embed(texts) { _, _, _ in }
+    }
+
+    /// `embed(_:)`, calling `onBatch` (in the calling task, one call at a time) as each
+    /// request completes: the range of inputs, their vectors, or the failure's message.
+    public func embed(
+        _ texts: [String], onBatch: (_ inputs: Range<Int>, _ vectors: [[Float]]?, _ failure: String?) -> Void
+    ) async -> BatchEmbedding {
         let ranges = batches(texts)
         let control = Control(self)
         defer { control.stop() }
@@ -87,7 +95,13 @@ public struct BatchEmbedder: Sendable {
                 }
                 guard let done = await group.next() else { break }
                 inFlight -= 1
+                let failed = failures.count
                 Self.collect(done.result, done.range, &vectors, &failures)
+                if failures.count > failed {
+                    onBatch(done.range, nil, failures[failed].message)
+                } else {
+                    onBatch(done.range, vectors[done.range].map { $0 ?? [] }, nil)
+                }
             }
         }
         failures.sort { $0.inputs.lowerBound < $1.inputs.lowerBound }

@@ -214,71 +214,101 @@ public struct IngestPipeline: Sendable {
         // Split on all cores.
         let chunks = work.map(\.doc.text).split(with: splitter)
         progress.chunks += chunks.reduce(0) { $0 + $1.count }
+        let startWritten = progress.written
         callback?(progress)
-        // Embed every chunk of the window in concurrent batches, except those the cache has.
+        // Embed the chunks the cache lacks in concurrent batches, and write each document as
+        // soon as its chunks, and those of every document before it, have vectors: writes
+        // (one at a time, several documents per transaction) overlap the embedding. A
+        // document whose embedding failed is reported and left as it was.
         let texts = chunks.flatMap { $0.map(\.text) }
         var vectors = try cache?.lookup(texts) ?? [[Float]?](repeating: nil, count: texts.count)
         let missing = vectors.indices.filter { vectors[$0] == nil }
+        var owner: [Int] = []  // text index → work index
+        owner.reserveCapacity(texts.count)
+        for (i, c) in chunks.enumerated() { owner += repeatElement(i, count: c.count) }
+        var remaining = [Int](repeating: 0, count: work.count)
+        for i in missing { remaining[owner[i]] += 1 }
         var failures: [Int: String] = [:]
-        if !missing.isEmpty {
-            let embedded = await BatchEmbedder(embedder, batchSize: batchSize, concurrency: concurrency).embed(missing.map { texts[$0] })
-            var fresh: (texts: [String], vectors: [[Float]]) = ([], [])
-            for (j, i) in missing.enumerated() {
-                if let v = embedded.vectors[j] {
-                    vectors[i] = v
-                    fresh.texts.append(texts[i])
-                    fresh.vectors.append(v)
-                }
-            }
-            for failure in embedded.failures {
-                for j in failure.inputs { failures[missing[j]] = failure.message }
-            }
-            if let cache, !fresh.texts.isEmpty {
-                try await cache.collection.upsert(zip(fresh.texts, fresh.vectors).map { Record(id: EmbeddingCache.key($0), vector: $1) })
-            }
-        }
-        progress.embedded += vectors.count { $0 != nil }
-        callback?(progress)
-        // Write, several documents per transaction; a document whose embedding failed is
-        // reported and left as it was.
-        var offset = 0
+        var firstText = 0  // of the document at the frontier
+        var frontier = 0  // documents before it are queued for writing
         var pending: (records: [Record], stale: [String], docs: [(String, Bool)]) = ([], [], [])
-        func flush() async throws {
+        var writer: Task<Void, Error>?
+        let written = Locked(0)
+        let collection = self.collection
+        func dispatch() {
             guard !pending.docs.isEmpty else { return }
-            try await collection.write(upsert: pending.records, deleting: pending.stale)
-            progress.written += pending.records.count
-            report.chunksWritten += pending.records.count
+            let (records, stale) = (pending.records, pending.stale)
+            let previous = writer
+            writer = Task {
+                try await previous?.value
+                try await collection.write(upsert: records, deleting: stale)
+                written.withLock { $0 += records.count }
+            }
+            report.chunksWritten += records.count
             for (id, isNew) in pending.docs {
                 if isNew { report.added.append(id) } else { report.updated.append(id) }
             }
             pending = ([], [], [])
-            callback?(progress)
         }
-        for (i, item) in work.enumerated() {
-            let docChunks = chunks[i]
-            let range = offset..<(offset + docChunks.count)
-            offset += docChunks.count
-            if let failed = range.first(where: { failures[$0] != nil }), let message = failures[failed] {
-                report.failed.append((item.doc.id, message))
-                continue
+        func advance() {
+            while frontier < work.count && remaining[frontier] == 0 {
+                let item = work[frontier]
+                let docChunks = chunks[frontier]
+                let range = firstText..<(firstText + docChunks.count)
+                frontier += 1
+                firstText = range.upperBound
+                if let failed = range.first(where: { failures[$0] != nil }), let message = failures[failed] {
+                    report.failed.append((item.doc.id, message))
+                    continue
+                }
+                let fingerprint = "\(item.doc.contentHash)/\(version)"
+                for (n, (chunk, vector)) in zip(docChunks, vectors[range]).enumerated() {
+                    guard let vector else { continue }
+                    var metadata = item.doc.metadata.merging(chunk.metadata) { _, new in new }
+                    metadata["doc"] = .string(item.doc.id)
+                    metadata["chunk"] = .int(Int64(n))
+                    metadata["start"] = .int(Int64(chunk.range.lowerBound))
+                    metadata["end"] = .int(Int64(chunk.range.upperBound))
+                    metadata["doc_version"] = .string(fingerprint)
+                    pending.records.append(Record(id: "\(item.doc.id)#\(n)", vector: vector, text: chunk.text, metadata: metadata))
+                }
+                pending.stale += item.stale
+                pending.docs.append((item.doc.id, item.isNew))
+                if pending.docs.count >= documentsPerTransaction { dispatch() }
             }
-            let docVectors = vectors[range]
-            let fingerprint = "\(item.doc.contentHash)/\(version)"
-            for (n, (chunk, vector)) in zip(docChunks, docVectors).enumerated() {
-                guard let vector else { continue }
-                var metadata = item.doc.metadata.merging(chunk.metadata) { _, new in new }
-                metadata["doc"] = .string(item.doc.id)
-                metadata["chunk"] = .int(Int64(n))
-                metadata["start"] = .int(Int64(chunk.range.lowerBound))
-                metadata["end"] = .int(Int64(chunk.range.upperBound))
-                metadata["doc_version"] = .string(fingerprint)
-                pending.records.append(Record(id: "\(item.doc.id)#\(n)", vector: vector, text: chunk.text, metadata: metadata))
-            }
-            pending.stale += item.stale
-            pending.docs.append((item.doc.id, item.isNew))
-            if pending.docs.count >= documentsPerTransaction { try await flush() }
         }
-        try await flush()
+        do {
+            progress.embedded += texts.count - missing.count
+            advance()  // documents wholly in the cache
+            if !missing.isEmpty {
+                let batcher = BatchEmbedder(embedder, batchSize: batchSize, concurrency: concurrency)
+                let embedded = await batcher.embed(missing.map { texts[$0] }) { inputs, batch, failure in
+                    for (offset, j) in inputs.enumerated() {
+                        let i = missing[j]
+                        if let batch { vectors[i] = batch[offset] } else { failures[i] = failure ?? "embedding failed" }
+                        remaining[owner[i]] -= 1
+                    }
+                    if batch != nil { progress.embedded += inputs.count }
+                    advance()
+                    progress.written = written.withLock { $0 } + startWritten
+                    callback?(progress)
+                }
+                if let cache {
+                    let fresh = missing.indices.compactMap { j in embedded.vectors[j].map { (texts[missing[j]], $0) } }
+                    if !fresh.isEmpty {
+                        try await cache.collection.upsert(fresh.map { Record(id: EmbeddingCache.key($0.0), vector: $0.1) })
+                    }
+                }
+            }
+            advance()
+            dispatch()
+            try await writer?.value
+        } catch {
+            _ = await writer?.result  // no write left running behind the error
+            throw error
+        }
+        progress.written = written.withLock { $0 } + startWritten
+        callback?(progress)
     }
 
     private func prune(keeping seen: Set<String>, into report: inout IngestReport) throws {
