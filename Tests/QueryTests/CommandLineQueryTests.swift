@@ -220,6 +220,16 @@ import Testing
         #expect(try runProduct(["query", "x", "--llm", "gpt"]).status == 2)
         #expect(try runProduct(["index", corpus, "--chunk-size", "0"]).status == 2)
 
+        // An unreachable embedding server: nothing indexed, one clear error.
+        let down = try runProduct([
+            "index", corpus, "--store", dir.sub("store3"), "--embedder", "ollama", "--model", "m", "--dimensions", "8",
+            "--base-url", "http://127.0.0.1:9",
+        ])
+        #expect(down.status == 1)
+        #expect(down.err.contains("error: no document was indexed"))
+        #expect(down.err.contains("127.0.0.1:9"))
+        #expect(down.err.contains("hint: is the embedding server running?"))
+
         // Some documents failed to embed, the rest were indexed: exit 3.
         let server = try LoopbackServer(["--dimension", "8"])
         try server.control(#"{"faults": [{"status": 400}]}"#)

@@ -117,6 +117,20 @@ import TestSupport
         #expect(try await llm.collect([.user("fine")]).text.hasPrefix("You asked: fine"))
     }
 
+    @Test(arguments: Provider.allCases)
+    func timeoutEndsASlowCompletion(_ provider: Provider) async throws {
+        let server = try LoopbackServer(["--latency-ms", "20000"])
+        let llm = try client(provider, server)
+        let options = CompletionOptions(timeout: .milliseconds(300))
+        let error = await #expect(throws: HTTPError.self) { try await llm.complete([.user("x")], options: options) }
+        #expect(error?.code == .timeout)
+        let sync = #expect(throws: HTTPError.self) { try blocking { try llm.complete([.user("x")], options: options) } }
+        #expect(sync?.code == .timeout)
+        try server.control(#"{"latency_ms": 0, "stream_delay_ms": 20000}"#)
+        let streamed = await #expect(throws: QueryError.self) { try await llm.collect([.user("a b c")], options: options) }
+        #expect(streamed?.code == .truncatedStream)
+    }
+
     @Test func apiKeyNeverAppearsInErrors() async throws {
         let server = try LoopbackServer(["--api-key", "sk-right-key-123456"])
         let llm = try client(.openai, server, apiKey: "sk-wrong-key-987654")

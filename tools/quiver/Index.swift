@@ -151,7 +151,12 @@ struct Index: AsyncParsableCommand {
         }
         if !total.failed.isEmpty {
             let stored = total.added.count + total.updated.count + total.unchanged.count
-            throw ExitCode(stored > 0 ? 3 : 1)
+            if stored == 0 {
+                throw CLIError(
+                    "no document was indexed: \(total.failed[0].reason)",
+                    hint: "is the embedding server running? Check --base-url, OPENAI_BASE_URL or OLLAMA_HOST, and the model")
+            }
+            throw ExitCode(3)
         }
     }
 }
