@@ -100,6 +100,10 @@ public final class WordPieceTokenizer: Tokenizer, CustomStringConvertible, Custo
     /// The same as `description`.
     public var debugDescription: String { description }
 
+    /// The model's window less `[CLS]` and `[SEP]` (254): a `TokenSplitter` counting with
+    /// this tokenizer makes chunks that fit.
+    public var maxTokensPerChunk: Int? { maxLength - 2 }
+
     /// The piece spelled by `id` (`##…` for continuations), or nil outside the vocabulary.
     public func piece(_ id: Int32) -> String? {
         id >= 0 && Int(id) < pieces.count ? pieces[Int(id)] : nil
@@ -111,7 +115,7 @@ public final class WordPieceTokenizer: Tokenizer, CustomStringConvertible, Custo
         var ids: [Int32] = [classID]
         ids.reserveCapacity(min(maxLength, text.utf8.count / 3 + 3))
         let limit = maxLength - 1
-        forEachPiece(text) { id, _, _ in
+        forEachPiece(text) { id, _, _, _ in
             guard ids.count < limit else { return false }
             ids.append(id)
             return true
@@ -123,7 +127,7 @@ public final class WordPieceTokenizer: Tokenizer, CustomStringConvertible, Custo
     /// Word pieces in `text`, without `[CLS]`/`[SEP]` and without truncation.
     public func count(_ text: String) -> Int {
         var n = 0
-        forEachPiece(text) { _, _, _ in
+        forEachPiece(text) { _, _, _, _ in
             n += 1
             return true
         }
@@ -133,11 +137,20 @@ public final class WordPieceTokenizer: Tokenizer, CustomStringConvertible, Custo
     /// The word pieces as byte ranges of `text`'s UTF-8: the pieces of one word split its
     /// bytes where the pieces meet; ranges never overlap and come in order.
     public func tokenRanges(_ text: String) -> [Range<Int>] {
+        var continuations: [Bool] = []
+        return tokenRanges(text, continuations: &continuations)
+    }
+
+    /// The word pieces' byte ranges, and whether each continues a word (`##…`, or a later
+    /// piece of a word).
+    public func tokenRanges(_ text: String, continuations: inout [Bool]) -> [Range<Int>] {
         var out: [Range<Int>] = []
+        continuations = []
         var last = 0
-        forEachPiece(text) { _, start, end in
+        forEachPiece(text) { _, start, end, continues in
             let lower = max(start, last)
             let upper = max(end, lower)
+            continuations.append(continues)
             out.append(lower..<upper)
             last = upper
             return true
@@ -176,9 +189,9 @@ public final class WordPieceTokenizer: Tokenizer, CustomStringConvertible, Custo
         }
     }
 
-    /// Calls `sink(id, sourceStart, sourceEnd)` for each word piece in order, until it
-    /// returns false.
-    private func forEachPiece(_ text: String, _ sink: (Int32, Int, Int) -> Bool) {
+    /// Calls `sink(id, sourceStart, sourceEnd, continuesWord)` for each word piece in
+    /// order, until it returns false.
+    private func forEachPiece(_ text: String, _ sink: (Int32, Int, Int, Bool) -> Bool) {
         var text = text
         var word = Word()
         word.bytes.reserveCapacity(64)
@@ -198,7 +211,7 @@ public final class WordPieceTokenizer: Tokenizer, CustomStringConvertible, Custo
             for k in 0..<pieceIDs.count {
                 let start = word.sources[pieceStarts[k]]
                 let end = k + 1 < pieceIDs.count ? word.sources[pieceStarts[k + 1]] : word.sourceEnd
-                if !sink(pieceIDs[k], start, end) {
+                if !sink(pieceIDs[k], start, end, k > 0) {
                     stopped = true
                     break
                 }
