@@ -5,5 +5,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quiver-bench",
         abstract: "Quiver benchmarks: each figure next to a reference measured in the same run.",
-        subcommands: [StoreBench.self, EmbedBench.self, SplitBench.self, IngestBench.self, PipelineBench.self, Writer.self])
+        subcommands: [
+            StoreBench.self, EmbedBench.self, SplitBench.self, IngestBench.self, PipelineBench.self, ModelBench.self, Writer.self,
+        ])
 }
