@@ -195,7 +195,9 @@ struct LocalModelTests {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let good = dir.sub("good.safetensors")
-        write(good, header: #"{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"__metadata__":{"format":"pt"}}"#, data: [1, 2, 3, 4, 5, 6])
+        write(
+            good, header: #"{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"__metadata__":{"format":"pt"}}"#,
+            data: [1, 2, 3, 4, 5, 6])
         let file = try SafeTensorsFile(path: good)
         #expect(Array(try file.float32("a", shape: [2, 3])) == [1, 2, 3, 4, 5, 6])
         // A misaligned tensor (header length not a multiple of 4) is copied, still readable.

@@ -30,8 +30,12 @@ struct Index: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (embedder, _) = try embedderOptions.make()
         let store = try Store(path: storeOptions.path)
+        // Without --embedder, an existing collection keeps the embedder it was built with.
+        let existing = embedderOptions.embedder == nil ? try? await store.collection(collection) : nil
+        let embedder =
+            try existing.map { try EmbedderOptions.remembered($0.info, modelDirectory: embedderOptions.modelDir) }
+            ?? embedderOptions.make().0
         let target: Collection
         do {
             target = try await store.openOrCreateCollection(
@@ -44,7 +48,10 @@ struct Index: AsyncParsableCommand {
         switch splitter {
         case "markdown": split = MarkdownSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
         case "sentence": split = SentenceSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
-        case "token": split = TokenSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
+        case "token":
+            // With the local model, count in its own tokens so chunks fit its window.
+            let tokenizer: any Tokenizer = (embedder as? LocalEmbedder)?.tokenizer ?? WordTokenizer()
+            split = TokenSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap, tokenizer: tokenizer)
         case "character": split = CharacterSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
         default: split = RecursiveSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
         }

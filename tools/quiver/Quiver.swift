@@ -5,7 +5,7 @@ struct Quiver: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quiver",
         abstract: "Quiver: an embedded vector store with integrated ingestion.",
-        subcommands: [Index.self, Search.self, Demo.self, Collections.self, Check.self, Compact.self])
+        subcommands: [Index.self, Search.self, Embed.self, Demo.self, Collections.self, Check.self, Compact.self])
 
     /// Exit codes: 0 success, 1 failure, 2 usage error, 3 some documents failed.
     static func main() async {

@@ -121,11 +121,6 @@ struct BertEncoder {
     /// Most tokens per pass: bounds the scratch memory (about 15 KB per row).
     static let maxRows = 1024
 
-    init(weights: BertWeights, shape: BertShape) {
-        self.weights = weights
-        self.shape = shape
-    }
-
     /// Embeds `sequences` (input ids with [CLS]/[SEP]), writing sequence k's unit vector to
     /// row `rows[k]` of `output` (rows of 384 floats).
     func encode(_ sequences: [[Int32]], rows: [Int], into output: UnsafeMutablePointer<Float>) {
