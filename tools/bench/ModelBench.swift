@@ -34,6 +34,14 @@ struct ModelBench: AsyncParsableCommand {
 
         let model = try LocalModel.load(directory: modelDir)
         let lengths = texts.map { model.tokenizer.encode($0).count }
+        // Tokenization alone, one thread (it is also inside every timed run below).
+        var tokenizeSeconds = Double.infinity
+        for _ in 0..<5 {
+            let t0 = Machine.now()
+            for text in texts { _ = model.tokenizer.encode(text) }
+            tokenizeSeconds = min(tokenizeSeconds, Machine.now() - t0)
+        }
+        let textBytes = texts.reduce(0) { $0 + $1.utf8.count }
         let flops = lengths.reduce(0) { $0 + model.flops(length: $1) }
         _ = model.embed(Array(texts.prefix(16)), threads: counts.max() ?? 1)  // warm: page in the weights
 
@@ -41,6 +49,7 @@ struct ModelBench: AsyncParsableCommand {
             ("load_1min", Machine.load()), ("chunks", Double(texts.count)),
             ("tokens_per_chunk", Double(lengths.reduce(0, +)) / Double(max(texts.count, 1))),
             ("gflop_per_chunk", flops / Double(max(texts.count, 1)) / 1e9),
+            ("tokenize_ms", tokenizeSeconds * 1000), ("tokenize_mb_per_s", Double(textBytes) / tokenizeSeconds / 1e6),
         ]
         var rates: [Double] = []
         var fractions: [Double] = []

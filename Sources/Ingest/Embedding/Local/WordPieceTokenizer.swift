@@ -230,18 +230,15 @@ public final class WordPieceTokenizer: Tokenizer, CustomStringConvertible, Custo
             }
             let isolate = isolate || Self.isPunctuation(v)
             if isolate || word.isolated { flush() }
+            // UTF-8 of the scalar, byte by byte (no temporary array).
             let c = v.value
-            switch c {
-            case 0..<0x80:
+            if c < 0x80 {
                 word.bytes.append(UInt8(c))
-            case 0x80..<0x800:
-                word.bytes += [UInt8(0xC0 | c >> 6), UInt8(0x80 | c & 0x3F)]
-            case 0x800..<0x10000:
-                word.bytes += [UInt8(0xE0 | c >> 12), UInt8(0x80 | c >> 6 & 0x3F), UInt8(0x80 | c & 0x3F)]
-            default:
-                word.bytes += [
-                    UInt8(0xF0 | c >> 18), UInt8(0x80 | c >> 12 & 0x3F), UInt8(0x80 | c >> 6 & 0x3F), UInt8(0x80 | c & 0x3F),
-                ]
+            } else {
+                let count = c < 0x800 ? 2 : c < 0x10000 ? 3 : 4
+                let lead: UInt32 = count == 2 ? 0xC0 : count == 3 ? 0xE0 : 0xF0
+                word.bytes.append(UInt8(lead | c >> UInt32(6 * (count - 1))))
+                for k in stride(from: count - 2, through: 0, by: -1) { word.bytes.append(UInt8(0x80 | (c >> UInt32(6 * k)) & 0x3F)) }
             }
             while word.sources.count < word.bytes.count { word.sources.append(start) }
             word.sourceEnd = end
