@@ -87,8 +87,34 @@ struct LocalModelTests {
         let expected = try #require(reference["embeddings"] as? [[Double]]).map { $0.map(Float.init) }
         let chunks = try #require(try MiniLMReference.json("bench_chunks.json")["chunks"] as? [String])
         #expect(chunks.prefix(8).map(model.tokenizer.encode) == ids)
-        let vectors = model.embed(tokenized: ids, threads: 1)
+        let vectors = try model.embed(tokenized: ids, threads: 1)
         for i in ids.indices { #expect(MiniLMReference.cosine(vectors[i], expected[i]) >= 0.9999, "chunk \(i)") }
+    }
+
+    @Test func hiddenStatesMatchLayerByLayer() throws {
+        let model = try LocalModel.load()
+        let reference = try MiniLMReference.json("hidden_states_s1.json")
+        let ids = try #require(reference["ids"] as? [Int]).map(Int32.init)
+        let expected = try #require(reference["hidden_states"] as? [[[Double]]])
+        let states = model.hiddenStates(ids)
+        #expect(states.count == expected.count)
+        for (layer, rows) in expected.enumerated() where layer < states.count {
+            let flat = rows.flatMap { $0 }.map(Float.init)
+            let diff = zip(flat, states[layer]).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(flat.count == states[layer].count)
+            #expect(diff <= 1e-4, "layer \(layer): max abs diff \(diff)")
+        }
+    }
+
+    @Test func badSequencesAreRefusedByIndex() throws {
+        let model = try LocalModel.load()
+        #expect(throws: IngestError.self) { try model.embed(tokenized: [[101, 102], []]) }
+        do {
+            _ = try model.embed(tokenized: [[101, 102], [101, 99_999, 102]])
+            Issue.record("an id outside the vocabulary should be refused")
+        } catch let error as IngestError {
+            #expect(error.message.contains("sequence 1") && error.message.contains("99999"))
+        }
     }
 
     @Test func batchedAndSingleAgree() throws {

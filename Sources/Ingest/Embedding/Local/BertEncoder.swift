@@ -123,7 +123,12 @@ struct BertEncoder {
 
     /// Embeds `sequences` (input ids with [CLS]/[SEP]), writing sequence k's unit vector to
     /// row `rows[k]` of `output` (rows of 384 floats).
-    func encode(_ sequences: [[Int32]], rows: [Int], into output: UnsafeMutablePointer<Float>) {
+    /// `observe(layer, states)`, when given, sees the hidden states after the embeddings
+    /// (layer 0) and after each encoder layer.
+    func encode(
+        _ sequences: [[Int32]], rows: [Int], into output: UnsafeMutablePointer<Float>,
+        observe: ((Int, UnsafeBufferPointer<Float>) -> Void)? = nil
+    ) {
         guard !sequences.isEmpty else { return }
         let longest = sequences.map(\.count).max() ?? 1
         let capacity = max(Self.maxRows, longest)
@@ -137,7 +142,7 @@ struct BertEncoder {
                 tokens += sequences[end].count
                 end += 1
             }
-            pass(sequences[first..<end], rows: rows[first..<end], scratch: scratch, output: output)
+            pass(sequences[first..<end], rows: rows[first..<end], scratch: scratch, output: output, observe: observe)
             first = end
         }
     }
@@ -166,7 +171,8 @@ struct BertEncoder {
     }
 
     private func pass(
-        _ sequences: ArraySlice<[Int32]>, rows: ArraySlice<Int>, scratch s: Scratch, output: UnsafeMutablePointer<Float>
+        _ sequences: ArraySlice<[Int32]>, rows: ArraySlice<Int>, scratch s: Scratch, output: UnsafeMutablePointer<Float>,
+        observe: ((Int, UnsafeBufferPointer<Float>) -> Void)?
     ) {
         let h = shape.hidden
         let w = weights
@@ -187,8 +193,9 @@ struct BertEncoder {
             row += ids.count
         }
         quiver_layer_norm(s.x, s.x, nil, nil, w.embeddingNormWeight, w.embeddingNormBias, m, h, shape.layerNormEpsilon)
+        observe?(0, UnsafeBufferPointer(start: s.x, count: m * h))
 
-        for layer in w.layers {
+        for (index, layer) in w.layers.enumerated() {
             // Q, K, V for every token at once.
             gemm(m, 3 * h, h, s.x, layer.qkvWeight, s.qkv)
             quiver_add_bias(s.qkv, layer.qkvBias, m, 3 * h, 3 * h)
@@ -204,6 +211,7 @@ struct BertEncoder {
             gemm(m, h, shape.intermediate, s.inner, layer.downWeight, s.projected)
             quiver_layer_norm(
                 s.x, s.projected, layer.downBias, s.x, layer.outputNormWeight, layer.outputNormBias, m, h, shape.layerNormEpsilon)
+            observe?(index + 1, UnsafeBufferPointer(start: s.x, count: m * h))
         }
 
         // Mean over each sequence's tokens, then L2 normalization.

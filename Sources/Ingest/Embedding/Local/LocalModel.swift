@@ -113,7 +113,7 @@ public final class LocalModel: @unchecked Sendable {
     /// truncated to 256 tokens.
     public func embed(_ texts: [String], threads: Int = ProcessInfoCores.count) -> [[Float]] {
         let threads = max(1, min(threads, texts.count))
-        guard threads > 1 else { return embed(tokenized: texts.map(tokenizer.encode), threads: 1) }
+        guard threads > 1 else { return run(texts.map(tokenizer.encode), threads: 1) }
         let ids = Locked([[Int32]](repeating: [], count: texts.count))
         let tokenizer = tokenizer
         DispatchQueue.concurrentPerform(iterations: threads) { part in
@@ -121,16 +121,30 @@ public final class LocalModel: @unchecked Sendable {
             let encoded = range.map { tokenizer.encode(texts[$0]) }
             ids.withLock { $0.replaceSubrange(range, with: encoded) }
         }
-        return embed(tokenized: ids.withLock { $0 }, threads: threads)
+        return run(ids.withLock { $0 }, threads: threads)
     }
 
     /// One unit vector per sequence of input ids (each `[CLS] … [SEP]`, at most 256),
     /// in input order. The sequences are shared between `threads` threads by estimated
     /// cost; each runs its share with single-threaded sgemm.
-    public func embed(tokenized sequences: [[Int32]], threads: Int = ProcessInfoCores.count) -> [[Float]] {
+    ///
+    /// - Throws: `IngestError.invalidArgument` naming the sequence if one is empty, longer
+    ///   than 256 ids, or holds an id outside the vocabulary.
+    public func embed(tokenized sequences: [[Int32]], threads: Int = ProcessInfoCores.count) throws -> [[Float]] {
+        for (i, ids) in sequences.enumerated() {
+            guard !ids.isEmpty, ids.count <= shape.maxLength else {
+                throw IngestError(.invalidArgument, "sequence \(i) has \(ids.count) ids; \(Self.name) reads 1 to \(shape.maxLength)")
+            }
+            if let bad = ids.first(where: { $0 < 0 || Int($0) >= shape.vocabulary }) {
+                throw IngestError(.invalidArgument, "sequence \(i) holds id \(bad), outside the vocabulary of \(shape.vocabulary)")
+            }
+        }
+        return run(sequences, threads: threads)
+    }
+
+    /// `embed(tokenized:)` on checked sequences.
+    private func run(_ sequences: [[Int32]], threads: Int) -> [[Float]] {
         let shape = shape
-        precondition(sequences.allSatisfy { !$0.isEmpty && $0.count <= shape.maxLength }, "sequences of 1...256 ids")
-        precondition(sequences.allSatisfy { $0.allSatisfy { $0 >= 0 && Int($0) < shape.vocabulary } }, "ids in the vocabulary")
         let d = shape.hidden
         let output = UnsafeMutableBufferPointer<Float>.allocate(capacity: sequences.count * d)
         defer { output.deallocate() }
@@ -143,6 +157,19 @@ public final class LocalModel: @unchecked Sendable {
             encoder.encode(shares[s].map { sequences[$0] }, rows: shares[s], into: out)
         }
         return (0..<sequences.count).map { Array(output[($0 * d)..<(($0 + 1) * d)]) }
+    }
+
+    /// The hidden states of one sequence: index 0 after the embeddings' LayerNorm, 1...6
+    /// after each encoder layer, each `ids.count × 384` row-major. For checking a port layer
+    /// by layer.
+    func hiddenStates(_ ids: [Int32]) -> [[Float]] {
+        var states: [[Float]] = []
+        let pooled = UnsafeMutablePointer<Float>.allocate(capacity: shape.hidden)
+        defer { pooled.deallocate() }
+        BertEncoder(weights: weights, shape: shape).encode([ids], rows: [0], into: pooled) { _, x in
+            states.append(Array(x))
+        }
+        return states
     }
 
     /// Splits sequences (by index) into `threads` shares of similar cost: longest first,
