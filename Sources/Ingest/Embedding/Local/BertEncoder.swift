@@ -57,7 +57,7 @@ struct BertWeights: @unchecked Sendable {
 
     /// Reads every tensor (checking names and shapes) and stacks each layer's Q, K and V
     /// into one matrix so one sgemm computes all three; returns the buffers it allocated.
-    static func load(_ file: SafeTensorsFile, shape: BertShape) throws -> (BertWeights, [UnsafeMutableBufferPointer<Float>]) {
+    static func load(_ file: SafeTensorsFile, shape: BertShape) throws -> (BertWeights, [UnsafeMutablePointer<Float>]) {
         let h = shape.hidden
         func t(_ name: String, _ dims: [Int]) throws -> UnsafePointer<Float> {
             let buffer = try file.float32(name, shape: dims)
@@ -66,25 +66,25 @@ struct BertWeights: @unchecked Sendable {
             }
             return base
         }
-        var owned: [UnsafeMutableBufferPointer<Float>] = []
+        var owned: [UnsafeMutablePointer<Float>] = []
         var layers: [BertLayerWeights] = []
         do {
             for l in 0..<shape.layers {
                 let p = "encoder.layer.\(l)."
-                let qkv = UnsafeMutableBufferPointer<Float>.allocate(capacity: 3 * h * h)
+                let qkv = UnsafeMutablePointer<Float>.allocate(capacity: 3 * h * h)
                 owned.append(qkv)
-                let qkvBias = UnsafeMutableBufferPointer<Float>.allocate(capacity: 3 * h)
+                let qkvBias = UnsafeMutablePointer<Float>.allocate(capacity: 3 * h)
                 owned.append(qkvBias)
                 for (k, part) in ["query", "key", "value"].enumerated() {
                     let w = try t(p + "attention.self.\(part).weight", [h, h])
                     let b = try t(p + "attention.self.\(part).bias", [h])
-                    (qkv.baseAddress.unsafelyUnwrapped + k * h * h).update(from: w, count: h * h)
-                    (qkvBias.baseAddress.unsafelyUnwrapped + k * h).update(from: b, count: h)
+                    (qkv + k * h * h).update(from: w, count: h * h)
+                    (qkvBias + k * h).update(from: b, count: h)
                 }
                 layers.append(
                     BertLayerWeights(
-                        qkvWeight: UnsafePointer(qkv.baseAddress.unsafelyUnwrapped),
-                        qkvBias: UnsafePointer(qkvBias.baseAddress.unsafelyUnwrapped),
+                        qkvWeight: UnsafePointer(qkv),
+                        qkvBias: UnsafePointer(qkvBias),
                         outputWeight: try t(p + "attention.output.dense.weight", [h, h]),
                         outputBias: try t(p + "attention.output.dense.bias", [h]),
                         attentionNormWeight: try t(p + "attention.output.LayerNorm.weight", [h]),

@@ -36,7 +36,7 @@ public final class LocalModel: @unchecked Sendable {
     let shape = BertShape()
     let weights: BertWeights
     private let file: SafeTensorsFile
-    private let owned: [UnsafeMutableBufferPointer<Float>]
+    private let owned: [UnsafeMutablePointer<Float>]
 
     /// `$QUIVER_MODEL_DIR`, else `$XDG_CACHE_HOME/quiver/models/all-MiniLM-L6-v2`, else
     /// `~/.cache/quiver/models/all-MiniLM-L6-v2` — where `scripts/setup.sh` puts it.

@@ -179,14 +179,14 @@ public final class WordPieceTokenizer: Tokenizer, CustomStringConvertible, Custo
         }
     }
 
-    /// Classes of ASCII bytes: 0 dropped (control), 1 whitespace, 2 punctuation, 3 word.
-    private static let asciiClass: [UInt8] = (0..<128).map { (b: Int) -> UInt8 in
-        switch b {
-        case 0x09, 0x0A, 0x0D, 0x20: return 1
-        case 0..<0x20, 0x7F: return 0
-        case 33...47, 58...64, 91...96, 123...126: return 2
-        default: return 3
-        }
+    /// The class of an ASCII byte: 0 dropped (control), 1 whitespace, 2 punctuation,
+    /// 3 word. Comparisons rather than a table: a static array's access costs more here.
+    @inline(__always)
+    private static func asciiClass(_ b: UInt8) -> UInt8 {
+        if b >= 0x61 && b <= 0x7A || b >= 0x41 && b <= 0x5A || b >= 0x30 && b <= 0x39 { return 3 }
+        if b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D { return 1 }
+        if b < 0x20 || b == 0x7F { return 0 }
+        return 2  // the rest of 0x21...0x7E: 33–47, 58–64, 91–96, 123–126
     }
 
     /// Calls `sink(id, sourceStart, sourceEnd, continuesWord)` for each word piece in
@@ -251,7 +251,7 @@ public final class WordPieceTokenizer: Tokenizer, CustomStringConvertible, Custo
             while i < n && !stopped {
                 let b = utf8[i]
                 if b < 0x80 {
-                    switch Self.asciiClass[Int(b)] {
+                    switch Self.asciiClass(b) {
                     case 0:
                         if !word.isEmpty { word.sourceEnd = i + 1 }
                     case 1:
@@ -329,12 +329,13 @@ public final class WordPieceTokenizer: Tokenizer, CustomStringConvertible, Custo
             let n = w.count
             var start = 0
             while start < n {
-                let table = start == 0 ? wholeWords : continuations
-                var end = min(n, start + table.longest)
+                let whole = start == 0
+                var end = min(n, start + (whole ? wholeWords.longest : continuations.longest))
                 var found: Int32 = -1
                 while end > start {
                     if end == n || w[end] & 0xC0 != 0x80 {
-                        found = table.lookup(UnsafeBufferPointer(rebasing: w[start..<end]))
+                        let key = UnsafeBufferPointer(rebasing: w[start..<end])
+                        found = whole ? wholeWords.lookup(key) : continuations.lookup(key)
                         if found >= 0 { break }
                     }
                     end -= 1
@@ -355,7 +356,7 @@ public final class WordPieceTokenizer: Tokenizer, CustomStringConvertible, Custo
 
     private static func isPunctuation(_ v: Unicode.Scalar) -> Bool {
         let c = v.value
-        if c < 0x80 { return asciiClass[Int(c)] == 2 }
+        if c < 0x80 { return asciiClass(UInt8(c)) == 2 }
         switch v.properties.generalCategory {
         case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
             .finalPunctuation, .otherPunctuation:
