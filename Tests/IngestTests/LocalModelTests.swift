@@ -168,6 +168,27 @@ struct LocalModelTests {
         #expect(TokenSplitter(chunkSize: 800, chunkOverlap: 0, tokenizer: tokenizer).chunkSize == 254)
     }
 
+    @Test func tokenRangesFallOnGraphemeBoundaries() throws {
+        let tokenizer = try LocalModel.load().tokenizer
+        let texts =
+            try MiniLMReference.sentences() + [
+                "nai\u{308}ve İstanbul 한국어 텍스트 👍🏽 family 👨‍👩‍👧 e\u{301}!\u{301} ﬁnance Straße",
+                "日本語のテキストと中文字符", "\u{0}\u{FFFD}tab\there",
+            ]
+        for text in texts {
+            var boundaries = Set(text.indices.map { text.utf8.distance(from: text.startIndex, to: $0) })
+            boundaries.insert(text.utf8.count)
+            let ranges = tokenizer.tokenRanges(text)
+            #expect(ranges.count == tokenizer.count(text))
+            var last = 0
+            for r in ranges {
+                #expect(r.lowerBound >= last && r.upperBound <= text.utf8.count)
+                #expect(boundaries.contains(r.lowerBound) && boundaries.contains(r.upperBound), "\(r) in \(text)")
+                last = r.upperBound
+            }
+        }
+    }
+
     @Test func tokenizerEdgeCases() throws {
         let tokenizer = try LocalModel.load().tokenizer
         #expect(tokenizer.encode("") == [101, 102])
