@@ -141,6 +141,28 @@ struct LocalModelTests {
         #expect(eatRide > MiniLMReference.cosine(sync[0], sync[2]))
     }
 
+    @Test func pipelineWithTheLocalModelFindsParaphrases() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let embedder = try LocalEmbedder(threads: 2)
+        let store = try Store(path: dir.sub("store"))
+        let collection = try store.openOrCreateCollection("docs", for: embedder)
+        let pipeline = IngestPipeline(
+            collection: collection, embedder: embedder,
+            splitter: TokenSplitter(chunkSize: 254, chunkOverlap: 16, tokenizer: embedder.tokenizer))
+        let documents = [
+            Document(id: "password", text: "To recover a forgotten account password, open settings and choose reset."),
+            Document(id: "bread", text: "A man is eating a piece of bread at the table."),
+            Document(id: "violin", text: "A woman is playing the violin on stage."),
+        ]
+        let report = try await pipeline.run(documents: documents)
+        #expect(report.added.count == 3 && report.failed.isEmpty)
+        // No word in common with the stored text but "password": the model, not the words, finds it.
+        let query = try await embedder.embed(["How do I change my login credentials?", "Someone has a meal"])
+        #expect(try await collection.search(query[0], k: 1).first?.metadata["doc"] == .string("password"))
+        #expect(try await collection.search(query[1], k: 1).first?.metadata["doc"] == .string("bread"))
+    }
+
     /// The synchronous form (inside an async function, `embed` means the async one).
     static func embedSynchronously(_ embedder: LocalEmbedder, _ texts: [String]) throws -> [[Float]] {
         try embedder.embed(texts)
