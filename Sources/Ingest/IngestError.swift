@@ -11,6 +11,10 @@ public struct IngestError: Error, Sendable, CustomStringConvertible, Equatable {
         case badEmbedding
         /// The store's collection was built with another embedder.
         case embedderMismatch
+        /// A local model's folder or one of its files is missing.
+        case modelNotFound
+        /// A local model's file is unreadable or malformed (bad header, wrong shape).
+        case badModelFile
     }
 
     /// What kind of failure this is.

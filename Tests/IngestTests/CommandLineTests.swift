@@ -44,6 +44,27 @@ import Testing
     }
 }
 
+/// `quiver embed` with the local model: the reference ids and vector of "Hello world".
+@Suite(.enabled(if: MiniLMReference.available, "all-MiniLM-L6-v2 is not installed: run scripts/setup.sh"))
+struct EmbedCommandTests {
+    @Test func printsTokensAndVectorsAsJSON() throws {
+        let result = try CommandLineTests().run(["embed", "Hello world", "Café", "--embedder", "local", "--json"])
+        #expect(result.status == 0)
+        let lines = result.out.split(separator: "\n")
+        #expect(lines.count == 2)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(object["text"] as? String == "Hello world")
+        #expect(object["tokens"] as? [Int] == [101, 7592, 2088, 102])
+        let vector = try #require(object["vector"] as? [Double]).map(Float.init)
+        #expect(MiniLMReference.cosine(vector, try MiniLMReference.embeddings()[0]) >= 0.9999)
+
+        let plain = try CommandLineTests().run(["embed", "Hello world", "--embedder", "local", "--tokens"])
+        let plainLines = plain.out.split(separator: "\n")
+        #expect(plainLines.first == "tokens: 101 7592 2088 102")
+        #expect(plainLines.last?.split(separator: " ").count == 384)
+    }
+}
+
 /// Interrupted ingests resume: SIGKILL `quiver index` at random moments, run it again, and
 /// the store equals one built without interruption.
 @Suite struct ResumeTests {
@@ -62,7 +83,10 @@ import Testing
         func index(_ store: String, killAfter microseconds: UInt32? = nil) throws {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: binary)
-            p.arguments = ["index", corpus, "--store", store, "--chunk-size", "200", "--chunk-overlap", "20", "--json"]
+            // The hash embedder keeps the many runs fast; the local model is tested elsewhere.
+            p.arguments = [
+                "index", corpus, "--store", store, "--embedder", "hash", "--chunk-size", "200", "--chunk-overlap", "20", "--json",
+            ]
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()

@@ -19,7 +19,7 @@ func storeExample(path: String) throws -> ([SearchHit], [[SearchHit]]) {
 }
 
 func ingestExample(store: Store, folder: String) async throws -> IngestReport {
-    let embedder = HashingEmbedder(dimension: 384)  // offline; or OpenAIEmbedder, OllamaEmbedder
+    let embedder = HashingEmbedder(dimension: 384)  // or LocalEmbedder(), OpenAIEmbedder, OllamaEmbedder
     let docs = try store.openOrCreateCollection("notes", for: embedder)  // remembers its embedder
     var pipeline = IngestPipeline(
         collection: docs, embedder: embedder, splitter: MarkdownSplitter(chunkSize: 800, chunkOverlap: 100))

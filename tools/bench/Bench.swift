@@ -6,6 +6,7 @@ struct Bench: AsyncParsableCommand {
         commandName: "quiver-bench",
         abstract: "Quiver benchmarks: each figure next to a reference measured in the same run.",
         subcommands: [
-            StoreBench.self, EmbedBench.self, SplitBench.self, IngestBench.self, PipelineBench.self, QueryBench.self, Writer.self,
+            StoreBench.self, EmbedBench.self, SplitBench.self, IngestBench.self, PipelineBench.self, QueryBench.self,
+            ModelBench.self, Writer.self,
         ])
 }

@@ -34,7 +34,13 @@ struct Index: AsyncParsableCommand {
         for path in paths where !FileManager.default.fileExists(atPath: path) {
             throw CLIError("no such file or folder: \(path)", hint: "give the folder of documents to index")
         }
-        let (embedder, _) = try embedderOptions.make()
+        // Without --embedder, an existing collection keeps the embedder it was built with.
+        let existing =
+            embedderOptions.embedder == nil
+            ? try? await Store(path: storeOptions.path, options: noCreate).collection(collection) : nil
+        let embedder =
+            try existing.map { try EmbedderOptions.remembered($0.info, modelDirectory: embedderOptions.modelDir) }
+            ?? embedderOptions.make().0
         if dryRun { return try await plan(embedder) }
         let store = try Store(path: storeOptions.path)
         let target: Collection
@@ -48,13 +54,17 @@ struct Index: AsyncParsableCommand {
         try report(try await ingest(try pipeline(target, embedder), started: Date()))
     }
 
-    /// The splitter the flags name.
-    var textSplitter: any TextSplitter {
+    /// The splitter the flags name (the token splitter counts in `embedder`'s tokens when
+    /// it has a tokenizer).
+    func textSplitter(for embedder: any Embedder) -> any TextSplitter {
         let split: any TextSplitter
         switch splitter {
         case "markdown": split = MarkdownSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
         case "sentence": split = SentenceSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
-        case "token": split = TokenSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
+        case "token":
+            // With the local model, count in its own tokens so chunks fit its window.
+            let tokenizer: any Tokenizer = (embedder as? LocalEmbedder)?.tokenizer ?? WordTokenizer()
+            split = TokenSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap, tokenizer: tokenizer)
         case "character": split = CharacterSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
         default: split = RecursiveSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
         }
@@ -62,7 +72,7 @@ struct Index: AsyncParsableCommand {
     }
 
     func pipeline(_ target: Collection, _ embedder: any Embedder) throws -> IngestPipeline {
-        var pipeline = IngestPipeline(collection: target, embedder: embedder, splitter: textSplitter)
+        var pipeline = IngestPipeline(collection: target, embedder: embedder, splitter: textSplitter(for: embedder))
         pipeline.loader = DocumentLoader(options: DocumentLoader.Options(include: include, exclude: exclude))
         pipeline.batchSize = batchSize
         pipeline.concurrency = concurrency

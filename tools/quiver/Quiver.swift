@@ -9,12 +9,12 @@ struct Quiver: AsyncParsableCommand {
         discussion: """
             Exit codes: 0 success, 1 failure, 2 usage error, 3 some documents (or questions) failed \
             while the rest succeeded. Flags override environment variables (QUIVER_STORE, OPENAI_API_KEY, \
-            OPENAI_BASE_URL, OLLAMA_HOST), which override defaults. --verbose, anywhere on the line, adds \
-            detail to errors and progress.
+            OPENAI_BASE_URL, OLLAMA_HOST, QUIVER_MODEL_DIR), which override defaults. --verbose, anywhere on the \
+            line, adds detail to errors and progress.
             """,
         subcommands: [
-            Index.self, QueryCommand.self, Repl.self, Search.self, Stats.self, Collections.self, Delete.self, Compact.self,
-            Check.self, Demo.self,
+            Index.self, QueryCommand.self, Repl.self, Search.self, Embed.self, Stats.self, Collections.self, Delete.self,
+            Compact.self, Check.self, Demo.self,
         ])
 
     /// Exit codes: 0 success, 1 failure, 2 usage error, 3 some documents failed.

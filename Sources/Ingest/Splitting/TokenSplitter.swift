@@ -1,9 +1,28 @@
 /// Splits text into tokens, as byte ranges of the source. Quiver's default counts words;
-/// the local model's WordPiece tokenizer will conform too.
+/// the local model's `WordPieceTokenizer` counts in model tokens.
 public protocol Tokenizer: Sendable {
     /// The tokens of `text` as byte ranges of its UTF-8, in order, never inside a grapheme
     /// cluster.
     func tokenRanges(_ text: String) -> [Range<Int>]
+    /// Most tokens a chunk may hold for the model that reads it (its window less special
+    /// tokens), or nil for no limit. `TokenSplitter` clamps its chunk size to it.
+    var maxTokensPerChunk: Int? { get }
+    /// The tokens' byte ranges, and in `continuations` (one flag per token, or empty when
+    /// none does) whether a token continues the word before it — a word piece such as
+    /// `##ing`. A chunk that starts or ends inside a word may tokenize differently when
+    /// the model reads it alone, so `TokenSplitter` cuts between words where it can.
+    func tokenRanges(_ text: String, continuations: inout [Bool]) -> [Range<Int>]
+}
+
+extension Tokenizer {
+    /// No limit.
+    public var maxTokensPerChunk: Int? { nil }
+
+    /// `tokenRanges(text)`; no token continues a word.
+    public func tokenRanges(_ text: String, continuations: inout [Bool]) -> [Range<Int>] {
+        continuations = []
+        return tokenRanges(text)
+    }
 }
 
 /// A word-level tokenizer: runs of letters, digits and marks are one token; each CJK
@@ -80,25 +99,39 @@ public struct TokenSplitter: TextSplitter {
     /// The tokenizer that counts.
     public let tokenizer: any Tokenizer
 
-    /// Creates a splitter. The overlap is clamped below the chunk size.
+    /// Creates a splitter. The chunk size is clamped to the tokenizer's
+    /// `maxTokensPerChunk` (254 for the local model), the overlap below the chunk size.
     public init(chunkSize: Int = 256, chunkOverlap: Int = 32, tokenizer: any Tokenizer = WordTokenizer()) {
-        (self.chunkSize, self.chunkOverlap) = clampedLimits(size: chunkSize, overlap: chunkOverlap)
+        let size = tokenizer.maxTokensPerChunk.map { min($0, chunkSize) } ?? chunkSize
+        (self.chunkSize, self.chunkOverlap) = clampedLimits(size: size, overlap: chunkOverlap)
         self.tokenizer = tokenizer
     }
 
-    /// The chunks of `text`.
+    /// The chunks of `text`. With a tokenizer that marks word pieces, chunks start and end
+    /// between words (a chunk of one overlong word excepted), so each holds at most
+    /// `chunkSize` tokens when re-tokenized alone.
     public func split(_ text: String) -> [TextChunk] {
-        let tokens = tokenizer.tokenRanges(text)
+        var continues: [Bool] = []
+        let tokens = tokenizer.tokenRanges(text, continuations: &continues)
         guard !tokens.isEmpty else { return [] }
+        /// True when a chunk may not begin at token `k` (it continues a word).
+        func inWord(_ k: Int) -> Bool { k < continues.count && continues[k] }
         let bytes = Array(text.utf8)
         var chunks: [TextChunk] = []
         var first = 0
         while true {
-            let last = min(first + chunkSize, tokens.count) - 1
-            let r = tokens[first].lowerBound..<tokens[last].upperBound
+            var end = min(first + chunkSize, tokens.count)
+            if end < tokens.count && inWord(end) {
+                var e = end
+                while e > first + 1 && inWord(e) { e -= 1 }
+                if !inWord(e) { end = e }
+            }
+            let r = tokens[first].lowerBound..<tokens[end - 1].upperBound
             chunks.append(TextChunk(text: String(decoding: bytes[r], as: UTF8.self), range: r))
-            if last == tokens.count - 1 { break }
-            first += chunkSize - chunkOverlap
+            if end == tokens.count { break }
+            var next = max(first + 1, end - chunkOverlap)
+            while next > first + 1 && inWord(next) { next -= 1 }
+            first = inWord(next) ? end : next
         }
         return chunks
     }

@@ -1,0 +1,303 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Ingest
+
+/// The reference outputs of the real model (sentence-transformers), beside the package:
+/// `../shared/minilm-reference` from the package root.
+enum MiniLMReference {
+    static let folder: String = {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("shared/minilm-reference").path
+    }()
+
+    static func json(_ name: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    static func sentences() throws -> [String] {
+        try #require(try json("sentences.json")["sentences"] as? [String])
+    }
+
+    static func tokenIDs() throws -> [[Int32]] {
+        let rows = try #require(try json("token_ids.json")["rows"] as? [[String: Any]])
+        return try rows.map { try #require($0["ids"] as? [Int]).map(Int32.init) }
+    }
+
+    static func embeddings() throws -> [[Float]] {
+        let rows = try #require(try json("embeddings.json")["embeddings"] as? [[Double]])
+        return rows.map { $0.map(Float.init) }
+    }
+
+    /// Model files and reference data are both present. `scripts/test.sh` runs
+    /// `scripts/setup.sh` first, which installs the model, so CI never skips; a bare
+    /// `swift test` on a machine without them skips these tests instead of failing.
+    static let available =
+        LocalModel.isInstalled() && FileManager.default.fileExists(atPath: folder + "/embeddings.json")
+
+    static func cosine(_ a: [Float], _ b: [Float]) -> Double {
+        var dot = 0.0
+        var na = 0.0
+        var nb = 0.0
+        for i in a.indices {
+            dot += Double(a[i]) * Double(b[i])
+            na += Double(a[i]) * Double(a[i])
+            nb += Double(b[i]) * Double(b[i])
+        }
+        return dot / (na.squareRoot() * nb.squareRoot())
+    }
+}
+
+@Suite(.enabled(if: MiniLMReference.available, "all-MiniLM-L6-v2 is not installed: run scripts/setup.sh"))
+struct LocalModelTests {
+    @Test func tokenIDsMatchTheReferenceTokenizer() throws {
+        let tokenizer = try LocalModel.load().tokenizer
+        let sentences = try MiniLMReference.sentences()
+        let expected = try MiniLMReference.tokenIDs()
+        #expect(sentences.count == 22)
+        for (i, sentence) in sentences.enumerated() {
+            let ids = tokenizer.encode(sentence)
+            #expect(ids == expected[i], "sentence \(i): \(sentence.prefix(60))")
+        }
+    }
+
+    @Test func embeddingsMatchTheReferenceModel() throws {
+        let model = try LocalModel.load()
+        let sentences = try MiniLMReference.sentences()
+        let expected = try MiniLMReference.embeddings()
+        let vectors = model.embed(sentences, threads: 2)
+        var worst = 1.0
+        var worstAbs: Float = 0
+        for i in sentences.indices {
+            let cos = MiniLMReference.cosine(vectors[i], expected[i])
+            let maxAbs = zip(vectors[i], expected[i]).map { abs($0 - $1) }.max() ?? 0
+            worst = min(worst, cos)
+            worstAbs = max(worstAbs, maxAbs)
+            #expect(cos >= 0.9999, "sentence \(i): cosine \(cos), max abs diff \(maxAbs)")
+        }
+        print("all-MiniLM-L6-v2 vs reference: worst cosine \(worst), worst max-abs diff \(worstAbs)")
+    }
+
+    @Test func benchChunksMatchTheReference() throws {
+        let model = try LocalModel.load()
+        let reference = try MiniLMReference.json("bench_chunks_ref_first8.json")
+        let ids = try #require(reference["ids"] as? [[Int]]).map { $0.map(Int32.init) }
+        let expected = try #require(reference["embeddings"] as? [[Double]]).map { $0.map(Float.init) }
+        let chunks = try #require(try MiniLMReference.json("bench_chunks.json")["chunks"] as? [String])
+        #expect(chunks.prefix(8).map(model.tokenizer.encode) == ids)
+        let vectors = try model.embed(tokenized: ids, threads: 1)
+        for i in ids.indices { #expect(MiniLMReference.cosine(vectors[i], expected[i]) >= 0.9999, "chunk \(i)") }
+    }
+
+    @Test func hiddenStatesMatchLayerByLayer() throws {
+        let model = try LocalModel.load()
+        let reference = try MiniLMReference.json("hidden_states_s1.json")
+        let ids = try #require(reference["ids"] as? [Int]).map(Int32.init)
+        let expected = try #require(reference["hidden_states"] as? [[[Double]]])
+        let states = model.hiddenStates(ids)
+        #expect(states.count == expected.count)
+        for (layer, rows) in expected.enumerated() where layer < states.count {
+            let flat = rows.flatMap { $0 }.map(Float.init)
+            let diff = zip(flat, states[layer]).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(flat.count == states[layer].count)
+            #expect(diff <= 1e-4, "layer \(layer): max abs diff \(diff)")
+        }
+    }
+
+    @Test func badSequencesAreRefusedByIndex() throws {
+        let model = try LocalModel.load()
+        #expect(throws: IngestError.self) { try model.embed(tokenized: [[101, 102], []]) }
+        do {
+            _ = try model.embed(tokenized: [[101, 102], [101, 99_999, 102]])
+            Issue.record("an id outside the vocabulary should be refused")
+        } catch let error as IngestError {
+            #expect(error.message.contains("sequence 1") && error.message.contains("99999"))
+        }
+    }
+
+    @Test func batchedAndSingleAgree() throws {
+        let model = try LocalModel.load()
+        let sentences = try MiniLMReference.sentences()
+        let batched = model.embed(sentences, threads: 2)
+        for (i, sentence) in sentences.enumerated() {
+            let single = model.embed([sentence], threads: 1)[0]
+            let diff = zip(single, batched[i]).map { abs($0 - $1) }.max() ?? 0
+            #expect(diff <= 1e-5, "sentence \(i): batched and single differ by \(diff)")
+        }
+    }
+
+    @Test func embedderIdentifierAndAsyncForm() async throws {
+        let embedder = try LocalEmbedder(threads: 2)
+        #expect(embedder.identifier.description == "local/all-MiniLM-L6-v2/384")
+        let texts = ["A man is eating food.", "A man is riding a horse.", "How do I reset my password?"]
+        let sync = try Self.embedSynchronously(embedder, texts)
+        let async = try await embedder.embed(texts)
+        #expect(sync == async)
+        #expect(try Self.embedSynchronously(embedder, []).isEmpty)
+        // Semantics, not just numbers: the two "a man is …" sentences are the closest pair.
+        let eatRide = MiniLMReference.cosine(sync[0], sync[1])
+        #expect(eatRide > MiniLMReference.cosine(sync[0], sync[2]))
+    }
+
+    @Test func pipelineWithTheLocalModelFindsParaphrases() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let embedder = try LocalEmbedder(threads: 2)
+        let store = try Store(path: dir.sub("store"))
+        let collection = try store.openOrCreateCollection("docs", for: embedder)
+        let pipeline = IngestPipeline(
+            collection: collection, embedder: embedder,
+            splitter: TokenSplitter(chunkSize: 254, chunkOverlap: 16, tokenizer: embedder.tokenizer))
+        let documents = [
+            Document(id: "password", text: "To recover a forgotten account password, open settings and choose reset."),
+            Document(id: "bread", text: "A man is eating a piece of bread at the table."),
+            Document(id: "violin", text: "A woman is playing the violin on stage."),
+        ]
+        let report = try await pipeline.run(documents: documents)
+        #expect(report.added.count == 3 && report.failed.isEmpty)
+        // No word in common with the stored text but "password": the model, not the words, finds it.
+        let query = try await embedder.embed(["How do I change my login credentials?", "Someone has a meal"])
+        #expect(try await collection.search(query[0], k: 1).first?.metadata["doc"] == .string("password"))
+        #expect(try await collection.search(query[1], k: 1).first?.metadata["doc"] == .string("bread"))
+    }
+
+    /// The synchronous form (inside an async function, `embed` means the async one).
+    static func embedSynchronously(_ embedder: LocalEmbedder, _ texts: [String]) throws -> [[Float]] {
+        try embedder.embed(texts)
+    }
+
+    @Test func tokenSplitterCountsInModelTokens() throws {
+        let tokenizer = try LocalModel.load().tokenizer
+        let text = try MiniLMReference.sentences()[21] + " Café naïve résumé — 日本語のテキスト."
+        let ranges = tokenizer.tokenRanges(text)
+        #expect(ranges.count == tokenizer.count(text))
+        // Ranges are in order and cover the words: "antidisestablishmentarianism" splits
+        // into pieces whose ranges tile the word.
+        let word = "antidisestablishmentarianism"
+        let pieces = tokenizer.tokenRanges(word)
+        #expect(pieces.count > 1)
+        #expect(pieces.first?.lowerBound == 0 && pieces.last?.upperBound == word.utf8.count)
+        for k in 1..<pieces.count { #expect(pieces[k].lowerBound == pieces[k - 1].upperBound) }
+        // Chunks of the Token splitter fit the model's window.
+        let splitter = TokenSplitter(chunkSize: 254, chunkOverlap: 16, tokenizer: tokenizer)
+        let long = Array(repeating: text, count: 5).joined(separator: "\n")
+        let chunks = splitter.split(long)
+        #expect(chunks.count > 1)
+        for chunk in chunks { #expect(tokenizer.count(chunk.text) <= 254, "chunk of \(tokenizer.count(chunk.text)) tokens") }
+        // An overlong chunk size is clamped to the window.
+        #expect(TokenSplitter(chunkSize: 800, chunkOverlap: 0, tokenizer: tokenizer).chunkSize == 254)
+    }
+
+    @Test func tokenRangesFallOnGraphemeBoundaries() throws {
+        let tokenizer = try LocalModel.load().tokenizer
+        let texts =
+            try MiniLMReference.sentences() + [
+                "nai\u{308}ve İstanbul 한국어 텍스트 👍🏽 family 👨‍👩‍👧 e\u{301}!\u{301} ﬁnance Straße",
+                "日本語のテキストと中文字符", "\u{0}\u{FFFD}tab\there",
+            ]
+        for text in texts {
+            var boundaries = Set(text.indices.map { text.utf8.distance(from: text.startIndex, to: $0) })
+            boundaries.insert(text.utf8.count)
+            let ranges = tokenizer.tokenRanges(text)
+            #expect(ranges.count == tokenizer.count(text))
+            var last = 0
+            for r in ranges {
+                #expect(r.lowerBound >= last && r.upperBound <= text.utf8.count)
+                #expect(boundaries.contains(r.lowerBound) && boundaries.contains(r.upperBound), "\(r) in \(text)")
+                last = r.upperBound
+            }
+        }
+    }
+
+    @Test func tokenizerEdgeCases() throws {
+        let tokenizer = try LocalModel.load().tokenizer
+        #expect(tokenizer.encode("") == [101, 102])
+        #expect(tokenizer.encode("Hello\u{0}\u{FFFD} WORLD") == tokenizer.encode("hello world"))
+        // Decomposed and precomposed accents give the same ids.
+        #expect(tokenizer.encode("cafe\u{301}") == tokenizer.encode("café"))
+        // A word of more than 100 characters is one [UNK].
+        #expect(tokenizer.encode(String(repeating: "a", count: 101)) == [101, 100, 102])
+        // Truncation at 256 positions.
+        #expect(tokenizer.encode(String(repeating: "word ", count: 400)).count == 256)
+        #expect(tokenizer.piece(7592) == "hello")
+    }
+}
+
+@Suite struct LocalModelFileTests {
+    @Test func missingModelFolderNamesThePathAndSetup() {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        do {
+            _ = try LocalModel.load(directory: dir.sub("nowhere"))
+            Issue.record("loading a missing model should fail")
+        } catch let error as IngestError {
+            #expect(error.code == .modelNotFound)
+            #expect(error.message.contains(dir.sub("nowhere")))
+            #expect(error.message.contains("scripts/setup.sh"))
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    /// A small safetensors file: an 8-byte header length, the JSON header, the data.
+    func write(_ path: String, header: String, data: [Float], headerLength: UInt64? = nil) {
+        var bytes: [UInt8] = []
+        let json = Array(header.utf8)
+        withUnsafeBytes(of: (headerLength ?? UInt64(json.count)).littleEndian) { bytes += $0 }
+        bytes += json
+        data.withUnsafeBytes { bytes += $0 }
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    }
+
+    func message(_ body: () throws -> Void) -> String {
+        do {
+            try body()
+            return ""
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func safetensorsReadsTensorsAndNamesBadInput() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let good = dir.sub("good.safetensors")
+        write(
+            good, header: #"{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"__metadata__":{"format":"pt"}}"#,
+            data: [1, 2, 3, 4, 5, 6])
+        let file = try SafeTensorsFile(path: good)
+        #expect(Array(try file.float32("a", shape: [2, 3])) == [1, 2, 3, 4, 5, 6])
+        // A misaligned tensor (header length not a multiple of 4) is copied, still readable.
+        let odd = dir.sub("odd.safetensors")
+        var header = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
+        while (8 + header.utf8.count) % 4 != 1 { header += " " }
+        write(odd, header: header, data: [7, 8])
+        let oddFile = try SafeTensorsFile(path: odd)
+        #expect(Array(try oddFile.float32("a", shape: [2])) == [7, 8])
+
+        let missingTensor = message { _ = try file.float32("b", shape: [1]) }
+        #expect(missingTensor.contains("\"b\"") && missingTensor.contains(good))
+        let wrongShape = message { _ = try file.float32("a", shape: [3, 2]) }
+        #expect(wrongShape.contains("[2, 3]") && wrongShape.contains("[3, 2]") && wrongShape.contains(good))
+
+        let truncated = dir.sub("truncated.safetensors")
+        write(truncated, header: #"{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}"#, data: [1, 2])
+        let truncatedMessage = message { _ = try SafeTensorsFile(path: truncated) }
+        #expect(truncatedMessage.contains("truncated") && truncatedMessage.contains(truncated) && truncatedMessage.contains("\"a\""))
+
+        let shortHeader = dir.sub("short.safetensors")
+        write(shortHeader, header: "{}", data: [], headerLength: 4096)
+        #expect(message { _ = try SafeTensorsFile(path: shortHeader) }.contains(shortHeader))
+
+        let badJSON = dir.sub("bad.safetensors")
+        write(badJSON, header: "not json", data: [])
+        let badMessage = message { _ = try SafeTensorsFile(path: badJSON) }
+        #expect(badMessage.contains("JSON") && badMessage.contains(badJSON))
+
+        let tiny = dir.sub("tiny.safetensors")
+        FileManager.default.createFile(atPath: tiny, contents: Data([1, 2]))
+        #expect(message { _ = try SafeTensorsFile(path: tiny) }.contains(tiny))
+    }
+}
