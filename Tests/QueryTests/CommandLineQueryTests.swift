@@ -239,5 +239,14 @@ import Testing
         ])
         #expect(partial.status == 3, "\(partial.out)\(partial.err)")
         #expect(partial.out.contains("failed:"))
+        // The collection remembers the server: query and a re-index need no embedder flags.
+        let stats = json(try runProduct(["stats", "--store", dir.sub("store2"), "--json"]).out)
+        #expect((stats["collections"] as? [[String: Any]])?.first?["embedder"] as? String == "openai/m/8")
+        let asked = try runProduct(["query", "lighthouse keepers", "--store", dir.sub("store2"), "--json"])
+        #expect(asked.status == 0, "\(asked.err)")
+        #expect((json(asked.out)["hits"] as? [Any])?.isEmpty == false)
+        let again = try runProduct(["index", corpus, "--store", dir.sub("store2"), "--json"])
+        #expect(again.status == 0, "\(again.err)")
+        #expect((json(again.out)["added"] as? [String])?.count == 1)  // the one that failed before
     }
 }

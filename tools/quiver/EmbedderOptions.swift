@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Ingest
 
-/// Embedder flags shared by `index` and `embed` (and later `query`): flags override
+/// Embedder flags shared by `index` and `embed`: flags override
 /// environment variables, which override defaults.
 struct EmbedderOptions: ParsableArguments {
     @Option(
@@ -18,6 +18,9 @@ struct EmbedderOptions: ParsableArguments {
     var modelDir: String?
 
     static let choices = ["local", "hash", "openai", "ollama"]
+    /// The configuration key under which a collection records its embedder's base URL
+    /// (without credentials or query string).
+    static let baseURLKey = "embedder_base_url"
 
     func validate() throws {
         if let embedder, !Self.choices.contains(embedder) {
@@ -73,8 +76,9 @@ struct EmbedderOptions: ParsableArguments {
         guard let text = info.configuration[Store.embedderKey], let id = EmbedderIdentifier(text) else {
             throw ValidationError("collection \"\(info.name)\" does not record its embedder; re-index it with quiver index")
         }
-        // The base URL comes from the environment (or defaults), like the key.
-        let base: String? = nil
+        // The base URL the collection recorded, else the environment (or defaults); the key
+        // always comes from the environment.
+        let base = info.configuration[Self.baseURLKey]
         switch id.provider {
         case "hash":
             let e = HashingEmbedder(dimension: id.dimension)

@@ -34,20 +34,24 @@ struct Index: AsyncParsableCommand {
         for path in paths where !FileManager.default.fileExists(atPath: path) {
             throw CLIError("no such file or folder: \(path)", hint: "give the folder of documents to index")
         }
+        let found = try? await Store(path: storeOptions.path, options: noCreate).collection(collection)
         // Without --embedder, an existing collection keeps the embedder it was built with.
-        let existing =
-            embedderOptions.embedder == nil
-            ? try? await Store(path: storeOptions.path, options: noCreate).collection(collection) : nil
-        let embedder =
-            try existing.map { try EmbedderOptions.remembered($0.info, modelDirectory: embedderOptions.modelDir) }
-            ?? embedderOptions.make().0
+        let existing = embedderOptions.embedder == nil ? found : nil
+        let embedder: any Embedder
+        var baseURL: String?
+        if let existing {
+            embedder = try EmbedderOptions.remembered(existing.info, modelDirectory: embedderOptions.modelDir)
+        } else {
+            (embedder, baseURL) = try embedderOptions.make()
+        }
         if dryRun { return try await plan(embedder) }
         let store = try Store(path: storeOptions.path)
+        var configuration = [Store.embedderKey: embedder.identifier.description]
+        if found == nil, let baseURL { configuration[EmbedderOptions.baseURLKey] = HTTPError.redact(baseURL) }
         let target: Collection
         do {
             target = try await store.openOrCreateCollection(
-                collection, dimension: embedder.dimension, metric: .cosine,
-                configuration: [Store.embedderKey: embedder.identifier.description])
+                collection, dimension: embedder.dimension, metric: .cosine, configuration: configuration)
         } catch let e as StoreError where e.code == .collectionExists {
             throw CLIError(e.message, hint: "pass the same --embedder, --model and --dimensions as before, or another --collection")
         }
