@@ -45,7 +45,7 @@ import Testing
 }
 
 /// `quiver embed` with the local model: the reference ids and vector of "Hello world".
-@Suite(.enabled(if: MiniLMReference.available, "all-MiniLM-L6-v2 is not installed: run scripts/setup.sh"))
+@Suite(.enabled(if: MiniLMReference.available, MiniLMReference.unavailable))
 struct EmbedCommandTests {
     @Test func printsTokensAndVectorsAsJSON() throws {
         let result = try CommandLineTests().run(["embed", "Hello world", "Café", "--embedder", "local", "--json"])
