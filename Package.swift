@@ -31,6 +31,8 @@ let package = Package(
 
         // Quiver's own SIMD scoring kernels (AVX2+FMA with a runtime check).
         .target(name: "CQuiverKernels"),
+        // The console's line reader: libedit's callback interface with a wait that Ctrl-C ends.
+        .target(name: "CLineEdit", dependencies: ["CEdit"]),
         .target(name: "VectorStore", dependencies: ["CLMDB", "COpenBLAS", "CQuiverKernels"]),
         .target(name: "HTTP", dependencies: ["CCurl"]),
         .target(name: "Ingest", dependencies: ["VectorStore", "HTTP", "COpenBLAS", "CQuiverKernels"]),
@@ -39,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "quiver",
             dependencies: [
-                "VectorStore", "Ingest", "Query", "Synthetic", "CEdit",
+                "VectorStore", "Ingest", "Query", "Synthetic", "CEdit", "CLineEdit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/quiver"),

@@ -183,6 +183,32 @@ import Testing
         #expect(r.out.contains("> second question\nQuick answer [1]."))
     }
 
+    @Test func replOnATerminalEditsAndSurvivesCtrlC() throws {
+        let (dir, _, store) = try indexed()
+        defer { dir.remove() }
+        let binary = try #require(BuiltProducts.executable("quiver"))
+        let script = URL(fileURLWithPath: Self.data).deletingLastPathComponent().appendingPathComponent(
+            "tools/testserver/pty_session.py"
+        ).path
+        let steps: [[Any]] = [
+            ["until", "quiver> ", 10], ["type", "What is a Fresnel lens made of?\r"], ["until", "Sources:", 10],
+            ["until", "quiver> ", 5], ["type", "half typed"], ["until", "typed", 5], ["type", "\u{3}"], ["until", "quiver> ", 5],
+            ["type", ":k 1\r"], ["until", "k = 1", 5], ["type", "\u{4}"],
+        ]
+        let stepsJSON = String(decoding: try JSONSerialization.data(withJSONObject: steps), as: UTF8.self)
+        let r = try runProduct(
+            [script, stepsJSON, "--", binary, "repl", "--store", store], product: "python3",
+            environment: ["QUIVER_HISTORY": dir.sub("history")])
+        #expect(r.out.contains("Ask a question, or :help."))
+        #expect(r.out.contains("[1] technology/fresnel-lens.html"))
+        #expect(r.out.contains("^C"))
+        #expect(r.out.contains("k = 1"))
+        #expect(!r.out.contains("unknown command"))  // the half-typed line was dropped, not prefixed to :k
+        #expect(r.out.hasSuffix("EXIT 0\n"), "\(r.out)")
+        let history = try String(contentsOfFile: dir.sub("history"), encoding: .utf8)
+        #expect(history.contains("Fresnel") && !history.contains("half"))
+    }
+
     @Test func exitCodesAndMessages() throws {
         let (dir, corpus, store) = try indexed()
         defer { dir.remove() }

@@ -25,14 +25,14 @@ public struct ProcessOutput: Sendable {
     public var err: String
 }
 
-/// Runs the built `quiver` (or another product) with `arguments`, feeding `input` to its
+/// Runs the built `quiver` (or another product, or `python3`) with `arguments`, feeding `input` to its
 /// stdin, and waits. `environment` entries are added to (or, as "", removed from) this
 /// process's environment. `whileRunning` is called with the process once it started.
 public func runProduct(
     _ arguments: [String], product name: String = "quiver", input: String? = nil, environment: [String: String] = [:],
     whileRunning: ((Process) -> Void)? = nil
 ) throws -> ProcessOutput {
-    guard let binary = BuiltProducts.executable(name) else {
+    guard let binary = name == "python3" ? "/usr/bin/python3" : BuiltProducts.executable(name) else {
         throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "\(name) is not built beside the tests"])
     }
     let p = Process()

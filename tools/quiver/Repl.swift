@@ -1,5 +1,6 @@
 import ArgumentParser
 import CEdit
+import CLineEdit
 import Foundation
 import Query
 import Synchronization
@@ -7,6 +8,13 @@ import Synchronization
 /// Interrupts (SIGINT) counted by a signal handler; the console compares counts to notice
 /// Ctrl-C.
 let interrupts = Atomic<Int>(0)
+
+/// A pipe the SIGINT handler writes a byte to, so a wait for input can end on Ctrl-C.
+let interruptPipe: (read: Int32, write: Int32) = {
+    var fds: [Int32] = [0, 0]
+    pipe(&fds)
+    return (fds[0], fds[1])
+}()
 
 /// `quiver repl`: the interactive query console.
 struct Repl: AsyncParsableCommand {
@@ -23,7 +31,14 @@ struct Repl: AsyncParsableCommand {
 
     func run() async throws {
         var session = Session(engine: try await ask.engine(), interactive: isatty(0) != 0, filters: ask.where)
-        signal(SIGINT) { _ in interrupts.add(1, ordering: .relaxed) }
+        // Ctrl-C is counted and wakes the line reader through a pipe (the handler only
+        // does async-signal-safe things).
+        signal(SIGINT) { _ in
+            interrupts.add(1, ordering: .relaxed)
+            var byte: UInt8 = 1
+            _ = write(interruptPipe.write, &byte, 1)
+        }
+        quiver_edit_bind_interrupt(interruptPipe.write)
         let historyPath =
             history ?? ProcessInfo.processInfo.environment["QUIVER_HISTORY"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (NSHomeDirectory() as NSString).appendingPathComponent(".quiver_history")
@@ -37,10 +52,10 @@ struct Repl: AsyncParsableCommand {
         while true {
             let before = interrupts.load(ordering: .relaxed)
             let interactive = session.interactive
-            let line = try await Self.offPool { interactive ? Self.readEdited("quiver> ") : Swift.readLine() }
-            guard let line else {
-                if interactive && interrupts.load(ordering: .relaxed) != before {
-                    print("")  // Ctrl-C at the prompt: a fresh line, not the end
+            let read = try await Self.offPool { interactive ? Self.readEdited("quiver> ") : (Swift.readLine(), false) }
+            guard let line = read.0 else {
+                if read.1 || (interactive && interrupts.load(ordering: .relaxed) != before) {
+                    print("^C")  // Ctrl-C at the prompt: the line is dropped, the console stays
                     continue
                 }
                 break
@@ -60,11 +75,13 @@ struct Repl: AsyncParsableCommand {
         if session.interactive { print("") }
     }
 
-    /// A line from libedit, without its newline; nil at end of input.
-    static func readEdited(_ prompt: String) -> String? {
-        guard let raw = readline(prompt) else { return nil }
+    /// A line from libedit, without its newline, and whether Ctrl-C dropped it; nil and
+    /// false at end of input.
+    static func readEdited(_ prompt: String) -> (String?, Bool) {
+        var interrupted: Int32 = 0
+        guard let raw = quiver_edit_line(prompt, interruptPipe.read, &interrupted) else { return (nil, interrupted != 0) }
         defer { free(raw) }
-        return String(cString: raw)
+        return (String(cString: raw), false)
     }
 
     /// Runs blocking input on a thread of its own, off the cooperative pool.
