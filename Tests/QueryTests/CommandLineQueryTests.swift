@@ -193,7 +193,7 @@ import Testing
         let steps: [[Any]] = [
             ["until", "quiver> ", 10], ["type", "What is a Fresnel lens made of?\r"], ["until", "Sources:", 10],
             ["until", "quiver> ", 5], ["type", "half typed"], ["until", "typed", 5], ["type", "\u{3}"], ["until", "quiver> ", 5],
-            ["type", ":k 1\r"], ["until", "k = 1", 5], ["type", "\u{4}"],
+            ["type", ":k 1\r"], ["until", "k = 1", 5], ["until", "quiver> ", 5], ["type", "\u{4}"],
         ]
         let stepsJSON = String(decoding: try JSONSerialization.data(withJSONObject: steps), as: UTF8.self)
         let r = try runProduct(
