@@ -195,25 +195,35 @@ public struct Retriever: Sendable {
         return Self.maximalMarginalRelevance(pool, query: query, vectors: vectors, lambda: lambda, k: o.k)
     }
 
-    /// Keeps the first (best) of chunks of one document whose texts nearly coincide.
+    /// Keeps the first (best) of chunks of one document whose texts nearly coincide. Texts
+    /// are compared (whitespace collapsed) only between chunks of the same document.
     static func dropNearDuplicates(_ chunks: [RetrievedChunk]) -> [RetrievedChunk] {
-        var kept: [RetrievedChunk] = []
-        var normalized: [String] = []
+        var kept: [(chunk: RetrievedChunk, document: String, text: String?)] = []
+        func normalized(_ text: String) -> String { text.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
         for c in chunks {
-            let text = c.text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-            let duplicate = zip(kept, normalized).contains { k, kText in
-                guard k.document == c.document else { return false }
-                if kText == text || (!text.isEmpty && (kText.contains(text) || text.contains(kText))) { return true }
-                guard let a = k.byteRange, let b = c.byteRange else { return false }
-                let overlap = max(0, min(a.upperBound, b.upperBound) - max(a.lowerBound, b.lowerBound))
-                return overlap * 2 > min(a.count, b.count)
+            let document = c.document
+            var text: String?
+            var duplicate = false
+            for k in kept.indices where kept[k].document == document {
+                if let a = kept[k].chunk.byteRange, let b = c.byteRange {
+                    let overlap = max(0, min(a.upperBound, b.upperBound) - max(a.lowerBound, b.lowerBound))
+                    if overlap * 2 > min(a.count, b.count) {
+                        duplicate = true
+                        break
+                    }
+                }
+                let mine = text ?? normalized(c.text)
+                text = mine
+                let theirs = kept[k].text ?? normalized(kept[k].chunk.text)
+                kept[k].text = theirs
+                if theirs == mine || (!mine.isEmpty && (theirs.contains(mine) || mine.contains(theirs))) {
+                    duplicate = true
+                    break
+                }
             }
-            if !duplicate {
-                kept.append(c)
-                normalized.append(text)
-            }
+            if !duplicate { kept.append((c, document, text)) }
         }
-        return kept
+        return kept.map(\.chunk)
     }
 
     /// Greedy MMR: each pick maximizes λ·sim(query) − (1−λ)·max sim(picked).
