@@ -28,6 +28,30 @@ import Testing
         return p
     }
 
+    @Test func ingestsAListOfFilesAndPrunesOnlyThose() async throws {
+        let dir = try corpus()
+        defer { dir.remove() }
+        let store = try Store(path: dir.sub("store"))
+        let p = try pipeline(store)  // prune on
+        _ = try await p.run(directory: dir.sub("docs"))
+        let before = try await p.collection.count()
+        let listed = [dir.sub("docs/sub/note1.md"), dir.sub("docs/sub/note2.md"), dir.sub("docs/new.txt")]
+        try "A new note about fog horns.".write(toFile: listed[2], atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: listed[1])
+        let report = try await p.run(files: listed, root: dir.sub("docs"))
+        #expect(report.added == ["new.txt"])
+        #expect(report.unchanged == ["sub/note1.md"])
+        #expect(report.removed == ["sub/note2.md"])  // listed and vanished; the unlisted notes stay
+        #expect(report.issues.map(\.path) == ["sub/note2.md"])
+        let after = try await p.collection.count()
+        let note2 = try await p.collection.metadata(where: .equals("doc", .string("sub/note2.md")))
+        #expect(note2.isEmpty && after > before - 10)
+        #expect(try await p.collection.get("sub/note3.md#0") != nil)
+        // Without a root, ids are the paths as given.
+        let plain = try await p.run(files: [listed[2]])
+        #expect(plain.added == [listed[2]])
+    }
+
     @Test func dryRunReportsChangesAndWritesNothing() async throws {
         let dir = try corpus()
         defer { dir.remove() }

@@ -98,6 +98,12 @@ import Testing
         #expect(missing.status == 1)
         #expect(missing.err.contains("no document \"no/such.md\""))
         #expect(try runProduct(["check", "--store", store]).status == 0)
+        // A single file is indexed under its name.
+        let one = try runProduct([
+            "index", corpus + "/history/eddystone.md", "--store", dir.sub("single"), "--embedder", "hash", "--json",
+        ])
+        #expect(one.status == 0, "\(one.err)")
+        #expect(json(one.out)["added"] as? [String] == ["eddystone.md"])
     }
 
     @Test func questionsFileAnswersEveryLineInOrder() throws {

@@ -6,7 +6,7 @@ import Ingest
 struct Index: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Build or update an index of the documents under PATH.")
 
-    @Argument(help: "Folders (or files' folders) to index.") var paths: [String]
+    @Argument(help: "Folders or files to index (a folder's documents are named by their path under it).") var paths: [String]
     @OptionGroup var storeOptions: StoreOptionsGroup
     @Option(help: "Collection name.") var collection = "docs"
     @OptionGroup var embedderOptions: EmbedderOptions
@@ -88,9 +88,21 @@ struct Index: AsyncParsableCommand {
     /// Runs `pipeline` over every path, with the progress bar.
     func ingest(_ pipeline: IngestPipeline, started: Date) async throws -> IngestReport {
         var total = IngestReport()
+        var pipeline = pipeline
         for path in paths {
             let bar = ProgressBar(label: dryRun ? "checking" : "indexing")
-            let report = try await pipeline.run(directory: path) { p in bar.update(p) }
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            let report: IngestReport
+            if isDirectory.boolValue {
+                pipeline.prune = prune && paths.count == 1
+                report = try await pipeline.run(directory: path) { p in bar.update(p) }
+            } else {
+                // A single file: its id is its name; pruning concerns only it.
+                pipeline.prune = prune
+                let parent = (path as NSString).deletingLastPathComponent
+                report = try await pipeline.run(files: [path], root: parent.isEmpty ? nil : parent) { p in bar.update(p) }
+            }
             if !json { bar.finish(report) }
             total.added += report.added
             total.updated += report.updated

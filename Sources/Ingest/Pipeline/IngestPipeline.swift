@@ -111,40 +111,81 @@ public struct IngestPipeline: Sendable {
         Document.hash("\(splitter)|\(embedder.identifier)")
     }
 
-    /// Ingests every supported file under `root`.
+    /// Ingests every supported file under `root`; document ids are paths relative to it.
     public func run(directory root: String, progress: (@Sendable (IngestProgress) -> Void)? = nil) async throws -> IngestReport {
+        let (files, issues) = loader.walk(root)
+        let sources = files.map { (path: (root as NSString).appendingPathComponent($0), id: $0) }
+        return try await run(sources: sources, issues: issues, pruneWithin: nil, progress: progress)
+    }
+
+    /// Ingests the given files; document ids are their paths relative to `root` when
+    /// given (and under it), else the paths as given. With `prune`, only the listed files
+    /// count: a listed file that vanished has its documents deleted, nothing else is.
+    public func run(
+        files: [String], root: String? = nil, progress: (@Sendable (IngestProgress) -> Void)? = nil
+    ) async throws -> IngestReport {
+        let base = root.map { $0.hasSuffix("/") ? $0 : $0 + "/" }
+        let sources = files.map { path in
+            (path: path, id: base.flatMap { path.hasPrefix($0) ? String(path.dropFirst($0.count)) : nil } ?? path)
+        }
+        return try await run(sources: sources, issues: [], pruneWithin: Set(sources.map(\.id)), progress: progress)
+    }
+
+    /// Loads and ingests `sources` window by window, loading the next window (on all
+    /// cores, off the cooperative pool) while the current one is split, embedded and
+    /// written.
+    private func run(
+        sources: [(path: String, id: String)], issues: [LoadIssue], pruneWithin: Set<String>?,
+        progress: (@Sendable (IngestProgress) -> Void)?
+    ) async throws -> IngestReport {
         let started = Date()
         let cache = try openCache()
-        let (files, issues) = loader.walk(root)
         var report = IngestReport()
         report.issues = issues
         var state = IngestProgress()
-        state.documentsTotal = files.count
+        state.documentsTotal = sources.count
         var seen: Set<String> = []
-        var start = 0
-        while start < files.count {
-            let slice = Array(files[start..<min(files.count, start + window)])
-            start += slice.count
-            // Load on all cores.
-            let loaded = Locked([DocumentLoader.Result](repeating: DocumentLoader.Result(), count: slice.count))
-            let loader = self.loader
-            DispatchQueue.concurrentPerform(iterations: slice.count) { i in
-                let r = loader.load(file: (root as NSString).appendingPathComponent(slice[i]), id: slice[i])
-                loaded.withLock { $0[i] = r }
+        let loader = self.loader
+        func load(_ range: Range<Int>) -> Task<[DocumentLoader.Result], Never> {
+            let slice = Array(sources[range])
+            return Task {
+                await withCheckedContinuation { continuation in
+                    DispatchQueue.global().async {
+                        let loaded = Locked([DocumentLoader.Result](repeating: DocumentLoader.Result(), count: slice.count))
+                        DispatchQueue.concurrentPerform(iterations: slice.count) { i in
+                            let r = loader.load(file: slice[i].path, id: slice[i].id)
+                            loaded.withLock { $0[i] = r }
+                        }
+                        continuation.resume(returning: loaded.withLock { $0 })
+                    }
+                }
             }
+        }
+        var start = 0
+        var next = sources.isEmpty ? nil : load(0..<min(sources.count, window))
+        while let current = next {
+            let count = min(sources.count, start + window) - start
+            start += count
+            let results = await current.value
+            next = start < sources.count ? load(start..<min(sources.count, start + window)) : nil
             var documents: [Document] = []
-            for r in loaded.withLock({ $0 }) {
+            for r in results {
                 documents += r.documents
                 report.issues += r.issues
             }
             seen.formUnion(documents.map(\.id))
             report.bytes += documents.reduce(0) { $0 + $1.text.utf8.count }
-            try await ingest(documents, cache: cache, into: &report, progress: &state, callback: timed(progress, started))
-            state.documents += slice.count
+            do {
+                try await ingest(documents, cache: cache, into: &report, progress: &state, callback: timed(progress, started))
+            } catch {
+                _ = await next?.value  // no load left running behind the error
+                throw error
+            }
+            state.documents += count
             state.elapsed = Date().timeIntervalSince(started)
             progress?(state)
         }
-        if prune { try prune(keeping: seen, into: &report) }
+        if prune { try prune(keeping: seen, within: pruneWithin, into: &report) }
         report.seconds = Date().timeIntervalSince(started)
         return report
     }
@@ -166,7 +207,7 @@ public struct IngestPipeline: Sendable {
             state.elapsed = Date().timeIntervalSince(started)
             progress?(state)
         }
-        if prune { try prune(keeping: Set(documents.map(\.id)), into: &report) }
+        if prune { try prune(keeping: Set(documents.map(\.id)), within: nil, into: &report) }
         report.seconds = Date().timeIntervalSince(started)
         return report
     }
@@ -311,11 +352,18 @@ public struct IngestPipeline: Sendable {
         callback?(progress)
     }
 
-    private func prune(keeping seen: Set<String>, into report: inout IngestReport) throws {
+    /// Deletes documents not in `seen`; with `within`, only those of the listed sources
+    /// (a source's documents have its id, or its id then `#`).
+    private func prune(keeping seen: Set<String>, within: Set<String>?, into report: inout IngestReport) throws {
         let stored = try collection.metadata(where: .exists("doc"))
         var vanished: [String: [String]] = [:]
+        func listed(_ doc: String) -> Bool {
+            guard let within else { return true }
+            if within.contains(doc) { return true }
+            return doc.indices.contains { doc[$0] == "#" && within.contains(String(doc[..<$0])) }
+        }
         for (id, metadata) in stored {
-            if case .string(let doc)? = metadata["doc"], !seen.contains(doc) { vanished[doc, default: []].append(id) }
+            if case .string(let doc)? = metadata["doc"], !seen.contains(doc), listed(doc) { vanished[doc, default: []].append(id) }
         }
         for (doc, ids) in vanished.sorted(by: { $0.key < $1.key }) {
             if !dryRun { try collection.write(upsert: [], deleting: ids) }
