@@ -47,6 +47,8 @@ struct AskOptions: ParsableArguments {
     @Option(help: "Metadata filter KEY=VALUE (repeatable; all must match).") var `where`: [String] = []
     @Option(help: "Drop chunks scoring below this.") var minScore: Float?
     @Option(help: "Diversify with maximal marginal relevance, λ in 0…1 (1 = relevance only).") var mmr: Float?
+    @Option(help: "Local model folder, for collections built with it (default: $QUIVER_MODEL_DIR, else the setup cache).")
+    var modelDir: String?
     @OptionGroup var llmOptions: LLMOptions
 
     func validate() throws {
@@ -59,7 +61,7 @@ struct AskOptions: ParsableArguments {
     func engine(concurrency: Int = 8) async throws -> QueryEngine {
         let store = try Store(path: storeOptions.path, options: noCreate)
         let target = try await store.collection(collection)
-        let embedder = try EmbedderOptions.remembered(target.info)
+        let embedder = try EmbedderOptions.remembered(target.info, modelDirectory: modelDir)
         let retriever = try Retriever(
             collection: target, embedder: embedder,
             options: RetrievalOptions(k: k, filter: try Filters.parse(`where`), minScore: minScore, mmrLambda: mmr))

@@ -11,18 +11,16 @@ struct Search: AsyncParsableCommand {
     @Option(help: "Collection name.") var collection = "docs"
     @Option(name: .short, help: "Number of results.") var k = 3
     @Option(help: "Metadata filter KEY=VALUE (repeatable).") var `where`: [String] = []
+    @Option(help: "Local model folder, for collections built with it (default: $QUIVER_MODEL_DIR, else the setup cache).")
+    var modelDir: String?
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         let store = try Store(path: storeOptions.path, options: noCreate)
         let target = try await store.collection(collection)
-        let embedder = try EmbedderOptions.remembered(target.info)
+        let embedder = try EmbedderOptions.remembered(target.info, modelDirectory: modelDir)
         let vector = try await embedder.embed([question])[0]
-        let filters = try `where`.map { pair -> Filter in
-            guard let eq = pair.firstIndex(of: "=") else { throw ValidationError("--where needs KEY=VALUE, got \(pair)") }
-            return .equals(String(pair[..<eq]), .string(String(pair[pair.index(after: eq)...])))
-        }
-        let hits = try await target.search(vector, k: k, filter: filters.isEmpty ? nil : .and(filters))
+        let hits = try await target.search(vector, k: k, filter: try Filters.parse(`where`))
         if json {
             let object: [String: Any] = [
                 "question": question,
