@@ -387,4 +387,9 @@ extension Collection {
             return out
         }
     }
+
+    /// Ids and metadata of the records matching `filter`, read on the store's queue.
+    public func metadata(where filter: Filter) async throws -> [String: [String: MetadataValue]] {
+        try await onReadQueue { try self.metadata(where: filter) }
+    }
 }

@@ -52,6 +52,60 @@ import Testing
         #expect(plain.added == [listed[2]])
     }
 
+    @Test func pruneKeepsDocumentsWhoseFileFailedToLoad() async throws {
+        let dir = try corpus()
+        defer { dir.remove() }
+        let store = try Store(path: dir.sub("store"))
+        let p = try pipeline(store)  // prune on
+        _ = try await p.run(directory: dir.sub("docs"))
+        let stored = try await p.collection.metadata(where: .equals("doc", "sub/note3.md"))
+        #expect(!stored.isEmpty)
+        // The file is still there but now binary: reported, and its indexed chunks stay.
+        try Data([0x00, 0x01, 0x02, 0xff, 0x00]).write(to: URL(fileURLWithPath: dir.sub("docs/sub/note3.md")))
+        let report = try await p.run(directory: dir.sub("docs"))
+        #expect(report.removed.isEmpty)
+        #expect(report.issues.contains { $0.path == "sub/note3.md" && $0.kind == .binary })
+        #expect(try await p.collection.metadata(where: .equals("doc", "sub/note3.md")) == stored)
+        // Emptied, it is a document with no content any more: removed.
+        try Data().write(to: URL(fileURLWithPath: dir.sub("docs/sub/note3.md")))
+        #expect(try await p.run(directory: dir.sub("docs")).removed == ["sub/note3.md"])
+    }
+
+    @Test func duplicateIdsInOneRunAreRefused() async throws {
+        let dir = try corpus()
+        defer { dir.remove() }
+        let store = try Store(path: dir.sub("store"))
+        let p = try pipeline(store)
+        try FileManager.default.createDirectory(atPath: dir.sub("other"), withIntermediateDirectories: true)
+        try "Same name, other folder.".write(toFile: dir.sub("other/plain.txt"), atomically: true, encoding: .utf8)
+        // Paths as given are distinct ids.
+        let ok = try await p.run(files: [dir.sub("docs/plain.txt"), dir.sub("other/plain.txt")])
+        #expect(ok.added.count == 2)
+        let same = await #expect(throws: IngestError.self) {
+            _ = try await p.run(files: [dir.sub("docs/plain.txt"), dir.sub("docs/plain.txt")])
+        }
+        #expect(same?.message.contains("plain.txt") == true)
+        #expect(try await p.collection.count() == 2)  // the refused run wrote nothing
+    }
+
+    @Test func cancellingARunStopsIt() async throws {
+        let server = try LoopbackServer(["--latency-ms", "300"])
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (p, _, _) = try loopbackPipeline(server, dir, RecursiveSplitter(chunkSize: 1000))
+        var pipeline = p
+        pipeline.window = 10
+        pipeline.batchSize = 1
+        pipeline.concurrency = 2
+        let docs = (0..<200).map { Document(id: "d\($0)", text: "Document number \($0).") }
+        let task = Task { try await pipeline.run(documents: docs) }
+        while (try? server.stats()["requests"]) ?? 0 < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        task.cancel()
+        let result = await task.result
+        #expect(throws: CancellationError.self) { try result.get() }
+        #expect(try server.stats()["requests"] ?? 0 < 40)  // it stopped instead of failing every window
+    }
+
     @Test func dryRunReportsChangesAndWritesNothing() async throws {
         let dir = try corpus()
         defer { dir.remove() }
@@ -104,7 +158,7 @@ import Testing
         #expect(try await p.collection.count() == count)
 
         // A shorter note 11: its chunks are replaced and the extra ones deleted.
-        let before = try p.collection.metadata(where: .equals("doc", "sub/note11.md")).count
+        let before = try await p.collection.metadata(where: .equals("doc", "sub/note11.md")).count
         try "# Note 11\n\nNow just one line.".write(toFile: dir.sub("docs/sub/note11.md"), atomically: true, encoding: .utf8)
         // Note 0 vanishes.
         try FileManager.default.removeItem(atPath: dir.sub("docs/sub/note0.md"))
@@ -112,10 +166,10 @@ import Testing
         #expect(third.updated == ["sub/note11.md"])
         #expect(third.removed == ["sub/note0.md"])
         #expect(third.unchanged.count == 11)
-        let after = try p.collection.metadata(where: .equals("doc", "sub/note11.md"))
+        let after = try await p.collection.metadata(where: .equals("doc", "sub/note11.md"))
         #expect(after.count == 1 && before > 1)
         #expect(after.keys.first == "sub/note11.md#0")
-        #expect(try p.collection.metadata(where: .equals("doc", "sub/note0.md")).isEmpty)
+        #expect(try await p.collection.metadata(where: .equals("doc", "sub/note0.md")).isEmpty)
         #expect(try await store.check().isHealthy)
 
         // New splitter settings re-ingest everything.
@@ -137,7 +191,7 @@ import Testing
         #expect(report.failed.map(\.id) == ["a"])
         #expect(report.failed.first?.reason.contains("401") == true)
         #expect(report.added == ["b"])
-        #expect(try p.collection.metadata(where: .exists("doc")).keys.sorted() == ["b#0"])
+        #expect(try await p.collection.metadata(where: .exists("doc")).keys.sorted() == ["b#0"])
     }
 }
 

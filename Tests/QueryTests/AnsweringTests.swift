@@ -51,7 +51,7 @@ import TestSupport
         task.cancel()
         let results = await task.value
         #expect(results.count == 12)
-        #expect(results.allSatisfy { if case .failure = $0 { true } else { false } })
+        #expect(results.allSatisfy { if case .failure(let e as QueryError) = $0 { e.code == .cancelled } else { false } })
         #expect(try server.stats()["requests"] == 4)  // nothing started after the cancel
     }
 
@@ -114,6 +114,24 @@ import TestSupport
             }
         }
         #expect(try server.stats()["max_in_flight"] == 4)
+    }
+
+    @Test func anUnreachableEmbedderFailsEachQuestionOnceWithItsOwnError() async throws {
+        let corpus = try await Corpus()
+        // A collection recorded for an OpenAI-compatible embedder whose server is down.
+        let down = try OpenAIEmbedder(
+            model: "m", dimension: 256, baseURL: "http://127.0.0.1:9/v1",
+            caller: ResilientCaller(client: HTTPClient(), policy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(5))))
+        let c = try await corpus.store.openOrCreateCollection("remote", for: down)
+        let engine = QueryEngine(retriever: try Retriever(collection: c, embedder: down))
+        let results = await engine.answer(batch: ["one?", "two?", "three?"])
+        for r in results {
+            guard case .failure(let e as HTTPError) = r else {
+                Issue.record("expected a transport error, got \(r)")
+                continue
+            }
+            #expect(e.code == .transport)  // not "circuit open" after a retry per question
+        }
     }
 
     @Test func extractiveAnswerWithoutAModel() async throws {

@@ -251,6 +251,14 @@ import Testing
         #expect(try runProduct(["query", "--store", store]).status == 2)
         #expect(try runProduct(["query", "x", "--llm", "gpt"]).status == 2)
         #expect(try runProduct(["index", corpus, "--chunk-size", "0"]).status == 2)
+        let twoFolders = try runProduct(["index", corpus + "/history", corpus + "/keepers", "--prune", "--store", store])
+        #expect(twoFolders.status == 2)
+        #expect(twoFolders.err.contains("--prune needs a single folder"))
+        try FileManager.default.createDirectory(atPath: dir.sub("x"), withIntermediateDirectories: true)
+        try "Another timeline.".write(toFile: dir.sub("x/timeline.txt"), atomically: true, encoding: .utf8)
+        let sameName = try runProduct(["index", corpus + "/history/timeline.txt", dir.sub("x/timeline.txt"), "--store", store])
+        #expect(sameName.status == 2)
+        #expect(sameName.err.contains("timeline.txt"))
 
         // An unreachable embedding server: nothing indexed, one clear error.
         let down = try runProduct([

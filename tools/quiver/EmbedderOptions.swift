@@ -74,7 +74,9 @@ struct EmbedderOptions: ParsableArguments {
     /// model's folder comes from `modelDirectory`, else `$QUIVER_MODEL_DIR` or the cache.
     static func remembered(_ info: CollectionInfo, modelDirectory: String? = nil) throws -> any Embedder {
         guard let text = info.configuration[Store.embedderKey], let id = EmbedderIdentifier(text) else {
-            throw ValidationError("collection \"\(info.name)\" does not record its embedder; re-index it with quiver index")
+            throw CLIError(
+                "collection \"\(info.name)\" does not record its embedder",
+                hint: "re-index it with `quiver index PATH --collection \(info.name) --embedder …`")
         }
         // The base URL the collection recorded, else the environment (or defaults); the key
         // always comes from the environment.
@@ -83,18 +85,18 @@ struct EmbedderOptions: ParsableArguments {
         case "hash":
             let e = HashingEmbedder(dimension: id.dimension)
             guard e.identifier == id else {
-                throw ValidationError("collection \"\(info.name)\" uses \(id), which this quiver cannot rebuild")
+                throw CLIError("collection \"\(info.name)\" uses \(id), which this quiver cannot rebuild")
             }
             return e
         case "local":
             let e = try LocalEmbedder(directory: modelDirectory)
             guard e.identifier == id else {
-                throw ValidationError("collection \"\(info.name)\" uses \(id), but the local model is \(e.identifier)")
+                throw CLIError("collection \"\(info.name)\" uses \(id), but the local model is \(e.identifier)")
             }
             return e
         case "openai": return try OpenAIEmbedder(model: id.model, dimension: id.dimension, baseURL: base)
         case "ollama": return try OllamaEmbedder(model: id.model, dimension: id.dimension, host: base)
-        default: throw ValidationError("collection \"\(info.name)\" uses an unknown embedder \(id)")
+        default: throw CLIError("collection \"\(info.name)\" uses an unknown embedder \(id)")
         }
     }
 }

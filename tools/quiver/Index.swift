@@ -17,11 +17,22 @@ struct Index: AsyncParsableCommand {
     @Option(help: "Embedding requests in flight.") var concurrency = 8
     @Option(help: "Only files matching (glob; repeatable).") var include: [String] = []
     @Option(help: "Leave out files matching (glob; repeatable).") var exclude: [String] = []
-    @Flag(help: "Delete documents whose source vanished (with a single PATH).") var prune = false
+    @Flag(help: "Delete documents whose source vanished (one folder, or the files given).") var prune = false
     @Flag(help: "Say what would be added, updated, unchanged and removed; write nothing.") var dryRun = false
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
+        let folders = paths.filter { p in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: p, isDirectory: &isDirectory) && isDirectory.boolValue
+        }
+        if prune && folders.count > 1 {
+            throw ValidationError("--prune needs a single folder: documents of several folders are not told apart")
+        }
+        let names = paths.filter { !folders.contains($0) }.map { ($0 as NSString).lastPathComponent }
+        if let twice = names.first(where: { n in names.count(where: { $0 == n }) > 1 }) {
+            throw ValidationError("two files would both be document \"\(twice)\"; index them from their common folder")
+        }
         guard ["recursive", "markdown", "sentence", "token", "character"].contains(splitter) else {
             throw ValidationError("--splitter must be recursive, markdown, sentence, token or character")
         }
@@ -95,7 +106,7 @@ struct Index: AsyncParsableCommand {
             _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
             let report: IngestReport
             if isDirectory.boolValue {
-                pipeline.prune = prune && paths.count == 1
+                pipeline.prune = prune
                 report = try await pipeline.run(directory: path) { p in bar.update(p) }
             } else {
                 // A single file: its id is its name; pruning concerns only it.
@@ -133,10 +144,15 @@ struct Index: AsyncParsableCommand {
         var total = IngestReport()
         let loader = DocumentLoader(options: DocumentLoader.Options(include: include, exclude: exclude))
         for path in paths {
-            let (files, issues) = loader.walk(path)
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            let (files, issues) =
+                isDirectory.boolValue
+                ? loader.walk(path) : ([(path as NSString).lastPathComponent], [])
+            let parent = isDirectory.boolValue ? path : (path as NSString).deletingLastPathComponent
             total.issues += issues
             for file in files {
-                let r = loader.load(file: (path as NSString).appendingPathComponent(file), id: file)
+                let r = loader.load(file: (parent as NSString).appendingPathComponent(file), id: file)
                 total.added += r.documents.map(\.id)
                 total.issues += r.issues
                 total.bytes += r.documents.reduce(0) { $0 + $1.text.utf8.count }

@@ -13,6 +13,7 @@ let interrupts = Atomic<Int>(0)
 let interruptPipe: (read: Int32, write: Int32) = {
     var fds: [Int32] = [0, 0]
     pipe(&fds)
+    for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
     return (fds[0], fds[1])
 }()
 
@@ -33,6 +34,9 @@ struct Repl: AsyncParsableCommand {
         var session = Session(engine: try await ask.engine(), interactive: isatty(0) != 0, filters: ask.where)
         // Ctrl-C is counted and wakes the line reader through a pipe (the handler only
         // does async-signal-safe things).
+        // Both globals are initialized here, not lazily inside the handler.
+        _ = interruptPipe
+        _ = interrupts.load(ordering: .relaxed)
         signal(SIGINT) { _ in
             interrupts.add(1, ordering: .relaxed)
             var byte: UInt8 = 1

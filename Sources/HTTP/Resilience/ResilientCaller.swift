@@ -112,7 +112,10 @@ public final class ResilientCaller: Sendable {
                     outcome = .success(HTTPResponse(status: stream.status, headers: stream.headers, body: []))
                 } else {
                     var body: [UInt8] = []
-                    for try await chunk in stream.body where body.count < 65_536 { body += chunk }
+                    for try await chunk in stream.body {
+                        body += chunk
+                        if body.count >= 65_536 { break }  // enough for a message; ends the transfer
+                    }
                     outcome = .success(HTTPResponse(status: stream.status, headers: stream.headers, body: body))
                 }
             } catch {

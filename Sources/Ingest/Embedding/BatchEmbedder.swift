@@ -80,7 +80,7 @@ public struct BatchEmbedder: Sendable {
             var next = 0
             var inFlight = 0
             while next < ranges.count || inFlight > 0 {
-                while next < ranges.count && inFlight < control.limit {
+                while next < ranges.count && inFlight < control.limit && !Task.isCancelled {
                     let range = ranges[next]
                     let batch = Array(texts[range])
                     group.addTask {

@@ -58,8 +58,9 @@ public struct IngestProgress: Sendable {
     public var chunksPerSecond: Double { elapsed > 0 ? Double(written) / elapsed : 0 }
     /// Seconds left at the rate so far, once there is a rate.
     public var secondsRemaining: Double? {
-        guard documents > 0, documentsTotal >= documents else { return nil }
-        return Double(documentsTotal - documents) / documentsPerSecond
+        guard documents > 0, documentsTotal >= documents, documentsPerSecond > 0 else { return nil }
+        let left = Double(documentsTotal - documents) / documentsPerSecond
+        return left.isFinite ? left : nil
     }
 }
 
@@ -145,6 +146,12 @@ public struct IngestPipeline: Sendable {
         var state = IngestProgress()
         state.documentsTotal = sources.count
         var seen: Set<String> = []
+        // Sources that exist but failed to load keep what is stored of them.
+        var failedToLoad: Set<String> = []
+        var ids = Set<String>()
+        for s in sources where !ids.insert(s.id).inserted {
+            throw IngestError(.invalidArgument, "two sources would both be document \"\(s.id)\"; give them distinct ids")
+        }
         let loader = self.loader
         func load(_ range: Range<Int>) -> Task<[DocumentLoader.Result], Never> {
             let slice = Array(sources[range])
@@ -169,13 +176,20 @@ public struct IngestPipeline: Sendable {
             let results = await current.value
             next = start < sources.count ? load(start..<min(sources.count, start + window)) : nil
             var documents: [Document] = []
-            for r in results {
+            for (i, r) in results.enumerated() {
                 documents += r.documents
                 report.issues += r.issues
+                let source = sources[start - count + i]
+                if r.documents.isEmpty, !r.issues.contains(where: { $0.kind == .empty }),
+                    FileManager.default.fileExists(atPath: source.path)
+                {
+                    failedToLoad.insert(source.id)
+                }
             }
             seen.formUnion(documents.map(\.id))
             report.bytes += documents.reduce(0) { $0 + $1.text.utf8.count }
             do {
+                try Task.checkCancellation()
                 try await ingest(documents, cache: cache, into: &report, progress: &state, callback: timed(progress, started))
             } catch {
                 _ = await next?.value  // no load left running behind the error
@@ -185,7 +199,7 @@ public struct IngestPipeline: Sendable {
             state.elapsed = Date().timeIntervalSince(started)
             progress?(state)
         }
-        if prune { try prune(keeping: seen, within: pruneWithin, into: &report) }
+        if prune { try await prune(keeping: seen, protecting: failedToLoad, within: pruneWithin, into: &report) }
         report.seconds = Date().timeIntervalSince(started)
         return report
     }
@@ -207,7 +221,7 @@ public struct IngestPipeline: Sendable {
             state.elapsed = Date().timeIntervalSince(started)
             progress?(state)
         }
-        if prune { try prune(keeping: Set(documents.map(\.id)), within: nil, into: &report) }
+        if prune { try await prune(keeping: Set(documents.map(\.id)), protecting: [], within: nil, into: &report) }
         report.seconds = Date().timeIntervalSince(started)
         return report
     }
@@ -242,7 +256,7 @@ public struct IngestPipeline: Sendable {
                 report.unchanged.append(doc.id)
                 continue
             }
-            let stored = try collection.metadata(where: .equals("doc", .string(doc.id)))
+            let stored = try await collection.metadata(where: .equals("doc", .string(doc.id)))
             work.append((doc, Array(stored.keys), stored.isEmpty))
         }
         guard !work.isEmpty else { return }
@@ -334,6 +348,7 @@ public struct IngestPipeline: Sendable {
                     progress.written = written.withLock { $0 } + startWritten
                     callback?(progress)
                 }
+                try Task.checkCancellation()  // a cancelled run stops here, not with every document "failed"
                 if let cache {
                     let fresh = missing.indices.compactMap { j in embedded.vectors[j].map { (texts[missing[j]], $0) } }
                     if !fresh.isEmpty {
@@ -352,21 +367,26 @@ public struct IngestPipeline: Sendable {
         callback?(progress)
     }
 
-    /// Deletes documents not in `seen`; with `within`, only those of the listed sources
-    /// (a source's documents have its id, or its id then `#`).
-    private func prune(keeping seen: Set<String>, within: Set<String>?, into report: inout IngestReport) throws {
-        let stored = try collection.metadata(where: .exists("doc"))
+    /// Deletes documents not in `seen`, except those of sources in `protecting` (they
+    /// exist but failed to load); with `within`, only documents of the listed sources (a
+    /// source's documents have its id, or its id then `#`, and its id as `source`).
+    private func prune(
+        keeping seen: Set<String>, protecting: Set<String>, within: Set<String>?, into report: inout IngestReport
+    ) async throws {
+        let filter: Filter = within.map { .isIn("source", $0.sorted().map { .string($0) }) } ?? .exists("doc")
+        let stored = try await collection.metadata(where: filter)
         var vanished: [String: [String]] = [:]
-        func listed(_ doc: String) -> Bool {
-            guard let within else { return true }
-            if within.contains(doc) { return true }
-            return doc.indices.contains { doc[$0] == "#" && within.contains(String(doc[..<$0])) }
+        func belongs(_ doc: String, to sources: Set<String>) -> Bool {
+            if sources.contains(doc) { return true }
+            return doc.indices.contains { doc[$0] == "#" && sources.contains(String(doc[..<$0])) }
         }
         for (id, metadata) in stored {
-            if case .string(let doc)? = metadata["doc"], !seen.contains(doc), listed(doc) { vanished[doc, default: []].append(id) }
+            guard case .string(let doc)? = metadata["doc"], !seen.contains(doc), !belongs(doc, to: protecting) else { continue }
+            if let within, !belongs(doc, to: within) { continue }
+            vanished[doc, default: []].append(id)
         }
         for (doc, ids) in vanished.sorted(by: { $0.key < $1.key }) {
-            if !dryRun { try collection.write(upsert: [], deleting: ids) }
+            if !dryRun { try await collection.write(upsert: [], deleting: ids) }
             report.removed.append(doc)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 import Synchronization
 
 /// Runs work for many inputs under a concurrency limit, one result per input, in input
@@ -25,7 +26,7 @@ enum Concurrently {
                     running += 1
                     group.addTask {
                         do { return Indexed(index: i, result: .success(try await body(i))) } catch {
-                            return Indexed(index: i, result: .failure(error))
+                            return Indexed(index: i, result: .failure(Self.normalized(error)))
                         }
                     }
                 }
@@ -35,6 +36,13 @@ enum Concurrently {
             }
         }
         return results.map { $0 ?? .failure(QueryError(.cancelled, "cancelled before it started")) }
+    }
+
+    /// A cancellation, whatever layer noticed it, as `QueryError.cancelled`.
+    static func normalized(_ error: Error) -> Error {
+        if error is CancellationError { return QueryError(.cancelled, "cancelled") }
+        if let e = error as? HTTPError, e.code == .cancelled { return QueryError(.cancelled, "cancelled: \(e.message)") }
+        return error
     }
 
     /// Sync: `min(limit, count)` threads of Quiver's own take inputs in turn; the calling

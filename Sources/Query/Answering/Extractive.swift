@@ -59,7 +59,8 @@ enum Extractive {
     static func answer(question: String, context: PromptContext, embedder: any Embedder, count: Int) async throws -> String {
         let candidates = candidates(context)
         guard !candidates.isEmpty else { return "" }
-        let vectors = try await embedder.embed([question] + texts(candidates))
+        let inputs = [question] + texts(candidates)
+        let vectors = try Retriever.checked(await embedder.embed(inputs), count: inputs.count, embedder.identifier)
         return compose(candidates, vectors, count)
     }
 
@@ -67,7 +68,8 @@ enum Extractive {
     static func answer(question: String, context: PromptContext, embedder: any Embedder, count: Int) throws -> String {
         let candidates = candidates(context)
         guard !candidates.isEmpty else { return "" }
-        let vectors = try embedder.embed([question] + texts(candidates))
+        let inputs = [question] + texts(candidates)
+        let vectors = try Retriever.checked(embedder.embed(inputs), count: inputs.count, embedder.identifier)
         return compose(candidates, vectors, count)
     }
 

@@ -39,6 +39,21 @@ public struct Citation: Sendable, Hashable {
     public var text: String
     /// The chunk's metadata.
     public var metadata: [String: MetadataValue]
+
+    /// Creates a citation.
+    public init(
+        number: Int, id: String, document: String, source: String, location: String? = nil, score: Float, text: String,
+        metadata: [String: MetadataValue] = [:]
+    ) {
+        self.number = number
+        self.id = id
+        self.document = document
+        self.source = source
+        self.location = location
+        self.score = score
+        self.text = text
+        self.metadata = metadata
+    }
 }
 
 /// The numbered context of a prompt, within a budget, and the way back from an answer's

@@ -207,6 +207,18 @@ public struct QueryEngine: Sendable {
 
     typealias Prepared = Result<(String, PromptContext), Error>
 
+    /// Whether a failed batch may have failed because of one of its inputs (a request the
+    /// server refused, a bad vector), so that retrying one by one can tell which; an
+    /// unreachable server, a timeout or a cancellation would only fail again, slower.
+    static func concernsOneInput(_ error: Error) -> Bool {
+        switch error {
+        case let e as HTTPError: return e.code == .status && [400, 413, 422].contains(e.status ?? 0)
+        case let e as IngestError: return e.code == .badEmbedding || e.code == .invalidArgument
+        case let e as QueryError: return e.code == .badResponse
+        default: return false
+        }
+    }
+
     /// Rewrite, batched retrieval, re-rank, context; one result per question.
     private func prepare(_ questions: [String], options: RetrievalOptions?) async -> [Prepared] {
         let hooks = self.hooks
@@ -223,11 +235,13 @@ public struct QueryEngine: Sendable {
         var found = [Result<[RetrievedChunk], Error>](repeating: .failure(QueryError(.cancelled, "not retrieved")), count: questions.count)
         do {
             for (i, chunks) in zip(live, try await retriever.retrieve(batch: texts, options: options)) { found[i] = .success(chunks) }
-        } catch {
+        } catch  where live.count > 1 && Self.concernsOneInput(error) {
             // Find which question failed: retrieve them one by one.
             for (i, text) in zip(live, texts) {
                 do { found[i] = .success(try await retriever.retrieve(text, options: options)) } catch { found[i] = .failure(error) }
             }
+        } catch {
+            for i in live { found[i] = .failure(error) }
         }
         let budget = self.budget
         let retrieved = found
@@ -253,8 +267,10 @@ public struct QueryEngine: Sendable {
         var found = [Result<[RetrievedChunk], Error>](repeating: .failure(QueryError(.cancelled, "not retrieved")), count: questions.count)
         do {
             for (i, chunks) in zip(live, try retriever.retrieve(batch: texts, options: options)) { found[i] = .success(chunks) }
-        } catch {
+        } catch  where live.count > 1 && Self.concernsOneInput(error) {
             for (i, text) in zip(live, texts) { found[i] = Result { try retriever.retrieve(text, options: options) } }
+        } catch {
+            for i in live { found[i] = .failure(error) }
         }
         return questions.indices.map { i in
             Result {

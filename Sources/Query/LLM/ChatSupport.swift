@@ -31,13 +31,22 @@ enum ChatSupport {
     }
 
     /// A JSON object, or an error naming the model and showing the start of the text.
-    static func object(_ bytes: [UInt8], from name: String) throws -> [String: Any] {
+    static func object(_ bytes: [UInt8], from name: String, redacting secret: Secret? = nil) throws -> [String: Any] {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-            let preview = String(decoding: bytes.prefix(80), as: UTF8.self)
+            let preview = scrub(String(decoding: bytes.prefix(80), as: UTF8.self), secret)
             throw QueryError(.badResponse, "\(name) answered with something that is not a JSON object: \(preview)")
         }
-        if let error = errorMessage(object) { throw QueryError(.badResponse, "\(name) reported an error: \(error)") }
+        if let error = errorMessage(object) {
+            throw QueryError(.badResponse, "\(name) reported an error: \(scrub(error, secret))")
+        }
         return object
+    }
+
+    /// `text` with `secret` taken out (a proxy may echo the key it was sent, even with a
+    /// 200 status or inside a stream).
+    static func scrub(_ text: String, _ secret: Secret?) -> String {
+        guard let value = secret?.value, value.count >= 8 else { return text }
+        return text.replacingOccurrences(of: value, with: "<redacted>")
     }
 
     /// The message of an `{"error": …}` object, OpenAI or Ollama style.

@@ -53,10 +53,11 @@ public struct OpenAIChat: LanguageModel {
     /// Streams the completion of `messages`.
     public func stream(_ messages: [ChatMessage], options: CompletionOptions) -> AsyncThrowingStream<CompletionDelta, Error> {
         let name = self.name
+        let key = apiKey
         do {
             return ChatSupport.stream(
                 name: name, request: try request(messages, options, stream: true), caller: caller, framing: .serverSentEvents
-            ) { data in try Self.decodeEvent(data, name: name) }
+            ) { data in try Self.decodeEvent(data, name: name, redacting: key) }
         } catch {
             return AsyncThrowingStream { $0.finish(throwing: error) }
         }
@@ -80,7 +81,7 @@ public struct OpenAIChat: LanguageModel {
     }
 
     func parse(_ response: HTTPResponse) throws -> Completion {
-        let object = try ChatSupport.object(response.body, from: name)
+        let object = try ChatSupport.object(response.body, from: name, redacting: apiKey)
         guard let choice = (object["choices"] as? [[String: Any]])?.first,
             let message = choice["message"] as? [String: Any]
         else {
@@ -96,13 +97,14 @@ public struct OpenAIChat: LanguageModel {
         return TokenUsage(promptTokens: p, completionTokens: ChatSupport.int(u["completion_tokens"]) ?? 0)
     }
 
-    static func decodeEvent(_ data: String, name: String) throws -> ChatSupport.Piece {
+    static func decodeEvent(_ data: String, name: String, redacting key: Secret? = nil) throws -> ChatSupport.Piece {
         if data.trimmingCharacters(in: .whitespaces) == "[DONE]" { return .done(nil) }
         guard let object = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any] else {
-            throw QueryError(.badResponse, "\(name) sent a stream event that is not JSON: \(data.prefix(80))")
+            throw QueryError(
+                .badResponse, "\(name) sent a stream event that is not JSON: \(ChatSupport.scrub(String(data.prefix(80)), key))")
         }
         if let error = ChatSupport.errorMessage(object) {
-            throw QueryError(.badResponse, "\(name) reported an error mid-stream: \(error)")
+            throw QueryError(.badResponse, "\(name) reported an error mid-stream: \(ChatSupport.scrub(error, key))")
         }
         let choice = (object["choices"] as? [[String: Any]])?.first
         let text = ((choice?["delta"] as? [String: Any])?["content"] as? String) ?? ""

@@ -148,7 +148,7 @@ public struct Retriever: Sendable {
         let o = options ?? self.options
         try o.validate()
         guard !questions.isEmpty else { return [] }
-        let vectors = try await embedder.embed(questions)
+        let vectors = try Self.checked(await embedder.embed(questions), count: questions.count, embedder.identifier)
         let hits = try await collection.search(batch: vectors, k: o.pool, filter: o.filter)
         let needed = o.mmrLambda == nil ? [] : Set(hits.flatMap { $0.map(\.id) })
         let records = needed.isEmpty ? [:] : try await vectorsByID(Array(needed))
@@ -160,7 +160,7 @@ public struct Retriever: Sendable {
         let o = options ?? self.options
         try o.validate()
         guard !questions.isEmpty else { return [] }
-        let vectors = try embedder.embed(questions)
+        let vectors = try Self.checked(embedder.embed(questions), count: questions.count, embedder.identifier)
         return try retrieve(vectors: vectors, options: o)
     }
 
@@ -172,6 +172,14 @@ public struct Retriever: Sendable {
         let needed = o.mmrLambda == nil ? [] : Set(hits.flatMap { $0.map(\.id) })
         let records = needed.isEmpty ? [:] : try vectorsByIDSync(Array(needed))
         return zip(vectors, hits).map { choose($1, query: $0, vectors: records, o) }
+    }
+
+    /// `vectors` if there is one per input, else an error naming the embedder.
+    static func checked(_ vectors: [[Float]], count: Int, _ embedder: EmbedderIdentifier) throws -> [[Float]] {
+        guard vectors.count == count else {
+            throw QueryError(.badResponse, "\(embedder) returned \(vectors.count) vectors for \(count) texts")
+        }
+        return vectors
     }
 
     private func vectorsByID(_ ids: [String]) async throws -> [String: [Float]] {
