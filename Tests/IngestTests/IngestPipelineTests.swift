@@ -106,6 +106,27 @@ import Testing
         #expect(try server.stats()["requests"] ?? 0 < 40)  // it stopped instead of failing every window
     }
 
+    @Test func progressAsAnAsyncSequence() async throws {
+        let dir = try corpus()
+        defer { dir.remove() }
+        let store = try Store(path: dir.sub("store"))
+        let p = try pipeline(store)
+        var progress: [IngestProgress] = []
+        var report: IngestReport?
+        for try await event in p.events(directory: dir.sub("docs")) {
+            switch event {
+            case .progress(let e): progress.append(e)
+            case .finished(let r): report = r
+            }
+        }
+        let r = try #require(report)
+        #expect(r.added.count == 13)
+        #expect(progress.count >= 3)  // several windows
+        #expect(zip(progress, progress.dropFirst()).allSatisfy { $0.written <= $1.written && $0.documents <= $1.documents })
+        #expect(progress.last?.written == r.chunksWritten)
+        #expect(progress.last?.documents == 13)
+    }
+
     @Test func dryRunReportsChangesAndWritesNothing() async throws {
         let dir = try corpus()
         defer { dir.remove() }

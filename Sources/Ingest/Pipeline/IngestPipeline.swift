@@ -64,6 +64,14 @@ public struct IngestProgress: Sendable {
     }
 }
 
+/// What an ingest run reports as it goes (see `IngestPipeline.events`).
+public enum IngestEvent: Sendable {
+    /// Counts and rates so far.
+    case progress(IngestProgress)
+    /// The run finished; the last event.
+    case finished(IngestReport)
+}
+
 /// Loads, splits (on all cores), embeds (concurrent batches) and writes documents into a
 /// collection, incrementally: unchanged documents (same content hash, splitter and
 /// embedder) are skipped, changed ones have their chunks replaced in one transaction, and
@@ -224,6 +232,46 @@ public struct IngestPipeline: Sendable {
         if prune { try await prune(keeping: Set(documents.map(\.id)), protecting: [], within: nil, into: &report) }
         report.seconds = Date().timeIntervalSince(started)
         return report
+    }
+
+    /// `run(directory:)` as an async sequence: `.progress` events with counts and rates
+    /// while it works, then `.finished` with the report. Ending the iteration early cancels
+    /// the run.
+    ///
+    /// ```swift
+    /// for try await event in pipeline.events(directory: "notes") {
+    ///     if case .progress(let p) = event { print(p.documents, p.chunksPerSecond) }
+    /// }
+    /// ```
+    public func events(directory root: String) -> AsyncThrowingStream<IngestEvent, Error> {
+        events { progress in try await run(directory: root, progress: progress) }
+    }
+
+    /// `run(files:root:)` as an async sequence of events.
+    public func events(files: [String], root: String? = nil) -> AsyncThrowingStream<IngestEvent, Error> {
+        events { progress in try await run(files: files, root: root, progress: progress) }
+    }
+
+    /// `run(documents:)` as an async sequence of events.
+    public func events(documents: [Document]) -> AsyncThrowingStream<IngestEvent, Error> {
+        events { progress in try await run(documents: documents, progress: progress) }
+    }
+
+    private func events(
+        _ body: @escaping @Sendable (@escaping @Sendable (IngestProgress) -> Void) async throws -> IngestReport
+    ) -> AsyncThrowingStream<IngestEvent, Error> {
+        AsyncThrowingStream(bufferingPolicy: .bufferingNewest(64)) { continuation in
+            let task = Task {
+                do {
+                    let report = try await body { continuation.yield(.progress($0)) }
+                    continuation.yield(.finished(report))
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
     }
 
     /// `callback` with the elapsed time filled in.
