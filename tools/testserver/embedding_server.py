@@ -20,7 +20,7 @@ Endpoints
   GET  /sse?n=5&delay_ms=0&truncate=0          server-sent events, then "data: [DONE]"
 
 Control keys
-  latency_ms          delay before every answer
+  latency_ms          every answer is sent this long after its request line arrived
   dimension           vector size when the request does not say ("dimensions")
   max_inputs          answer 400 "too many inputs" above this many texts (0: no limit)
   shuffle             answer OpenAI data in reverse index order
@@ -69,6 +69,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    def parse_request(self):
+        # The request line has arrived: latency counts from here, so the time this
+        # (single-interpreter) server spends parsing many concurrent requests is not added
+        # on top of it.
+        self.arrived = time.monotonic()
+        return super().parse_request()
+
+    def wait_latency(self, latency_ms):
+        remaining = latency_ms / 1000 - (time.monotonic() - getattr(self, "arrived", time.monotonic()))
+        if remaining > 0:
+            time.sleep(remaining)
 
     def reply(self, status, obj=None, raw=None, headers=(), slow_ms=0):
         body = raw if raw is not None else json.dumps(obj).encode()
@@ -177,7 +189,7 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(400, {"error": {"message": "body is not JSON"}})
             return
         if latency:
-            time.sleep(latency / 1000)
+            self.wait_latency(latency)
         if key and self.headers.get("Authorization") != f"Bearer {key}" and self.headers.get("api-key") != key:
             self.reply(401, {"error": {"message": "invalid API key"}})
             return
@@ -231,7 +243,7 @@ class Handler(BaseHTTPRequestHandler):
             STATE["last_chat"] = request
             reply_text, delay = STATE["chat_reply"], STATE["stream_delay_ms"]
         if latency:
-            time.sleep(latency / 1000)
+            self.wait_latency(latency)
         if key and self.headers.get("Authorization") != f"Bearer {key}":
             self.reply(401, {"error": {"message": "invalid API key"}})
             return
