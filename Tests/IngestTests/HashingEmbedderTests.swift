@@ -68,3 +68,36 @@ import Testing
         #expect(throws: IngestError.self) { try store.openOrCreateCollection("docs", for: wider) }
     }
 }
+
+/// The hashing embedder's output is part of its identifier: a store built with
+/// `hash/fh-w1b2c3-v1` must get the same vectors from any later version. These checksums
+/// were taken from the first implementation.
+@Suite struct HashingEmbedderStabilityTests {
+    static let texts = [
+        "The cat sat on the mat.", "", "  ...  ", "Ünïcödé wörds, 漢字テキスト, emoji 🚀🚀",
+        "İstanbul ΣΊΣΥΦΟΣ straße ǅemal ﬁne", "Bell Rock, 1807–1810: Robert Stevenson's granite tower (48 m)!",
+        "tabs\tand\nnew lines\r\nand CRLF", "x", "a b a b a b a b", "e\u{301}tude cafe\u{301} naïve",
+        String(repeating: "long words repeated ", count: 300),
+    ]
+
+    static func checksum(_ vectors: [[Float]]) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for v in vectors { for x in v { h = (h ^ UInt64(x.bitPattern)) &* 0x100_0000_01b3 } }
+        return h
+    }
+
+    @Test func vectorsAreBitForBitStable() throws {
+        let paragraph = """
+            # The Eddystone lights
+
+            Four lighthouses have stood on the Eddystone rocks, fourteen miles south-west of Plymouth. \
+            Henry Winstanley's wooden tower (1698) was swept away in the Great Storm of 1703; John \
+            Rudyerd's followed in 1709 and burned in 1755. John Smeaton's granite tower of 1759 used \
+            dovetailed blocks — a technique copied for a century — and its upper part now stands on \
+            Plymouth Hoe. James Douglass's tower, lit in 1882, still works today.
+            """
+        let texts = Self.texts + [paragraph]
+        let sums = try [64, 384].map { Self.checksum(try HashingEmbedder(dimension: $0).embed(texts)) }
+        #expect(sums == [0x21c2_962f_6486_5ad7, 0xf373_0524_5cda_2e35])
+    }
+}
