@@ -62,64 +62,114 @@ public struct HashingEmbedder: Embedder {
 
     /// The vector of one text.
     public func vector(_ text: String) -> [Float] {
-        var counts: [UInt64: (weight: Float, count: Float)] = [:]
-        func add(_ hash: UInt64, _ weight: Float) {
-            counts[hash, default: (weight, 0)].count += 1
-        }
+        // Every feature in the order it occurs; equal hashes are then counted in a sorted
+        // run (the first occurrence's weight counts), and summed in hash order, so that
+        // the float sums never depend on a dictionary's order.
+        var features: [Feature] = []
+        features.reserveCapacity(text.utf8.count * 2 + 1)
+        func add(_ hash: UInt64, _ weight: Float) { features.append(Feature(hash: hash, order: features.count, weight: weight)) }
         var previous: UInt64?
-        for word in Self.words(text) {
-            let wordHash = Self.hash(word, seed: 0x77)
+        var scalars: [UInt32] = []
+        Self.forEachWord(text) { utf8, wordScalars in
+            let wordHash = Self.hash(utf8, seed: 0x77)
             add(wordHash, wordWeight)
             if let previous { add(Self.mix(previous &* 31 &+ wordHash), bigramWeight) }
             previous = wordHash
             // Character trigrams of "<word>", on Unicode scalars.
-            let scalars = [UInt32(60)] + word.unicodeScalars.map(\.value) + [UInt32(62)]
+            scalars.removeAll(keepingCapacity: true)
+            scalars.append(60)
+            scalars.append(contentsOf: wordScalars)
+            scalars.append(62)
             if scalars.count >= 3 {
                 for i in 0...(scalars.count - 3) {
                     var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ 0x63
-                    for s in scalars[i..<(i + 3)] { h = (h ^ UInt64(s)) &* 0x100_0000_01b3 }
+                    h = (h ^ UInt64(scalars[i])) &* 0x100_0000_01b3
+                    h = (h ^ UInt64(scalars[i + 1])) &* 0x100_0000_01b3
+                    h = (h ^ UInt64(scalars[i + 2])) &* 0x100_0000_01b3
                     add(Self.mix(h), trigramWeight)
                 }
             }
         }
-        if counts.isEmpty { add(Self.hash("", seed: 0x65), 1) }  // empty text: a fixed unit vector
+        if features.isEmpty { add(Self.hash(Array("".utf8), seed: 0x65), 1) }  // empty text: a fixed unit vector
+        features.sort { $0.hash != $1.hash ? $0.hash < $1.hash : $0.order < $1.order }
         var v = [Float](repeating: 0, count: outputDimension)
-        // In hash order: Dictionary order varies between instances and processes, and
-        // float sums depend on order.
-        for (hash, entry) in counts.sorted(by: { $0.key < $1.key }) {
+        var i = 0
+        while i < features.count {
+            var j = i + 1
+            while j < features.count && features[j].hash == features[i].hash { j += 1 }
+            let hash = features[i].hash
             let index = Int(hash % UInt64(outputDimension))
             let sign: Float = hash >> 63 == 0 ? 1 : -1
-            v[index] += sign * entry.weight * (1 + log(entry.count))
+            v[index] += sign * features[i].weight * (1 + log(Float(j - i)))
+            i = j
         }
         var norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
         if norm == 0 {  // every feature cancelled out: fall back to the first one's slot
-            v[Int((counts.keys.min() ?? 0) % UInt64(outputDimension))] = 1
+            v[Int(features[0].hash % UInt64(outputDimension))] = 1
             norm = 1
         }
         return v.map { $0 / norm }
     }
 
+    private struct Feature {
+        var hash: UInt64
+        var order: Int
+        var weight: Float
+    }
+
     /// Lowercased words: maximal runs of letters, digits and marks.
     static func words(_ text: String) -> [String] {
         var out: [String] = []
-        var current = String.UnicodeScalarView()
-        for scalar in text.lowercased().unicodeScalars {
-            let p = scalar.properties
-            if p.isAlphabetic || p.numericType != nil || p.generalCategory == .nonspacingMark {
-                current.append(scalar)
-            } else if !current.isEmpty {
-                out.append(String(current))
-                current = String.UnicodeScalarView()
-            }
-        }
-        if !current.isEmpty { out.append(String(current)) }
+        forEachWord(text) { utf8, _ in out.append(String(decoding: utf8, as: UTF8.self)) }
         return out
     }
 
+    /// Calls `body` with each lowercased word's UTF-8 bytes and scalar values. ASCII text
+    /// is read as bytes; other text is lowercased with Swift's Unicode tables first.
+    static func forEachWord(_ text: String, _ body: (_ utf8: [UInt8], _ scalars: [UInt32]) -> Void) {
+        var bytes: [UInt8] = []
+        var scalars: [UInt32] = []
+        func flush() {
+            if !bytes.isEmpty { body(bytes, scalars) }
+            bytes.removeAll(keepingCapacity: true)
+            scalars.removeAll(keepingCapacity: true)
+        }
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            for var b in text.utf8 {
+                if b >= 0x41 && b <= 0x5A { b += 0x20 }
+                if (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) {
+                    bytes.append(b)
+                    scalars.append(UInt32(b))
+                } else {
+                    flush()
+                }
+            }
+            flush()
+            return
+        }
+        for scalar in text.lowercased().unicodeScalars {
+            let inWord: Bool
+            if scalar.value < 0x80 {
+                let b = scalar.value
+                inWord = (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A)
+            } else {
+                let p = scalar.properties
+                inWord = p.isAlphabetic || p.numericType != nil || p.generalCategory == .nonspacingMark
+            }
+            if inWord {
+                bytes.append(contentsOf: UTF8.encode(scalar)!)
+                scalars.append(scalar.value)
+            } else {
+                flush()
+            }
+        }
+        flush()
+    }
+
     /// FNV-1a over the UTF-8 bytes, then a SplitMix finalizer for well-spread bits.
-    static func hash(_ s: String, seed: UInt64) -> UInt64 {
+    static func hash(_ bytes: [UInt8], seed: UInt64) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seed
-        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return mix(h)
     }
 
