@@ -198,7 +198,8 @@ public struct DocumentLoader: Sendable {
         default:
             documents = [Document(id: id, text: decoded.text, metadata: base)]
         }
-        documents.removeAll { $0.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+        // Whitespace-only documents carry nothing (stops at the first other scalar).
+        documents.removeAll { $0.text.unicodeScalars.allSatisfy { $0.properties.isWhitespace } }
         if documents.isEmpty { issue(.empty, "no text") }
         result.documents = documents
         return result
