@@ -108,3 +108,22 @@ import Testing
         #expect(docs.first?.metadata["title"] == "Hello")
     }
 }
+
+@Suite struct MarkdownTitleTests {
+    @Test func titleIsTheFirstHeadingWhateverTheLineEndings() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let cases: [(String, String?)] = [
+            ("Intro line\r\n\r\n# Windows Title \r\nBody\r\n", "Windows Title"),
+            ("No heading here.\nJust #hashtags and text.\n", nil),
+            ("\n\n## Second level first\n# Later\n", "Second level first"),
+            ("```\ncode\n```\n# Ünïcode Tïtle\n", "Ünïcode Tïtle"),
+        ]
+        for (i, (text, title)) in cases.enumerated() {
+            let path = dir.sub("t\(i).md")
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let doc = try #require(DocumentLoader().load(file: path, id: "t\(i).md").documents.first)
+            #expect(doc.metadata["title"] == title.map { .string($0) }, "\(text.debugDescription)")
+        }
+    }
+}

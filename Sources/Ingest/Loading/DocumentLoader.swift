@@ -206,8 +206,18 @@ public struct DocumentLoader: Sendable {
     }
 
     static func markdownTitle(_ text: String) -> String? {
-        for line in text.split(separator: "\n", maxSplits: 200) {
-            let t = line.trimmingCharacters(in: .whitespaces)
+        // The first 200 lines, found on the UTF-8 bytes and looked at one by one until a
+        // heading (splitting the whole text into Characters cost more than the rest of
+        // loading).
+        var lines: [Substring] = []
+        var start = text.utf8.startIndex
+        while lines.count < 200, start < text.utf8.endIndex {
+            let end = text.utf8[start...].firstIndex(of: UInt8(ascii: "\n")) ?? text.utf8.endIndex
+            lines.append(text[start..<end])
+            start = end < text.utf8.endIndex ? text.utf8.index(after: end) : end
+        }
+        for line in lines where line.utf8.contains(UInt8(ascii: "#")) {
+            let t = line.trimmingCharacters(in: .whitespacesAndNewlines)  // a CRLF line keeps its \r
             if let level = MarkdownSplitter.headingLevel(t), level >= 1 {
                 let title = t.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces)
                 if !title.isEmpty { return title }
