@@ -62,12 +62,10 @@ public struct HashingEmbedder: Embedder {
 
     /// The vector of one text.
     public func vector(_ text: String) -> [Float] {
-        // Every feature in the order it occurs; equal hashes are then counted in a sorted
-        // run (the first occurrence's weight counts), and summed in hash order, so that
-        // the float sums never depend on a dictionary's order.
+        // Every feature in the order it occurs.
         var features: [Feature] = []
         features.reserveCapacity(text.utf8.count * 2 + 1)
-        func add(_ hash: UInt64, _ weight: Float) { features.append(Feature(hash: hash, order: features.count, weight: weight)) }
+        func add(_ hash: UInt64, _ weight: Float) { features.append(Feature(hash: hash, weight: weight)) }
         var previous: UInt64?
         var scalars: [UInt32] = []
         Self.forEachWord(text) { utf8, wordScalars in
@@ -91,21 +89,67 @@ public struct HashingEmbedder: Embedder {
             }
         }
         if features.isEmpty { add(Self.hash(Array("".utf8), seed: 0x65), 1) }  // empty text: a fixed unit vector
-        features.sort { $0.hash != $1.hash ? $0.hash < $1.hash : $0.order < $1.order }
-        var v = [Float](repeating: 0, count: outputDimension)
-        var i = 0
-        while i < features.count {
-            var j = i + 1
-            while j < features.count && features[j].hash == features[i].hash { j += 1 }
-            let hash = features[i].hash
-            let index = Int(hash % UInt64(outputDimension))
-            let sign: Float = hash >> 63 == 0 ? 1 : -1
-            v[index] += sign * features[i].weight * (1 + log(Float(j - i)))
-            i = j
+        // Count equal hashes in an open-addressing table (the first occurrence's weight
+        // counts), then sum each output slot's terms in ascending hash order: the same
+        // floats, in the same order, as summing all distinct features sorted by hash.
+        var capacity = 16
+        while capacity < features.count * 2 { capacity <<= 1 }
+        let mask = capacity - 1
+        var slots = [Int32](repeating: -1, count: capacity)  // table slot → distinct entry
+        var distinct: [(hash: UInt64, weight: Float, count: Int32)] = []
+        distinct.reserveCapacity(features.count)
+        for f in features {
+            var t = Int(truncatingIfNeeded: f.hash) & mask
+            while true {
+                let e = slots[t]
+                if e < 0 {
+                    slots[t] = Int32(distinct.count)
+                    distinct.append((f.hash, f.weight, 1))
+                    break
+                }
+                if distinct[Int(e)].hash == f.hash {
+                    distinct[Int(e)].count += 1
+                    break
+                }
+                t = (t + 1) & mask
+            }
+        }
+        // Group the distinct entries by output slot (counting sort), then order each group.
+        let dimension = outputDimension
+        var starts = [Int](repeating: 0, count: dimension + 1)
+        for d in distinct { starts[Int(d.hash % UInt64(dimension)) + 1] += 1 }
+        for i in 0..<dimension { starts[i + 1] += starts[i] }
+        var fill = starts
+        var grouped = [Int32](repeating: 0, count: distinct.count)
+        for (i, d) in distinct.enumerated() {
+            let slot = Int(d.hash % UInt64(dimension))
+            grouped[fill[slot]] = Int32(i)
+            fill[slot] += 1
+        }
+        var v = [Float](repeating: 0, count: dimension)
+        for slot in 0..<dimension where starts[slot + 1] > starts[slot] {
+            let range = starts[slot]..<starts[slot + 1]
+            if range.count > 1 {  // insertion sort by hash: groups are a few entries
+                for i in (range.lowerBound + 1)..<range.upperBound {
+                    let x = grouped[i]
+                    var j = i
+                    while j > range.lowerBound && distinct[Int(grouped[j - 1])].hash > distinct[Int(x)].hash {
+                        grouped[j] = grouped[j - 1]
+                        j -= 1
+                    }
+                    grouped[j] = x
+                }
+            }
+            for k in range {
+                let d = distinct[Int(grouped[k])]
+                let sign: Float = d.hash >> 63 == 0 ? 1 : -1
+                v[slot] += sign * d.weight * (1 + log(Float(d.count)))
+            }
         }
         var norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        if norm == 0 {  // every feature cancelled out: fall back to the first one's slot
-            v[Int(features[0].hash % UInt64(outputDimension))] = 1
+        if norm == 0 {  // every feature cancelled out: fall back to the smallest hash's slot
+            let smallest = distinct.map(\.hash).min() ?? 0
+            v[Int(smallest % UInt64(dimension))] = 1
             norm = 1
         }
         return v.map { $0 / norm }
@@ -113,7 +157,6 @@ public struct HashingEmbedder: Embedder {
 
     private struct Feature {
         var hash: UInt64
-        var order: Int
         var weight: Float
     }
 
