@@ -5,7 +5,7 @@ import Foundation
 struct Quiver: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quiver",
-        abstract: "Quiver: an embedded vector store with integrated ingestion.",
+        abstract: "Quiver: an embedded vector store with integrated ingestion and question answering.",
         discussion: """
             Exit codes: 0 success, 1 failure, 2 usage error, 3 some documents (or questions) failed \
             while the rest succeeded. Flags override environment variables (QUIVER_STORE, OPENAI_API_KEY, \
