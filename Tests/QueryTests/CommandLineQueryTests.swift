@@ -259,6 +259,13 @@ import Testing
         let sameName = try runProduct(["index", corpus + "/history/timeline.txt", dir.sub("x/timeline.txt"), "--store", store])
         #expect(sameName.status == 2)
         #expect(sameName.err.contains("timeline.txt"))
+        // Two folders holding the same relative path: refused before anything is written.
+        try FileManager.default.createDirectory(atPath: dir.sub("y/history"), withIntermediateDirectories: true)
+        try "Another Pharos.".write(toFile: dir.sub("y/history/pharos.md"), atomically: true, encoding: .utf8)
+        let clash = try runProduct(["index", corpus, dir.sub("y"), "--store", dir.sub("store4"), "--embedder", "hash"])
+        #expect(clash.status == 1)
+        #expect(clash.err.contains("both hold a document named \"history/pharos.md\""))
+        #expect(!FileManager.default.fileExists(atPath: dir.sub("store4")))
 
         // An unreachable embedding server: nothing indexed, one clear error.
         let down = try runProduct([

@@ -45,6 +45,7 @@ struct Index: AsyncParsableCommand {
         for path in paths where !FileManager.default.fileExists(atPath: path) {
             throw CLIError("no such file or folder: \(path)", hint: "give the folder of documents to index")
         }
+        if paths.count > 1 { try checkDistinctIDs() }
         let found = try? await Store(path: storeOptions.path, options: noCreate).collection(collection)
         // Without --embedder, an existing collection keeps the embedder it was built with.
         let existing = embedderOptions.embedder == nil ? found : nil
@@ -94,6 +95,26 @@ struct Index: AsyncParsableCommand {
         pipeline.prune = prune && paths.count == 1
         pipeline.dryRun = dryRun
         return pipeline
+    }
+
+    /// Documents are named by their path under the folder given (a file by its name), so
+    /// two paths may name different files alike: refused before anything is written.
+    func checkDistinctIDs() throws {
+        let loader = DocumentLoader(options: DocumentLoader.Options(include: include, exclude: exclude))
+        var owner: [String: String] = [:]
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            let ids = isDirectory.boolValue ? loader.walk(path).files : [(path as NSString).lastPathComponent]
+            for id in ids {
+                if let other = owner[id], other != path {
+                    throw CLIError(
+                        "\(other) and \(path) both hold a document named \"\(id)\"",
+                        hint: "index their common parent folder instead, or each into its own --collection")
+                }
+                owner[id] = path
+            }
+        }
     }
 
     /// Runs `pipeline` over every path, with the progress bar.
