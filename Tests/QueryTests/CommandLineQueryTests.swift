@@ -149,6 +149,7 @@ import Testing
             :where
             Who rowed out?
             :sources
+            :explain
             :clear
             :stats
             :nonsense
@@ -165,6 +166,7 @@ import Testing
         #expect(r.out.contains("where doc=keepers/famous-keepers.txt"))
         #expect(r.out.contains("Grace Darling"))
         #expect(r.out.contains("filters cleared"))
+        #expect(r.out.contains("search for \"Who rowed out?\": gather: "))  // the doc filter admits few rows
         #expect(r.out.contains("k           1"))
         #expect(r.out.contains("unknown command :nonsense"))
         #expect(!r.out.contains("never asked"))

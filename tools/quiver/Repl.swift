@@ -23,7 +23,7 @@ struct Repl: AsyncParsableCommand {
         abstract: "The interactive query console (reads questions line by line when stdin is not a terminal).",
         discussion: """
             Commands: :help, :k N, :where KEY=VALUE (repeatable; :where alone lists the filters), :clear (drop the \
-            filters), :sources (the last answer's sources in full), :stats, :quit. Ctrl-C cancels the answer being \
+            filters), :sources (the last answer's sources in full), :explain (how the last search ran), :stats, :quit. Ctrl-C cancels the answer being \
             written; Ctrl-D leaves.
             """)
 
@@ -168,6 +168,7 @@ struct Repl: AsyncParsableCommand {
                       :where KEY=VALUE  only chunks whose metadata matches (repeatable); :where lists them
                       :clear            drop the filters
                       :sources          the last answer's sources, in full
+                      :explain          how the last search ran (scan or gather, rows scored)
                       :stats            the collection and settings
                       :quit             leave (or Ctrl-D)
 
@@ -204,6 +205,16 @@ struct Repl: AsyncParsableCommand {
                 for c in last.sources {
                     write("[\(c.number)] \(c.source)\(c.location.map { " — \($0)" } ?? "")  (\(c.score))\n\(c.text)\n\n")
                 }
+            case ":explain":
+                guard let last else {
+                    write("no search yet: ask a question first\n")
+                    return true
+                }
+                let r = engine.retriever
+                let vector = try await r.embedder.embed([last.searchedQuestion])[0]
+                let (_, plan) = try r.collection.searchExplained(
+                    batch: [vector], k: r.options.k, filter: r.options.filter)
+                write("search for \"\(last.searchedQuestion)\": \(plan)\n")
             case ":stats":
                 let c = engine.retriever.collection
                 let count = try await c.count()

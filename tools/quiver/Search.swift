@@ -20,7 +20,9 @@ struct Search: AsyncParsableCommand {
         let target = try await store.collection(collection)
         let embedder = try EmbedderOptions.remembered(target.info, modelDirectory: modelDir)
         let vector = try await embedder.embed([question])[0]
-        let hits = try await target.search(vector, k: k, filter: try Filters.parse(`where`))
+        let (batch, plan) = try target.searchExplained(batch: [vector], k: k, filter: try Filters.parse(`where`))
+        let hits = batch[0]
+        if verbose { FileHandle.standardError.write(Data("search: \(plan)\n".utf8)) }
         if json {
             let object: [String: Any] = [
                 "question": question,
