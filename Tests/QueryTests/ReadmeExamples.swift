@@ -33,7 +33,7 @@ func ingestExample(store: Store, folder: String) async throws -> IngestReport {
 
 func queryExample(store: Store, baseURL: String, questions: [String]) async throws -> (Answer, String, [Result<Answer, Error>]) {
     let docs = try await store.collection("notes")
-    let retriever = try Retriever(collection: docs, embedder: HashingEmbedder(dimension: 384), options: RetrievalOptions(k: 4))
+    let retriever = try Retriever(collection: docs, options: RetrievalOptions(k: 4))  // the collection's own embedder
     let offline = QueryEngine(retriever: retriever)  // no LLM: extractive answers
     let answer = try await offline.answer("Who rowed out to rescue the survivors?")
     print(answer.text, answer.citations.map(\.source))

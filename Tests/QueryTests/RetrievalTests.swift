@@ -109,6 +109,37 @@ import TestSupport
         #expect(other?.message.contains("docs") == true)
     }
 
+    @Test func aCollectionRebuildsItsEmbedderWithoutTheKey() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let server = try LoopbackServer(["--dimension", "16", "--api-key", "sk-secret-value-12345"])
+        let port = server.baseURL.split(separator: ":").last!
+        let store = try Store(path: dir.sub("s"))
+        let embedder = try OpenAIEmbedder(
+            model: "m", dimension: 16, baseURL: "http://user:pw@127.0.0.1:\(port)/v1",
+            apiKey: Secret("sk-secret-value-12345"))
+        let c = try store.openOrCreateCollection("remote", for: embedder)
+        let config = c.info.configuration
+        #expect(config[Store.embedderKey] == "openai/m/16")
+        #expect(config[Store.embedderBaseURLKey] == "http://127.0.0.1:\(port)/v1")
+        #expect(!config.values.contains { $0.contains("sk-secret") || $0.contains("pw") })
+        try await c.upsert([Record(id: "a#0", vector: try await embedder.embed(["lamp oil"])[0], text: "lamp oil")])
+        // Reopened elsewhere: the recorded URL, the key from the caller's environment.
+        let reopened = try await Store(path: dir.sub("s")).collection("remote")
+        let rebuilt = try reopened.recordedEmbedder()
+        #expect(rebuilt.identifier == embedder.identifier)
+        #expect((rebuilt as? OpenAIEmbedder)?.baseURL == "http://127.0.0.1:\(port)/v1")
+        // Without the key the server refuses: the key was not stored.
+        await #expect(throws: HTTPError.self) { try await Retriever(collection: reopened).retrieve("lamp") }
+        // Hash collections rebuild offline; an unknown provider is a clear error.
+        let h = try store.openOrCreateCollection("h", for: HashingEmbedder(dimension: 32))
+        #expect(try Retriever(collection: h).embedder.identifier.description == "hash/fh-w1b2c3-v1/32")
+        let odd = try await store.openOrCreateCollection(
+            "odd", dimension: 8, metric: .cosine, configuration: [Store.embedderKey: "acme/x/8"])
+        let error = #expect(throws: IngestError.self) { try odd.recordedEmbedder() }
+        #expect(error?.message.contains("acme/x/8") == true)
+    }
+
     func chunk(_ n: Int, _ text: String) -> RetrievedChunk {
         RetrievedChunk(id: "d\(n)#0", score: 1, text: text, metadata: ["doc": .string("d\(n)"), "source": .string("s\(n).md")])
     }

@@ -61,7 +61,7 @@ struct AskOptions: ParsableArguments {
     func engine(concurrency: Int = 8) async throws -> QueryEngine {
         let store = try Store(path: storeOptions.path, options: noCreate)
         let target = try await store.collection(collection)
-        let embedder = try EmbedderOptions.remembered(target.info, modelDirectory: modelDir)
+        let embedder = try EmbedderOptions.remembered(target, modelDirectory: modelDir)
         let retriever = try Retriever(
             collection: target, embedder: embedder,
             options: RetrievalOptions(k: k, filter: try Filters.parse(`where`), minScore: minScore, mmrLambda: mmr))

@@ -18,9 +18,6 @@ struct EmbedderOptions: ParsableArguments {
     var modelDir: String?
 
     static let choices = ["local", "hash", "openai", "ollama"]
-    /// The configuration key under which a collection records its embedder's base URL
-    /// (without credentials or query string).
-    static let baseURLKey = "embedder_base_url"
 
     func validate() throws {
         if let embedder, !Self.choices.contains(embedder) {
@@ -70,33 +67,14 @@ struct EmbedderOptions: ParsableArguments {
         }
     }
 
-    /// The embedder a collection was built with, from its configuration. The local
-    /// model's folder comes from `modelDirectory`, else `$QUIVER_MODEL_DIR` or the cache.
-    static func remembered(_ info: CollectionInfo, modelDirectory: String? = nil) throws -> any Embedder {
-        guard let text = info.configuration[Store.embedderKey], let id = EmbedderIdentifier(text) else {
+    /// The embedder a collection was built with, from what it recorded (see
+    /// `Collection.recordedEmbedder`).
+    static func remembered(_ collection: Collection, modelDirectory: String? = nil) throws -> any Embedder {
+        do {
+            return try collection.recordedEmbedder(modelDirectory: modelDirectory)
+        } catch let e as IngestError where e.code == .embedderMismatch {
             throw CLIError(
-                "collection \"\(info.name)\" does not record its embedder",
-                hint: "re-index it with `quiver index PATH --collection \(info.name) --embedder …`")
-        }
-        // The base URL the collection recorded, else the environment (or defaults); the key
-        // always comes from the environment.
-        let base = info.configuration[Self.baseURLKey]
-        switch id.provider {
-        case "hash":
-            let e = HashingEmbedder(dimension: id.dimension)
-            guard e.identifier == id else {
-                throw CLIError("collection \"\(info.name)\" uses \(id), which this quiver cannot rebuild")
-            }
-            return e
-        case "local":
-            let e = try LocalEmbedder(directory: modelDirectory)
-            guard e.identifier == id else {
-                throw CLIError("collection \"\(info.name)\" uses \(id), but the local model is \(e.identifier)")
-            }
-            return e
-        case "openai": return try OpenAIEmbedder(model: id.model, dimension: id.dimension, baseURL: base)
-        case "ollama": return try OllamaEmbedder(model: id.model, dimension: id.dimension, host: base)
-        default: throw CLIError("collection \"\(info.name)\" uses an unknown embedder \(id)")
+                e.message, hint: "re-index it with `quiver index PATH --collection \(collection.name) --embedder …`")
         }
     }
 }

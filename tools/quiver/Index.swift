@@ -49,22 +49,16 @@ struct Index: AsyncParsableCommand {
         let found = try? await Store(path: storeOptions.path, options: noCreate).collection(collection)
         // Without --embedder, an existing collection keeps the embedder it was built with.
         let existing = embedderOptions.embedder == nil ? found : nil
-        let embedder: any Embedder
-        var baseURL: String?
-        if let existing {
-            embedder = try EmbedderOptions.remembered(existing.info, modelDirectory: embedderOptions.modelDir)
-        } else {
-            (embedder, baseURL) = try embedderOptions.make()
-        }
+        let embedder: any Embedder =
+            try existing.map { try EmbedderOptions.remembered($0, modelDirectory: embedderOptions.modelDir) }
+            ?? embedderOptions.make().0
         if dryRun { return try await plan(embedder) }
         let store = try Store(path: storeOptions.path)
-        var configuration = [Store.embedderKey: embedder.identifier.description]
-        if found == nil, let baseURL { configuration[EmbedderOptions.baseURLKey] = HTTPError.redact(baseURL) }
         let target: Collection
         do {
-            target = try await store.openOrCreateCollection(
-                collection, dimension: embedder.dimension, metric: .cosine, configuration: configuration)
-        } catch let e as StoreError where e.code == .collectionExists {
+            // A new collection records the embedder and, for a server, where it runs.
+            target = try store.openOrCreateCollection(collection, for: embedder)
+        } catch let e as IngestError where e.code == .embedderMismatch {
             throw CLIError(e.message, hint: "pass the same --embedder, --model and --dimensions as before, or another --collection")
         }
         try report(try await ingest(try pipeline(target, embedder), started: Date()))

@@ -18,7 +18,7 @@ struct Search: AsyncParsableCommand {
     func run() async throws {
         let store = try Store(path: storeOptions.path, options: noCreate)
         let target = try await store.collection(collection)
-        let embedder = try EmbedderOptions.remembered(target.info, modelDirectory: modelDir)
+        let embedder = try EmbedderOptions.remembered(target, modelDirectory: modelDir)
         let vector = try await embedder.embed([question])[0]
         let (batch, plan) = try target.searchExplained(batch: [vector], k: k, filter: try Filters.parse(`where`))
         let hits = batch[0]

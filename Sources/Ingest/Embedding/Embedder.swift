@@ -1,3 +1,4 @@
+import HTTP
 import VectorStore
 
 /// Names the model that produced a set of vectors: provider, model and dimension.
@@ -74,18 +75,33 @@ extension Embedder {
 extension Store {
     /// The configuration key under which a collection records its embedder.
     public static let embedderKey = "embedder"
+    /// The configuration key under which a collection records where its server-backed
+    /// embedder ran (without credentials or query string).
+    public static let embedderBaseURLKey = "embedder_base_url"
+    /// The configuration key recording that an OpenAI embedder asked for shortened
+    /// vectors (`dimensions`).
+    public static let embedderSendsDimensionsKey = "embedder_sends_dimensions"
 
     /// Opens or creates the collection for vectors of `embedder`; a collection built
-    /// with another embedder (or dimension) is refused with a message naming both.
+    /// with another embedder (or dimension) is refused with a message naming both. A new
+    /// collection also records where a server-backed embedder runs, so that
+    /// `Collection.recordedEmbedder()` can rebuild it (never the key).
     ///
     /// - Throws: `IngestError.embedderMismatch`, or the store's errors.
     public func openOrCreateCollection(_ name: String, for embedder: some Embedder, metric: Metric = .cosine) throws
         -> Collection
     {
+        var configuration = [Store.embedderKey: embedder.identifier.description]
+        if (try? collection(name)) == nil {
+            if let e = embedder as? OpenAIEmbedder {
+                configuration[Store.embedderBaseURLKey] = HTTPError.redact(e.baseURL)
+                if e.sendDimensions { configuration[Store.embedderSendsDimensionsKey] = "true" }
+            } else if let e = embedder as? OllamaEmbedder {
+                configuration[Store.embedderBaseURLKey] = HTTPError.redact(e.host)
+            }
+        }
         do {
-            return try openOrCreateCollection(
-                name, dimension: embedder.dimension, metric: metric,
-                configuration: [Store.embedderKey: embedder.identifier.description])
+            return try openOrCreateCollection(name, dimension: embedder.dimension, metric: metric, configuration: configuration)
         } catch let error as StoreError where error.code == .collectionExists {
             let existing = try? collection(name).info.configuration[Store.embedderKey]
             throw IngestError(
@@ -93,5 +109,44 @@ extension Store {
                 "collection \"\(name)\" holds vectors of \(existing ?? "another embedder"), not \(embedder.identifier): "
                     + "use the same embedder, or another collection (\(error.message))")
         }
+    }
+}
+
+extension Collection {
+    /// The embedder this collection was built with, rebuilt from what it recorded: the
+    /// provider, model and dimension, and for server-backed embedders the base URL (the
+    /// API key comes from the environment, as always). The local model is loaded from
+    /// `modelDirectory`, else `$QUIVER_MODEL_DIR` or the setup cache.
+    ///
+    /// ```swift
+    /// let docs = try store.collection("docs")
+    /// let retriever = try Retriever(collection: docs, embedder: docs.recordedEmbedder())
+    /// ```
+    ///
+    /// - Throws: `IngestError.embedderMismatch` when nothing (or an unknown embedder) is
+    ///   recorded, `modelNotFound` for a missing local model, or the embedder's own
+    ///   errors.
+    public func recordedEmbedder(modelDirectory: String? = nil) throws -> any Embedder {
+        guard let text = info.configuration[Store.embedderKey], let id = EmbedderIdentifier(text) else {
+            throw IngestError(.embedderMismatch, "collection \"\(name)\" does not record its embedder")
+        }
+        let base = info.configuration[Store.embedderBaseURLKey]
+        let rebuilt: any Embedder
+        switch id.provider {
+        case "hash": rebuilt = HashingEmbedder(dimension: id.dimension)
+        case "local": rebuilt = try LocalEmbedder(directory: modelDirectory)
+        case "openai":
+            rebuilt = try OpenAIEmbedder(
+                model: id.model, dimension: id.dimension, baseURL: base,
+                sendDimensions: info.configuration[Store.embedderSendsDimensionsKey] == "true")
+        case "ollama": rebuilt = try OllamaEmbedder(model: id.model, dimension: id.dimension, host: base)
+        default:
+            throw IngestError(.embedderMismatch, "collection \"\(name)\" was built with \(id), which this version cannot rebuild")
+        }
+        guard rebuilt.identifier == id else {
+            throw IngestError(
+                .embedderMismatch, "collection \"\(name)\" was built with \(id), but the rebuilt embedder is \(rebuilt.identifier)")
+        }
+        return rebuilt
     }
 }

@@ -132,6 +132,14 @@ public struct Retriever: Sendable {
         self.options = options
     }
 
+    /// Creates a retriever that embeds questions with the embedder the collection
+    /// recorded (see `Collection.recordedEmbedder`).
+    ///
+    /// - Throws: `IngestError` when the embedder cannot be rebuilt.
+    public init(collection: Collection, options: RetrievalOptions = RetrievalOptions(), modelDirectory: String? = nil) throws {
+        try self.init(collection: collection, embedder: collection.recordedEmbedder(modelDirectory: modelDirectory), options: options)
+    }
+
     /// The chunks for one question.
     public func retrieve(_ question: String, options: RetrievalOptions? = nil) async throws -> [RetrievedChunk] {
         try await retrieve(batch: [question], options: options)[0]
