@@ -9,11 +9,18 @@ scripts/setup.sh --model-optional
 swift build -c release --product quiver
 quiver=.build/release/quiver
 store="${QUIVER_STORE:-.quiver}"
-"$quiver" index data --store "$store" --splitter markdown --chunk-size 600 --chunk-overlap 60 --prune
+# The local model when it is installed, else the hashing embedder; each in its own
+# collection, so an earlier run with the other one does not get in the way.
+embedder=hash
+model_dir="${QUIVER_MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/quiver/models/all-MiniLM-L6-v2}"
+[ -f "$model_dir/model.safetensors" ] && [ -f "$model_dir/vocab.txt" ] && embedder=local
+collection="demo-$embedder"
+"$quiver" index data --store "$store" --collection "$collection" --embedder "$embedder" \
+  --splitter markdown --chunk-size 600 --chunk-overlap 60 --prune
 for q in "Who rowed out to rescue the survivors of a shipwreck?" \
          "Why were lighthouse keepers called wickies?" \
          "What did the Fresnel lens change?"; do
   echo
   echo "Q: $q"
-  "$quiver" query "$q" --store "$store" -k 3
+  "$quiver" query "$q" --store "$store" --collection "$collection" -k 3
 done

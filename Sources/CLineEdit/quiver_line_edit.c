@@ -55,11 +55,9 @@ char *quiver_edit_line(const char *prompt, int interrupt_fd, int *interrupted) {
             return NULL;
         }
         if (fds[0].revents & POLLNVAL) break;  /* stdin closed under us: end of input */
-        if (fds[0].revents & POLLIN) {
-            rl_callback_read_char();
-        } else if (fds[0].revents & (POLLHUP | POLLERR)) {
-            break;  /* hang-up with nothing left to read: end of input */
-        }
+        if (fds[0].revents & POLLIN) rl_callback_read_char();
+        /* A hung-up terminal polls readable forever with nothing to read: end of input. */
+        if (!line_done && (fds[0].revents & (POLLHUP | POLLERR))) break;
     }
     if (!line_done) rl_callback_handler_remove();
     return line_result;

@@ -69,6 +69,44 @@ import Testing
         // Emptied, it is a document with no content any more: removed.
         try Data().write(to: URL(fileURLWithPath: dir.sub("docs/sub/note3.md")))
         #expect(try await p.run(directory: dir.sub("docs")).removed == ["sub/note3.md"])
+
+        // JSON Lines whose every line went bad keep their rows.
+        try "{\"id\": \"r1\", \"text\": \"Row one about tides.\"}\n{\"id\": \"r2\", \"text\": \"Row two.\"}\n".write(
+            toFile: dir.sub("docs/rows.jsonl"), atomically: true, encoding: .utf8)
+        #expect(try await p.run(directory: dir.sub("docs")).added == ["rows.jsonl#r1", "rows.jsonl#r2"])
+        try "{\"id\": \"r1\", \"text\": \"cut off".write(toFile: dir.sub("docs/rows.jsonl"), atomically: true, encoding: .utf8)
+        let broken = try await p.run(directory: dir.sub("docs"))
+        #expect(broken.removed.isEmpty)
+        #expect(try await p.collection.get("rows.jsonl#r2#0") != nil)
+
+        // A link whose target went away (an unmounted disk, say) keeps what came through it.
+        try "Linked note about buoys.".write(toFile: dir.sub("target.md"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir.sub("docs/linked.md"), withDestinationPath: dir.sub("target.md"))
+        #expect(try await p.run(directory: dir.sub("docs")).added == ["linked.md"])
+        try FileManager.default.removeItem(atPath: dir.sub("target.md"))
+        let dangling = try await p.run(directory: dir.sub("docs"))
+        #expect(dangling.removed.isEmpty)
+        #expect(dangling.issues.contains { $0.path == "linked.md" && $0.kind == .unreadable })
+        #expect(try await p.collection.get("linked.md#0") != nil)
+        // Once the link itself is gone, so is the document.
+        try FileManager.default.removeItem(atPath: dir.sub("docs/linked.md"))
+        #expect(try await p.run(directory: dir.sub("docs")).removed == ["linked.md"])
+    }
+
+    @Test func rowsWithOneIdAreIndexedOnceAndReported() async throws {
+        let dir = try corpus()
+        defer { dir.remove() }
+        let store = try Store(path: dir.sub("store"))
+        let p = try pipeline(store)
+        try "{\"id\": \"x\", \"text\": \"First row.\"}\n{\"id\": \"x\", \"text\": \"Second row, same id.\"}\n".write(
+            toFile: dir.sub("docs/dup.jsonl"), atomically: true, encoding: .utf8)
+        let first = try await p.run(directory: dir.sub("docs"))
+        #expect(first.failed.map(\.id) == ["dup.jsonl#x"])
+        #expect(try await p.collection.get("dup.jsonl#x#0")?.text == "First row.")
+        let second = try await p.run(directory: dir.sub("docs"))
+        #expect(second.chunksWritten == 0)  // a re-run is still a no-op
+        let direct = try await p.run(documents: [Document(id: "a", text: "one"), Document(id: "a", text: "two")])
+        #expect(direct.failed.map(\.id) == ["a"])
     }
 
     @Test func duplicateIdsInOneRunAreRefused() async throws {

@@ -26,8 +26,9 @@ struct Index: AsyncParsableCommand {
             var isDirectory: ObjCBool = false
             return FileManager.default.fileExists(atPath: p, isDirectory: &isDirectory) && isDirectory.boolValue
         }
-        if prune && folders.count > 1 {
-            throw ValidationError("--prune needs a single folder: documents of several folders are not told apart")
+        if prune && !folders.isEmpty && paths.count > 1 {
+            throw ValidationError(
+                "--prune with a folder needs that folder alone: a folder's prune would delete the other paths' documents")
         }
         let names = paths.filter { !folders.contains($0) }.map { ($0 as NSString).lastPathComponent }
         if let twice = names.first(where: { n in names.count(where: { $0 == n }) > 1 }) {

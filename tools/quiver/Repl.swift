@@ -71,7 +71,13 @@ struct Repl: AsyncParsableCommand {
                 _ = write_history(historyPath)
             }
             if text.hasPrefix(":") {
-                if try await !session.command(text) { break }
+                do {
+                    if try await !session.command(text) { break }
+                } catch {
+                    // A command that fails (the embedding server is down, say) leaves the console open.
+                    let (message, hint) = ErrorReport.explain(error, store: nil)
+                    print("error: \(message)" + (hint.map { "\nhint: \($0)" } ?? ""))
+                }
             } else {
                 await session.answer(text)
             }
@@ -101,6 +107,8 @@ struct Repl: AsyncParsableCommand {
         let interactive: Bool
         var filters: [String]
         var last: Answer?
+        /// The retrieval options the last answer used.
+        var lastOptions: RetrievalOptions?
 
         var answerer: String { engine.model?.name ?? "extraction (no LLM; --llm openai|ollama for generated answers)" }
 
@@ -137,6 +145,7 @@ struct Repl: AsyncParsableCommand {
             switch result {
             case .success(let a?):
                 last = a
+                lastOptions = engine.retriever.options
                 write("\n")
                 if a.sources.isEmpty {
                     write("No sources matched\(filters.isEmpty ? "" : " the filters").\n\n")
@@ -211,9 +220,10 @@ struct Repl: AsyncParsableCommand {
                     return true
                 }
                 let r = engine.retriever
+                let options = lastOptions ?? r.options
                 let vector = try await r.embedder.embed([last.searchedQuestion])[0]
                 let (_, plan) = try r.collection.searchExplained(
-                    batch: [vector], k: r.options.k, filter: r.options.filter)
+                    batch: [vector], k: options.candidatePool, filter: options.filter)
                 write("search for \"\(last.searchedQuestion)\": \(plan)\n")
             case ":stats":
                 let c = engine.retriever.collection

@@ -1,3 +1,4 @@
+import Foundation
 import HTTP
 import VectorStore
 
@@ -91,17 +92,25 @@ extension Store {
     public func openOrCreateCollection(_ name: String, for embedder: some Embedder, metric: Metric = .cosine) throws
         -> Collection
     {
-        var configuration = [Store.embedderKey: embedder.identifier.description]
-        if (try? collection(name)) == nil {
-            if let e = embedder as? OpenAIEmbedder {
-                configuration[Store.embedderBaseURLKey] = HTTPError.redact(e.baseURL)
-                if e.sendDimensions { configuration[Store.embedderSendsDimensionsKey] = "true" }
-            } else if let e = embedder as? OllamaEmbedder {
-                configuration[Store.embedderBaseURLKey] = HTTPError.redact(e.host)
-            }
+        // An existing collection is checked on the embedder alone; where the embedder
+        // runs is recorded when the collection is created, and may change later.
+        let identity = [Store.embedderKey: embedder.identifier.description]
+        var creation = identity
+        if let e = embedder as? OpenAIEmbedder {
+            creation[Store.embedderBaseURLKey] = HTTPError.redact(e.baseURL)
+            if e.sendDimensions { creation[Store.embedderSendsDimensionsKey] = "true" }
+        } else if let e = embedder as? OllamaEmbedder {
+            creation[Store.embedderBaseURLKey] = HTTPError.redact(e.host)
         }
         do {
-            return try openOrCreateCollection(name, dimension: embedder.dimension, metric: metric, configuration: configuration)
+            if (try? collection(name)) == nil {
+                do {
+                    return try openOrCreateCollection(name, dimension: embedder.dimension, metric: metric, configuration: creation)
+                } catch let error as StoreError where error.code == .collectionExists {
+                    // Created meanwhile by someone else: checked below like any existing one.
+                }
+            }
+            return try openOrCreateCollection(name, dimension: embedder.dimension, metric: metric, configuration: identity)
         } catch let error as StoreError where error.code == .collectionExists {
             let existing = try? collection(name).info.configuration[Store.embedderKey]
             throw IngestError(
@@ -114,8 +123,9 @@ extension Store {
 
 extension Collection {
     /// The embedder this collection was built with, rebuilt from what it recorded: the
-    /// provider, model and dimension, and for server-backed embedders the base URL (the
-    /// API key comes from the environment, as always). The local model is loaded from
+    /// provider, model and dimension, and for server-backed embedders the base URL. The
+    /// API key comes from the environment, and only when the recorded URL is OpenAI's or
+    /// `$OPENAI_BASE_URL`; for any other server, set `OPENAI_BASE_URL` to it to send the key. The local model is loaded from
     /// `modelDirectory`, else `$QUIVER_MODEL_DIR` or the setup cache.
     ///
     /// ```swift
@@ -136,8 +146,13 @@ extension Collection {
         case "hash": rebuilt = HashingEmbedder(dimension: id.dimension)
         case "local": rebuilt = try LocalEmbedder(directory: modelDirectory)
         case "openai":
+            // The environment's key goes only to OpenAI itself or to $OPENAI_BASE_URL: a
+            // store file from elsewhere must not be able to collect it.
+            let env = ProcessInfo.processInfo.environment["OPENAI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+            func normalized(_ url: String) -> String { HTTPError.redact(url.hasSuffix("/") ? String(url.dropLast()) : url) }
+            let trusted = base.map { b in b == "https://api.openai.com/v1" || env.map(normalized) == normalized(b) } ?? true
             rebuilt = try OpenAIEmbedder(
-                model: id.model, dimension: id.dimension, baseURL: base,
+                model: id.model, dimension: id.dimension, baseURL: base, apiKey: trusted ? nil : Secret(""),
                 sendDimensions: info.configuration[Store.embedderSendsDimensionsKey] == "true")
         case "ollama": rebuilt = try OllamaEmbedder(model: id.model, dimension: id.dimension, host: base)
         default:

@@ -64,7 +64,7 @@ public struct HashingEmbedder: Embedder {
     public func vector(_ text: String) -> [Float] {
         // Every feature in the order it occurs.
         var features: [Feature] = []
-        features.reserveCapacity(text.utf8.count * 2 + 1)
+        features.reserveCapacity(text.utf8.count + 16)  // about one feature per byte of a word
         func add(_ hash: UInt64, _ weight: Float) { features.append(Feature(hash: hash, weight: weight)) }
         var previous: UInt64?
         var scalars: [UInt32] = []
@@ -143,7 +143,8 @@ public struct HashingEmbedder: Embedder {
             for k in range {
                 let d = distinct[Int(grouped[k])]
                 let sign: Float = d.hash >> 63 == 0 ? 1 : -1
-                v[slot] += sign * d.weight * (1 + log(Float(d.count)))
+                // The first version counted in Float, which stops at 2^24: so does this.
+                v[slot] += sign * d.weight * (1 + log(Float(min(d.count, 1 << 24))))
             }
         }
         var norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()

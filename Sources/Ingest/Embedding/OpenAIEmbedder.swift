@@ -28,7 +28,7 @@ public struct OpenAIEmbedder: HTTPBackedEmbedder {
     private let apiKey: Secret?
 
     /// Creates an embedder. `baseURL` defaults to `$OPENAI_BASE_URL`, then
-    /// `https://api.openai.com/v1`; `apiKey` to `$OPENAI_API_KEY`.
+    /// `https://api.openai.com/v1`; `apiKey` to `$OPENAI_API_KEY` (an empty key sends none).
     ///
     /// - Throws: `IngestError.invalidArgument` for a bad URL or dimension.
     public init(
@@ -67,7 +67,7 @@ public struct OpenAIEmbedder: HTTPBackedEmbedder {
         var body: [String: Any] = ["model": model, "input": texts, "encoding_format": "base64"]
         if sendDimensions { body["dimensions"] = outputDimension }
         var headers = [("Content-Type", "application/json")]
-        if let apiKey { headers.append(("Authorization", "Bearer \(apiKey.value)")) }
+        if let apiKey, !apiKey.value.isEmpty { headers.append(("Authorization", "Bearer \(apiKey.value)")) }
         return HTTPRequest(
             method: "POST", url: baseURL + "/embeddings", headers: headers,
             body: Array(try JSONSerialization.data(withJSONObject: body)))

@@ -100,7 +100,12 @@ public struct DocumentLoader: Sendable {
                 let child = relative.isEmpty ? name : relative + "/" + name
                 let childPath = (root as NSString).appendingPathComponent(child)
                 var isDir: ObjCBool = false
-                guard fm.fileExists(atPath: childPath, isDirectory: &isDir) else { continue }  // dangling link
+                guard fm.fileExists(atPath: childPath, isDirectory: &isDir) else {
+                    // A link to nothing (perhaps a mount that is away): reported, so that a
+                    // prune keeps what was indexed from it.
+                    issues.append(LoadIssue(path: child, kind: .unreadable, detail: "a link to something that is not there"))
+                    continue
+                }
                 if isDir.boolValue {
                     let childReal = (childPath as NSString).resolvingSymlinksInPath
                     if ancestors.contains(childReal) || childReal == real {

@@ -124,7 +124,7 @@ public struct IngestPipeline: Sendable {
     public func run(directory root: String, progress: (@Sendable (IngestProgress) -> Void)? = nil) async throws -> IngestReport {
         let (files, issues) = loader.walk(root)
         let sources = files.map { (path: (root as NSString).appendingPathComponent($0), id: $0) }
-        return try await run(sources: sources, issues: issues, pruneWithin: nil, progress: progress)
+        return try await run(sources: sources, issues: issues, root: root, pruneWithin: nil, progress: progress)
     }
 
     /// Ingests the given files; document ids are their paths relative to `root` when
@@ -137,14 +137,14 @@ public struct IngestPipeline: Sendable {
         let sources = files.map { path in
             (path: path, id: base.flatMap { path.hasPrefix($0) ? String(path.dropFirst($0.count)) : nil } ?? path)
         }
-        return try await run(sources: sources, issues: [], pruneWithin: Set(sources.map(\.id)), progress: progress)
+        return try await run(sources: sources, issues: [], root: nil, pruneWithin: Set(sources.map(\.id)), progress: progress)
     }
 
     /// Loads and ingests `sources` window by window, loading the next window (on all
     /// cores, off the cooperative pool) while the current one is split, embedded and
     /// written.
     private func run(
-        sources: [(path: String, id: String)], issues: [LoadIssue], pruneWithin: Set<String>?,
+        sources: [(path: String, id: String)], issues: [LoadIssue], root: String?, pruneWithin: Set<String>?,
         progress: (@Sendable (IngestProgress) -> Void)?
     ) async throws -> IngestReport {
         let started = Date()
@@ -156,6 +156,10 @@ public struct IngestPipeline: Sendable {
         var seen: Set<String> = []
         // Sources that exist but failed to load keep what is stored of them.
         var failedToLoad: Set<String> = []
+        // Folders (and links) the walk could not read keep what was indexed under them; if
+        // the root itself could not be read, nothing is pruned.
+        let unreadable = Set(issues.filter { $0.kind == .unreadable }.map(\.path))
+        let rootUnreadable = root.map { r in issues.contains { $0.kind == .unreadable && $0.path == r } } ?? false
         var ids = Set<String>()
         for s in sources where !ids.insert(s.id).inserted {
             throw IngestError(.invalidArgument, "two sources would both be document \"\(s.id)\"; give them distinct ids")
@@ -188,13 +192,15 @@ public struct IngestPipeline: Sendable {
                 documents += r.documents
                 report.issues += r.issues
                 let source = sources[start - count + i]
-                if r.documents.isEmpty, !r.issues.contains(where: { $0.kind == .empty }),
+                // A file that is there but gave nothing for a reason other than being empty
+                // (binary, too large, unreadable, bad JSON) keeps what was indexed from it.
+                if r.documents.isEmpty, r.issues.contains(where: { $0.kind != .empty && $0.kind != .repairedUTF8 }),
                     FileManager.default.fileExists(atPath: source.path)
                 {
                     failedToLoad.insert(source.id)
                 }
             }
-            seen.formUnion(documents.map(\.id))
+            documents = Self.droppingDuplicates(documents, seen: &seen, into: &report)
             report.bytes += documents.reduce(0) { $0 + $1.text.utf8.count }
             do {
                 try Task.checkCancellation()
@@ -207,7 +213,9 @@ public struct IngestPipeline: Sendable {
             state.elapsed = Date().timeIntervalSince(started)
             progress?(state)
         }
-        if prune { try await prune(keeping: seen, protecting: failedToLoad, within: pruneWithin, into: &report) }
+        if prune && !rootUnreadable {
+            try await prune(keeping: seen, protecting: failedToLoad.union(unreadable), within: pruneWithin, into: &report)
+        }
         report.seconds = Date().timeIntervalSince(started)
         return report
     }
@@ -221,15 +229,17 @@ public struct IngestPipeline: Sendable {
         var state = IngestProgress()
         state.documentsTotal = documents.count
         var start = 0
+        var seen: Set<String> = []
         while start < documents.count {
-            let slice = Array(documents[start..<min(documents.count, start + window)])
-            start += slice.count
+            let window = Array(documents[start..<min(documents.count, start + self.window)])
+            start += window.count
+            let slice = Self.droppingDuplicates(window, seen: &seen, into: &report)
             try await ingest(slice, cache: cache, into: &report, progress: &state, callback: timed(progress, started))
-            state.documents += slice.count
+            state.documents += window.count
             state.elapsed = Date().timeIntervalSince(started)
             progress?(state)
         }
-        if prune { try await prune(keeping: Set(documents.map(\.id)), protecting: [], within: nil, into: &report) }
+        if prune { try await prune(keeping: seen, protecting: [], within: nil, into: &report) }
         report.seconds = Date().timeIntervalSince(started)
         return report
     }
@@ -271,6 +281,18 @@ public struct IngestPipeline: Sendable {
                 }
             }
             continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// `documents` without those whose id an earlier document of the run already has
+    /// (two JSON rows with one id, say): those are reported as failed, not mixed up.
+    static func droppingDuplicates(_ documents: [Document], seen: inout Set<String>, into report: inout IngestReport)
+        -> [Document]
+    {
+        documents.filter { doc in
+            if seen.insert(doc.id).inserted { return true }
+            report.failed.append((doc.id, "another document of this run has the same id; only the first was indexed"))
+            return false
         }
     }
 
@@ -415,18 +437,19 @@ public struct IngestPipeline: Sendable {
         callback?(progress)
     }
 
-    /// Deletes documents not in `seen`, except those of sources in `protecting` (they
-    /// exist but failed to load); with `within`, only documents of the listed sources (a
-    /// source's documents have its id, or its id then `#`, and its id as `source`).
+    /// Deletes documents not in `seen`, except those of sources (or folders) in
+    /// `protecting`, which exist but could not be read; with `within`, only documents of
+    /// the listed sources.
     private func prune(
         keeping seen: Set<String>, protecting: Set<String>, within: Set<String>?, into report: inout IngestReport
     ) async throws {
-        let filter: Filter = within.map { .isIn("source", $0.sorted().map { .string($0) }) } ?? .exists("doc")
-        let stored = try await collection.metadata(where: filter)
+        let stored = try await collection.metadata(where: .exists("doc"))
         var vanished: [String: [String]] = [:]
+        /// A source's documents have its id, or its id then `#` (rows of a JSON file);
+        /// a folder's, its path then `/`.
         func belongs(_ doc: String, to sources: Set<String>) -> Bool {
             if sources.contains(doc) { return true }
-            return doc.indices.contains { doc[$0] == "#" && sources.contains(String(doc[..<$0])) }
+            return doc.indices.contains { (doc[$0] == "#" || doc[$0] == "/") && sources.contains(String(doc[..<$0])) }
         }
         for (id, metadata) in stored {
             guard case .string(let doc)? = metadata["doc"], !seen.contains(doc), !belongs(doc, to: protecting) else { continue }

@@ -32,6 +32,10 @@ public struct RetrievalOptions: Sendable {
         self.candidates = candidates
     }
 
+    /// Candidates a search fetches before threshold, deduplication and MMR cut them to
+    /// `k`.
+    public var candidatePool: Int { pool }
+
     var pool: Int {
         if let candidates { return max(candidates, k) }
         if mmrLambda != nil { return max(4 * k, 20) }
