@@ -78,6 +78,9 @@ enum Extractive {
         candidates.map(\.text) + candidates.compactMap(\.askedBefore)
     }
 
+    /// A sentence scoring below this fraction of the best one is left out.
+    static let relativeFloor: Float = 0.7
+
     /// Ranks by cosine to the question; a sentence right after a question in the context
     /// also scores as that question (slightly discounted), so FAQ answers surface.
     static func compose(_ candidates: [Candidate], _ vectors: [[Float]], _ count: Int) -> String {
@@ -91,7 +94,10 @@ enum Extractive {
             }
             return (c, score)
         }
-        let best = scored.sorted { a, b in a.1 != b.1 ? a.1 > b.1 : a.0.rank < b.0.rank }.prefix(max(1, count))
+        let ranked = scored.sorted { a, b in a.1 != b.1 ? a.1 > b.1 : a.0.rank < b.0.rank }
+        // Sentences far below the best one are more likely noise than answer.
+        let floor = (ranked.first?.1 ?? 0) * relativeFloor
+        let best = ranked.prefix(max(1, count)).enumerated().filter { i, entry in i == 0 || entry.1 >= floor }.map(\.element)
         return best.map { c, _ in "\(c.text) [\(c.source)]" }.joined(separator: " ")
     }
 }
