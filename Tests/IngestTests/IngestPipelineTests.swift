@@ -165,6 +165,42 @@ import Testing
         #expect(progress.last?.documents == 13)
     }
 
+    @Test func synchronousRunsFromManyTasksOnTheCooperativePool() async throws {
+        // More synchronous runs at once than the pool has threads, each against the
+        // loopback server (async HTTP inside): the runs must not need the pool.
+        let server = try LoopbackServer(["--latency-ms", "20"])
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (p, _, _) = try loopbackPipeline(server, dir, RecursiveSplitter(chunkSize: 200))
+        var configured = p
+        configured.batchSize = 4
+        configured.window = 8
+        let pipeline = configured
+        let reports = try await withWatchdog(seconds: 120, "synchronous ingest on the pool") {
+            try await withThrowingTaskGroup(of: IngestReport.self) { group in
+                for t in 0..<6 {
+                    let docs = (0..<20).map { Document(id: "t\(t)-d\($0)", text: "Task \(t), document \($0), about harbour lights.") }
+                    group.addTask { try blocking { try pipeline.run(documents: docs) } }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        #expect(reports.count == 6)
+        #expect(reports.allSatisfy { $0.added.count == 20 && $0.failed.isEmpty && $0.chunksWritten == 20 })
+        #expect(try await pipeline.collection.count() == 120)
+        // From plain threads too, and a folder.
+        let corpus = try corpus()
+        defer { corpus.remove() }
+        let store = try Store(path: corpus.sub("store"))
+        let folder = try self.pipeline(store)
+        let counts = Shared([Int]())
+        onThreads(3) { _ in
+            let r = try? folder.run(directory: corpus.sub("docs"))
+            counts.withLock { $0.append((r?.added.count ?? 0) + (r?.unchanged.count ?? 0) + (r?.updated.count ?? 0)) }
+        }
+        #expect(counts.withLock { $0 } == [13, 13, 13])
+    }
+
     @Test func dryRunReportsChangesAndWritesNothing() async throws {
         let dir = try corpus()
         defer { dir.remove() }

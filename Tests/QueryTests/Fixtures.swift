@@ -47,30 +47,3 @@ struct Corpus {
         try Retriever(collection: collection, embedder: embedder, options: options)
     }
 }
-
-/// Runs `body`; if it has not finished after `seconds`, the test process is stopped with a
-/// message (a deadlock guard, not a speed check: a deadlocked cooperative pool could not
-/// run a watchdog task, so the watchdog is a thread of its own).
-func withWatchdog<T>(seconds: Double, _ label: String, _ body: () async throws -> T) async rethrows -> T {
-    let finished = Flag()
-    Thread.detachNewThread {
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
-            if finished.isSet { return }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        if !finished.isSet {
-            FileHandle.standardError.write(Data("\(label): no progress after \(seconds) s, deadlocked\n".utf8))
-            abort()
-        }
-    }
-    defer { finished.set() }
-    return try await body()
-}
-
-/// A flag threads can share.
-final class Flag: Sendable {
-    private let value = Mutex(false)
-    var isSet: Bool { value.withLock { $0 } }
-    func set() { value.withLock { $0 = true } }
-}

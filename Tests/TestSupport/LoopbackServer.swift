@@ -86,3 +86,34 @@ public final class Shared<Value: Sendable>: Sendable {
     /// Reads or changes the value under the lock.
     public func withLock<R>(_ body: (inout Value) -> R) -> R { value.withLock { body(&$0) } }
 }
+
+/// Runs `body`; if it has not finished after `seconds`, the test process is stopped with a
+/// message (a deadlock guard, not a speed check: a deadlocked cooperative pool could not
+/// run a watchdog task, so the watchdog is a thread of its own).
+public func withWatchdog<T>(seconds: Double, _ label: String, _ body: () async throws -> T) async rethrows -> T {
+    let finished = Flag()
+    Thread.detachNewThread {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if finished.isSet { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        if !finished.isSet {
+            FileHandle.standardError.write(Data("\(label): no progress after \(seconds) s, deadlocked\n".utf8))
+            abort()
+        }
+    }
+    defer { finished.set() }
+    return try await body()
+}
+
+/// A flag threads can share.
+public final class Flag: Sendable {
+    private let value = Mutex(false)
+    /// An unset flag.
+    public init() {}
+    /// Whether it was set.
+    public var isSet: Bool { value.withLock { $0 } }
+    /// Sets it.
+    public func set() { value.withLock { $0 = true } }
+}
