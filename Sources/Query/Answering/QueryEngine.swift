@@ -230,8 +230,9 @@ public struct QueryEngine: Sendable {
         } else {
             rewritten = questions.map { .success($0) }
         }
-        let live = rewritten.indices.filter { (try? rewritten[$0].get()) != nil }
-        let texts = live.map { try! rewritten[$0].get() }
+        let rewrittenOK = rewritten.enumerated().compactMap { i, r in (try? r.get()).map { (i, $0) } }
+        let live = rewrittenOK.map(\.0)
+        let texts = rewrittenOK.map(\.1)
         var found = [Result<[RetrievedChunk], Error>](repeating: .failure(QueryError(.cancelled, "not retrieved")), count: questions.count)
         do {
             for (i, chunks) in zip(live, try await retriever.retrieve(batch: texts, options: options)) { found[i] = .success(chunks) }
@@ -262,8 +263,9 @@ public struct QueryEngine: Sendable {
         let rewritten: [Result<String, Error>] =
             hooks.rewrite.map { rewrite in Concurrently.map(questions.count, limit: concurrency) { try rewrite(questions[$0]) } }
             ?? questions.map { .success($0) }
-        let live = rewritten.indices.filter { (try? rewritten[$0].get()) != nil }
-        let texts = live.map { try! rewritten[$0].get() }
+        let rewrittenOK = rewritten.enumerated().compactMap { i, r in (try? r.get()).map { (i, $0) } }
+        let live = rewrittenOK.map(\.0)
+        let texts = rewrittenOK.map(\.1)
         var found = [Result<[RetrievedChunk], Error>](repeating: .failure(QueryError(.cancelled, "not retrieved")), count: questions.count)
         do {
             for (i, chunks) in zip(live, try retriever.retrieve(batch: texts, options: options)) { found[i] = .success(chunks) }
