@@ -134,6 +134,30 @@ import TestSupport
         }
     }
 
+    @Test func aFailingHookFailsOnlyItsQuestion() async throws {
+        struct Refused: Error {}
+        let corpus = try await Corpus()
+        let hooks = AnswerHooks(
+            rewrite: { q in
+                if q.contains("bad") { throw Refused() }
+                return q
+            },
+            rerank: { q, chunks in
+                if q.contains("empty") { return [] }
+                return chunks
+            })
+        let engine = QueryEngine(retriever: try corpus.retriever(), hooks: hooks)
+        let questions = ["fog signals?", "a bad question", "keepers?", "an empty context"]
+        for results in [await engine.answer(batch: questions), blocking { engine.answer(batch: questions) }] {
+            #expect(results.count == 4)
+            #expect((try? results[0].get())?.sources.isEmpty == false)
+            #expect(throws: Refused.self) { try results[1].get() }
+            #expect((try? results[2].get())?.sources.isEmpty == false)
+            let empty = try results[3].get()
+            #expect(empty.sources.isEmpty && empty.text.isEmpty)
+        }
+    }
+
     @Test func extractiveAnswerWithoutAModel() async throws {
         let corpus = try await Corpus()
         let engine = QueryEngine(retriever: try corpus.retriever(), extractiveSentences: 2)
