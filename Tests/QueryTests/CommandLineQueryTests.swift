@@ -56,6 +56,28 @@ import Testing
         #expect(!hits.isEmpty && hits.allSatisfy { $0["source"] as? String == "history/timeline.txt" })
     }
 
+    @Test(.enabled(if: LocalModel.isInstalled(), "all-MiniLM-L6-v2 is not installed: run scripts/setup.sh"))
+    func theDefaultLocalModelAnswersParaphrases() throws {
+        let dir = TemporaryDirectory("quiver-cli-local")
+        defer { dir.remove() }
+        let store = dir.sub("store")
+        let index = try runProduct(["index", Self.data, "--store", store, "--json"])
+        #expect(index.status == 0, "\(index.err)")
+        let stats = json(try runProduct(["stats", "--store", store, "--json"]).out)
+        #expect((stats["collections"] as? [[String: Any]])?.first?["embedder"] as? String == "local/all-MiniLM-L6-v2/384")
+        // Few words in common with the source: the model, not the words, finds it.
+        let cases = [
+            ("Which beacon was shifted away from the eroding beach?", "places/cape-hatteras.txt"),
+            ("What is the name of the Roman tower in Spain that still guides sailors?", "places/tower-of-hercules.html"),
+        ]
+        for (question, source) in cases {
+            let r = try runProduct(["query", question, "--store", store, "--json", "-k", "3"])
+            #expect(r.status == 0, "\(r.err)")
+            let sources = (json(r.out)["hits"] as? [[String: Any]])?.compactMap { $0["source"] as? String } ?? []
+            #expect(sources.contains(source), "\(question): \(sources)")
+        }
+    }
+
     @Test func reindexPruneDryRunStatsAndDelete() throws {
         let (dir, corpus, store) = try indexed()
         defer { dir.remove() }
