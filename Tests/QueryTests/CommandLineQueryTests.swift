@@ -239,6 +239,33 @@ import Testing
         #expect(history.contains("Fresnel") && !history.contains("half"))
     }
 
+    @Test func ctrlCOnATerminalCancelsAStreamingAnswer() throws {
+        let (dir, _, store) = try indexed()
+        defer { dir.remove() }
+        let server = try LoopbackServer()
+        try server.control(#"{"chat_reply": "one two three four five six seven eight nine ten", "stream_delay_ms": 1500}"#)
+        let binary = try #require(BuiltProducts.executable("quiver"))
+        let script = URL(fileURLWithPath: Self.data).deletingLastPathComponent().appendingPathComponent(
+            "tools/testserver/pty_session.py"
+        ).path
+        let steps: [[Any]] = [
+            ["until", "quiver> ", 10], ["type", "Tell me about fog\r"], ["until", "one ", 10], ["type", "\u{3}"],
+            ["until", "(cancelled)", 10], ["until", "quiver> ", 5], ["type", ":k 2\r"], ["until", "k = 2", 5],
+            ["until", "quiver> ", 5], ["type", "\u{4}"],
+        ]
+        let stepsJSON = String(decoding: try JSONSerialization.data(withJSONObject: steps), as: UTF8.self)
+        let r = try runProduct(
+            [
+                script, stepsJSON, "--", binary, "repl", "--store", store, "--llm", "ollama", "--model", "m", "--base-url",
+                server.baseURL,
+            ], product: "python3", environment: ["QUIVER_HISTORY": dir.sub("history")])
+        #expect(r.out.contains("one "))
+        #expect(!r.out.contains("ten"))  // cut short
+        #expect(r.out.contains("(cancelled)"))
+        #expect(r.out.contains("k = 2"))  // the console went on
+        #expect(r.out.hasSuffix("EXIT 0\n"), "\(r.out)")
+    }
+
     @Test func exitCodesAndMessages() throws {
         let (dir, corpus, store) = try indexed()
         defer { dir.remove() }
