@@ -93,3 +93,28 @@ extension Collection {
         return SortedRows.normalize(lists.flatMap { $0 })
     }
 }
+
+extension Collection {
+    /// How many distinct string values `field` has among live records (each element of a
+    /// string list counts), read from the metadata index alone: no record is decoded, so
+    /// counting the documents of a million chunks reads only their index keys.
+    public func distinctStringValueCount(of field: String) throws -> Int {
+        let prefix = IndexKey.prefix(field, IndexKey.stringTag)
+        return try read { txn in
+            try txn.withCursor(index) { c in
+                var count = 0
+                var entry = try prefix.withUnsafeBytes { try c.get(.setRange, key: $0) }
+                while let e = entry, e.key.starts(with: prefix) {
+                    count += 1
+                    entry = try c.get(.nextNoDup)
+                }
+                return count
+            }
+        }
+    }
+
+    /// Async form of `distinctStringValueCount(of:)`, on the store's read queue.
+    public func distinctStringValueCount(of field: String) async throws -> Int {
+        try await onReadQueue { try self.distinctStringValueCount(of: field) }
+    }
+}

@@ -181,3 +181,24 @@ import TestSupport
         #expect(try store.check().isHealthy)
     }
 }
+
+@Suite struct DistinctValueTests {
+    @Test func distinctStringValuesComeFromTheIndex() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let c = try Store(path: dir.path).openOrCreateCollection("c", dimension: 4, metric: .dot)
+        #expect(try c.distinctStringValueCount(of: "doc") == 0)
+        let long = String(repeating: "x", count: 500)
+        try c.upsert(
+            (0..<30).map { i in
+                Record(
+                    id: "r\(i)", vector: [1, 0, 0, Float(i)],
+                    metadata: ["doc": .string(i < 20 ? "d\(i % 7)" : long + "\(i % 2)"), "docx": "other", "n": .int(Int64(i))])
+            })
+        #expect(try c.distinctStringValueCount(of: "doc") == 9)  // d0…d6 and two long values
+        #expect(try c.distinctStringValueCount(of: "docx") == 1)  // a field whose name extends another's
+        #expect(try c.distinctStringValueCount(of: "n") == 0)  // numbers are not strings
+        _ = try c.delete(where: .equals("doc", "d3"))
+        #expect(try c.distinctStringValueCount(of: "doc") == 8)
+    }
+}

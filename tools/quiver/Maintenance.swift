@@ -65,10 +65,9 @@ struct Stats: ParsableCommand {
         var rows: [[String: Any]] = []
         for info in infos {
             let c = try store.collection(info.name)
-            let metadata = try c.metadata(where: .exists("doc"))
-            let documents = Set(metadata.values.compactMap { m -> String? in if case .string(let d)? = m["doc"] { d } else { nil } })
             rows.append([
-                "name": info.name, "records": try c.count(), "documents": documents.count, "dimension": info.dimension,
+                "name": info.name, "records": try c.count(), "documents": try c.distinctStringValueCount(of: "doc"),
+                "dimension": info.dimension,
                 "metric": info.metric.rawValue, "embedder": info.configuration[Store.embedderKey] ?? NSNull(),
             ])
         }
