@@ -22,7 +22,10 @@ static int use_avx2(void) {
 // exp(x) for 8 floats (Cephes expf): x = n ln2 + r with |r| <= ln2/2, a degree-6
 // polynomial for exp(r), 2^n through the exponent bits.
 TARGET static inline __m256 exp8(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+    // Clamped with x as the *second* operand of max and the clamp as the first of min:
+    // for a NaN lane the x86 min/max return the second operand, so NaN stays NaN, as in
+    // the scalar expf path.
+    x = _mm256_min_ps(_mm256_set1_ps(88.3f), _mm256_max_ps(_mm256_set1_ps(-87.3f), x));
     __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);

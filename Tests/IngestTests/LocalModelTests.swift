@@ -217,6 +217,25 @@ struct LocalModelTests {
         }
     }
 
+    @Test func rareCharactersMatchTheReferenceTokenizer() throws {
+        // Ids from Hugging Face tokenizers 0.23.3 (BertWordPieceTokenizer on this vocab.txt,
+        // lowercase, clean text, CJK spacing), which the reference's self-check matches.
+        let tokenizer = try LocalModel.load().tokenizer
+        let cases: [(String, [Int32])] = [
+            ("\u{F902}", [101, 1954, 102]),  // a CJK compatibility ideograph: spaced, then NFD
+            ("caf\u{0378}e", [101, 100, 102]),  // an unassigned code point is kept (→ [UNK])
+            ("Ａ ｆｕｌｌ－ｗｉｄｔｈ", [101, 100, 100, 1990, 100, 102]),
+            ("a\u{200B}b", [101, 11113, 102]),  // a format character is dropped
+            ("x\u{2F800}y", [101, 1060, 100, 1061, 102]),
+            ("emoji 🧪 test", [101, 7861, 29147, 2072, 100, 3231, 102]),
+            ("\u{AD} soft", [101, 3730, 102]),
+            ("ǅemal", [101, 100, 102]),
+            ("ﬁne", [101, 1984, 2638, 102]),
+            ("\u{E01}\u{E34}", [101, 1409, 102]),
+        ]
+        for (text, ids) in cases { #expect(tokenizer.encode(text) == ids, "\(text.unicodeScalars.map { String($0.value, radix: 16) })") }
+    }
+
     @Test func tokenizerEdgeCases() throws {
         let tokenizer = try LocalModel.load().tokenizer
         #expect(tokenizer.encode("") == [101, 102])
@@ -305,5 +324,15 @@ struct LocalModelTests {
         let tiny = dir.sub("tiny.safetensors")
         FileManager.default.createFile(atPath: tiny, contents: Data([1, 2]))
         #expect(message { _ = try SafeTensorsFile(path: tiny) }.contains(tiny))
+
+        // Hostile sizes are errors, not crashes: a header length past Int.max, a shape
+        // whose element count overflows.
+        let huge = dir.sub("huge.safetensors")
+        write(huge, header: "{}", data: [], headerLength: UInt64.max)
+        #expect(message { _ = try SafeTensorsFile(path: huge) }.contains(huge))
+        let overflow = dir.sub("overflow.safetensors")
+        write(overflow, header: #"{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}}"#, data: [1, 2])
+        let overflowMessage = message { _ = try SafeTensorsFile(path: overflow) }
+        #expect(overflowMessage.contains("\"a\"") && overflowMessage.contains(overflow))
     }
 }

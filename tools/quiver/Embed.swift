@@ -24,7 +24,10 @@ struct Embed: AsyncParsableCommand {
         if tokens && tokenizer == nil {
             throw ValidationError("--tokens needs --embedder local (\(embedder.identifier) has no tokenizer here)")
         }
-        let vectors = try await embedder.embed(texts)
+        // Through the batch embedder: a server's per-request limits apply to many texts.
+        let result = await BatchEmbedder(embedder, batchSize: embedder.limits.maxInputsPerRequest, concurrency: 4).embed(texts)
+        if let failure = result.failures.first { throw CLIError("embedding failed for \(failure)") }
+        let vectors = result.vectors.map { $0 ?? [] }
         var out = ""
         for (text, vector) in zip(texts, vectors) {
             let ids = tokenizer?.encode(text)

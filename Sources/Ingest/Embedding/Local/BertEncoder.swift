@@ -184,7 +184,9 @@ struct BertEncoder {
         var row = 0
         for ids in sequences {
             offsets.append(row)
+            precondition(ids.count <= shape.maxLength, "a sequence of \(ids.count) ids is longer than the model's window")
             for (position, id) in ids.enumerated() {
+                precondition(id >= 0 && Int(id) < shape.vocabulary, "token id \(id) is outside the vocabulary")
                 let dst = s.x + (row + position) * h
                 let word = w.wordEmbeddings + Int(id) * h
                 let pos = w.positionEmbeddings + position * h

@@ -37,6 +37,7 @@ public final class LocalModel: @unchecked Sendable {
     let weights: BertWeights
     private let file: SafeTensorsFile
     private let owned: [UnsafeMutablePointer<Float>]
+    private let passes = NSLock()
 
     /// `$QUIVER_MODEL_DIR`, else `$XDG_CACHE_HOME/quiver/models/all-MiniLM-L6-v2`, else
     /// `~/.cache/quiver/models/all-MiniLM-L6-v2` — where `scripts/setup.sh` puts it.
@@ -144,6 +145,12 @@ public final class LocalModel: @unchecked Sendable {
 
     /// `embed(tokenized:)` on checked sequences.
     private func run(_ sequences: [[Int32]], threads: Int) -> [[Float]] {
+        // One forward pass at a time per model: each already spreads over `threads`
+        // threads, so concurrent callers (the synchronous batch embedder starts several)
+        // would only oversubscribe the cores and multiply the scratch memory. Waiting here
+        // is waiting for CPU, never for async work.
+        passes.lock()
+        defer { passes.unlock() }
         let shape = shape
         let d = shape.hidden
         let output = UnsafeMutableBufferPointer<Float>.allocate(capacity: sequences.count * d)

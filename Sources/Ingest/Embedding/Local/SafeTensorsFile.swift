@@ -114,11 +114,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     /// The tensors and where the data section starts, checked against the file's size.
     private static func parseHeader(_ file: UnsafeRawBufferPointer, path: String) throws -> ([String: TensorInfo], Int) {
-        let headerLength = Int(UInt64(littleEndian: file.loadUnaligned(as: UInt64.self)))
-        guard headerLength > 0, headerLength <= file.count - 8 else {
+        let raw = UInt64(littleEndian: file.loadUnaligned(as: UInt64.self))
+        guard let headerLength = Int(exactly: raw), headerLength > 0, headerLength <= file.count - 8 else {
             throw IngestError(
                 .badModelFile,
-                "\(path) is truncated or not a safetensors file: header of \(headerLength) bytes, file of \(file.count)")
+                "\(path) is truncated or not a safetensors file: header of \(raw) bytes, file of \(file.count)")
         }
         let json = Data(file[8..<(8 + headerLength)])
         guard let object = try? JSONSerialization.jsonObject(with: json), let entries = object as? [String: Any] else {
@@ -141,7 +141,16 @@ public final class SafeTensorsFile: @unchecked Sendable {
                     .badModelFile,
                     "\(path) is truncated: tensor \"\(name)\" ends at byte \(range.upperBound) of a \(dataSize)-byte data section")
             }
-            if let size = elementSizes[dtype], range.count != shape.reduce(1, *) * size {
+            // The element count, refusing shapes whose product overflows.
+            var elements = 1
+            for d in shape {
+                let (product, overflow) = elements.multipliedReportingOverflow(by: d)
+                guard !overflow else {
+                    throw IngestError(.badModelFile, "tensor \"\(name)\" in \(path) has an impossible shape \(shape)")
+                }
+                elements = product
+            }
+            if let size = elementSizes[dtype], elements > Int.max / size || range.count != elements * size {
                 throw IngestError(
                     .badModelFile, "tensor \"\(name)\" in \(path) has \(range.count) bytes for shape \(shape) of \(dtype)")
             }

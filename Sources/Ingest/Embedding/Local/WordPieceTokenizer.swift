@@ -280,7 +280,9 @@ public final class WordPieceTokenizer: Tokenizer, CustomStringConvertible, Custo
                 guard let scalar = Unicode.Scalar(value) else { continue }
                 let properties = scalar.properties
                 switch properties.generalCategory {
-                case .control, .format, .surrogate, .privateUse, .unassigned:
+                // BERT's "other" characters (Cc, Cf, Co) are dropped; unassigned ones are
+                // kept (they become [UNK]), as the reference tokenizer does.
+                case .control, .format, .surrogate, .privateUse:
                     if !word.isEmpty { word.sourceEnd = i }
                     continue
                 default:
@@ -295,7 +297,8 @@ public final class WordPieceTokenizer: Tokenizer, CustomStringConvertible, Custo
                     continue
                 }
                 if Self.isCJK(value) {
-                    append(scalar, start: start, end: i, isolate: true)
+                    // Spaced first, then NFD: a compatibility ideograph becomes its unified one.
+                    for v in Self.decomposed(scalar) { append(v, start: start, end: i, isolate: true) }
                     continue
                 }
                 var kept = false
