@@ -25,13 +25,17 @@ final class ProgressBar: Sendable {
         let fraction = p.documentsTotal > 0 ? Double(p.documents) / Double(p.documentsTotal) : 0
         let eta = p.secondsRemaining.map { final ? "" : " · ETA \(Self.duration($0))" } ?? ""
         let counts =
-            "\(p.documents)/\(p.documentsTotal) docs · \(p.chunks) chunks · \(p.embedded) embedded · \(p.written) written · "
+            "\(p.documents)/\(p.documentsTotal) docs · \(Self.short(p.chunks)) chunks · \(Self.short(p.embedded)) embedded · "
+            + "\(Self.short(p.written)) written · "
             + String(format: "%.0f docs/s, %.0f chunks/s", p.documentsPerSecond, p.chunksPerSecond) + eta
         if terminal {
-            let width = 24
-            let filled = Int(fraction * Double(width))
+            let width = 20
+            let filled = max(0, min(width, Int(fraction * Double(width))))
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-            FileHandle.standardError.write(Data("\r\u{1B}[K\(label) \(bar) \(counts)\(final ? "\n" : "")".utf8))
+            // One line, never wider than the terminal: a wrapped line would not be redrawn.
+            var line = "\(label) \(bar) \(counts)"
+            if let columns = Self.columns(), line.count >= columns { line = String(line.prefix(max(10, columns - 2))) + "…" }
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(line)\(final ? "\n" : "")".utf8))
         } else {
             FileHandle.standardError.write(Data("\(label): \(counts)\n".utf8))
         }
@@ -44,6 +48,18 @@ final class ProgressBar: Sendable {
         p.written = report.chunksWritten
         p.elapsed = report.seconds
         update(p, final: true)
+    }
+
+    /// The terminal's width in columns, if stderr is one.
+    static func columns() -> Int? {
+        var size = winsize()
+        guard ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
+    }
+
+    /// 1234 → "1234", 12345 → "12.3k", 1234567 → "1.23M".
+    static func short(_ n: Int) -> String {
+        n < 10_000 ? "\(n)" : n < 1_000_000 ? String(format: "%.1fk", Double(n) / 1e3) : String(format: "%.2fM", Double(n) / 1e6)
     }
 
     static func duration(_ seconds: Double) -> String {
