@@ -242,8 +242,14 @@ struct LocalModelTests {
         #expect(tokenizer.encode("Hello\u{0}\u{FFFD} WORLD") == tokenizer.encode("hello world"))
         // Decomposed and precomposed accents give the same ids.
         #expect(tokenizer.encode("cafe\u{301}") == tokenizer.encode("café"))
-        // A word of more than 100 characters is one [UNK].
+        // A word of more than 100 characters is one [UNK], however long.
         #expect(tokenizer.encode(String(repeating: "a", count: 101)) == [101, 100, 102])
+        #expect(tokenizer.encode(String(repeating: "a", count: 100)) != [101, 100, 102])
+        #expect(tokenizer.encode(String(repeating: "é", count: 101)) == [101, 100, 102])
+        #expect(tokenizer.encode(String(repeating: "𝔞", count: 101)) == [101, 100, 102])
+        #expect(
+            tokenizer.encode(String(repeating: "word", count: 2_500_000) + " end")
+                == tokenizer.encode("x" + String(repeating: "y", count: 200) + " end"))
         // Truncation at 256 positions.
         #expect(tokenizer.encode(String(repeating: "word ", count: 400)).count == 256)
         #expect(tokenizer.piece(7592) == "hello")

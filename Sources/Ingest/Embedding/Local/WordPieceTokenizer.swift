@@ -179,6 +179,11 @@ public final class WordPieceTokenizer: Tokenizer, CustomStringConvertible, Custo
         }
     }
 
+    /// Bytes of a word kept for WordPiece: whole scalars up to at least this many bytes
+    /// hold more than 100 scalars, which is already one [UNK], so a 10 MB word costs no
+    /// more memory than a short one.
+    static let storedWordBytes = 404
+
     /// The class of an ASCII byte: 0 dropped (control), 1 whitespace, 2 punctuation,
     /// 3 word. Comparisons rather than a table: a static array's access costs more here.
     @inline(__always)
@@ -230,6 +235,10 @@ public final class WordPieceTokenizer: Tokenizer, CustomStringConvertible, Custo
             }
             let isolate = isolate || Self.isPunctuation(v)
             if isolate || word.isolated { flush() }
+            if word.bytes.count >= Self.storedWordBytes {  // already one [UNK]: keep only its extent
+                word.sourceEnd = end
+                return
+            }
             // UTF-8 of the scalar, byte by byte (no temporary array).
             let c = v.value
             if c < 0x80 {
@@ -264,8 +273,10 @@ public final class WordPieceTokenizer: Tokenizer, CustomStringConvertible, Custo
                         word.isolated = true
                     default:
                         if word.isolated { flush() }
-                        word.bytes.append(b >= 0x41 && b <= 0x5A ? b | 0x20 : b)
-                        word.sources.append(i)
+                        if word.bytes.count < Self.storedWordBytes {
+                            word.bytes.append(b >= 0x41 && b <= 0x5A ? b | 0x20 : b)
+                            word.sources.append(i)
+                        }
                         word.sourceEnd = i + 1
                     }
                     i += 1
