@@ -61,7 +61,14 @@ public final class LocalModel: @unchecked Sendable {
     /// attention. About 2.87 GFLOP for 128 tokens. Element-wise work is not counted.
     public func flops(length: Int) -> Double { shape.flops(length: length) }
 
-    private static let loaded = Locked<[String: LocalModel]>([:])
+    /// One slot per folder: the cache's lock is held only to find the slot, and a slot's
+    /// own lock while its model loads, so loads of different folders do not wait for each
+    /// other and a folder is loaded once.
+    private final class Slot: @unchecked Sendable {
+        let lock = NSLock()
+        var model: LocalModel?  // guarded by `lock`
+    }
+    private static let slots = Locked<[String: Slot]>([:])
 
     /// The model in `directory` (default ``defaultDirectory``), loaded on first use and
     /// shared by every later call with the same path.
@@ -72,12 +79,18 @@ public final class LocalModel: @unchecked Sendable {
     public static func load(directory: String? = nil) throws -> LocalModel {
         let directory = directory ?? defaultDirectory
         let key = URL(fileURLWithPath: directory).standardizedFileURL.path
-        return try loaded.withLock { models in
-            if let model = models[key] { return model }
-            let model = try LocalModel(directory: directory)
-            models[key] = model
-            return model
+        let slot = slots.withLock { slots in
+            if let slot = slots[key] { return slot }
+            let slot = Slot()
+            slots[key] = slot
+            return slot
         }
+        slot.lock.lock()
+        defer { slot.lock.unlock() }
+        if let model = slot.model { return model }
+        let model = try LocalModel(directory: directory)
+        slot.model = model
+        return model
     }
 
     /// Loads the model in `directory` without the per-process cache.
