@@ -217,6 +217,33 @@ struct LocalModelTests {
         }
     }
 
+    @Test func tinyTokenChunksOfLongWordsStayOnGraphemes() throws {
+        // Chunks of a few model tokens must cut inside long words (Hangul syllables become
+        // jamo under NFD, Devanagari conjuncts, stacked accents) but never inside a
+        // grapheme cluster, and never come out empty.
+        let tokenizer = try LocalModel.load().tokenizer
+        let texts = [
+            String(repeating: "안녕하세요", count: 30), String(repeating: "क्षत्रियहिन्दी", count: 20),
+            "naïve café " + String(repeating: "e\u{301}", count: 300),
+        ]
+        for text in texts {
+            var boundaries: Set<Int> = [0]
+            var offset = 0
+            for c in text {
+                offset += c.utf8.count
+                boundaries.insert(offset)
+            }
+            let utf8 = Array(text.utf8)
+            for size in [3, 5, 8] {
+                for c in TokenSplitter(chunkSize: size, chunkOverlap: 1, tokenizer: tokenizer).split(text) {
+                    #expect(!c.text.isEmpty)
+                    #expect(boundaries.contains(c.range.lowerBound) && boundaries.contains(c.range.upperBound), "\(size): \(c.range)")
+                    #expect(String(decoding: utf8[c.range], as: UTF8.self) == c.text)
+                }
+            }
+        }
+    }
+
     @Test func rareCharactersMatchTheReferenceTokenizer() throws {
         // Ids from Hugging Face tokenizers 0.23.3 (BertWordPieceTokenizer on this vocab.txt,
         // lowercase, clean text, CJK spacing), which the reference's self-check matches.
