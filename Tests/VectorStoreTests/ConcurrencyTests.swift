@@ -73,11 +73,3 @@ import TestSupport
         #expect(try await c.count() == 16)
     }
 }
-
-final class Flag: Sendable {
-    private let value = Mutex(false)
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.withLock { $0 } }
-}
-
-import Synchronization

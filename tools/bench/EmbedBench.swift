@@ -87,21 +87,6 @@ struct EmbedBench: AsyncParsableCommand {
         let requests = bodies.map {
             HTTPRequest(method: "POST", url: base + "/v1/embeddings", headers: [("Content-Type", "application/json")], body: $0)
         }
-        let t0 = Machine.now()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = 0
-            var inFlight = 0
-            while next < requests.count || inFlight > 0 {
-                while next < requests.count && inFlight < concurrency {
-                    let r = requests[next]
-                    group.addTask { _ = try await client.send(r) }
-                    next += 1
-                    inFlight += 1
-                }
-                try await group.next()
-                inFlight -= 1
-            }
-        }
-        return Double(inputs.count) / (Machine.now() - t0)
+        return Double(inputs.count) / (try await LoopbackProcess.sendAll(requests, concurrency: concurrency, client: client))
     }
 }

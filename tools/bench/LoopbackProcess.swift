@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTP
 
 /// The loopback embedding server (`tools/testserver/embedding_server.py`) as a child
 /// process for a benchmark; killed when this value goes away.
@@ -25,4 +26,25 @@ final class LoopbackProcess {
     }
 
     deinit { kill(process.processIdentifier, SIGKILL) }
+
+    /// Seconds `client` takes to send every request, `concurrency` in flight: what a bare
+    /// client gets from the server (prebuilt bodies, no parsing, no retries).
+    static func sendAll(_ requests: [HTTPRequest], concurrency: Int, client: HTTPClient) async throws -> Double {
+        let t0 = Machine.now()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            var inFlight = 0
+            while next < requests.count || inFlight > 0 {
+                while next < requests.count && inFlight < concurrency {
+                    let r = requests[next]
+                    group.addTask { _ = try await client.send(r) }
+                    next += 1
+                    inFlight += 1
+                }
+                try await group.next()
+                inFlight -= 1
+            }
+        }
+        return Machine.now() - t0
+    }
 }

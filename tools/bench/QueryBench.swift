@@ -84,22 +84,7 @@ struct QueryBench: AsyncParsableCommand {
                     ])))
         }
         for r in requests.prefix(concurrency) { _ = try await client.send(r) }  // one warm connection at least
-        let t0 = Machine.now()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = 0
-            var inFlight = 0
-            while next < requests.count || inFlight > 0 {
-                while next < requests.count && inFlight < concurrency {
-                    let r = requests[next]
-                    group.addTask { _ = try await client.send(r) }
-                    next += 1
-                    inFlight += 1
-                }
-                try await group.next()
-                inFlight -= 1
-            }
-        }
-        return Double(requests.count) / (Machine.now() - t0)
+        return Double(requests.count) / (try await LoopbackProcess.sendAll(requests, concurrency: concurrency, client: client))
     }
 
     /// `questions` questions over `chunks` chunks of hashed-text vectors: one batched

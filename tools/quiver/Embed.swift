@@ -19,7 +19,7 @@ struct Embed: AsyncParsableCommand {
     @Flag(help: "Print the token ids too (local embedder).") var tokens = false
 
     func run() async throws {
-        let (embedder, _) = try embedderOptions.make()
+        let embedder = try embedderOptions.make()
         let tokenizer = (embedder as? LocalEmbedder)?.tokenizer
         if tokens && tokenizer == nil {
             throw ValidationError("--tokens needs --embedder local (\(embedder.identifier) has no tokenizer here)")

@@ -51,19 +51,13 @@ struct EmbedderOptions: ParsableArguments {
         return "hash"
     }
 
-    /// The embedder and its base URL (never a key).
-    func make() throws -> (any Embedder, String?) {
+    /// The embedder the flags name (a new collection records where it runs, never a key).
+    func make() throws -> any Embedder {
         switch resolvedName() {
-        case "local":
-            return (try LocalEmbedder(directory: modelDirectory), nil)
-        case "openai":
-            let e = try OpenAIEmbedder(model: model ?? "", dimension: dimensions ?? 0, baseURL: baseURL)
-            return (e, e.baseURL)
-        case "ollama":
-            let e = try OllamaEmbedder(model: model ?? "", dimension: dimensions ?? 0, host: baseURL)
-            return (e, e.host)
-        default:
-            return (HashingEmbedder(dimension: dimensions ?? 384), nil)
+        case "local": return try LocalEmbedder(directory: modelDirectory)
+        case "openai": return try OpenAIEmbedder(model: model ?? "", dimension: dimensions ?? 0, baseURL: baseURL)
+        case "ollama": return try OllamaEmbedder(model: model ?? "", dimension: dimensions ?? 0, host: baseURL)
+        default: return HashingEmbedder(dimension: dimensions ?? 384)
         }
     }
 

@@ -22,17 +22,9 @@ struct Index: AsyncParsableCommand {
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
-        let folders = paths.filter { p in
-            var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: p, isDirectory: &isDirectory) && isDirectory.boolValue
-        }
-        if prune && !folders.isEmpty && paths.count > 1 {
+        if prune && paths.count > 1 && paths.contains(where: Self.isFolder) {
             throw ValidationError(
                 "--prune with a folder needs that folder alone: a folder's prune would delete the other paths' documents")
-        }
-        let names = paths.filter { !folders.contains($0) }.map { ($0 as NSString).lastPathComponent }
-        if let twice = names.first(where: { n in names.count(where: { $0 == n }) > 1 }) {
-            throw ValidationError("two files would both be document \"\(twice)\"; index them from their common folder")
         }
         guard ["recursive", "markdown", "sentence", "token", "character"].contains(splitter) else {
             throw ValidationError("--splitter must be recursive, markdown, sentence, token or character")
@@ -52,7 +44,7 @@ struct Index: AsyncParsableCommand {
         let existing = embedderOptions.embedder == nil ? found : nil
         let embedder: any Embedder =
             try existing.map { try EmbedderOptions.remembered($0, modelDirectory: embedderOptions.modelDir) }
-            ?? embedderOptions.make().0
+            ?? embedderOptions.make()
         if dryRun { return try await plan(embedder) }
         let store = try Store(path: storeOptions.path)
         let target: Collection
@@ -84,7 +76,7 @@ struct Index: AsyncParsableCommand {
 
     func pipeline(_ target: Collection, _ embedder: any Embedder) throws -> IngestPipeline {
         var pipeline = IngestPipeline(collection: target, embedder: embedder, splitter: textSplitter(for: embedder))
-        pipeline.loader = DocumentLoader(options: DocumentLoader.Options(include: include, exclude: exclude))
+        pipeline.loader = loader
         pipeline.batchSize = batchSize
         pipeline.concurrency = concurrency
         pipeline.prune = prune && paths.count == 1
@@ -92,20 +84,29 @@ struct Index: AsyncParsableCommand {
         return pipeline
     }
 
+    var loader: DocumentLoader { DocumentLoader(options: DocumentLoader.Options(include: include, exclude: exclude)) }
+
+    static func isFolder(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    /// The names of the documents a path holds: a folder's supported files by their path
+    /// under it, a file by its name.
+    func documentNames(_ path: String) -> [String] {
+        Self.isFolder(path) ? loader.walk(path).files : [(path as NSString).lastPathComponent]
+    }
+
     /// Documents are named by their path under the folder given (a file by its name), so
     /// two paths may name different files alike: refused before anything is written.
     func checkDistinctIDs() throws {
-        let loader = DocumentLoader(options: DocumentLoader.Options(include: include, exclude: exclude))
         var owner: [String: String] = [:]
         for path in paths {
-            var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-            let ids = isDirectory.boolValue ? loader.walk(path).files : [(path as NSString).lastPathComponent]
-            for id in ids {
+            for id in documentNames(path) {
                 if let other = owner[id], other != path {
-                    throw CLIError(
-                        "\(other) and \(path) both hold a document named \"\(id)\"",
-                        hint: "index their common parent folder instead, or each into its own --collection")
+                    throw ValidationError(
+                        "\(other) and \(path) both hold a document named \"\(id)\": index their common parent folder "
+                            + "instead, or each into its own --collection")
                 }
                 owner[id] = path
             }
@@ -118,15 +119,12 @@ struct Index: AsyncParsableCommand {
         var pipeline = pipeline
         for path in paths {
             let bar = ProgressBar(label: dryRun ? "checking" : "indexing")
-            var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            pipeline.prune = prune
             let report: IngestReport
-            if isDirectory.boolValue {
-                pipeline.prune = prune
+            if Self.isFolder(path) {
                 report = try await pipeline.run(directory: path) { p in bar.update(p) }
             } else {
                 // A single file: its id is its name; pruning concerns only it.
-                pipeline.prune = prune
                 let parent = (path as NSString).deletingLastPathComponent
                 report = try await pipeline.run(files: [path], root: parent.isEmpty ? nil : parent) { p in bar.update(p) }
             }
@@ -158,21 +156,13 @@ struct Index: AsyncParsableCommand {
             return try report(try await ingest(try pipeline(existing, embedder), started: started))
         }
         var total = IngestReport()
-        let loader = DocumentLoader(options: DocumentLoader.Options(include: include, exclude: exclude))
         for path in paths {
-            var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-            let (files, issues) =
-                isDirectory.boolValue
-                ? loader.walk(path) : ([(path as NSString).lastPathComponent], [])
-            let parent = isDirectory.boolValue ? path : (path as NSString).deletingLastPathComponent
-            total.issues += issues
-            for file in files {
-                let r = loader.load(file: (parent as NSString).appendingPathComponent(file), id: file)
-                total.added += r.documents.map(\.id)
-                total.issues += r.issues
-                total.bytes += r.documents.reduce(0) { $0 + $1.text.utf8.count }
-            }
+            let loaded =
+                Self.isFolder(path)
+                ? loader.load(directory: path) : loader.load(file: path, id: (path as NSString).lastPathComponent)
+            total.added += loaded.documents.map(\.id)
+            total.issues += loaded.issues
+            total.bytes += loaded.documents.reduce(0) { $0 + $1.text.utf8.count }
         }
         total.seconds = Date().timeIntervalSince(started)
         try report(total)

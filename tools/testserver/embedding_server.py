@@ -182,24 +182,31 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 STATS["in_flight"] -= 1
 
+    def refused(self, fault, latency, key):
+        """Waits out the latency, then answers a wrong key or an injected drop or status
+        instead of the request; True if it did."""
+        if latency:
+            self.wait_latency(latency)
+        if key and self.headers.get("Authorization") != f"Bearer {key}" and self.headers.get("api-key") != key:
+            self.reply(401, {"error": {"message": "invalid API key"}})
+            return True
+        if fault.get("drop"):
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return True
+        if "status" in fault:
+            headers = [("Retry-After", str(fault["retry_after"]))] if "retry_after" in fault else []
+            self.reply(fault["status"], {"error": {"message": f"injected {fault['status']}"}}, headers=headers)
+            return True
+        return False
+
     def serve_embeddings(self, openai, fault, latency, dim_default, max_inputs, shuffle, key):
         try:
             request = self.read_json()
         except ValueError:
             self.reply(400, {"error": {"message": "body is not JSON"}})
             return
-        if latency:
-            self.wait_latency(latency)
-        if key and self.headers.get("Authorization") != f"Bearer {key}" and self.headers.get("api-key") != key:
-            self.reply(401, {"error": {"message": "invalid API key"}})
-            return
-        if fault.get("drop"):
-            self.close_connection = True
-            self.connection.shutdown(2)
-            return
-        if "status" in fault:
-            headers = [("Retry-After", str(fault["retry_after"]))] if "retry_after" in fault else []
-            self.reply(fault["status"], {"error": {"message": f"injected {fault['status']}"}}, headers=headers)
+        if self.refused(fault, latency, key):
             return
         if fault.get("malformed"):
             self.reply(200, raw=b'{"data": [{"embedding": [0.1, 0.2,')
@@ -242,18 +249,7 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             STATE["last_chat"] = request
             reply_text, delay = STATE["chat_reply"], STATE["stream_delay_ms"]
-        if latency:
-            self.wait_latency(latency)
-        if key and self.headers.get("Authorization") != f"Bearer {key}":
-            self.reply(401, {"error": {"message": "invalid API key"}})
-            return
-        if fault.get("drop"):
-            self.close_connection = True
-            self.connection.shutdown(2)
-            return
-        if "status" in fault:
-            headers = [("Retry-After", str(fault["retry_after"]))] if "retry_after" in fault else []
-            self.reply(fault["status"], {"error": {"message": f"injected {fault['status']}"}}, headers=headers)
+        if self.refused(fault, latency, key):
             return
         messages = request.get("messages") or []
         if not messages or not all(isinstance(m, dict) and "role" in m and "content" in m for m in messages):

@@ -73,22 +73,9 @@ public final class ResilientCaller: Sendable {
 
     /// Sends with retries; cancelling the task stops the current attempt or wait.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        var attempt = 1
-        var waited = Duration.zero
-        while true {
-            let probe = try admit(request)
-            let outcome: Result<HTTPResponse, Error>
-            do { outcome = .success(try await client.send(request)) } catch { outcome = .failure(error) }
-            switch evaluate(outcome, request: request, attempt: attempt, waited: waited, probe: probe) {
-            case .done(let response): return response
-            case .fail(let error): throw error
-            case .wait(let delay):
-                do { try await Task.sleep(for: delay) } catch {
-                    throw HTTPError(.cancelled, url: request.url, message: "cancelled while waiting to retry")
-                }
-                waited += delay
-                attempt += 1
-            }
+        try await retrying(request) {
+            let response = try await self.client.send(request)
+            return (response, response)
         }
     }
 
@@ -99,39 +86,47 @@ public final class ResilientCaller: Sendable {
     ///
     /// - Throws: as `send`.
     public func stream(_ request: HTTPRequest) async throws -> HTTPStream {
-        var attempt = 1
+        try await retrying(request) {
+            let stream = try await self.client.stream(request)
+            guard stream.status >= 400 else {
+                return (HTTPResponse(status: stream.status, headers: stream.headers, body: []), stream)
+            }
+            var body: [UInt8] = []
+            for try await chunk in stream.body {
+                body += chunk
+                if body.count >= 65_536 { break }  // enough for a message; ends the transfer
+            }
+            return (HTTPResponse(status: stream.status, headers: stream.headers, body: body), nil)
+        }
+    }
+
+    /// The async retry loop: `attempt` gives the response to judge and, on success, the
+    /// value to return.
+    private func retrying<T>(_ request: HTTPRequest, attempt: () async throws -> (HTTPResponse, T?)) async throws -> T {
+        var attempts = 1
         var waited = Duration.zero
         while true {
             let probe = try admit(request)
-            var outcome: Result<HTTPResponse, Error>
-            var opened: HTTPStream?
+            var value: T?
+            let outcome: Result<HTTPResponse, Error>
             do {
-                let stream = try await client.stream(request)
-                if stream.status < 400 {
-                    opened = stream
-                    outcome = .success(HTTPResponse(status: stream.status, headers: stream.headers, body: []))
-                } else {
-                    var body: [UInt8] = []
-                    for try await chunk in stream.body {
-                        body += chunk
-                        if body.count >= 65_536 { break }  // enough for a message; ends the transfer
-                    }
-                    outcome = .success(HTTPResponse(status: stream.status, headers: stream.headers, body: body))
-                }
+                let (response, v) = try await attempt()
+                value = v
+                outcome = .success(response)
             } catch {
                 outcome = .failure(error)
             }
-            switch evaluate(outcome, request: request, attempt: attempt, waited: waited, probe: probe) {
+            switch evaluate(outcome, request: request, attempt: attempts, waited: waited, probe: probe) {
             case .done:
-                if let opened { return opened }
-                throw HTTPError(.transport, url: request.url, message: "the stream closed before it opened")
+                guard let value else { throw HTTPError(.transport, url: request.url, message: "the response closed before it opened") }
+                return value
             case .fail(let error): throw error
             case .wait(let delay):
                 do { try await Task.sleep(for: delay) } catch {
                     throw HTTPError(.cancelled, url: request.url, message: "cancelled while waiting to retry")
                 }
                 waited += delay
-                attempt += 1
+                attempts += 1
             }
         }
     }

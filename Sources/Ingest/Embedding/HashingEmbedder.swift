@@ -161,13 +161,6 @@ public struct HashingEmbedder: Embedder {
         var weight: Float
     }
 
-    /// Lowercased words: maximal runs of letters, digits and marks.
-    static func words(_ text: String) -> [String] {
-        var out: [String] = []
-        forEachWord(text) { utf8, _ in out.append(String(decoding: utf8, as: UTF8.self)) }
-        return out
-    }
-
     /// Calls `body` with each lowercased word's UTF-8 bytes and scalar values. ASCII text
     /// is read as bytes; other text is lowercased with Swift's Unicode tables first.
     static func forEachWord(_ text: String, _ body: (_ utf8: [UInt8], _ scalars: [UInt32]) -> Void) {

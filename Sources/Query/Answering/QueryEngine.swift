@@ -117,26 +117,21 @@ public struct QueryEngine: Sendable {
                 do {
                     let (searched, context) = try await prepare([question], options: options)[0].get()
                     continuation.yield(.sources(context.citations))
-                    var answer = Answer(
-                        question: question, searchedQuestion: searched, text: "", isExtractive: model == nil,
-                        sources: context.citations, citations: [], completion: nil)
+                    let answer: Answer
                     if let model {
                         var done = Completion(text: "")
                         for try await delta in model.stream(messages(question: searched, context: context), options: completion) {
                             if !delta.text.isEmpty { continuation.yield(.delta(delta.text)) }
-                            done.text += delta.text
-                            if let r = delta.finishReason { done.finishReason = r }
-                            if let u = delta.usage { done.usage = u }
+                            done.append(delta)
                         }
                         if Task.isCancelled { throw QueryError(.cancelled, "the answer was cancelled") }
-                        answer.text = done.text
-                        answer.completion = done
+                        answer = makeAnswer(question, searched, context, text: done.text, completion: done)
                     } else {
-                        answer.text = try await Extractive.answer(
+                        let text = try await Extractive.answer(
                             question: searched, context: context, embedder: retriever.embedder, count: extractiveSentences)
-                        continuation.yield(.delta(answer.text))
+                        continuation.yield(.delta(text))
+                        answer = makeAnswer(question, searched, context, text: text, completion: nil)
                     }
-                    answer.citations = context.cited(in: answer.text)
                     continuation.yield(.finished(answer))
                     continuation.finish()
                 } catch {
@@ -172,40 +167,50 @@ public struct QueryEngine: Sendable {
     }
 
     private func complete(question: String, searched: String, context: PromptContext) async throws -> Answer {
-        var answer = Answer(
-            question: question, searchedQuestion: searched, text: "", isExtractive: model == nil, sources: context.citations,
-            citations: [], completion: nil)
         if let model {
             let done = try await model.complete(messages(question: searched, context: context), options: completion)
-            answer.text = done.text
-            answer.completion = done
-        } else {
-            answer.text = try await Extractive.answer(
-                question: searched, context: context, embedder: retriever.embedder, count: extractiveSentences)
+            return makeAnswer(question, searched, context, text: done.text, completion: done)
         }
-        answer.citations = context.cited(in: answer.text)
-        return answer
+        let text = try await Extractive.answer(
+            question: searched, context: context, embedder: retriever.embedder, count: extractiveSentences)
+        return makeAnswer(question, searched, context, text: text, completion: nil)
     }
 
     private func completeSync(question: String, searched: String, context: PromptContext) throws -> Answer {
-        var answer = Answer(
-            question: question, searchedQuestion: searched, text: "", isExtractive: model == nil, sources: context.citations,
-            citations: [], completion: nil)
         if let model {
             let done = try model.complete(messages(question: searched, context: context), options: completion)
-            answer.text = done.text
-            answer.completion = done
-        } else {
-            answer.text = try Extractive.answer(
-                question: searched, context: context, embedder: retriever.embedder, count: extractiveSentences)
+            return makeAnswer(question, searched, context, text: done.text, completion: done)
         }
-        answer.citations = context.cited(in: answer.text)
-        return answer
+        let text = try Extractive.answer(question: searched, context: context, embedder: retriever.embedder, count: extractiveSentences)
+        return makeAnswer(question, searched, context, text: text, completion: nil)
+    }
+
+    /// The answer with `text`: extractive when no model completed it, citations parsed.
+    private func makeAnswer(_ question: String, _ searched: String, _ context: PromptContext, text: String, completion: Completion?)
+        -> Answer
+    {
+        Answer(
+            question: question, searchedQuestion: searched, text: text, isExtractive: completion == nil,
+            sources: context.citations, citations: context.cited(in: text), completion: completion)
     }
 
     // MARK: Retrieval steps
 
     typealias Prepared = Result<(String, PromptContext), Error>
+
+    /// Per question: its chunks from `retrieved` (one per successful rewrite, in order),
+    /// or its rewrite's error.
+    static func scatter(_ retrieved: [Result<[RetrievedChunk], Error>], over rewritten: [Result<String, Error>])
+        -> [Result<[RetrievedChunk], Error>]
+    {
+        var next = retrieved.makeIterator()
+        return rewritten.map { r in
+            switch r {
+            case .success: return next.next() ?? .failure(QueryError(.cancelled, "not retrieved"))
+            case .failure(let e): return .failure(e)
+            }
+        }
+    }
 
     /// Whether a failed batch may have failed because of one of its inputs (a request the
     /// server refused, a bad vector), so that retrying one by one can tell which; an
@@ -230,25 +235,26 @@ public struct QueryEngine: Sendable {
         } else {
             rewritten = questions.map { .success($0) }
         }
-        let rewrittenOK = rewritten.enumerated().compactMap { i, r in (try? r.get()).map { (i, $0) } }
-        let live = rewrittenOK.map(\.0)
-        let texts = rewrittenOK.map(\.1)
-        var found = [Result<[RetrievedChunk], Error>](repeating: .failure(QueryError(.cancelled, "not retrieved")), count: questions.count)
+        let texts = rewritten.compactMap { try? $0.get() }
+        var retrieved: [Result<[RetrievedChunk], Error>]
         do {
-            for (i, chunks) in zip(live, try await retriever.retrieve(batch: texts, options: options)) { found[i] = .success(chunks) }
-        } catch  where live.count > 1 && Self.concernsOneInput(error) {
+            retrieved = try await retriever.retrieve(batch: texts, options: options).map { .success($0) }
+        } catch  where texts.count > 1 && Self.concernsOneInput(error) {
             // Find which question failed: retrieve them one by one.
-            for (i, text) in zip(live, texts) {
-                do { found[i] = .success(try await retriever.retrieve(text, options: options)) } catch { found[i] = .failure(error) }
+            retrieved = []
+            for text in texts {
+                do { retrieved.append(.success(try await retriever.retrieve(text, options: options))) } catch {
+                    retrieved.append(.failure(error))
+                }
             }
         } catch {
-            for i in live { found[i] = .failure(error) }
+            retrieved = texts.map { _ in .failure(error) }
         }
+        let found = Self.scatter(retrieved, over: rewritten)
         let budget = self.budget
-        let retrieved = found
         return await Concurrently.map(questions.count, limit: concurrency) { i in
             let searched = try rewritten[i].get()
-            var chunks = try retrieved[i].get()
+            var chunks = try found[i].get()
             if let rerank = hooks.rerank {
                 let current = chunks
                 chunks = try await Concurrently.offPool { try rerank(searched, current) }
@@ -263,17 +269,16 @@ public struct QueryEngine: Sendable {
         let rewritten: [Result<String, Error>] =
             hooks.rewrite.map { rewrite in Concurrently.map(questions.count, limit: concurrency) { try rewrite(questions[$0]) } }
             ?? questions.map { .success($0) }
-        let rewrittenOK = rewritten.enumerated().compactMap { i, r in (try? r.get()).map { (i, $0) } }
-        let live = rewrittenOK.map(\.0)
-        let texts = rewrittenOK.map(\.1)
-        var found = [Result<[RetrievedChunk], Error>](repeating: .failure(QueryError(.cancelled, "not retrieved")), count: questions.count)
+        let texts = rewritten.compactMap { try? $0.get() }
+        var retrieved: [Result<[RetrievedChunk], Error>]
         do {
-            for (i, chunks) in zip(live, try retriever.retrieve(batch: texts, options: options)) { found[i] = .success(chunks) }
-        } catch  where live.count > 1 && Self.concernsOneInput(error) {
-            for (i, text) in zip(live, texts) { found[i] = Result { try retriever.retrieve(text, options: options) } }
+            retrieved = try retriever.retrieve(batch: texts, options: options).map { .success($0) }
+        } catch  where texts.count > 1 && Self.concernsOneInput(error) {
+            retrieved = texts.map { text in Result { try retriever.retrieve(text, options: options) } }
         } catch {
-            for i in live { found[i] = .failure(error) }
+            retrieved = texts.map { _ in .failure(error) }
         }
+        let found = Self.scatter(retrieved, over: rewritten)
         return questions.indices.map { i in
             Result {
                 let searched = try rewritten[i].get()

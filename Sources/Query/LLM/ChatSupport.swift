@@ -61,10 +61,12 @@ enum ChatSupport {
     /// Streams deltas from `request`, retrying (through `caller`) only until the body
     /// starts.
     static func stream(
-        name: String, request: HTTPRequest, caller: ResilientCaller, framing: Framing,
+        name: String, request makeRequest: () throws -> HTTPRequest, caller: ResilientCaller, framing: Framing,
         decode: @escaping @Sendable (String) throws -> Piece
     ) -> AsyncThrowingStream<CompletionDelta, Error> {
-        AsyncThrowingStream { continuation in
+        let request: HTTPRequest
+        do { request = try makeRequest() } catch { return AsyncThrowingStream { $0.finish(throwing: error) } }
+        return AsyncThrowingStream { continuation in
             let task = Task {
                 do {
                     let http = try await caller.stream(request)
@@ -73,26 +75,22 @@ enum ChatSupport {
                     // usage after the finish); they go out together on the last delta.
                     var final: CompletionDelta?
                     func handle(_ text: String) throws {
-                        switch try decode(text) {
-                        case .delta(let d):
-                            if !d.text.isEmpty { continuation.yield(CompletionDelta(text: d.text)) }
-                            if d.finishReason != nil || d.usage != nil {
-                                var f = final ?? CompletionDelta(text: "")
-                                if let r = d.finishReason { f.finishReason = r }
-                                if let u = d.usage { f.usage = u }
-                                final = f
-                            }
-                        case .done(let d):
-                            if let d {
-                                if !d.text.isEmpty { continuation.yield(CompletionDelta(text: d.text)) }
-                                var f = final ?? CompletionDelta(text: "")
-                                if let r = d.finishReason { f.finishReason = r }
-                                if let u = d.usage { f.usage = u }
-                                final = f
-                            }
-                            done = true
-                        case .skip: break
+                        let piece = try decode(text)
+                        let delta: CompletionDelta?
+                        switch piece {
+                        case .delta(let d): delta = d
+                        case .done(let d): delta = d
+                        case .skip: delta = nil
                         }
+                        if let delta {
+                            if !delta.text.isEmpty { continuation.yield(CompletionDelta(text: delta.text)) }
+                            if delta.finishReason != nil || delta.usage != nil {
+                                var f = final ?? CompletionDelta(text: "")
+                                f.append(CompletionDelta(text: "", finishReason: delta.finishReason, usage: delta.usage))
+                                final = f
+                            }
+                        }
+                        if case .done = piece { done = true }
                     }
                     do {
                         switch framing {

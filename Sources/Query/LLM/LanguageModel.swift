@@ -88,25 +88,18 @@ public struct Completion: Sendable, Hashable {
         self.finishReason = finishReason
         self.usage = usage
     }
+
+    /// Appends a streamed piece: its text, and its finish reason and usage when it has them.
+    public mutating func append(_ delta: CompletionDelta) {
+        text += delta.text
+        if let reason = delta.finishReason { finishReason = reason }
+        if let usage = delta.usage { self.usage = usage }
+    }
 }
 
 /// A piece of a streamed completion: new text, and on the last piece the finish reason
-/// and usage.
-public struct CompletionDelta: Sendable, Hashable {
-    /// Text generated since the previous delta (may be empty on the last one).
-    public var text: String
-    /// Set on the last delta when the server says why generation stopped.
-    public var finishReason: String?
-    /// Set on the last delta when the server sends token counts.
-    public var usage: TokenUsage?
-
-    /// Creates a delta.
-    public init(text: String, finishReason: String? = nil, usage: TokenUsage? = nil) {
-        self.text = text
-        self.finishReason = finishReason
-        self.usage = usage
-    }
-}
+/// and usage (the pieces `append`ed together make the whole `Completion`).
+public typealias CompletionDelta = Completion
 
 /// A chat model. The synchronous `complete` does its request on the calling thread and
 /// is safe from any thread or task, including from inside a running answer's hooks.
@@ -137,11 +130,7 @@ extension LanguageModel {
     /// Collects a stream into one completion.
     public func collect(_ messages: [ChatMessage], options: CompletionOptions = CompletionOptions()) async throws -> Completion {
         var out = Completion(text: "")
-        for try await delta in stream(messages, options: options) {
-            out.text += delta.text
-            if let reason = delta.finishReason { out.finishReason = reason }
-            if let usage = delta.usage { out.usage = usage }
-        }
+        for try await delta in stream(messages, options: options) { out.append(delta) }
         if Task.isCancelled { throw QueryError(.cancelled, "the answer from \(name) was cancelled") }
         return out
     }

@@ -47,13 +47,9 @@ public struct OllamaChat: LanguageModel {
     /// Streams the completion of `messages`.
     public func stream(_ messages: [ChatMessage], options: CompletionOptions) -> AsyncThrowingStream<CompletionDelta, Error> {
         let name = self.name
-        do {
-            return ChatSupport.stream(
-                name: name, request: try request(messages, options, stream: true), caller: caller, framing: .jsonLines
-            ) { line in try Self.decodeLine(line, name: name) }
-        } catch {
-            return AsyncThrowingStream { $0.finish(throwing: error) }
-        }
+        return ChatSupport.stream(
+            name: name, request: { try request(messages, options, stream: true) }, caller: caller, framing: .jsonLines,
+            decode: { line in try Self.decodeLine(line, name: name) })
     }
 
     func request(_ messages: [ChatMessage], _ options: CompletionOptions, stream: Bool) throws -> HTTPRequest {

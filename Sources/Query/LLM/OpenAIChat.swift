@@ -54,13 +54,9 @@ public struct OpenAIChat: LanguageModel {
     public func stream(_ messages: [ChatMessage], options: CompletionOptions) -> AsyncThrowingStream<CompletionDelta, Error> {
         let name = self.name
         let key = apiKey
-        do {
-            return ChatSupport.stream(
-                name: name, request: try request(messages, options, stream: true), caller: caller, framing: .serverSentEvents
-            ) { data in try Self.decodeEvent(data, name: name, redacting: key) }
-        } catch {
-            return AsyncThrowingStream { $0.finish(throwing: error) }
-        }
+        return ChatSupport.stream(
+            name: name, request: { try request(messages, options, stream: true) }, caller: caller,
+            framing: .serverSentEvents, decode: { data in try Self.decodeEvent(data, name: name, redacting: key) })
     }
 
     func request(_ messages: [ChatMessage], _ options: CompletionOptions, stream: Bool) throws -> HTTPRequest {

@@ -162,8 +162,8 @@ public struct Retriever: Sendable {
         guard !questions.isEmpty else { return [] }
         let vectors = try Self.checked(await embedder.embed(questions), count: questions.count, embedder.identifier)
         let hits = try await collection.search(batch: vectors, k: o.pool, filter: o.filter)
-        let needed = o.mmrLambda == nil ? [] : Set(hits.flatMap { $0.map(\.id) })
-        let records = needed.isEmpty ? [:] : try await vectorsByID(Array(needed))
+        let ids = Self.needingVectors(hits, o)
+        let records = ids.isEmpty ? [:] : Self.vectorsByID(ids, try await collection.get(ids))
         return zip(vectors, hits).map { choose($1, query: $0, vectors: records, o) }
     }
 
@@ -181,8 +181,8 @@ public struct Retriever: Sendable {
         let o = options ?? self.options
         try o.validate()
         let hits = try collection.search(batch: vectors, k: o.pool, filter: o.filter)
-        let needed = o.mmrLambda == nil ? [] : Set(hits.flatMap { $0.map(\.id) })
-        let records = needed.isEmpty ? [:] : try vectorsByIDSync(Array(needed))
+        let ids = Self.needingVectors(hits, o)
+        let records = ids.isEmpty ? [:] : Self.vectorsByID(ids, try collection.get(ids))
         return zip(vectors, hits).map { choose($1, query: $0, vectors: records, o) }
     }
 
@@ -194,14 +194,13 @@ public struct Retriever: Sendable {
         return vectors
     }
 
-    private func vectorsByID(_ ids: [String]) async throws -> [String: [Float]] {
-        let records = try await collection.get(ids)
-        return Dictionary(uniqueKeysWithValues: zip(ids, records).compactMap { id, r in r.map { (id, $0.vector) } })
+    /// The hits whose vectors MMR compares (none without MMR).
+    private static func needingVectors(_ hits: [[SearchHit]], _ o: RetrievalOptions) -> [String] {
+        o.mmrLambda == nil ? [] : Array(Set(hits.flatMap { $0.map(\.id) }))
     }
 
-    private func vectorsByIDSync(_ ids: [String]) throws -> [String: [Float]] {
-        let records = try collection.get(ids)
-        return Dictionary(uniqueKeysWithValues: zip(ids, records).compactMap { id, r in r.map { (id, $0.vector) } })
+    private static func vectorsByID(_ ids: [String], _ records: [Record?]) -> [String: [Float]] {
+        Dictionary(uniqueKeysWithValues: zip(ids, records).compactMap { id, r in r.map { (id, $0.vector) } })
     }
 
     /// Threshold, near-duplicates, then MMR or rank order, cut to k.
