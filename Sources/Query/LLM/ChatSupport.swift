@@ -22,6 +22,16 @@ enum ChatSupport {
         case jsonLines
     }
 
+    /// A chat client's base URL without its trailing slash, checked, and its model name
+    /// checked; `what` names the setting in errors ("OpenAI base URL").
+    static func endpoint(_ base: String, model: String, what: String, provider: String) throws -> String {
+        guard URL(string: base)?.scheme?.hasPrefix("http") == true else {
+            throw QueryError(.invalidArgument, "\(what) \"\(HTTPError.redact(base))\" is not an http(s) URL")
+        }
+        guard !model.isEmpty else { throw QueryError(.invalidArgument, "the \(provider) chat model name is empty") }
+        return base.hasSuffix("/") ? String(base.dropLast()) : base
+    }
+
     static func body(_ object: [String: Any]) throws -> [UInt8] {
         Array(try JSONSerialization.data(withJSONObject: object))
     }

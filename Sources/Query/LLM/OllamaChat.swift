@@ -22,12 +22,8 @@ public struct OllamaChat: LanguageModel {
         let env = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
         var base = host ?? env["OLLAMA_HOST"] ?? "http://127.0.0.1:11434"
         if !base.contains("://") { base = "http://" + base }
-        guard URL(string: base)?.scheme?.hasPrefix("http") == true else {
-            throw QueryError(.invalidArgument, "Ollama host \"\(HTTPError.redact(base))\" is not an http(s) URL")
-        }
-        guard !model.isEmpty else { throw QueryError(.invalidArgument, "the Ollama chat model name is empty") }
+        self.host = try ChatSupport.endpoint(base, model: model, what: "Ollama host", provider: "Ollama")
         self.model = model
-        self.host = base.hasSuffix("/") ? String(base.dropLast()) : base
         self.caller = caller ?? ResilientCaller(client: HTTPClient.shared)
     }
 

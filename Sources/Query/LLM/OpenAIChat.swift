@@ -27,12 +27,8 @@ public struct OpenAIChat: LanguageModel {
     public init(model: String, baseURL: String? = nil, apiKey: Secret? = nil, caller: ResilientCaller? = nil) throws {
         let env = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
         let base = baseURL ?? env["OPENAI_BASE_URL"] ?? "https://api.openai.com/v1"
-        guard URL(string: base)?.scheme?.hasPrefix("http") == true else {
-            throw QueryError(.invalidArgument, "OpenAI base URL \"\(HTTPError.redact(base))\" is not an http(s) URL")
-        }
-        guard !model.isEmpty else { throw QueryError(.invalidArgument, "the OpenAI chat model name is empty") }
+        self.baseURL = try ChatSupport.endpoint(base, model: model, what: "OpenAI base URL", provider: "OpenAI")
         self.model = model
-        self.baseURL = base.hasSuffix("/") ? String(base.dropLast()) : base
         self.apiKey = apiKey ?? env["OPENAI_API_KEY"].map(Secret.init)
         self.caller = caller ?? ResilientCaller(client: HTTPClient.shared)
     }
