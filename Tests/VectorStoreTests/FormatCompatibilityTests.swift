@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import VectorStore
+
+/// Stores written by older releases keep opening, searching and checking. The fixtures
+/// under `Fixtures/` were written by the code of the format they are named after and are
+/// never regenerated (see their README).
+@Suite struct FormatCompatibilityTests {
+    /// A writable copy of a fixture store (opening may clean up, and LMDB needs a lock file).
+    static func copy(_ name: String) throws -> TemporaryDirectory {
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures").appendingPathComponent(name).appendingPathComponent("data.mdb")
+        let dir = TemporaryDirectory("quiver-format")
+        try FileManager.default.copyItem(atPath: source.path, toPath: dir.sub("data.mdb"))
+        return dir
+    }
+
+    @Test func formatOneStoreOpensSearchesAndChecks() throws {
+        let dir = try Self.copy("format-1")
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        #expect(try store.collections().map(\.name) == ["docs", "places"])
+        let docs = try store.collection("docs")
+        #expect(docs.dimension == 32)
+        #expect(docs.metric == .cosine)
+        #expect(docs.info.configuration["embedder"] == "hash/fh-w1b2c3-v1/32")
+        #expect(try docs.count() == 80)
+        #expect(try store.collection("places").count() == 7)
+
+        // Every live record, read back through the metadata index.
+        let metadata = try docs.metadata(where: .exists("doc"))
+        #expect(metadata.count == 80)
+        #expect(!metadata.values.contains { $0["doc"] == .string("history/pharos.md") })  // deleted: tombstones
+        let ids = metadata.keys.sorted()
+        let records = try docs.get(ids).compactMap { $0 }
+        #expect(records.count == 80)
+        let known = try #require(try docs.get("keepers/famous-keepers.txt#1"))
+        #expect(known.text.contains("rowed out with her father in 1838"))
+
+        // Search agrees with a brute-force reference, with and without a filter.
+        var reference = BruteForce(metric: .cosine)
+        reference.upsert(records)
+        for query in records.prefix(6).map(\.vector) {
+            let hits = try docs.search(query, k: 7)
+            let expected = reference.search(query, k: 7)
+            #expect(hits.map(\.id) == expected.map(\.id))
+            for (h, e) in zip(hits, expected) { #expect(abs(Double(h.score) - e.score) < 1e-5) }
+            let filtered = try docs.search(query, k: 3, filter: .equals("source", "technology/fog-signals.txt"))
+            let expectedFiltered = reference.search(query, k: 3) { $0["source"] == .string("technology/fog-signals.txt") }
+            #expect(filtered.map(\.id) == expectedFiltered.map(\.id))
+        }
+        #expect(try store.check().isHealthy)
+
+        // It stays writable: a new record is found, and the store still checks.
+        try docs.upsert([Record(id: "new#0", vector: known.vector, text: "new", metadata: ["doc": "new"])])
+        #expect(try docs.search(known.vector, k: 2).map(\.id).sorted() == ["keepers/famous-keepers.txt#1", "new#0"])
+        #expect(try store.check().isHealthy)
+    }
+}
