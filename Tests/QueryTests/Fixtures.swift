@@ -8,7 +8,7 @@ import TestSupport
 struct Corpus {
     let dir = TemporaryDirectory("quiver-query")
     let store: Store
-    let collection: Collection
+    let collection: LMDBCollection
     let embedder = HashingEmbedder(dimension: 256)
 
     static let documents: [(String, String)] = [

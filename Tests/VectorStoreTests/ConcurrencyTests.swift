@@ -33,7 +33,7 @@ import TestSupport
                     while !done.isSet || observations < 5 {
                         // The best hit for e0 is from the newest committed batch, and that
                         // batch is complete in the same snapshot.
-                        let (hits, _) = try blocking { try c.searchExplained(batch: [[1, 0, 0, 0, 0, 0, 0, 0]], k: batch, filter: nil) }
+                        let hits = try blocking { try c.searchExplained(batch: [[1, 0, 0, 0, 0, 0, 0, 0]], k: batch, filter: nil) }.hits
                         if let top = hits[0].first, case .int(let newest)? = top.metadata["batch"] {
                             #expect(hits[0].count == batch)
                             #expect(hits[0].allSatisfy { $0.metadata["batch"] == .int(newest) }, "thread \(t) saw a partial batch")

@@ -8,7 +8,7 @@ import TestSupport
 
     /// A collection and its brute-force twin after inserts, replacements and deletes.
     func populated(_ metric: Metric, dim: Int = 24, n: Int = 3000, seed: UInt64, options: StoreOptions = StoreOptions())
-        throws -> (TemporaryDirectory, Store, Collection, BruteForce, SeededGenerator)
+        throws -> (TemporaryDirectory, Store, LMDBCollection, BruteForce, SeededGenerator)
     {
         let dir = TemporaryDirectory()
         let store = try Store(path: dir.path, options: options)
@@ -107,7 +107,8 @@ import TestSupport
             for r in ref.records.values { #expect(filter.matches(r.metadata) == predicate(r.metadata), "\(filter)") }
             let q = rng.vector(24)
             let expected = ref.search(q, k: 15, where: predicate)
-            let (hits, plan) = try c.searchExplained(batch: [q], k: 15, filter: filter)
+            let response = try c.searchExplained(batch: [q], k: 15, filter: filter)
+            let (hits, plan) = (response.hits, response.plan)
             assertSame(hits[0], expected, metric)
             // Filtering happens before top-k: k hits whenever k records match.
             let matching = ref.records.values.filter { predicate($0.metadata) }.count
@@ -120,11 +121,11 @@ import TestSupport
         defer { dir.remove() }
         let q = rng.vector(128)
         let selective = try c.searchExplained(batch: [q], k: 5, filter: .and([.equals("rare", true), .equals("lang", "en")]))
-        #expect(selective.plan.path == .gather)
+        #expect(selective.plan.access == "gather")
         #expect(selective.plan.rowsScored < 1000)
         assertSame(selective.hits[0], ref.search(q, k: 5, where: { $0["rare"] == .bool(true) && $0["lang"] == .string("en") }), .dot)
         let broad = try c.searchExplained(batch: [q, q], k: 5, filter: .isIn("lang", ["en", "de", "fr"]))
-        #expect(broad.plan.path == .scan)
+        #expect(broad.plan.access == "scan")
         let expected = ref.search(q, k: 5, where: { $0["lang"] != .string("ja") })
         assertSame(broad.hits[0], expected, .dot)
         assertSame(broad.hits[1], expected, .dot)
@@ -137,7 +138,8 @@ import TestSupport
         var (dir, _, c, ref, rng) = try populated(.l2, dim: 64, n: 20_000, seed: 5, options: options)
         defer { dir.remove() }
         let qs = (0..<4).map { _ in rng.vector(64) }
-        let (hits, plan) = try c.searchExplained(batch: qs, k: 10)
+        let response = try c.searchExplained(batch: qs, k: 10)
+        let (hits, plan) = (response.hits, response.plan)
         #expect(plan.threads == 3)
         #expect(plan.blocks > 3)
         for (q, h) in zip(qs, hits) { assertSame(h, ref.search(q, k: 10), .l2) }

@@ -168,7 +168,7 @@ struct StoreBench: ParsableCommand {
             times.sort()
             note("\(name)_p50_ms", times[times.count / 2] * 1000)
             note("\(name)_vs_unfiltered", times[times.count / 2] / p50)
-            note("\(name)_gathered", plan?.path == .gather ? 1 : 0)
+            note("\(name)_gathered", plan?.access == "gather" ? 1 : 0)
         }
 
         // Re-upserting the same ids (10 % of them, 5 times, then 5 times more) must not grow

@@ -48,7 +48,8 @@ struct Demo: ParsableCommand {
         ] {
             let q = centroids[topic].map { $0 + 0.2 * rng.component() }
             let t0 = Date()
-            let (hits, plan) = try c.searchExplained(batch: [q], k: 3, filter: filter)
+            let response = try c.searchExplained(batch: [q], k: 3, filter: filter)
+            let (hits, plan) = (response.hits, response.plan)
             let ms = Date().timeIntervalSince(t0) * 1000
             print("\nQ: \(question)  [\(plan), \(String(format: "%.1f", ms)) ms]")
             for h in hits[0] {

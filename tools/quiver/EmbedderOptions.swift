@@ -63,7 +63,7 @@ struct EmbedderOptions: ParsableArguments {
 
     /// The embedder a collection was built with, from what it recorded (see
     /// `Collection.recordedEmbedder`).
-    static func remembered(_ collection: Collection, modelDirectory: String? = nil) throws -> any Embedder {
+    static func remembered(_ collection: any VectorCollection, modelDirectory: String? = nil) throws -> any Embedder {
         do {
             return try collection.recordedEmbedder(modelDirectory: modelDirectory)
         } catch let e as IngestError where e.code == .embedderMismatch {

@@ -47,7 +47,7 @@ struct Index: AsyncParsableCommand {
             ?? embedderOptions.make()
         if dryRun { return try await plan(embedder) }
         let store = try Store(path: storeOptions.path)
-        let target: Collection
+        let target: any VectorCollection
         do {
             // A new collection records the embedder and, for a server, where it runs.
             target = try store.openOrCreateCollection(collection, for: embedder)
@@ -74,7 +74,7 @@ struct Index: AsyncParsableCommand {
         return split
     }
 
-    func pipeline(_ target: Collection, _ embedder: any Embedder) throws -> IngestPipeline {
+    func pipeline(_ target: any VectorCollection, _ embedder: any Embedder) throws -> IngestPipeline {
         var pipeline = IngestPipeline(collection: target, embedder: embedder, splitter: textSplitter(for: embedder))
         pipeline.loader = loader
         pipeline.batchSize = batchSize
@@ -145,7 +145,7 @@ struct Index: AsyncParsableCommand {
     /// `--dry-run`: compares with the collection if it exists, else everything is new.
     func plan(_ embedder: any Embedder) async throws {
         let started = Date()
-        let existing: Collection? = try? await Store(path: storeOptions.path, options: noCreate).collection(collection)
+        let existing: LMDBCollection? = try? await Store(path: storeOptions.path, options: noCreate).collection(collection)
         if let existing {
             let recorded = existing.info.configuration[Store.embedderKey]
             if recorded != nil && recorded != embedder.identifier.description {

@@ -8,8 +8,8 @@ struct Collections: ParsableCommand {
 
     func run() throws {
         let store = try Store(path: storeOptions.path, options: noCreate)
-        // Embedding caches (`_cache.*`) are the store's own bookkeeping.
-        for info in try store.collections() where !info.name.hasPrefix("_cache.") {
+        // Embedding caches (reserved `_cache.*` collections) are the store's own bookkeeping.
+        for info in try store.collections() {
             let count = try store.collection(info.name).count()
             let config = info.configuration.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             print("\(info.name)\t\(count) records\td=\(info.dimension)\t\(info.metric.rawValue)\t\(config)")
@@ -55,11 +55,13 @@ struct Stats: ParsableCommand {
 
     func run() throws {
         let store = try Store(path: storeOptions.path, options: noCreate)
-        let infos = try store.collections().filter { collection == nil ? !$0.name.hasPrefix("_cache.") : $0.name == collection }
+        let infos = try store.collections(includingReserved: collection != nil).filter { collection == nil || $0.name == collection }
         if let collection, infos.isEmpty { _ = try store.collection(collection) }  // the store's own "not found" error
         let file = (storeOptions.path as NSString).appendingPathComponent("data.mdb")
         let bytes = ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int) ?? 0
-        let cached = try store.collections().filter { $0.name.hasPrefix("_cache.") }.reduce(0) {
+        let cached = try store.collections(includingReserved: true).filter { $0.name.hasPrefix(ReservedNames.embeddingCachePrefix) }.reduce(
+            0
+        ) {
             $0 + (try store.collection($1.name).count())
         }
         var rows: [[String: Any]] = []

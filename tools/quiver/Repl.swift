@@ -222,8 +222,9 @@ struct Repl: AsyncParsableCommand {
                 let r = engine.retriever
                 let options = lastOptions ?? r.options
                 let vector = try await r.embedder.embed([last.searchedQuestion])[0]
-                let (_, plan) = try r.collection.searchExplained(
-                    batch: [vector], k: options.candidatePool, filter: options.filter)
+                let plan = try await r.collection.searchExplained(
+                    batch: [vector], k: options.candidatePool, filter: options.filter
+                ).plan
                 write("search for \"\(last.searchedQuestion)\": \(plan)\n")
             case ":stats":
                 let c = engine.retriever.collection

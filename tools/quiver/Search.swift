@@ -20,7 +20,8 @@ struct Search: AsyncParsableCommand {
         let target = try await store.collection(collection)
         let embedder = try EmbedderOptions.remembered(target, modelDirectory: modelDir)
         let vector = try await embedder.embed([question])[0]
-        let (batch, plan) = try target.searchExplained(batch: [vector], k: k, filter: try Filters.parse(`where`))
+        let response = try await target.searchExplained(batch: [vector], k: k, filter: try Filters.parse(`where`))
+        let (batch, plan) = (response.hits, response.plan)
         let hits = batch[0]
         if verbose { FileHandle.standardError.write(Data("search: \(plan)\n".utf8)) }
         if json {

@@ -82,7 +82,9 @@ extension Store {
     /// The configuration key recording that an OpenAI embedder asked for shortened
     /// vectors (`dimensions`).
     public static let embedderSendsDimensionsKey = "embedder_sends_dimensions"
+}
 
+extension VectorDatabase {
     /// Opens or creates the collection for vectors of `embedder`; a collection built
     /// with another embedder (or dimension) is refused with a message naming both. A new
     /// collection also records where a server-backed embedder runs, so that
@@ -90,7 +92,7 @@ extension Store {
     ///
     /// - Throws: `IngestError.embedderMismatch`, or the store's errors.
     public func openOrCreateCollection(_ name: String, for embedder: some Embedder, metric: Metric = .cosine) throws
-        -> Collection
+        -> CollectionType
     {
         // An existing collection is checked on the embedder alone; where the embedder
         // runs is recorded when the collection is created, and may change later.
@@ -121,7 +123,7 @@ extension Store {
     }
 }
 
-extension Collection {
+extension VectorCollection {
     /// The embedder this collection was built with, rebuilt from what it recorded: the
     /// provider, model and dimension, and for server-backed embedders the base URL. The
     /// API key comes from the environment, and only when the recorded URL is OpenAI's or

@@ -5,13 +5,14 @@ import VectorStore
 /// (`_cache.<hash>`), records keyed by a 128-bit hash of the chunk text; no text is stored.
 public struct EmbeddingCache: Sendable {
     /// The collection holding the vectors.
-    public let collection: Collection
+    public let collection: any VectorCollection
 
     /// Opens (or creates) the cache of `embedder` in `store`.
-    public init(store: Store, embedder: any Embedder) throws {
+    public init(store: any VectorDatabase, embedder: any Embedder) throws {
         let id = embedder.identifier.description
+        // .dot keeps vectors as given.
         collection = try store.openOrCreateCollection(
-            "_cache." + Document.hash(id), dimension: embedder.dimension, metric: .dot,  // .dot keeps vectors as given
+            ReservedNames.embeddingCachePrefix + Document.hash(id), dimension: embedder.dimension, metric: .dot,
             configuration: [Store.embedderKey: id])
     }
 

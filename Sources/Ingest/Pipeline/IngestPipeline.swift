@@ -82,7 +82,7 @@ public enum IngestEvent: Sendable {
 /// `chunk`, `start`/`end` (byte offsets in the document text) and `doc_version`.
 public struct IngestPipeline: Sendable {
     /// Where chunks go.
-    public let collection: Collection
+    public let collection: any VectorCollection
     /// The embedder (the collection must have been created for it).
     public let embedder: any Embedder
     /// The splitter.
@@ -108,7 +108,7 @@ public struct IngestPipeline: Sendable {
     public var useCache: Bool
 
     /// Creates a pipeline.
-    public init(collection: Collection, embedder: any Embedder, splitter: any TextSplitter) {
+    public init(collection: any VectorCollection, embedder: any Embedder, splitter: any TextSplitter) {
         self.collection = collection
         self.embedder = embedder
         self.splitter = splitter
@@ -326,7 +326,7 @@ public struct IngestPipeline: Sendable {
 
     /// The store's embedding cache for this embedder, once per run (nil when off).
     private func openCache() throws -> EmbeddingCache? {
-        useCache && !dryRun ? try EmbeddingCache(store: collection.store, embedder: embedder) : nil
+        useCache && !dryRun ? try EmbeddingCache(store: collection.database, embedder: embedder) : nil
     }
 
     private func ingest(

@@ -108,7 +108,7 @@ public struct RetrievedChunk: Sendable, Hashable {
 /// ```
 public struct Retriever: Sendable {
     /// The collection searched.
-    public let collection: Collection
+    public let collection: any VectorCollection
     /// The embedder of questions: the one the collection was built with.
     public let embedder: any Embedder
     /// Options used when a call gives none.
@@ -118,7 +118,7 @@ public struct Retriever: Sendable {
     ///
     /// - Throws: `QueryError.embedderMismatch` when the collection records another
     ///   embedder, or its dimension differs from the embedder's.
-    public init(collection: Collection, embedder: any Embedder, options: RetrievalOptions = RetrievalOptions()) throws {
+    public init(collection: any VectorCollection, embedder: any Embedder, options: RetrievalOptions = RetrievalOptions()) throws {
         if let recorded = collection.info.configuration[Store.embedderKey], recorded != embedder.identifier.description {
             throw QueryError(
                 .embedderMismatch,
@@ -140,7 +140,7 @@ public struct Retriever: Sendable {
     /// recorded (see `Collection.recordedEmbedder`).
     ///
     /// - Throws: `IngestError` when the embedder cannot be rebuilt.
-    public init(collection: Collection, options: RetrievalOptions = RetrievalOptions(), modelDirectory: String? = nil) throws {
+    public init(collection: any VectorCollection, options: RetrievalOptions = RetrievalOptions(), modelDirectory: String? = nil) throws {
         try self.init(collection: collection, embedder: collection.recordedEmbedder(modelDirectory: modelDirectory), options: options)
     }
 

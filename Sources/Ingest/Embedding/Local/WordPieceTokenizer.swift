@@ -467,7 +467,7 @@ private struct PieceTable: Sendable {
 
     /// FNV-1a.
     @inline(__always)
-    static func hash<C: Swift.Collection<UInt8>>(_ key: C) -> UInt64 {
+    static func hash<C: Collection<UInt8>>(_ key: C) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in key { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return h

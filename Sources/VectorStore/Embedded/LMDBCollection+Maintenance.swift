@@ -1,6 +1,6 @@
 import Foundation
 
-extension Collection {
+extension LMDBCollection {
     /// Rows in a full block.
     var maxBlockRows: Int { max(64, store.options.maxBlockBytes / (info.dimension * 4)) }
 

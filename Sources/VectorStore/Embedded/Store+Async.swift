@@ -1,33 +1,25 @@
 import Foundation
 
 extension Store {
-    /// Names and settings of all collections, on the store's read queue.
-    public func collections() async throws -> [CollectionInfo] {
-        try await run(on: readQueue) { try self.collections() }
+    /// Names and settings of the collections, on the store's read queue.
+    public func collections(includingReserved: Bool) async throws -> [CollectionInfo] {
+        try await run(on: readQueue) { try self.collections(includingReserved: includingReserved) }
     }
 
     /// Creates a collection, on the store's writer queue.
-    public func createCollection(
-        _ name: String, dimension: Int, metric: Metric, configuration: [String: String] = [:]
-    ) async throws -> Collection {
-        try await run(on: writeQueue) {
-            try self.createCollection(name, dimension: dimension, metric: metric, configuration: configuration)
-        }
+    public func createCollection(_ name: String, settings: CollectionSettings) async throws -> LMDBCollection {
+        try await run(on: writeQueue) { try self.createCollection(name, settings: settings) }
     }
 
     /// Opens an existing collection, on the store's read queue.
-    public func collection(_ name: String) async throws -> Collection {
+    public func collection(_ name: String) async throws -> LMDBCollection {
         try await run(on: readQueue) { try self.collection(name) }
     }
 
     /// Opens the collection if it exists (checking its settings), creates it otherwise,
     /// on the store's writer queue.
-    public func openOrCreateCollection(
-        _ name: String, dimension: Int, metric: Metric, configuration: [String: String] = [:]
-    ) async throws -> Collection {
-        try await run(on: writeQueue) {
-            try self.openOrCreateCollection(name, dimension: dimension, metric: metric, configuration: configuration)
-        }
+    public func openOrCreateCollection(_ name: String, settings: CollectionSettings) async throws -> LMDBCollection {
+        try await run(on: writeQueue) { try self.openOrCreateCollection(name, settings: settings) }
     }
 
     /// Drops a collection, on the store's writer queue.

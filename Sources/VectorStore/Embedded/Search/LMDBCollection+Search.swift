@@ -1,38 +1,15 @@
 import Foundation
 
-extension Collection {
-    // MARK: Public API
-
-    /// The `k` records most similar to `query`, best first (ties ordered by id).
-    ///
-    /// With a filter, only matching records are candidates; if at least `k` match, `k`
-    /// are returned. One read snapshot; safe from any thread.
-    ///
-    /// - Throws: `.dimensionMismatch`, `.invalidVector` (non-finite, or zero under
-    ///   cosine), `.invalidArgument` for `k < 1` or a malformed filter.
-    public func search(_ query: [Float], k: Int, filter: Filter? = nil) throws -> [SearchHit] {
-        try runSearch([query], k: k, filter: filter).hits[0]
+extension LMDBCollection {
+    /// Runs a search request in one read snapshot, on the calling thread.
+    public func search(_ request: SearchRequest) throws -> SearchResponse {
+        let (hits, plan) = try runSearch(request.queries, k: request.k, filter: request.filter)
+        return SearchResponse(hits: hits, plan: plan)
     }
 
-    /// The `k` records most similar to `query`, on the store's read queue.
-    public func search(_ query: [Float], k: Int, filter: Filter? = nil) async throws -> [SearchHit] {
-        try await onReadQueue { try self.search(query, k: k, filter: filter) }
-    }
-
-    /// Top-k for many queries at once: each block is scored for the whole batch with one
-    /// matrix multiplication. Results are in query order.
-    public func search(batch queries: [[Float]], k: Int, filter: Filter? = nil) throws -> [[SearchHit]] {
-        try runSearch(queries, k: k, filter: filter).hits
-    }
-
-    /// Top-k for many queries at once, on the store's read queue.
-    public func search(batch queries: [[Float]], k: Int, filter: Filter? = nil) async throws -> [[SearchHit]] {
-        try await onReadQueue { try self.search(batch: queries, k: k, filter: filter) }
-    }
-
-    /// Searches and also reports which path ran.
-    public func searchExplained(batch queries: [[Float]], k: Int, filter: Filter? = nil) throws -> (hits: [[SearchHit]], plan: SearchPlan) {
-        try runSearch(queries, k: k, filter: filter)
+    /// Runs a search request on the store's read queue.
+    public func search(_ request: SearchRequest) async throws -> SearchResponse {
+        try await onReadQueue { try self.search(request) }
     }
 
     // MARK: Engine
@@ -42,7 +19,7 @@ extension Collection {
         try filter?.validate()
         let dim = info.dimension
         let b = queries.count
-        guard b > 0 else { return ([], SearchPlan(path: .scan, rowsScored: 0, filterMatches: nil, blocks: 0, threads: 0)) }
+        guard b > 0 else { return ([], SearchPlan(access: ScanPath.name)) }
         var qbuf = [Float](repeating: 0, count: b * dim)
         var qnorm = [Float](repeating: 0, count: b)
         for (i, q) in queries.enumerated() {
@@ -71,38 +48,22 @@ extension Collection {
             let live = views.reduce(0) { $0 + $1.live }
             let rowSet = try filter.map { try evaluate($0, txn) }
             var tops = [TopK](repeating: TopK(k: k), count: b)
-            var plan = SearchPlan(path: .scan, rowsScored: 0, filterMatches: nil, blocks: views.count, threads: 1)
-            if case .include(let rows)? = rowSet {
-                plan.filterMatches = rows.count
-                // Per row: ~1 µs to look up its location and copy it versus streaming the
-                // whole collection at memory speed (plus the same FLOPs per scored row).
-                let flopsPerRow = Double(2 * b * dim) / 50_000
-                let scanCost = Double(live) * (Double(dim * 4) / 20_000 + flopsPerRow)
-                let gatherCost = Double(rows.count) * (1.0 + flopsPerRow)
-                if gatherCost < scanCost {
-                    plan.path = .gather
-                    plan.rowsScored = rows.count
-                    try gather(rows, views: views, queries: qbuf, count: b, tops: &tops, txn)
-                }
-            }
-            if plan.path == .scan {
-                plan.rowsScored = views.reduce(0) { $0 + $1.count }
-                plan.threads = scan(views, rowSet: rowSet, queries: qbuf, count: b, tops: &tops)
-            }
+            let context = SearchContext(collection: self, txn: txn, views: views, live: live, rowSet: rowSet, queries: qbuf, count: b)
+            let plan = try SearchPlanner.run(accessPaths, context, into: &tops)
             let hits = try materialize(tops, k: k, qnorm: qnorm, txn)
             return (hits, plan)
         }
     }
 
     /// Tile height.
-    private func tileRows(_ b: Int) -> Int {
+    func tileRows(_ b: Int) -> Int {
         // Measured with OpenBLAS: 256-row tiles keep the packed panel in cache (batch 16:
         // 40 % of the sgemm rate with 256 rows, 33 % with 8192).
         b == 1 ? 8192 : 256
     }
 
     /// Scores every block, split over threads; returns the threads used.
-    private func scan(_ views: [BlockView], rowSet: RowSet?, queries: [Float], count b: Int, tops: inout [TopK]) -> Int {
+    func scan(_ views: [BlockView], rowSet: RowSet?, queries: [Float], count b: Int, tops: inout [TopK]) -> Int {
         let dim = info.dimension
         let rowsPerTile = tileRows(b)
         var tiles: [(view: Int, start: Int, rows: Int)] = []
@@ -143,8 +104,7 @@ extension Collection {
     }
 
     /// Scores only `rows` (sorted live row ids), copying their vectors into tiles.
-    private func gather(_ rows: [UInt64], views: [BlockView], queries: [Float], count b: Int, tops: inout [TopK], _ txn: Transaction) throws
-    {
+    func gather(_ rows: [UInt64], views: [BlockView], queries: [Float], count b: Int, tops: inout [TopK], _ txn: Transaction) throws {
         let dim = info.dimension
         var byBlock: [UInt64: Int] = [:]
         for (i, v) in views.enumerated() { byBlock[v.blockNo] = i }

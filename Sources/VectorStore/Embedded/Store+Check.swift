@@ -34,7 +34,7 @@ extension Store {
     }
 }
 
-extension Collection {
+extension LMDBCollection {
     func check(into report: inout CheckReport) throws {
         let name = info.name
         func problem(_ s: String) { report.problems.append("\(name): \(s)") }

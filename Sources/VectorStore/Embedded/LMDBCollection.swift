@@ -1,13 +1,13 @@
 import Foundation
 
-/// A named set of records with a fixed dimension and metric.
+/// A collection of the embedded LMDB store: the `VectorCollection` that `Store` holds.
 ///
 /// Obtain one from `Store.createCollection`, `Store.collection` or
 /// `Store.openOrCreateCollection`. Every method has a synchronous form (runs on the
 /// calling thread; safe from any thread or task, many at once) and an `async` form of the
 /// same name (runs on the store's own queues, off the cooperative pool). Each read sees
 /// one committed snapshot; writes are serialized by the store.
-public final class Collection: Sendable {
+public final class LMDBCollection: VectorCollection {
     /// The collection's fixed settings.
     public let info: CollectionInfo
     /// The store holding the collection.
@@ -38,12 +38,11 @@ public final class Collection: Sendable {
         index = dbis[5]
     }
 
-    /// The collection's name.
-    public var name: String { info.name }
-    /// The vector dimension.
-    public var dimension: Int { info.dimension }
-    /// The metric.
-    public var metric: Metric { info.metric }
+    /// The store holding the collection.
+    public var database: any VectorDatabase { store }
+
+    /// The ways a search can find candidates; the planner runs the cheapest.
+    var accessPaths: [any AccessPath] { [ScanPath(), GatherPath()] }
 
     // MARK: Transactions
 
@@ -134,19 +133,6 @@ public final class Collection: Sendable {
     /// Number of live records.
     public func count() async throws -> Int {
         try await onReadQueue { try self.count() }
-    }
-
-    /// The record with `id`, or nil. Under `.cosine` the vector is the stored unit vector.
-    public func get(_ id: String) throws -> Record? {
-        try read { txn in
-            guard let row = try rowID(of: id, txn) else { return nil }
-            return try record(row: row, txn)
-        }
-    }
-
-    /// The record with `id`, or nil.
-    public func get(_ id: String) async throws -> Record? {
-        try await onReadQueue { try self.get(id) }
     }
 
     /// The records with `ids`, in order (nil where absent), read in one transaction.

@@ -1,4 +1,4 @@
-extension Collection {
+extension LMDBCollection {
     /// Evaluates a filter against the metadata index in `txn`'s snapshot.
     func evaluate(_ filter: Filter, _ txn: Transaction) throws -> RowSet {
         switch filter {
@@ -94,7 +94,7 @@ extension Collection {
     }
 }
 
-extension Collection {
+extension LMDBCollection {
     /// How many distinct string values `field` has among live records (each element of a
     /// string list counts), read from the metadata index alone: no record is decoded, so
     /// counting the documents of a million chunks reads only their index keys.

@@ -9,30 +9,8 @@ struct PreparedRecord {
     var indexKeys: [[UInt8]]
 }
 
-extension Collection {
+extension LMDBCollection {
     // MARK: Upsert
-
-    /// Inserts or replaces records in one transaction: either all are stored or none.
-    /// A record whose id exists replaces the stored one; within one batch the last
-    /// record of an id wins.
-    ///
-    /// - Throws: `.dimensionMismatch` (naming expected and actual), `.invalidVector` (NaN,
-    ///   infinity, or a zero vector under cosine), `.invalidID`, `.invalidMetadata`.
-    ///   Nothing of the batch is written when any record is invalid.
-    public func upsert(_ records: [Record]) throws {
-        let prepared = try prepare(records)
-        guard !prepared.isEmpty else { return }
-        try write { txn in try applyUpsert(prepared, txn) }
-    }
-
-    /// Inserts or replaces records in one transaction, on the store's writer queue.
-    public func upsert(_ records: [Record]) async throws {
-        // Validation and encoding are CPU work: on the store's read queue (concurrent), so
-        // the next batch prepares while the writer commits this one.
-        let prepared = try await onReadQueue { try self.prepare(records) }
-        guard !prepared.isEmpty else { return }
-        try await onWriteQueue { try self.write { txn in try self.applyUpsert(prepared, txn) } }
-    }
 
     /// Validates and encodes a batch; the last record of an id wins. Large batches are
     /// prepared on all cores (normalizing and encoding cost more than the LMDB writes).
@@ -277,7 +255,7 @@ struct TombEditor {
     /// True when no slot was marked.
     var isEmpty: Bool { edits.isEmpty }
 
-    mutating func mark(_ loc: RowLocation, _ c: Collection, _ txn: Transaction) throws {
+    mutating func mark(_ loc: RowLocation, _ c: LMDBCollection, _ txn: Transaction) throws {
         if edits[loc.block] == nil {
             guard let value = try txn.get(c.blocks, u64: loc.block) else {
                 throw StoreError(.corrupted, "block \(loc.block) of \"\(c.info.name)\" is missing")
@@ -306,7 +284,7 @@ struct TombEditor {
     }
 
     /// Writes the bitmaps; a block with no live row left is deleted at once.
-    func flush(_ c: Collection, _ txn: Transaction) throws {
+    func flush(_ c: LMDBCollection, _ txn: Transaction) throws {
         for (block, edit) in edits {
             let dead = Int(UInt32(littleEndian: edit.bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }))
             if dead >= edit.count {
@@ -324,7 +302,7 @@ struct TombEditor {
 /// `@unchecked Sendable`: `results` is written at disjoint indices by the workers and read
 /// only after `concurrentPerform` returns; everything else is immutable.
 private struct PrepareJob: @unchecked Sendable {
-    let collection: Collection
+    let collection: LMDBCollection
     let records: [Record]
     let kept: [Int]
     let workers: Int
@@ -340,7 +318,7 @@ private struct PrepareJob: @unchecked Sendable {
     }
 }
 
-extension Collection {
+extension LMDBCollection {
     /// Upserts `records` and deletes `ids` in one transaction: both happen or neither (an
     /// id in both is upserted). For replacing a document's chunks atomically.
     ///

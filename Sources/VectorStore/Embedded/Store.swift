@@ -12,7 +12,7 @@ import Foundation
 /// Opening is O(1): no vectors are read. Any number of threads and processes may read
 /// while one writes; writers are serialized. A `Store` is safe to share between threads
 /// and tasks.
-public final class Store: Sendable {
+public final class Store: VectorDatabase {
     /// The store directory.
     public let path: String
     /// The options the store was opened with.
@@ -151,14 +151,19 @@ public final class Store: Sendable {
 
     // MARK: Collections
 
-    /// Names and settings of all collections, sorted by name.
-    public func collections() throws -> [CollectionInfo] {
+    /// The store directory.
+    public var location: String { path }
+
+    /// Names and settings of the collections, sorted by name; reserved ones (the
+    /// embedding cache's) only when asked.
+    public func collections(includingReserved: Bool) throws -> [CollectionInfo] {
         try env.read { txn in
             var out: [CollectionInfo] = []
             try txn.withCursor(collectionsDB) { c in
                 var e = try c.get(.first)
                 while let entry = e {
-                    out.append(try Self.decodeInfo(entry.value, name: String(decoding: entry.key, as: UTF8.self)))
+                    let info = try Self.decodeInfo(entry.value, name: String(decoding: entry.key, as: UTF8.self))
+                    if includingReserved || !info.isReserved { out.append(info) }
                     e = try c.get(.next)
                 }
             }
@@ -170,19 +175,17 @@ public final class Store: Sendable {
     ///
     /// - Throws: `.collectionExists` if the name is taken, `.invalidArgument` for a bad
     ///   name or dimension.
-    public func createCollection(
-        _ name: String, dimension: Int, metric: Metric, configuration: [String: String] = [:]
-    ) throws -> Collection {
+    public func createCollection(_ name: String, settings: CollectionSettings) throws -> LMDBCollection {
         try Self.validateName(name)
-        guard dimension > 0 && dimension <= 65536 else {
-            throw StoreError(.invalidArgument, "collection \"\(name)\": dimension must be 1...65536, got \(dimension)")
+        guard settings.dimension > 0 && settings.dimension <= 65536 else {
+            throw StoreError(.invalidArgument, "collection \"\(name)\": dimension must be 1...65536, got \(settings.dimension)")
         }
         let info = try env.write(openingDatabases: true) { txn -> CollectionInfo in
             if try txn.get(collectionsDB, Array(name.utf8)) != nil {
                 throw StoreError(.collectionExists, "collection \"\(name)\" already exists")
             }
             let cid = try nextCollectionID(txn)
-            let info = CollectionInfo(name: name, dimension: dimension, metric: metric, configuration: configuration, cid: cid)
+            let info = CollectionInfo(name: name, settings: settings, cid: cid)
             for table in Format.Table.allCases {
                 _ = try Self.openDB(env, table.name(cid: cid), txn, flags: table.flags)
             }
@@ -193,46 +196,55 @@ public final class Store: Sendable {
             }
             return info
         }
-        return try Collection(store: self, info: info)
+        return try LMDBCollection(store: self, info: info)
     }
 
     /// Opens an existing collection.
     ///
     /// - Throws: `.collectionNotFound` when there is none of that name.
-    public func collection(_ name: String) throws -> Collection {
+    public func collection(_ name: String) throws -> LMDBCollection {
         let info = try env.read { txn in try self.info(named: name, txn) }
-        return try Collection(store: self, info: info)
+        return try LMDBCollection(store: self, info: info)
     }
 
-    /// Opens the collection if it exists, checking that its dimension, metric and the
-    /// given configuration keys match; creates it otherwise.
+    /// Opens the collection if it exists, checking that its dimension, metric, encoding
+    /// and the given configuration keys match; creates it otherwise.
     ///
     /// - Throws: `.collectionExists` naming the first setting that differs.
-    public func openOrCreateCollection(
-        _ name: String, dimension: Int, metric: Metric, configuration: [String: String] = [:]
-    ) throws -> Collection {
+    public func openOrCreateCollection(_ name: String, settings: CollectionSettings) throws -> LMDBCollection {
         do {
             let existing = try collection(name)
-            let info = existing.info
-            if info.dimension != dimension {
-                throw StoreError(.collectionExists, "collection \"\(name)\" has dimension \(info.dimension), not \(dimension)")
-            }
-            if info.metric != metric {
-                throw StoreError(.collectionExists, "collection \"\(name)\" uses metric \(info.metric.rawValue), not \(metric.rawValue)")
-            }
-            for (key, value) in configuration.sorted(by: { $0.key < $1.key }) where info.configuration[key] != value {
-                throw StoreError(
-                    .collectionExists,
-                    "collection \"\(name)\" was created with \(key)=\(info.configuration[key] ?? "(unset)"), not \(value)")
-            }
+            try Self.check(existing.info, against: settings)
             return existing
         } catch let error as StoreError where error.code == .collectionNotFound {
             do {
-                return try createCollection(name, dimension: dimension, metric: metric, configuration: configuration)
+                return try createCollection(name, settings: settings)
             } catch let error as StoreError where error.code == .collectionExists {
                 // Another writer created it between our check and our create.
-                return try openOrCreateCollection(name, dimension: dimension, metric: metric, configuration: configuration)
+                return try openOrCreateCollection(name, settings: settings)
             }
+        }
+    }
+
+    /// Throws `.collectionExists` naming the first setting of `info` that differs.
+    static func check(_ info: CollectionInfo, against settings: CollectionSettings) throws {
+        let name = info.name
+        if info.dimension != settings.dimension {
+            throw StoreError(.collectionExists, "collection \"\(name)\" has dimension \(info.dimension), not \(settings.dimension)")
+        }
+        if info.metric != settings.metric {
+            throw StoreError(
+                .collectionExists, "collection \"\(name)\" uses metric \(info.metric.rawValue), not \(settings.metric.rawValue)")
+        }
+        if info.encoding != settings.encoding {
+            throw StoreError(
+                .collectionExists,
+                "collection \"\(name)\" stores \(info.encoding.rawValue) vectors, not \(settings.encoding.rawValue)")
+        }
+        for (key, value) in settings.configuration.sorted(by: { $0.key < $1.key }) where info.configuration[key] != value {
+            throw StoreError(
+                .collectionExists,
+                "collection \"\(name)\" was created with \(key)=\(info.configuration[key] ?? "(unset)"), not \(value)")
         }
     }
 
