@@ -6,7 +6,8 @@ struct PreparedRecord {
     var vector: [Float]
     var normSquared: Float
     var encoded: [UInt8]
-    var indexKeys: [[UInt8]]
+    /// Per secondary index (in `LMDBCollection.indexes` order), the record's entries.
+    var indexEntries: [[[UInt8]]]
 }
 
 extension LMDBCollection {
@@ -84,7 +85,7 @@ extension LMDBCollection {
         return PreparedRecord(
             id: idBytes, vector: vector, normSquared: normSq,
             encoded: RecordCodec.encode(id: r.id, text: r.text, metadata: r.metadata),
-            indexKeys: IndexKey.keys(for: r.metadata))
+            indexEntries: indexes.map { $0.entries(for: r) })
     }
 
     /// Writes a prepared batch as blocks of at most `maxBlockRows`, in one transaction.
@@ -100,7 +101,7 @@ extension LMDBCollection {
     private func applyUpsertBlock(_ batch: ArraySlice<PreparedRecord>, _ txn: Transaction) throws {
         var counters = try counters(txn)
         var tombs = TombEditor()
-        var postings: [[UInt8]: [UInt64]] = [:]
+        var indexed = [[(row: UInt64, entries: [[UInt8]])]](repeating: [], count: indexes.count)
         let blockNo = counters.nextBlockNo
         counters.nextBlockNo += 1
         let firstRow = counters.nextRowID
@@ -116,7 +117,7 @@ extension LMDBCollection {
                 try rec.encoded.withUnsafeBytes { try txn.put(records, r, $0, .append) }
                 try RowLocation(block: blockNo, slot: UInt32(slot)).withBytes { try txn.put(locations, r, $0, .append) }
             }
-            for key in rec.indexKeys { postings[key, default: []].append(row) }
+            for i in indexes.indices { indexed[i].append((row, rec.indexEntries[i])) }
         }
         counters.nextRowID += UInt64(batch.count)
 
@@ -135,7 +136,7 @@ extension LMDBCollection {
         let end = layout.rowIDsOffset + batch.count * 8
         if end < out.count { (base + end).initializeMemory(as: UInt8.self, repeating: 0, count: out.count - end) }
 
-        try writePostings(postings, txn)
+        for (index, rows) in zip(indexes, indexed) { try index.insert(rows, txn) }
         try tombs.flush(self, txn)
         counters.live += UInt64(batch.count)
         // A settled block and no deletes leave nothing to merge: skip the block scan.
@@ -143,15 +144,6 @@ extension LMDBCollection {
             try maintain(&counters, txn)
         }
         try setCounters(counters, txn)
-    }
-
-    func writePostings(_ postings: [[UInt8]: [UInt64]], _ txn: Transaction) throws {
-        for (key, rows) in postings {
-            let be = rows.map { $0.bigEndian }
-            try key.withUnsafeBytes { k in
-                try be.withUnsafeBytes { try txn.putMultiple(index, k, values: $0, elementSize: 8) }
-            }
-        }
     }
 
     /// Removes a row's location, record and index entries and marks its slot dead. The
@@ -166,12 +158,7 @@ extension LMDBCollection {
             throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" has no record")
         }
         let decoded = try RecordCodec.decode(bytes, rowID: row)
-        var rowBE = row.bigEndian
-        try withUnsafeBytes(of: &rowBE) { r in
-            for key in IndexKey.keys(for: decoded.metadata) {
-                try key.withUnsafeBytes { _ = try txn.delete(index, $0, value: r) }
-            }
-        }
+        for index in indexes { try index.remove(row: row, record: decoded, txn) }
         try txn.delete(records, u64: row)
     }
 

@@ -19,6 +19,8 @@ public final class LMDBCollection: VectorCollection {
     let locations: DBI
     let ids: DBI
     let index: DBI
+    /// Secondary indexes, each kept in the records' own write transactions.
+    let indexes: [any SecondaryIndex]
 
     init(store: Store, info: CollectionInfo) throws {
         self.store = store
@@ -36,13 +38,14 @@ public final class LMDBCollection: VectorCollection {
         locations = dbis[3]
         ids = dbis[4]
         index = dbis[5]
+        indexes = [MetadataIndex(table: dbis[5])]
     }
 
     /// The store holding the collection.
     public var database: any VectorDatabase { store }
 
     /// The ways a search can find candidates; the planner runs the cheapest.
-    var accessPaths: [any AccessPath] { [ScanPath(), GatherPath()] }
+    var accessPaths: [any AccessPath] { [ScanPath()] + indexes.flatMap(\.accessPaths) }
 
     // MARK: Transactions
 

@@ -21,7 +21,7 @@ extension Store {
     /// agree; every block decodes; every index entry names a live row.
     public func check() throws -> CheckReport {
         var report = CheckReport()
-        for info in try collections() {
+        for info in try collections(includingReserved: true) {
             let c = try collection(info.name)
             try c.check(into: &report)
         }
@@ -105,20 +105,10 @@ extension LMDBCollection {
                     "counts disagree: \(idCount) ids, \(locCount) locations, \(recCount) records, \(blockLive) live slots, counter \(counters.live)"
                 )
             }
-            var dangling = 0
-            try txn.withCursor(index) { c in
-                var e = try c.get(.first)
-                while let entry = e {
-                    if entry.value.count == 8 {
-                        let row = UInt64(bigEndian: entry.value.loadUnaligned(as: UInt64.self))
-                        if try txn.get(locations, u64: row) == nil { dangling += 1 }
-                    } else {
-                        dangling += 1
-                    }
-                    e = try c.get(.next)
-                }
+            for index in indexes {
+                let dangling = try index.danglingEntries(txn) { row in try txn.get(locations, u64: row) != nil }
+                if dangling > 0 { problem("\(dangling) \(index.name) index entries name rows that do not exist") }
             }
-            if dangling > 0 { problem("\(dangling) index entries name rows that do not exist") }
             report.counts[name] = idCount
         }
     }
