@@ -24,6 +24,7 @@ import TestSupport
         let docs = try store.collection("docs")
         #expect(docs.dimension == 32)
         #expect(docs.metric == .cosine)
+        #expect(docs.info.encoding == .float32)  // not recorded by format 1: f32
         #expect(docs.info.configuration["embedder"] == "hash/fh-w1b2c3-v1/32")
         #expect(try docs.count() == 80)
         #expect(try store.collection("places").count() == 7)

@@ -87,20 +87,25 @@ struct RowLocation: Equatable {
     }
 }
 
-/// Layout of a block value: a 64-byte header, `count × dim` float32 vectors, `count`
-/// float32 squared norms, padding to 8, `count` u64 LE row ids (ascending). Values are
-/// padded to at least `minBytes` so LMDB always stores them in overflow pages, which
-/// start 16-byte aligned in the map: the vectors are read in place by BLAS.
+/// Layout of a block value: a 64-byte header (magic u32, count u32, dim u32, encoding u8
+/// at offset 12 — 0 for f32, which blocks written before encodings were recorded have —
+/// then zeros), `count` stored vectors of the collection's encoding, `count` float32
+/// squared norms, padding to 8, `count` u64 LE row ids (ascending). Values are padded to at
+/// least `minBytes` so LMDB always stores them in overflow pages, which start 16-byte
+/// aligned in the map: f32 vectors are read in place by BLAS.
 struct BlockLayout {
     static let magic: UInt32 = 0x3142_5651  // "QVB1"
     static let headerBytes = 64
+    static let encodingOffset = 12
     static let minBytes = 4096
 
     let count: Int
     let dim: Int
+    let codec: any VectorCodec
 
+    var bytesPerVector: Int { codec.bytesPerVector(dimension: dim) }
     var vectorsOffset: Int { Self.headerBytes }
-    var normsOffset: Int { vectorsOffset + count * dim * 4 }
+    var normsOffset: Int { vectorsOffset + count * bytesPerVector }
     var rowIDsOffset: Int { (normsOffset + count * 4 + 7) & ~7 }
     var totalBytes: Int { max(Self.minBytes, rowIDsOffset + count * 8) }
 
@@ -109,6 +114,7 @@ struct BlockLayout {
         out.storeBytes(of: UInt32(count).littleEndian, toByteOffset: 4, as: UInt32.self)
         out.storeBytes(of: UInt32(dim).littleEndian, toByteOffset: 8, as: UInt32.self)
         for i in 12..<Self.headerBytes { out[i] = 0 }
+        out[Self.encodingOffset] = codec.headerCode
     }
 }
 
@@ -117,14 +123,19 @@ struct BlockView {
     let blockNo: UInt64
     let count: Int
     let dim: Int
-    let vectors: UnsafePointer<Float>
+    /// The codec of the block's (and collection's) encoding.
+    let codec: any VectorCodec
+    /// Bytes one stored vector takes.
+    let bytesPerVector: Int
+    /// The first stored vector.
+    let vectors: UnsafeRawPointer
     let normsSquared: UnsafePointer<Float>
     let rowIDs: UnsafeRawPointer
     /// Tombstone bitmap (nil when nothing in the block is deleted) and dead count.
     var tombs: UnsafeRawBufferPointer?
     var dead: Int
 
-    init(blockNo: UInt64, value: UnsafeRawBufferPointer, expectedDim: Int) throws {
+    init(blockNo: UInt64, value: UnsafeRawBufferPointer, expectedDim: Int, encoding: VectorEncoding) throws {
         guard value.count >= BlockLayout.headerBytes, let base = value.baseAddress else {
             throw StoreError(.corrupted, "block \(blockNo) is \(value.count) bytes, shorter than its header")
         }
@@ -135,7 +146,13 @@ struct BlockView {
         guard dim == expectedDim else {
             throw StoreError(.corrupted, "block \(blockNo) has dimension \(dim), collection has \(expectedDim)")
         }
-        let layout = BlockLayout(count: count, dim: dim)
+        let code = value[BlockLayout.encodingOffset]
+        guard VectorEncoding.fromHeaderCode(code) == encoding else {
+            throw StoreError(
+                .corrupted, "block \(blockNo) has vector encoding code \(code), the collection stores \(encoding.rawValue)")
+        }
+        let codec = encoding.codec
+        let layout = BlockLayout(count: count, dim: dim, codec: codec)
         guard value.count >= layout.rowIDsOffset + count * 8 else {
             throw StoreError(.corrupted, "block \(blockNo) is \(value.count) bytes, \(count) rows need \(layout.totalBytes)")
         }
@@ -146,12 +163,17 @@ struct BlockView {
         self.blockNo = blockNo
         self.count = count
         self.dim = dim
-        vectors = (base + layout.vectorsOffset).assumingMemoryBound(to: Float.self)
+        self.codec = codec
+        bytesPerVector = layout.bytesPerVector
+        vectors = UnsafeRawPointer(base + layout.vectorsOffset)
         normsSquared = (base + layout.normsOffset).assumingMemoryBound(to: Float.self)
         rowIDs = base + layout.rowIDsOffset
         tombs = nil
         dead = 0
     }
+
+    /// The stored vector of `slot`.
+    @inline(__always) func vector(_ slot: Int) -> UnsafeRawPointer { vectors + slot * bytesPerVector }
 
     @inline(__always) func rowID(_ slot: Int) -> UInt64 {
         UInt64(littleEndian: rowIDs.loadUnaligned(fromByteOffset: slot * 8, as: UInt64.self))

@@ -2,13 +2,13 @@ import Foundation
 
 extension LMDBCollection {
     /// Rows in a full block.
-    var maxBlockRows: Int { max(64, store.options.maxBlockBytes / (info.dimension * 4)) }
+    var maxBlockRows: Int { max(64, store.options.maxBlockBytes / codec.bytesPerVector(dimension: info.dimension)) }
 
     /// Blocks with at least this many live rows (1 MiB of vectors) are left alone by the
     /// tier merges unless mostly deleted: rewriting them costs a second write of every
     /// vector (upserts of 1000 records went from 87k to 61k records/s with it) and buys
     /// search nothing measurable, since scans work in tiles of at most 8192 rows anyway.
-    var settledBlockRows: Int { min(maxBlockRows / 2, max(64, (1 << 20) / (info.dimension * 4))) }
+    var settledBlockRows: Int { min(maxBlockRows / 2, max(64, (1 << 20) / codec.bytesPerVector(dimension: info.dimension))) }
 
     /// Size tier of a block by live rows: tier t holds about 1024·F^t rows.
     private func tier(_ live: Int) -> Int {
@@ -54,11 +54,13 @@ extension LMDBCollection {
         let dim = info.dimension
         // Copy the live rows out before writing: a source written earlier in this same
         // transaction is a dirty page that LMDB may spill (and free) during the puts below.
-        var vectors = [Float](repeating: 0, count: rows.count * dim)
+        // Stored vectors move as bytes: a merge never re-encodes.
+        let bytesPerVector = codec.bytesPerVector(dimension: dim)
+        var vectors = [UInt8](repeating: 0, count: rows.count * bytesPerVector)
         var normsSquared = [Float](repeating: 0, count: rows.count)
-        vectors.withUnsafeMutableBufferPointer { out in
+        vectors.withUnsafeMutableBytes { out in
             for (i, r) in rows.enumerated() {
-                (out.baseAddress! + i * dim).update(from: sources[r.src].vectors + r.slot * dim, count: dim)
+                (out.baseAddress! + i * bytesPerVector).copyMemory(from: sources[r.src].vector(r.slot), byteCount: bytesPerVector)
                 normsSquared[i] = sources[r.src].normsSquared[r.slot]
             }
         }
@@ -72,14 +74,13 @@ extension LMDBCollection {
             let n = end - start
             let blockNo = counters.nextBlockNo
             counters.nextBlockNo += 1
-            let layout = BlockLayout(count: n, dim: dim)
+            let layout = BlockLayout(count: n, dim: dim, codec: codec)
             let out = try txn.reserve(blocks, u64: blockNo, size: layout.totalBytes)
             guard let base = out.baseAddress else { throw StoreError(.storage, "LMDB reserved no space for block \(blockNo)") }
             layout.writeHeader(out)
-            let vecs = (base + layout.vectorsOffset).assumingMemoryBound(to: Float.self)
             let norms = (base + layout.normsOffset).assumingMemoryBound(to: Float.self)
-            vectors.withUnsafeBufferPointer { v in
-                vecs.update(from: v.baseAddress! + start * dim, count: n * dim)
+            vectors.withUnsafeBytes { v in
+                (base + layout.vectorsOffset).copyMemory(from: v.baseAddress! + start * bytesPerVector, byteCount: n * bytesPerVector)
             }
             for i in 0..<n {
                 norms[i] = normsSquared[start + i]

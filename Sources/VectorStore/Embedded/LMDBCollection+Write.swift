@@ -122,14 +122,14 @@ extension LMDBCollection {
         counters.nextRowID += UInt64(batch.count)
 
         let dim = info.dimension
-        let layout = BlockLayout(count: batch.count, dim: dim)
+        let layout = BlockLayout(count: batch.count, dim: dim, codec: codec)
         let out = try txn.reserve(blocks, u64: blockNo, size: layout.totalBytes)
         layout.writeHeader(out)
         guard let base = out.baseAddress else { throw StoreError(.storage, "LMDB reserved no space for block \(blockNo)") }
-        let vecs = (base + layout.vectorsOffset).assumingMemoryBound(to: Float.self)
+        let vecs = base + layout.vectorsOffset
         let norms = (base + layout.normsOffset).assumingMemoryBound(to: Float.self)
         for (slot, rec) in zip(0..., batch) {
-            rec.vector.withUnsafeBufferPointer { (vecs + slot * dim).update(from: $0.baseAddress!, count: dim) }
+            rec.vector.withUnsafeBufferPointer { codec.encode($0, into: vecs + slot * layout.bytesPerVector) }
             norms[slot] = rec.normSquared
             out.storeBytes(of: (firstRow + UInt64(slot)).littleEndian, toByteOffset: layout.rowIDsOffset + slot * 8, as: UInt64.self)
         }

@@ -21,6 +21,8 @@ public final class LMDBCollection: VectorCollection {
     let index: DBI
     /// Secondary indexes, each kept in the records' own write transactions.
     let indexes: [any SecondaryIndex]
+    /// The codec of the collection's vector encoding.
+    let codec: any VectorCodec
 
     init(store: Store, info: CollectionInfo) throws {
         self.store = store
@@ -39,6 +41,7 @@ public final class LMDBCollection: VectorCollection {
         ids = dbis[4]
         index = dbis[5]
         indexes = [MetadataIndex(table: dbis[5])]
+        codec = info.encoding.codec
     }
 
     /// The store holding the collection.
@@ -94,7 +97,7 @@ public final class LMDBCollection: VectorCollection {
             var e = try c.get(.first)
             while let entry = e {
                 let no = UInt64(bigEndian: entry.key.loadUnaligned(as: UInt64.self))
-                var view = try BlockView(blockNo: no, value: entry.value, expectedDim: info.dimension)
+                var view = try BlockView(blockNo: no, value: entry.value, expectedDim: info.dimension, encoding: info.encoding)
                 if let t = try txn.get(tombs, u64: no) {
                     guard t.count >= 4 + (view.count + 7) / 8 else {
                         throw StoreError(.corrupted, "tombstones of block \(no) are \(t.count) bytes for \(view.count) rows")
@@ -161,11 +164,11 @@ public final class LMDBCollection: VectorCollection {
         guard let value = try txn.get(blocks, u64: loc.block) else {
             throw StoreError(.corrupted, "row \(row) points at missing block \(loc.block)")
         }
-        let view = try BlockView(blockNo: loc.block, value: value, expectedDim: info.dimension)
+        let view = try BlockView(blockNo: loc.block, value: value, expectedDim: info.dimension, encoding: info.encoding)
         guard Int(loc.slot) < view.count else {
             throw StoreError(.corrupted, "row \(row) points past the end of block \(loc.block)")
         }
-        let vector = Array(UnsafeBufferPointer(start: view.vectors + Int(loc.slot) * info.dimension, count: info.dimension))
+        let vector = view.codec.decode(view.vector(Int(loc.slot)), dimension: info.dimension)
         return Record(id: decoded.id, vector: vector, text: decoded.text, metadata: decoded.metadata)
     }
 

@@ -142,7 +142,7 @@ extension LMDBCollection {
             let v = views[vi]
             let slot = Int(loc.slot)
             guard slot < v.count, !v.isDeleted(slot) else { continue }
-            (buffer + filled * dim).update(from: v.vectors + slot * dim, count: dim)
+            v.codec.decode(v.vector(slot), dimension: dim, into: buffer + filled * dim)
             norms[filled] = v.normsSquared[slot]
             ids[filled] = row
             filled += 1
@@ -228,8 +228,8 @@ private struct ScanJob: @unchecked Sendable {
         while t < tEnd {
             let tile = tiles[t]
             let v = views[tile.view]
-            BLASKernels.scoreTile(
-                v.vectors + tile.start * dim, rows: tile.rows, dim: dim, queries: queries, count: b,
+            v.codec.scoreTile(
+                v.vector(tile.start), rows: tile.rows, dimension: dim, queries: queries, count: b,
                 alpha: l2 ? 2 : 1, scores: scores)
             thresholds.withUnsafeMutableBufferPointer { th in
                 // Scores at or above their query's threshold as the tile starts; thresholds
