@@ -33,8 +33,10 @@ let package = Package(
         .target(name: "CQuiverKernels"),
         // The console's line reader: libedit's callback interface with a wait that Ctrl-C ends.
         .target(name: "CLineEdit", dependencies: ["CEdit"]),
-        .target(name: "VectorStore", dependencies: ["CLMDB", "COpenBLAS", "CQuiverKernels"]),
-        .target(name: "HTTP", dependencies: ["CCurl"]),
+        // The error model and the one bridge off the cooperative pool, shared by every module.
+        .target(name: "QuiverCore"),
+        .target(name: "VectorStore", dependencies: ["QuiverCore", "CLMDB", "COpenBLAS", "CQuiverKernels"]),
+        .target(name: "HTTP", dependencies: ["QuiverCore", "CCurl"]),
         .target(name: "Ingest", dependencies: ["VectorStore", "HTTP", "COpenBLAS", "CQuiverKernels"]),
         .target(name: "Query", dependencies: ["VectorStore", "Ingest", "HTTP"]),
 

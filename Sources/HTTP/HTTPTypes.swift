@@ -1,3 +1,4 @@
+@_exported import QuiverCore
 import Foundation
 
 /// One HTTP request. Its description and mirror show header names, never values.
@@ -75,65 +76,10 @@ public struct HTTPResponse: Sendable {
     }
 }
 
-/// The HTTP module's error: what failed, where (the URL without credentials or query),
-/// and the server's message for HTTP errors. Never contains header values.
-public struct HTTPError: Error, Sendable, CustomStringConvertible, Equatable {
-    /// What kind of failure this is.
-    public enum Code: String, Sendable, Equatable {
-        /// The server answered with an error status.
-        case status
-        /// Connecting, sending or receiving failed.
-        case transport
-        /// A timeout or the call's deadline passed.
-        case timeout
-        /// The calling task was cancelled.
-        case cancelled
-        /// The circuit breaker is open: the endpoint failed repeatedly.
-        case circuitOpen
-        /// The request was invalid (bad URL, bad option).
-        case invalidRequest
-    }
-
-    /// What kind of failure this is.
-    public var code: Code
-    /// The URL, without credentials or query.
-    public var url: String
-    /// The HTTP status, for `.status`.
-    public var status: Int?
-    /// A sentence saying what failed (for `.status`, the server's message, truncated).
-    public var message: String
-    /// The `Retry-After` the server sent, if any.
-    public var retryAfter: Duration?
-    /// Attempts made before giving up.
-    public var attempts: Int = 1
-
-    /// Creates an error.
-    public init(_ code: Code, url: String, status: Int? = nil, message: String, retryAfter: Duration? = nil) {
-        self.code = code
-        self.url = HTTPError.redact(url)
-        self.status = status
-        self.message = message
-        self.retryAfter = retryAfter
-    }
-
-    /// One line: code, status, URL, message, attempts.
-    public var description: String {
-        var s = status.map { "HTTP \($0) from \(url)" } ?? "\(code.rawValue) error for \(url)"
-        if !message.isEmpty { s += ": \(message)" }
-        if attempts > 1 { s += " (after \(attempts) attempts)" }
-        return s
-    }
-
-    /// The URL without user info and query string (where keys are sometimes passed).
-    public static func redact(_ url: String) -> String {
-        guard var components = URLComponents(string: url) else { return "<unparsable URL>" }
-        components.user = nil
-        components.password = nil
-        components.query = nil
-        components.fragment = nil
-        return components.string ?? "<unparsable URL>"
-    }
-}
+/// The errors the `HTTP` module throws: `QuiverError` with the HTTP codes (`.status`,
+/// `.transport`, `.timeout`, `.cancelled`, `.circuitOpen`, `.invalidRequest`) and the
+/// fields `url` (without credentials or query), `status`, `retryAfter` and `attempts`.
+public typealias HTTPError = QuiverError
 
 /// A secret (an API key): prints as `<redacted>` everywhere.
 public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {

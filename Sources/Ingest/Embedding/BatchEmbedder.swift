@@ -117,33 +117,28 @@ public struct BatchEmbedder: Sendable {
         let state = Locked((next: 0, vectors: [[Float]?](repeating: nil, count: texts.count), failures: [BatchFailure]()))
         let embedder = self.embedder
         let workers = min(concurrency, ranges.count)
-        let done = DispatchSemaphore(value: 0)
-        for _ in 0..<workers {
-            Thread.detachNewThread {
-                while true {
-                    control.enter()
-                    let i = state.withLock { s -> Int? in
-                        guard s.next < ranges.count else { return nil }
-                        defer { s.next += 1 }
-                        return s.next
-                    }
-                    guard let i else {
-                        control.leave()
-                        break
-                    }
-                    let result: Result<[[Float]], BatchFailure>
-                    do {
-                        result = .success(try embedder.embed(Array(texts[ranges[i]])))
-                    } catch {
-                        result = .failure(BatchFailure(inputs: ranges[i], message: "\(error)"))
-                    }
-                    control.leave()
-                    state.withLock { Self.collect(result, ranges[i], &$0.vectors, &$0.failures) }
+        BlockingExecutor.onOwnThreads(workers) { _ in
+            while true {
+                control.enter()
+                let i = state.withLock { s -> Int? in
+                    guard s.next < ranges.count else { return nil }
+                    defer { s.next += 1 }
+                    return s.next
                 }
-                done.signal()
+                guard let i else {
+                    control.leave()
+                    break
+                }
+                let result: Result<[[Float]], BatchFailure>
+                do {
+                    result = .success(try embedder.embed(Array(texts[ranges[i]])))
+                } catch {
+                    result = .failure(BatchFailure(inputs: ranges[i], message: "\(error)"))
+                }
+                control.leave()
+                state.withLock { Self.collect(result, ranges[i], &$0.vectors, &$0.failures) }
             }
         }
-        for _ in 0..<workers { done.wait() }
         return state.withLock { s in
             BatchEmbedding(vectors: s.vectors, failures: s.failures.sorted { $0.inputs.lowerBound < $1.inputs.lowerBound })
         }

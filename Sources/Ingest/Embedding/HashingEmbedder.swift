@@ -55,9 +55,7 @@ public struct HashingEmbedder: Embedder {
     /// One unit vector per text, computed off the cooperative pool.
     public func embed(_ texts: [String]) async throws -> [[Float]] {
         try Task.checkCancellation()
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: texts.map(self.vector)) }
-        }
+        return await BlockingExecutor.shared.run { texts.map(self.vector) }
     }
 
     /// The vector of one text.

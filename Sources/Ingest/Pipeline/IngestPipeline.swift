@@ -167,16 +167,14 @@ public struct IngestPipeline: Sendable {
         let loader = self.loader
         func load(_ range: Range<Int>) -> Task<[DocumentLoader.Result], Never> {
             let slice = Array(sources[range])
-            return Task(executorPreference: SyncBridge.executor) {
-                await withCheckedContinuation { continuation in
-                    DispatchQueue.global().async {
-                        let loaded = Locked([DocumentLoader.Result](repeating: DocumentLoader.Result(), count: slice.count))
-                        DispatchQueue.concurrentPerform(iterations: slice.count) { i in
-                            let r = loader.load(file: slice[i].path, id: slice[i].id)
-                            loaded.withLock { $0[i] = r }
-                        }
-                        continuation.resume(returning: loaded.withLock { $0 })
+            return Task(executorPreference: BlockingExecutor.current) {
+                await BlockingExecutor.shared.run {
+                    let loaded = Locked([DocumentLoader.Result](repeating: DocumentLoader.Result(), count: slice.count))
+                    DispatchQueue.concurrentPerform(iterations: slice.count) { i in
+                        let r = loader.load(file: slice[i].path, id: slice[i].id)
+                        loaded.withLock { $0[i] = r }
                     }
+                    return loaded.withLock { $0 }
                 }
             }
         }
@@ -247,19 +245,19 @@ public struct IngestPipeline: Sendable {
     /// Synchronous form of `run(directory:)`: the run happens on threads Quiver owns while
     /// the calling thread waits; safe from any thread or task.
     public func run(directory root: String, progress: (@Sendable (IngestProgress) -> Void)? = nil) throws -> IngestReport {
-        try SyncBridge.run { try await run(directory: root, progress: progress) }
+        try BlockingExecutor.wait { try await run(directory: root, progress: progress) }
     }
 
     /// Synchronous form of `run(files:root:)`.
     public func run(files: [String], root: String? = nil, progress: (@Sendable (IngestProgress) -> Void)? = nil) throws
         -> IngestReport
     {
-        try SyncBridge.run { try await run(files: files, root: root, progress: progress) }
+        try BlockingExecutor.wait { try await run(files: files, root: root, progress: progress) }
     }
 
     /// Synchronous form of `run(documents:)`.
     public func run(documents: [Document], progress: (@Sendable (IngestProgress) -> Void)? = nil) throws -> IngestReport {
-        try SyncBridge.run { try await run(documents: documents, progress: progress) }
+        try BlockingExecutor.wait { try await run(documents: documents, progress: progress) }
     }
 
     /// `run(directory:)` as an async sequence: `.progress` events with counts and rates
@@ -382,7 +380,7 @@ public struct IngestPipeline: Sendable {
             guard !pending.docs.isEmpty else { return }
             let (records, stale) = (pending.records, pending.stale)
             let previous = writer
-            writer = Task(executorPreference: SyncBridge.executor) {
+            writer = Task(executorPreference: BlockingExecutor.current) {
                 try await previous?.value
                 try await collection.write(upsert: records, deleting: stale)
                 written.withLock { $0 += records.count }

@@ -50,28 +50,20 @@ enum Concurrently {
     static func map<T: Sendable>(_ count: Int, limit: Int, _ body: @escaping @Sendable (Int) throws -> T) -> [Result<T, Error>] {
         let results = Mutex([Result<T, Error>?](repeating: nil, count: count))
         let next = Atomic<Int>(0)
-        let threads = max(1, min(limit, count))
-        let done = DispatchSemaphore(value: 0)
-        for _ in 0..<threads {
-            Thread.detachNewThread {
-                while true {
-                    let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                    guard i < count else { break }
-                    let r = Result { try body(i) }
-                    results.withLock { $0[i] = r }
-                }
-                done.signal()
+        BlockingExecutor.onOwnThreads(max(1, min(limit, count))) { _ in
+            while true {
+                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard i < count else { break }
+                let r = Result { try body(i) }
+                results.withLock { $0[i] = r }
             }
         }
-        for _ in 0..<threads { done.wait() }
         return results.withLock { $0.map { $0 ?? .failure(QueryError(.cancelled, "not run")) } }
     }
 
     /// Runs blocking `body` on a new thread of Quiver's own, so a hook that blocks (or
     /// calls synchronous APIs) never holds a thread of the cooperative pool.
     static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-        }
+        try await BlockingExecutor.onNewThread(body)
     }
 }

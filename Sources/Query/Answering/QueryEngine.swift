@@ -216,10 +216,10 @@ public struct QueryEngine: Sendable {
     /// server refused, a bad vector), so that retrying one by one can tell which; an
     /// unreachable server, a timeout or a cancellation would only fail again, slower.
     static func concernsOneInput(_ error: Error) -> Bool {
-        switch error {
-        case let e as HTTPError: return e.code == .status && [400, 413, 422].contains(e.status ?? 0)
-        case let e as IngestError: return e.code == .badEmbedding || e.code == .invalidArgument
-        case let e as QueryError: return e.code == .badResponse
+        guard let e = error as? QuiverError else { return false }
+        switch e.code {
+        case .status: return [400, 413, 422].contains(e.status ?? 0)
+        case .badEmbedding, .invalidArgument, .badResponse: return true
         default: return false
         }
     }

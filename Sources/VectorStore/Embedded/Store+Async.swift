@@ -28,12 +28,9 @@ extension Store {
         try await run(on: writeQueue) { try self.dropCollection(name) }
     }
 
-    /// Runs blocking store work on one of the store's own queues, never on the
+    /// Runs blocking store work on one of the store's own executors, never on the
     /// cooperative pool; checks for cancellation before it starts.
-    func run<T: Sendable>(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
-        if Task.isCancelled { throw StoreError(.cancelled, "the store operation was cancelled before it started") }
-        return try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body() }) }
-        }
+    func run<T: Sendable>(on executor: BlockingExecutor, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await executor.run(body)
     }
 }

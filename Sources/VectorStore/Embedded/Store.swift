@@ -24,9 +24,9 @@ public final class Store: VectorDatabase {
     let stateDB: DBI
     let trashDB: DBI
     /// Async writes run here, one at a time, off the cooperative pool.
-    let writeQueue = DispatchQueue(label: "quiver.store.write")
+    let writeQueue = BlockingExecutor(label: "quiver.store.write", concurrent: false)
     /// Async reads run here, off the cooperative pool.
-    let readQueue = DispatchQueue(label: "quiver.store.read", attributes: .concurrent)
+    let readQueue = BlockingExecutor(label: "quiver.store.read", concurrent: true)
 
     /// Opens the store at `path`, creating it if allowed and missing.
     ///

@@ -57,11 +57,9 @@ public struct LocalEmbedder: Embedder {
         if texts.isEmpty { return [] }
         let model = model
         let threads = threads
-        return await withCheckedContinuation { continuation in
-            LocalEmbedder.queue.async { continuation.resume(returning: model.embed(texts, threads: threads)) }
-        }
+        return await LocalEmbedder.executor.run { model.embed(texts, threads: threads) }
     }
 
     /// Where async requests run, one at a time (each uses all its threads).
-    private static let queue = DispatchQueue(label: "quiver.local-embedder", qos: .userInitiated)
+    private static let executor = BlockingExecutor(label: "quiver.local-embedder", concurrent: false)
 }
