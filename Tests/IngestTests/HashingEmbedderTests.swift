@@ -62,8 +62,8 @@ import Testing
         let other = HashingEmbedder(dimension: 32, trigramWeight: 0.5)
         let error = #expect(throws: IngestError.self) { try store.openOrCreateCollection("docs", for: other) }
         #expect(error?.code == .embedderMismatch)
-        #expect(error?.message.contains("hash/fh-w1b2c3-v1/32") == true)
-        #expect(error?.message.contains(other.identifier.description) == true)
+        #expect(error?.collection == "docs")
+        #expect(error?.expected == "hash/fh-w1b2c3-v1/32" && error?.actual == other.identifier.description)
         let wider = HashingEmbedder(dimension: 64)
         #expect(throws: IngestError.self) { try store.openOrCreateCollection("docs", for: wider) }
     }

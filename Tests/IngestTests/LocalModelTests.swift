@@ -119,7 +119,7 @@ struct LocalModelTests {
             _ = try model.embed(tokenized: [[101, 102], [101, 99_999, 102]])
             Issue.record("an id outside the vocabulary should be refused")
         } catch let error as IngestError {
-            #expect(error.message.contains("sequence 1") && error.message.contains("99999"))
+            #expect(error.code == .invalidArgument && error.input == "sequence 1" && error.actual == "99999")
         }
     }
 
@@ -152,7 +152,7 @@ struct LocalModelTests {
         defer { dir.remove() }
         let embedder = try LocalEmbedder(threads: 2)
         let store = try Store(path: dir.sub("store"))
-        let collection = try store.openOrCreateCollection("docs", for: embedder)
+        let collection = try await store.openOrCreateCollection("docs", for: embedder)
         let pipeline = IngestPipeline(
             collection: collection, embedder: embedder,
             splitter: TokenSplitter(chunkSize: 254, chunkOverlap: 16, tokenizer: embedder.tokenizer))
@@ -292,8 +292,8 @@ struct LocalModelTests {
             Issue.record("loading a missing model should fail")
         } catch let error as IngestError {
             #expect(error.code == .modelNotFound)
-            #expect(error.message.contains(dir.sub("nowhere")))
-            #expect(error.message.contains("scripts/setup.sh"))
+            #expect(error.path == dir.sub("nowhere"))
+            #expect(error.message.contains("scripts/setup.sh"))  // the remedy is part of the message
         } catch {
             Issue.record("unexpected error \(error)")
         }

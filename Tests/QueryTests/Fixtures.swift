@@ -36,7 +36,7 @@ struct Corpus {
 
     init(chunkSize: Int = 400) async throws {
         store = try Store(path: dir.sub("store"))
-        collection = try store.openOrCreateCollection("docs", for: embedder)
+        collection = try await store.openOrCreateCollection("docs", for: embedder)
         let pipeline = IngestPipeline(
             collection: collection, embedder: embedder, splitter: RecursiveSplitter(chunkSize: chunkSize, chunkOverlap: 0))
         _ = try await pipeline.run(

@@ -20,7 +20,7 @@ func storeExample(path: String) throws -> ([SearchHit], [[SearchHit]]) {
 
 func ingestExample(store: Store, folder: String) async throws -> IngestReport {
     let embedder = HashingEmbedder(dimension: 384)  // or LocalEmbedder(), OpenAIEmbedder, OllamaEmbedder
-    let docs = try store.openOrCreateCollection("notes", for: embedder)  // remembers its embedder
+    let docs = try await store.openOrCreateCollection("notes", for: embedder)  // remembers its embedder
     var pipeline = IngestPipeline(
         collection: docs, embedder: embedder, splitter: MarkdownSplitter(chunkSize: 800, chunkOverlap: 100))
     pipeline.prune = true  // delete the chunks of files that vanished

@@ -49,7 +49,7 @@ import TestSupport
         defer { dir.remove() }
         let store = try Store(path: dir.sub("s"))
         let embedder = HashingEmbedder(dimension: 64)
-        let c = try store.openOrCreateCollection("c", for: embedder)
+        let c = try await store.openOrCreateCollection("c", for: embedder)
         let texts = [
             ("a#0", "a", "The lamp burned whale oil until 1850.", 0, 40),
             ("a#1", "a", "The lamp   burned whale oil until 1850.", 30, 70),  // same text, other whitespace
@@ -78,7 +78,7 @@ import TestSupport
         defer { dir.remove() }
         let store = try Store(path: dir.sub("s"))
         let embedder = HashingEmbedder(dimension: 256)
-        let c = try store.openOrCreateCollection("c", for: embedder)
+        let c = try await store.openOrCreateCollection("c", for: embedder)
         let texts = [
             ("x", "lighthouse lamp lens lighthouse lamp lens"), ("y", "lighthouse lamp lens lighthouse lamp lens bright"),
             ("z", "lighthouse keeper storm rock"),
@@ -106,7 +106,7 @@ import TestSupport
         let other = #expect(throws: QueryError.self) {
             try Retriever(collection: corpus.collection, embedder: HashingEmbedder(dimension: 128))
         }
-        #expect(other?.message.contains("docs") == true)
+        #expect(other?.code == .embedderMismatch && other?.collection == "docs")
     }
 
     @Test func aCollectionRebuildsItsEmbedderWithoutTheKey() async throws {
@@ -118,7 +118,7 @@ import TestSupport
         let embedder = try OpenAIEmbedder(
             model: "m", dimension: 16, baseURL: "http://user:pw@127.0.0.1:\(port)/v1",
             apiKey: Secret("sk-secret-value-12345"))
-        let c = try store.openOrCreateCollection("remote", for: embedder)
+        let c = try await store.openOrCreateCollection("remote", for: embedder)
         let config = c.info.configuration
         #expect(config[Store.embedderKey] == "openai/m/16")
         #expect(config[Store.embedderBaseURLKey] == "http://127.0.0.1:\(port)/v1")
@@ -126,18 +126,19 @@ import TestSupport
         try await c.upsert([Record(id: "a#0", vector: try await embedder.embed(["lamp oil"])[0], text: "lamp oil")])
         // Reopened elsewhere: the recorded URL, the key from the caller's environment.
         let reopened = try await Store(path: dir.sub("s")).collection("remote")
-        let rebuilt = try reopened.recordedEmbedder()
+        let rebuilt = try await reopened.recordedEmbedder()
         #expect(rebuilt.identifier == embedder.identifier)
         #expect((rebuilt as? OpenAIEmbedder)?.baseURL == "http://127.0.0.1:\(port)/v1")
         // Without the key the server refuses: the key was not stored.
         await #expect(throws: HTTPError.self) { try await Retriever(collection: reopened).retrieve("lamp") }
         // Hash collections rebuild offline; an unknown provider is a clear error.
-        let h = try store.openOrCreateCollection("h", for: HashingEmbedder(dimension: 32))
+        let h = try await store.openOrCreateCollection("h", for: HashingEmbedder(dimension: 32))
         #expect(try Retriever(collection: h).embedder.identifier.description == "hash/fh-w1b2c3-v1/32")
         let odd = try await store.openOrCreateCollection(
             "odd", dimension: 8, metric: .cosine, configuration: [Store.embedderKey: "acme/x/8"])
         let error = #expect(throws: IngestError.self) { try odd.recordedEmbedder() }
-        #expect(error?.message.contains("acme/x/8") == true)
+        #expect(error?.code == .embedderMismatch && error?.collection == "odd" && error?.actual == "acme/x/8")
+        #expect(error?.input == "acme")
     }
 
     func chunk(_ n: Int, _ text: String) -> RetrievedChunk {

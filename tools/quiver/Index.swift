@@ -50,7 +50,7 @@ struct Index: AsyncParsableCommand {
         let target: any VectorCollection
         do {
             // A new collection records the embedder and, for a server, where it runs.
-            target = try store.openOrCreateCollection(collection, for: embedder)
+            target = try await store.openOrCreateCollection(collection, for: embedder)
         } catch let e as IngestError where e.code == .embedderMismatch {
             throw CLIError(e.message, hint: "pass the same --embedder, --model and --dimensions as before, or another --collection")
         }

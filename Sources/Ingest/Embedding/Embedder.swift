@@ -53,6 +53,9 @@ public struct EmbedderLimits: Sendable, Hashable {
 public protocol Embedder: Sendable {
     /// Provider, model and dimension.
     var identifier: EmbedderIdentifier { get }
+    /// What a collection records to rebuild it: the identifier, and where a server-backed
+    /// embedder runs (never a key). Default: the identifier alone.
+    var record: EmbedderRecord { get }
     /// Limits of one request.
     var limits: EmbedderLimits { get }
     /// One vector per text, in input order.
@@ -71,99 +74,84 @@ public protocol HTTPBackedEmbedder: Embedder {
 extension Embedder {
     /// The vectors' dimension.
     public var dimension: Int { identifier.dimension }
+    /// The identifier alone: an embedder that runs in-process needs nothing else.
+    public var record: EmbedderRecord { EmbedderRecord(identifier: identifier) }
 }
 
 extension Store {
-    /// The configuration key under which a collection records its embedder.
-    public static let embedderKey = "embedder"
+    /// The configuration key under which a collection records its embedder
+    /// (`EmbedderRecord.identifierKey`).
+    public static let embedderKey = EmbedderRecord.identifierKey
     /// The configuration key under which a collection records where its server-backed
-    /// embedder ran (without credentials or query string).
-    public static let embedderBaseURLKey = "embedder_base_url"
+    /// embedder ran (`EmbedderRecord.baseURLKey`).
+    public static let embedderBaseURLKey = EmbedderRecord.baseURLKey
     /// The configuration key recording that an OpenAI embedder asked for shortened
-    /// vectors (`dimensions`).
-    public static let embedderSendsDimensionsKey = "embedder_sends_dimensions"
+    /// vectors (`EmbedderRecord.sendsDimensionsKey`).
+    public static let embedderSendsDimensionsKey = EmbedderRecord.sendsDimensionsKey
 }
 
 extension VectorDatabase {
     /// Opens or creates the collection for vectors of `embedder`; a collection built
-    /// with another embedder (or dimension) is refused with a message naming both. A new
-    /// collection also records where a server-backed embedder runs, so that
-    /// `Collection.recordedEmbedder()` can rebuild it (never the key).
+    /// with another embedder (or dimension) is refused (`EmbedderRecord.check`). A new
+    /// collection records the embedder's `record`, so that `recordedEmbedder()` can rebuild
+    /// it (never a key).
     ///
-    /// - Throws: `IngestError.embedderMismatch`, or the store's errors.
+    /// - Throws: `QuiverError.embedderMismatch` naming the collection, what it holds
+    ///   (`expected`) and the embedder given (`actual`), or the store's errors.
     public func openOrCreateCollection(_ name: String, for embedder: some Embedder, metric: Metric = .cosine) throws
         -> CollectionType
     {
-        // An existing collection is checked on the embedder alone; where the embedder
-        // runs is recorded when the collection is created, and may change later.
-        let identity = [Store.embedderKey: embedder.identifier.description]
-        var creation = identity
-        if let e = embedder as? OpenAIEmbedder {
-            creation[Store.embedderBaseURLKey] = HTTPError.redact(e.baseURL)
-            if e.sendDimensions { creation[Store.embedderSendsDimensionsKey] = "true" }
-        } else if let e = embedder as? OllamaEmbedder {
-            creation[Store.embedderBaseURLKey] = HTTPError.redact(e.host)
-        }
         do {
-            if (try? collection(name)) == nil {
-                do {
-                    return try openOrCreateCollection(name, dimension: embedder.dimension, metric: metric, configuration: creation)
-                } catch let error as StoreError where error.code == .collectionExists {
-                    // Created meanwhile by someone else: checked below like any existing one.
-                }
+            let existing = try collection(name)
+            try EmbedderRecord.check(embedder, against: existing.info, requireRecord: true)
+            guard existing.info.metric == metric else {
+                throw QuiverError(
+                    .collectionExists, "collection \"\(name)\" uses metric \(existing.info.metric.rawValue), not \(metric.rawValue)",
+                    input: "metric", collection: name, expected: existing.info.metric.rawValue, actual: metric.rawValue)
             }
-            return try openOrCreateCollection(name, dimension: embedder.dimension, metric: metric, configuration: identity)
-        } catch let error as StoreError where error.code == .collectionExists {
-            let existing = try? collection(name).info.configuration[Store.embedderKey]
-            throw IngestError(
-                .embedderMismatch,
-                "collection \"\(name)\" holds vectors of \(existing ?? "another embedder"), not \(embedder.identifier): "
-                    + "use the same embedder, or another collection (\(error.message))")
+            return existing
+        } catch let error as QuiverError where error.code == .collectionNotFound {
+            do {
+                return try createCollection(
+                    name, dimension: embedder.dimension, metric: metric, configuration: embedder.record.configuration)
+            } catch let error as QuiverError where error.code == .collectionExists {
+                // Created meanwhile by someone else: checked like any existing one.
+                return try openOrCreateCollection(name, for: embedder, metric: metric)
+            }
         }
+    }
+
+    /// Opens or creates the collection for vectors of `embedder`, off the cooperative pool.
+    public func openOrCreateCollection(_ name: String, for embedder: some Embedder, metric: Metric = .cosine) async throws
+        -> CollectionType
+    {
+        try await BlockingExecutor.shared.run { try self.openOrCreateCollection(name, for: embedder, metric: metric) }
     }
 }
 
 extension VectorCollection {
-    /// The embedder this collection was built with, rebuilt from what it recorded: the
-    /// provider, model and dimension, and for server-backed embedders the base URL. The
-    /// API key comes from the environment, and only when the recorded URL is OpenAI's or
-    /// `$OPENAI_BASE_URL`; for any other server, set `OPENAI_BASE_URL` to it to send the key. The local model is loaded from
-    /// `modelDirectory`, else `$QUIVER_MODEL_DIR` or the setup cache.
+    /// The embedder this collection was built with, rebuilt by `registry` from what it
+    /// recorded (see `EmbedderRegistry.standard` for how keys and model folders are found).
     ///
     /// ```swift
     /// let docs = try store.collection("docs")
     /// let retriever = try Retriever(collection: docs, embedder: docs.recordedEmbedder())
     /// ```
     ///
-    /// - Throws: `IngestError.embedderMismatch` when nothing (or an unknown embedder) is
-    ///   recorded, `modelNotFound` for a missing local model, or the embedder's own
-    ///   errors.
-    public func recordedEmbedder(modelDirectory: String? = nil) throws -> any Embedder {
-        guard let text = info.configuration[Store.embedderKey], let id = EmbedderIdentifier(text) else {
-            throw IngestError(.embedderMismatch, "collection \"\(name)\" does not record its embedder")
+    /// - Throws: `QuiverError.embedderMismatch` when nothing (or an unknown embedder) is
+    ///   recorded, `modelNotFound` for a missing local model, or the embedder's own errors.
+    public func recordedEmbedder(modelDirectory: String? = nil, registry: EmbedderRegistry = .standard) throws -> any Embedder {
+        try registry.rebuild(for: info, context: EmbedderRegistry.Context(modelDirectory: modelDirectory))
+    }
+
+    /// The embedder this collection was built with, rebuilt off the cooperative pool (a
+    /// local model is loaded from disk).
+    public func recordedEmbedder(modelDirectory: String? = nil, registry: EmbedderRegistry = .standard) async throws
+        -> any Embedder
+    {
+        let info = info
+        return try await BlockingExecutor.shared.run {
+            try registry.rebuild(for: info, context: EmbedderRegistry.Context(modelDirectory: modelDirectory))
         }
-        let base = info.configuration[Store.embedderBaseURLKey]
-        let rebuilt: any Embedder
-        switch id.provider {
-        case "hash": rebuilt = HashingEmbedder(dimension: id.dimension)
-        case "local": rebuilt = try LocalEmbedder(directory: modelDirectory)
-        case "openai":
-            // The environment's key goes only to OpenAI itself or to $OPENAI_BASE_URL: a
-            // store file from elsewhere must not be able to collect it.
-            let env = ProcessInfo.processInfo.environment["OPENAI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-            func normalized(_ url: String) -> String { HTTPError.redact(url.hasSuffix("/") ? String(url.dropLast()) : url) }
-            let trusted = base.map { b in b == "https://api.openai.com/v1" || env.map(normalized) == normalized(b) } ?? true
-            rebuilt = try OpenAIEmbedder(
-                model: id.model, dimension: id.dimension, baseURL: base, apiKey: trusted ? nil : Secret(""),
-                sendDimensions: info.configuration[Store.embedderSendsDimensionsKey] == "true")
-        case "ollama": rebuilt = try OllamaEmbedder(model: id.model, dimension: id.dimension, host: base)
-        default:
-            throw IngestError(.embedderMismatch, "collection \"\(name)\" was built with \(id), which this version cannot rebuild")
-        }
-        guard rebuilt.identifier == id else {
-            throw IngestError(
-                .embedderMismatch, "collection \"\(name)\" was built with \(id), but the rebuilt embedder is \(rebuilt.identifier)")
-        }
-        return rebuilt
     }
 }

@@ -16,6 +16,11 @@ public struct EmbeddingCache: Sendable {
             configuration: [Store.embedderKey: id])
     }
 
+    /// Opens (or creates) the cache of `embedder` in `store`, off the cooperative pool.
+    public static func open(store: any VectorDatabase, embedder: any Embedder) async throws -> EmbeddingCache {
+        try await BlockingExecutor.shared.run { try EmbeddingCache(store: store, embedder: embedder) }
+    }
+
     /// The key of a text: two FNV-1a 64 hashes with different offsets (128 bits).
     static func key(_ text: String) -> String {
         var a: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -29,7 +34,13 @@ public struct EmbeddingCache: Sendable {
 
     /// The cached vector of each text, or nil.
     public func lookup(_ texts: [String]) throws -> [[Float]?] {
-        try texts.map { try collection.get(Self.key($0))?.vector }
+        try collection.get(texts.map(Self.key)).map { $0?.vector }
+    }
+
+    /// The cached vector of each text, or nil, read in one snapshot off the cooperative
+    /// pool.
+    public func lookup(_ texts: [String]) async throws -> [[Float]?] {
+        try await collection.get(texts.map(Self.key)).map { $0?.vector }
     }
 
     /// Remembers vectors (one transaction).

@@ -43,6 +43,9 @@ public struct OllamaEmbedder: HTTPBackedEmbedder {
     /// `ollama/<model>/<dimension>`.
     public var identifier: EmbedderIdentifier { EmbedderIdentifier(provider: "ollama", model: model, dimension: outputDimension) }
 
+    /// The identifier and the host (without credentials).
+    public var record: EmbedderRecord { EmbedderRecord(identifier: identifier, baseURL: host) }
+
     /// One vector per text, requests made on the calling thread one after another.
     public func embed(_ texts: [String]) throws -> [[Float]] {
         try HTTPEmbedding.run(texts, limits: limits, request: request, parse: parse, caller: caller)

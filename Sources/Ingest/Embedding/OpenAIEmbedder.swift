@@ -53,6 +53,14 @@ public struct OpenAIEmbedder: HTTPBackedEmbedder {
     /// `openai/<model>/<dimension>`.
     public var identifier: EmbedderIdentifier { EmbedderIdentifier(provider: "openai", model: model, dimension: outputDimension) }
 
+    /// The identifier, the base URL (without credentials) and whether it asks for
+    /// shortened vectors.
+    public var record: EmbedderRecord {
+        EmbedderRecord(
+            identifier: identifier, baseURL: baseURL,
+            options: sendDimensions ? [EmbedderRecord.sendsDimensionsKey: "true"] : [:])
+    }
+
     /// One vector per text, requests made on the calling thread one after another.
     public func embed(_ texts: [String]) throws -> [[Float]] {
         try HTTPEmbedding.run(texts, limits: limits, request: request, parse: parse, caller: caller)

@@ -119,18 +119,7 @@ public struct Retriever: Sendable {
     /// - Throws: `QueryError.embedderMismatch` when the collection records another
     ///   embedder, or its dimension differs from the embedder's.
     public init(collection: any VectorCollection, embedder: any Embedder, options: RetrievalOptions = RetrievalOptions()) throws {
-        if let recorded = collection.info.configuration[Store.embedderKey], recorded != embedder.identifier.description {
-            throw QueryError(
-                .embedderMismatch,
-                "collection \"\(collection.name)\" was built with \(recorded); questions embedded with \(embedder.identifier) would not match it"
-            )
-        }
-        guard collection.dimension == embedder.dimension else {
-            throw QueryError(
-                .embedderMismatch,
-                "collection \"\(collection.name)\" holds \(collection.dimension)-dimensional vectors; \(embedder.identifier) makes \(embedder.dimension)"
-            )
-        }
+        try EmbedderRecord.check(embedder, against: collection.info)
         self.collection = collection
         self.embedder = embedder
         self.options = options
