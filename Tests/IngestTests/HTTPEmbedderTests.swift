@@ -80,13 +80,15 @@ import Testing
     @Test func badAnswersAreClearErrors() throws {
         let server = try LoopbackServer()
         let e = try openAI(server)
-        for (fault, words) in [
-            ("malformed", "not a JSON object"), ("wrong_count", "2 vectors for 3 texts"), ("wrong_dimension", "7 components"),
+        for (fault, expected, actual) in [
+            ("malformed", "a JSON object", nil), ("wrong_count", "3 vectors", "2 vectors"),
+            ("wrong_dimension", "\(e.dimension) components", "7 components"),
         ] {
             try server.control(#"{"faults": [{"\#(fault)": true}]}"#)
             let error = #expect(throws: IngestError.self) { try e.embed(["a", "b", "c"]) }
             #expect(error?.code == .badEmbedding)
-            #expect(error?.message.contains(words) == true, "\(fault): \(error?.message ?? "")")
+            #expect(error?.input == e.identifier.description, "\(fault)")
+            #expect(error?.expected == expected && error?.actual == actual, "\(fault): \(error?.message ?? "")")
         }
         // A server that rejects a request as too large: the batch is split and retried.
         try server.reset()

@@ -94,16 +94,17 @@ import TestSupport
         try server.control(#"{"faults": [{"malformed": true}]}"#)
         let malformed = await #expect(throws: QueryError.self) { try await llm.complete([.user("x")]) }
         #expect(malformed?.code == .badResponse)
-        #expect(malformed?.message.contains(llm.name) == true)
+        #expect(malformed?.input == llm.name && malformed?.expected == "a JSON object")
         // A bad event in the middle of a stream.
         try server.control(#"{"faults": [{"malformed": true}]}"#)
         let event = await #expect(throws: QueryError.self) { try await llm.collect([.user("a b c d e f")]) }
         #expect(event?.code == .badResponse)
-        #expect(event?.message.contains("not JSON") == true)
+        #expect(event?.input == llm.name && event?.expected == "a JSON stream line")
         // An error object in the middle of a stream.
         try server.control(#"{"faults": [{"error_event": true}]}"#)
         let mid = await #expect(throws: QueryError.self) { try await llm.collect([.user("a b c d e f")]) }
-        #expect(mid?.message.contains("injected mid-stream error") == true)
+        #expect(mid?.code == .badResponse && mid?.expected == "an answer")
+        #expect(mid?.message.contains("injected mid-stream error") == true)  // the server's own words are passed on
         // A stream cut off half-way.
         try server.control(#"{"faults": [{"truncate": true}]}"#)
         var received = ""

@@ -73,13 +73,12 @@ import TestSupport
 
         let dimError = #expect(throws: StoreError.self) { try c.upsert([good, Record(id: "short", vector: [1, 2, 3])]) }
         #expect(dimError?.code == .dimensionMismatch)
-        #expect(dimError?.message.contains("\"short\"") == true)
-        #expect(dimError?.message.contains("3 components") == true)
-        #expect(dimError?.message.contains("expects 4") == true)
+        #expect(dimError?.recordID == "short" && dimError?.collection == "c")
+        #expect(dimError?.actual == "3" && dimError?.expected == "4")
 
         let nanError = #expect(throws: StoreError.self) { try c.upsert([good, Record(id: "nan", vector: [1, .nan, 0, 0])]) }
         #expect(nanError?.code == .invalidVector)
-        #expect(nanError?.message.contains("component 1") == true)
+        #expect(nanError?.recordID == "nan" && nanError?.input == "component 1" && nanError?.actual == "nan")
         let infError = #expect(throws: StoreError.self) { try c.upsert([Record(id: "inf", vector: [1, 0, .infinity, 0]), good]) }
         #expect(infError?.code == .invalidVector)
         let zeroError = #expect(throws: StoreError.self) { try c.upsert([Record(id: "zero", vector: [0, 0, 0, 0])]) }
@@ -87,7 +86,7 @@ import TestSupport
 
         let emptyID = #expect(throws: StoreError.self) { try c.upsert([good, Record(id: "", vector: [1, 0, 0, 0])]) }
         #expect(emptyID?.code == .invalidID)
-        #expect(emptyID?.message.contains("position 1") == true)
+        #expect(emptyID?.input == "batch position 1" && emptyID?.recordID == "")
         let longID = #expect(throws: StoreError.self) {
             try c.upsert([Record(id: String(repeating: "x", count: 300), vector: [1, 0, 0, 0])])
         }
@@ -96,7 +95,7 @@ import TestSupport
         let huge: [String: MetadataValue] = ["blob": .string(String(repeating: "m", count: 70_000))]
         let metaError = #expect(throws: StoreError.self) { try c.upsert([good, Record(id: "big", vector: [1, 0, 0, 0], metadata: huge)]) }
         #expect(metaError?.code == .invalidMetadata)
-        #expect(metaError?.message.contains("\"big\"") == true)
+        #expect(metaError?.recordID == "big" && metaError?.expected == "at most 65536 bytes")
         let badField = #expect(throws: StoreError.self) { try c.upsert([Record(id: "f", vector: [1, 0, 0, 0], metadata: ["": 1])]) }
         #expect(badField?.code == .invalidMetadata)
 

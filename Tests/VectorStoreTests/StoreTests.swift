@@ -25,13 +25,15 @@ import TestSupport
         #expect(again.info == docs.info)
         let e1 = #expect(throws: StoreError.self) { try store.openOrCreateCollection("docs", dimension: 16, metric: .cosine) }
         #expect(e1?.code == .collectionExists)
-        #expect(e1?.message.contains("dimension 8, not 16") == true)
+        #expect(e1?.collection == "docs")
+        #expect(e1?.input == "dimension" && e1?.expected == "8" && e1?.actual == "16")
         let e2 = #expect(throws: StoreError.self) {
             try store.openOrCreateCollection("docs", dimension: 8, metric: .cosine, configuration: ["embedder": "openai/x/8"])
         }
-        #expect(e2?.message.contains("embedder=hash/v1/8") == true)
+        #expect(e2?.input == "embedder" && e2?.expected == "hash/v1/8" && e2?.actual == "openai/x/8")
         let e3 = #expect(throws: StoreError.self) { try store.collection("nope") }
         #expect(e3?.code == .collectionNotFound)
+        #expect(e3?.collection == "nope" && e3?.path == dir.path)
     }
 
     @Test func dropRemovesRecordsAndNameCanBeReused() throws {
@@ -62,7 +64,7 @@ import TestSupport
         try "hello".write(toFile: other + "/readme.txt", atomically: true, encoding: .utf8)
         let e1 = #expect(throws: StoreError.self) { try Store(path: other) }
         #expect(e1?.code == .notAStore)
-        #expect(e1?.message.contains(other) == true)
+        #expect(e1?.path == other)
 
         let garbage = dir.sub("garbage")
         try FileManager.default.createDirectory(atPath: garbage, withIntermediateDirectories: true)
@@ -93,7 +95,7 @@ import TestSupport
         }
         let e = #expect(throws: StoreError.self) { try Store(path: dir.path) }
         #expect(e?.code == .unsupportedFormat)
-        #expect(e?.message.contains("version 99") == true)
+        #expect(e?.input == "format version" && e?.actual == "99" && e?.path == dir.path)
     }
 
     @Test func mapGrowsWhenFull() throws {

@@ -84,14 +84,19 @@ enum HTTPEmbedding {
     /// Checks count and dimension.
     static func check(_ vectors: [[Float]], count: Int, dimension: Int, embedder: EmbedderIdentifier) throws -> [[Float]] {
         guard vectors.count == count else {
-            throw IngestError(.badEmbedding, "\(embedder) returned \(vectors.count) vectors for \(count) texts")
+            throw IngestError(
+                .badEmbedding, "\(embedder) returned \(vectors.count) vectors for \(count) texts", input: embedder.description,
+                expected: "\(count) vectors", actual: "\(vectors.count) vectors")
         }
         for (i, v) in vectors.enumerated() where v.count != dimension {
             throw IngestError(
-                .badEmbedding, "\(embedder) returned a vector of \(v.count) components for text \(i) of the request, expected \(dimension)")
+                .badEmbedding, "\(embedder) returned a vector of \(v.count) components for text \(i) of the request, expected \(dimension)",
+                input: embedder.description, expected: "\(dimension) components", actual: "\(v.count) components")
         }
         for (i, v) in vectors.enumerated() where !v.allSatisfy({ $0.isFinite }) {
-            throw IngestError(.badEmbedding, "\(embedder) returned a non-finite component for text \(i) of the request")
+            throw IngestError(
+                .badEmbedding, "\(embedder) returned a non-finite component for text \(i) of the request", input: embedder.description,
+                expected: "finite components")
         }
         return vectors
     }
@@ -99,7 +104,9 @@ enum HTTPEmbedding {
     static func json(_ body: [UInt8], from embedder: EmbedderIdentifier) throws -> [String: Any] {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
             let preview = String(decoding: body.prefix(80), as: UTF8.self)
-            throw IngestError(.badEmbedding, "\(embedder) answered with a body that is not a JSON object: \(preview)…")
+            throw IngestError(
+                .badEmbedding, "\(embedder) answered with a body that is not a JSON object: \(preview)…", input: embedder.description,
+                expected: "a JSON object")
         }
         return object
     }

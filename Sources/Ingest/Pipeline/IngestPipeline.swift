@@ -148,7 +148,7 @@ public struct IngestPipeline: Sendable {
         progress: (@Sendable (IngestProgress) -> Void)?
     ) async throws -> IngestReport {
         let started = Date()
-        let cache = try openCache()
+        let cache = try await openCache()
         var report = IngestReport()
         report.issues = issues
         var state = IngestProgress()
@@ -162,7 +162,8 @@ public struct IngestPipeline: Sendable {
         let rootUnreadable = root.map { r in issues.contains { $0.kind == .unreadable && $0.path == r } } ?? false
         var ids = Set<String>()
         for s in sources where !ids.insert(s.id).inserted {
-            throw IngestError(.invalidArgument, "two sources would both be document \"\(s.id)\"; give them distinct ids")
+            throw IngestError(
+                .invalidArgument, "two sources would both be document \"\(s.id)\"; give them distinct ids", input: s.id, path: s.path)
         }
         let loader = self.loader
         func load(_ range: Range<Int>) -> Task<[DocumentLoader.Result], Never> {
@@ -221,7 +222,7 @@ public struct IngestPipeline: Sendable {
     /// Ingests documents given directly (ids chosen by the caller).
     public func run(documents: [Document], progress: (@Sendable (IngestProgress) -> Void)? = nil) async throws -> IngestReport {
         let started = Date()
-        let cache = try openCache()
+        let cache = try await openCache()
         var report = IngestReport()
         report.bytes = documents.reduce(0) { $0 + $1.text.utf8.count }
         var state = IngestProgress()
@@ -323,8 +324,8 @@ public struct IngestPipeline: Sendable {
     }
 
     /// The store's embedding cache for this embedder, once per run (nil when off).
-    private func openCache() throws -> EmbeddingCache? {
-        useCache && !dryRun ? try EmbeddingCache(store: collection.database, embedder: embedder) : nil
+    private func openCache() async throws -> EmbeddingCache? {
+        useCache && !dryRun ? try await EmbeddingCache.open(store: collection.database, embedder: embedder) : nil
     }
 
     private func ingest(
@@ -362,7 +363,7 @@ public struct IngestPipeline: Sendable {
         // (one at a time, several documents per transaction) overlap the embedding. A
         // document whose embedding failed is reported and left as it was.
         let texts = chunks.flatMap { $0.map(\.text) }
-        var vectors = try cache?.lookup(texts) ?? [[Float]?](repeating: nil, count: texts.count)
+        var vectors = try await cache?.lookup(texts) ?? [[Float]?](repeating: nil, count: texts.count)
         let missing = vectors.indices.filter { vectors[$0] == nil }
         var owner: [Int] = []  // text index → work index
         owner.reserveCapacity(texts.count)

@@ -44,10 +44,12 @@ enum ChatSupport {
     static func object(_ bytes: [UInt8], from name: String, redacting secret: Secret? = nil) throws -> [String: Any] {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
             let preview = scrub(String(decoding: bytes.prefix(80), as: UTF8.self), secret)
-            throw QueryError(.badResponse, "\(name) answered with something that is not a JSON object: \(preview)")
+            throw QueryError(
+                .badResponse, "\(name) answered with something that is not a JSON object: \(preview)", input: name,
+                expected: "a JSON object")
         }
         if let error = errorMessage(object) {
-            throw QueryError(.badResponse, "\(name) reported an error: \(scrub(error, secret))")
+            throw QueryError(.badResponse, "\(name) reported an error: \(scrub(error, secret))", input: name, expected: "an answer")
         }
         return object
     }

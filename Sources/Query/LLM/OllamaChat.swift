@@ -79,10 +79,12 @@ public struct OllamaChat: LanguageModel {
 
     static func decodeLine(_ line: String, name: String) throws -> ChatSupport.Piece {
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            throw QueryError(.badResponse, "\(name) sent a stream line that is not JSON: \(line.prefix(80))")
+            throw QueryError(
+                .badResponse, "\(name) sent a stream line that is not JSON: \(line.prefix(80))", input: name, expected: "a JSON stream line"
+            )
         }
         if let error = ChatSupport.errorMessage(object) {
-            throw QueryError(.badResponse, "\(name) reported an error mid-stream: \(error)")
+            throw QueryError(.badResponse, "\(name) reported an error mid-stream: \(error)", input: name, expected: "an answer")
         }
         let text = ((object["message"] as? [String: Any])?["content"] as? String) ?? ""
         if (object["done"] as? Bool) == true {

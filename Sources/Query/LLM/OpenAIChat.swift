@@ -93,10 +93,12 @@ public struct OpenAIChat: LanguageModel {
         if data.trimmingCharacters(in: .whitespaces) == "[DONE]" { return .done(nil) }
         guard let object = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any] else {
             throw QueryError(
-                .badResponse, "\(name) sent a stream event that is not JSON: \(ChatSupport.scrub(String(data.prefix(80)), key))")
+                .badResponse, "\(name) sent a stream event that is not JSON: \(ChatSupport.scrub(String(data.prefix(80)), key))",
+                input: name, expected: "a JSON stream line")
         }
         if let error = ChatSupport.errorMessage(object) {
-            throw QueryError(.badResponse, "\(name) reported an error mid-stream: \(ChatSupport.scrub(error, key))")
+            throw QueryError(
+                .badResponse, "\(name) reported an error mid-stream: \(ChatSupport.scrub(error, key))", input: name, expected: "an answer")
         }
         let choice = (object["choices"] as? [[String: Any]])?.first
         let text = ((choice?["delta"] as? [String: Any])?["content"] as? String) ?? ""

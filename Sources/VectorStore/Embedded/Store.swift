@@ -40,19 +40,19 @@ public final class Store: VectorDatabase {
         let dataFile = (path as NSString).appendingPathComponent("data.mdb")
         if fm.fileExists(atPath: path, isDirectory: &isDir) {
             guard isDir.boolValue else {
-                throw StoreError(.notAStore, "\(path) is a file, not a Quiver store directory")
+                throw StoreError(.notAStore, "\(path) is a file, not a Quiver store directory", path: path)
             }
             if !fm.fileExists(atPath: dataFile) {
                 let contents = (try? fm.contentsOfDirectory(atPath: path)) ?? []
                 if !contents.isEmpty {
-                    throw StoreError(.notAStore, "\(path) is not a Quiver store: it holds other files and no data.mdb")
+                    throw StoreError(.notAStore, "\(path) is not a Quiver store: it holds other files and no data.mdb", path: path)
                 }
                 if !options.create {
-                    throw StoreError(.notAStore, "\(path) is an empty directory, not a Quiver store")
+                    throw StoreError(.notAStore, "\(path) is an empty directory, not a Quiver store", path: path)
                 }
             }
         } else {
-            guard options.create else { throw StoreError(.notAStore, "no Quiver store at \(path)") }
+            guard options.create else { throw StoreError(.notAStore, "no Quiver store at \(path)", path: path) }
             do {
                 try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
             } catch {
@@ -67,7 +67,8 @@ public final class Store: VectorDatabase {
                 directory: path, mapSize: options.initialMapSize, maxDBs: maxDBs,
                 maxReaders: options.maxReaders, sync: options.durable)
         } catch let error as StoreError where error.code == .corrupted {
-            throw StoreError(.notAStore, "\(path) is not a Quiver store: data.mdb is not an LMDB file", underlying: error.underlying)
+            throw StoreError(
+                .notAStore, "\(path) is not a Quiver store: data.mdb is not an LMDB file", underlying: error.underlying, path: path)
         }
         let env = self.env
         let names = [Format.metaDB, Format.collectionsDB, Format.stateDB, Format.trashDB]
@@ -77,7 +78,7 @@ public final class Store: VectorDatabase {
             // named database: finish creating it. Anything else is some other LMDB file.
             let entries = try env.read { txn in try txn.count(DBI.main) }
             if entries > 0 {
-                throw StoreError(.notAStore, "\(path) is not a Quiver store: its LMDB file has no Quiver metadata")
+                throw StoreError(.notAStore, "\(path) is not a Quiver store: its LMDB file has no Quiver metadata", path: path)
             }
         }
         if let meta = dbs[0] {
@@ -129,16 +130,17 @@ public final class Store: VectorDatabase {
 
     private static func checkFormat(_ meta: DBI, _ txn: Transaction, path: String) throws {
         guard let magic = try txn.get(meta, Array("magic".utf8)), Array(magic) == Format.magic else {
-            throw StoreError(.notAStore, "\(path) is not a Quiver store: its metadata has no Quiver magic value")
+            throw StoreError(.notAStore, "\(path) is not a Quiver store: its metadata has no Quiver magic value", path: path)
         }
         guard let v = try txn.get(meta, Array("version".utf8)), v.count == 4 else {
-            throw StoreError(.notAStore, "\(path) is not a Quiver store: it has no format version")
+            throw StoreError(.notAStore, "\(path) is not a Quiver store: it has no format version", path: path)
         }
         let version = UInt32(littleEndian: v.loadUnaligned(as: UInt32.self))
         guard version <= Format.version else {
             throw StoreError(
                 .unsupportedFormat,
-                "\(path) has store format version \(version); this Quiver reads up to version \(Format.version)")
+                "\(path) has store format version \(version); this Quiver reads up to version \(Format.version)", input: "format version",
+                path: path, expected: "at most \(Format.version)", actual: "\(version)")
         }
     }
 
@@ -182,7 +184,7 @@ public final class Store: VectorDatabase {
         }
         let info = try env.write(openingDatabases: true) { txn -> CollectionInfo in
             if try txn.get(collectionsDB, Array(name.utf8)) != nil {
-                throw StoreError(.collectionExists, "collection \"\(name)\" already exists")
+                throw StoreError(.collectionExists, "collection \"\(name)\" already exists", collection: name)
             }
             let cid = try nextCollectionID(txn)
             let info = CollectionInfo(name: name, settings: settings, cid: cid)
@@ -230,21 +232,26 @@ public final class Store: VectorDatabase {
     static func check(_ info: CollectionInfo, against settings: CollectionSettings) throws {
         let name = info.name
         if info.dimension != settings.dimension {
-            throw StoreError(.collectionExists, "collection \"\(name)\" has dimension \(info.dimension), not \(settings.dimension)")
+            throw StoreError(
+                .collectionExists, "collection \"\(name)\" has dimension \(info.dimension), not \(settings.dimension)", input: "dimension",
+                collection: name, expected: "\(info.dimension)", actual: "\(settings.dimension)")
         }
         if info.metric != settings.metric {
             throw StoreError(
-                .collectionExists, "collection \"\(name)\" uses metric \(info.metric.rawValue), not \(settings.metric.rawValue)")
+                .collectionExists, "collection \"\(name)\" uses metric \(info.metric.rawValue), not \(settings.metric.rawValue)",
+                input: "metric", collection: name, expected: info.metric.rawValue, actual: settings.metric.rawValue)
         }
         if info.encoding != settings.encoding {
             throw StoreError(
                 .collectionExists,
-                "collection \"\(name)\" stores \(info.encoding.rawValue) vectors, not \(settings.encoding.rawValue)")
+                "collection \"\(name)\" stores \(info.encoding.rawValue) vectors, not \(settings.encoding.rawValue)", input: "encoding",
+                collection: name, expected: info.encoding.rawValue, actual: settings.encoding.rawValue)
         }
         for (key, value) in settings.configuration.sorted(by: { $0.key < $1.key }) where info.configuration[key] != value {
             throw StoreError(
                 .collectionExists,
-                "collection \"\(name)\" was created with \(key)=\(info.configuration[key] ?? "(unset)"), not \(value)")
+                "collection \"\(name)\" was created with \(key)=\(info.configuration[key] ?? "(unset)"), not \(value)", input: key,
+                collection: name, expected: info.configuration[key], actual: value)
         }
     }
 
@@ -287,7 +294,7 @@ public final class Store: VectorDatabase {
 
     func info(named name: String, _ txn: Transaction) throws -> CollectionInfo {
         guard let value = try txn.get(collectionsDB, Array(name.utf8)) else {
-            throw StoreError(.collectionNotFound, "no collection named \"\(name)\" in \(path)")
+            throw StoreError(.collectionNotFound, "no collection named \"\(name)\" in \(path)", path: path, collection: name)
         }
         return try Self.decodeInfo(value, name: name)
     }

@@ -102,7 +102,8 @@ public final class LocalModel: @unchecked Sendable {
             throw IngestError(
                 .modelNotFound,
                 "the local model \(Self.name) is not in \(directory) (missing \(missing.joined(separator: ", "))): "
-                    + "run scripts/setup.sh to fetch it, or point QUIVER_MODEL_DIR (or --model-dir) at a folder that holds it")
+                    + "run scripts/setup.sh to fetch it, or point QUIVER_MODEL_DIR (or --model-dir) at a folder that holds it",
+                input: missing.joined(separator: ", "), path: directory)
         }
         self.directory = directory
         tokenizer = try WordPieceTokenizer(vocabularyPath: directory + "/vocab.txt", maxLength: shape.maxLength)
@@ -147,10 +148,14 @@ public final class LocalModel: @unchecked Sendable {
     public func embed(tokenized sequences: [[Int32]], threads: Int = ProcessInfoCores.count) throws -> [[Float]] {
         for (i, ids) in sequences.enumerated() {
             guard !ids.isEmpty, ids.count <= shape.maxLength else {
-                throw IngestError(.invalidArgument, "sequence \(i) has \(ids.count) ids; \(Self.name) reads 1 to \(shape.maxLength)")
+                throw IngestError(
+                    .invalidArgument, "sequence \(i) has \(ids.count) ids; \(Self.name) reads 1 to \(shape.maxLength)",
+                    input: "sequence \(i)", expected: "1 to \(shape.maxLength) ids", actual: "\(ids.count) ids")
             }
             if let bad = ids.first(where: { $0 < 0 || Int($0) >= shape.vocabulary }) {
-                throw IngestError(.invalidArgument, "sequence \(i) holds id \(bad), outside the vocabulary of \(shape.vocabulary)")
+                throw IngestError(
+                    .invalidArgument, "sequence \(i) holds id \(bad), outside the vocabulary of \(shape.vocabulary)",
+                    input: "sequence \(i)", expected: "an id below \(shape.vocabulary)", actual: "\(bad)")
             }
         }
         return run(sequences, threads: threads)

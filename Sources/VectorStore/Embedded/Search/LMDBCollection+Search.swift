@@ -15,7 +15,9 @@ extension LMDBCollection {
     // MARK: Engine
 
     func runSearch(_ queries: [[Float]], k: Int, filter: Filter?) throws -> (hits: [[SearchHit]], plan: SearchPlan) {
-        guard k >= 1 else { throw StoreError(.invalidArgument, "k must be at least 1, got \(k)") }
+        guard k >= 1 else {
+            throw StoreError(.invalidArgument, "k must be at least 1, got \(k)", input: "k", expected: "at least 1", actual: "\(k)")
+        }
         try filter?.validate()
         let dim = info.dimension
         let b = queries.count
@@ -26,16 +28,21 @@ extension LMDBCollection {
             guard q.count == dim else {
                 throw StoreError(
                     .dimensionMismatch,
-                    "query \(i) has \(q.count) components, collection \"\(info.name)\" expects \(dim)")
+                    "query \(i) has \(q.count) components, collection \"\(info.name)\" expects \(dim)", input: "query \(i)",
+                    collection: info.name, expected: "\(dim)", actual: "\(q.count)")
             }
             var n: Float = 0
             for (j, x) in q.enumerated() {
-                guard x.isFinite else { throw StoreError(.invalidVector, "query \(i): component \(j) is \(x)") }
+                guard x.isFinite else {
+                    throw StoreError(.invalidVector, "query \(i): component \(j) is \(x)", input: "query \(i)", actual: "\(x)")
+                }
                 n += x * x
             }
             var scale: Float = 1
             if info.metric == .cosine {
-                guard n > 0 && n.isFinite else { throw StoreError(.invalidVector, "query \(i) is a zero vector; cosine is undefined") }
+                guard n > 0 && n.isFinite else {
+                    throw StoreError(.invalidVector, "query \(i) is a zero vector; cosine is undefined", input: "query \(i)")
+                }
                 scale = 1 / n.squareRoot()
                 n = 1
             }
