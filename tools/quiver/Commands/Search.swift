@@ -16,7 +16,7 @@ struct Search: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let store = try Store(path: storeOptions.path, options: noCreate)
+        let store = try Store(path: storeOptions.path, options: .noCreate)
         let target = try await store.collection(collection)
         let embedder = try EmbedderOptions.remembered(target, modelDirectory: modelDir)
         let vector = try await embedder.embed([question])[0]

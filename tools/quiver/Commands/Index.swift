@@ -39,7 +39,7 @@ struct Index: AsyncParsableCommand {
             throw CLIError("no such file or folder: \(path)", hint: "give the folder of documents to index")
         }
         if paths.count > 1 { try checkDistinctIDs() }
-        let found = try? await Store(path: storeOptions.path, options: noCreate).collection(collection)
+        let found = try? await Store(path: storeOptions.path, options: .noCreate).collection(collection)
         // Without --embedder, an existing collection keeps the embedder it was built with.
         let existing = embedderOptions.embedder == nil ? found : nil
         let embedder: any Embedder =
@@ -145,7 +145,7 @@ struct Index: AsyncParsableCommand {
     /// `--dry-run`: compares with the collection if it exists, else everything is new.
     func plan(_ embedder: any Embedder) async throws {
         let started = Date()
-        let existing: LMDBCollection? = try? await Store(path: storeOptions.path, options: noCreate).collection(collection)
+        let existing: LMDBCollection? = try? await Store(path: storeOptions.path, options: .noCreate).collection(collection)
         if let existing {
             let recorded = existing.info.configuration[Store.embedderKey]
             if recorded != nil && recorded != embedder.identifier.description {
