@@ -10,7 +10,7 @@ struct Index: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptionsGroup
     @Option(help: "Collection name.") var collection = "docs"
     @OptionGroup var embedderOptions: EmbedderOptions
-    @Option(help: "recursive, markdown, sentence, token or character.") var splitter = "recursive"
+    @Option(help: "How documents are cut into chunks.") var splitter = SplitterChoice.recursive
     @Option(help: "Chunk size (scalars; tokens for the token splitter).") var chunkSize = 800
     @Option(help: "Chunk overlap.") var chunkOverlap = 100
     @Option(help: "Texts per embedding request.") var batchSize = 64
@@ -25,9 +25,6 @@ struct Index: AsyncParsableCommand {
         if prune && paths.count > 1 && paths.contains(where: Self.isFolder) {
             throw ValidationError(
                 "--prune with a folder needs that folder alone: a folder's prune would delete the other paths' documents")
-        }
-        guard ["recursive", "markdown", "sentence", "token", "character"].contains(splitter) else {
-            throw ValidationError("--splitter must be recursive, markdown, sentence, token or character")
         }
         guard chunkSize > 0, chunkOverlap >= 0, chunkOverlap < chunkSize else {
             throw ValidationError("need 0 <= --chunk-overlap < --chunk-size")
@@ -62,14 +59,14 @@ struct Index: AsyncParsableCommand {
     func textSplitter(for embedder: any Embedder) -> any TextSplitter {
         let split: any TextSplitter
         switch splitter {
-        case "markdown": split = MarkdownSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
-        case "sentence": split = SentenceSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
-        case "token":
+        case .markdown: split = MarkdownSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
+        case .sentence: split = SentenceSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
+        case .token:
             // With the local model, count in its own tokens so chunks fit its window.
             let tokenizer: any Tokenizer = (embedder as? LocalEmbedder)?.tokenizer ?? WordTokenizer()
             split = TokenSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap, tokenizer: tokenizer)
-        case "character": split = CharacterSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
-        default: split = RecursiveSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
+        case .character: split = CharacterSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
+        case .recursive: split = RecursiveSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
         }
         return split
     }

@@ -4,20 +4,28 @@ import Query
 
 /// The language model flags of `query` and `repl`.
 struct LLMOptions: ParsableArguments {
-    @Option(help: "none (extractive answers, offline), openai or ollama (default: $QUIVER_LLM, else none).")
-    var llm: String?
+    @Option(help: "The LLM; none answers extractively, offline (default: $QUIVER_LLM, else none).")
+    var llm: LLMChoice?
     @Option(help: "The LLM's model (default: $QUIVER_LLM_MODEL; openai gpt-4o-mini, ollama llama3.2).") var model: String?
     @Option(help: "The LLM's base URL (openai: $OPENAI_BASE_URL; ollama: $OLLAMA_HOST).") var baseURL: String?
     @Option(help: "Sampling temperature.") var temperature: Double?
     @Option(help: "Most tokens per answer.") var maxTokens: Int?
 
-    var provider: String {
-        llm ?? ProcessInfo.processInfo.environment["QUIVER_LLM"].flatMap { $0.isEmpty ? nil : $0 } ?? "none"
+    /// `$QUIVER_LLM`, when set.
+    private var environmentProvider: String? {
+        ProcessInfo.processInfo.environment["QUIVER_LLM"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The flag, else `$QUIVER_LLM`, else none (`validate()` refuses a `$QUIVER_LLM` that
+    /// names no provider).
+    var provider: LLMChoice {
+        llm ?? environmentProvider.flatMap(LLMChoice.init(rawValue:)) ?? .extractive
     }
 
     func validate() throws {
-        guard ["none", "openai", "ollama"].contains(provider) else {
-            throw ValidationError("--llm must be none, openai or ollama, not \(provider)")
+        if llm == nil, let name = environmentProvider, LLMChoice(rawValue: name) == nil {
+            let names = LLMChoice.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("QUIVER_LLM must be one of \(names), not \(name)")
         }
     }
 
@@ -25,9 +33,9 @@ struct LLMOptions: ParsableArguments {
     func make() throws -> (any LanguageModel)? {
         let env = ProcessInfo.processInfo.environment["QUIVER_LLM_MODEL"].flatMap { $0.isEmpty ? nil : $0 }
         switch provider {
-        case "openai": return try OpenAIChat(model: model ?? env ?? "gpt-4o-mini", baseURL: baseURL)
-        case "ollama": return try OllamaChat(model: model ?? env ?? "llama3.2", host: baseURL)
-        default: return nil
+        case .openai: return try OpenAIChat(model: model ?? env ?? "gpt-4o-mini", baseURL: baseURL)
+        case .ollama: return try OllamaChat(model: model ?? env ?? "llama3.2", host: baseURL)
+        case .extractive: return nil
         }
     }
 
