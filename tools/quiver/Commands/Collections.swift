@@ -3,9 +3,10 @@ import Foundation
 import Query
 
 /// `quiver collections`: lists the store's collections.
-struct Collections: ParsableCommand {
+struct Collections: ParsableCommand, VerboseCommand {
     static let configuration = CommandConfiguration(abstract: "List the store's collections.")
     @OptionGroup var storeOptions: StoreOptionsGroup
+    @OptionGroup var verbosity: VerboseOptions
 
     func run() throws {
         let store = try Store(path: storeOptions.path, options: .noCreate)

@@ -3,9 +3,10 @@ import Foundation
 import Query
 
 /// `quiver compact`: reclaims deleted records' space in every collection.
-struct Compact: ParsableCommand {
+struct Compact: ParsableCommand, VerboseCommand {
     static let configuration = CommandConfiguration(abstract: "Reclaim deleted records' space in every collection.")
     @OptionGroup var storeOptions: StoreOptionsGroup
+    @OptionGroup var verbosity: VerboseOptions
 
     func run() throws {
         let store = try Store(path: storeOptions.path, options: .noCreate)

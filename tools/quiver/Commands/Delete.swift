@@ -3,7 +3,7 @@ import Foundation
 import Query
 
 /// `quiver delete`: deletes documents by id, or the records matching a filter.
-struct Delete: ParsableCommand {
+struct Delete: ParsableCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         abstract: "Delete documents (all their chunks) by id, or the records matching a metadata filter.")
     @OptionGroup var storeOptions: StoreOptionsGroup
@@ -11,6 +11,7 @@ struct Delete: ParsableCommand {
     @Option(help: "A document id, as indexed (its path under the indexed folder; repeatable).") var doc: [String] = []
     @Option(help: "Metadata filter KEY=VALUE (repeatable; all must match).") var `where`: [String] = []
     @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var verbosity: VerboseOptions
 
     func validate() throws {
         guard doc.isEmpty != `where`.isEmpty else { throw ValidationError("give --doc ID… or --where KEY=VALUE…, not both") }

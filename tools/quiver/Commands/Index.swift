@@ -3,7 +3,7 @@ import Foundation
 import Ingest
 
 /// `quiver index PATH…`: builds or updates an index.
-struct Index: AsyncParsableCommand {
+struct Index: AsyncParsableCommand, VerboseCommand {
     static let configuration = CommandConfiguration(abstract: "Build or update an index of the documents under PATH.")
 
     @Argument(help: "Folders or files to index (a folder's documents are named by their path under it).") var paths: [String]
@@ -20,6 +20,7 @@ struct Index: AsyncParsableCommand {
     @Flag(help: "Delete documents whose source vanished (one folder, or the files given).") var prune = false
     @Flag(help: "Say what would be added, updated, unchanged and removed; write nothing.") var dryRun = false
     @Flag(help: "Print the report as JSON.") var json = false
+    @OptionGroup var verbosity: VerboseOptions
 
     func validate() throws {
         if prune && paths.count > 1 && paths.contains(where: Self.isFolder) {
@@ -181,10 +182,10 @@ struct Index: AsyncParsableCommand {
             for id in total.added { print("  add     \(id)") }
             for id in total.updated { print("  update  \(id)") }
             for id in total.removed { print("  remove  \(id)") }
-            if verbose { for id in total.unchanged { print("  same    \(id)") } }
+            if verbosity.verbose { for id in total.unchanged { print("  same    \(id)") } }
         } else {
             print("Indexed \(paths.joined(separator: ", ")) into \(storeOptions.path) (\(collection)): \(total)")
-            if verbose {
+            if verbosity.verbose {
                 for id in total.added { print("  added    \(id)") }
                 for id in total.updated { print("  updated  \(id)") }
                 for id in total.removed { print("  removed  \(id)") }

@@ -6,7 +6,7 @@ import Query
 import Synchronization
 
 /// `quiver repl`: the interactive query console.
-struct Repl: AsyncParsableCommand {
+struct Repl: AsyncParsableCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         abstract: "The interactive query console (reads questions line by line when stdin is not a terminal).",
         discussion: """
@@ -17,6 +17,7 @@ struct Repl: AsyncParsableCommand {
 
     @OptionGroup var ask: AskOptions
     @Option(help: "History file (default: $QUIVER_HISTORY, else ~/.quiver_history).") var history: String?
+    @OptionGroup var verbosity: VerboseOptions
 
     func run() async throws {
         var session = Session(engine: try await ask.engine(), interactive: isatty(0) != 0, filters: ask.where)

@@ -3,11 +3,12 @@ import Foundation
 import Query
 
 /// `quiver stats`: the store's collections, their size and their embedder.
-struct Stats: ParsableCommand {
+struct Stats: ParsableCommand, VerboseCommand {
     static let configuration = CommandConfiguration(abstract: "Show the store's collections, their size and their embedder.")
     @OptionGroup var storeOptions: StoreOptionsGroup
     @Option(help: "Only this collection.") var collection: String?
     @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var verbosity: VerboseOptions
 
     func run() throws {
         let store = try Store(path: storeOptions.path, options: .noCreate)
