@@ -59,11 +59,13 @@ let package = Package(
 
         // Seeded synthetic data shared by the demo, the benchmarks and the tests.
         .target(name: "Synthetic", path: "tools/Synthetic"),
-        .target(name: "TestSupport", dependencies: ["VectorStore", "HTTP", "Synthetic"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["VectorStore", "HTTP", "Ingest", "Synthetic"], path: "Tests/TestSupport"),
         .testTarget(name: "VectorStoreTests", dependencies: ["VectorStore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TestSupport"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "TestSupport"]),
+        // The built `quiver` end to end, run as a subprocess (`swift build --build-tests` builds it).
+        .testTarget(name: "CommandLineTests", dependencies: ["Query", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

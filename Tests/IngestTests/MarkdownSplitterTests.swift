@@ -64,7 +64,7 @@ import Testing
             var text = ""
             for _ in 0..<Int(rng.next() % 60) {
                 text += lines[Int(rng.next() % UInt64(lines.count))] + "\n"
-                if rng.next() % 3 == 0 { text += SplitterTests.text(&rng, length: 8) + "\n" }
+                if rng.next() % 3 == 0 { text += GeneratedText.text(&rng, length: 8) + "\n" }
             }
             SplitterTests().check(MarkdownSplitter(chunkSize: size, chunkOverlap: overlap), text, "markdown \(size)/\(overlap) #\(round)")
         }

@@ -43,7 +43,7 @@ import Testing
     func tokenChunksHoldExactlySizeAndOverlap(size: Int, overlap: Int) {
         var rng = SeededGenerator(seed: UInt64(size + overlap))
         for _ in 0..<30 {
-            let text = SplitterTests.text(&rng, length: Int(rng.next() % 400))
+            let text = GeneratedText.text(&rng, length: Int(rng.next() % 400))
             let tokens = WordTokenizer().tokenRanges(text)
             let chunks = TokenSplitter(chunkSize: size, chunkOverlap: overlap).split(text)
             let bytes = Array(text.utf8)
@@ -68,7 +68,7 @@ import Testing
 
     @Test func splittingManyTextsUsesAllCoresAndKeepsOrder() {
         var rng = SeededGenerator(seed: 99)
-        let texts = (0..<200).map { _ in SplitterTests.text(&rng, length: 100) }
+        let texts = (0..<200).map { _ in GeneratedText.text(&rng, length: 100) }
         let splitter = RecursiveSplitter(chunkSize: 50, chunkOverlap: 10)
         #expect(texts.split(with: splitter) == texts.map { splitter.split($0) })
         #expect([String]().split(with: splitter).isEmpty)

@@ -4,21 +4,6 @@ import TestSupport
 import Testing
 
 @Suite struct SplitterTests {
-    /// Building blocks of generated text: ASCII words, CJK, emoji with ZWJ, modifiers and
-    /// flags, combining marks (including after a space), line and paragraph breaks.
-    static let pieces = [
-        "the", "quick", "vector", "store", "LMDB", "3.14", "Dr.", "e\u{301}", "n\u{303}o", " \u{301}x",
-        "漢字", "テキスト", "한국어", "👨‍👩‍👧", "👍🏽", "🇯🇵", "é", "ß", "\u{1F600}",
-        String(repeating: "x", count: 37),  // a word longer than small chunk sizes
-        " ", " ", " ", " ", ". ", "? ", "\n", "\n\n", "\r\n", "。",
-    ]
-
-    static func text(_ rng: inout SeededGenerator, length: Int) -> String {
-        var s = ""
-        for _ in 0..<length { s += pieces[Int(rng.next() % UInt64(pieces.count))] }
-        return s
-    }
-
     /// Byte offsets at which the source may be cut: its grapheme cluster boundaries.
     static func boundaries(_ text: String) -> Set<Int> {
         var set: Set<Int> = [0]
@@ -67,7 +52,7 @@ import Testing
     func propertiesHoldOnGeneratedText(size: Int, overlap: Int) {
         var rng = SeededGenerator(seed: UInt64(size * 31 + overlap))
         for round in 0..<40 {
-            let text = Self.text(&rng, length: Int(rng.next() % 300))
+            let text = GeneratedText.text(&rng, length: Int(rng.next() % 300))
             check(RecursiveSplitter(chunkSize: size, chunkOverlap: overlap), text, "recursive \(size)/\(overlap) #\(round)")
             check(CharacterSplitter(chunkSize: size, chunkOverlap: overlap), text, "character \(size)/\(overlap) #\(round)")
         }

@@ -2,19 +2,6 @@ import ArgumentParser
 import Foundation
 import Query
 
-/// A failure the command explains: one line, and a hint on what to do.
-struct CLIError: Error, CustomStringConvertible {
-    var message: String
-    var hint: String?
-
-    init(_ message: String, hint: String? = nil) {
-        self.message = message
-        self.hint = hint
-    }
-
-    var description: String { message }
-}
-
 /// The one-line message and hint for an error, and its detail for `--verbose`.
 enum ErrorReport {
     static func explain(_ error: Error, store: String?) -> (message: String, hint: String?) {

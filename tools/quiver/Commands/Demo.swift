@@ -5,13 +5,14 @@ import VectorStore
 
 /// Indexes synthetic topic vectors and searches them, offline. It stands in for the main
 /// job (index `data/`, answer questions) until the ingest and query layers land.
-struct Demo: ParsableCommand {
+struct Demo: ParsableCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         abstract: "Index synthetic vectors into a store and search them (offline).")
 
     @OptionGroup var storeOptions: StoreOptionsGroup
     @Option(help: "Records to index.") var count = 50_000
     @Option(help: "Vector dimension.") var dimension = 128
+    @OptionGroup var verbosity: VerboseOptions
 
     static let topics = ["astronomy", "botany", "cooking", "geology", "music", "sailing", "chess", "weather"]
 

@@ -3,7 +3,7 @@ import Foundation
 import Ingest
 
 /// `quiver search QUESTION`: the collection's best chunks for a question, with sources.
-struct Search: AsyncParsableCommand {
+struct Search: AsyncParsableCommand, VerboseCommand {
     static let configuration = CommandConfiguration(abstract: "Show the chunks most similar to QUESTION, with their sources.")
 
     @Argument(help: "The question or search text.") var question: String
@@ -14,16 +14,17 @@ struct Search: AsyncParsableCommand {
     @Option(help: "Local model folder, for collections built with it (default: $QUIVER_MODEL_DIR, else the setup cache).")
     var modelDir: String?
     @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var verbosity: VerboseOptions
 
     func run() async throws {
-        let store = try Store(path: storeOptions.path, options: noCreate)
+        let store = try Store(path: storeOptions.path, options: .noCreate)
         let target = try await store.collection(collection)
         let embedder = try EmbedderOptions.remembered(target, modelDirectory: modelDir)
         let vector = try await embedder.embed([question])[0]
         let response = try await target.searchExplained(batch: [vector], k: k, filter: try Filters.parse(`where`))
         let (batch, plan) = (response.hits, response.plan)
         let hits = batch[0]
-        if verbose { FileHandle.standardError.write(Data("search: \(plan)\n".utf8)) }
+        if verbosity.verbose { FileHandle.standardError.write(Data("search: \(plan)\n".utf8)) }
         if json {
             let object: [String: Any] = [
                 "question": question,

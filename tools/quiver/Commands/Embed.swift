@@ -4,7 +4,7 @@ import Ingest
 
 /// `quiver embed TEXT…`: prints each text's vector (and token ids), for debugging and for
 /// checking against other implementations.
-struct Embed: AsyncParsableCommand {
+struct Embed: AsyncParsableCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the vector of each TEXT (one line of numbers per text).",
         discussion: """
@@ -17,6 +17,7 @@ struct Embed: AsyncParsableCommand {
     @OptionGroup var embedderOptions: EmbedderOptions
     @Flag(help: "Print one JSON object per text.") var json = false
     @Flag(help: "Print the token ids too (local embedder).") var tokens = false
+    @OptionGroup var verbosity: VerboseOptions
 
     func run() async throws {
         let embedder = try embedderOptions.make()

@@ -3,14 +3,14 @@ import Foundation
 import Ingest
 
 /// `quiver index PATH…`: builds or updates an index.
-struct Index: AsyncParsableCommand {
+struct Index: AsyncParsableCommand, VerboseCommand {
     static let configuration = CommandConfiguration(abstract: "Build or update an index of the documents under PATH.")
 
     @Argument(help: "Folders or files to index (a folder's documents are named by their path under it).") var paths: [String]
     @OptionGroup var storeOptions: StoreOptionsGroup
     @Option(help: "Collection name.") var collection = "docs"
     @OptionGroup var embedderOptions: EmbedderOptions
-    @Option(help: "recursive, markdown, sentence, token or character.") var splitter = "recursive"
+    @Option(help: "How documents are cut into chunks.") var splitter = SplitterChoice.recursive
     @Option(help: "Chunk size (scalars; tokens for the token splitter).") var chunkSize = 800
     @Option(help: "Chunk overlap.") var chunkOverlap = 100
     @Option(help: "Texts per embedding request.") var batchSize = 64
@@ -20,14 +20,12 @@ struct Index: AsyncParsableCommand {
     @Flag(help: "Delete documents whose source vanished (one folder, or the files given).") var prune = false
     @Flag(help: "Say what would be added, updated, unchanged and removed; write nothing.") var dryRun = false
     @Flag(help: "Print the report as JSON.") var json = false
+    @OptionGroup var verbosity: VerboseOptions
 
     func validate() throws {
         if prune && paths.count > 1 && paths.contains(where: Self.isFolder) {
             throw ValidationError(
                 "--prune with a folder needs that folder alone: a folder's prune would delete the other paths' documents")
-        }
-        guard ["recursive", "markdown", "sentence", "token", "character"].contains(splitter) else {
-            throw ValidationError("--splitter must be recursive, markdown, sentence, token or character")
         }
         guard chunkSize > 0, chunkOverlap >= 0, chunkOverlap < chunkSize else {
             throw ValidationError("need 0 <= --chunk-overlap < --chunk-size")
@@ -39,7 +37,7 @@ struct Index: AsyncParsableCommand {
             throw CLIError("no such file or folder: \(path)", hint: "give the folder of documents to index")
         }
         if paths.count > 1 { try checkDistinctIDs() }
-        let found = try? await Store(path: storeOptions.path, options: noCreate).collection(collection)
+        let found = try? await Store(path: storeOptions.path, options: .noCreate).collection(collection)
         // Without --embedder, an existing collection keeps the embedder it was built with.
         let existing = embedderOptions.embedder == nil ? found : nil
         let embedder: any Embedder =
@@ -62,14 +60,14 @@ struct Index: AsyncParsableCommand {
     func textSplitter(for embedder: any Embedder) -> any TextSplitter {
         let split: any TextSplitter
         switch splitter {
-        case "markdown": split = MarkdownSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
-        case "sentence": split = SentenceSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
-        case "token":
+        case .markdown: split = MarkdownSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
+        case .sentence: split = SentenceSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
+        case .token:
             // With the local model, count in its own tokens so chunks fit its window.
             let tokenizer: any Tokenizer = (embedder as? LocalEmbedder)?.tokenizer ?? WordTokenizer()
             split = TokenSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap, tokenizer: tokenizer)
-        case "character": split = CharacterSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
-        default: split = RecursiveSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
+        case .character: split = CharacterSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
+        case .recursive: split = RecursiveSplitter(chunkSize: chunkSize, chunkOverlap: chunkOverlap)
         }
         return split
     }
@@ -145,7 +143,7 @@ struct Index: AsyncParsableCommand {
     /// `--dry-run`: compares with the collection if it exists, else everything is new.
     func plan(_ embedder: any Embedder) async throws {
         let started = Date()
-        let existing: LMDBCollection? = try? await Store(path: storeOptions.path, options: noCreate).collection(collection)
+        let existing: LMDBCollection? = try? await Store(path: storeOptions.path, options: .noCreate).collection(collection)
         if let existing {
             let recorded = existing.info.configuration[Store.embedderKey]
             if recorded != nil && recorded != embedder.identifier.description {
@@ -184,10 +182,10 @@ struct Index: AsyncParsableCommand {
             for id in total.added { print("  add     \(id)") }
             for id in total.updated { print("  update  \(id)") }
             for id in total.removed { print("  remove  \(id)") }
-            if verbose { for id in total.unchanged { print("  same    \(id)") } }
+            if verbosity.verbose { for id in total.unchanged { print("  same    \(id)") } }
         } else {
             print("Indexed \(paths.joined(separator: ", ")) into \(storeOptions.path) (\(collection)): \(total)")
-            if verbose {
+            if verbosity.verbose {
                 for id in total.added { print("  added    \(id)") }
                 for id in total.updated { print("  updated  \(id)") }
                 for id in total.removed { print("  removed  \(id)") }

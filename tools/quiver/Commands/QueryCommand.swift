@@ -3,7 +3,7 @@ import Foundation
 import Query
 
 /// `quiver query QUESTION`: answers once, or every line of a file concurrently.
-struct QueryCommand: AsyncParsableCommand {
+struct QueryCommand: AsyncParsableCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         commandName: "query", abstract: "Answer QUESTION from the collection, with sources.",
         discussion: "Without an LLM (--llm none, the default) the answer is extractive: the best-matching sentences.")
@@ -13,6 +13,7 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(help: "Answer every line of FILE concurrently; one JSON line per question, in order.") var questions: String?
     @Option(help: "Completions in flight with --questions.") var concurrency = 8
     @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var verbosity: VerboseOptions
 
     func validate() throws {
         guard (question == nil) != (questions == nil) else { throw ValidationError("give either QUESTION or --questions FILE") }

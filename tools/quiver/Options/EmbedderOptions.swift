@@ -7,26 +7,21 @@ import Ingest
 struct EmbedderOptions: ParsableArguments {
     @Option(
         help: """
-            local (all-MiniLM-L6-v2 in-process), hash (offline, lexical), openai or ollama. \
-            Default: local when scripts/setup.sh has installed the model, else hash.
+            The embedder: local runs all-MiniLM-L6-v2 in-process, hash is offline and lexical, openai and \
+            ollama call a server. Default: local when scripts/setup.sh has installed the model, else hash.
             """)
-    var embedder: String?
+    var embedder: EmbedderChoice?
     @Option(help: "Model name (openai, ollama).") var model: String?
     @Option(help: "Base URL (openai: $OPENAI_BASE_URL; ollama: $OLLAMA_HOST).") var baseURL: String?
     @Option(help: "Vector dimension (hash default 384).") var dimensions: Int?
     @Option(help: "Local model folder (default: $QUIVER_MODEL_DIR, else ~/.cache/quiver/models/all-MiniLM-L6-v2).")
     var modelDir: String?
 
-    static let choices = ["local", "hash", "openai", "ollama"]
-
     func validate() throws {
-        if let embedder, !Self.choices.contains(embedder) {
-            throw ValidationError("--embedder must be local, hash, openai or ollama, not \(embedder)")
+        if let embedder, embedder.runsOnServer, model == nil || dimensions == nil {
+            throw ValidationError("--embedder \(embedder.rawValue) needs --model and --dimensions")
         }
-        if let embedder, embedder != "hash", embedder != "local", model == nil || dimensions == nil {
-            throw ValidationError("--embedder \(embedder) needs --model and --dimensions")
-        }
-        if embedder == "local" {
+        if embedder == .local {
             if let model, model != LocalModel.name {
                 throw ValidationError("--embedder local runs \(LocalModel.name), not \(model)")
             }
@@ -39,25 +34,25 @@ struct EmbedderOptions: ParsableArguments {
     /// The local model's folder: the flag, else `$QUIVER_MODEL_DIR`, else the setup cache.
     var modelDirectory: String { modelDir ?? LocalModel.defaultDirectory }
 
-    /// The embedder's name: the flag, else `local` when its model is installed, else
+    /// The embedder: the flag, else `local` when its model is installed, else
     /// `hash` (saying so on standard error).
-    func resolvedName() -> String {
+    func resolvedChoice() -> EmbedderChoice {
         if let embedder { return embedder }
-        if LocalModel.isInstalled(in: modelDirectory) { return "local" }
+        if LocalModel.isInstalled(in: modelDirectory) { return .local }
         FileHandle.standardError.write(
             Data(
                 "quiver: no local model in \(modelDirectory) (scripts/setup.sh installs it); using the lexical hash embedder\n"
                     .utf8))
-        return "hash"
+        return .hash
     }
 
     /// The embedder the flags name (a new collection records where it runs, never a key).
     func make() throws -> any Embedder {
-        switch resolvedName() {
-        case "local": return try LocalEmbedder(directory: modelDirectory)
-        case "openai": return try OpenAIEmbedder(model: model ?? "", dimension: dimensions ?? 0, baseURL: baseURL)
-        case "ollama": return try OllamaEmbedder(model: model ?? "", dimension: dimensions ?? 0, host: baseURL)
-        default: return HashingEmbedder(dimension: dimensions ?? 384)
+        switch resolvedChoice() {
+        case .local: return try LocalEmbedder(directory: modelDirectory)
+        case .openai: return try OpenAIEmbedder(model: model ?? "", dimension: dimensions ?? 0, baseURL: baseURL)
+        case .ollama: return try OllamaEmbedder(model: model ?? "", dimension: dimensions ?? 0, host: baseURL)
+        case .hash: return HashingEmbedder(dimension: dimensions ?? 384)
         }
     }
 

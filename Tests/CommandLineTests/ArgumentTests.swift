@@ -1,0 +1,106 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// How `quiver` reads its arguments: fixed choices are enums that argument-parser checks,
+/// and `--verbose` is a flag accepted anywhere on the line.
+@Suite struct ArgumentTests {
+    static let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("data").path
+
+    /// Each choice's flag, a command line that takes it (with `store`, where the command
+    /// has one), and every documented spelling, as the README lists them.
+    static func choices(store: String) -> [(command: [String], flag: String, values: [String])] {
+        [
+            (["index", data, "--store", store], "--embedder", ["local", "hash", "openai", "ollama"]),
+            (["embed", "x"], "--embedder", ["local", "hash", "openai", "ollama"]),
+            (["index", data, "--store", store], "--splitter", ["recursive", "markdown", "sentence", "token", "character"]),
+            (["query", "x", "--store", store], "--llm", ["none", "openai", "ollama"]),
+            (["repl", "--store", store], "--llm", ["none", "openai", "ollama"]),
+        ]
+    }
+
+    @Test func anInvalidChoiceIsAUsageErrorNamingTheValidValues() throws {
+        let dir = TemporaryDirectory("quiver-arguments")
+        defer { dir.remove() }
+        for (command, flag, values) in Self.choices(store: dir.sub("store")) {
+            let r = try runProduct(command + [flag, "nope"])
+            let line = (command + [flag, "nope"]).joined(separator: " ")
+            #expect(r.status == 2, "\(line): \(r.err)")
+            #expect(r.err.contains("'nope'") && r.err.contains(flag), "\(line): \(r.err)")
+            for value in values { #expect(r.err.contains("'\(value)'"), "\(line) names \(value): \(r.err)") }
+            #expect(r.out.isEmpty)
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.sub("store")), "a usage error writes nothing")
+    }
+
+    @Test func theHelpListsEachChoicesValues() throws {
+        for (command, flag, values) in Self.choices(store: "unused") {
+            let help = try runProduct([command[0], "--help"])
+            #expect(help.status == 0)
+            let text = help.out.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            #expect(text.contains(flag), "\(command[0]) --help: \(help.out)")
+            #expect(text.contains("(values: \(values.joined(separator: ", "))"), "\(command[0]) --help: \(help.out)")
+        }
+    }
+
+    @Test func anInvalidLLMInTheEnvironmentIsAUsageError() throws {
+        let r = try runProduct(["query", "x", "--store", "/nonexistent"], environment: ["QUIVER_LLM": "gpt"])
+        #expect(r.status == 2)
+        #expect(r.err.contains("QUIVER_LLM") && r.err.contains("gpt"))
+    }
+
+    @Test func verboseIsAcceptedBeforeAfterAndAmongTheSubcommandsOptions() throws {
+        let dir = TemporaryDirectory("quiver-verbose")
+        defer { dir.remove() }
+        let store = dir.sub("store")
+        let index = try runProduct(["index", Self.data + "/history", "--store", store, "--embedder", "hash", "--json"])
+        #expect(index.status == 0, "\(index.err)")
+
+        func planLines(_ r: ProcessOutput) -> [Substring] {
+            r.err.split(separator: "\n").filter { $0.hasPrefix("search: ") }
+        }
+        let search = ["search", "Eddystone", "--store", store, "-k", "1", "--json"]
+        let quiet = try runProduct(search)
+        #expect(quiet.status == 0, "\(quiet.err)")
+        #expect(planLines(quiet).isEmpty)
+        for arguments in [
+            search + ["--verbose"], search + ["-v"], ["search", "Eddystone", "--verbose", "--store", store, "-k", "1", "--json"],
+            ["--verbose", "search", "Eddystone", "--store", store, "-k", "1", "--json"],
+            ["-v"] + search,
+        ] {
+            let r = try runProduct(arguments)
+            #expect(r.status == 0, "\(arguments): \(r.err)")
+            #expect(planLines(r).count == 1, "\(arguments): \(r.err)")
+            #expect(r.out == quiet.out, "--verbose changes standard error only")
+        }
+
+        // Index: the documents, one line each, after the summary.
+        let again = try runProduct(["index", Self.data + "/history", "--store", store, "--embedder", "hash", "--dry-run", "--verbose"])
+        #expect(again.status == 0, "\(again.err)")
+        #expect(again.out.contains("  same    eddystone.md"))
+        let plain = try runProduct(["index", Self.data + "/history", "--store", store, "--embedder", "hash", "--dry-run"])
+        #expect(!plain.out.contains("  same    "))
+    }
+
+    @Test func verboseAddsDetailToErrorsWhereverItStands() throws {
+        let dir = TemporaryDirectory("quiver-verbose-errors")
+        defer { dir.remove() }
+        let nowhere = dir.sub("nowhere")
+        let plain = try runProduct(["stats", "--store", nowhere])
+        #expect(plain.status == 1)
+        #expect(plain.err.hasPrefix("error: ") && plain.err.contains("hint: "))
+        #expect(!plain.err.contains("detail:"))
+        for arguments in [
+            ["stats", "--store", nowhere, "--verbose"], ["stats", "-v", "--store", nowhere], ["--verbose", "stats", "--store", nowhere],
+        ] {
+            let r = try runProduct(arguments)
+            #expect(r.status == 1, "\(arguments)")
+            #expect(r.err.hasPrefix("error: ") && r.err.contains("hint: ") && r.err.contains("\ndetail: "), "\(arguments): \(r.err)")
+        }
+        // A usage error is argument-parser's message and exit code 2, verbose or not.
+        let usage = try runProduct(["search", "--store", nowhere, "--verbose"])
+        #expect(usage.status == 2)
+        #expect(!usage.err.contains("detail:"))
+    }
+}

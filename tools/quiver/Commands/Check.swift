@@ -1,0 +1,16 @@
+import ArgumentParser
+import Foundation
+import Query
+
+/// `quiver check`: verifies the store's integrity; exit code 1 when it is damaged.
+struct Check: ParsableCommand, VerboseCommand {
+    static let configuration = CommandConfiguration(abstract: "Check the store's integrity.")
+    @OptionGroup var storeOptions: StoreOptionsGroup
+    @OptionGroup var verbosity: VerboseOptions
+
+    func run() throws {
+        let report = try Store(path: storeOptions.path, options: .noCreate).check()
+        print(report)
+        if !report.isHealthy { throw ExitCode.failure }
+    }
+}

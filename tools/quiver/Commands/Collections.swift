@@ -1,0 +1,20 @@
+import ArgumentParser
+import Foundation
+import Query
+
+/// `quiver collections`: lists the store's collections.
+struct Collections: ParsableCommand, VerboseCommand {
+    static let configuration = CommandConfiguration(abstract: "List the store's collections.")
+    @OptionGroup var storeOptions: StoreOptionsGroup
+    @OptionGroup var verbosity: VerboseOptions
+
+    func run() throws {
+        let store = try Store(path: storeOptions.path, options: .noCreate)
+        // Embedding caches (reserved `_cache.*` collections) are the store's own bookkeeping.
+        for info in try store.collections() {
+            let count = try store.collection(info.name).count()
+            let config = info.configuration.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            print("\(info.name)\t\(count) records\td=\(info.dimension)\t\(info.metric.rawValue)\t\(config)")
+        }
+    }
+}

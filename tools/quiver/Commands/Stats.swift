@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import Query
+
+/// `quiver stats`: the store's collections, their size and their embedder.
+struct Stats: ParsableCommand, VerboseCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the store's collections, their size and their embedder.")
+    @OptionGroup var storeOptions: StoreOptionsGroup
+    @Option(help: "Only this collection.") var collection: String?
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var verbosity: VerboseOptions
+
+    func run() throws {
+        let store = try Store(path: storeOptions.path, options: .noCreate)
+        let infos = try store.collections(includingReserved: collection != nil).filter { collection == nil || $0.name == collection }
+        if let collection, infos.isEmpty { _ = try store.collection(collection) }  // the store's own "not found" error
+        let file = (storeOptions.path as NSString).appendingPathComponent("data.mdb")
+        let bytes = ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int) ?? 0
+        let cached = try store.collections(includingReserved: true).filter { $0.name.hasPrefix(ReservedNames.embeddingCachePrefix) }.reduce(
+            0
+        ) {
+            $0 + (try store.collection($1.name).count())
+        }
+        var rows: [[String: Any]] = []
+        for info in infos {
+            let c = try store.collection(info.name)
+            rows.append([
+                "name": info.name, "records": try c.count(), "documents": try c.distinctStringValueCount(of: "doc"),
+                "dimension": info.dimension,
+                "metric": info.metric.rawValue, "embedder": info.configuration[Store.embedderKey] ?? NSNull(),
+            ])
+        }
+        if json {
+            let object: [String: Any] = [
+                "store": storeOptions.path, "file_bytes": bytes, "cached_vectors": cached, "collections": rows,
+            ]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            return
+        }
+        print(String(format: "store %@: %.1f MB on disk, %d cached embeddings", storeOptions.path, Double(bytes) / 1e6, cached))
+        for r in rows {
+            print(
+                "  \(r["name"]!): \(r["records"]!) chunks of \(r["documents"]!) documents, d=\(r["dimension"]!) \(r["metric"]!), "
+                    + "embedder \(r["embedder"] as? String ?? "unrecorded")")
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import Query
+
+/// Store, collection, retrieval and LLM flags shared by `query` and `repl`.
+struct AskOptions: ParsableArguments {
+    @OptionGroup var storeOptions: StoreOptionsGroup
+    @Option(help: "Collection name.") var collection = "docs"
+    @Option(name: .short, help: "Chunks retrieved per question.") var k = 4
+    @Option(help: "Metadata filter KEY=VALUE (repeatable; all must match).") var `where`: [String] = []
+    @Option(help: "Drop chunks scoring below this.") var minScore: Float?
+    @Option(help: "Diversify with maximal marginal relevance, λ in 0…1 (1 = relevance only).") var mmr: Float?
+    @Option(help: "Local model folder, for collections built with it (default: $QUIVER_MODEL_DIR, else the setup cache).")
+    var modelDir: String?
+    @OptionGroup var llmOptions: LLMOptions
+
+    func validate() throws {
+        guard k > 0 else { throw ValidationError("-k must be positive") }
+        _ = try Filters.parse(`where`)
+    }
+
+    /// Opens the store and collection and builds the engine with the collection's own
+    /// embedder.
+    func engine(concurrency: Int = 8) async throws -> QueryEngine {
+        let store = try Store(path: storeOptions.path, options: .noCreate)
+        let target = try await store.collection(collection)
+        let embedder = try EmbedderOptions.remembered(target, modelDirectory: modelDir)
+        let retriever = try Retriever(
+            collection: target, embedder: embedder,
+            options: RetrievalOptions(k: k, filter: try Filters.parse(`where`), minScore: minScore, mmrLambda: mmr))
+        return QueryEngine(
+            retriever: retriever, model: try llmOptions.make(), completion: llmOptions.completion, concurrency: concurrency)
+    }
+}
