@@ -7,11 +7,12 @@ struct Collections: ParsableCommand, VerboseCommand {
     static let configuration = CommandConfiguration(abstract: "List the store's collections.")
     @OptionGroup var storeOptions: StoreOptionsGroup
     @OptionGroup var verbosity: VerboseOptions
+    @Flag(help: "Also list the store's own reserved collections (the embedding caches, _cache.*).") var all = false
 
     func run() throws {
         let store = try Store(path: storeOptions.path, options: .noCreate)
         // Embedding caches (reserved `_cache.*` collections) are the store's own bookkeeping.
-        for info in try store.collections() {
+        for info in try store.collections(includingReserved: all) {
             let count = try store.collection(info.name).count()
             let config = info.configuration.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             print("\(info.name)\t\(count) records\td=\(info.dimension)\t\(info.metric.rawValue)\t\(config)")

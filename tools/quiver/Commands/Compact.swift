@@ -10,7 +10,8 @@ struct Compact: ParsableCommand, VerboseCommand {
 
     func run() throws {
         let store = try Store(path: storeOptions.path, options: .noCreate)
-        for info in try store.collections() {
+        // The embedding caches too: they are rewritten as often as the collections.
+        for info in try store.collections(includingReserved: true) {
             let blocks = try store.collection(info.name).compact()
             print("\(info.name): \(blocks) blocks")
         }
