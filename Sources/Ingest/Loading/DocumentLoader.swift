@@ -32,7 +32,7 @@ public struct DocumentLoader: Sendable {
 
     /// Loader settings.
     public struct Options: Sendable {
-        /// Globs of relative paths to take (`*`, `?`, `**`); empty takes every supported file.
+        /// Globs of relative paths to take (`*`, `?`, `**`); empty takes every file.
         /// A glob without `/` matches file names at any depth.
         public var include: [String] = []
         /// Globs of relative paths to leave out.
@@ -80,8 +80,9 @@ public struct DocumentLoader: Sendable {
     /// Creates a loader.
     public init(options: Options = Options()) { self.options = options }
 
-    /// Loads every supported file under `root` (hidden folders and files skipped, symbolic
-    /// links followed unless they loop). Ids are paths relative to `root`.
+    /// Loads every file under `root` (hidden folders and files skipped, symbolic links
+    /// followed unless they loop); a file no parser takes is reported `.unsupported`. Ids
+    /// are paths relative to `root`.
     public func load(directory root: String) -> Result {
         var result = Result()
         let (files, issues) = walk(root)
@@ -94,7 +95,9 @@ public struct DocumentLoader: Sendable {
         return result
     }
 
-    /// Relative paths of the supported files under `root` that the globs select, sorted.
+    /// Relative paths of the files under `root` that the globs select, sorted: every one,
+    /// whatever its extension, since a parser may recognise it by its content and one that
+    /// none takes is to be reported, not passed over.
     public func walk(_ root: String) -> (files: [String], issues: [LoadIssue]) {
         var files: [String] = []
         var issues: [LoadIssue] = []
@@ -123,7 +126,7 @@ public struct DocumentLoader: Sendable {
                         continue
                     }
                     visit(child, ancestors: ancestors.union([real]))
-                } else if options.parsers.extensions.contains((name as NSString).pathExtension.lowercased()), selected(child) {
+                } else if selected(child) {
                     files.append(child)
                 }
             }
