@@ -159,6 +159,27 @@ struct ScriptedParser: DocumentParser {
         #expect(text.issues.map(\.kind) == [.binary, .binary])  // the .docx and the .pdf
     }
 
+    @Test func onlyRegularFilesAreOpenedAndALinkIsMeasuredByItsTarget() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        try write(dir, "docs/big.txt", Array(repeating: UInt8(ascii: "a"), count: 100))
+        let fm = FileManager.default
+        try fm.createSymbolicLink(atPath: dir.sub("docs/link.txt"), withDestinationPath: dir.sub("docs/big.txt"))
+        // A FIFO nobody writes to: opening it to read would wait for ever.
+        #expect(mkfifo(dir.sub("docs/pipe.txt"), 0o600) == 0)
+        var small = DocumentLoader.Options()
+        small.maxFileBytes = 50
+        let result = DocumentLoader(options: small).load(directory: dir.sub("docs"))
+        #expect(
+            result.issues == [
+                LoadIssue(path: "big.txt", kind: .tooLarge, detail: "100 bytes, the limit is 50"),
+                LoadIssue(path: "link.txt", kind: .tooLarge, detail: "100 bytes, the limit is 50"),
+                LoadIssue(path: "pipe.txt", kind: .unsupported, detail: "not a regular file"),
+            ])
+        #expect(DocumentLoader().load(file: dir.sub("docs")).issues.map(\.kind) == [.unsupported])
+        #expect(DocumentLoader().load(file: dir.sub("docs/link.txt")).documents.first?.text.count == 100)
+    }
+
     @Test func theStandardRegistryClaimsTheSixFormats() {
         let old: Set<String> = ["txt", "text", "md", "markdown", "html", "htm", "json", "jsonl", "ndjson", "csv"]
         #expect(ParserRegistry.standard.extensions == old)

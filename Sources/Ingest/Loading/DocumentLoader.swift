@@ -142,14 +142,23 @@ public struct DocumentLoader: Sendable {
 
     /// Loads one file with the parser `options.parsers` picks for it (by its first bytes,
     /// else its extension); `id` defaults to its path. A file no parser takes is reported
-    /// `.unsupported`, and only its first bytes are read.
+    /// `.unsupported`, and only its first bytes are read; so is anything but a regular file
+    /// (a FIFO, a device, a folder).
     public func load(file path: String, id: String? = nil) -> Result {
         let id = id ?? path
         var result = Result()
         func issue(_ kind: LoadIssue.Kind, _ detail: String = "") { result.issues.append(LoadIssue(path: id, kind: kind, detail: detail)) }
         let fm = FileManager.default
-        guard let attributes = try? fm.attributesOfItem(atPath: path) else {
+        // The attributes of what a link leads to: its size is what would be read, and since
+        // the walk lists every file, a FIFO (whose read waits for a writer) or a device
+        // (whose read may never end) must be recognised before it is opened.
+        let target = (path as NSString).resolvingSymlinksInPath
+        guard let attributes = try? fm.attributesOfItem(atPath: target) else {
             issue(.unreadable, "cannot read its attributes")
+            return result
+        }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else {
+            issue(.unsupported, "not a regular file")
             return result
         }
         guard let file = FileHandle(forReadingAtPath: path) else {
