@@ -32,7 +32,10 @@ public struct Document: Sendable, Hashable {
 }
 
 /// Something a load skipped or repaired, naming the file.
-public struct LoadIssue: Sendable, Hashable, CustomStringConvertible {
+///
+/// A `DocumentParser` throws one to stop reading a file (`.binary`, `.unreadable`…): the
+/// loader reports it as it is.
+public struct LoadIssue: Error, Sendable, Hashable, CustomStringConvertible {
     /// What happened.
     public enum Kind: String, Sendable {
         /// The file is binary (it has NUL bytes).
@@ -49,6 +52,9 @@ public struct LoadIssue: Sendable, Hashable, CustomStringConvertible {
         case invalidUTF8
         /// A symbolic link that leads back into a directory being walked.
         case symlinkLoop
+        /// No parser takes the file: none recognises its first bytes and none claims its
+        /// extension. Reported, never an ingest failure.
+        case unsupported
     }
 
     /// The file (relative to the root where there is one).
@@ -57,6 +63,13 @@ public struct LoadIssue: Sendable, Hashable, CustomStringConvertible {
     public var kind: Kind
     /// Details: sizes, byte offsets, parser errors.
     public var detail: String
+
+    /// An issue with `path`.
+    public init(path: String, kind: Kind, detail: String = "") {
+        self.path = path
+        self.kind = kind
+        self.detail = detail
+    }
 
     /// `path: kind (detail)`.
     public var description: String { "\(path): \(kind.rawValue)" + (detail.isEmpty ? "" : " (\(detail))") }

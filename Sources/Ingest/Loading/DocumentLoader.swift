@@ -1,9 +1,11 @@
 import Foundation
 import VectorStore
 
-/// Loads documents from files and directories: plain text, Markdown, HTML, JSON, JSON
-/// Lines and CSV. Problems (binary, too large, empty, unreadable, invalid UTF-8) are
-/// reported per file and never stop a directory load.
+/// Loads documents from files and directories, each file read by the `DocumentParser`
+/// that `Options.parsers` picks for it (by its first bytes, else its extension): plain
+/// text, Markdown, HTML, JSON, JSON Lines and CSV unless the application registers more.
+/// Problems (no parser, binary, too large, empty, unreadable, invalid UTF-8) are reported
+/// per file and never stop a directory load.
 ///
 /// ```swift
 /// let loader = DocumentLoader(options: .init(include: ["**/*.md", "**/*.html"]))
@@ -30,7 +32,7 @@ public struct DocumentLoader: Sendable {
 
     /// Loader settings.
     public struct Options: Sendable {
-        /// Globs of relative paths to take (`*`, `?`, `**`); empty takes every supported file.
+        /// Globs of relative paths to take (`*`, `?`, `**`); empty takes every file.
         /// A glob without `/` matches file names at any depth.
         public var include: [String] = []
         /// Globs of relative paths to leave out.
@@ -45,6 +47,8 @@ public struct DocumentLoader: Sendable {
         public var csv: CSVMode = .rowPerDocument(textColumns: nil)
         /// Metadata added to every document.
         public var metadata: [String: MetadataValue] = [:]
+        /// The parsers files are read with; `register` an application's own.
+        public var parsers: ParserRegistry = .standard
 
         /// Defaults.
         public init(include: [String] = [], exclude: [String] = []) {
@@ -59,10 +63,16 @@ public struct DocumentLoader: Sendable {
         public var documents: [Document] = []
         /// Skipped or repaired files.
         public var issues: [LoadIssue] = []
+
+        /// A result (what a `DocumentParser` returns).
+        public init(documents: [Document] = [], issues: [LoadIssue] = []) {
+            self.documents = documents
+            self.issues = issues
+        }
     }
 
-    /// File extensions the loader reads.
-    public static let extensions: Set<String> = ["txt", "text", "md", "markdown", "html", "htm", "json", "jsonl", "ndjson", "csv"]
+    /// The file extensions the standard parsers claim (`ParserRegistry.standard`).
+    public static var extensions: Set<String> { ParserRegistry.standard.extensions }
 
     /// The settings.
     public let options: Options
@@ -70,8 +80,9 @@ public struct DocumentLoader: Sendable {
     /// Creates a loader.
     public init(options: Options = Options()) { self.options = options }
 
-    /// Loads every supported file under `root` (hidden folders and files skipped, symbolic
-    /// links followed unless they loop). Ids are paths relative to `root`.
+    /// Loads every file under `root` (hidden folders and files skipped, symbolic links
+    /// followed unless they loop); a file no parser takes is reported `.unsupported`. Ids
+    /// are paths relative to `root`.
     public func load(directory root: String) -> Result {
         var result = Result()
         let (files, issues) = walk(root)
@@ -84,7 +95,9 @@ public struct DocumentLoader: Sendable {
         return result
     }
 
-    /// Relative paths of the supported files under `root` that the globs select, sorted.
+    /// Relative paths of the files under `root` that the globs select, sorted: every one,
+    /// whatever its extension, since a parser may recognise it by its content and one that
+    /// none takes is to be reported, not passed over.
     public func walk(_ root: String) -> (files: [String], issues: [LoadIssue]) {
         var files: [String] = []
         var issues: [LoadIssue] = []
@@ -113,7 +126,7 @@ public struct DocumentLoader: Sendable {
                         continue
                     }
                     visit(child, ancestors: ancestors.union([real]))
-                } else if Self.extensions.contains((name as NSString).pathExtension.lowercased()), selected(child) {
+                } else if selected(child) {
                     files.append(child)
                 }
             }
@@ -127,14 +140,41 @@ public struct DocumentLoader: Sendable {
         return options.include.isEmpty || options.include.contains { Glob.matches($0, relative) }
     }
 
-    /// Loads one file; `id` defaults to its path.
+    /// Loads one file with the parser `options.parsers` picks for it (by its first bytes,
+    /// else its extension); `id` defaults to its path. A file no parser takes is reported
+    /// `.unsupported`, and only its first bytes are read; so is anything but a regular file
+    /// (a FIFO, a device, a folder).
     public func load(file path: String, id: String? = nil) -> Result {
         let id = id ?? path
         var result = Result()
         func issue(_ kind: LoadIssue.Kind, _ detail: String = "") { result.issues.append(LoadIssue(path: id, kind: kind, detail: detail)) }
         let fm = FileManager.default
-        guard let attributes = try? fm.attributesOfItem(atPath: path) else {
+        // The attributes of what a link leads to: its size is what would be read, and since
+        // the walk lists every file, a FIFO (whose read waits for a writer) or a device
+        // (whose read may never end) must be recognised before it is opened.
+        let target = (path as NSString).resolvingSymlinksInPath
+        guard let attributes = try? fm.attributesOfItem(atPath: target) else {
             issue(.unreadable, "cannot read its attributes")
+            return result
+        }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else {
+            issue(.unsupported, "not a regular file")
+            return result
+        }
+        guard let file = FileHandle(forReadingAtPath: path) else {
+            issue(.unreadable, "cannot read it")
+            return result
+        }
+        defer { try? file.close() }
+        let registry = options.parsers
+        guard let head = try? file.read(upToCount: registry.sniffLength) ?? Data() else {
+            issue(.unreadable, "cannot read it")
+            return result
+        }
+        var bytes = [UInt8](head)
+        let ext = (path as NSString).pathExtension.lowercased()
+        guard let parser = registry.parser(fileExtension: ext, prefix: bytes) else {
+            issue(.unsupported, ext.isEmpty ? "no parser for this content" : "no parser for .\(ext)")
             return result
         }
         let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
@@ -142,128 +182,28 @@ public struct DocumentLoader: Sendable {
             issue(.tooLarge, "\(size) bytes, the limit is \(options.maxFileBytes)")
             return result
         }
-        guard let data = fm.contents(atPath: path) else {
+        do {
+            bytes += try file.readToEnd() ?? Data()
+        } catch {
             issue(.unreadable, "cannot read it")
             return result
-        }
-        let bytes = [UInt8](data)
-        if bytes.prefix(8192).contains(0) {
-            issue(.binary, "it has NUL bytes")
-            return result
-        }
-        let decoded = TextDecoding.decode(bytes)
-        if decoded.repaired > 0 {
-            if case .reject = options.invalidUTF8 {
-                issue(.invalidUTF8, "invalid UTF-8 at byte \(decoded.firstBadOffset ?? 0)")
-                return result
-            }
-            issue(.repairedUTF8, "\(decoded.repaired) invalid sequence(s) replaced, the first at byte \(decoded.firstBadOffset ?? 0)")
         }
         var base = options.metadata
         base["source"] = .string(id)
         if let modified = attributes[.modificationDate] as? Date { base["modified"] = .int(Int64(modified.timeIntervalSince1970)) }
-        let ext = (path as NSString).pathExtension.lowercased()
-        var documents: [Document] = []
-        switch ext {
-        case "html", "htm":
-            let (text, title) = HTMLText.extract(decoded.text)
-            var m = base
-            if let title { m["title"] = .string(title) }
-            documents = [Document(id: id, text: text, metadata: m)]
-        case "md", "markdown":
-            var m = base
-            if let title = Self.markdownTitle(decoded.text) { m["title"] = .string(title) }
-            documents = [Document(id: id, text: decoded.text, metadata: m)]
-        case "json":
-            do {
-                let value = try JSONDecoder().decode(JSONValue.self, from: Data(decoded.text.utf8))
-                if case .array(let items) = value {
-                    for (i, item) in items.enumerated() {
-                        if case .object(let dict) = item, let d = jsonDocument(dict, id: "\(id)#\(i)", base: base) { documents.append(d) }
-                    }
-                } else if case .object(let dict) = value, let d = jsonDocument(dict, id: id, base: base) {
-                    documents.append(d)
-                }
-            } catch {
-                issue(.unreadable, "not valid JSON: \(error.localizedDescription)")
-                return result
-            }
-        case "jsonl", "ndjson":
-            for (n, line) in decoded.text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let trimmed = line.trimmingCharacters(in: .whitespaces)
-                if trimmed.isEmpty { continue }
-                guard case .object(let dict)? = try? JSONDecoder().decode(JSONValue.self, from: Data(trimmed.utf8)) else {
-                    issue(.unreadable, "line \(n + 1) is not a JSON object")
-                    continue
-                }
-                if let d = jsonDocument(dict, id: "\(id)#\(n + 1)", base: base) { documents.append(d) }
-            }
-        case "csv":
-            documents = csvDocuments(decoded.text, id: id, base: base)
-        default:
-            documents = [Document(id: id, text: decoded.text, metadata: base)]
+        do {
+            result = try parser.parse(ParseInput(bytes: bytes, id: id, metadata: base, fileExtension: ext, options: options))
+        } catch let stop as LoadIssue {
+            issue(stop.kind, stop.detail)
+            return result
+        } catch {
+            issue(.unreadable, "\(parser.name) parser: \(error)")
+            return result
         }
         // Whitespace-only documents carry nothing (stops at the first other scalar).
-        documents.removeAll { $0.text.unicodeScalars.allSatisfy { $0.properties.isWhitespace } }
-        if documents.isEmpty { issue(.empty, "no text") }
-        result.documents = documents
+        result.documents.removeAll { $0.text.unicodeScalars.allSatisfy { $0.properties.isWhitespace } }
+        if result.documents.isEmpty { issue(.empty, "no text") }
         return result
-    }
-
-    static func markdownTitle(_ text: String) -> String? {
-        // The first 200 lines, found on the UTF-8 bytes and looked at one by one until a
-        // heading (splitting the whole text into Characters cost more than the rest of
-        // loading).
-        var lines: [Substring] = []
-        var start = text.utf8.startIndex
-        while lines.count < 200, start < text.utf8.endIndex {
-            let end = text.utf8[start...].firstIndex(of: UInt8(ascii: "\n")) ?? text.utf8.endIndex
-            lines.append(text[start..<end])
-            start = end < text.utf8.endIndex ? text.utf8.index(after: end) : end
-        }
-        for line in lines where line.utf8.contains(UInt8(ascii: "#")) {
-            let t = line.trimmingCharacters(in: .whitespacesAndNewlines)  // a CRLF line keeps its \r
-            if let level = MarkdownSplitter.headingLevel(t), level >= 1 {
-                let title = t.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces)
-                if !title.isEmpty { return title }
-            }
-        }
-        return nil
-    }
-
-    func jsonDocument(_ dict: [String: JSONValue], id: String, base: [String: MetadataValue]) -> Document? {
-        var parts: [String] = []
-        var metadata = base
-        for field in options.jsonTextFields {
-            if case .string(let s)? = dict[field] { parts.append(s) }
-        }
-        for (key, value) in dict where !options.jsonTextFields.contains(key) {
-            if let v = value.metadata { metadata[key] = v }
-        }
-        var docID = id
-        if case .string(let own)? = dict["id"] { docID = "\(id.split(separator: "#").first.map(String.init) ?? id)#\(own)" }
-        return Document(id: docID, text: parts.joined(separator: "\n\n"), metadata: metadata)
-    }
-
-    func csvDocuments(_ text: String, id: String, base: [String: MetadataValue]) -> [Document] {
-        if case .wholeFile = options.csv { return [Document(id: id, text: text, metadata: base)] }
-        let rows = CSV.parse(text)
-        guard let header = rows.first else { return [] }
-        var textColumns: [String]?
-        if case .rowPerDocument(let columns) = options.csv { textColumns = columns }
-        return rows.dropFirst().enumerated().compactMap { n, row in
-            var metadata = base
-            var lines: [String] = []
-            for (i, name) in header.enumerated() {
-                let value = i < row.count ? row[i] : ""
-                if let textColumns {
-                    if textColumns.contains(name) { lines.append(value) } else { metadata[name] = .string(value) }
-                } else {
-                    lines.append("\(name): \(value)")
-                }
-            }
-            return Document(id: "\(id)#\(n + 1)", text: lines.joined(separator: "\n"), metadata: metadata)
-        }
     }
 }
 
@@ -295,50 +235,5 @@ enum Glob {
             return p[i] == s[j] && go(i + 1, j + 1)
         }
         return go(0, 0)
-    }
-}
-
-/// RFC 4180 CSV: quoted fields with doubled quotes, CRLF or LF rows.
-enum CSV {
-    static func parse(_ text: String) -> [[String]] {
-        var rows: [[String]] = []
-        var row: [String] = []
-        var field = ""
-        var quoted = false
-        var it = text.unicodeScalars.makeIterator()
-        var pending: Unicode.Scalar? = it.next()
-        while let c = pending {
-            pending = it.next()
-            if quoted {
-                if c == "\"" {
-                    if pending == "\"" {
-                        field.unicodeScalars.append("\"")
-                        pending = it.next()
-                    } else {
-                        quoted = false
-                    }
-                } else {
-                    field.unicodeScalars.append(c)
-                }
-            } else if c == "\"" && field.isEmpty {
-                quoted = true
-            } else if c == "," {
-                row.append(field)
-                field = ""
-            } else if c == "\n" || c == "\r" {
-                if c == "\r", pending == "\n" { pending = it.next() }
-                row.append(field)
-                rows.append(row)
-                row = []
-                field = ""
-            } else {
-                field.unicodeScalars.append(c)
-            }
-        }
-        if !field.isEmpty || !row.isEmpty {
-            row.append(field)
-            rows.append(row)
-        }
-        return rows
     }
 }

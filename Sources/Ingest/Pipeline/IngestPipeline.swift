@@ -38,7 +38,7 @@ public struct IngestReport: Sendable, CustomStringConvertible {
 public struct IngestProgress: Sendable {
     /// Documents seen so far, of `documentsTotal`.
     public var documents = 0
-    /// Supported files found by the walk.
+    /// Files found by the walk (or given), those no parser takes included.
     public var documentsTotal = 0
     /// Chunks split so far.
     public var chunks = 0
@@ -120,7 +120,8 @@ public struct IngestPipeline: Sendable {
         Document.hash("\(splitter)|\(embedder.identifier)")
     }
 
-    /// Ingests every supported file under `root`; document ids are paths relative to it.
+    /// Ingests every file under `root`; document ids are paths relative to it. Files no
+    /// parser takes are in the report's `issues` as `.unsupported`: not failures.
     public func run(directory root: String, progress: (@Sendable (IngestProgress) -> Void)? = nil) async throws -> IngestReport {
         let (files, issues) = loader.walk(root)
         let sources = files.map { (path: (root as NSString).appendingPathComponent($0), id: $0) }
@@ -192,7 +193,9 @@ public struct IngestPipeline: Sendable {
                 report.issues += r.issues
                 let source = sources[start - count + i]
                 // A file that is there but gave nothing for a reason other than being empty
-                // (binary, too large, unreadable, bad JSON) keeps what was indexed from it.
+                // (binary, too large, unreadable, bad JSON, no parser for it) keeps what was
+                // indexed from it: a parser missing from one run's registry deletes nothing.
+                // None of these is a failure of the run; they are reported in `issues`.
                 if r.documents.isEmpty, r.issues.contains(where: { $0.kind != .empty && $0.kind != .repairedUTF8 }),
                     FileManager.default.fileExists(atPath: source.path)
                 {
