@@ -213,7 +213,7 @@ struct ScriptedParser: DocumentParser {
         let store = try Store(path: dir.sub("store"))
         let embedder = HashingEmbedder(dimension: 32)
         var pipeline = IngestPipeline(
-            collection: try store.openOrCreateCollection("docs", for: embedder), embedder: embedder,
+            collection: try await store.openOrCreateCollection("docs", for: embedder), embedder: embedder,
             splitter: RecursiveSplitter(chunkSize: 200, chunkOverlap: 20))
         pipeline.prune = true
         var options = DocumentLoader.Options()
@@ -237,22 +237,5 @@ struct ScriptedParser: DocumentParser {
         // Gone from disk, it is pruned as any vanished file.
         try FileManager.default.removeItem(atPath: docs + "/scan.pdf")
         #expect(try await pipeline.run(directory: docs).removed == ["scan.pdf"])
-    }
-
-    @Test func quiverIndexNotesTheUnsupportedFileAndExitsZero() throws {
-        let dir = TemporaryDirectory()
-        defer { dir.remove() }
-        let corpus = dir.sub("data")
-        try FileManager.default.copyItem(atPath: CommandLineTests.data, toPath: corpus)
-        try Data(ParserRegistryTests.pdf).write(to: URL(fileURLWithPath: corpus + "/places/brochure.pdf"))
-        let json = try runProduct(["index", corpus, "--store", dir.sub("store"), "--embedder", "hash", "--json"])
-        #expect(json.status == 0, "\(json.err)")
-        let report = try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any]
-        #expect(report?["issues"] as? [String] == ["places/brochure.pdf: unsupported (no parser for .pdf)"])
-        #expect((report?["failed"] as? [Any])?.isEmpty == true)
-        #expect(((report?["added"] as? [String])?.count ?? 0) >= 12)
-        let text = try runProduct(["index", corpus, "--store", dir.sub("store"), "--embedder", "hash"])
-        #expect(text.status == 0, "\(text.err)")
-        #expect(text.out.contains("note: places/brochure.pdf: unsupported (no parser for .pdf)"))
     }
 }
