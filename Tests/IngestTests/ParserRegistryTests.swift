@@ -159,6 +159,18 @@ struct ScriptedParser: DocumentParser {
         #expect(text.issues.map(\.kind) == [.binary, .binary])  // the .docx and the .pdf
     }
 
+    @Test func plainTextCanClaimMoreExtensions() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        try write(dir, "notes.log", Array("started\nstopped\n".utf8))
+        #expect(DocumentLoader().load(file: dir.sub("notes.log")).issues.map(\.kind) == [.unsupported])
+        var options = DocumentLoader.Options()
+        options.parsers.register(PlainTextParser(extensions: ["log"]))
+        let loaded = DocumentLoader(options: options).load(file: dir.sub("notes.log"), id: "notes.log")
+        #expect(loaded.issues.isEmpty)
+        #expect(loaded.documents.map(\.text) == ["started\nstopped\n"])
+    }
+
     @Test func onlyRegularFilesAreOpenedAndALinkIsMeasuredByItsTarget() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

@@ -1,12 +1,16 @@
-/// Plain text (`.txt`, `.text`): the whole file is one document.
+/// Plain text (`.txt`, `.text`, or the extensions given): the whole file is one document.
+///
+/// ```swift
+/// options.parsers.register(PlainTextParser(extensions: ["log", "rst", "org"]))  // read these as text too
+/// ```
 public struct PlainTextParser: DocumentParser {
     /// "text".
     public var name: String { "text" }
-    /// `txt` and `text`.
-    public var extensions: Set<String> { ["txt", "text"] }
+    /// The extensions it claims: `txt` and `text` unless others were given.
+    public let extensions: Set<String>
 
-    /// A plain-text parser.
-    public init() {}
+    /// A plain-text parser for `extensions` (lowercased, without the dot).
+    public init(extensions: Set<String> = ["txt", "text"]) { self.extensions = extensions }
 
     /// One document holding the decoded text.
     ///
