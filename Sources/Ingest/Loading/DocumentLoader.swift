@@ -189,8 +189,10 @@ public struct DocumentLoader: Sendable {
             return result
         }
         var base = options.metadata
-        base["source"] = .string(id)
-        if let modified = attributes[.modificationDate] as? Date { base["modified"] = .int(Int64(modified.timeIntervalSince1970)) }
+        base[ChunkSchema.Key.source] = .string(id)
+        if let modified = attributes[.modificationDate] as? Date {
+            base[ChunkSchema.Key.modified] = .int(Int64(modified.timeIntervalSince1970))
+        }
         do {
             result = try parser.parse(ParseInput(bytes: bytes, id: id, metadata: base, fileExtension: ext, options: options))
         } catch let stop as LoadIssue {

@@ -342,11 +342,13 @@ public struct IngestPipeline: Sendable {
             let fingerprint = "\(doc.contentHash)/\(version)"
             // A document's chunks are written together with one version, so its first
             // chunk answers for all of them: one lookup for an unchanged document.
-            if let first = try await collection.get("\(doc.id)#0"), first.metadata["doc_version"] == .string(fingerprint) {
+            if let first = try await collection.get(ChunkSchema.recordID(document: doc.id, chunk: 0)),
+                first.metadata[ChunkSchema.Key.documentVersion] == .string(fingerprint)
+            {
                 report.unchanged.append(doc.id)
                 continue
             }
-            let stored = try await collection.metadata(where: .equals("doc", .string(doc.id)))
+            let stored = try await collection.metadata(where: ChunkSchema.chunks(of: doc.id))
             work.append((doc, Array(stored.keys), stored.isEmpty))
         }
         guard !work.isEmpty else { return }
@@ -409,13 +411,11 @@ public struct IngestPipeline: Sendable {
                 let fingerprint = "\(item.doc.contentHash)/\(version)"
                 for (n, (chunk, vector)) in zip(docChunks, vectors[range]).enumerated() {
                     guard let vector else { continue }
-                    var metadata = item.doc.metadata.merging(chunk.metadata) { _, new in new }
-                    metadata["doc"] = .string(item.doc.id)
-                    metadata["chunk"] = .int(Int64(n))
-                    metadata["start"] = .int(Int64(chunk.range.lowerBound))
-                    metadata["end"] = .int(Int64(chunk.range.upperBound))
-                    metadata["doc_version"] = .string(fingerprint)
-                    pending.records.append(Record(id: "\(item.doc.id)#\(n)", vector: vector, text: chunk.text, metadata: metadata))
+                    let metadata = ChunkSchema.metadata(document: item.doc, chunk: chunk, number: n, version: fingerprint)
+                    pending.records.append(
+                        Record(
+                            id: ChunkSchema.recordID(document: item.doc.id, chunk: n), vector: vector, text: chunk.text,
+                            metadata: metadata))
                 }
                 pending.stale += item.stale
                 pending.docs.append((item.doc.id, item.isNew))
@@ -463,7 +463,7 @@ public struct IngestPipeline: Sendable {
     private func prune(
         keeping seen: Set<String>, protecting: Set<String>, within: Set<String>?, into report: inout IngestReport
     ) async throws {
-        let stored = try await collection.metadata(where: .exists("doc"))
+        let stored = try await collection.metadata(where: ChunkSchema.anyChunk)
         var vanished: [String: [String]] = [:]
         /// A source's documents have its id, or its id then `#` (rows of a JSON file);
         /// a folder's, its path then `/`.
@@ -472,7 +472,9 @@ public struct IngestPipeline: Sendable {
             return doc.indices.contains { (doc[$0] == "#" || doc[$0] == "/") && sources.contains(String(doc[..<$0])) }
         }
         for (id, metadata) in stored {
-            guard case .string(let doc)? = metadata["doc"], !seen.contains(doc), !belongs(doc, to: protecting) else { continue }
+            guard case .string(let doc)? = metadata[ChunkSchema.Key.document], !seen.contains(doc), !belongs(doc, to: protecting) else {
+                continue
+            }
             if let within, !belongs(doc, to: within) { continue }
             vanished[doc, default: []].append(id)
         }

@@ -28,8 +28,8 @@ public struct MarkdownSplitter: TextSplitter {
             }
             var metadata: [String: MetadataValue] = [:]
             if let last = section.path.last {
-                metadata["heading"] = .string(last)
-                metadata["headings"] = .strings(section.path)
+                metadata[ChunkSchema.Key.heading] = .string(last)
+                metadata[ChunkSchema.Key.headings] = .strings(section.path)
             }
             for var chunk in s.merge(pieces) {
                 chunk.metadata = metadata

@@ -73,27 +73,28 @@ public struct RetrievedChunk: Sendable, Hashable {
 
     /// The document it came from: metadata `doc`, else the id up to its last `#`.
     public var document: String {
-        if case .string(let d)? = metadata["doc"] { return d }
-        if let hash = id.lastIndex(of: "#") { return String(id[..<hash]) }
-        return id
+        if case .string(let d)? = metadata[ChunkSchema.Key.document] { return d }
+        return ChunkSchema.document(ofRecordID: id)
     }
 
     /// Where it came from, for citations: metadata `source`, else the document.
     public var source: String {
-        if case .string(let s)? = metadata["source"] { return s }
+        if case .string(let s)? = metadata[ChunkSchema.Key.source] { return s }
         return document
     }
 
     /// Where in the source: the heading path when known, else the chunk's byte range.
     public var location: String? {
-        if case .strings(let path)? = metadata["headings"], !path.isEmpty { return path.joined(separator: " › ") }
-        if case .string(let h)? = metadata["heading"] { return h }
-        if case .int(let s)? = metadata["start"], case .int(let e)? = metadata["end"] { return "bytes \(s)–\(e)" }
+        if case .strings(let path)? = metadata[ChunkSchema.Key.headings], !path.isEmpty { return path.joined(separator: " › ") }
+        if case .string(let h)? = metadata[ChunkSchema.Key.heading] { return h }
+        if case .int(let s)? = metadata[ChunkSchema.Key.start], case .int(let e)? = metadata[ChunkSchema.Key.end] {
+            return "bytes \(s)–\(e)"
+        }
         return nil
     }
 
     var byteRange: Range<Int64>? {
-        if case .int(let s)? = metadata["start"], case .int(let e)? = metadata["end"], s < e { return s..<e }
+        if case .int(let s)? = metadata[ChunkSchema.Key.start], case .int(let e)? = metadata[ChunkSchema.Key.end], s < e { return s..<e }
         return nil
     }
 }

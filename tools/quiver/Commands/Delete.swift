@@ -25,7 +25,7 @@ struct Delete: ParsableCommand, VerboseCommand {
         var missing: [String] = []
         if !doc.isEmpty {
             for id in doc {
-                let n = try target.delete(where: .equals("doc", .string(id)))
+                let n = try target.delete(where: ChunkSchema.chunks(of: id))
                 if n == 0 { missing.append(id) }
                 deleted += n
             }

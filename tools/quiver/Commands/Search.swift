@@ -29,7 +29,7 @@ struct Search: AsyncParsableCommand, VerboseCommand {
             let object: [String: Any] = [
                 "question": question,
                 "hits": hits.map { h in
-                    ["id": h.id, "score": Double(h.score), "source": h.metadata["source"]?.description ?? "", "text": h.text]
+                    ["id": h.id, "score": Double(h.score), "source": h.metadata[ChunkSchema.Key.source]?.description ?? "", "text": h.text]
                         as [String: Any]
                 },
             ]
@@ -38,8 +38,8 @@ struct Search: AsyncParsableCommand, VerboseCommand {
         }
         print("Q: \(question)")
         for (i, h) in hits.enumerated() {
-            let source = h.metadata["source"]?.description ?? h.id
-            let title = h.metadata["title"].map { " — \($0)" } ?? ""
+            let source = h.metadata[ChunkSchema.Key.source]?.description ?? h.id
+            let title = h.metadata[ChunkSchema.Key.title].map { " — \($0)" } ?? ""
             let snippet = h.text.split(whereSeparator: \.isNewline).joined(separator: " ")
             print(String(format: "[%d] %.3f  %@%@", i + 1, h.score, source, title))
             print("    " + (snippet.count > 300 ? String(snippet.prefix(300)) + "…" : snippet))

@@ -25,7 +25,7 @@ struct Stats: ParsableCommand, VerboseCommand {
         for info in infos {
             let c = try store.collection(info.name)
             rows.append([
-                "name": info.name, "records": try c.count(), "documents": try c.distinctStringValueCount(of: "doc"),
+                "name": info.name, "records": try c.count(), "documents": try c.distinctStringValueCount(of: ChunkSchema.Key.document),
                 "dimension": info.dimension,
                 "metric": info.metric.rawValue, "embedder": info.configuration[Store.embedderKey] ?? NSNull(),
             ])

@@ -16,7 +16,7 @@ public struct HTMLParser: DocumentParser {
         let (html, issues) = try input.decodeText()
         let (text, title) = HTMLText.extract(html)
         var metadata = input.metadata
-        if let title { metadata["title"] = .string(title) }
+        if let title { metadata[ChunkSchema.Key.title] = .string(title) }
         return DocumentLoader.Result(documents: [Document(id: input.id, text: text, metadata: metadata)], issues: issues)
     }
 }

@@ -17,7 +17,7 @@ public struct MarkdownParser: DocumentParser {
     public func parse(_ input: ParseInput) throws -> DocumentLoader.Result {
         let (text, issues) = try input.decodeText()
         var metadata = input.metadata
-        if let title = Self.title(text) { metadata["title"] = .string(title) }
+        if let title = Self.title(text) { metadata[ChunkSchema.Key.title] = .string(title) }
         return DocumentLoader.Result(documents: [Document(id: input.id, text: text, metadata: metadata)], issues: issues)
     }
 

@@ -1,0 +1,68 @@
+import VectorStore
+
+/// The shape of the records the ingest pipeline writes, declared once and read by the
+/// pipeline, the retriever and the `quiver` command: record ids `<document>#<n>`, and the
+/// metadata keys a chunk carries.
+///
+/// ```swift
+/// let id = ChunkSchema.recordID(document: "guide.md", chunk: 0)  // "guide.md#0"
+/// let chunks = try docs.metadata(where: ChunkSchema.chunks(of: "guide.md"))
+/// ```
+public enum ChunkSchema {
+    /// Metadata keys of chunk records.
+    public enum Key {
+        /// The document's id (a path relative to the ingested folder, `#<row>` for JSON
+        /// Lines and CSV rows).
+        public static let document = "doc"
+        /// The chunk's position in its document, from 0.
+        public static let chunk = "chunk"
+        /// UTF-8 byte offset of the chunk's start in the document's text.
+        public static let start = "start"
+        /// UTF-8 byte offset of the chunk's end in the document's text.
+        public static let end = "end"
+        /// `<content hash>/<settings version>`: unchanged documents are skipped by it.
+        public static let documentVersion = "doc_version"
+        /// Where the document came from, for citations (its path).
+        public static let source = "source"
+        /// The document's title (first heading, HTML title), when it has one.
+        public static let title = "title"
+        /// The file's modification time, Unix seconds.
+        public static let modified = "modified"
+        /// The innermost heading above the chunk (Markdown splitter).
+        public static let heading = "heading"
+        /// The heading path above the chunk, outermost first (Markdown splitter).
+        public static let headings = "headings"
+    }
+
+    /// Separates a document's id from the chunk number in record ids.
+    public static let separator: Character = "#"
+
+    /// The record id of chunk `chunk` of `document`.
+    public static func recordID(document: String, chunk: Int) -> String { "\(document)\(separator)\(chunk)" }
+
+    /// The document of a chunk record id: everything before its last `#` (document ids may
+    /// hold `#` themselves), or the whole id when it has none.
+    public static func document(ofRecordID id: String) -> String {
+        guard let hash = id.lastIndex(of: separator) else { return id }
+        return String(id[..<hash])
+    }
+
+    /// Records that are chunks of `document`.
+    public static func chunks(of document: String) -> Filter { .equals(Key.document, .string(document)) }
+
+    /// Records that are chunks of some document (written by the pipeline).
+    public static var anyChunk: Filter { .exists(Key.document) }
+
+    /// A chunk's metadata: its document's, then the splitter's, then the schema's own keys.
+    public static func metadata(
+        document: Document, chunk: TextChunk, number: Int, version: String
+    ) -> [String: MetadataValue] {
+        var metadata = document.metadata.merging(chunk.metadata) { _, new in new }
+        metadata[Key.document] = .string(document.id)
+        metadata[Key.chunk] = .int(Int64(number))
+        metadata[Key.start] = .int(Int64(chunk.range.lowerBound))
+        metadata[Key.end] = .int(Int64(chunk.range.upperBound))
+        metadata[Key.documentVersion] = .string(version)
+        return metadata
+    }
+}
