@@ -34,8 +34,7 @@ import TestSupport
         let c = try store.createCollection("c", dimension: 2, metric: .dot)
         try c.upsert([Record(id: "a", vector: [1, 0], metadata: ["k": "v"])])
         try store.env.write { txn in
-            var row = UInt64(999).bigEndian
-            try withUnsafeBytes(of: &row) { r in try IndexKey.string("k", "v").withUnsafeBytes { try txn.put(c.index, $0, r) } }
+            try c.index.putRows(txn, IndexKey.string("k", "v"), [999])
         }
         let report = try store.check()
         #expect(report.problems == ["c: 1 metadata index entries name rows that do not exist"])

@@ -88,9 +88,7 @@ import TestSupport
         do {
             let store = try Store(path: dir.path)
             try store.env.write { txn in
-                try withUnsafeBytes(of: UInt32(99).littleEndian) { v in
-                    try Array("version".utf8).withUnsafeBytes { try txn.put(store.metaDB, $0, v) }
-                }
+                try store.metaDB.put(txn, MetaKey.version, bytes: withUnsafeBytes(of: UInt32(99).littleEndian) { Array($0) })
             }
         }
         let e = #expect(throws: StoreError.self) { try Store(path: dir.path) }

@@ -19,11 +19,11 @@ import TestSupport
         #expect(blockNo.count == 1)
         // Rewrite the block with an encoding code no codec has.
         try store.env.write { txn in
-            guard let value = try txn.get(c.blocks, u64: blockNo[0]) else { throw StoreError(.corrupted, "no block") }
+            guard let value = try c.blocks.get(txn, blockNo[0]) else { throw StoreError(.corrupted, "no block") }
             var bytes = Array(value)
             #expect(bytes[BlockLayout.encodingOffset] == Float32Codec().headerCode)
             bytes[BlockLayout.encodingOffset] = 0xEE
-            let out = try txn.reserve(c.blocks, u64: blockNo[0], size: bytes.count)
+            let out = try c.blocks.reserve(txn, blockNo[0], size: bytes.count)
             out.copyBytes(from: bytes)
         }
         let error = #expect(throws: StoreError.self) { try c.search([1, 0, 0, 0], k: 1) }

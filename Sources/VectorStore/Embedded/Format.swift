@@ -1,27 +1,33 @@
 import Foundation
 
-/// The on-disk format, declared in one place: database names, key layouts and value
+/// The on-disk format, declared in one place: database names, key layouts (`KeyCodec`s:
+/// every table is a `Table<KeyCodec>`, and no other code builds key bytes) and value
 /// codecs. `Store.open` checks `Format.version`; any change here that old readers cannot
-/// read must bump it.
+/// read must bump it. A store written by format 1 is a test fixture
+/// (`Tests/VectorStoreTests/Fixtures/format-1`) that every later format must open.
+///
+/// Collections record their vector encoding (absent: f32, which format-1 readers also
+/// read). A collection of another encoding must raise the version it writes, so that
+/// older readers refuse it instead of reading its blocks as f32.
 enum Format {
     /// Written on creation and checked on open.
     static let version: UInt32 = 1
     static let magic: [UInt8] = Array("quiver-store".utf8)
 
     // Environment-wide databases.
-    static let metaDB = "quiver.meta"  // "magic" → magic bytes, "version" → u32 LE
-    static let collectionsDB = "quiver.collections"  // name (UTF-8) → CollectionDescriptor JSON
-    static let stateDB = "quiver.state"  // cid u32 BE → CollectionCounters (24 bytes)
-    static let trashDB = "quiver.trash"  // database name → empty; dropped on next open
+    static let metaDB = "quiver.meta"  // UTF8Key MetaKey → magic bytes, version u32 LE, next cid u32 LE
+    static let collectionsDB = "quiver.collections"  // UTF8Key name → CollectionInfo JSON
+    static let stateDB = "quiver.state"  // U32Key cid → CollectionCounters (24 bytes)
+    static let trashDB = "quiver.trash"  // UTF8Key database name → empty; dropped on next open
 
     /// Per-collection databases, named by the collection's never-reused numeric id.
     enum Table: String, CaseIterable {
-        case blocks = "b"  // blockNo u64 BE → block value (see BlockLayout)
-        case tombs = "t"  // blockNo u64 BE → dead u32 LE + bitmap (bit i = slot i deleted)
-        case records = "r"  // rowid u64 BE → RecordCodec bytes
-        case locations = "l"  // rowid u64 BE → blockNo u64 LE + slot u32 LE
-        case ids = "i"  // record id (UTF-8) → rowid u64 BE
-        case index = "x"  // IndexKey → rowid u64 BE (DUPSORT | DUPFIXED)
+        case blocks = "b"  // U64Key blockNo → block value (BlockLayout)
+        case tombs = "t"  // U64Key blockNo → dead u32 LE + bitmap (bit i = slot i deleted)
+        case records = "r"  // U64Key rowid → RecordCodec bytes
+        case locations = "l"  // U64Key rowid → RowLocation (blockNo u64 LE + slot u32 LE)
+        case ids = "i"  // UTF8Key record id → RowIDValue (rowid u64 BE)
+        case index = "x"  // IndexKeyBytes (IndexKey) → RowIDValue duplicates (DUPSORT | DUPFIXED)
 
         func name(cid: UInt32) -> String { "c\(cid).\(rawValue)" }
         var flags: DBFlags { self == .index ? [.create, .dupSort, .dupFixed] : [.create] }
@@ -32,6 +38,131 @@ enum Format {
     static let maxFieldNameBytes = 128
     static let maxMetadataBytes = 64 * 1024
     static let maxCollectionNameBytes = 128
+}
+
+// MARK: Typed tables
+
+/// How keys of one layout become LMDB key bytes and back. Every key of the store is
+/// built by one of these; no other code builds key bytes.
+protocol KeyCodec {
+    associatedtype Value
+    /// Runs `body` with the key bytes of `value`.
+    static func withBytes<R>(_ value: Value, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
+    /// The value of key bytes read from a cursor.
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws -> Value
+}
+
+/// A u64 as 8 big-endian bytes (row ids, block numbers): keys sort numerically, so appends
+/// in order can use `MDB_APPEND`.
+enum U64Key: KeyCodec {
+    static func withBytes<R>(_ value: UInt64, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        var be = value.bigEndian
+        return try withUnsafeBytes(of: &be) { try body($0) }
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws -> UInt64 {
+        guard bytes.count == 8 else { throw StoreError(.corrupted, "a numeric key has \(bytes.count) bytes, expected 8") }
+        return UInt64(bigEndian: bytes.loadUnaligned(as: UInt64.self))
+    }
+}
+
+/// A u32 as 4 big-endian bytes (collection numbers).
+enum U32Key: KeyCodec {
+    static func withBytes<R>(_ value: UInt32, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        var be = value.bigEndian
+        return try withUnsafeBytes(of: &be) { try body($0) }
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws -> UInt32 {
+        guard bytes.count == 4 else { throw StoreError(.corrupted, "a collection number key has \(bytes.count) bytes, expected 4") }
+        return UInt32(bigEndian: bytes.loadUnaligned(as: UInt32.self))
+    }
+}
+
+/// A string as its UTF-8 bytes (collection names, record ids, metadata keys, table names).
+enum UTF8Key: KeyCodec {
+    static func withBytes<R>(_ value: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        var value = value
+        return try value.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws -> String { String(decoding: bytes, as: UTF8.self) }
+}
+
+/// Key bytes already laid out by `IndexKey` (the metadata index).
+enum IndexKeyBytes: KeyCodec {
+    static func withBytes<R>(_ value: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try value.withUnsafeBytes { try body($0) }
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws -> [UInt8] { Array(bytes) }
+}
+
+/// An LMDB table whose keys have one layout. Values are bytes, read in place from the map
+/// (valid only inside the transaction) and decoded by the value types below.
+struct Table<Key: KeyCodec> {
+    let dbi: DBI
+
+    /// The value under `key`, or nil.
+    func get(_ txn: Transaction, _ key: Key.Value) throws -> UnsafeRawBufferPointer? {
+        try Key.withBytes(key) { try txn.get(dbi, $0) }
+    }
+
+    /// Stores `value` under `key`.
+    func put(_ txn: Transaction, _ key: Key.Value, _ value: UnsafeRawBufferPointer, _ flags: PutFlags = []) throws {
+        try Key.withBytes(key) { try txn.put(dbi, $0, value, flags) }
+    }
+
+    /// Stores `value` under `key`.
+    func put(_ txn: Transaction, _ key: Key.Value, bytes value: [UInt8], _ flags: PutFlags = []) throws {
+        try value.withUnsafeBytes { v in try put(txn, key, v, flags) }
+    }
+
+    /// Reserves `size` bytes under `key` to fill before the transaction's next write.
+    func reserve(_ txn: Transaction, _ key: Key.Value, size: Int) throws -> UnsafeMutableRawBufferPointer {
+        try Key.withBytes(key) { try txn.reserve(dbi, $0, size: size) }
+    }
+
+    /// Deletes `key` (only the duplicate `value` when given); false when nothing was there.
+    @discardableResult
+    func delete(_ txn: Transaction, _ key: Key.Value, value: UnsafeRawBufferPointer? = nil) throws -> Bool {
+        try Key.withBytes(key) { try txn.delete(dbi, $0, value: value) }
+    }
+
+    /// Puts many row ids (big-endian u64) under one key of a duplicate-sorted table.
+    func putRows(_ txn: Transaction, _ key: Key.Value, _ rows: [UInt64]) throws {
+        let be = rows.map { $0.bigEndian }
+        try Key.withBytes(key) { k in try be.withUnsafeBytes { try txn.putMultiple(dbi, k, values: $0, elementSize: 8) } }
+    }
+
+    /// Deletes one row id from the duplicates under `key`.
+    @discardableResult
+    func deleteRow(_ txn: Transaction, _ key: Key.Value, _ row: UInt64) throws -> Bool {
+        var be = row.bigEndian
+        return try withUnsafeBytes(of: &be) { r in try delete(txn, key, value: r) }
+    }
+}
+
+/// A row id stored as a value (the id table, the metadata index): 8 big-endian bytes.
+enum RowIDValue {
+    static func encode(_ row: UInt64) -> [UInt8] { withUnsafeBytes(of: row.bigEndian) { Array($0) } }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer, _ what: @autoclosure () -> String) throws -> UInt64 {
+        guard bytes.count == 8 else { throw StoreError(.corrupted, "\(what()) maps to \(bytes.count) bytes, expected 8") }
+        return UInt64(bigEndian: bytes.loadUnaligned(as: UInt64.self))
+    }
+
+    /// Appends every row id of a page of duplicates (`MDB_GET_MULTIPLE`).
+    static func decodeAll(_ page: UnsafeRawBufferPointer, into rows: inout [UInt64]) {
+        for i in 0..<page.count / 8 { rows.append(UInt64(bigEndian: page.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self))) }
+    }
+}
+
+/// Keys of the `quiver.meta` table.
+enum MetaKey {
+    static let magic = "magic"
+    static let version = "version"
+    static let nextCollectionID = "next-cid"
 }
 
 /// Mutable per-collection counters, stored in `quiver.state`.
@@ -231,6 +362,14 @@ enum IndexKey {
         var k = prefix(field, boolTag)
         k.append(value ? 1 : 0)
         return k
+    }
+
+    /// The number of a number key (`prefix(field, numberTag)` then 8 bytes), or nil for a
+    /// key of another shape.
+    static func numberValue(_ key: UnsafeRawBufferPointer, prefixLength: Int) -> Double? {
+        guard key.count == prefixLength + 8 else { return nil }
+        let bits = UInt64(bigEndian: key.loadUnaligned(fromByteOffset: prefixLength, as: UInt64.self))
+        return Double(bitPattern: bits & (1 << 63) != 0 ? bits & ~(1 << 63) : ~bits)
     }
 
     /// Maps a double to an unsigned integer with the same order (and -0 == +0).

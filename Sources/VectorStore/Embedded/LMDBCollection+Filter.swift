@@ -41,7 +41,7 @@ extension LMDBCollection {
 
     /// The sorted row ids stored under one index key.
     func postings(_ key: [UInt8], _ txn: Transaction) throws -> [UInt64] {
-        try txn.withCursor(index) { c in
+        try txn.withCursor(index.dbi) { c in
             var rows: [UInt64] = []
             let found = try key.withUnsafeBytes { try c.get(.set, key: $0) }
             guard let found else { return rows }
@@ -56,13 +56,11 @@ extension LMDBCollection {
     private static func readDuplicates(_ c: Cursor, first: UnsafeRawBufferPointer, into rows: inout [UInt64]) throws {
         var page = try c.get(.getMultiple)
         if let p = page, p.value.count == 0 {
-            guard first.count == 8 else { throw StoreError(.corrupted, "index entry of \(first.count) bytes, expected 8") }
-            rows.append(UInt64(bigEndian: first.loadUnaligned(as: UInt64.self)))
+            rows.append(try RowIDValue.decode(first, "a metadata index entry"))
             return
         }
         while let p = page {
-            let n = p.value.count / 8
-            for i in 0..<n { rows.append(UInt64(bigEndian: p.value.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self))) }
+            RowIDValue.decodeAll(p.value, into: &rows)
             page = try c.get(.nextMultiple)
         }
     }
@@ -73,12 +71,10 @@ extension LMDBCollection {
         let prefix = IndexKey.prefix(field, IndexKey.numberTag)
         let start = lower.map { IndexKey.number(field, $0) } ?? prefix
         var lists: [[UInt64]] = []
-        try txn.withCursor(index) { c in
+        try txn.withCursor(index.dbi) { c in
             var entry = try start.withUnsafeBytes { try c.get(.setRange, key: $0) }
             while let e = entry {
-                guard e.key.count == prefix.count + 8, e.key.starts(with: prefix) else { break }
-                let bits = UInt64(bigEndian: e.key.loadUnaligned(fromByteOffset: prefix.count, as: UInt64.self))
-                let value = Double(bitPattern: bits & (1 << 63) != 0 ? bits & ~(1 << 63) : ~bits)
+                guard e.key.starts(with: prefix), let value = IndexKey.numberValue(e.key, prefixLength: prefix.count) else { break }
                 if let upper, upperInclusive ? value > upper : value >= upper { break }
                 let aboveLower = lower.map { lowerInclusive ? value >= $0 : value > $0 } ?? true
                 if aboveLower {
@@ -101,7 +97,7 @@ extension LMDBCollection {
     public func distinctStringValueCount(of field: String) throws -> Int {
         let prefix = IndexKey.prefix(field, IndexKey.stringTag)
         return try read { txn in
-            try txn.withCursor(index) { c in
+            try txn.withCursor(index.dbi) { c in
                 var count = 0
                 var entry = try prefix.withUnsafeBytes { try c.get(.setRange, key: $0) }
                 while let e = entry, e.key.starts(with: prefix) {

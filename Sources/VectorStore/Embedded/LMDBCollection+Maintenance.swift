@@ -75,7 +75,7 @@ extension LMDBCollection {
             let blockNo = counters.nextBlockNo
             counters.nextBlockNo += 1
             let layout = BlockLayout(count: n, dim: dim, codec: codec)
-            let out = try txn.reserve(blocks, u64: blockNo, size: layout.totalBytes)
+            let out = try blocks.reserve(txn, blockNo, size: layout.totalBytes)
             guard let base = out.baseAddress else { throw StoreError(.storage, "LMDB reserved no space for block \(blockNo)") }
             layout.writeHeader(out)
             let norms = (base + layout.normsOffset).assumingMemoryBound(to: Float.self)
@@ -90,13 +90,13 @@ extension LMDBCollection {
             if endByte < out.count { (base + endByte).initializeMemory(as: UInt8.self, repeating: 0, count: out.count - endByte) }
             // Only now touch other tables: the reserved space is valid until the next write.
             for i in 0..<n {
-                try RowLocation(block: blockNo, slot: UInt32(i)).withBytes { try txn.put(locations, u64: rows[start + i].row, $0) }
+                try RowLocation(block: blockNo, slot: UInt32(i)).withBytes { try locations.put(txn, rows[start + i].row, $0) }
             }
             start = end
         }
         for blockNo in sourceBlocks {
-            try txn.delete(blocks, u64: blockNo)
-            try txn.delete(tombs, u64: blockNo)
+            try blocks.delete(txn, blockNo)
+            try tombs.delete(txn, blockNo)
         }
     }
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// A record validated and encoded for writing.
 struct PreparedRecord {
-    var id: [UInt8]
+    var id: String
     var vector: [Float]
     var normSquared: Float
     var encoded: [UInt8]
@@ -94,7 +94,7 @@ extension LMDBCollection {
                 collection: info.name, recordID: r.id, expected: "at most \(Format.maxMetadataBytes) bytes", actual: "\(metaSize) bytes")
         }
         return PreparedRecord(
-            id: idBytes, vector: vector, normSquared: normSq,
+            id: r.id, vector: vector, normSquared: normSq,
             encoded: RecordCodec.encode(id: r.id, text: r.text, metadata: r.metadata),
             indexEntries: indexes.map { $0.entries(for: r) })
     }
@@ -122,19 +122,16 @@ extension LMDBCollection {
                 counters.live -= 1
             }
             let row = firstRow + UInt64(slot)
-            var rowBE = row.bigEndian
-            try withUnsafeBytes(of: &rowBE) { r in
-                try rec.id.withUnsafeBytes { try txn.put(ids, $0, r) }
-                try rec.encoded.withUnsafeBytes { try txn.put(records, r, $0, .append) }
-                try RowLocation(block: blockNo, slot: UInt32(slot)).withBytes { try txn.put(locations, r, $0, .append) }
-            }
+            try ids.put(txn, rec.id, bytes: RowIDValue.encode(row))
+            try records.put(txn, row, bytes: rec.encoded, .append)
+            try RowLocation(block: blockNo, slot: UInt32(slot)).withBytes { try locations.put(txn, row, $0, .append) }
             for i in indexes.indices { indexed[i].append((row, rec.indexEntries[i])) }
         }
         counters.nextRowID += UInt64(batch.count)
 
         let dim = info.dimension
         let layout = BlockLayout(count: batch.count, dim: dim, codec: codec)
-        let out = try txn.reserve(blocks, u64: blockNo, size: layout.totalBytes)
+        let out = try blocks.reserve(txn, blockNo, size: layout.totalBytes)
         layout.writeHeader(out)
         guard let base = out.baseAddress else { throw StoreError(.storage, "LMDB reserved no space for block \(blockNo)") }
         let vecs = base + layout.vectorsOffset
@@ -164,13 +161,13 @@ extension LMDBCollection {
             throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" has no location")
         }
         try tombs.mark(loc, self, txn)
-        try txn.delete(locations, u64: row)
-        guard let bytes = try txn.get(records, u64: row) else {
+        try locations.delete(txn, row)
+        guard let bytes = try records.get(txn, row) else {
             throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" has no record")
         }
         let decoded = try RecordCodec.decode(bytes, rowID: row)
         for index in indexes { try index.remove(row: row, record: decoded, txn) }
-        try txn.delete(records, u64: row)
+        try records.delete(txn, row)
     }
 
     // MARK: Delete
@@ -201,7 +198,7 @@ extension LMDBCollection {
             var idList: [String] = []
             idList.reserveCapacity(rows.count)
             for row in rows {
-                guard let bytes = try txn.get(records, u64: row) else { continue }
+                guard let bytes = try records.get(txn, row) else { continue }
                 idList.append(try RecordCodec.decodeID(bytes, rowID: row))
             }
             return try applyDelete(ids: idList, txn)
@@ -221,7 +218,7 @@ extension LMDBCollection {
         for id in list {
             guard let row = try rowID(of: id, txn) else { continue }
             try removeRow(row, &tombs, txn)
-            try txn.delete(ids, Array(id.utf8))
+            try ids.delete(txn, id)
             removed += 1
         }
         guard removed > 0 else { return 0 }
@@ -235,10 +232,10 @@ extension LMDBCollection {
     /// Every live row id, ascending.
     func allRows(_ txn: Transaction) throws -> [UInt64] {
         var rows: [UInt64] = []
-        try txn.withCursor(locations) { c in
+        try txn.withCursor(locations.dbi) { c in
             var e = try c.get(.first)
             while let entry = e {
-                rows.append(UInt64(bigEndian: entry.key.loadUnaligned(as: UInt64.self)))
+                rows.append(try U64Key.decode(entry.key))
                 e = try c.get(.next)
             }
         }
@@ -255,12 +252,12 @@ struct TombEditor {
 
     mutating func mark(_ loc: RowLocation, _ c: LMDBCollection, _ txn: Transaction) throws {
         if edits[loc.block] == nil {
-            guard let value = try txn.get(c.blocks, u64: loc.block) else {
+            guard let value = try c.blocks.get(txn, loc.block) else {
                 throw StoreError(.corrupted, "block \(loc.block) of \"\(c.info.name)\" is missing")
             }
             let count = Int(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
             var bytes = [UInt8](repeating: 0, count: 4 + (count + 7) / 8)
-            if let existing = try txn.get(c.tombs, u64: loc.block) {
+            if let existing = try c.tombs.get(txn, loc.block) {
                 guard existing.count == bytes.count else {
                     throw StoreError(.corrupted, "tombstones of block \(loc.block) have \(existing.count) bytes, expected \(bytes.count)")
                 }
@@ -286,10 +283,10 @@ struct TombEditor {
         for (block, edit) in edits {
             let dead = Int(UInt32(littleEndian: edit.bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }))
             if dead >= edit.count {
-                try txn.delete(c.blocks, u64: block)
-                try txn.delete(c.tombs, u64: block)
+                try c.blocks.delete(txn, block)
+                try c.tombs.delete(txn, block)
             } else {
-                try edit.bytes.withUnsafeBytes { try txn.put(c.tombs, u64: block, $0) }
+                try edit.bytes.withUnsafeBytes { try c.tombs.put(txn, block, $0) }
             }
         }
     }
@@ -356,7 +353,7 @@ extension LMDBCollection {
             }
             var out: [String: [String: MetadataValue]] = [:]
             for row in rows {
-                guard let bytes = try txn.get(records, u64: row) else { continue }
+                guard let bytes = try records.get(txn, row) else { continue }
                 let decoded = try RecordCodec.decode(bytes, rowID: row)
                 out[decoded.id] = decoded.metadata
             }

@@ -13,12 +13,12 @@ public final class LMDBCollection: VectorCollection {
     /// The store holding the collection.
     public let store: Store
 
-    let blocks: DBI
-    let tombs: DBI
-    let records: DBI
-    let locations: DBI
-    let ids: DBI
-    let index: DBI
+    let blocks: Table<U64Key>
+    let tombs: Table<U64Key>
+    let records: Table<U64Key>
+    let locations: Table<U64Key>
+    let ids: Table<UTF8Key>
+    let index: Table<IndexKeyBytes>
     /// Secondary indexes, each kept in the records' own write transactions.
     let indexes: [any SecondaryIndex]
     /// The codec of the collection's vector encoding.
@@ -34,13 +34,13 @@ public final class LMDBCollection: VectorCollection {
             }
             return dbi
         }
-        blocks = dbis[0]
-        tombs = dbis[1]
-        records = dbis[2]
-        locations = dbis[3]
-        ids = dbis[4]
-        index = dbis[5]
-        indexes = [MetadataIndex(table: dbis[5])]
+        blocks = Table(dbi: dbis[0])
+        tombs = Table(dbi: dbis[1])
+        records = Table(dbi: dbis[2])
+        locations = Table(dbi: dbis[3])
+        ids = Table(dbi: dbis[4])
+        index = Table(dbi: dbis[5])
+        indexes = [MetadataIndex(table: index)]
         codec = info.encoding.codec
     }
 
@@ -71,34 +71,31 @@ public final class LMDBCollection: VectorCollection {
     /// Collection numbers are never reused and a drop deletes the counters, so their
     /// presence is the check (cheaper than decoding the settings on every transaction).
     private func verify(_ txn: Transaction) throws {
-        var key = info.cid.bigEndian
-        let present = try withUnsafeBytes(of: &key) { try txn.get(store.stateDB, $0) } != nil
-        guard present else {
+        guard try store.stateDB.get(txn, info.cid) != nil else {
             throw StoreError(.collectionNotFound, "collection \"\(info.name)\" was dropped")
         }
     }
 
     func counters(_ txn: Transaction) throws -> CollectionCounters {
-        var key = info.cid.bigEndian
-        let value = try withUnsafeBytes(of: &key) { try txn.get(store.stateDB, $0) }
-        guard let value else { throw StoreError(.corrupted, "collection \"\(info.name)\" has no counters") }
+        guard let value = try store.stateDB.get(txn, info.cid) else {
+            throw StoreError(.corrupted, "collection \"\(info.name)\" has no counters")
+        }
         return try CollectionCounters(bytes: value)
     }
 
     func setCounters(_ c: CollectionCounters, _ txn: Transaction) throws {
-        var key = info.cid.bigEndian
-        try withUnsafeBytes(of: &key) { k in try c.bytes.withUnsafeBytes { try txn.put(store.stateDB, k, $0) } }
+        try store.stateDB.put(txn, info.cid, bytes: c.bytes)
     }
 
     /// Every block of the collection, in block order, read in place.
     func blockViews(_ txn: Transaction) throws -> [BlockView] {
         var views: [BlockView] = []
-        try txn.withCursor(blocks) { c in
+        try txn.withCursor(blocks.dbi) { c in
             var e = try c.get(.first)
             while let entry = e {
-                let no = UInt64(bigEndian: entry.key.loadUnaligned(as: UInt64.self))
+                let no = try U64Key.decode(entry.key)
                 var view = try BlockView(blockNo: no, value: entry.value, expectedDim: info.dimension, encoding: info.encoding)
-                if let t = try txn.get(tombs, u64: no) {
+                if let t = try tombs.get(txn, no) {
                     guard t.count >= 4 + (view.count + 7) / 8 else {
                         throw StoreError(.corrupted, "tombstones of block \(no) are \(t.count) bytes for \(view.count) rows")
                     }
@@ -113,20 +110,13 @@ public final class LMDBCollection: VectorCollection {
     }
 
     func location(of row: UInt64, _ txn: Transaction) throws -> RowLocation? {
-        guard let v = try txn.get(locations, u64: row) else { return nil }
+        guard let v = try locations.get(txn, row) else { return nil }
         return try RowLocation(bytes: v)
     }
 
     func rowID(of id: String, _ txn: Transaction) throws -> UInt64? {
-        try rowID(of: Array(id.utf8), txn)
-    }
-
-    func rowID(of id: [UInt8], _ txn: Transaction) throws -> UInt64? {
-        guard let v = try txn.get(ids, id) else { return nil }
-        guard v.count == 8 else {
-            throw StoreError(.corrupted, "id \"\(String(decoding: id, as: UTF8.self))\" maps to \(v.count) bytes, expected 8")
-        }
-        return UInt64(bigEndian: v.loadUnaligned(as: UInt64.self))
+        guard let v = try ids.get(txn, id) else { return nil }
+        return try RowIDValue.decode(v, "id \"\(id)\"")
     }
 
     // MARK: Reads
@@ -157,11 +147,11 @@ public final class LMDBCollection: VectorCollection {
         guard let loc = try location(of: row, txn) else {
             throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" has no location")
         }
-        guard let bytes = try txn.get(records, u64: row) else {
+        guard let bytes = try records.get(txn, row) else {
             throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" has no record")
         }
         let decoded = try RecordCodec.decode(bytes, rowID: row)
-        guard let value = try txn.get(blocks, u64: loc.block) else {
+        guard let value = try blocks.get(txn, loc.block) else {
             throw StoreError(.corrupted, "row \(row) points at missing block \(loc.block)")
         }
         let view = try BlockView(blockNo: loc.block, value: value, expectedDim: info.dimension, encoding: info.encoding)

@@ -61,17 +61,17 @@ extension LMDBCollection {
                 problem("blocks do not decode: \(e)")
             }
             var idCount = 0
-            try txn.withCursor(ids) { c in
+            try txn.withCursor(ids.dbi) { c in
                 var e = try c.get(.first)
                 while let entry = e {
                     idCount += 1
-                    let id = String(decoding: entry.key, as: UTF8.self)
+                    let id = try UTF8Key.decode(entry.key)
                     guard entry.value.count == 8 else {
                         problem("id \"\(id)\" has a malformed row")
                         e = try c.get(.next)
                         continue
                     }
-                    let row = UInt64(bigEndian: entry.value.loadUnaligned(as: UInt64.self))
+                    let row = try RowIDValue.decode(entry.value, "id \"\(id)\"")
                     if let loc = try location(of: row, txn) {
                         if let v = views[loc.block] {
                             if Int(loc.slot) >= v.count {
@@ -87,7 +87,7 @@ extension LMDBCollection {
                     } else {
                         problem("id \"\(id)\" (row \(row)) has no location")
                     }
-                    if let bytes = try txn.get(records, u64: row) {
+                    if let bytes = try records.get(txn, row) {
                         do {
                             let stored = try RecordCodec.decodeID(bytes, rowID: row)
                             if stored != id { problem("row \(row) holds record \"\(stored)\", not \"\(id)\"") }
@@ -98,15 +98,15 @@ extension LMDBCollection {
                     e = try c.get(.next)
                 }
             }
-            let locCount = try txn.count(locations)
-            let recCount = try txn.count(records)
+            let locCount = try txn.count(locations.dbi)
+            let recCount = try txn.count(records.dbi)
             if idCount != Int(counters.live) || locCount != idCount || recCount != idCount || blockLive != idCount {
                 problem(
                     "counts disagree: \(idCount) ids, \(locCount) locations, \(recCount) records, \(blockLive) live slots, counter \(counters.live)"
                 )
             }
             for index in indexes {
-                let dangling = try index.danglingEntries(txn) { row in try txn.get(locations, u64: row) != nil }
+                let dangling = try index.danglingEntries(txn) { row in try locations.get(txn, row) != nil }
                 if dangling > 0 { problem("\(dangling) \(index.name) index entries name rows that do not exist") }
             }
             report.counts[name] = idCount

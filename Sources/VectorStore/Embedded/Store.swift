@@ -19,10 +19,10 @@ public final class Store: VectorDatabase {
     public let options: StoreOptions
 
     let env: LMDBEnvironment
-    let metaDB: DBI
-    let collectionsDB: DBI
-    let stateDB: DBI
-    let trashDB: DBI
+    let metaDB: Table<UTF8Key>
+    let collectionsDB: Table<UTF8Key>
+    let stateDB: Table<U32Key>
+    let trashDB: Table<UTF8Key>
     /// Async writes run here, one at a time, off the cooperative pool.
     let writeQueue = BlockingExecutor(label: "quiver.store.write", concurrent: false)
     /// Async reads run here, off the cooperative pool.
@@ -82,7 +82,7 @@ public final class Store: VectorDatabase {
             }
         }
         if let meta = dbs[0] {
-            try env.read { txn in try Self.checkFormat(meta, txn, path: path) }
+            try env.read { txn in try Self.checkFormat(Table(dbi: meta), txn, path: path) }
         }
         let trashCount = try dbs[3].map { trash in try env.read { try $0.count(trash) } } ?? 0
         // Writes only when creating, or to delete dropped collections' tables; the first
@@ -90,13 +90,12 @@ public final class Store: VectorDatabase {
         if dbs.contains(where: { $0 == nil }) || (isNew && trashCount > 0) {
             dbs = try env.write(openingDatabases: true) { txn -> [DBI?] in
                 let meta = try Self.openDB(env, Format.metaDB, txn)
-                if try txn.get(meta, Array("magic".utf8)) == nil {
-                    try txn.put(meta, Array("magic".utf8), Format.magic)
-                    try withUnsafeBytes(of: Format.version.littleEndian) { v in
-                        try Array("version".utf8).withUnsafeBytes { try txn.put(meta, $0, v) }
-                    }
+                let metaTable = Table<UTF8Key>(dbi: meta)
+                if try metaTable.get(txn, MetaKey.magic) == nil {
+                    try metaTable.put(txn, MetaKey.magic, bytes: Format.magic)
+                    try metaTable.put(txn, MetaKey.version, bytes: withUnsafeBytes(of: Format.version.littleEndian) { Array($0) })
                 } else {
-                    try Self.checkFormat(meta, txn, path: path)
+                    try Self.checkFormat(metaTable, txn, path: path)
                 }
                 let collections = try Self.openDB(env, Format.collectionsDB, txn)
                 let state = try Self.openDB(env, Format.stateDB, txn)
@@ -105,7 +104,7 @@ public final class Store: VectorDatabase {
                 try txn.withCursor(trash) { c in
                     var e = try c.get(.first)
                     while let entry = e {
-                        names.append(String(decoding: entry.key, as: UTF8.self))
+                        names.append(try UTF8Key.decode(entry.key))
                         e = try c.get(.next)
                     }
                 }
@@ -121,18 +120,18 @@ public final class Store: VectorDatabase {
         guard let meta = dbs[0], let collections = dbs[1], let state = dbs[2], let trash = dbs[3] else {
             throw StoreError(.corrupted, "\(path) is missing its Quiver tables")
         }
-        metaDB = meta
-        collectionsDB = collections
-        stateDB = state
-        trashDB = trash
+        metaDB = Table(dbi: meta)
+        collectionsDB = Table(dbi: collections)
+        stateDB = Table(dbi: state)
+        trashDB = Table(dbi: trash)
         BLASKernels.configure()
     }
 
-    private static func checkFormat(_ meta: DBI, _ txn: Transaction, path: String) throws {
-        guard let magic = try txn.get(meta, Array("magic".utf8)), Array(magic) == Format.magic else {
+    private static func checkFormat(_ meta: Table<UTF8Key>, _ txn: Transaction, path: String) throws {
+        guard let magic = try meta.get(txn, MetaKey.magic), Array(magic) == Format.magic else {
             throw StoreError(.notAStore, "\(path) is not a Quiver store: its metadata has no Quiver magic value", path: path)
         }
-        guard let v = try txn.get(meta, Array("version".utf8)), v.count == 4 else {
+        guard let v = try meta.get(txn, MetaKey.version), v.count == 4 else {
             throw StoreError(.notAStore, "\(path) is not a Quiver store: it has no format version", path: path)
         }
         let version = UInt32(littleEndian: v.loadUnaligned(as: UInt32.self))
@@ -161,10 +160,10 @@ public final class Store: VectorDatabase {
     public func collections(includingReserved: Bool) throws -> [CollectionInfo] {
         try env.read { txn in
             var out: [CollectionInfo] = []
-            try txn.withCursor(collectionsDB) { c in
+            try txn.withCursor(collectionsDB.dbi) { c in
                 var e = try c.get(.first)
                 while let entry = e {
-                    let info = try Self.decodeInfo(entry.value, name: String(decoding: entry.key, as: UTF8.self))
+                    let info = try Self.decodeInfo(entry.value, name: try UTF8Key.decode(entry.key))
                     if includingReserved || !info.isReserved { out.append(info) }
                     e = try c.get(.next)
                 }
@@ -183,7 +182,7 @@ public final class Store: VectorDatabase {
             throw StoreError(.invalidArgument, "collection \"\(name)\": dimension must be 1...65536, got \(settings.dimension)")
         }
         let info = try env.write(openingDatabases: true) { txn -> CollectionInfo in
-            if try txn.get(collectionsDB, Array(name.utf8)) != nil {
+            if try collectionsDB.get(txn, name) != nil {
                 throw StoreError(.collectionExists, "collection \"\(name)\" already exists", collection: name)
             }
             let cid = try nextCollectionID(txn)
@@ -191,11 +190,8 @@ public final class Store: VectorDatabase {
             for table in Format.Table.allCases {
                 _ = try Self.openDB(env, table.name(cid: cid), txn, flags: table.flags)
             }
-            try txn.put(collectionsDB, Array(name.utf8), try Self.encodeInfo(info))
-            var key = cid.bigEndian
-            try withUnsafeBytes(of: &key) { k in
-                try CollectionCounters().bytes.withUnsafeBytes { try txn.put(stateDB, k, $0) }
-            }
+            try collectionsDB.put(txn, name, bytes: try Self.encodeInfo(info))
+            try stateDB.put(txn, cid, bytes: CollectionCounters().bytes)
             return info
         }
         return try LMDBCollection(store: self, info: info)
@@ -260,18 +256,17 @@ public final class Store: VectorDatabase {
     @discardableResult
     public func dropCollection(_ name: String) throws -> Bool {
         try env.write(openingDatabases: true) { txn -> Bool in
-            guard let value = try txn.get(collectionsDB, Array(name.utf8)) else { return false }
+            guard let value = try collectionsDB.get(txn, name) else { return false }
             let info = try Self.decodeInfo(value, name: name)
             for table in Format.Table.allCases {
                 let tableName = table.name(cid: info.cid)
                 if let dbi = try env.database(tableName, flags: [], in: txn) {
                     try txn.clear(dbi)
                 }
-                try txn.put(trashDB, Array(tableName.utf8), [])
+                try trashDB.put(txn, tableName, bytes: [])
             }
-            try txn.delete(collectionsDB, Array(name.utf8))
-            var key = info.cid.bigEndian
-            try withUnsafeBytes(of: &key) { _ = try txn.delete(stateDB, $0) }
+            try collectionsDB.delete(txn, name)
+            try stateDB.delete(txn, info.cid)
             return true
         }
     }
@@ -293,19 +288,18 @@ public final class Store: VectorDatabase {
     // MARK: Helpers
 
     func info(named name: String, _ txn: Transaction) throws -> CollectionInfo {
-        guard let value = try txn.get(collectionsDB, Array(name.utf8)) else {
+        guard let value = try collectionsDB.get(txn, name) else {
             throw StoreError(.collectionNotFound, "no collection named \"\(name)\" in \(path)", path: path, collection: name)
         }
         return try Self.decodeInfo(value, name: name)
     }
 
     private func nextCollectionID(_ txn: Transaction) throws -> UInt32 {
-        let key = Array("next-cid".utf8)
         var next: UInt32 = 1
-        if let v = try txn.get(metaDB, key), v.count == 4 {
+        if let v = try metaDB.get(txn, MetaKey.nextCollectionID), v.count == 4 {
             next = UInt32(littleEndian: v.loadUnaligned(as: UInt32.self))
         }
-        try withUnsafeBytes(of: (next + 1).littleEndian) { v in try key.withUnsafeBytes { try txn.put(metaDB, $0, v) } }
+        try metaDB.put(txn, MetaKey.nextCollectionID, bytes: withUnsafeBytes(of: (next + 1).littleEndian) { Array($0) })
         return next
     }
 

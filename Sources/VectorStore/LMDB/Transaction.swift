@@ -30,15 +30,6 @@ struct Transaction {
         return UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
     }
 
-    func get(_ db: DBI, _ key: [UInt8]) throws -> UnsafeRawBufferPointer? {
-        try key.withUnsafeBytes { try get(db, $0) }
-    }
-
-    func get(_ db: DBI, u64 key: UInt64) throws -> UnsafeRawBufferPointer? {
-        var be = key.bigEndian
-        return try withUnsafeBytes(of: &be) { try get(db, $0) }
-    }
-
     /// Stores `value` under `key`. Signals a full map to `write`, which grows it.
     func put(_ db: DBI, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ flags: PutFlags = []) throws {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
@@ -46,24 +37,13 @@ struct Transaction {
         try lmdbCheck(mdb_put(txn, db.raw, &k, &v, flags.rawValue), "mdb_put", Self.describe(key))
     }
 
-    func put(_ db: DBI, _ key: [UInt8], _ value: [UInt8], _ flags: PutFlags = []) throws {
-        try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try put(db, k, v, flags) } }
-    }
-
-    func put(_ db: DBI, u64 key: UInt64, _ value: UnsafeRawBufferPointer, _ flags: PutFlags = []) throws {
-        var be = key.bigEndian
-        try withUnsafeBytes(of: &be) { try put(db, $0, value, flags) }
-    }
-
     /// Reserves `size` bytes under `key` and returns the space to fill before commit.
-    func reserve(_ db: DBI, u64 key: UInt64, size: Int) throws -> UnsafeMutableRawBufferPointer {
-        var be = key.bigEndian
-        return try withUnsafeBytes(of: &be) { kb in
-            var k = MDB_val(mv_size: kb.count, mv_data: UnsafeMutableRawPointer(mutating: kb.baseAddress))
-            var v = MDB_val(mv_size: size, mv_data: nil)
-            try lmdbCheck(mdb_put(txn, db.raw, &k, &v, UInt32(MDB_RESERVE)), "mdb_put(MDB_RESERVE)", "block \(key) of \(size) bytes")
-            return UnsafeMutableRawBufferPointer(start: v.mv_data, count: size)
-        }
+    func reserve(_ db: DBI, _ key: UnsafeRawBufferPointer, size: Int) throws -> UnsafeMutableRawBufferPointer {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: size, mv_data: nil)
+        try lmdbCheck(
+            mdb_put(txn, db.raw, &k, &v, UInt32(MDB_RESERVE)), "mdb_put(MDB_RESERVE)", "\(Self.describe(key)) of \(size) bytes")
+        return UnsafeMutableRawBufferPointer(start: v.mv_data, count: size)
     }
 
     /// Puts many fixed-size duplicate values under one key of a `DUPFIXED` database.
@@ -97,17 +77,6 @@ struct Transaction {
         if rc == MDB_NOTFOUND { return false }
         try lmdbCheck(rc, "mdb_del", Self.describe(key))
         return true
-    }
-
-    @discardableResult
-    func delete(_ db: DBI, u64 key: UInt64) throws -> Bool {
-        var be = key.bigEndian
-        return try withUnsafeBytes(of: &be) { try delete(db, $0) }
-    }
-
-    @discardableResult
-    func delete(_ db: DBI, _ key: [UInt8]) throws -> Bool {
-        try key.withUnsafeBytes { try delete(db, $0) }
     }
 
     /// Number of entries in a database.

@@ -4,7 +4,7 @@
 /// scores only its rows.
 struct MetadataIndex: SecondaryIndex {
     static let name = "metadata"
-    let table: DBI
+    let table: Table<IndexKeyBytes>
 
     var name: String { Self.name }
 
@@ -15,32 +15,22 @@ struct MetadataIndex: SecondaryIndex {
         for (row, entries) in rows {
             for key in entries { postings[key, default: []].append(row) }
         }
-        for (key, rows) in postings {
-            let be = rows.map { $0.bigEndian }
-            try key.withUnsafeBytes { k in
-                try be.withUnsafeBytes { try txn.putMultiple(table, k, values: $0, elementSize: 8) }
-            }
-        }
+        for (key, rows) in postings { try table.putRows(txn, key, rows) }
     }
 
     func remove(row: UInt64, record: RecordCodec.Decoded, _ txn: Transaction) throws {
-        var rowBE = row.bigEndian
-        try withUnsafeBytes(of: &rowBE) { r in
-            for key in IndexKey.keys(for: record.metadata) {
-                try key.withUnsafeBytes { _ = try txn.delete(table, $0, value: r) }
-            }
-        }
+        for key in IndexKey.keys(for: record.metadata) { try table.deleteRow(txn, key, row) }
     }
 
     func danglingEntries(_ txn: Transaction, rowExists: (UInt64) throws -> Bool) throws -> Int {
         var dangling = 0
-        try txn.withCursor(table) { c in
+        try txn.withCursor(table.dbi) { c in
             var e = try c.get(.first)
             while let entry = e {
                 // An entry of the wrong size names no row either.
                 if entry.value.count != 8 {
                     dangling += 1
-                } else if try !rowExists(UInt64(bigEndian: entry.value.loadUnaligned(as: UInt64.self))) {
+                } else if try !rowExists(try RowIDValue.decode(entry.value, "a metadata index entry")) {
                     dangling += 1
                 }
                 e = try c.get(.next)

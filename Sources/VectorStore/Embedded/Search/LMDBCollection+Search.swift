@@ -165,7 +165,7 @@ extension LMDBCollection {
         var cache: [UInt64: RecordCodec.Decoded] = [:]
         let l2 = info.metric == .l2
         func recordBytes(_ row: UInt64) throws -> UnsafeRawBufferPointer {
-            guard let bytes = try txn.get(records, u64: row) else {
+            guard let bytes = try records.get(txn, row) else {
                 throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" is in a block but has no record")
             }
             return bytes
