@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+import VectorStore
+
+/// A database under test, fresh and empty, and how to dispose of it after one check.
+public struct ConformanceDatabase: Sendable {
+    /// The database; the check creates its own collections in it.
+    public var database: any VectorDatabase
+    /// Called once the check has finished, whether it passed or not.
+    public var cleanup: @Sendable () async throws -> Void
+
+    /// A database under test and its cleanup.
+    public init(_ database: any VectorDatabase, cleanup: @escaping @Sendable () async throws -> Void = {}) {
+        self.database = database
+        self.cleanup = cleanup
+    }
+}
+
+/// The collection conformance suite: checks written once against `VectorDatabase` and
+/// `VectorCollection` (never a backend's own types) that every backend passes unchanged.
+///
+/// A backend's test target runs every check, each on a fresh, empty database (checks use
+/// fixed collection names and run in parallel):
+///
+/// ```swift
+/// @Suite struct LMDBConformanceTests {
+///     static let suite = CollectionConformance {
+///         let dir = TemporaryDirectory()
+///         return ConformanceDatabase(try Store(path: dir.path)) { dir.remove() }
+///     }
+///     @Test(arguments: CollectionConformance.Check.allCases)
+///     func conformance(_ check: CollectionConformance.Check) async throws {
+///         try await Self.suite.run(check)
+///     }
+/// }
+/// ```
+///
+/// Failures are Swift Testing issues at the line of the check that found them. Scores are
+/// compared with `BruteForce` within `scoreTolerance`; ids exactly, in order.
+public struct CollectionConformance: Sendable {
+    /// One check of the suite.
+    public enum Check: String, CaseIterable, Sendable, CustomStringConvertible {
+        // Collections
+        /// Create, open, list, the settings a collection records, a missing name.
+        case createAndOpen
+        /// `openOrCreateCollection` creates, reopens, and refuses a mismatch naming the setting.
+        case openOrCreateChecksSettings
+        /// Dropping removes the records and the name; old handles refuse to work.
+        case drop
+        /// `_` names are hidden from listings unless asked for.
+        case reservedNames
+        /// Bad collection names and dimensions are refused; empty names are never found.
+        case rejectsBadCollectionArguments
+
+        /// The check's name.
+        public var description: String { rawValue }
+    }
+
+    /// Largest difference allowed between a backend's score and the reference's.
+    public static let scoreTolerance = 1e-4
+
+    /// Makes a fresh, empty database for one check.
+    public let makeDatabase: @Sendable () async throws -> ConformanceDatabase
+
+    /// A suite that runs each check on a database from `makeDatabase`.
+    public init(makeDatabase: @escaping @Sendable () async throws -> ConformanceDatabase) {
+        self.makeDatabase = makeDatabase
+    }
+
+    /// Runs one check on a fresh database, then cleans it up.
+    ///
+    /// - Throws: what the backend threw where the check expected success.
+    public func run(_ check: Check) async throws {
+        let subject = try await makeDatabase()
+        do {
+            try await Self.perform(check, subject.database)
+        } catch {
+            try? await subject.cleanup()
+            throw error
+        }
+        try await subject.cleanup()
+    }
+
+    static func perform(_ check: Check, _ db: any VectorDatabase) async throws {
+        switch check {
+        case .createAndOpen: try createAndOpen(db)
+        case .openOrCreateChecksSettings: try openOrCreateChecksSettings(db)
+        case .drop: try drop(db)
+        case .reservedNames: try reservedNames(db)
+        case .rejectsBadCollectionArguments: try rejectsBadCollectionArguments(db)
+        }
+    }
+}

@@ -1,0 +1,17 @@
+import Testing
+import TestSupport
+import VectorStore
+
+/// The collection conformance suite on the embedded LMDB backend: every check on a fresh
+/// `Store` in a temporary directory of its own.
+@Suite struct LMDBConformanceTests {
+    static let suite = CollectionConformance {
+        let dir = TemporaryDirectory("quiver-conformance")
+        return ConformanceDatabase(try Store(path: dir.path)) { dir.remove() }
+    }
+
+    @Test(arguments: CollectionConformance.Check.allCases)
+    func conformance(_ check: CollectionConformance.Check) async throws {
+        try await Self.suite.run(check)
+    }
+}
