@@ -259,7 +259,8 @@ public final class Store: VectorDatabase {
     /// Its space is reused by later writes; its tables are deleted on the next open.
     @discardableResult
     public func dropCollection(_ name: String) throws -> Bool {
-        try env.write(openingDatabases: true) { txn -> Bool in
+        guard !name.isEmpty else { return false }  // no collection has it; LMDB refuses an empty key
+        return try env.write(openingDatabases: true) { txn -> Bool in
             guard let value = try txn.get(collectionsDB, Array(name.utf8)) else { return false }
             let info = try Self.decodeInfo(value, name: name)
             for table in Format.Table.allCases {
@@ -293,7 +294,8 @@ public final class Store: VectorDatabase {
     // MARK: Helpers
 
     func info(named name: String, _ txn: Transaction) throws -> CollectionInfo {
-        guard let value = try txn.get(collectionsDB, Array(name.utf8)) else {
+        // LMDB refuses an empty key (MDB_BAD_VALSIZE) instead of missing it.
+        guard !name.isEmpty, let value = try txn.get(collectionsDB, Array(name.utf8)) else {
             throw StoreError(.collectionNotFound, "no collection named \"\(name)\" in \(path)", path: path, collection: name)
         }
         return try Self.decodeInfo(value, name: name)
