@@ -52,6 +52,30 @@ public struct CollectionConformance: Sendable {
         /// Bad collection names and dimensions are refused; empty names are never found.
         case rejectsBadCollectionArguments
 
+        // Records
+        /// Upsert and get return ids, texts, metadata of every kind and vectors as stored.
+        case roundTrip
+        /// Upserting an id again replaces its vector, text, metadata and index entries.
+        case replaceByID
+        /// Within one batch the last record of an id wins.
+        case lastOfAnIDWins
+        /// `write(upsert:deleting:)` applies both or neither; an invalid record stops all.
+        case writeIsAtomic
+        /// `count` follows inserts, replacements and deletes.
+        case count
+        /// `delete(ids:)` returns how many existed and removes them from every read.
+        case deleteByIDs
+        /// `delete(where:)` removes exactly the matching records.
+        case deleteByFilter
+        /// `metadata(where:)` returns the matching ids with their metadata.
+        case metadataWhere
+        /// `distinctStringValueCount(of:)` counts string values and list elements of live records.
+        case distinctStringValues
+        /// Invalid records are refused with a code, and nothing is written.
+        case rejectsBadRecords
+        /// Ids that can never be stored (empty, too long) are absent from reads and deletes.
+        case unstorableIDsAreAbsent
+
         /// The check's name.
         public var description: String { rawValue }
     }
@@ -88,6 +112,17 @@ public struct CollectionConformance: Sendable {
         case .drop: try drop(db)
         case .reservedNames: try reservedNames(db)
         case .rejectsBadCollectionArguments: try rejectsBadCollectionArguments(db)
+        case .roundTrip: try roundTrip(db)
+        case .replaceByID: try replaceByID(db)
+        case .lastOfAnIDWins: try lastOfAnIDWins(db)
+        case .writeIsAtomic: try writeIsAtomic(db)
+        case .count: try count(db)
+        case .deleteByIDs: try deleteByIDs(db)
+        case .deleteByFilter: try deleteByFilter(db)
+        case .metadataWhere: try metadataWhere(db)
+        case .distinctStringValues: try distinctStringValues(db)
+        case .rejectsBadRecords: try rejectsBadRecords(db)
+        case .unstorableIDsAreAbsent: try unstorableIDsAreAbsent(db)
         }
     }
 }
