@@ -20,6 +20,9 @@ extension LMDBCollection {
         lastIndex.reserveCapacity(records.count)
         for (i, r) in records.enumerated() { lastIndex[r.id] = i }
         let kept = records.indices.filter { lastIndex[records[$0].id] == $0 }
+        // A record superseded by a later one of its id is not written, but the batch is
+        // still refused when it is invalid (nothing is written when any record is).
+        for i in records.indices where lastIndex[records[i].id] != i { _ = try prepareOne(records[i], position: i) }
         let workers = kept.count >= 512 ? min(ProcessInfoCores.count, kept.count / 256) : 1
         if workers <= 1 {
             return try kept.map { try prepareOne(records[$0], position: $0) }
