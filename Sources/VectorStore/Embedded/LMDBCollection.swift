@@ -122,7 +122,9 @@ public final class LMDBCollection: VectorCollection {
     }
 
     func rowID(of id: [UInt8], _ txn: Transaction) throws -> UInt64? {
-        guard let v = try txn.get(ids, id) else { return nil }
+        // No record has an empty id, and LMDB refuses an empty key (MDB_BAD_VALSIZE) instead
+        // of missing it: `get([""])` and `delete(ids: [""])` find nothing.
+        guard !id.isEmpty, let v = try txn.get(ids, id) else { return nil }
         guard v.count == 8 else {
             throw StoreError(.corrupted, "id \"\(String(decoding: id, as: UTF8.self))\" maps to \(v.count) bytes, expected 8")
         }
