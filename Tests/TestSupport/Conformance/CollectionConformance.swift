@@ -76,6 +76,30 @@ public struct CollectionConformance: Sendable {
         /// Ids that can never be stored (empty, too long) are absent from reads and deletes.
         case unstorableIDsAreAbsent
 
+        // Search
+        /// Cosine top-k equals brute force (ids in order, scores).
+        case searchCosine
+        /// Dot-product top-k equals brute force.
+        case searchDot
+        /// Euclidean top-k equals brute force.
+        case searchL2
+        /// k larger than the collection (or than the filter's matches) returns them all.
+        case kLargerThanCount
+        /// Equal scores are ordered by id, on every metric, with and without filter.
+        case tiesOrderedByID
+        /// Equal scores are ordered by id in batches of more than 32 queries too.
+        case tiesOrderedByIDInLargeBatches
+        /// Euclidean distances of close neighbours are exact, and so is their order.
+        case l2NearNeighbours
+        /// Every `Filter` case matches brute force with an independent predicate.
+        case filters
+        /// A batch search equals the single searches, in query order.
+        case batchEqualsSingle
+        /// `searchExplained` reports the plan that ran.
+        case explain
+        /// Bad queries, k and filters are refused with a code.
+        case rejectsBadQueries
+
         /// The check's name.
         public var description: String { rawValue }
     }
@@ -123,6 +147,17 @@ public struct CollectionConformance: Sendable {
         case .distinctStringValues: try distinctStringValues(db)
         case .rejectsBadRecords: try rejectsBadRecords(db)
         case .unstorableIDsAreAbsent: try unstorableIDsAreAbsent(db)
+        case .searchCosine: try searchMatchesBruteForce(db, .cosine)
+        case .searchDot: try searchMatchesBruteForce(db, .dot)
+        case .searchL2: try searchMatchesBruteForce(db, .l2)
+        case .kLargerThanCount: try kLargerThanCount(db)
+        case .tiesOrderedByID: try tiesOrderedByID(db)
+        case .tiesOrderedByIDInLargeBatches: try tiesOrderedByIDInLargeBatches(db)
+        case .l2NearNeighbours: try l2NearNeighbours(db)
+        case .filters: try filters(db)
+        case .batchEqualsSingle: try batchEqualsSingle(db)
+        case .explain: try explain(db)
+        case .rejectsBadQueries: try rejectsBadQueries(db)
         }
     }
 }
