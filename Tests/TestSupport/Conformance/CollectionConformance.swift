@@ -100,6 +100,14 @@ public struct CollectionConformance: Sendable {
         /// Bad queries, k and filters are refused with a code.
         case rejectsBadQueries
 
+        // Forms and concurrency
+        /// Every async form gives what the sync form gives.
+        case asyncFormsMatchSync
+        /// Searches running while a writer commits see whole batches only.
+        case readersSeeWholeBatches
+        /// Synchronous calls from many tasks do not deadlock the cooperative pool.
+        case syncCallsFromManyTasks
+
         /// The check's name.
         public var description: String { rawValue }
     }
@@ -158,6 +166,9 @@ public struct CollectionConformance: Sendable {
         case .batchEqualsSingle: try batchEqualsSingle(db)
         case .explain: try explain(db)
         case .rejectsBadQueries: try rejectsBadQueries(db)
+        case .asyncFormsMatchSync: try await asyncFormsMatchSync(db)
+        case .readersSeeWholeBatches: try await readersSeeWholeBatches(db)
+        case .syncCallsFromManyTasks: try await syncCallsFromManyTasks(db)
         }
     }
 }
