@@ -363,13 +363,21 @@ extension CollectionConformance {
                 (.invalidMetadata, "a NaN metadata value", Record(id: "x", vector: [1, 2, 3], metadata: ["w": .double(.nan)])),
             ]
             for (code, what, record) in bad {
-                expectError(code, "\(metric): \(what)") { try c.upsert([record]) }
-                expectError(code, "\(metric): \(what), second in the batch") {
-                    try c.upsert([Record(id: "y", vector: [3, 2, 1]), record])
+                // The error names the collection, the record (unless its id is the problem)
+                // and, for a dimension, expected versus actual.
+                let named = code == .invalidID ? nil : record.id
+                let dims = code == .dimensionMismatch ? ("3", "\(record.vector.count)") : nil
+                for batch in [[record], [Record(id: "y", vector: [3, 2, 1]), record]] {
+                    let comment: Comment = "\(metric): \(what), record \(batch.count) of \(batch.count)"
+                    let error = expectError(code, comment) { try c.upsert(batch) }
+                    expectFields(error, comment, collection: c.name, recordID: named, expected: dims?.0, actual: dims?.1)
                 }
             }
             if metric == .cosine {
-                expectError(.invalidVector, "a zero vector under cosine") { try c.upsert([Record(id: "x", vector: [0, 0, 0])]) }
+                let error = expectError(.invalidVector, "a zero vector under cosine") {
+                    try c.upsert([Record(id: "x", vector: [0, 0, 0])])
+                }
+                expectFields(error, "a zero vector under cosine", collection: c.name, recordID: "x")
             } else {
                 // A zero vector is a valid vector under dot and l2.
                 try c.upsert([Record(id: "zero", vector: [0, 0, 0])])

@@ -281,10 +281,13 @@ extension CollectionConformance {
             let c = try db.createCollection("c-\(metric)", dimension: 4, metric: metric)
             try c.upsert([Record(id: "a", vector: [1, 2, 3, 4], metadata: ["lang": "en"]), Record(id: "b", vector: [4, 3, 2, 1])])
             let good: [Float] = [1, 0, 0, 1]
-            expectError(.dimensionMismatch, "\(metric): 3 components") { try c.search([1, 2, 3], k: 1) }
-            expectError(.dimensionMismatch, "\(metric): 5 components") { try c.search([1, 2, 3, 4, 5], k: 1) }
-            expectError(.dimensionMismatch, "\(metric): no components") { try c.search([], k: 1) }
-            expectError(.dimensionMismatch, "\(metric): second of a batch") { try c.search(batch: [good, [1, 2]], k: 1) }
+            for query: [Float] in [[1, 2, 3], [1, 2, 3, 4, 5], []] {
+                let comment: Comment = "\(metric): \(query.count) components"
+                let error = expectError(.dimensionMismatch, comment) { try c.search(query, k: 1) }
+                expectFields(error, comment, collection: c.name, expected: "4", actual: "\(query.count)")
+            }
+            let second = expectError(.dimensionMismatch, "\(metric): second of a batch") { try c.search(batch: [good, [1, 2]], k: 1) }
+            expectFields(second, "\(metric): second of a batch", expected: "4", actual: "2")
             expectError(.invalidVector, "\(metric): NaN") { try c.search([1, .nan, 0, 0], k: 1) }
             expectError(.invalidVector, "\(metric): +infinity") { try c.search([.infinity, 0, 0, 0], k: 1) }
             expectError(.invalidVector, "\(metric): -infinity") { try c.search([0, 0, 0, -.infinity], k: 1) }
@@ -297,7 +300,8 @@ extension CollectionConformance {
                 #expect(try c.search(zero, k: 2).count == 2, "a zero query is valid under \(metric)")
             }
             for k in [0, -1, Int.min] {
-                expectError(.invalidArgument, "\(metric): k \(k)") { try c.search(good, k: k) }
+                let error = expectError(.invalidArgument, "\(metric): k \(k)") { try c.search(good, k: k) }
+                expectFields(error, "\(metric): k \(k)", input: "k", actual: "\(k)")
                 expectError(.invalidArgument, "\(metric): k \(k) in a batch") { try c.search(batch: [good, good], k: k) }
                 expectError(.invalidArgument, "\(metric): k \(k) with a filter") { try c.search(good, k: k, filter: .exists("lang")) }
             }

@@ -110,6 +110,24 @@ extension CollectionConformance {
         return nil
     }
 
+    /// The typed fields of `error` that are given here hold these values (fields left nil
+    /// are not checked).
+    static func expectFields(
+        _ error: StoreError?, _ comment: Comment, input: String? = nil, collection: String? = nil, recordID: String? = nil,
+        expected: String? = nil, actual: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        guard let error else { return }
+        let fields: [(String, String?, String?)] = [
+            ("input", input, error.input), ("collection", collection, error.collection), ("recordID", recordID, error.recordID),
+            ("expected", expected, error.expected), ("actual", actual, error.actual),
+        ]
+        for (name, want, got) in fields where want != nil {
+            #expect(
+                got == want, "\(comment): \(name) is \(got ?? "nil"), expected \(want ?? "nil") in \(error)", sourceLocation: sourceLocation
+            )
+        }
+    }
+
     /// The unit vector of `v`.
     static func unit(_ v: [Float]) -> [Float] {
         let norm = v.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
