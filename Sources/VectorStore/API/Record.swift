@@ -6,7 +6,7 @@ public struct Record: Sendable, Hashable {
     public var vector: [Float]
     /// The chunk text (may be empty).
     public var text: String
-    /// Filterable metadata; field names are 1 to 128 bytes without NUL.
+    /// Filterable metadata; field names are 1 to 128 bytes without NUL; no double is NaN.
     public var metadata: [String: MetadataValue]
 
     /// Creates a record.

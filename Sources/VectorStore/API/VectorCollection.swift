@@ -9,8 +9,9 @@
 ///
 /// A backend implements the requirements; the convenience forms (`get(_:)` of one id,
 /// `upsert`, `search(_:k:filter:)`, `search(batch:k:filter:)`, `searchExplained`) come
-/// from the extension. `Tests/VectorStoreTests/Conformance` is the suite every backend
-/// must pass unchanged.
+/// from the extension. `CollectionConformance` (`Tests/TestSupport/Conformance`) is the
+/// suite every backend must pass unchanged; `Tests/VectorStoreTests/Conformance` runs it
+/// on this one.
 ///
 /// ```swift
 /// func index(_ chunks: [Record], into docs: any VectorCollection) async throws {

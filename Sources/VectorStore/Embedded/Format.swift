@@ -103,9 +103,10 @@ enum IndexKeyBytes: KeyCodec {
 struct Table<Key: KeyCodec> {
     let dbi: DBI
 
-    /// The value under `key`, or nil.
+    /// The value under `key`, or nil. An empty key (an empty id or name) is never stored:
+    /// LMDB refuses one (MDB_BAD_VALSIZE) instead of missing it, so it is missing here.
     func get(_ txn: Transaction, _ key: Key.Value) throws -> UnsafeRawBufferPointer? {
-        try Key.withBytes(key) { try txn.get(dbi, $0) }
+        try Key.withBytes(key) { $0.isEmpty ? nil : try txn.get(dbi, $0) }
     }
 
     /// Stores `value` under `key`.
@@ -126,7 +127,7 @@ struct Table<Key: KeyCodec> {
     /// Deletes `key` (only the duplicate `value` when given); false when nothing was there.
     @discardableResult
     func delete(_ txn: Transaction, _ key: Key.Value, value: UnsafeRawBufferPointer? = nil) throws -> Bool {
-        try Key.withBytes(key) { try txn.delete(dbi, $0, value: value) }
+        try Key.withBytes(key) { $0.isEmpty ? false : try txn.delete(dbi, $0, value: value) }
     }
 
     /// Puts many row ids (big-endian u64) under one key of a duplicate-sorted table.

@@ -20,6 +20,9 @@ extension LMDBCollection {
         lastIndex.reserveCapacity(records.count)
         for (i, r) in records.enumerated() { lastIndex[r.id] = i }
         let kept = records.indices.filter { lastIndex[records[$0].id] == $0 }
+        // A record superseded by a later one of its id is not written, but the batch is
+        // still refused when it is invalid (nothing is written when any record is).
+        for i in records.indices where lastIndex[records[i].id] != i { _ = try prepareOne(records[i], position: i) }
         let workers = kept.count >= 512 ? min(ProcessInfoCores.count, kept.count / 256) : 1
         if workers <= 1 {
             return try kept.map { try prepareOne(records[$0], position: $0) }
@@ -77,13 +80,20 @@ extension LMDBCollection {
             throw StoreError(
                 .invalidVector, "record \"\(r.id)\": the vector's squared norm overflows Float", collection: info.name, recordID: r.id)
         }
-        for key in r.metadata.keys {
+        for (key, value) in r.metadata {
             let n = key.utf8.count
             guard n > 0 && n <= Format.maxFieldNameBytes && !key.utf8.contains(0) else {
                 throw StoreError(
                     .invalidMetadata,
                     "record \"\(r.id)\": metadata field name \"\(key.prefix(40))\" must be 1-\(Format.maxFieldNameBytes) bytes without NUL",
                     input: String(key.prefix(40)), collection: info.name, recordID: r.id)
+            }
+            // NaN lies in no order: the index and `Filter.matches` would disagree on which
+            // ranges hold it (and JSON cannot carry it).
+            if case .double(let d) = value, d.isNaN {
+                throw StoreError(
+                    .invalidMetadata, "record \"\(r.id)\": metadata field \"\(key.prefix(40))\" is NaN", input: String(key.prefix(40)),
+                    collection: info.name, recordID: r.id, expected: "a number", actual: "NaN")
             }
         }
         let metaSize = RecordCodec.metadataSize(r.metadata)
