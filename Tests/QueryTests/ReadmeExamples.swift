@@ -48,6 +48,33 @@ func queryExample(store: Store, baseURL: String, questions: [String]) async thro
     return (answer, streamed, answers)
 }
 
+func seamsExample(store: Store) async throws -> (SearchPlan, QuiverError?, [String]) {
+    // Code that reads or writes takes the protocols: any backend, the embedded one today.
+    func index(_ records: [Record], into docs: any VectorCollection) async throws -> SearchPlan {
+        try await docs.write(upsert: records, deleting: [])
+        return try await docs.searchExplained(batch: [records[0].vector], k: 3, filter: .equals("lang", "en")).plan
+    }
+    let db: any VectorDatabase = store
+    let docs = try await db.openOrCreateCollection("seams", dimension: 3, metric: .cosine)
+    let plan = try await index([Record(id: "a#0", vector: [1, 0, 0], metadata: ["lang": "en"])], into: docs)
+    print(plan)  // "scan: 1 rows scored in 1 blocks on 1 thread(s), filter matches 1"
+
+    // One error type for every module: match codes and typed fields, not messages.
+    var refused: QuiverError?
+    do {
+        try await docs.upsert([Record(id: "short", vector: [1, 0])])
+    } catch let error as QuiverError where error.code == .dimensionMismatch {
+        refused = error  // error.recordID == "short", error.expected == "3", error.actual == "2"
+    }
+
+    // Registries: parsers chosen by content and extension, embedders rebuilt by provider.
+    var options = DocumentLoader.Options()
+    options.parsers.register(PlainTextParser(extensions: ["log"]))
+    var embedders = EmbedderRegistry.standard
+    embedders.register("hash-512") { _, _ in HashingEmbedder(dimension: 512) }
+    return (plan, refused, embedders.providers)
+}
+
 @Suite struct ReadmeExamples {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
@@ -70,6 +97,11 @@ func queryExample(store: Store, baseURL: String, questions: [String]) async thro
         #expect(streamed == "You asked: How does a Fresnel lens work?. See [1].")
         #expect(
             try answers.map { try $0.get().text } == ["You asked: Where is Eddystone?. See [1].", "You asked: What is a lamp?. See [1]."])
+
+        let (plan, refused, providers) = try await seamsExample(store: store)
+        #expect(plan.description == "scan: 1 rows scored in 1 blocks on 1 thread(s), filter matches 1")
+        #expect(refused?.recordID == "short" && refused?.expected == "3" && refused?.actual == "2")
+        #expect(providers == ["hash", "hash-512", "local", "ollama", "openai"])
     }
 
     @Test func readmeShowsTheseExamples() throws {
