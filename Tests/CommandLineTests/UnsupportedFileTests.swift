@@ -23,4 +23,21 @@ import Testing
         #expect(text.status == 0, "\(text.err)")
         #expect(text.out.contains("note: places/brochure.pdf: unsupported (no parser for .pdf)"))
     }
+
+    /// Two folders that both hold an unsupported file of one name do not clash: neither
+    /// file becomes a document.
+    @Test func unsupportedFilesOfOneNameInTwoFoldersDoNotClash() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        for (folder, text) in [("a", "Fog signals sound."), ("b", "Lamps burn oil.")] {
+            try FileManager.default.createDirectory(atPath: dir.sub("\(folder)/img"), withIntermediateDirectories: true)
+            try Data(Self.pdf).write(to: URL(fileURLWithPath: dir.sub("\(folder)/img/logo.pdf")))
+            try text.write(toFile: dir.sub("\(folder)/\(folder).txt"), atomically: true, encoding: .utf8)
+        }
+        let r = try runProduct(["index", dir.sub("a"), dir.sub("b"), "--store", dir.sub("store"), "--embedder", "hash", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let report = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
+        #expect((report?["added"] as? [String])?.sorted() == ["a.txt", "b.txt"])
+        #expect((report?["issues"] as? [String])?.count == 2)
+    }
 }

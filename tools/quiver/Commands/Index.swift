@@ -92,7 +92,10 @@ struct Index: AsyncParsableCommand, VerboseCommand {
     /// The names of the documents a path holds: a folder's supported files by their path
     /// under it, a file by its name.
     func documentNames(_ path: String) -> [String] {
-        Self.isFolder(path) ? loader.walk(path).files : [(path as NSString).lastPathComponent]
+        guard Self.isFolder(path) else { return [(path as NSString).lastPathComponent] }
+        // Files no parser claims become no document (they are reported), so they cannot clash.
+        let claimed = loader.options.parsers.extensions
+        return loader.walk(path).files.filter { claimed.contains(($0 as NSString).pathExtension.lowercased()) }
     }
 
     /// Documents are named by their path under the folder given (a file by its name), so
