@@ -200,11 +200,7 @@ extension LMDBCollection {
     public func delete(where filter: Filter) throws -> Int {
         try filter.validate()
         return try write { txn in
-            let rows: [UInt64]
-            switch try evaluate(filter, txn) {
-            case .include(let r): rows = r
-            case .exclude(let r): rows = SortedRows.subtract(try allRows(txn), r)
-            }
+            let rows = try matchingRows(filter, txn)
             var idList: [String] = []
             idList.reserveCapacity(rows.count)
             for row in rows {
@@ -237,6 +233,14 @@ extension LMDBCollection {
         try maintain(&counters, txn)
         try setCounters(counters, txn)
         return removed
+    }
+
+    /// The live rows `filter` admits, ascending (a negation subtracts from every row).
+    func matchingRows(_ filter: Filter, _ txn: Transaction) throws -> [UInt64] {
+        switch try evaluate(filter, txn) {
+        case .include(let r): return r
+        case .exclude(let r): return SortedRows.subtract(try allRows(txn), r)
+        }
     }
 
     /// Every live row id, ascending.
@@ -356,11 +360,7 @@ extension LMDBCollection {
     public func metadata(where filter: Filter) throws -> [String: [String: MetadataValue]] {
         try filter.validate()
         return try read { txn in
-            let rows: [UInt64]
-            switch try evaluate(filter, txn) {
-            case .include(let r): rows = r
-            case .exclude(let r): rows = SortedRows.subtract(try allRows(txn), r)
-            }
+            let rows = try matchingRows(filter, txn)
             var out: [String: [String: MetadataValue]] = [:]
             for row in rows {
                 guard let bytes = try records.get(txn, row) else { continue }
