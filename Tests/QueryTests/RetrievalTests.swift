@@ -180,3 +180,16 @@ import TestSupport
         #expect(custom.messages(question: "q", context: context)[1].content == "Q=q C=[1] s1.md\nThe light {other}")
     }
 }
+
+@Suite struct RetrieveVectorsTests {
+    /// `retrieve(vectors:)` async and sync agree.
+    @Test func asyncAndSyncRetrieveByVectorAgree() async throws {
+        let corpus = try await Corpus()
+        let retriever = try Retriever(collection: corpus.collection, embedder: corpus.embedder)
+        let vectors = try { try corpus.embedder.embed(["Who rowed out to the wreck?", "fog signals"]) }()
+        let sync = try { try retriever.retrieve(vectors: vectors) }()
+        let async = try await retriever.retrieve(vectors: vectors)
+        #expect(sync.map { $0.map(\.id) } == async.map { $0.map(\.id) })
+        #expect(sync.allSatisfy { !$0.isEmpty })
+    }
+}

@@ -36,7 +36,7 @@ struct ModelBench: AsyncParsableCommand {
             let object = try JSONSerialization.jsonObject(with: data) as? [String: Any], let texts = object["chunks"] as? [String]
         else { throw ValidationError("cannot read the benchmark chunks from \(path) (a JSON object with \"chunks\")") }
 
-        let model = try LocalModel.load(directory: modelDir)
+        let model = try await LocalModel.load(directory: modelDir)
         let lengths = texts.map { model.tokenizer.encode($0).count }
         // Tokenization alone, one thread (it is also inside every timed run below).
         var tokenizeSeconds = Double.infinity

@@ -78,6 +78,18 @@ public struct EmbedderRegistry: Sendable {
         return rebuilt
     }
 
+    /// Rebuilds the embedder of `record` off the cooperative pool (a local model is read
+    /// from disk).
+    public func rebuild(_ record: EmbedderRecord, context: Context = Context()) async throws -> any Embedder {
+        try await BlockingExecutor.shared.run { try self.rebuild(record, context: context) }
+    }
+
+    /// Rebuilds the embedder the collection `info` describes recorded, off the cooperative
+    /// pool.
+    public func rebuild(for info: CollectionInfo, context: Context = Context()) async throws -> any Embedder {
+        try await BlockingExecutor.shared.run { try self.rebuild(for: info, context: context) }
+    }
+
     /// Rebuilds the embedder the collection `info` describes recorded.
     ///
     /// - Throws: `QuiverError.embedderMismatch` (with `collection`) when nothing, or an

@@ -80,6 +80,16 @@ public struct DocumentLoader: Sendable {
     /// Creates a loader.
     public init(options: Options = Options()) { self.options = options }
 
+    /// Loads every file under `root` (see `load(directory:)`), off the cooperative pool.
+    public func load(directory root: String) async -> Result {
+        await BlockingExecutor.shared.run { self.load(directory: root) }
+    }
+
+    /// Loads one file (see `load(file:id:)`), off the cooperative pool.
+    public func load(file path: String, id: String? = nil) async -> Result {
+        await BlockingExecutor.shared.run { self.load(file: path, id: id) }
+    }
+
     /// Loads every file under `root` (hidden folders and files skipped, symbolic links
     /// followed unless they loop); a file no parser takes is reported `.unsupported`. Ids
     /// are paths relative to `root`.

@@ -151,6 +151,14 @@ public struct Retriever: Sendable {
         try o.validate()
         guard !questions.isEmpty else { return [] }
         let vectors = try Self.checked(await embedder.embed(questions), count: questions.count, embedder.identifier)
+        return try await retrieve(vectors: vectors, options: o)
+    }
+
+    /// The chunks for each query vector (already embedded with `embedder`), in input
+    /// order, searched off the cooperative pool.
+    public func retrieve(vectors: [[Float]], options: RetrievalOptions? = nil) async throws -> [[RetrievedChunk]] {
+        let o = options ?? self.options
+        try o.validate()
         let hits = try await collection.search(batch: vectors, k: o.pool, filter: o.filter)
         let ids = Self.needingVectors(hits, o)
         let records = ids.isEmpty ? [:] : Self.vectorsByID(ids, try await collection.get(ids))

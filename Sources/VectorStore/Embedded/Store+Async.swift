@@ -1,6 +1,25 @@
 import Foundation
 
 extension Store {
+    /// Opens the store at `path` (creating it if allowed and missing) off the cooperative
+    /// pool.
+    ///
+    /// - Throws: as `init(path:options:)`.
+    public static func open(path: String, options: StoreOptions = StoreOptions()) async throws -> Store {
+        try await BlockingExecutor.shared.run { try Store(path: path, options: options) }
+    }
+
+    /// Copies the store to an empty directory (see `copy(to:compact:)`), off the
+    /// cooperative pool.
+    public func copy(to directory: String, compact: Bool = true) async throws {
+        try await run(on: readQueue) { try self.copy(to: directory, compact: compact) }
+    }
+
+    /// Size of the store's data file in bytes, read off the cooperative pool.
+    public func fileSize() async throws -> Int {
+        try await run(on: readQueue) { try self.fileSize() }
+    }
+
     /// Names and settings of the collections, on the store's read queue.
     public func collections(includingReserved: Bool) async throws -> [CollectionInfo] {
         try await run(on: readQueue) { try self.collections(includingReserved: includingReserved) }

@@ -160,7 +160,7 @@ struct Index: AsyncParsableCommand, VerboseCommand {
         for path in paths {
             let loaded =
                 Self.isFolder(path)
-                ? loader.load(directory: path) : loader.load(file: path, id: (path as NSString).lastPathComponent)
+                ? await loader.load(directory: path) : await loader.load(file: path, id: (path as NSString).lastPathComponent)
             total.added += loaded.documents.map(\.id)
             total.issues += loaded.issues
             total.bytes += loaded.documents.reduce(0) { $0 + $1.text.utf8.count }

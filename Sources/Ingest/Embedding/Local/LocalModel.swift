@@ -76,6 +76,14 @@ public final class LocalModel: @unchecked Sendable {
     /// - Throws: `IngestError.modelNotFound` naming the folder and `scripts/setup.sh` if
     ///   a file is missing; `IngestError.badModelFile` naming the file (and tensor) if one
     ///   is malformed.
+    public static func load(directory: String? = nil) async throws -> LocalModel {
+        try await BlockingExecutor.shared.run { try load(directory: directory) }
+    }
+
+    /// The model in `directory`, loaded (on the calling thread) on first use and shared by
+    /// every later call with the same path.
+    ///
+    /// - Throws: as the async form.
     public static func load(directory: String? = nil) throws -> LocalModel {
         let directory = directory ?? defaultDirectory
         let key = URL(fileURLWithPath: directory).standardizedFileURL.path
