@@ -68,7 +68,11 @@ extension LMDBCollection {
         let dim = info.dimension
         let rowsPerTile = tileRows(b)
         var tiles: [(view: Int, start: Int, rows: Int)] = []
-        var maxNormSquared: Float = 0
+        // Under cosine every stored vector is a unit vector (its stored |x|² is 1); otherwise
+        // the slack needs the longest vector: all slots, dead ones too (an upper bound is
+        // all it needs), in a pass over 1/d of what the scan reads.
+        let cosine = info.metric == .cosine
+        var maxNormSquared: Float = cosine ? 1 : 0
         for (i, v) in views.enumerated() where v.live > 0 {
             var s = 0
             while s < v.count {
@@ -76,9 +80,7 @@ extension LMDBCollection {
                 tiles.append((i, s, n))
                 s += n
             }
-            // All slots, dead ones too: an upper bound is all the slack needs, and this pass
-            // reads 1/d of what the scan reads.
-            maxNormSquared = max(maxNormSquared, Self.maxNormSquared(v.normsSquared, count: v.count))
+            if !cosine { maxNormSquared = max(maxNormSquared, Self.maxNormSquared(v.normsSquared, count: v.count)) }
         }
         let totalRows = tiles.reduce(0) { $0 + $1.rows }
         let work = Double(totalRows) * Double(dim) * Double(b)
@@ -170,19 +172,13 @@ extension LMDBCollection {
 
     /// The largest of `count` stored squared norms.
     static func maxNormSquared(_ norms: UnsafePointer<Float>, count: Int) -> Float {
-        let raw = UnsafeRawPointer(norms)
-        var lanes = SIMD8<Float>(repeating: 0)
-        var i = 0
-        while i + 8 <= count {
-            lanes = pointwiseMax(lanes, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
-            i += 8
-        }
-        var m = lanes.max()
-        while i < count {
-            m = max(m, norms[i])
-            i += 1
-        }
-        return m
+        // Stored squared norms are finite and not negative, so their bit patterns order as
+        // their values do: an integer maximum, which the compiler vectorizes (SIMD8's
+        // pointwiseMax was a per-lane loop).
+        let bits = UnsafeRawPointer(norms)
+        var m: UInt32 = 0
+        for i in 0..<count { m = max(m, bits.load(fromByteOffset: i * 4, as: UInt32.self)) }
+        return Float(bitPattern: m)
     }
 
     /// Resolves candidates to hits: each candidate is rescored exactly (`ExactScorer`) from
