@@ -121,17 +121,18 @@ extension LMDBCollection {
         var byBlock: [UInt64: Int] = [:]
         for (i, v) in views.enumerated() { byBlock[v.blockNo] = i }
         // Where each live row is, first: the slack needs the longest vector among them.
-        var found: [(row: UInt64, view: Int, slot: Int)] = []
+        var found: [(row: UInt64, view: Int, slot: Int, vector: UnsafeRawPointer, normSquared: Float)] = []
         found.reserveCapacity(rows.count)
         var maxNormSquared: Float = 0
         for row in rows {
             guard let loc = try location(of: row, txn), let vi = byBlock[loc.block] else {
                 throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" is indexed but has no block")
             }
+            let v = views[vi]
             let slot = Int(loc.slot)
-            guard slot < views[vi].count, !views[vi].isDeleted(slot) else { continue }
-            found.append((row, vi, slot))
-            maxNormSquared = max(maxNormSquared, views[vi].normsSquared[slot])
+            guard slot < v.count, !v.isDeleted(slot) else { continue }
+            found.append((row, vi, slot, v.vector(slot), v.normsSquared[slot]))
+            maxNormSquared = max(maxNormSquared, v.normsSquared[slot])
         }
         tops = scorer.slacks(maxNormSquared: maxNormSquared).map { TopK(k: k, slack: $0) }
         guard !found.isEmpty else { return }
@@ -147,9 +148,7 @@ extension LMDBCollection {
         while start < found.count {
             let rowsInTile = min(tile, found.count - start)
             for r in 0..<rowsInTile {
-                let f = found[start + r]
-                let v = views[f.view]
-                v.codec.decode(v.vector(f.slot), dimension: dim, into: buffer + r * dim)
+                codec.decode(found[start + r].vector, dimension: dim, into: buffer + r * dim)
             }
             queries.withUnsafeBufferPointer { qp in
                 guard let q = qp.baseAddress else { return }
@@ -158,7 +157,7 @@ extension LMDBCollection {
             for r in 0..<rowsInTile {
                 let f = found[start + r]
                 let s = scores + r * b
-                let sub = l2 ? views[f.view].normsSquared[f.slot] : 0
+                let sub = l2 ? f.normSquared : 0
                 for qi in 0..<b {
                     let score = s[qi] - sub
                     if score >= tops[qi].threshold {
