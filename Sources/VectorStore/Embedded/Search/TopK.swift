@@ -26,8 +26,8 @@ struct TopK {
     private(set) var heap: [Entry] = []  // min-heap on score
     /// Entries outside the heap that scored at least `threshold` when they were added. Some
     /// may since have fallen below it: they are pruned whenever `near` reaches `pruneAt`,
-    /// so it holds at most about twice the rows still within the slack (all of them when
-    /// every row ties, as for a zero query).
+    /// so at most as many stale entries as were still within the slack at the last pruning
+    /// (or 64) are kept. No bound on the live ones: every row ties for a zero query.
     private(set) var near: [Entry] = []
     /// A score below this cannot be a candidate: the k-th score less the slack.
     private(set) var threshold: Float = -.infinity
