@@ -190,4 +190,122 @@ import TestSupport
         #expect(abs(hl[0].score - 1) < 1e-5)
         #expect(abs(hl[1].score - 5) < 1e-5)
     }
+
+    /// Batches of more than 32 queries are scored by sgemm, which rounds a row's score by
+    /// its place in the tile: copies of one vector scored a few ulps apart, so ties went by
+    /// position and tied copies dropped out of the top k.
+    @Test(arguments: Metric.allCases)
+    func copiesTieByIDInLargeBatches(metric: Metric) throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let dim = 64
+        let c = try store.createCollection("c", dimension: dim, metric: metric)
+        var rng = SeededGenerator(seed: 404)
+        var ref = BruteForce(metric: metric)
+        let same = rng.vector(dim)
+        // 40 copies, ids in scrambled order, among 200 short noise rows, in four batches: the
+        // copies land at every place in the tiles.
+        let records = (0..<240).map { i in
+            i % 6 == 0
+                ? Record(id: String(format: "copy%02d", (i / 6 * 17) % 40), vector: same)
+                : Record(id: "noise\(i)", vector: rng.vector(dim).map { $0 * 0.1 })
+        }
+        for chunk in stride(from: 0, to: records.count, by: 60) {
+            try c.upsert(Array(records[chunk..<chunk + 60]))
+        }
+        ref.upsert(records)
+        let smallest = (0..<10).map { String(format: "copy%02d", $0) }
+        // 40 distinct queries close to the copies, which are every query's 40 best.
+        let queries = (0..<40).map { _ in zip(same, rng.vector(dim)).map { $0 + $1 * 0.001 } }
+        let batch = try c.search(batch: queries, k: 10)
+        #expect(batch.count == 40)
+        for (i, hits) in batch.enumerated() {
+            #expect(hits.map(\.id) == smallest, "\(metric) query \(i)")
+            let expected = ref.search(queries[i], k: 10)
+            #expect(expected.map(\.id) == smallest, "the reference orders ties by id")
+            for (h, e) in zip(hits, expected) {
+                #expect(abs(Double(h.score) - e.score) <= 1e-5, "\(metric) query \(i): \(h.id) scores \(h.score), expected \(e.score)")
+            }
+        }
+    }
+
+    /// l2 was scored as |q|² − 2q·x + |x|² in float32: at dimension 384 with norms about 10
+    /// the cancellation cost about 1e-2 in distance, so neighbours 0.01 apart swapped.
+    @Test func l2NeighboursAtDimension384AreExact() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let dim = 384
+        let c = try store.createCollection("c", dimension: dim, metric: .l2)
+        var rng = SeededGenerator(seed: 385)
+        var ref = BruteForce(metric: .l2)
+        let base = rng.vector(dim)  // |base| is about 11
+        // Neighbour i is 0.01 · (i + 1) from `base`, each in a direction of its own.
+        let near = (0..<30).map { i in
+            Record(id: "near\(i)", vector: zip(base, rng.unitVector(dim)).map { $0 + $1 * 0.01 * Float(i + 1) })
+        }
+        let far = (0..<200).map { Record(id: "far\($0)", vector: rng.vector(dim)) }
+        try c.upsert(Array(far.prefix(100)) + near.reversed())
+        try c.upsert(Array(far.suffix(100)))
+        ref.upsert(near + far)
+
+        func expectExact(_ hits: [SearchHit], _ query: [Float], _ comment: Comment) {
+            let expected = ref.search(query, k: hits.count)
+            #expect(hits.map(\.id) == expected.map(\.id), comment)
+            for (h, e) in zip(hits, expected) {
+                #expect(abs(Double(h.score) - e.score) <= 1e-4, "\(comment): \(h.id) is \(h.score) away, expected \(e.score)")
+            }
+        }
+        let hits = try c.search(base, k: 20)
+        #expect(hits.map(\.id) == (0..<20).map { "near\($0)" })
+        expectExact(hits, base, "neighbours of base")
+        for i in [0, 9, 29] {
+            let own = try c.search(near[i].vector, k: 10)
+            #expect(own.first?.id == "near\(i)")
+            #expect(own.first?.score == 0, "near\(i) is \(own.first?.score ?? -1) from itself")
+            expectExact(own, near[i].vector, "neighbours of near\(i)")
+        }
+        // Every scoring kernel: one query, a few (Quiver's SIMD kernel), more than 32 (sgemm).
+        let queries = [base] + near.map(\.vector) + (0..<9).map { _ in zip(base, rng.vector(dim)).map { $0 + $1 * 0.02 } }
+        for size in [1, 3, 40] {
+            let batch = try c.search(batch: Array(queries.prefix(size)), k: 10)
+            for (i, hits) in batch.enumerated() { expectExact(hits, queries[i], "batch \(size) #\(i)") }
+        }
+    }
+
+    /// TopK keeps the k best and every row within the slack of the k-th, however many (all
+    /// of them when all tie), prunes the rest as the k-th score rises, and merging two
+    /// keeps the same rows.
+    @Test func topKKeepsEveryRowWithinTheSlack() {
+        var rng = SeededGenerator(seed: 12)
+        let random = (0..<20_000).map { _ in Float(rng.next() >> 40) / Float(1 << 24) }
+        let tied = [Float](repeating: 0.5, count: 20_000)
+        let cases: [(String, [Float], k: Int, slack: Float)] = [
+            ("random", random, 10, 0.01), ("random", random, 1, 0.001), ("random", random, 10, 0),
+            ("all tied", tied, 10, 0), ("all tied", tied, 10, 0.01),
+        ]
+        for (name, scores, k, slack) in cases {
+            var one = TopK(k: k, slack: slack)
+            var halves = [TopK(k: k, slack: slack), TopK(k: k, slack: slack)]
+            for (i, score) in scores.enumerated() {
+                let entry = TopK.Entry(score: score, view: 0, row: UInt64(i), slot: UInt32(i))
+                one.push(entry)
+                halves[i % 2].push(entry)
+            }
+            var merged = halves[0]
+            merged.merge(halves[1])
+            let kth = scores.sorted(by: >)[k - 1]
+            let expected = Set(scores.indices.filter { scores[$0] >= kth - slack })
+            for (form, top) in [("one", one), ("merged", merged)] {
+                let label = "\(name), k \(k), slack \(slack), \(form)"
+                let rows = top.candidates().map { Int($0.row) }
+                #expect(rows.count == Set(rows).count, "\(label): a row twice")
+                // Rounding the threshold down may keep a row one ulp below, never lose one.
+                #expect(Set(rows).isSuperset(of: expected), "\(label): lost \(expected.subtracting(rows).count)")
+                #expect(rows.count <= expected.count + 2, "\(label): \(rows.count) kept, \(expected.count) within the slack")
+                if name == "random" { #expect(top.near.count < 2000, "\(label): \(top.near.count) in near, not pruned") }
+            }
+        }
+    }
 }

@@ -12,6 +12,10 @@ struct SearchContext {
     let queries: [Float]
     /// Queries in the batch.
     let count: Int
+    /// Hits wanted per query.
+    let k: Int
+    /// The queries in double precision, and the float kernels' error bound.
+    let scorer: ExactScorer
 
     var dimension: Int { collection.info.dimension }
 
@@ -28,7 +32,8 @@ protocol AccessPath: Sendable {
     var name: String { get }
     /// Estimated cost, or nil when the path cannot answer this search.
     func estimatedCost(_ context: SearchContext) -> Double?
-    /// Scores candidates into `tops` (one per query) and returns the plan's figures.
+    /// Scores candidates into `tops`, one `TopK` per query that the path makes with the
+    /// slack `context.scorer` gives for the rows it scores, and returns the plan's figures.
     func run(_ context: SearchContext, into tops: inout [TopK]) throws -> [SearchPlan.Figure]
 }
 
@@ -44,7 +49,8 @@ struct ScanPath: AccessPath {
 
     func run(_ context: SearchContext, into tops: inout [TopK]) throws -> [SearchPlan.Figure] {
         let threads = context.collection.scan(
-            context.views, rowSet: context.rowSet, queries: context.queries, count: context.count, tops: &tops)
+            context.views, rowSet: context.rowSet, queries: context.queries, count: context.count, k: context.k,
+            scorer: context.scorer, tops: &tops)
         var figures = [
             SearchPlan.Figure(SearchPlan.Figure.rowsScored, Double(context.views.reduce(0) { $0 + $1.count })),
             SearchPlan.Figure(SearchPlan.Figure.blocks, Double(context.views.count)),
@@ -72,7 +78,8 @@ struct GatherPath: AccessPath {
     func run(_ context: SearchContext, into tops: inout [TopK]) throws -> [SearchPlan.Figure] {
         guard case .include(let rows)? = context.rowSet else { return [] }
         try context.collection.gather(
-            rows, views: context.views, queries: context.queries, count: context.count, tops: &tops, context.txn)
+            rows, views: context.views, queries: context.queries, count: context.count, k: context.k,
+            scorer: context.scorer, tops: &tops, context.txn)
         return [
             SearchPlan.Figure(SearchPlan.Figure.rowsScored, Double(rows.count)),
             SearchPlan.Figure(SearchPlan.Figure.blocks, Double(context.views.count)),

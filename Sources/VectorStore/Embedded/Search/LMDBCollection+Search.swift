@@ -22,8 +22,6 @@ extension LMDBCollection {
         let dim = info.dimension
         let b = queries.count
         guard b > 0 else { return ([], SearchPlan(access: ScanPath.name)) }
-        var qbuf = [Float](repeating: 0, count: b * dim)
-        var qnorm = [Float](repeating: 0, count: b)
         for (i, q) in queries.enumerated() {
             guard q.count == dim else {
                 throw StoreError(
@@ -31,33 +29,26 @@ extension LMDBCollection {
                     "query \(i) has \(q.count) components, collection \"\(info.name)\" expects \(dim)", input: "query \(i)",
                     collection: info.name, expected: "\(dim)", actual: "\(q.count)")
             }
-            var n: Float = 0
-            for (j, x) in q.enumerated() {
-                guard x.isFinite else {
-                    throw StoreError(.invalidVector, "query \(i): component \(j) is \(x)", input: "query \(i)", actual: "\(x)")
-                }
-                n += x * x
+            for (j, x) in q.enumerated() where !x.isFinite {
+                throw StoreError(.invalidVector, "query \(i): component \(j) is \(x)", input: "query \(i)", actual: "\(x)")
             }
-            var scale: Float = 1
-            if info.metric == .cosine {
-                guard n > 0 && n.isFinite else {
-                    throw StoreError(.invalidVector, "query \(i) is a zero vector; cosine is undefined", input: "query \(i)")
-                }
-                scale = 1 / n.squareRoot()
-                n = 1
+            if info.metric == .cosine && q.allSatisfy({ $0 == 0 }) {
+                throw StoreError(.invalidVector, "query \(i) is a zero vector; cosine is undefined", input: "query \(i)")
             }
-            qnorm[i] = n
-            for j in 0..<dim { qbuf[i * dim + j] = q[j] * scale }
         }
+        let scorer = ExactScorer(metric: info.metric, dimension: dim, queries: queries)
+        let qbuf = scorer.floatQueries
 
         return try read { txn in
             let views = try blockViews(txn)
             let live = views.reduce(0) { $0 + $1.live }
             let rowSet = try filter.map { try evaluate($0, txn) }
+            // Replaced by the path that runs, with the slack for the rows it scores.
             var tops = [TopK](repeating: TopK(k: k), count: b)
-            let context = SearchContext(collection: self, txn: txn, views: views, live: live, rowSet: rowSet, queries: qbuf, count: b)
+            let context = SearchContext(
+                collection: self, txn: txn, views: views, live: live, rowSet: rowSet, queries: qbuf, count: b, k: k, scorer: scorer)
             let plan = try SearchPlanner.run(accessPaths, context, into: &tops)
-            let hits = try materialize(tops, k: k, qnorm: qnorm, txn)
+            let hits = try materialize(tops, k: k, scorer: scorer, views: views, txn)
             return (hits, plan)
         }
     }
@@ -69,11 +60,19 @@ extension LMDBCollection {
         b == 1 ? 8192 : 256
     }
 
-    /// Scores every block, split over threads; returns the threads used.
-    func scan(_ views: [BlockView], rowSet: RowSet?, queries: [Float], count b: Int, tops: inout [TopK]) -> Int {
+    /// Scores every block, split over threads, into `tops` (one per query, made here);
+    /// returns the threads used.
+    func scan(
+        _ views: [BlockView], rowSet: RowSet?, queries: [Float], count b: Int, k: Int, scorer: ExactScorer, tops: inout [TopK]
+    ) -> Int {
         let dim = info.dimension
         let rowsPerTile = tileRows(b)
         var tiles: [(view: Int, start: Int, rows: Int)] = []
+        // Under cosine every stored vector is a unit vector (its stored |x|² is 1); otherwise
+        // the slack needs the longest vector: all slots, dead ones too (an upper bound is
+        // all it needs), in a pass over 1/d of what the scan reads.
+        let cosine = info.metric == .cosine
+        var maxNormSquared: Float = cosine ? 1 : 0
         for (i, v) in views.enumerated() where v.live > 0 {
             var s = 0
             while s < v.count {
@@ -81,11 +80,13 @@ extension LMDBCollection {
                 tiles.append((i, s, n))
                 s += n
             }
+            if !cosine { maxNormSquared = max(maxNormSquared, Self.maxNormSquared(v.normsSquared, count: v.count)) }
         }
         let totalRows = tiles.reduce(0) { $0 + $1.rows }
         let work = Double(totalRows) * Double(dim) * Double(b)
         let threads = max(1, min(store.options.searchThreads, tiles.count, work < 4_000_000 ? 1 : Int.max))
-        let k = tops[0].k
+        let slacks = scorer.slacks(maxNormSquared: maxNormSquared)
+        tops = slacks.map { TopK(k: k, slack: $0) }
         let l2 = info.metric == .l2
         let results = UnsafeMutableBufferPointer<[TopK]>.allocate(capacity: threads)
         results.initialize(repeating: [])
@@ -96,7 +97,7 @@ extension LMDBCollection {
         queries.withUnsafeBufferPointer { qp in
             guard let q = qp.baseAddress else { return }
             let job = ScanJob(
-                views: views, tiles: tiles, queries: q, count: b, dim: dim, k: k, l2: l2,
+                views: views, tiles: tiles, queries: q, count: b, dim: dim, k: k, slacks: slacks, l2: l2,
                 rowsPerTile: rowsPerTile, threads: threads, rowSet: rowSet, results: results)
             if threads == 1 {
                 job.run(0)
@@ -110,38 +111,19 @@ extension LMDBCollection {
         return threads
     }
 
-    /// Scores only `rows` (sorted live row ids), copying their vectors into tiles.
-    func gather(_ rows: [UInt64], views: [BlockView], queries: [Float], count b: Int, tops: inout [TopK], _ txn: Transaction) throws {
+    /// Scores only `rows` (sorted live row ids) into `tops` (one per query, made here),
+    /// copying their vectors into tiles.
+    func gather(
+        _ rows: [UInt64], views: [BlockView], queries: [Float], count b: Int, k: Int, scorer: ExactScorer, tops: inout [TopK],
+        _ txn: Transaction
+    ) throws {
         let dim = info.dimension
         var byBlock: [UInt64: Int] = [:]
         for (i, v) in views.enumerated() { byBlock[v.blockNo] = i }
-        let tile = tileRows(b)
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: tile * dim)
-        let norms = UnsafeMutablePointer<Float>.allocate(capacity: tile)
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: tile * b)
-        defer {
-            buffer.deallocate()
-            norms.deallocate()
-            scores.deallocate()
-        }
-        var ids = [UInt64](repeating: 0, count: tile)
-        let l2 = info.metric == .l2
-        var filled = 0
-        func flush() {
-            guard filled > 0 else { return }
-            queries.withUnsafeBufferPointer { q in
-                BLASKernels.scoreTile(buffer, rows: filled, dim: dim, queries: q.baseAddress!, count: b, alpha: l2 ? 2 : 1, scores: scores)
-            }
-            for r in 0..<filled {
-                let s = scores + r * b
-                let sub = l2 ? norms[r] : 0
-                for qi in 0..<b {
-                    let score = s[qi] - sub
-                    if score >= tops[qi].threshold { tops[qi].push(score, ids[r]) }
-                }
-            }
-            filled = 0
-        }
+        // Where each live row is, first: the slack needs the longest vector among them.
+        var found: [(row: UInt64, view: Int, slot: Int, vector: UnsafeRawPointer, normSquared: Float)] = []
+        found.reserveCapacity(rows.count)
+        var maxNormSquared: Float = 0
         for row in rows {
             guard let loc = try location(of: row, txn), let vi = byBlock[loc.block] else {
                 throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" is indexed but has no block")
@@ -149,21 +131,67 @@ extension LMDBCollection {
             let v = views[vi]
             let slot = Int(loc.slot)
             guard slot < v.count, !v.isDeleted(slot) else { continue }
-            v.codec.decode(v.vector(slot), dimension: dim, into: buffer + filled * dim)
-            norms[filled] = v.normsSquared[slot]
-            ids[filled] = row
-            filled += 1
-            if filled == tile { flush() }
+            found.append((row, vi, slot, v.vector(slot), v.normsSquared[slot]))
+            maxNormSquared = max(maxNormSquared, v.normsSquared[slot])
         }
-        flush()
+        tops = scorer.slacks(maxNormSquared: maxNormSquared).map { TopK(k: k, slack: $0) }
+        guard !found.isEmpty else { return }
+        let tile = tileRows(b)
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: tile * dim)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: tile * b)
+        defer {
+            buffer.deallocate()
+            scores.deallocate()
+        }
+        let l2 = info.metric == .l2
+        var start = 0
+        while start < found.count {
+            let rowsInTile = min(tile, found.count - start)
+            for r in 0..<rowsInTile {
+                codec.decode(found[start + r].vector, dimension: dim, into: buffer + r * dim)
+            }
+            queries.withUnsafeBufferPointer { qp in
+                guard let q = qp.baseAddress else { return }
+                BLASKernels.scoreTile(buffer, rows: rowsInTile, dim: dim, queries: q, count: b, alpha: l2 ? 2 : 1, scores: scores)
+            }
+            for r in 0..<rowsInTile {
+                let f = found[start + r]
+                let s = scores + r * b
+                let sub = l2 ? f.normSquared : 0
+                for qi in 0..<b {
+                    let score = s[qi] - sub
+                    if score >= tops[qi].threshold {
+                        tops[qi].push(TopK.Entry(score: score, view: UInt32(f.view), row: f.row, slot: UInt32(f.slot)))
+                    }
+                }
+            }
+            start += rowsInTile
+        }
     }
 
-    /// Resolves candidates to hits, ties at the k-th score ordered by id. Only the ids of
-    /// tied rows are decoded (there may be many: every row ties for a zero query); full
-    /// records only for the k returned, once per row across the batch.
-    private func materialize(_ tops: [TopK], k: Int, qnorm: [Float], _ txn: Transaction) throws -> [[SearchHit]] {
+    /// The largest of `count` stored squared norms.
+    static func maxNormSquared(_ norms: UnsafePointer<Float>, count: Int) -> Float {
+        // Stored squared norms are finite and not negative, so their bit patterns order as
+        // their values do: an integer maximum, which the compiler vectorizes (SIMD8's
+        // pointwiseMax was a per-lane loop).
+        let bits = UnsafeRawPointer(norms)
+        var m: UInt32 = 0
+        for i in 0..<count { m = max(m, bits.load(fromByteOffset: i * 4, as: UInt32.self)) }
+        return Float(bitPattern: m)
+    }
+
+    /// Resolves candidates to hits: each candidate is rescored exactly (`ExactScorer`) from
+    /// its stored vector, read in place through the collection's codec, and the k best by
+    /// that score are returned with it, ties ordered by id. Only the ids of rows tied at the
+    /// k-th exact score are decoded (there may be many: every row ties for a zero query);
+    /// full records only for the k returned, once per row across the batch.
+    private func materialize(_ tops: [TopK], k: Int, scorer: ExactScorer, views: [BlockView], _ txn: Transaction) throws
+        -> [[SearchHit]]
+    {
         var cache: [UInt64: RecordCodec.Decoded] = [:]
-        let l2 = info.metric == .l2
+        let dim = info.dimension
+        let vector = UnsafeMutablePointer<Float>.allocate(capacity: dim)
+        defer { vector.deallocate() }
         func recordBytes(_ row: UInt64) throws -> UnsafeRawBufferPointer {
             guard let bytes = try records.get(txn, row) else {
                 throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" is in a block but has no record")
@@ -171,31 +199,35 @@ extension LMDBCollection {
             return bytes
         }
         return try tops.enumerated().map { qi, top in
-            let candidates = top.candidates()  // best first
-            var chosen: [TopK.Entry]
-            if candidates.count <= k {
-                chosen = candidates
-            } else {
-                let kth = candidates[k - 1].score
-                chosen = candidates.prefix { $0.score > kth }
-                let tied = try candidates.filter { $0.score == kth }
+            // Best first by exact score; row order among equal scores only to be definite.
+            let candidates = top.candidates().map { e -> (rank: Double, exact: Double, row: UInt64) in
+                let v = views[Int(e.view)]
+                v.codec.decode(v.vector(Int(e.slot)), dimension: dim, into: vector)
+                let exact = scorer.score(qi, vector)
+                return (scorer.rank(exact), exact, e.row)
+            }.sorted { $0.rank > $1.rank || ($0.rank == $1.rank && $0.row < $1.row) }
+            var chosen = candidates
+            if candidates.count > k {
+                let kth = candidates[k - 1].rank
+                chosen = candidates.prefix { $0.rank > kth }
+                let tied = try candidates.filter { $0.rank == kth }
                     .map { (entry: $0, id: try RecordCodec.decodeID(try recordBytes($0.row), rowID: $0.row)) }
                     .sorted { $0.id < $1.id }
                 chosen += tied.prefix(k - chosen.count).map(\.entry)
             }
-            var hits: [(score: Float, hit: SearchHit)] = []
-            for e in chosen {
+            var hits: [(rank: Double, hit: SearchHit)] = []
+            for c in chosen {
                 let decoded: RecordCodec.Decoded
-                if let d = cache[e.row] {
+                if let d = cache[c.row] {
                     decoded = d
                 } else {
-                    decoded = try RecordCodec.decode(try recordBytes(e.row), rowID: e.row)
-                    cache[e.row] = decoded
+                    decoded = try RecordCodec.decode(try recordBytes(c.row), rowID: c.row)
+                    cache[c.row] = decoded
                 }
-                let score = l2 ? max(0, qnorm[qi] - e.score).squareRoot() : e.score
-                hits.append((e.score, SearchHit(id: decoded.id, score: score, text: decoded.text, metadata: decoded.metadata)))
+                let hit = SearchHit(id: decoded.id, score: scorer.reported(c.exact), text: decoded.text, metadata: decoded.metadata)
+                hits.append((c.rank, hit))
             }
-            hits.sort { $0.score > $1.score || ($0.score == $1.score && $0.hit.id < $1.hit.id) }
+            hits.sort { $0.rank > $1.rank || ($0.rank == $1.rank && $0.hit.id < $1.hit.id) }
             return hits.map(\.hit)
         }
     }
@@ -213,6 +245,7 @@ private struct ScanJob: @unchecked Sendable {
     let count: Int
     let dim: Int
     let k: Int
+    let slacks: [Float]
     let l2: Bool
     let rowsPerTile: Int
     let threads: Int
@@ -221,7 +254,7 @@ private struct ScanJob: @unchecked Sendable {
 
     func run(_ w: Int) {
         let b = count
-        var local = [TopK](repeating: TopK(k: k), count: b)
+        var local = slacks.map { TopK(k: k, slack: $0) }
         var thresholds = [Float](repeating: -.infinity, count: b)
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerTile * b)
         let candidates = UnsafeMutablePointer<UInt32>.allocate(capacity: rowsPerTile * b)
@@ -254,7 +287,7 @@ private struct ScanJob: @unchecked Sendable {
                     if v.isDeleted(slot) { continue }
                     let id = v.rowID(slot)
                     if let rowSet, !rowSet.contains(id) { continue }
-                    local[qi].push(score, id)
+                    local[qi].push(TopK.Entry(score: score, view: UInt32(tile.view), row: id, slot: UInt32(slot)))
                     th[qi] = local[qi].threshold
                 }
             }
