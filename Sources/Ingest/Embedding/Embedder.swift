@@ -149,9 +149,6 @@ extension VectorCollection {
     public func recordedEmbedder(modelDirectory: String? = nil, registry: EmbedderRegistry = .standard) async throws
         -> any Embedder
     {
-        let info = info
-        return try await BlockingExecutor.shared.run {
-            try registry.rebuild(for: info, context: EmbedderRegistry.Context(modelDirectory: modelDirectory))
-        }
+        try await registry.rebuild(for: info, context: EmbedderRegistry.Context(modelDirectory: modelDirectory))
     }
 }

@@ -38,11 +38,10 @@ enum Concurrently {
         return results.map { $0 ?? .failure(QueryError(.cancelled, "cancelled before it started")) }
     }
 
-    /// A cancellation, whatever layer noticed it, as `QueryError.cancelled`.
+    /// A cancellation, whatever layer noticed it, as `QuiverError.cancelled` (the transport's
+    /// and the store's already are).
     static func normalized(_ error: Error) -> Error {
-        if error is CancellationError { return QueryError(.cancelled, "cancelled") }
-        if let e = error as? HTTPError, e.code == .cancelled { return QueryError(.cancelled, "cancelled: \(e.message)") }
-        return error
+        error is CancellationError ? QueryError(.cancelled, "cancelled") : error
     }
 
     /// Sync: `min(limit, count)` threads of Quiver's own take inputs in turn; the calling

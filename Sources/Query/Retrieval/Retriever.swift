@@ -127,7 +127,7 @@ public struct Retriever: Sendable {
     }
 
     /// Creates a retriever that embeds questions with the embedder the collection
-    /// recorded (see `Collection.recordedEmbedder`).
+    /// recorded (see `VectorCollection.recordedEmbedder`).
     ///
     /// - Throws: `IngestError` when the embedder cannot be rebuilt.
     public init(collection: any VectorCollection, options: RetrievalOptions = RetrievalOptions(), modelDirectory: String? = nil) throws {

@@ -42,13 +42,15 @@ public final class LMDBCollection: VectorCollection {
         index = Table(dbi: dbis[5])
         indexes = [MetadataIndex(table: index)]
         codec = info.encoding.codec
+        accessPaths = [ScanPath()] + indexes.flatMap(\.accessPaths)
     }
 
     /// The store holding the collection.
     public var database: any VectorDatabase { store }
 
-    /// The ways a search can find candidates; the planner runs the cheapest.
-    var accessPaths: [any AccessPath] { [ScanPath()] + indexes.flatMap(\.accessPaths) }
+    /// The ways a search can find candidates (the scan, and what each index makes
+    /// possible); the planner runs the cheapest.
+    let accessPaths: [any AccessPath]
 
     // MARK: Transactions
 

@@ -3,8 +3,8 @@ import Foundation
 import Synthetic
 import VectorStore
 
-/// Indexes synthetic topic vectors and searches them, offline. It stands in for the main
-/// job (index `data/`, answer questions) until the ingest and query layers land.
+/// Indexes synthetic topic vectors and searches them, offline: the store alone, with no
+/// model and no files (`scripts/demo.sh` runs the main job on `data/`).
 struct Demo: ParsableCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         abstract: "Index synthetic vectors into a store and search them (offline).")

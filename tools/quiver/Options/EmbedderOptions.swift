@@ -57,7 +57,7 @@ struct EmbedderOptions: ParsableArguments {
     }
 
     /// The embedder a collection was built with, from what it recorded (see
-    /// `Collection.recordedEmbedder`).
+    /// `VectorCollection.recordedEmbedder`).
     static func remembered(_ collection: any VectorCollection, modelDirectory: String? = nil) throws -> any Embedder {
         do {
             return try collection.recordedEmbedder(modelDirectory: modelDirectory)
