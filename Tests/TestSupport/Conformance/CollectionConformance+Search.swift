@@ -71,16 +71,7 @@ extension CollectionConformance {
         for metric in Metric.allCases {
             let c = try db.createCollection("c-\(metric)", dimension: dim, metric: metric)
             var ref = BruteForce(metric: metric)
-            // 60 copies, ids in scrambled order over four batches; 40 others, far away.
-            let copies = (0..<60).map { i in
-                Record(id: "tie\(String(format: "%02d", (i * 37) % 60))", vector: same, metadata: ["copy": true])
-            }
-            let others = (0..<40).map { i in Record(id: "other\(i)", vector: rng.vector(dim).map { $0 * 0.1 }, metadata: ["copy": false]) }
-            for chunk in 0..<4 {
-                let batch = Array(copies[(chunk * 15)..<(chunk * 15 + 15)]) + Array(others[(chunk * 10)..<(chunk * 10 + 10)])
-                try c.upsert(batch)
-                ref.upsert(batch)
-            }
+            let copies = try Self.writeCopies(of: same, into: c, &ref, &rng)
             // Rewrite some copies (new rows, old ones dead) and delete others.
             let rewritten = Array(copies[10..<20])
             try c.upsert(rewritten)
@@ -130,15 +121,7 @@ extension CollectionConformance {
         for metric in Metric.allCases {
             let c = try db.createCollection("c-\(metric)", dimension: dim, metric: metric)
             var ref = BruteForce(metric: metric)
-            let copies = (0..<60).map { i in
-                Record(id: "tie\(String(format: "%02d", (i * 37) % 60))", vector: same, metadata: ["copy": true])
-            }
-            let others = (0..<40).map { i in Record(id: "other\(i)", vector: rng.vector(dim).map { $0 * 0.1 }, metadata: ["copy": false]) }
-            for chunk in 0..<4 {
-                let batch = Array(copies[(chunk * 15)..<(chunk * 15 + 15)]) + Array(others[(chunk * 10)..<(chunk * 10 + 10)])
-                try c.upsert(batch)
-                ref.upsert(batch)
-            }
+            try Self.writeCopies(of: same, into: c, &ref, &rng)
             let q = rng.vector(dim)
             for size in [33, 40, 64] {
                 // Every copy is a candidate: all tie, for any query.
@@ -328,5 +311,25 @@ extension CollectionConformance {
             // Nothing was deleted by the refused calls.
             #expect(try c.count() == 2, "\(metric)")
         }
+    }
+
+    /// Writes 60 copies of `same` (ids `tie00`…`tie59`, in scrambled order over four
+    /// batches) and 40 small random others to `c` and `ref`; returns the copies.
+    @discardableResult
+    static func writeCopies(
+        of same: [Float], into c: any VectorCollection, _ ref: inout BruteForce, _ rng: inout SeededGenerator
+    ) throws -> [Record] {
+        let copies = (0..<60).map { i in
+            Record(id: "tie\(String(format: "%02d", (i * 37) % 60))", vector: same, metadata: ["copy": true])
+        }
+        let others = (0..<40).map { i in
+            Record(id: "other\(i)", vector: rng.vector(same.count).map { $0 * 0.1 }, metadata: ["copy": false])
+        }
+        for chunk in 0..<4 {
+            let batch = Array(copies[(chunk * 15)..<(chunk * 15 + 15)]) + Array(others[(chunk * 10)..<(chunk * 10 + 10)])
+            try c.upsert(batch)
+            ref.upsert(batch)
+        }
+        return copies
     }
 }
