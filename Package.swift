@@ -19,9 +19,11 @@ let package = Package(
         .systemLibrary(
             name: "CLMDB", pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]),
+        // OpenBLAS is not linked: Quiver loads it at run time after choosing its kernel core
+        // (VectorStore/BLAS/OpenBLASLibrary.swift), so this target holds signatures only.
         .systemLibrary(
-            name: "COpenBLAS", pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]),
+            name: "COpenBLAS",
+            providers: [.apt(["libopenblas0"])]),
         .systemLibrary(
             name: "CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
@@ -37,7 +39,7 @@ let package = Package(
         .target(name: "QuiverCore"),
         .target(name: "VectorStore", dependencies: ["QuiverCore", "CLMDB", "COpenBLAS", "CQuiverKernels"]),
         .target(name: "HTTP", dependencies: ["QuiverCore", "CCurl"]),
-        .target(name: "Ingest", dependencies: ["VectorStore", "HTTP", "COpenBLAS", "CQuiverKernels"]),
+        .target(name: "Ingest", dependencies: ["VectorStore", "HTTP", "CQuiverKernels"]),
         .target(name: "Query", dependencies: ["VectorStore", "Ingest", "HTTP"]),
 
         .executableTarget(
@@ -50,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "quiver-bench",
             dependencies: [
-                "VectorStore", "Ingest", "Query", "COpenBLAS", "CQuiverKernels", "Synthetic",
+                "VectorStore", "Ingest", "Query", "CQuiverKernels", "Synthetic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/bench",

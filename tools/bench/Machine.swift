@@ -1,5 +1,5 @@
-import COpenBLAS
 import Foundation
+import VectorStore
 
 /// The machine's own limits, measured in the same run as the figures they bound.
 enum Machine {
@@ -51,15 +51,15 @@ enum Machine {
 
     /// cblas_sgemm GFLOP/s on a large product, with OpenBLAS using `threads` threads.
     static func sgemmRate(threads: Int, m: Int = 2048, n: Int = 2048, k: Int = 384) -> Double {
-        openblas_set_num_threads(Int32(threads))
-        defer { openblas_set_num_threads(1) }
+        BLAS.setLibraryThreads(threads)
+        defer { BLAS.setLibraryThreads(1) }
         let a = [Float](repeating: 0.5, count: m * k)
         let b = [Float](repeating: 0.25, count: n * k)
         var c = [Float](repeating: 0, count: m * n)
         var best = Double.infinity
         for _ in 0..<7 {
             let t0 = now()
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(k), 0, &c, Int32(n))
+            BLAS.sgemm(transposeB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: &c, ldc: n)
             best = min(best, now() - t0)
         }
         return 2 * Double(m) * Double(n) * Double(k) / best / 1e9

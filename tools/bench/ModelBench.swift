@@ -1,7 +1,7 @@
 import ArgumentParser
-import COpenBLAS
 import Foundation
 import Ingest
+import VectorStore
 
 /// `quiver-bench model`: the local all-MiniLM-L6-v2 embedding the 256 reference chunks of
 /// 128 tokens, tokenization included, at each thread count, next to `cblas_sgemm` at the
@@ -98,9 +98,7 @@ struct ModelBench: AsyncParsableCommand {
         for _ in 0..<5 {
             let t0 = Machine.now()
             DispatchQueue.concurrentPerform(iterations: threads) { i in
-                cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(k), 0,
-                    targets[i].pointer, Int32(n))
+                BLAS.sgemm(transposeB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: targets[i].pointer, ldc: n)
             }
             best = min(best, Machine.now() - t0)
         }

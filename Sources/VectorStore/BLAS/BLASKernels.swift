@@ -1,16 +1,10 @@
-import COpenBLAS
 import CQuiverKernels
 
-/// The only place VectorStore calls OpenBLAS.
+/// Search's matrix kernels: Quiver's own for small batches, BLAS (``BLAS``) for the rest.
 enum BLASKernels {
-    /// Quiver owns search parallelism (blocks split over its threads, each calling
-    /// single-threaded BLAS); OpenBLAS's own pool on top would oversubscribe the cores.
-    private static let configured: Bool = {
-        openblas_set_num_threads(1)
-        return true
-    }()
-
-    static func configure() { _ = configured }
+    /// Loads BLAS with its kernel core chosen (OpenBLAS keeps one thread per call: Quiver
+    /// owns search parallelism).
+    static func configure() { BLAS.load() }
 
     /// Batches up to this size use Quiver's own kernel (when the CPU has AVX2+FMA);
     /// larger ones use sgemm, whose packing then pays for itself.
@@ -28,17 +22,17 @@ enum BLASKernels {
         if count <= smallBatchLimit {
             quiver_score_tile(vectors, rows, dim, queries, count, alpha, scores)
         } else if count == 1 {
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(dim), alpha, vectors, Int32(dim), queries, 1, 0, scores, 1)
+            BLAS.sgemv(m: rows, n: dim, alpha: alpha, a: vectors, x: queries, y: scores)
         } else {
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(count), Int32(dim),
-                alpha, vectors, Int32(dim), queries, Int32(dim), 0, scores, Int32(count))
+            BLAS.sgemm(
+                transposeB: true, m: rows, n: count, k: dim, alpha: alpha, a: vectors, lda: dim, b: queries, ldb: dim,
+                c: scores, ldc: count)
         }
     }
 
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        cblas_sdot(Int32(count), a, 1, b, 1)
+        BLAS.sdot(a, b, count: count)
     }
 
     /// Flat indices (r · count + q) of the tile's scores, less `normsSquared[r]` when

