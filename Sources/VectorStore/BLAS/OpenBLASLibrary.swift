@@ -129,13 +129,13 @@ struct OpenBLASLibrary: Sendable {
         if let mode = symbol("openblas_get_parallel", as: quiver_openblas_get_int_fn.self)?() {
             status.threading = mode == 0 ? "sequential" : mode == 1 ? "pthreads" : mode == 2 ? "OpenMP" : "mode \(mode)"
         }
-        status.libraryThreads = getNumThreads.map { Int($0()) }
         if let requested = status.requestedCore, let core = status.core, core.lowercased() != requested.lowercased() {
             status.reason += "; but OpenBLAS runs \(core): this build does not know \(requested)"
         }
         // Quiver owns parallelism (work split over its threads, each calling
         // single-threaded BLAS); OpenBLAS's own pool on top would oversubscribe the cores.
         setNumThreads?(1)
+        status.libraryThreads = getNumThreads.map { Int($0()) }
         return OpenBLASLibrary(
             sgemm: sgemm, sgemv: sgemv, sdot: sdot, setNumThreads: setNumThreads, getNumThreads: getNumThreads, status: status)
     }
