@@ -104,9 +104,48 @@ enum Machine {
         return 0
     }
 
+    /// One flat JSON object: the figures, then text fields (which BLAS core ran).
+    static func json(_ figures: [(String, Double)], text: [(String, String)] = []) -> String {
+        let quoted = text.map { pair in
+            let escaped = pair.1.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            return "\"\(pair.0)\": \"\(escaped)\""
+        }
+        return "{" + (figures.map { "\"\($0.0)\": \(StoreBench.format($0.1))" } + quoted).joined(separator: ", ") + "}"
+    }
+
+    /// The core this process's BLAS runs, and the fastest one measured in children.
+    static func coreFields(_ best: BestSgemm?) -> [(String, String)] {
+        [("blas_core", BLAS.status.core ?? "portable"), ("sgemm_best_core", best?.core ?? "unmeasured")]
+    }
+
     /// The 1-minute load average.
     static func load() -> Double {
         guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return -1 }
         return Double(s.split(separator: " ").first ?? "") ?? -1
     }
+
+    /// GFLOP/s of `threads` threads each running single-threaded sgemm (m × n × k) on its
+    /// own matrices at the same time: the best of 5 rounds.
+    static func concurrentSgemmRate(threads: Int, m: Int, n: Int, k: Int) -> Double {
+        let a = [Float](repeating: 0.5, count: m * k)
+        let b = [Float](repeating: 0.25, count: n * k)
+        let outputs = (0..<threads).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: m * n) }
+        defer { for c in outputs { c.deallocate() } }
+        let targets = outputs.map { OutputMatrix(pointer: $0) }
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let t0 = Machine.now()
+            DispatchQueue.concurrentPerform(iterations: threads) { i in
+                BLAS.sgemm(transposeB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: targets[i].pointer, ldc: n)
+            }
+            best = min(best, Machine.now() - t0)
+        }
+        return 2 * Double(m) * Double(n) * Double(k) * Double(threads) / best / 1e9
+    }
+}
+
+/// One thread's output matrix in `concurrentSgemmRate`.
+private struct OutputMatrix: @unchecked Sendable {
+    // @unchecked: each thread writes only its own matrix, and the caller waits for all.
+    let pointer: UnsafeMutablePointer<Float>
 }

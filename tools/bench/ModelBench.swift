@@ -57,57 +57,43 @@ struct ModelBench: AsyncParsableCommand {
         ]
         var rates: [Double] = []
         var fractions: [Double] = []
+        var bestFractions: [Double] = []
+        // The machine's best kernel, in child processes with the core forced.
+        let best = Machine.bestSgemm(threads: counts, m: 2048, n: 1536, k: 384)
         for t in counts {
             let blasThreads = Machine.sgemmRate(threads: t, m: 2048, n: 1536, k: 384)
-            let ownThreads = Self.concurrentSgemmRate(threads: t, m: 2048, n: 1536, k: 384)
+            let ownThreads = Machine.concurrentSgemmRate(threads: t, m: 2048, n: 1536, k: 384)
             let sgemm = max(blasThreads, ownThreads)
-            var best = Double.infinity
+            var seconds = Double.infinity
             for _ in 0..<max(1, runs) {
                 let t0 = Machine.now()
                 let vectors = model.embed(texts, threads: t)
-                best = min(best, Machine.now() - t0)
+                seconds = min(seconds, Machine.now() - t0)
                 precondition(vectors.count == texts.count)
             }
-            let gflops = flops / best / 1e9
+            let gflops = flops / seconds / 1e9
             out += [
-                ("t\(t)_seconds", best), ("t\(t)_chunks_per_s", Double(texts.count) / best), ("t\(t)_gflops", gflops),
+                ("t\(t)_seconds", seconds), ("t\(t)_chunks_per_s", Double(texts.count) / seconds), ("t\(t)_gflops", gflops),
                 ("t\(t)_sgemm_gflops", sgemm), ("t\(t)_sgemm_openblas_threads_gflops", blasThreads),
                 ("t\(t)_sgemm_own_threads_gflops", ownThreads), ("t\(t)_sgemm_fraction", gflops / sgemm),
             ]
-            rates.append(Double(texts.count) / best)
+            rates.append(Double(texts.count) / seconds)
             fractions.append(gflops / sgemm)
+            // Against the best core (never below this process's own measurement).
+            let bestSgemm = max(best?.gflops[t] ?? 0, sgemm)
+            out += [("t\(t)_sgemm_best_gflops", bestSgemm), ("t\(t)_sgemm_fraction_best", gflops / bestSgemm)]
+            bestFractions.append(gflops / bestSgemm)
         }
         // Top level: the least of each over the thread counts (per-count figures above).
-        out += [("chunks_per_s", rates.min() ?? 0), ("sgemm_fraction", fractions.min() ?? 0)]
+        out += [
+            ("chunks_per_s", rates.min() ?? 0), ("sgemm_fraction", fractions.min() ?? 0),
+            ("sgemm_best_gflops", counts.max().flatMap { best?.gflops[$0] } ?? 0), ("sgemm_fraction_best", bestFractions.min() ?? 0),
+        ]
         if json {
-            print("{" + out.map { "\"\($0.0)\": \(StoreBench.format($0.1))" }.joined(separator: ", ") + "}")
+            print(Machine.json(out, text: Machine.coreFields(best)))
         } else {
             for (k, v) in out { print(k.padding(toLength: 34, withPad: " ", startingAt: 0), StoreBench.format(v)) }
+            for (k, v) in Machine.coreFields(best) { print(k.padding(toLength: 34, withPad: " ", startingAt: 0), v) }
         }
     }
-
-    /// GFLOP/s of `threads` threads each running single-threaded sgemm (m × n × k) on its
-    /// own matrices at the same time: the best of 5 rounds.
-    static func concurrentSgemmRate(threads: Int, m: Int, n: Int, k: Int) -> Double {
-        let a = [Float](repeating: 0.5, count: m * k)
-        let b = [Float](repeating: 0.25, count: n * k)
-        let outputs = (0..<threads).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: m * n) }
-        defer { for c in outputs { c.deallocate() } }
-        let targets = outputs.map { OutputMatrix(pointer: $0) }
-        var best = Double.infinity
-        for _ in 0..<5 {
-            let t0 = Machine.now()
-            DispatchQueue.concurrentPerform(iterations: threads) { i in
-                BLAS.sgemm(transposeB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: targets[i].pointer, ldc: n)
-            }
-            best = min(best, Machine.now() - t0)
-        }
-        return 2 * Double(m) * Double(n) * Double(k) * Double(threads) / best / 1e9
-    }
-}
-
-/// One thread's output matrix in `concurrentSgemmRate`.
-private struct OutputMatrix: @unchecked Sendable {
-    // @unchecked: each thread writes only its own matrix, and the caller waits for all.
-    let pointer: UnsafeMutablePointer<Float>
 }
