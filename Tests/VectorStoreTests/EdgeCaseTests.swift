@@ -6,6 +6,39 @@ import TestSupport
 /// Cases found in review: key limits, exact ties across kernels, oversized batches,
 /// a store opened twice in one process, a creation interrupted by a crash.
 @Suite struct EdgeCaseTests {
+    /// A k far above the collection's size returns every record, on the scan, gather and
+    /// batch paths (it used to reserve k slots: Int.max trapped, 2e9 aborted in malloc).
+    @Test func hugeKReturnsEveryRecord() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let c = try store.createCollection("c", dimension: 3, metric: .cosine)
+        try c.upsert((0..<50).map { i in Record(id: "r\(i)", vector: [1, Float(i), 0.5], metadata: ["even": .bool(i % 2 == 0)]) })
+        for k in [2_000_000_000, Int.max] {
+            #expect(try c.search([1, 1, 1], k: k).count == 50)
+            #expect(try c.search([1, 1, 1], k: k, filter: .equals("even", true)).count == 25)
+            #expect(try c.search(batch: Array(repeating: [1, 2, 3], count: 40), k: k).allSatisfy { $0.count == 50 })
+        }
+    }
+
+    /// The meta page of a real store gives the size the file must have (what the
+    /// truncation check compares with).
+    @Test func lmdbMetaPageGivesTheRequiredSize() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        do {
+            let store = try Store(path: dir.path)
+            let c = try store.createCollection("c", dimension: 8, metric: .dot)
+            try c.upsert((0..<2000).map { Record(id: "r\($0)", vector: [Float]((0..<8).map { Float($0) })) })
+        }
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir.sub("data.mdb"))))
+        let meta = try #require(LMDBFile.meta(bytes))
+        #expect(meta.pageSize == Int(getpagesize()) || meta.pageSize == 4096)
+        #expect(meta.requiredBytes <= UInt64(bytes.count) && meta.requiredBytes > 4 * UInt64(meta.pageSize))
+        #expect(meta.transaction > 1)
+        #expect(LMDBFile.meta(Array(repeating: 0, count: 8192)) == nil)
+    }
+
     @Test func longestFieldNameWithLongStringValueIsIndexed() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

@@ -37,9 +37,19 @@ public struct RetrievalOptions: Sendable {
     public var candidatePool: Int { pool }
 
     var pool: Int {
+        // Saturating: k is the caller's (a CLI's -k 9223372036854775807 must not trap);
+        // a search returns at most what the collection holds anyway.
+        func times(_ a: Int, _ b: Int) -> Int {
+            let (r, overflow) = a.multipliedReportingOverflow(by: b)
+            return overflow ? Int.max : r
+        }
+        func plus(_ a: Int, _ b: Int) -> Int {
+            let (r, overflow) = a.addingReportingOverflow(b)
+            return overflow ? Int.max : r
+        }
         if let candidates { return max(candidates, k) }
-        if mmrLambda != nil { return max(4 * k, 20) }
-        return dropNearDuplicates || minScore != nil ? 2 * k + 4 : k
+        if mmrLambda != nil { return max(times(4, k), 20) }
+        return dropNearDuplicates || minScore != nil ? plus(times(2, k), 4) : k
     }
 
     func validate() throws {

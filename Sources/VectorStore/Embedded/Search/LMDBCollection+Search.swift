@@ -42,6 +42,8 @@ extension LMDBCollection {
         return try read { txn in
             let views = try blockViews(txn)
             let live = views.reduce(0) { $0 + $1.live }
+            // No search returns more than the collection holds: a huge k costs nothing.
+            let k = min(k, max(1, live))
             let rowSet = try filter.map { try evaluate($0, txn) }
             // Replaced by the path that runs, with the slack for the rows it scores.
             var tops = [TopK](repeating: TopK(k: k), count: b)

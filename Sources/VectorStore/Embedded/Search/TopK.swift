@@ -39,7 +39,9 @@ struct TopK {
         self.k = k
         self.slack = slack
         pruneAt = max(64, k)
-        heap.reserveCapacity(k)
+        // Not k itself: k is the caller's and may be far above what the collection holds
+        // (a k of 2,000,000,000 would reserve 48 GB).
+        heap.reserveCapacity(min(k, 4096))
     }
 
     @inline(__always)
