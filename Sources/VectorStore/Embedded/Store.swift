@@ -60,6 +60,9 @@ public final class Store: VectorDatabase {
             }
         }
         let existed = fm.fileExists(atPath: dataFile)
+        // Before LMDB maps it: a truncated file would kill the process with SIGBUS, and an
+        // empty one must not pass for a new store where no store is to be created.
+        try LMDBFile.checkSize(dataFile, allowEmpty: options.create)
         let maxDBs = 8 + options.maxCollections * Format.Table.allCases.count
         let isNew: Bool
         do {

@@ -1,0 +1,81 @@
+import Foundation
+import Query
+import TestSupport
+import Testing
+
+/// Hostile input the built `quiver` must survive with a clear error (issue 13): each test
+/// reproduces a crash or a wrong exit code that was found, as a subprocess.
+@Suite struct HardeningCommandTests {
+    static let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("data").path
+
+    /// `data/` indexed with the hashing embedder into a fresh store.
+    func indexed() throws -> (dir: TemporaryDirectory, store: String, chunks: Int) {
+        let dir = TemporaryDirectory("quiver-harden")
+        let store = dir.sub("store")
+        let r = try runProduct(["index", Self.data, "--store", store, "--embedder", "hash", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let stats = try runProduct(["stats", "--store", store, "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(stats.out.utf8)) as? [String: Any]
+        let chunks = ((object?["collections"] as? [[String: Any]])?.first?["records"] as? Int) ?? 0
+        #expect(chunks > 10)
+        return (dir, store, chunks)
+    }
+
+    /// A huge k reserved k slots whatever the collection held, and aborted allocating 32 GB.
+    @Test func hugeKReturnsEveryChunk() throws {
+        let (dir, store, chunks) = try indexed()
+        defer { dir.remove() }
+        for k in ["2000000000", "9223372036854775807"] {
+            let search = try runProduct(["search", "lighthouse", "--store", store, "-k", k, "--json"])
+            #expect(search.status == 0, "search -k \(k): \(search.status) \(search.err)")
+            let object = (try? JSONSerialization.jsonObject(with: Data(search.out.utf8))) as? [String: Any]
+            let hits = object?["hits"] as? [[String: Any]]
+            #expect(hits?.count == chunks, "search -k \(k)")
+            let query = try runProduct(["query", "lighthouse", "--store", store, "-k", k, "--llm", "none", "--json"])
+            #expect(query.status == 0, "query -k \(k): \(query.status) \(query.err)")
+        }
+        let questions = dir.sub("questions.txt")
+        try "Who rowed out?\nWhat is a Fresnel lens?\n".write(toFile: questions, atomically: true, encoding: .utf8)
+        let batch = try runProduct(["query", "--questions", questions, "--store", store, "-k", "2000000000", "--llm", "none"])
+        #expect(batch.status == 0, "\(batch.err)")
+        let repl = try runProduct(["repl", "--store", store, "--llm", "none"], input: ":k 2000000000\nWho rowed out?\n:quit\n")
+        #expect(repl.status == 0, "\(repl.err)")
+        #expect(repl.out.contains("[1]"))
+    }
+
+    /// A data.mdb cut short killed every command with SIGBUS inside liblmdb.
+    @Test func truncatedStoreFileIsReportedNotACrash() throws {
+        let (dir, store, _) = try indexed()
+        defer { dir.remove() }
+        let file = store + "/data.mdb"
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int)
+        for cut in [8192, size / 2, size - 4096] {
+            #expect(truncate(file, off_t(cut)) == 0)
+            for command in [["check"], ["stats"], ["search", "lighthouse"], ["collections"], ["index", Self.data, "--embedder", "hash"]] {
+                let r = try runProduct(command + ["--store", store])
+                #expect(r.status == 1, "\(command) at \(cut) bytes: status \(r.status) \(r.err)")
+                #expect(r.err.contains("truncated or damaged"), "\(command): \(r.err)")
+            }
+        }
+    }
+
+    /// An empty data.mdb passed for a healthy empty store, and `check`/`stats` rewrote it.
+    @Test func emptyStoreFileIsNotAStore() throws {
+        let dir = TemporaryDirectory("quiver-harden-empty")
+        defer { dir.remove() }
+        let store = dir.sub("store")
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: store + "/data.mdb", contents: Data())
+        for command in [["check"], ["stats"], ["search", "x"], ["collections"]] {
+            let r = try runProduct(command + ["--store", store])
+            #expect(r.status == 1, "\(command): \(r.status) \(r.out)")
+            #expect(r.err.contains("is empty (0 bytes)"), "\(command): \(r.err)")
+            #expect((try FileManager.default.attributesOfItem(atPath: store + "/data.mdb")[.size] as? Int) == 0)
+        }
+        // Indexing finishes the interrupted creation.
+        let index = try runProduct(["index", Self.data, "--store", store, "--embedder", "hash"])
+        #expect(index.status == 0, "\(index.err)")
+        #expect(try runProduct(["check", "--store", store]).status == 0)
+    }
+}
