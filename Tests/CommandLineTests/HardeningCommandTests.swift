@@ -78,4 +78,32 @@ import Testing
         #expect(index.status == 0, "\(index.err)")
         #expect(try runProduct(["check", "--store", store]).status == 0)
     }
+
+    /// With `ulimit -n 16`, an index at --concurrency 16 died inside libdispatch (exit
+    /// 132). The descriptors are now checked up front: a clear error, or a raised soft
+    /// limit when the hard one allows.
+    @Test func descriptorLimitIsCheckedUpFront() throws {
+        let server = try LoopbackServer()
+        let dir = TemporaryDirectory("quiver-harden-fd")
+        defer { dir.remove() }
+        let quiver = try #require(BuiltProducts.executable("quiver"))
+        // python3 sets the limits, then becomes quiver.
+        func limited(soft: Int, hard: Int, _ arguments: [String]) throws -> ProcessOutput {
+            let setLimit = "import os, resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[1]), int(sys.argv[2]))); "
+            return try runProduct(
+                ["-c", setLimit + "os.execv(sys.argv[3], sys.argv[3:])", "\(soft)", "\(hard)", quiver] + arguments, product: "python3",
+                environment: ["OPENAI_API_KEY": "test-key"])
+        }
+        let index = [
+            "index", Self.data, "--store", dir.sub("store"), "--embedder", "openai", "--base-url", server.baseURL + "/v1", "--model",
+            "m", "--dimensions", "8", "--concurrency", "16", "--batch-size", "1",
+        ]
+        let refused = try limited(soft: 16, hard: 16, index)
+        #expect(refused.status == 1, "status \(refused.status): \(refused.err)")
+        #expect(refused.err.contains("file descriptors") && refused.err.contains("ulimit -n"), "\(refused.err)")
+        // A hard limit with room: the soft one is raised and the run completes.
+        let raised = try limited(soft: 16, hard: 4096, index)
+        #expect(raised.status == 0, "status \(raised.status): \(raised.err)")
+        #expect(raised.out.contains(" added, "), "\(raised.out)")
+    }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import QuiverCore
 import VectorStore
 
 /// What an ingest did.
@@ -148,6 +149,7 @@ public struct IngestPipeline: Sendable {
         sources: [(path: String, id: String)], issues: [LoadIssue], root: String?, pruneWithin: Set<String>?,
         progress: (@Sendable (IngestProgress) -> Void)?
     ) async throws -> IngestReport {
+        try FileDescriptors.ensureAvailable(2 * concurrency, for: "an ingest at concurrency \(concurrency)", perUnit: 2)
         let started = Date()
         let cache = try await openCache()
         var report = IngestReport()
@@ -225,6 +227,7 @@ public struct IngestPipeline: Sendable {
     /// Ingests documents given directly (ids chosen by the caller).
     public func run(documents: [Document], progress: (@Sendable (IngestProgress) -> Void)? = nil) async throws -> IngestReport {
         let started = Date()
+        try FileDescriptors.ensureAvailable(2 * concurrency, for: "an ingest at concurrency \(concurrency)", perUnit: 2)
         let cache = try await openCache()
         var report = IngestReport()
         report.bytes = documents.reduce(0) { $0 + $1.text.utf8.count }

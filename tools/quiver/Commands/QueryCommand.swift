@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Query
+import QuiverCore
 
 /// `quiver query QUESTION`: answers once, or every line of a file concurrently.
 struct QueryCommand: AsyncParsableCommand, VerboseCommand {
@@ -49,6 +50,7 @@ struct QueryCommand: AsyncParsableCommand, VerboseCommand {
     }
 
     func answerFile(_ file: String) async throws {
+        try FileDescriptors.ensureAvailable(2 * concurrency, for: "--questions at --concurrency \(concurrency)", perUnit: 2)
         guard let data = FileManager.default.contents(atPath: file) else {
             throw CLIError("cannot read the questions file \(file)", hint: "give a text file with one question per line")
         }
