@@ -46,6 +46,14 @@ public protocol VectorCollection: Sendable {
     /// Upserts and deletes in one transaction, off the cooperative pool.
     func write(upsert records: [Record], deleting ids: [String]) async throws
 
+    /// Checks `records` as ``write(upsert:deleting:)`` would, without writing: throws the
+    /// error it would throw. Cheap (no I/O), so a caller can set an invalid record aside
+    /// before it joins a transaction with valid ones (the ingest pipeline fails that
+    /// document alone).
+    ///
+    /// - Throws: `.dimensionMismatch`, `.invalidVector`, `.invalidID`, `.invalidMetadata`.
+    func validate(_ records: [Record]) throws
+
     /// Deletes the records with `ids` in one transaction; returns how many existed.
     func delete(ids: [String]) throws -> Int
     /// Deletes the records with `ids` in one transaction; returns how many existed.

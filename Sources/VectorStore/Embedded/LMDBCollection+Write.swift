@@ -36,6 +36,11 @@ extension LMDBCollection {
         return try results.map { try $0.get() }
     }
 
+    /// Checks `records` as `write(upsert:deleting:)` would, writing nothing.
+    public func validate(_ records: [Record]) throws {
+        for (i, r) in records.enumerated() { _ = try prepareOne(r, position: i) }
+    }
+
     func prepareOne(_ r: Record, position i: Int) throws -> PreparedRecord {
         let dim = info.dimension
         let idBytes = Array(r.id.utf8)

@@ -371,6 +371,9 @@ extension CollectionConformance {
                     let comment: Comment = "\(metric): \(what), record \(batch.count) of \(batch.count)"
                     let error = expectError(code, comment) { try c.upsert(batch) }
                     expectFields(error, comment, collection: c.name, recordID: named, expected: dims?.0, actual: dims?.1)
+                    // validate throws what the write throws, and writes nothing either.
+                    let checked = expectError(code, "\(comment), validate") { try c.validate(batch) }
+                    expectFields(checked, "\(comment), validate", collection: c.name, recordID: named, expected: dims?.0, actual: dims?.1)
                 }
             }
             if metric == .cosine {
@@ -384,7 +387,8 @@ extension CollectionConformance {
                 #expect(try c.get("zero")?.vector == [0, 0, 0], "\(metric)")
                 #expect(try c.delete(ids: ["zero"]) == 1)
             }
-            // Nothing of the refused batches was written.
+            try c.validate([Record(id: "x", vector: [1, 2, 3]), Record(id: "y", vector: [3, 2, 1], metadata: ["k": "v"])])
+            // Nothing of the refused batches (or of the validated one) was written.
             #expect(try c.count() == 1, "\(metric)")
             #expect(try c.get(["x", "y"]).allSatisfy { $0 == nil }, "\(metric)")
             #expect(try c.metadata(where: .and([])).keys.sorted() == ["keep"], "\(metric)")

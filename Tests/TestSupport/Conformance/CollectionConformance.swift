@@ -71,7 +71,7 @@ public struct CollectionConformance: Sendable {
         case metadataWhere
         /// `distinctStringValueCount(of:)` counts string values and list elements of live records.
         case distinctStringValues
-        /// Invalid records are refused with a code, and nothing is written.
+        /// Invalid records are refused with a code (by `write` and by `validate` alike), and nothing is written.
         case rejectsBadRecords
         /// Ids that can never be stored (empty, too long) are absent from reads and deletes.
         case unstorableIDsAreAbsent
