@@ -37,8 +37,41 @@ public enum ChunkSchema {
     /// Separates a document's id from the chunk number in record ids.
     public static let separator: Character = "#"
 
-    /// The record id of chunk `chunk` of `document`.
-    public static func recordID(document: String, chunk: Int) -> String { "\(document)\(separator)\(chunk)" }
+    /// The longest record id a store takes (`Store` refuses longer ones).
+    public static let maxRecordIDBytes = 256
+
+    /// The record id of chunk `chunk` of `document`: `<document>#<chunk>`, or, when that
+    /// would be longer than ``maxRecordIDBytes`` or hold a NUL (deep folders, a JSON
+    /// `"id"` of any length), a bounded stable form: the document id's first bytes
+    /// (NUL as `?`), `~`, a 64-bit hash of the whole id, `#<chunk>`. The full document id
+    /// is always in the chunk's `doc` metadata, which is what filters and prunes use.
+    public static func recordID(document: String, chunk: Int) -> String {
+        let plain = "\(document)\(separator)\(chunk)"
+        if plain.utf8.count <= maxRecordIDBytes && !plain.utf8.contains(0) { return plain }
+        var prefix = ""
+        var bytes = 0
+        for scalar in document.unicodeScalars {
+            let c = scalar == "\0" ? "?" : Character(scalar)
+            bytes += String(c).utf8.count
+            guard bytes <= 200 else { break }
+            prefix.unicodeScalars.append(contentsOf: String(c).unicodeScalars)
+        }
+        return "\(prefix)~\(Document.hash(document))\(separator)\(chunk)"
+    }
+
+    /// Metadata keys Quiver itself sets on every chunk: content (a JSON field, a CSV
+    /// column) cannot set them — `"source": "official/policy.md"` in a row would
+    /// otherwise change what citations show.
+    public static let reservedKeys: Set<String> = [
+        Key.document, Key.chunk, Key.start, Key.end, Key.documentVersion, Key.source, Key.modified,
+    ]
+
+    /// The metadata key for a field named `name` that comes from document content: the
+    /// name itself, or `content.<name>` for one of ``reservedKeys``, so the value is kept
+    /// (and can be filtered on) without overriding Quiver's own.
+    public static func contentKey(_ name: String) -> String {
+        reservedKeys.contains(name) ? "content." + name : name
+    }
 
     /// The document of a chunk record id: everything before its last `#` (document ids may
     /// hold `#` themselves), or the whole id when it has none.

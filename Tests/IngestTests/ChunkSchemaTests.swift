@@ -5,6 +5,26 @@ import TestSupport
 @testable import Ingest
 
 @Suite struct ChunkSchemaTests {
+    /// Ids a store would refuse (over 256 bytes, a NUL) get a bounded form that is stable,
+    /// distinct per document, and keeps a readable prefix; short ids are unchanged.
+    @Test func recordIDsAreBoundedAndStable() {
+        let deep = (0..<3).map { String(repeating: "d\($0)", count: 40) }.joined(separator: "/") + "/deep.txt"
+        let a = ChunkSchema.recordID(document: deep, chunk: 12)
+        #expect(a.utf8.count <= ChunkSchema.maxRecordIDBytes && a.hasPrefix("d0d0") && a.hasSuffix("#12"))
+        #expect(a == ChunkSchema.recordID(document: deep, chunk: 12))
+        #expect(a != ChunkSchema.recordID(document: deep + "x", chunk: 12))
+        let nul = ChunkSchema.recordID(document: "rows.jsonl#a\u{0}b", chunk: 0)
+        #expect(!nul.utf8.contains(0) && nul.hasPrefix("rows.jsonl#a?b~") && nul.hasSuffix("#0"))
+        #expect(ChunkSchema.recordID(document: "rows.jsonl#a\u{0}c", chunk: 0) != nul)
+        // Multi-byte characters are never cut in half.
+        let wide = ChunkSchema.recordID(document: String(repeating: "灯", count: 100), chunk: 1)
+        #expect(wide.utf8.count <= ChunkSchema.maxRecordIDBytes && wide.hasPrefix(String(repeating: "灯", count: 66) + "~"))
+        // At the limit the plain form stays.
+        let fits = String(repeating: "f", count: ChunkSchema.maxRecordIDBytes - 2)
+        #expect(ChunkSchema.recordID(document: fits, chunk: 5) == fits + "#5")
+        #expect(ChunkSchema.contentKey("source") == "content.source" && ChunkSchema.contentKey("title") == "title")
+    }
+
     @Test func recordIDsRoundTripEvenWhenDocumentIDsHoldTheSeparator() {
         #expect(ChunkSchema.recordID(document: "guide.md", chunk: 3) == "guide.md#3")
         #expect(ChunkSchema.document(ofRecordID: "guide.md#3") == "guide.md")

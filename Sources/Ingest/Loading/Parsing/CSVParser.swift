@@ -29,7 +29,7 @@ public struct CSVParser: DocumentParser {
             for (i, name) in header.enumerated() {
                 let value = i < row.count ? row[i] : ""
                 if let textColumns {
-                    if textColumns.contains(name) { lines.append(value) } else { metadata[name] = .string(value) }
+                    if textColumns.contains(name) { lines.append(value) } else { metadata[ChunkSchema.contentKey(name)] = .string(value) }
                 } else {
                     lines.append("\(name): \(value)")
                 }

@@ -40,7 +40,8 @@ public struct JSONParser: DocumentParser {
     }
 
     /// One JSON object as a document: the strings of `textFields` as its text (joined by a
-    /// blank line), the other fields as metadata, its own `"id"` (if a string) in its id.
+    /// blank line), the other fields as metadata (Quiver's own keys as `content.<key>`: see
+    /// `ChunkSchema.contentKey`), its own `"id"` (if a string) in its id.
     static func document(_ dict: [String: JSONValue], id: String, base: [String: MetadataValue], textFields: [String]) -> Document {
         var parts: [String] = []
         var metadata = base
@@ -48,7 +49,7 @@ public struct JSONParser: DocumentParser {
             if case .string(let s)? = dict[field] { parts.append(s) }
         }
         for (key, value) in dict where !textFields.contains(key) {
-            if let v = value.metadata { metadata[key] = v }
+            if let v = value.metadata { metadata[ChunkSchema.contentKey(key)] = v }
         }
         var docID = id
         if case .string(let own)? = dict["id"] { docID = "\(id.split(separator: "#").first.map(String.init) ?? id)#\(own)" }
