@@ -106,4 +106,55 @@ import Testing
         #expect(raised.status == 0, "status \(raised.status): \(raised.err)")
         #expect(raised.out.contains(" added, "), "\(raised.out)")
     }
+
+    /// One record the store refuses failed the whole `index` run, and every re-run stopped
+    /// at the same place (0 of 41 files indexed). Now: long or NUL-holding ids get a
+    /// bounded stable form, a document whose metadata the store refuses fails alone
+    /// (named, exit 3), and content cannot set Quiver's own metadata keys.
+    @Test func oneBadDocumentFailsAlone() throws {
+        let dir = TemporaryDirectory("quiver-harden-docs")
+        defer { dir.remove() }
+        let corpus = dir.sub("corpus")
+        let deep = corpus + "/" + (0..<3).map { String(repeating: "d\($0)", count: 40) }.joined(separator: "/")
+        try FileManager.default.createDirectory(atPath: deep, withIntermediateDirectories: true)
+        try "A lighthouse deep in the folders.".write(toFile: deep + "/deep.txt", atomically: true, encoding: .utf8)
+        for i in 0..<5 {
+            try "Ordinary document \(i) about lamps.".write(toFile: corpus + "/plain\(i).txt", atomically: true, encoding: .utf8)
+        }
+        func jsonl(_ name: String, _ rows: [[String: Any]]) throws {
+            let lines = try rows.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
+            try (lines.joined(separator: "\n") + "\n").write(toFile: corpus + "/" + name, atomically: true, encoding: .utf8)
+        }
+        try jsonl(
+            "ids.jsonl",
+            [
+                ["id": "a\u{0}b", "text": "An id holding a NUL."], ["id": String(repeating: "x", count: 300), "text": "A 300-byte id."],
+            ])
+        try jsonl("empty-key.jsonl", [["text": "A row with an empty field name.", "": 1]])
+        try jsonl("huge-meta.jsonl", [["text": "A row with 70 KB of metadata.", "notes": String(repeating: "n", count: 70_000)]])
+        try jsonl("spoof.jsonl", [["text": "The keeper's official policy on fog signals.", "source": "official/policy.md"]])
+
+        let store = dir.sub("store")
+        let run = try runProduct(["index", corpus, "--store", store, "--embedder", "hash", "--json"])
+        #expect(run.status == 3, "\(run.status): \(run.err)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.out.utf8)) as? [String: Any])
+        let failed = (report["failed"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }.sorted()
+        #expect(failed == ["empty-key.jsonl#1", "huge-meta.jsonl#1"], "\(report)")
+        let added = report["added"] as? [String] ?? []
+        #expect(added.count == 9, "\(added)")  // 5 plain, the deep one, 2 id rows, the spoofing row
+        // A re-run stops nowhere: the same two fail, nothing else changes.
+        let again = try runProduct(["index", corpus, "--store", store, "--embedder", "hash", "--json"])
+        #expect(again.status == 3)
+        let second = try #require(try JSONSerialization.jsonObject(with: Data(again.out.utf8)) as? [String: Any])
+        #expect((second["added"] as? [String])?.isEmpty == true && (second["unchanged"] as? Int) == 9, "\(second)")
+        // The deep file and the long ids are searchable, under their full document ids.
+        let deepHits = try runProduct(["search", "lighthouse deep in the folders", "--store", store, "-k", "1", "--json"])
+        let deepHit = ((try? JSONSerialization.jsonObject(with: Data(deepHits.out.utf8))) as? [String: Any])?["hits"] as? [[String: Any]]
+        #expect((deepHit?.first?["source"] as? String)?.hasSuffix("/deep.txt") == true, "\(deepHits.out)")
+        // The spoofing row cites its real file; its own "source" is kept as content.source.
+        let spoof = try runProduct(["query", "official policy on fog signals", "--store", store, "-k", "1", "--llm", "none", "--json"])
+        let hit = (((try? JSONSerialization.jsonObject(with: Data(spoof.out.utf8))) as? [String: Any])?["hits"] as? [[String: Any]])?.first
+        #expect(hit?["source"] as? String == "spoof.jsonl", "\(spoof.out)")
+        #expect((hit?["metadata"] as? [String: Any])?["content.source"] as? String == "official/policy.md", "\(spoof.out)")
+    }
 }

@@ -412,14 +412,25 @@ public struct IngestPipeline: Sendable {
                     continue
                 }
                 let fingerprint = "\(item.doc.contentHash)/\(version)"
+                var records: [Record] = []
                 for (n, (chunk, vector)) in zip(docChunks, vectors[range]).enumerated() {
                     guard let vector else { continue }
                     let metadata = ChunkSchema.metadata(document: item.doc, chunk: chunk, number: n, version: fingerprint)
-                    pending.records.append(
+                    records.append(
                         Record(
                             id: ChunkSchema.recordID(document: item.doc.id, chunk: n), vector: vector, text: chunk.text,
                             metadata: metadata))
                 }
+                // A record the store would refuse (metadata over its limit, a field name it
+                // cannot index) fails its document alone: the transaction it would have
+                // joined carries other documents, and the document's old chunks stay.
+                do {
+                    try collection.validate(records)
+                } catch {
+                    report.failed.append((item.doc.id, (error as? QuiverError)?.message ?? "\(error)"))
+                    continue
+                }
+                pending.records += records
                 pending.stale += item.stale
                 pending.docs.append((item.doc.id, item.isNew))
                 if pending.docs.count >= documentsPerTransaction { dispatch() }
