@@ -157,4 +157,35 @@ import Testing
         #expect(hit?["source"] as? String == "spoof.jsonl", "\(spoof.out)")
         #expect((hit?["metadata"] as? [String: Any])?["content.source"] as? String == "official/policy.md", "\(spoof.out)")
     }
+
+    /// Files that could not be read (too large, invalid JSON, binary) left the exit code at
+    /// 0; the README promises 3, or 1 when nothing was indexed.
+    @Test func unreadFilesSetTheExitCode() throws {
+        let dir = TemporaryDirectory("quiver-harden-exit")
+        defer { dir.remove() }
+        let corpus = dir.sub("corpus")
+        try FileManager.default.createDirectory(atPath: corpus, withIntermediateDirectories: true)
+        try "Lamps and lenses.".write(toFile: corpus + "/good.txt", atomically: true, encoding: .utf8)
+        try "not json {".write(toFile: corpus + "/broken.json", atomically: true, encoding: .utf8)
+        FileManager.default.createFile(atPath: corpus + "/binary.txt", contents: Data([0x41, 0, 0x42, 0]))
+        FileManager.default.createFile(atPath: corpus + "/huge.txt", contents: nil)
+        #expect(truncate(corpus + "/huge.txt", 51 << 20) == 0)  // sparse: over the 50 MB limit
+        let store = dir.sub("store")
+        let run = try runProduct(["index", corpus, "--store", store, "--embedder", "hash"])
+        #expect(run.status == 3, "\(run.status) \(run.out) \(run.err)")
+        for name in ["broken.json", "binary.txt", "huge.txt"] { #expect(run.out.contains(name), "\(name) is named: \(run.out)") }
+        // Unchanged on a second run, still not everything: still 3.
+        #expect(try runProduct(["index", corpus, "--store", store, "--embedder", "hash"]).status == 3)
+        // Nothing indexable at all: 1.
+        try FileManager.default.removeItem(atPath: corpus + "/good.txt")
+        let none = try runProduct(["index", corpus, "--store", dir.sub("store2"), "--embedder", "hash"])
+        #expect(none.status == 1, "\(none.status) \(none.err)")
+        #expect(none.err.contains("no document was indexed"), "\(none.err)")
+        // Unsupported files are notes, not failures.
+        let other = dir.sub("other")
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        try "Lamps.".write(toFile: other + "/a.txt", atomically: true, encoding: .utf8)
+        FileManager.default.createFile(atPath: other + "/picture.png", contents: Data([0x89, 0x50, 0x4E, 0x47, 0, 0, 0]))
+        #expect(try runProduct(["index", other, "--store", dir.sub("store3"), "--embedder", "hash"]).status == 0)
+    }
 }

@@ -57,6 +57,16 @@ public struct LoadIssue: Error, Sendable, Hashable, CustomStringConvertible {
         case unsupported
     }
 
+    /// True when the file was meant to be indexed and could not be (unreadable, too
+    /// large, binary or invalid text): a run with such a file did not do all it was asked.
+    /// Unsupported, empty and repaired files and symlink loops are notes, not failures.
+    public var isFailure: Bool {
+        switch kind {
+        case .tooLarge, .unreadable, .invalidUTF8, .binary: return true
+        case .empty, .repairedUTF8, .symlinkLoop, .unsupported: return false
+        }
+    }
+
     /// The file (relative to the root where there is one).
     public var path: String
     /// What happened.

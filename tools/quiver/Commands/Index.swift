@@ -198,12 +198,20 @@ struct Index: AsyncParsableCommand, VerboseCommand {
             for issue in total.issues { print("  note: \(issue)") }
             for f in total.failed { print("  failed: \(f.id): \(f.reason)") }
         }
-        if !total.failed.isEmpty {
+        // Exit 3 when some documents failed or some files could not be read, 1 when
+        // nothing at all was indexed.
+        let unread = total.issues.filter(\.isFailure)
+        if !total.failed.isEmpty || !unread.isEmpty {
             let stored = total.added.count + total.updated.count + total.unchanged.count
             if stored == 0 {
+                if let first = total.failed.first {
+                    throw CLIError(
+                        "no document was indexed: \(first.reason)",
+                        hint: "is the embedding server running? Check --base-url, OPENAI_BASE_URL or OLLAMA_HOST, and the model")
+                }
                 throw CLIError(
-                    "no document was indexed: \(total.failed[0].reason)",
-                    hint: "is the embedding server running? Check --base-url, OPENAI_BASE_URL or OLLAMA_HOST, and the model")
+                    "no document was indexed: \(unread[0])" + (unread.count > 1 ? " (and \(unread.count - 1) more)" : ""),
+                    hint: "check that the files are readable by this user, and their size and format")
             }
             throw ExitCode(3)
         }
