@@ -36,17 +36,22 @@ public protocol VectorCollection: Sendable {
     /// The records with `ids`, in order (nil where absent), read in one snapshot.
     func get(_ ids: [String]) async throws -> [Record?]
 
-    /// Upserts `records` and deletes `ids` in one transaction: both happen or neither (an
-    /// id in both is upserted; within `records` the last of an id wins). Every secondary
-    /// index is updated in the same transaction.
+    /// Upserts `records` and deletes `ids`, and every record matching `filter`, in one
+    /// transaction: all of it happens or none (an id both deleted and upserted is
+    /// upserted; within `records` the last of an id wins). The filter is evaluated inside
+    /// the transaction, so it sees what other writers committed before it: replacing a
+    /// document's chunks with `deletingWhere: doc == D` leaves exactly the new chunks, even
+    /// when another process wrote other chunks of D since this one read them. Every
+    /// secondary index is updated in the same transaction.
     ///
     /// - Throws: `.dimensionMismatch`, `.invalidVector`, `.invalidID`,
-    ///   `.invalidMetadata`; nothing is written when any record is invalid.
-    func write(upsert records: [Record], deleting ids: [String]) throws
+    ///   `.invalidMetadata`, `.invalidArgument` for a bad filter; nothing is written when
+    ///   any record is invalid.
+    func write(upsert records: [Record], deleting ids: [String], deletingWhere filter: Filter?) throws
     /// Upserts and deletes in one transaction, off the cooperative pool.
-    func write(upsert records: [Record], deleting ids: [String]) async throws
+    func write(upsert records: [Record], deleting ids: [String], deletingWhere filter: Filter?) async throws
 
-    /// Checks `records` as ``write(upsert:deleting:)`` would, without writing: throws the
+    /// Checks `records` as ``write(upsert:deleting:deletingWhere:)`` would, without writing: throws the
     /// error it would throw. Cheap (no I/O), so a caller can set an invalid record aside
     /// before it joins a transaction with valid ones (the ingest pipeline fails that
     /// document alone).
@@ -95,6 +100,16 @@ extension VectorCollection {
     public func get(_ id: String) throws -> Record? { try get([id])[0] }
     /// The record with `id`, or nil.
     public func get(_ id: String) async throws -> Record? { try await get([id])[0] }
+
+    /// Upserts `records` and deletes `ids` in one transaction: both happen or neither (an
+    /// id in both is upserted; within `records` the last of an id wins).
+    public func write(upsert records: [Record], deleting ids: [String]) throws {
+        try write(upsert: records, deleting: ids, deletingWhere: nil)
+    }
+    /// Upserts and deletes in one transaction, off the cooperative pool.
+    public func write(upsert records: [Record], deleting ids: [String]) async throws {
+        try await write(upsert: records, deleting: ids, deletingWhere: nil)
+    }
 
     /// Inserts or replaces records in one transaction: either all are stored or none.
     public func upsert(_ records: [Record]) throws { try write(upsert: records, deleting: []) }

@@ -333,21 +333,37 @@ private struct PrepareJob: @unchecked Sendable {
 }
 
 extension LMDBCollection {
-    /// Upserts `records` and deletes `ids` in one transaction: both happen or neither (an
-    /// id in both is upserted). For replacing a document's chunks atomically.
+    /// Upserts `records`, deletes `ids` and every record matching `filter` (evaluated in
+    /// the transaction) in one transaction: all or nothing (an id both deleted and
+    /// upserted is upserted). For replacing a document's chunks atomically.
     ///
-    /// - Throws: the errors of `upsert`; nothing is written when any record is invalid.
-    public func write(upsert records: [Record], deleting ids: [String]) throws {
+    /// - Throws: the errors of `upsert`, or of the filter; nothing is written when any
+    ///   record is invalid.
+    public func write(upsert records: [Record], deleting ids: [String], deletingWhere filter: Filter?) throws {
+        try filter?.validate()
         let prepared = try prepare(records)
-        let stale = Self.stale(ids, keeping: records)
-        try write { txn in try applyWrite(prepared, deleting: stale, txn) }
+        try write { txn in try applyWrite(prepared, deleting: try stale(ids, filter, keeping: records, txn), txn) }
     }
 
     /// Upserts and deletes in one transaction, on the store's writer queue.
-    public func write(upsert records: [Record], deleting ids: [String]) async throws {
+    public func write(upsert records: [Record], deleting ids: [String], deletingWhere filter: Filter?) async throws {
+        try filter?.validate()
         let prepared = try await onReadQueue { try self.prepare(records) }
-        let stale = Self.stale(ids, keeping: records)
-        try await onWriteQueue { try self.write { txn in try self.applyWrite(prepared, deleting: stale, txn) } }
+        try await onWriteQueue {
+            try self.write { txn in try self.applyWrite(prepared, deleting: try self.stale(ids, filter, keeping: records, txn), txn) }
+        }
+    }
+
+    /// `ids` and the ids of the records matching `filter` now, less those being upserted.
+    private func stale(_ ids: [String], _ filter: Filter?, keeping records: [Record], _ txn: Transaction) throws -> [String] {
+        var all = ids
+        if let filter {
+            for row in try matchingRows(filter, txn) {
+                guard let bytes = try self.records.get(txn, row) else { continue }
+                all.append(try RecordCodec.decodeID(bytes, rowID: row))
+            }
+        }
+        return Self.stale(all, keeping: records)
     }
 
     private static func stale(_ ids: [String], keeping records: [Record]) -> [String] {

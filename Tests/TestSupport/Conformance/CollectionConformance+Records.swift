@@ -136,6 +136,41 @@ extension CollectionConformance {
         #expect(try c.count() == 3)
     }
 
+    static func writeDeletesWhere(_ db: any VectorDatabase) async throws {
+        let c = try replaceByFilter(db)
+        // The async form, with ids and a filter together.
+        try await c.write(upsert: [chunk("F#0", "F")], deleting: ["E#0"], deletingWhere: .equals("doc", "D"))
+        try allOrNothingWithFilter(c)
+    }
+
+    private static func chunk(_ id: String, _ d: String, _ v: Float = 1) -> Record {
+        Record(id: id, vector: [v, 1], metadata: ["doc": .string(d)])
+    }
+
+    private static func replaceByFilter(_ db: any VectorDatabase) throws -> any VectorCollection {
+        let c = try db.createCollection("c", dimension: 2, metric: .dot)
+        try c.upsert([chunk("D#0", "D"), chunk("D#1", "D"), chunk("D#2", "D"), chunk("E#0", "E")])
+        // Replace D's chunks by two: the third goes, E stays, D#0 is replaced.
+        try c.write(upsert: [chunk("D#0", "D", 5), chunk("D#9", "D")], deleting: [], deletingWhere: .equals("doc", "D"))
+        #expect(try c.metadata(where: .and([])).keys.sorted() == ["D#0", "D#9", "E#0"])
+        #expect(try c.get("D#0")?.vector == [5, 1])
+        #expect(try c.search([1, 0], k: 10).map(\.id).sorted() == ["D#0", "D#9", "E#0"])
+        return c
+    }
+
+    private static func allOrNothingWithFilter(_ c: any VectorCollection) throws {
+        #expect(try c.metadata(where: .and([])).keys.sorted() == ["F#0"])
+        // An invalid record, or a bad filter, deletes nothing.
+        _ = expectError(.invalidVector, "an invalid record with deletingWhere") {
+            try c.write(upsert: [Record(id: "bad", vector: [.nan, 1])], deleting: [], deletingWhere: .equals("doc", "F"))
+        }
+        _ = expectError(.invalidArgument, "a bad filter") {
+            try c.write(upsert: [chunk("G#0", "G")], deleting: [], deletingWhere: .equals("", "F"))
+        }
+        #expect(try c.metadata(where: .and([])).keys.sorted() == ["F#0"])
+        #expect(try c.count() == 1)
+    }
+
     static func writeIsAtomic(_ db: any VectorDatabase) throws {
         let c = try db.createCollection("c", dimension: 3, metric: .cosine)
         let a = Record(id: "a", vector: [1, 0, 0], text: "a", metadata: ["g": "one"])

@@ -61,6 +61,8 @@ public struct CollectionConformance: Sendable {
         case lastOfAnIDWins
         /// `write(upsert:deleting:)` applies both or neither; an invalid record stops all.
         case writeIsAtomic
+        /// `write(…, deletingWhere:)` deletes what the filter matches at commit time, keeps what it upserts, all or nothing.
+        case writeDeletesWhere
         /// `count` follows inserts, replacements and deletes.
         case count
         /// `delete(ids:)` returns how many existed and removes them from every read.
@@ -148,6 +150,7 @@ public struct CollectionConformance: Sendable {
         case .replaceByID: try replaceByID(db)
         case .lastOfAnIDWins: try lastOfAnIDWins(db)
         case .writeIsAtomic: try writeIsAtomic(db)
+        case .writeDeletesWhere: try await writeDeletesWhere(db)
         case .count: try count(db)
         case .deleteByIDs: try deleteByIDs(db)
         case .deleteByFilter: try deleteByFilter(db)
