@@ -1,7 +1,9 @@
 import Foundation
+import Ingest
 import Query
 import TestSupport
 import Testing
+import VectorStore
 
 /// Hostile input the built `quiver` must survive with a clear error (issue 13): each test
 /// reproduces a crash or a wrong exit code that was found, as a subprocess.
@@ -187,5 +189,95 @@ import Testing
         try "Lamps.".write(toFile: other + "/a.txt", atomically: true, encoding: .utf8)
         FileManager.default.createFile(atPath: other + "/picture.png", contents: Data([0x89, 0x50, 0x4E, 0x47, 0, 0, 0]))
         #expect(try runProduct(["index", other, "--store", dir.sub("store3"), "--embedder", "hash"]).status == 0)
+    }
+
+    /// Per document, what `check` of chunk coherence sees: ids 0..<n, one version.
+    static func incoherentDocuments(_ store: String) throws -> [String] {
+        let c = try Store(path: store).collection("docs")
+        var byDoc: [String: [(id: String, version: MetadataValue?)]] = [:]
+        for (id, m) in try c.metadata(where: ChunkSchema.anyChunk) {
+            guard case .string(let d)? = m[ChunkSchema.Key.document] else { continue }
+            byDoc[d, default: []].append((id, m[ChunkSchema.Key.documentVersion]))
+        }
+        return byDoc.filter { doc, chunks in
+            Set(chunks.map(\.id)) != Set((0..<chunks.count).map { ChunkSchema.recordID(document: doc, chunk: $0) })
+                || Set(chunks.map { $0.version?.description ?? "" }).count != 1
+        }.keys.sorted()
+    }
+
+    static func corpus(_ dir: TemporaryDirectory, documents: Int) throws -> String {
+        let corpus = dir.sub("corpus")
+        try FileManager.default.createDirectory(atPath: corpus, withIntermediateDirectories: true)
+        var rng = SeededGenerator(seed: 7)
+        for i in 0..<documents {
+            try GeneratedText.text(&rng, length: 6000).write(toFile: corpus + "/doc\(i).txt", atomically: true, encoding: .utf8)
+        }
+        return corpus
+    }
+
+    /// Two indexers with other chunk sizes on one folder left orphan chunks, and a later
+    /// run called the documents unchanged from their chunk 0. Now the chunks to replace
+    /// are decided in the write transaction, so each document ends whole, from one run.
+    @Test func concurrentIndexersLeaveNoOrphans() throws {
+        let dir = TemporaryDirectory("quiver-harden-race")
+        defer { dir.remove() }
+        let corpus = try Self.corpus(dir, documents: 60)
+        let store = dir.sub("store")
+        // Embedding at 300 ms a request: both runs read the stored chunks before either writes.
+        let server = try LoopbackServer(["--latency-ms", "300"])
+        func index(_ size: Int, _ extra: [String] = []) -> [String] {
+            [
+                "index", corpus, "--store", store, "--embedder", "openai", "--base-url", server.baseURL + "/v1", "--model", "m",
+                "--dimensions", "8", "--splitter", "character", "--chunk-size", "\(size)", "--chunk-overlap", "0",
+            ] + extra
+        }
+        #expect(try runProduct(index(650), environment: ["OPENAI_API_KEY": "test-key"]).status == 0)
+        for trial in 0..<2 {
+            let results = Shared<[Int32]>([])
+            // The 400 run writes first (more requests, but 16 at once), the 800 run last
+            // (one at a time): the order in which stale chunk lists used to leave orphans.
+            let runs = [index(400, ["--concurrency", "16"]), index(800, ["--concurrency", "1"])]
+            onThreads(2) { i in
+                let r = try? runProduct(runs[i], environment: ["OPENAI_API_KEY": "test-key"])
+                results.withLock { $0.append(r?.status ?? -1) }
+            }
+            #expect(results.withLock { $0 }.sorted() == [0, 0], "trial \(trial)")
+            #expect(try Self.incoherentDocuments(store) == [], "trial \(trial)")
+        }
+        // Then a run with 800: whatever the race left, the result equals a clean build.
+        #expect(try runProduct(index(800, ["--prune"]), environment: ["OPENAI_API_KEY": "test-key"]).status == 0)
+        #expect(try runProduct(index(800, ["--store", dir.sub("clean")]), environment: ["OPENAI_API_KEY": "test-key"]).status == 0)
+        let count = try Store(path: store).collection("docs").count()
+        #expect(count == (try Store(path: dir.sub("clean")).collection("docs").count()))
+    }
+
+    /// Leftover chunks of another run (as a race used to leave them) are not "unchanged":
+    /// the next run replaces the document whole.
+    @Test func leftoverChunksAreNotUnchanged() throws {
+        let dir = TemporaryDirectory("quiver-harden-leftover")
+        defer { dir.remove() }
+        let corpus = try Self.corpus(dir, documents: 3)
+        let store = dir.sub("store")
+        let run = ["index", corpus, "--store", store, "--embedder", "hash", "--splitter", "character", "--chunk-size", "800"]
+        #expect(try runProduct(run).status == 0)
+        let clean = try Store(path: store).collection("docs").count()
+        do {
+            let c = try Store(path: store).collection("docs")
+            let first = try #require(try c.get(ChunkSchema.recordID(document: "doc0.txt", chunk: 0)))
+            var leftovers: [Record] = []
+            for n in 40..<45 {
+                var m = first.metadata
+                m[ChunkSchema.Key.chunk] = .int(Int64(n))
+                m[ChunkSchema.Key.documentVersion] = "another/version"
+                leftovers.append(
+                    Record(id: ChunkSchema.recordID(document: "doc0.txt", chunk: n), vector: first.vector, text: "left over", metadata: m))
+            }
+            try c.upsert(leftovers)
+        }
+        let again = try runProduct(run + ["--json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(again.out.utf8)) as? [String: Any])
+        #expect(report["updated"] as? [String] == ["doc0.txt"], "\(report)")
+        #expect(try Store(path: store).collection("docs").count() == clean)
+        #expect(try Self.incoherentDocuments(store) == [])
     }
 }

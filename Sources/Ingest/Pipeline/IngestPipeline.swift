@@ -340,19 +340,20 @@ public struct IngestPipeline: Sendable {
     ) async throws {
         let version = settingsVersion
         // Which documents changed: their stored chunks and version.
-        var work: [(doc: Document, stale: [String], isNew: Bool)] = []
+        var work: [(doc: Document, isNew: Bool)] = []
         for doc in documents {
             let fingerprint = "\(doc.contentHash)/\(version)"
-            // A document's chunks are written together with one version, so its first
-            // chunk answers for all of them: one lookup for an unchanged document.
-            if let first = try await collection.get(ChunkSchema.recordID(document: doc.id, chunk: 0)),
-                first.metadata[ChunkSchema.Key.documentVersion] == .string(fingerprint)
+            // Unchanged only when every stored chunk has this version and they are exactly
+            // chunks 0..<n: not chunk 0 alone, which said "unchanged" over leftovers of
+            // another run (two indexers with other settings racing on one folder).
+            let stored = try await collection.metadata(where: ChunkSchema.chunks(of: doc.id))
+            if !stored.isEmpty, stored.values.allSatisfy({ $0[ChunkSchema.Key.documentVersion] == .string(fingerprint) }),
+                Set(stored.keys) == Set((0..<stored.count).map { ChunkSchema.recordID(document: doc.id, chunk: $0) })
             {
                 report.unchanged.append(doc.id)
                 continue
             }
-            let stored = try await collection.metadata(where: ChunkSchema.chunks(of: doc.id))
-            work.append((doc, Array(stored.keys), stored.isEmpty))
+            work.append((doc, stored.isEmpty))
         }
         guard !work.isEmpty else { return }
         if dryRun {
@@ -381,24 +382,28 @@ public struct IngestPipeline: Sendable {
         var failures: [Int: String] = [:]
         var firstText = 0  // of the document at the frontier
         var frontier = 0  // documents before it are queued for writing
-        var pending: (records: [Record], stale: [String], docs: [(String, Bool)]) = ([], [], [])
+        var pending: (records: [Record], docs: [(String, Bool)]) = ([], [])
         var writer: Task<Void, Error>?
         let written = Locked(0)
         let collection = self.collection
         func dispatch() {
             guard !pending.docs.isEmpty else { return }
-            let (records, stale) = (pending.records, pending.stale)
+            // The documents' old chunks are whatever the store holds for them when this
+            // transaction runs (decided inside it): chunks another process wrote since
+            // they were read above go too, so no run leaves orphans behind.
+            let records = pending.records
+            let replaced = Filter.isIn(ChunkSchema.Key.document, pending.docs.map { .string($0.0) })
             let previous = writer
             writer = Task(executorPreference: BlockingExecutor.current) {
                 try await previous?.value
-                try await collection.write(upsert: records, deleting: stale)
+                try await collection.write(upsert: records, deleting: [], deletingWhere: replaced)
                 written.withLock { $0 += records.count }
             }
             report.chunksWritten += records.count
             for (id, isNew) in pending.docs {
                 if isNew { report.added.append(id) } else { report.updated.append(id) }
             }
-            pending = ([], [], [])
+            pending = ([], [])
         }
         func advance() {
             while frontier < work.count && remaining[frontier] == 0 {
@@ -431,7 +436,6 @@ public struct IngestPipeline: Sendable {
                     continue
                 }
                 pending.records += records
-                pending.stale += item.stale
                 pending.docs.append((item.doc.id, item.isNew))
                 if pending.docs.count >= documentsPerTransaction { dispatch() }
             }
@@ -492,8 +496,9 @@ public struct IngestPipeline: Sendable {
             if let within, !belongs(doc, to: within) { continue }
             vanished[doc, default: []].append(id)
         }
-        for (doc, ids) in vanished.sorted(by: { $0.key < $1.key }) {
-            if !dryRun { try await collection.write(upsert: [], deleting: ids) }
+        for (doc, _) in vanished.sorted(by: { $0.key < $1.key }) {
+            // By document, in the transaction: chunks of it written meanwhile go too.
+            if !dryRun { try await collection.write(upsert: [], deleting: [], deletingWhere: ChunkSchema.chunks(of: doc)) }
             report.removed.append(doc)
         }
     }
