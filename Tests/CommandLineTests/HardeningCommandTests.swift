@@ -280,4 +280,22 @@ import VectorStore
         #expect(try Store(path: store).collection("docs").count() == clean)
         #expect(try Self.incoherentDocuments(store) == [])
     }
+
+    /// Under any `ulimit -v` below about 1 TB every command failed ("mdb_env_open
+    /// failed"): the map is now sized down to what the limit allows and grows from there.
+    @Test func addressSpaceLimitIsNotFatal() throws {
+        let dir = TemporaryDirectory("quiver-harden-vm")
+        defer { dir.remove() }
+        let quiver = try #require(BuiltProducts.executable("quiver"))
+        func limited(_ arguments: [String]) throws -> ProcessOutput {
+            let setLimit = "import os, resource, sys; resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30)); "
+            return try runProduct(["-c", setLimit + "os.execv(sys.argv[1], sys.argv[1:])", quiver] + arguments, product: "python3")
+        }
+        let store = dir.sub("store")
+        let index = try limited(["index", Self.data, "--store", store, "--embedder", "hash"])
+        #expect(index.status == 0, "\(index.err)")
+        let search = try limited(["search", "Who rowed out to the wreck?", "--store", store, "-k", "1"])
+        #expect(search.status == 0 && search.out.contains("[1]"), "\(search.err)")
+        #expect(try limited(["check", "--store", store]).status == 0)
+    }
 }

@@ -49,23 +49,43 @@ final class LMDBEnvironment: @unchecked Sendable {
 
     /// Opens (creating files if needed) the environment in `directory`, which must exist.
     private init(directory: String, mapSize: Int, maxDBs: Int, maxReaders: Int, sync: Bool) throws {
-        var handle: OpaquePointer?
-        try lmdbCheck(mdb_env_create(&handle), "mdb_env_create", directory)
-        guard let handle else { throw StoreError(.storage, "LMDB mdb_env_create returned no handle") }
-        do {
-            try lmdbCheck(mdb_env_set_maxdbs(handle, MDB_dbi(maxDBs)), "mdb_env_set_maxdbs")
-            try lmdbCheck(mdb_env_set_maxreaders(handle, UInt32(maxReaders)), "mdb_env_set_maxreaders")
-            try lmdbCheck(mdb_env_set_mapsize(handle, mapSize), "mdb_env_set_mapsize")
-            var flags = UInt32(MDB_NOTLS | MDB_NORDAHEAD)
-            if !sync { flags |= UInt32(MDB_NOSYNC) }
-            try lmdbCheck(mdb_env_open(handle, directory, flags, 0o644), "mdb_env_open", directory)
-            var dead: Int32 = 0
-            // Free reader slots left by killed processes.
-            try lmdbCheck(mdb_reader_check(handle, &dead), "mdb_reader_check", directory)
-        } catch {
-            mdb_env_close(handle)
-            throw error
+        // The map is address space, not memory: 1 TiB by default, so that it rarely needs
+        // to grow. Under a `ulimit -v` that cannot be reserved (mmap fails with ENOMEM):
+        // then a quarter is tried, down to the file's size plus 64 MiB, and the map grows
+        // on demand from there as it always does.
+        var fileBytes = 0
+        var st = stat()
+        if stat(directory + "/data.mdb", &st) == 0 { fileBytes = Int(st.st_size) }
+        let floor = fileBytes + (64 << 20)
+        var size = max(mapSize, floor)
+        var opened: OpaquePointer?
+        while opened == nil {
+            var handle: OpaquePointer?
+            try lmdbCheck(mdb_env_create(&handle), "mdb_env_create", directory)
+            guard let handle else { throw StoreError(.storage, "LMDB mdb_env_create returned no handle") }
+            do {
+                try lmdbCheck(mdb_env_set_maxdbs(handle, MDB_dbi(maxDBs)), "mdb_env_set_maxdbs")
+                try lmdbCheck(mdb_env_set_maxreaders(handle, UInt32(maxReaders)), "mdb_env_set_maxreaders")
+                try lmdbCheck(mdb_env_set_mapsize(handle, size), "mdb_env_set_mapsize")
+                var flags = UInt32(MDB_NOTLS | MDB_NORDAHEAD)
+                if !sync { flags |= UInt32(MDB_NOSYNC) }
+                let rc = mdb_env_open(handle, directory, flags, 0o644)
+                if rc == ENOMEM && size > floor {
+                    mdb_env_close(handle)
+                    size = max(size / 4, floor)
+                    continue
+                }
+                try lmdbCheck(rc, "mdb_env_open", directory)
+                var dead: Int32 = 0
+                // Free reader slots left by killed processes.
+                try lmdbCheck(mdb_reader_check(handle, &dead), "mdb_reader_check", directory)
+            } catch {
+                mdb_env_close(handle)
+                throw error
+            }
+            opened = handle
         }
+        guard let handle = opened else { throw StoreError(.storage, "LMDB mdb_env_open returned no environment for \(directory)") }
         env = handle
         path = directory
         resizeLock = .allocate(capacity: 1)
