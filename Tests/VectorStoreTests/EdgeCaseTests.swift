@@ -21,6 +21,13 @@ import TestSupport
         }
     }
 
+    /// System errors from LMDB say what happened in the message itself.
+    @Test func systemErrorsAreSaidPlainly() {
+        #expect(lmdbError(ENOSPC, "mdb_txn_commit", "/s").message.hasSuffix(": no space left on device"))
+        #expect(lmdbError(EACCES, "mdb_env_open", "/s").message.hasSuffix(": permission denied"))
+        #expect(lmdbError(EROFS, "mdb_env_open", "/s").message.hasSuffix(": read-only file system"))
+    }
+
     /// The meta page of a real store gives the size the file must have (what the
     /// truncation check compares with).
     @Test func lmdbMetaPageGivesTheRequiredSize() throws {

@@ -22,7 +22,13 @@ func lmdbError(_ rc: Int32, _ call: StaticString, _ context: String) -> StoreErr
             .storage, "too many concurrent readers of \(context); open the store with a larger StoreOptions.maxReaders",
             underlying: "\(call) returned \(rc): \(text)")
     }
-    let what = context.isEmpty ? "LMDB \(call) failed" : "LMDB \(call) failed for \(context)"
+    var what = context.isEmpty ? "LMDB \(call) failed" : "LMDB \(call) failed for \(context)"
+    // A system error (permission denied, no space left on device, read-only file
+    // system…) is said plainly, not only under --verbose.
+    if rc > 0 && rc < 4096 {
+        let plain = String(cString: strerror(rc))
+        what += ": " + plain.prefix(1).lowercased() + plain.dropFirst()
+    }
     let code: StoreError.Code = (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID) ? .corrupted : .storage
     return StoreError(code, what, underlying: "\(call) returned \(rc): \(text)")
 }
