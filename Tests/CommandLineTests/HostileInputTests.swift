@@ -55,4 +55,35 @@ import Testing
         #expect(r.err.contains("collection \"docs\""), "\(r.err)")
         #expect(r.err.contains("not 3"), "\(r.err)")
     }
+
+    /// Relative links back up (`ln -s . sub/self`, `ln -s .. sub/up`) and a 14-level diamond
+    /// of links once indexed one file thousands of times: each real file is one document.
+    @Test func linkLoopsAndDiamondsIndexEachFileOnce() throws {
+        let dir = TemporaryDirectory("quiver-hostile")
+        defer { dir.remove() }
+        let fm = FileManager.default
+        let corpus = try corpus(dir)
+        try fm.createDirectory(atPath: corpus + "/sub", withIntermediateDirectories: true)
+        try "Fog horns sound in fog.".write(toFile: corpus + "/sub/b.txt", atomically: true, encoding: .utf8)
+        try fm.createSymbolicLink(atPath: corpus + "/sub/self", withDestinationPath: ".")
+        try fm.createSymbolicLink(atPath: corpus + "/sub/up", withDestinationPath: "..")
+        for level in 0...14 {
+            let folder = dir.sub("levels/\(level)")
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            if level < 14 {
+                try fm.createSymbolicLink(atPath: folder + "/a", withDestinationPath: "../\(level + 1)")
+                try fm.createSymbolicLink(atPath: folder + "/b", withDestinationPath: "../\(level + 1)")
+            } else {
+                try "The keeper's log.".write(toFile: folder + "/log.txt", atomically: true, encoding: .utf8)
+            }
+        }
+        try fm.createSymbolicLink(atPath: corpus + "/diamond", withDestinationPath: "../levels/0")
+        let r = try runProduct(["index", corpus, "--store", dir.sub("store"), "--embedder", "hash", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let deepest = "diamond/" + String(repeating: "a/", count: 14) + "log.txt"
+        #expect((report["added"] as? [String])?.sorted() == ["a.txt", deepest, "sub/b.txt"])
+        let issues = try #require(report["issues"] as? [String])
+        #expect(issues.count == 2 && issues.allSatisfy { $0.contains("symlinkLoop") }, "\(issues)")
+    }
 }

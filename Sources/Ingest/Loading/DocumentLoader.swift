@@ -91,8 +91,8 @@ public struct DocumentLoader: Sendable {
     }
 
     /// Loads every file under `root` (hidden folders and files skipped, symbolic links
-    /// followed unless they loop); a file no parser takes is reported `.unsupported`. Ids
-    /// are paths relative to `root`.
+    /// followed, each file once: see `walk(_:)`); a file no parser takes is reported
+    /// `.unsupported`. Ids are paths relative to `root`.
     public func load(directory root: String) -> Result {
         var result = Result()
         let (files, issues) = walk(root)
@@ -103,46 +103,6 @@ public struct DocumentLoader: Sendable {
             result.issues += loaded.issues
         }
         return result
-    }
-
-    /// Relative paths of the files under `root` that the globs select, sorted: every one,
-    /// whatever its extension, since a parser may recognise it by its content and one that
-    /// none takes is to be reported, not passed over.
-    public func walk(_ root: String) -> (files: [String], issues: [LoadIssue]) {
-        var files: [String] = []
-        var issues: [LoadIssue] = []
-        let fm = FileManager.default
-        func visit(_ relative: String, ancestors: Set<String>) {
-            let path = relative.isEmpty ? root : (root as NSString).appendingPathComponent(relative)
-            let real = (path as NSString).resolvingSymlinksInPath
-            guard let names = try? fm.contentsOfDirectory(atPath: path) else {
-                issues.append(LoadIssue(path: relative.isEmpty ? root : relative, kind: .unreadable, detail: "cannot list the directory"))
-                return
-            }
-            for name in names.sorted() where !name.hasPrefix(".") {
-                let child = relative.isEmpty ? name : relative + "/" + name
-                let childPath = (root as NSString).appendingPathComponent(child)
-                var isDir: ObjCBool = false
-                guard fm.fileExists(atPath: childPath, isDirectory: &isDir) else {
-                    // A link to nothing (perhaps a mount that is away): reported, so that a
-                    // prune keeps what was indexed from it.
-                    issues.append(LoadIssue(path: child, kind: .unreadable, detail: "a link to something that is not there"))
-                    continue
-                }
-                if isDir.boolValue {
-                    let childReal = (childPath as NSString).resolvingSymlinksInPath
-                    if ancestors.contains(childReal) || childReal == real {
-                        issues.append(LoadIssue(path: child, kind: .symlinkLoop, detail: "leads back to \(childReal)"))
-                        continue
-                    }
-                    visit(child, ancestors: ancestors.union([real]))
-                } else if selected(child) {
-                    files.append(child)
-                }
-            }
-        }
-        visit("", ancestors: [])
-        return (files, issues)
     }
 
     func selected(_ relative: String) -> Bool {
