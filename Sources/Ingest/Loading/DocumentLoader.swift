@@ -178,34 +178,3 @@ public struct DocumentLoader: Sendable {
         return result
     }
 }
-
-/// Glob matching for relative paths: `*` and `?` within a path segment, `**` across them.
-enum Glob {
-    static func matches(_ pattern: String, _ path: String) -> Bool {
-        if !pattern.contains("/") {
-            return match(Array(pattern.unicodeScalars), Array(((path as NSString).lastPathComponent).unicodeScalars))
-        }
-        return match(Array(pattern.unicodeScalars), Array(path.unicodeScalars))
-    }
-
-    private static func match(_ p: [Unicode.Scalar], _ s: [Unicode.Scalar]) -> Bool {
-        func go(_ i: Int, _ j: Int) -> Bool {
-            if i == p.count { return j == s.count }
-            if p[i] == "*" {
-                let doubleStar = i + 1 < p.count && p[i + 1] == "*"
-                var next = doubleStar ? i + 2 : i + 1
-                if doubleStar, next < p.count, p[next] == "/" { next += 1 }  // "**/" also matches nothing
-                var k = j
-                while true {
-                    if go(next, k) { return true }
-                    if k == s.count || (!doubleStar && s[k] == "/") { return false }
-                    k += 1
-                }
-            }
-            guard j < s.count else { return false }
-            if p[i] == "?" { return s[j] != "/" && go(i + 1, j + 1) }
-            return p[i] == s[j] && go(i + 1, j + 1)
-        }
-        return go(0, 0)
-    }
-}
