@@ -18,14 +18,17 @@ import Testing
             ("", "", true), ("", "a", false), ("a/*", "a/", true), ("[ab].txt", "[ab].txt", true),
             ("[ab].txt", "a.txt", false), ("caf\u{E9}/*.md", "caf\u{E9}/r\u{E9}sum\u{E9}.md", true), ("*a*b", "xaxxb", true),
             ("*a*b", "xaxxbx", false), ("*/*", "a/b", true), ("*/*", "a/b/c", false), ("***", "a/b", true),
+            // "**/" is whole folders: it once matched any prefix, as if the "/" were not there.
+            ("**/x.md", "ax.md", false), ("**/x.md", "a/x.md", true), ("sub/**/x.md", "sub/ax.md", false),
+            ("sub/**/x.md", "sub/a/b/x.md", true), ("**/*", "a", true),
         ]
         for c in cases {
             #expect(Glob.matches(c.pattern, c.path) == c.matches, "\(c.pattern) against \(c.path)")
         }
     }
 
-    /// The first matcher, recursive with backtracking: the reference the states must agree
-    /// with (on inputs small enough for it to finish).
+    /// The first matcher, recursive with backtracking (with `**/` as zero or more folders):
+    /// the reference the states must agree with (on inputs small enough for it to finish).
     static func reference(_ pattern: String, _ path: String) -> Bool {
         let p = Array(pattern.unicodeScalars)
         let subject = pattern.contains("/") ? Substring(path) : path.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
@@ -34,8 +37,9 @@ import Testing
             if i == p.count { return j == s.count }
             if p[i] == "*" {
                 let doubleStar = i + 1 < p.count && p[i + 1] == "*"
-                var next = doubleStar ? i + 2 : i + 1
-                if doubleStar, next < p.count, p[next] == "/" { next += 1 }
+                let next = doubleStar ? i + 2 : i + 1
+                // "**/": no folder, else "**" then the "/".
+                if doubleStar, next < p.count, p[next] == "/", go(next + 1, j) { return true }
                 var k = j
                 while true {
                     if go(next, k) { return true }

@@ -32,8 +32,9 @@ public struct DocumentLoader: Sendable {
 
     /// Loader settings.
     public struct Options: Sendable {
-        /// Globs of relative paths to take (`*`, `?`, `**`); empty takes every file.
-        /// A glob without `/` matches file names at any depth.
+        /// Globs of relative paths to take (`*` and `?` within a folder name, `**` across
+        /// folders, `**/` zero or more whole folders); empty takes every file. A glob
+        /// without `/` matches file names at any depth.
         public var include: [String] = []
         /// Globs of relative paths to leave out.
         public var exclude: [String] = []

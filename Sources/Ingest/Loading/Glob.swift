@@ -1,5 +1,6 @@
-/// Glob matching for relative paths: `*` and `?` within a path segment, `**` across them
-/// (`**/` as `**`); every other character, `[` included, stands for itself. A pattern
+/// Glob matching for relative paths: `*` and `?` within a path segment, `**` across them,
+/// `**/` zero or more whole folders (`**/x.md` takes `x.md` and `a/b/x.md`, not
+/// `ax.md`); every other character, `[` included, stands for itself. A pattern
 /// without `/` matches what follows the path's last `/`.
 ///
 /// Matching runs the pattern as a set of states over the path, one pass, so its time is
@@ -16,6 +17,9 @@ enum Glob {
         case star
         /// `**`: any run of scalars.
         case globstar
+        /// The start of `**/`: matches nothing itself, and is followed by `globstar` and
+        /// the `/`, which may both be skipped.
+        case folders
     }
 
     static func matches(_ pattern: String, _ path: String) -> Bool {
@@ -34,9 +38,13 @@ enum Glob {
         while i < p.count {
             switch p[i] {
             case "*" where i + 1 < p.count && p[i + 1] == "*":
-                tokens.append(.globstar)
                 i += 2
-                if i < p.count && p[i] == "/" { i += 1 }  // "**/" also matches nothing
+                if i < p.count && p[i] == "/" {
+                    tokens += [.folders, .globstar, .literal("/")]
+                    i += 1
+                } else {
+                    tokens.append(.globstar)
+                }
             case "*":
                 tokens.append(.star)
                 i += 1
@@ -77,10 +85,17 @@ enum Glob {
         return active[tokens.count]
     }
 
-    /// A star may match nothing: a state before one is also the state after it.
+    /// A star may match nothing: a state before one is also the state after it (and
+    /// after the `/` of `**/`).
     private static func skipStars(_ tokens: [Token], _ active: inout [Bool]) {
-        for (t, token) in tokens.enumerated() where active[t] && (token == .star || token == .globstar) {
-            active[t + 1] = true
+        for (t, token) in tokens.enumerated() where active[t] {
+            switch token {
+            case .star, .globstar: active[t + 1] = true
+            case .folders:
+                active[t + 1] = true
+                active[t + 3] = true
+            case .literal, .one: break
+            }
         }
     }
 }
