@@ -51,7 +51,7 @@ struct EmbedderOptions: ParsableArguments {
         if LocalModel.isInstalled(in: modelDirectory) { return .local }
         FileHandle.standardError.write(
             Data(
-                "quiver: no local model in \(modelDirectory) (scripts/setup.sh installs it); using the lexical hash embedder\n"
+                "quiver: no local model in \(TerminalText.line(modelDirectory)) (scripts/setup.sh installs it); using the lexical hash embedder\n"
                     .utf8))
         return .hash
     }
