@@ -127,3 +127,82 @@ import Testing
         }
     }
 }
+
+/// Symbolic links: every real file is walked once, under the name the real tree gives it.
+@Suite struct DocumentLoaderLinkTests {
+    let fm = FileManager.default
+
+    func write(_ path: String, _ text: String) throws {
+        try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    @Test func relativeLoopsAreReportedAndWalkedNoFurther() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        try write(dir.sub("a.txt"), "top")
+        try write(dir.sub("sub/b.txt"), "below")
+        try fm.createSymbolicLink(atPath: dir.sub("sub/self"), withDestinationPath: ".")
+        try fm.createSymbolicLink(atPath: dir.sub("sub/up"), withDestinationPath: "..")
+        try fm.createDirectory(atPath: dir.sub("sub/deeper"), withIntermediateDirectories: true)
+        try fm.createSymbolicLink(atPath: dir.sub("sub/deeper/loop"), withDestinationPath: "../..")
+        let (files, issues) = DocumentLoader().walk(dir.path)
+        #expect(files == ["a.txt", "sub/b.txt"])
+        #expect(issues.filter { $0.kind == .symlinkLoop }.map(\.path).sorted() == ["sub/deeper/loop", "sub/self", "sub/up"])
+        #expect(issues.allSatisfy { $0.kind == .symlinkLoop })
+        let loaded = DocumentLoader().load(directory: dir.path)
+        #expect(loaded.documents.map(\.id) == ["a.txt", "sub/b.txt"])
+    }
+
+    /// Fifteen folders outside the root, each with two links `a` and `b` to the next: the
+    /// paths to the last folder's file number 2^14, the file is taken once.
+    @Test func aDiamondOfLinksTakesEachFileOnce() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let levels = 15
+        for level in 0..<levels {
+            let folder = dir.sub("levels/\(level)")
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try write(folder + "/level\(level).txt", "level \(level)")
+            if level + 1 < levels {
+                try fm.createSymbolicLink(atPath: folder + "/a", withDestinationPath: "../\(level + 1)")
+                try fm.createSymbolicLink(atPath: folder + "/b", withDestinationPath: "../\(level + 1)")
+            }
+        }
+        let root = dir.sub("root")
+        try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try fm.createSymbolicLink(atPath: root + "/start", withDestinationPath: "../levels/0")
+        let (files, issues) = DocumentLoader().walk(root)
+        #expect(issues.isEmpty)
+        #expect(files.count == levels)
+        // Each level is named by the first link followed: all `a`.
+        let expected = (0..<levels).map { level in
+            (["start"] + Array(repeating: "a", count: level) + ["level\(level).txt"]).joined(separator: "/")
+        }
+        #expect(files == expected.sorted())
+    }
+
+    /// A file behind a link, a second link and a hard link is one document, named by its
+    /// path in the real tree even when a link sorts first.
+    @Test func linksToOneFileGiveOneDocumentNamedByTheRealPath() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        try write(dir.sub("docs/guide.md"), "# Guide\n\nText.")
+        try write(dir.sub("outside/note.txt"), "A note kept elsewhere.")
+        let root = dir.sub("docs")
+        try fm.createSymbolicLink(atPath: root + "/0-link.md", withDestinationPath: "guide.md")
+        try fm.createSymbolicLink(atPath: root + "/0-folder", withDestinationPath: ".")
+        try fm.linkItem(atPath: root + "/guide.md", toPath: root + "/hard.md")
+        try fm.createSymbolicLink(atPath: root + "/b-note.txt", withDestinationPath: "../outside/note.txt")
+        try fm.createSymbolicLink(atPath: root + "/a-note.txt", withDestinationPath: "../outside/note.txt")
+        let (files, issues) = DocumentLoader().walk(root)
+        // The hard link sorts after guide.md in the real tree, so guide.md names the file;
+        // of two links to a file outside the tree, the first in sorted order.
+        #expect(files == ["a-note.txt", "guide.md"])
+        #expect(issues.map(\.path) == ["0-folder"])
+        #expect(issues.first?.kind == .symlinkLoop)
+        // A glob that leaves out the first name lets the next one name the file.
+        let onlyB = DocumentLoader(options: .init(include: ["b-*"])).walk(root).files
+        #expect(onlyB == ["b-note.txt"])
+    }
+}

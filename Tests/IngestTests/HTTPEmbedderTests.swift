@@ -44,6 +44,26 @@ import Testing
         #expect(try blocking { try e.embed(["b"]) }[0] == v[1])
     }
 
+    /// An Azure-style base URL once became `/v1?api-version=…/embeddings`, a 404.
+    @Test func aBaseURLsQueryStaysTheQuery() async throws {
+        let server = try LoopbackServer()
+        let e = try OpenAIEmbedder(
+            model: "m", dimension: 8, baseURL: server.baseURL + "/v1/?api-version=2024-01-01",
+            caller: ResilientCaller(client: HTTPClient(), policy: Self.fast))
+        #expect(try await e.embed(["a"]).count == 1)
+        var seen = try server.lastRequest()
+        #expect(seen.path == "/v1/embeddings")
+        #expect(seen.query == "api-version=2024-01-01")
+
+        let ollama = try OllamaEmbedder(
+            model: "m", dimension: 8, host: server.baseURL + "?tenant=a%20b",
+            caller: ResilientCaller(client: HTTPClient(), policy: Self.fast))
+        #expect(try blocking { try ollama.embed(["a"]) }.count == 1)
+        seen = try server.lastRequest()
+        #expect(seen.path == "/api/embed")
+        #expect(seen.query == "tenant=a%20b")
+    }
+
     @Test func retriesServerErrorsAndHonoursRetryAfterButNotClientErrors() throws {
         let server = try LoopbackServer()
         let e = try openAI(server)

@@ -101,3 +101,30 @@ import Testing
         #expect(sums == [0x21c2_962f_6486_5ad7, 0xf373_0524_5cda_2e35])
     }
 }
+
+/// Dimensions from users and store files are checked, never trusted to a precondition.
+@Suite struct HashingEmbedderDimensionTests {
+    @Test func validateRejectsWhatInitCannotTake() throws {
+        for bad in [Int.min, -1, 0, 1, 7, 65537, Int.max] {
+            let error = #expect(throws: QuiverError.self) { try HashingEmbedder.validate(dimension: bad) }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.expected == "8...65536")
+            #expect(error?.actual == "\(bad)")
+        }
+        for good in [8, 384, 65536] {
+            try HashingEmbedder.validate(dimension: good)
+            #expect(HashingEmbedder(dimension: good).outputDimension == good)
+        }
+    }
+
+    /// A store file recording a hash embedder of 3 dimensions once crashed the rebuild.
+    @Test func theRegistryRefusesARecordedDimensionItCannotMake() throws {
+        let record = EmbedderRecord(identifier: EmbedderIdentifier(provider: "hash", model: "fh-w1b2c3-v1", dimension: 3))
+        let error = #expect(throws: QuiverError.self) { try EmbedderRegistry.standard.rebuild(record) }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.actual == "3")
+        let rebuilt = try EmbedderRegistry.standard.rebuild(
+            EmbedderRecord(identifier: EmbedderIdentifier(provider: "hash", model: "fh-w1b2c3-v1", dimension: 8)))
+        #expect(rebuilt.identifier.dimension == 8)
+    }
+}

@@ -175,8 +175,11 @@ struct ScriptedParser: DocumentParser {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         try write(dir, "docs/big.txt", Array(repeating: UInt8(ascii: "a"), count: 100))
+        // The link's target is outside the folder: a link to docs/big.txt would be the same
+        // file, taken once, under its real name.
+        try write(dir, "outside/big.txt", Array(repeating: UInt8(ascii: "b"), count: 100))
         let fm = FileManager.default
-        try fm.createSymbolicLink(atPath: dir.sub("docs/link.txt"), withDestinationPath: dir.sub("docs/big.txt"))
+        try fm.createSymbolicLink(atPath: dir.sub("docs/link.txt"), withDestinationPath: dir.sub("outside/big.txt"))
         // A FIFO nobody writes to: opening it to read would wait for ever.
         #expect(mkfifo(dir.sub("docs/pipe.txt"), 0o600) == 0)
         var small = DocumentLoader.Options()

@@ -40,6 +40,22 @@ import TestSupport
         #expect(settings["seed"] as? Int == 7)
     }
 
+    /// An Azure-style base URL once became `/v1?api-version=…/chat/completions`, a 404.
+    @Test(arguments: Provider.allCases)
+    func aBaseURLsQueryStaysTheQuery(_ provider: Provider) async throws {
+        let server = try LoopbackServer()
+        let caller = ResilientCaller(client: HTTPClient(), policy: RetryPolicy(maxAttempts: 1))
+        let llm: any LanguageModel =
+            provider == .openai
+            ? try OpenAIChat(model: "m", baseURL: server.baseURL + "/v1?api-version=2024-01-01", caller: caller)
+            : try OllamaChat(model: "m", host: server.baseURL + "/?api-version=2024-01-01", caller: caller)
+        let done = try await llm.complete([.user("Question: hello?")], options: CompletionOptions())
+        #expect(done.text == "You asked: hello?. See [1].")
+        let seen = try server.lastRequest()
+        #expect(seen.path == (provider == .openai ? "/v1/chat/completions" : "/api/chat"))
+        #expect(seen.query == "api-version=2024-01-01")
+    }
+
     @Test(arguments: Provider.allCases)
     func streamedDeltasConcatenateToTheFullAnswer(_ provider: Provider) async throws {
         let server = try LoopbackServer()

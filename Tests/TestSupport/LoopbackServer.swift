@@ -55,6 +55,14 @@ public final class LoopbackServer: Sendable {
         return (try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Int]) ?? [:]
     }
 
+    /// The path and query string (without `?`) of the last POST to an API route (or to
+    /// no route), as the server received them.
+    public func lastRequest() throws -> (path: String, query: String) {
+        let response = try client.send(HTTPRequest(url: baseURL + "/last_request"))
+        let object = (try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: String]) ?? [:]
+        return (object["path"] ?? "", object["query"] ?? "")
+    }
+
     /// Zeroes the counters and drops queued faults.
     public func reset() throws {
         _ = try client.send(HTTPRequest(method: "POST", url: baseURL + "/reset", body: Array("{}".utf8)))

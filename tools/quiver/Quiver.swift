@@ -56,15 +56,16 @@ struct Quiver: AsyncParsableCommand, VerboseCommand {
     static func exit(reporting error: Error, arguments: [String], verbose: Bool) -> Never {
         if let code = error as? ExitCode { Foundation.exit(code.rawValue) }
         if exitCode(for: error) == .validationFailure {
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            FileHandle.standardError.write(Data((TerminalText.block(fullMessage(for: error)) + "\n").utf8))
             Foundation.exit(2)
         }
         if exitCode(for: error) != .failure { exit(withError: error) }  // --help, --version
         let store = arguments.firstIndex(of: "--store").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
         let (message, hint) = ErrorReport.explain(error, store: store)
-        var text = "error: \(message)\n"
-        if let hint { text += "hint: \(hint)\n" }
-        if verbose { text += "detail: \(String(reflecting: error))\n" }
+        // Messages name files, ids and URLs, and quote servers: escaped for the terminal.
+        var text = "error: \(TerminalText.line(message))\n"
+        if let hint { text += "hint: \(TerminalText.line(hint))\n" }
+        if verbose { text += "detail: \(TerminalText.line(String(reflecting: error)))\n" }
         FileHandle.standardError.write(Data(text.utf8))
         Foundation.exit(1)
     }

@@ -13,6 +13,7 @@ Endpoints
   POST /v1/chat/completions                    OpenAI chat (JSON, or server-sent events with "stream": true)
   POST /api/chat                               Ollama chat (JSON, or one JSON object per line)
   GET  /last_chat                              the body of the last chat request
+  GET  /last_request                           {"path", "query"} of the last POST to any other route
   GET  /stats                                  {"requests", "in_flight", "max_in_flight", "connections", "inputs"}
   POST /control                                change behaviour (JSON, keys below); replies with the new settings
   POST /reset                                  counters and queued faults back to zero
@@ -51,7 +52,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
 STATE = {"latency_ms": 0, "dimension": 8, "max_inputs": 0, "shuffle": False, "faults": [], "api_key": None,
-         "chat_reply": None, "stream_delay_ms": 0, "last_chat": None}
+         "chat_reply": None, "stream_delay_ms": 0, "last_chat": None, "last_request": None}
 STATS = {"requests": 0, "in_flight": 0, "max_in_flight": 0, "connections": 0, "inputs": 0}
 
 
@@ -133,6 +134,10 @@ class Handler(BaseHTTPRequestHandler):
             events = [": keep-alive\n\n"] + [f"data: {{\"i\": {i}}}\n\n" for i in range(n)] + ["data: [DONE]\n\n"]
             self.stream(events, delay, "text/event-stream", params.get("truncate") == "1")
             return
+        if path == "/last_request":
+            with LOCK:
+                self.reply(200, STATE["last_request"] or {})
+            return
         if self.path == "/last_chat":
             with LOCK:
                 self.reply(200, STATE["last_chat"] or {})
@@ -158,7 +163,9 @@ class Handler(BaseHTTPRequestHandler):
                     STATS[k] = 0
             self.reply(200, {})
             return
-        path = self.path.split("?")[0]
+        path, _, query = self.path.partition("?")
+        with LOCK:
+            STATE["last_request"] = {"path": path, "query": query}
         openai = path == "/v1/embeddings" or (path.startswith("/openai/deployments/") and path.endswith("/embeddings"))
         ollama = path == "/api/embed"
         chat = path in ("/v1/chat/completions", "/api/chat")

@@ -31,7 +31,11 @@ public struct EmbedderRegistry: Sendable {
     /// The providers Quiver ships.
     public static let standard: EmbedderRegistry = {
         var r = EmbedderRegistry()
-        r.register("hash") { record, _ in HashingEmbedder(dimension: record.identifier.dimension) }
+        r.register("hash") { record, _ in
+            // A store file is input: its dimension is checked, never trusted.
+            try HashingEmbedder.validate(dimension: record.identifier.dimension)
+            return HashingEmbedder(dimension: record.identifier.dimension)
+        }
         r.register("local") { _, context in try LocalEmbedder(directory: context.modelDirectory) }
         r.register("openai") { record, _ in
             // The environment's key goes only to OpenAI itself or to $OPENAI_BASE_URL: a
@@ -61,7 +65,8 @@ public struct EmbedderRegistry: Sendable {
     /// Rebuilds the embedder of `record`, and checks that it is the one recorded.
     ///
     /// - Throws: `QuiverError.embedderMismatch` for an unknown provider or when the rebuilt
-    ///   embedder differs from the record, or the builder's own errors (`modelNotFound`).
+    ///   embedder differs from the record, or the builder's own errors (`modelNotFound`,
+    ///   `invalidArgument` for a dimension the provider cannot make).
     public func rebuild(_ record: EmbedderRecord, context: Context = Context()) throws -> any Embedder {
         let id = record.identifier
         guard let builder = builders[id.provider] else {
@@ -93,7 +98,8 @@ public struct EmbedderRegistry: Sendable {
     /// Rebuilds the embedder the collection `info` describes recorded.
     ///
     /// - Throws: `QuiverError.embedderMismatch` (with `collection`) when nothing, or an
-    ///   embedder this registry cannot rebuild, is recorded.
+    ///   embedder this registry cannot rebuild, is recorded; `invalidArgument` (with
+    ///   `collection`) when the record holds a setting its provider refuses.
     public func rebuild(for info: CollectionInfo, context: Context = Context()) throws -> any Embedder {
         guard let record = EmbedderRecord(configuration: info.configuration) else {
             throw QuiverError(
@@ -102,7 +108,7 @@ public struct EmbedderRegistry: Sendable {
         }
         do {
             return try rebuild(record, context: context)
-        } catch var e as QuiverError where e.code == .embedderMismatch {
+        } catch var e as QuiverError where e.code == .embedderMismatch || e.code == .invalidArgument {
             e.collection = info.name
             e.message = "collection \"\(info.name)\" was built with \(record.identifier): " + e.message
             throw e

@@ -23,11 +23,36 @@ public struct HashingEmbedder: Embedder {
     /// Weight of a character-trigram feature (of a word with `<` `>` boundary marks).
     public let trigramWeight: Float
 
+    /// The dimensions it makes vectors of: below 8 almost every text would share its few
+    /// slots; above 65,536 no store could hold the vectors (and each text allocates a
+    /// table of that size).
+    public static let dimensions: ClosedRange<Int> = 8...65536
+
+    /// Checks a dimension that comes from a user or a file before `init` is called with it.
+    ///
+    /// ```swift
+    /// try HashingEmbedder.validate(dimension: requested)
+    /// let embedder = HashingEmbedder(dimension: requested)
+    /// ```
+    ///
+    /// - Throws: `IngestError.invalidArgument` (with `expected` and `actual`) when
+    ///   `dimension` is outside `dimensions`.
+    public static func validate(dimension: Int) throws {
+        guard dimensions.contains(dimension) else {
+            throw IngestError(
+                .invalidArgument,
+                "the hash embedder makes vectors of \(dimensions.lowerBound) to \(dimensions.upperBound) dimensions, "
+                    + "not \(dimension)",
+                input: "dimension", expected: "\(dimensions.lowerBound)...\(dimensions.upperBound)", actual: "\(dimension)")
+        }
+    }
+
     /// Creates a hashing embedder.
     ///
-    /// - Precondition: `dimension` is at least 8.
+    /// - Precondition: `dimension` is in `dimensions` (check input with
+    ///   `validate(dimension:)` first).
     public init(dimension: Int = 384, wordWeight: Float = 1, bigramWeight: Float = 0.7, trigramWeight: Float = 0.35) {
-        precondition(dimension >= 8, "HashingEmbedder needs at least 8 dimensions")
+        precondition(Self.dimensions.contains(dimension), "HashingEmbedder needs 8...65536 dimensions, got \(dimension)")
         outputDimension = dimension
         self.wordWeight = wordWeight
         self.bigramWeight = bigramWeight

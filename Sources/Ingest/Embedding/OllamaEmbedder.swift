@@ -58,7 +58,7 @@ public struct OllamaEmbedder: HTTPBackedEmbedder {
 
     func request(_ texts: [String]) throws -> HTTPRequest {
         HTTPRequest(
-            method: "POST", url: host + "/api/embed", headers: [("Content-Type", "application/json")],
+            method: "POST", url: EndpointURL.join(host, "/api/embed"), headers: [("Content-Type", "application/json")],
             body: Array(try JSONSerialization.data(withJSONObject: ["model": model, "input": texts] as [String: Any])))
     }
 

@@ -77,7 +77,7 @@ public struct OpenAIEmbedder: HTTPBackedEmbedder {
         var headers = [("Content-Type", "application/json")]
         if let apiKey, !apiKey.value.isEmpty { headers.append(("Authorization", "Bearer \(apiKey.value)")) }
         return HTTPRequest(
-            method: "POST", url: baseURL + "/embeddings", headers: headers,
+            method: "POST", url: EndpointURL.join(baseURL, "/embeddings"), headers: headers,
             body: Array(try JSONSerialization.data(withJSONObject: body)))
     }
 

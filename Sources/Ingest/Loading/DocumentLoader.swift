@@ -32,8 +32,9 @@ public struct DocumentLoader: Sendable {
 
     /// Loader settings.
     public struct Options: Sendable {
-        /// Globs of relative paths to take (`*`, `?`, `**`); empty takes every file.
-        /// A glob without `/` matches file names at any depth.
+        /// Globs of relative paths to take (`*` and `?` within a folder name, `**` across
+        /// folders, `**/` zero or more whole folders); empty takes every file. A glob
+        /// without `/` matches file names at any depth.
         public var include: [String] = []
         /// Globs of relative paths to leave out.
         public var exclude: [String] = []
@@ -91,8 +92,8 @@ public struct DocumentLoader: Sendable {
     }
 
     /// Loads every file under `root` (hidden folders and files skipped, symbolic links
-    /// followed unless they loop); a file no parser takes is reported `.unsupported`. Ids
-    /// are paths relative to `root`.
+    /// followed, each file once: see `walk(_:)`); a file no parser takes is reported
+    /// `.unsupported`. Ids are paths relative to `root`.
     public func load(directory root: String) -> Result {
         var result = Result()
         let (files, issues) = walk(root)
@@ -103,46 +104,6 @@ public struct DocumentLoader: Sendable {
             result.issues += loaded.issues
         }
         return result
-    }
-
-    /// Relative paths of the files under `root` that the globs select, sorted: every one,
-    /// whatever its extension, since a parser may recognise it by its content and one that
-    /// none takes is to be reported, not passed over.
-    public func walk(_ root: String) -> (files: [String], issues: [LoadIssue]) {
-        var files: [String] = []
-        var issues: [LoadIssue] = []
-        let fm = FileManager.default
-        func visit(_ relative: String, ancestors: Set<String>) {
-            let path = relative.isEmpty ? root : (root as NSString).appendingPathComponent(relative)
-            let real = (path as NSString).resolvingSymlinksInPath
-            guard let names = try? fm.contentsOfDirectory(atPath: path) else {
-                issues.append(LoadIssue(path: relative.isEmpty ? root : relative, kind: .unreadable, detail: "cannot list the directory"))
-                return
-            }
-            for name in names.sorted() where !name.hasPrefix(".") {
-                let child = relative.isEmpty ? name : relative + "/" + name
-                let childPath = (root as NSString).appendingPathComponent(child)
-                var isDir: ObjCBool = false
-                guard fm.fileExists(atPath: childPath, isDirectory: &isDir) else {
-                    // A link to nothing (perhaps a mount that is away): reported, so that a
-                    // prune keeps what was indexed from it.
-                    issues.append(LoadIssue(path: child, kind: .unreadable, detail: "a link to something that is not there"))
-                    continue
-                }
-                if isDir.boolValue {
-                    let childReal = (childPath as NSString).resolvingSymlinksInPath
-                    if ancestors.contains(childReal) || childReal == real {
-                        issues.append(LoadIssue(path: child, kind: .symlinkLoop, detail: "leads back to \(childReal)"))
-                        continue
-                    }
-                    visit(child, ancestors: ancestors.union([real]))
-                } else if selected(child) {
-                    files.append(child)
-                }
-            }
-        }
-        visit("", ancestors: [])
-        return (files, issues)
     }
 
     func selected(_ relative: String) -> Bool {
@@ -216,36 +177,5 @@ public struct DocumentLoader: Sendable {
         result.documents.removeAll { $0.text.unicodeScalars.allSatisfy { $0.properties.isWhitespace } }
         if result.documents.isEmpty { issue(.empty, "no text") }
         return result
-    }
-}
-
-/// Glob matching for relative paths: `*` and `?` within a path segment, `**` across them.
-enum Glob {
-    static func matches(_ pattern: String, _ path: String) -> Bool {
-        if !pattern.contains("/") {
-            return match(Array(pattern.unicodeScalars), Array(((path as NSString).lastPathComponent).unicodeScalars))
-        }
-        return match(Array(pattern.unicodeScalars), Array(path.unicodeScalars))
-    }
-
-    private static func match(_ p: [Unicode.Scalar], _ s: [Unicode.Scalar]) -> Bool {
-        func go(_ i: Int, _ j: Int) -> Bool {
-            if i == p.count { return j == s.count }
-            if p[i] == "*" {
-                let doubleStar = i + 1 < p.count && p[i + 1] == "*"
-                var next = doubleStar ? i + 2 : i + 1
-                if doubleStar, next < p.count, p[next] == "/" { next += 1 }  // "**/" also matches nothing
-                var k = j
-                while true {
-                    if go(next, k) { return true }
-                    if k == s.count || (!doubleStar && s[k] == "/") { return false }
-                    k += 1
-                }
-            }
-            guard j < s.count else { return false }
-            if p[i] == "?" { return s[j] != "/" && go(i + 1, j + 1) }
-            return p[i] == s[j] && go(i + 1, j + 1)
-        }
-        return go(0, 0)
     }
 }

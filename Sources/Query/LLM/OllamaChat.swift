@@ -59,7 +59,7 @@ public struct OllamaChat: LanguageModel {
         ]
         if !settings.isEmpty { body["options"] = settings }
         return HTTPRequest(
-            method: "POST", url: host + "/api/chat", headers: [("Content-Type", "application/json")],
+            method: "POST", url: EndpointURL.join(host, "/api/chat"), headers: [("Content-Type", "application/json")],
             body: try ChatSupport.body(body), deadline: ChatSupport.deadline(options))
     }
 

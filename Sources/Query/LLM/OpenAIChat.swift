@@ -68,7 +68,7 @@ public struct OpenAIChat: LanguageModel {
         if stream { headers.append(("Accept", "text/event-stream")) }
         if let apiKey { headers.append(("Authorization", "Bearer \(apiKey.value)")) }
         return HTTPRequest(
-            method: "POST", url: baseURL + "/chat/completions", headers: headers, body: try ChatSupport.body(body),
+            method: "POST", url: EndpointURL.join(baseURL, "/chat/completions"), headers: headers, body: try ChatSupport.body(body),
             deadline: ChatSupport.deadline(options))
     }
 

@@ -10,7 +10,7 @@ struct Check: ParsableCommand, VerboseCommand {
 
     func run() throws {
         let report = try Store(path: storeOptions.path, options: .noCreate).check()
-        print(report)
+        print(TerminalText.block("\(report)"))
         if !report.isHealthy { throw ExitCode.failure }
     }
 }

@@ -15,7 +15,8 @@ struct Collections: ParsableCommand, VerboseCommand {
         for info in try store.collections(includingReserved: all) {
             let count = try store.collection(info.name).count()
             let config = info.configuration.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            print("\(info.name)\t\(count) records\td=\(info.dimension)\t\(info.metric.rawValue)\t\(config)")
+            let name = TerminalText.line(info.name)
+            print("\(name)\t\(count) records\td=\(info.dimension)\t\(info.metric.rawValue)\t\(TerminalText.line(config))")
         }
     }
 }

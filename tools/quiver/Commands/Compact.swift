@@ -13,7 +13,7 @@ struct Compact: ParsableCommand, VerboseCommand {
         // The embedding caches too: they are rewritten as often as the collections.
         for info in try store.collections(includingReserved: true) {
             let blocks = try store.collection(info.name).compact()
-            print("\(info.name): \(blocks) blocks")
+            print("\(TerminalText.line(info.name)): \(blocks) blocks")
         }
     }
 }

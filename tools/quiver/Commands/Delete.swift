@@ -36,7 +36,7 @@ struct Delete: ParsableCommand, VerboseCommand {
             let object: [String: Any] = ["deleted_records": deleted, "missing_documents": missing]
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else {
-            print("deleted \(deleted) records from \(collection)")
+            print("deleted \(deleted) records from \(TerminalText.line(collection))")
         }
         if !missing.isEmpty {
             throw CLIError(

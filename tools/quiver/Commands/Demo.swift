@@ -40,8 +40,9 @@ struct Demo: ParsableCommand, VerboseCommand {
         }
         let elapsed = Date().timeIntervalSince(start)
         print(
-            "Indexed \(count) synthetic records (d=\(dimension)) into \(storeOptions.path) in \(String(format: "%.2f", elapsed)) s"
-                + " (\(Int(Double(count) / max(elapsed, 1e-9))) records/s).")
+            TerminalText.line(
+                "Indexed \(count) synthetic records (d=\(dimension)) into \(storeOptions.path) in \(String(format: "%.2f", elapsed)) s"
+                    + " (\(Int(Double(count) / max(elapsed, 1e-9))) records/s)."))
 
         for (question, topic, filter) in [
             ("Which notes are about sailing?", 5, nil as Filter?),
@@ -58,6 +59,6 @@ struct Demo: ParsableCommand, VerboseCommand {
             }
         }
         let report = try store.check()
-        print("\nIntegrity: \(report)")
+        print("\nIntegrity: " + TerminalText.block("\(report)"))
     }
 }

@@ -25,7 +25,7 @@ struct Doctor: ParsableCommand, VerboseCommand {
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
         } else {
-            print(Self.text(report), terminator: "")
+            print(TerminalText.block(Self.text(report)), terminator: "")
         }
     }
 

@@ -182,21 +182,22 @@ struct Index: AsyncParsableCommand, VerboseCommand {
             print(
                 "Dry run, nothing written: \(total.added.count) would be added, \(total.updated.count) updated, "
                     + "\(total.unchanged.count) unchanged, \(total.removed.count) removed.")
-            for id in total.added { print("  add     \(id)") }
-            for id in total.updated { print("  update  \(id)") }
-            for id in total.removed { print("  remove  \(id)") }
-            if verbosity.verbose { for id in total.unchanged { print("  same    \(id)") } }
+            for id in total.added { print("  add     \(TerminalText.line(id))") }
+            for id in total.updated { print("  update  \(TerminalText.line(id))") }
+            for id in total.removed { print("  remove  \(TerminalText.line(id))") }
+            if verbosity.verbose { for id in total.unchanged { print("  same    \(TerminalText.line(id))") } }
         } else {
-            print("Indexed \(paths.joined(separator: ", ")) into \(storeOptions.path) (\(collection)): \(total)")
+            print(TerminalText.line("Indexed \(paths.joined(separator: ", ")) into \(storeOptions.path) (\(collection)): \(total)"))
             if verbosity.verbose {
-                for id in total.added { print("  added    \(id)") }
-                for id in total.updated { print("  updated  \(id)") }
-                for id in total.removed { print("  removed  \(id)") }
+                for id in total.added { print("  added    \(TerminalText.line(id))") }
+                for id in total.updated { print("  updated  \(TerminalText.line(id))") }
+                for id in total.removed { print("  removed  \(TerminalText.line(id))") }
             }
         }
         if !json {
-            for issue in total.issues { print("  note: \(issue)") }
-            for f in total.failed { print("  failed: \(f.id): \(f.reason)") }
+            // File names, ids and parsers' details come from the documents.
+            for issue in total.issues { print("  note: \(TerminalText.line(issue.description))") }
+            for f in total.failed { print("  failed: \(TerminalText.line(f.id)): \(TerminalText.line(f.reason))") }
         }
         // Exit 3 when some documents failed or some files could not be read, 1 when
         // nothing at all was indexed.

@@ -35,7 +35,8 @@ struct QueryCommand: AsyncParsableCommand, VerboseCommand {
             switch event {
             case .sources: break
             case .delta(let text):
-                FileHandle.standardOutput.write(Data(text.utf8))
+                // Document sentences or a model's words: shown, never obeyed, by the terminal.
+                FileHandle.standardOutput.write(Data(TerminalText.block(text).utf8))
             case .finished(let a): answer = a
             }
         }

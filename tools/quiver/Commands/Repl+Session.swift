@@ -17,7 +17,7 @@ extension Repl {
 
         /// Answers, streaming the text; Ctrl-C cancels this answer only.
         mutating func answer(_ question: String) async {
-            if !interactive { write("> \(question)\n") }
+            if !interactive { write("> \(TerminalText.line(question))\n") }
             let engine = self.engine
             let start = interrupts.load(ordering: .relaxed)
             let task = Task { () throws -> Answer? in
@@ -25,7 +25,7 @@ extension Repl {
                 for try await event in engine.stream(question) {
                     switch event {
                     case .sources: break
-                    case .delta(let text): FileHandle.standardOutput.write(Data(text.utf8))
+                    case .delta(let text): FileHandle.standardOutput.write(Data(TerminalText.block(text).utf8))
                     case .finished(let a): done = a
                     }
                 }
@@ -59,7 +59,7 @@ extension Repl {
                 write("\n(cancelled)\n\n")
             case .failure(let error):
                 let (message, hint) = ErrorReport.explain(error, store: nil)
-                write("\nerror: \(message)\n" + (hint.map { "hint: \($0)\n" } ?? "") + "\n")
+                write("\nerror: \(TerminalText.line(message))\n" + (hint.map { "hint: \(TerminalText.line($0))\n" } ?? "") + "\n")
             }
         }
 
@@ -92,16 +92,18 @@ extension Repl {
                 write("k = \(n)\n")
             case ":where":
                 if argument.isEmpty {
-                    write(filters.isEmpty ? "no filters\n" : filters.map { "where \($0)" }.joined(separator: "\n") + "\n")
+                    write(
+                        filters.isEmpty
+                            ? "no filters\n" : filters.map { "where \(TerminalText.line($0))" }.joined(separator: "\n") + "\n")
                     return true
                 }
                 do {
                     let next = filters + [argument]
                     engine.retriever.options.filter = try Filters.parse(next)
                     filters = next
-                    write("filters: \(filters.joined(separator: ", "))\n")
+                    write("filters: \(TerminalText.line(filters.joined(separator: ", ")))\n")
                 } catch {
-                    write("usage: :where KEY=VALUE (\(error))\n")
+                    write("usage: :where KEY=VALUE (\(TerminalText.line("\(error)")))\n")
                 }
             case ":clear":
                 filters = []
@@ -113,7 +115,8 @@ extension Repl {
                     return true
                 }
                 for c in last.sources {
-                    write("[\(c.number)] \(c.source)\(c.location.map { " — \($0)" } ?? "")  (\(c.score))\n\(c.text)\n\n")
+                    let header = TerminalText.line("[\(c.number)] \(c.source)\(c.location.map { " — \($0)" } ?? "")  (\(c.score))")
+                    write("\(header)\n\(TerminalText.block(c.text))\n\n")
                 }
             case ":explain":
                 guard let last else {
@@ -126,21 +129,21 @@ extension Repl {
                 let plan = try await r.collection.searchExplained(
                     batch: [vector], k: options.candidatePool, filter: options.filter
                 ).plan
-                write("search for \"\(last.searchedQuestion)\": \(plan)\n")
+                write(TerminalText.line("search for \"\(last.searchedQuestion)\": \(plan)") + "\n")
             case ":stats":
                 let c = engine.retriever.collection
                 let count = try await c.count()
                 write(
                     """
-                    collection  \(c.name): \(count) chunks, \(c.dimension) dimensions, \(c.metric.rawValue)
+                    collection  \(TerminalText.line(c.name)): \(count) chunks, \(c.dimension) dimensions, \(c.metric.rawValue)
                     embedder    \(engine.retriever.embedder.identifier)
                     answers     \(answerer)
                     k           \(engine.retriever.options.k)
-                    filters     \(filters.isEmpty ? "none" : filters.joined(separator: ", "))
+                    filters     \(filters.isEmpty ? "none" : TerminalText.line(filters.joined(separator: ", ")))
 
                     """)
             default:
-                write("unknown command \(parts[0]); :help lists them\n")
+                write("unknown command \(TerminalText.line(parts[0])); :help lists them\n")
             }
             return true
         }

@@ -39,7 +39,9 @@ struct Repl: AsyncParsableCommand, VerboseCommand {
             using_history()
             _ = read_history(historyPath)
             let count = (try? await session.engine.retriever.collection.count()) ?? 0
-            print("Quiver — \(ask.collection) in \(ask.storeOptions.path): \(count) chunks, answers by \(session.answerer).")
+            print(
+                TerminalText.line(
+                    "Quiver — \(ask.collection) in \(ask.storeOptions.path): \(count) chunks, answers by \(session.answerer)."))
             print("Ask a question, or :help. Ctrl-C cancels an answer, Ctrl-D leaves.")
         }
         while true {
@@ -65,7 +67,7 @@ struct Repl: AsyncParsableCommand, VerboseCommand {
                 } catch {
                     // A command that fails (the embedding server is down, say) leaves the console open.
                     let (message, hint) = ErrorReport.explain(error, store: nil)
-                    print("error: \(message)" + (hint.map { "\nhint: \($0)" } ?? ""))
+                    print("error: \(TerminalText.line(message))" + (hint.map { "\nhint: \(TerminalText.line($0))" } ?? ""))
                 }
             } else {
                 await session.answer(text)

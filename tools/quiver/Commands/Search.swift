@@ -24,7 +24,7 @@ struct Search: AsyncParsableCommand, VerboseCommand {
         let response = try await target.searchExplained(batch: [vector], k: k, filter: try Filters.parse(`where`))
         let (batch, plan) = (response.hits, response.plan)
         let hits = batch[0]
-        if verbosity.verbose { FileHandle.standardError.write(Data("search: \(plan)\n".utf8)) }
+        if verbosity.verbose { FileHandle.standardError.write(Data("search: \(TerminalText.line("\(plan)"))\n".utf8)) }
         if json {
             let object: [String: Any] = [
                 "question": question,
@@ -36,13 +36,13 @@ struct Search: AsyncParsableCommand, VerboseCommand {
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             return
         }
-        print("Q: \(question)")
+        print("Q: \(TerminalText.line(question))")
         for (i, h) in hits.enumerated() {
             let source = h.metadata[ChunkSchema.Key.source]?.description ?? h.id
             let title = h.metadata[ChunkSchema.Key.title].map { " — \($0)" } ?? ""
             let snippet = h.text.split(whereSeparator: \.isNewline).joined(separator: " ")
-            print(String(format: "[%d] %.3f  %@%@", i + 1, h.score, source, title))
-            print("    " + (snippet.count > 300 ? String(snippet.prefix(300)) + "…" : snippet))
+            print(TerminalText.line(String(format: "[%d] %.3f  %@%@", i + 1, h.score, source, title)))
+            print("    " + TerminalText.block(snippet.count > 300 ? String(snippet.prefix(300)) + "…" : snippet))
         }
     }
 }

@@ -37,11 +37,14 @@ struct Stats: ParsableCommand, VerboseCommand {
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             return
         }
-        print(String(format: "store %@: %.1f MB on disk, %d cached embeddings", storeOptions.path, Double(bytes) / 1e6, cached))
+        print(
+            TerminalText.line(
+                String(format: "store %@: %.1f MB on disk, %d cached embeddings", storeOptions.path, Double(bytes) / 1e6, cached)))
         for r in rows {
             print(
-                "  \(r["name"]!): \(r["records"]!) chunks of \(r["documents"]!) documents, d=\(r["dimension"]!) \(r["metric"]!), "
-                    + "embedder \(r["embedder"] as? String ?? "unrecorded")")
+                TerminalText.line(
+                    "  \(r["name"]!): \(r["records"]!) chunks of \(r["documents"]!) documents, d=\(r["dimension"]!) \(r["metric"]!), "
+                        + "embedder \(r["embedder"] as? String ?? "unrecorded")"))
         }
     }
 }

@@ -29,6 +29,16 @@ struct EmbedderOptions: ParsableArguments {
                 throw ValidationError("--embedder local makes 384-dimensional vectors, not \(dimensions)")
             }
         }
+        if let dimensions {
+            guard dimensions > 0 else { throw ValidationError("--dimensions must be a positive number, not \(dimensions)") }
+            // Without --embedder, the dimension only matters when the hash embedder is chosen.
+            let range = HashingEmbedder.dimensions
+            if embedder == nil || embedder == .hash, !range.contains(dimensions) {
+                throw ValidationError(
+                    "--dimensions \(dimensions) is out of range: the hash embedder makes vectors of "
+                        + "\(range.lowerBound) to \(range.upperBound) dimensions")
+            }
+        }
     }
 
     /// The local model's folder: the flag, else `$QUIVER_MODEL_DIR`, else the setup cache.
@@ -41,7 +51,7 @@ struct EmbedderOptions: ParsableArguments {
         if LocalModel.isInstalled(in: modelDirectory) { return .local }
         FileHandle.standardError.write(
             Data(
-                "quiver: no local model in \(modelDirectory) (scripts/setup.sh installs it); using the lexical hash embedder\n"
+                "quiver: no local model in \(TerminalText.line(modelDirectory)) (scripts/setup.sh installs it); using the lexical hash embedder\n"
                     .utf8))
         return .hash
     }
@@ -52,7 +62,9 @@ struct EmbedderOptions: ParsableArguments {
         case .local: return try LocalEmbedder(directory: modelDirectory)
         case .openai: return try OpenAIEmbedder(model: model ?? "", dimension: dimensions ?? 0, baseURL: baseURL)
         case .ollama: return try OllamaEmbedder(model: model ?? "", dimension: dimensions ?? 0, host: baseURL)
-        case .hash: return HashingEmbedder(dimension: dimensions ?? 384)
+        case .hash:
+            try HashingEmbedder.validate(dimension: dimensions ?? 384)
+            return HashingEmbedder(dimension: dimensions ?? 384)
         }
     }
 

@@ -31,13 +31,13 @@ enum AnswerOutput {
         String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }
 
-    /// The numbered sources, one line each.
+    /// The numbered sources, one line each, safe for a terminal (`TerminalText.line`).
     static func sources(_ sources: [Citation], cited: [Citation]) -> String {
         let citedNumbers = Set(cited.map(\.number))
         return sources.map { c in
             let mark = citedNumbers.contains(c.number) ? "*" : " "
             let location = c.location.map { " — \($0)" } ?? ""
-            return String(format: "%@[%d] %@%@  (%.3f)", mark, c.number, c.source, location, c.score)
+            return TerminalText.line(String(format: "%@[%d] %@%@  (%.3f)", mark, c.number, c.source, location, c.score))
         }.joined(separator: "\n")
     }
 
