@@ -298,4 +298,26 @@ import VectorStore
         #expect(search.status == 0 && search.out.contains("[1]"), "\(search.err)")
         #expect(try limited(["check", "--store", store]).status == 0)
     }
+
+    /// Overwritten vector bytes left `check` saying ok while search dropped or reordered
+    /// hits: blocks are sealed with a checksum that `check` verifies.
+    @Test func checkFindsDamagedVectors() throws {
+        let dir = TemporaryDirectory("quiver-harden-checksum")
+        defer { dir.remove() }
+        let marker: Float = 4321.125
+        do {
+            let c = try Store(path: dir.path).createCollection("docs", dimension: 4, metric: .dot)
+            try c.upsert((0..<100).map { Record(id: "r\($0)", vector: [$0 == 42 ? marker : 1, 2, 3, 4]) })
+        }
+        #expect(try runProduct(["check", "--store", dir.path]).out.contains("1 vector blocks verified by checksum"))
+        let path = dir.sub("data.mdb")
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let pattern = withUnsafeBytes(of: marker.bitPattern.littleEndian) { Array($0) }
+        let at = try #require(bytes.indices.first { i in i + 4 <= bytes.count && Array(bytes[i..<(i + 4)]) == pattern })
+        bytes[at + 3] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let check = try runProduct(["check", "--store", dir.path])
+        #expect(check.status == 1, "\(check.out)")
+        #expect(check.out.contains("docs: vector block") && check.out.contains("fails its checksum"), "\(check.out)")
+    }
 }

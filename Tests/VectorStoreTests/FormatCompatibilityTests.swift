@@ -51,11 +51,24 @@ import TestSupport
             let expectedFiltered = reference.search(query, k: 3) { $0["source"] == .string("technology/fog-signals.txt") }
             #expect(filtered.map(\.id) == expectedFiltered.map(\.id))
         }
-        #expect(try store.check().isHealthy)
+        let before = try store.check()
+        #expect(before.isHealthy)
+        // Its blocks were written before checksums: healthy, not verifiable.
+        #expect(before.unsealedBlocks > 0 && before.verifiedBlocks == 0)
 
         // It stays writable: a new record is found, and the store still checks.
         try docs.upsert([Record(id: "new#0", vector: known.vector, text: "new", metadata: ["doc": "new"])])
         #expect(try docs.search(known.vector, k: 2).map(\.id).sorted() == ["keepers/famous-keepers.txt#1", "new#0"])
         #expect(try store.check().isHealthy)
+    }
+
+    /// Compacting a format-1 store rewrites its blocks sealed with checksums.
+    @Test func compactSealsOldBlocks() throws {
+        let dir = try Self.copy("format-1")
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        for info in try store.collections(includingReserved: true) { try store.collection(info.name).compact() }
+        let report = try store.check()
+        #expect(report.isHealthy && report.unsealedBlocks == 0 && report.verifiedBlocks > 0, "\(report)")
     }
 }

@@ -19,4 +19,7 @@ void quiver_score_tile(const float *vectors, size_t rows, size_t dim,
 size_t quiver_select(const float *scores, size_t rows, size_t nq, const float *norms,
                      const float *thresholds, uint32_t *out);
 
+/// XXH64 (seed 0) of `length` bytes: the checksum sealed into every vector block.
+uint64_t quiver_xxh64(const void *data, size_t length);
+
 #endif

@@ -1,3 +1,4 @@
+import CQuiverKernels
 import Foundation
 
 /// The on-disk format, declared in one place: database names, key layouts (`KeyCodec`s:
@@ -241,12 +242,33 @@ struct BlockLayout {
     var rowIDsOffset: Int { (normsOffset + count * 4 + 7) & ~7 }
     var totalBytes: Int { max(Self.minBytes, rowIDsOffset + count * 8) }
 
+    /// Header byte saying how the block is sealed: 0 for blocks written before checksums
+    /// (readers of any version ignore header bytes they do not know, so sealed blocks stay
+    /// readable by them and old blocks by this one), 1 for XXH64.
+    static let checksumKindOffset = 13
+    static let xxh64Kind: UInt8 = 1
+    /// Where the checksum is: 8 bytes, little-endian.
+    static let checksumOffset = 16
+
+    /// The bytes the checksum covers: everything after the header up to the last row id
+    /// (vectors, squared norms, alignment padding, row ids).
+    var sealedRange: Range<Int> { Self.headerBytes..<(rowIDsOffset + count * 8) }
+
     func writeHeader(_ out: UnsafeMutableRawBufferPointer) {
         out.storeBytes(of: Self.magic.littleEndian, toByteOffset: 0, as: UInt32.self)
         out.storeBytes(of: UInt32(count).littleEndian, toByteOffset: 4, as: UInt32.self)
         out.storeBytes(of: UInt32(dim).littleEndian, toByteOffset: 8, as: UInt32.self)
         for i in 12..<Self.headerBytes { out[i] = 0 }
         out[Self.encodingOffset] = codec.headerCode
+    }
+
+    /// Writes the checksum of a filled block into its header. Call last, once the
+    /// vectors, norms and row ids are in place.
+    func seal(_ out: UnsafeMutableRawBufferPointer) {
+        guard let base = out.baseAddress else { return }
+        let sum = quiver_xxh64(base + sealedRange.lowerBound, sealedRange.count)
+        out.storeBytes(of: sum.littleEndian, toByteOffset: Self.checksumOffset, as: UInt64.self)
+        out[Self.checksumKindOffset] = Self.xxh64Kind
     }
 }
 
@@ -302,6 +324,22 @@ struct BlockView {
         rowIDs = base + layout.rowIDsOffset
         tombs = nil
         dead = 0
+        header = UnsafeRawPointer(base)
+        sealedRange = layout.sealedRange
+    }
+
+    private let header: UnsafeRawPointer
+    private let sealedRange: Range<Int>
+
+    /// True when the block carries a checksum (written by a Quiver with block checksums).
+    var isSealed: Bool { header.load(fromByteOffset: BlockLayout.checksumKindOffset, as: UInt8.self) == BlockLayout.xxh64Kind }
+
+    /// Whether the block's bytes still match its checksum: nil for a block written before
+    /// checksums, or sealed with a kind this Quiver does not know. Reads the whole block.
+    func verifyChecksum() -> Bool? {
+        guard isSealed else { return nil }
+        let stored = UInt64(littleEndian: header.loadUnaligned(fromByteOffset: BlockLayout.checksumOffset, as: UInt64.self))
+        return quiver_xxh64(header + sealedRange.lowerBound, sealedRange.count) == stored
     }
 
     /// The stored vector of `slot`.

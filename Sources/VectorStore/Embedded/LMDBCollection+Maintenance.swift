@@ -88,6 +88,7 @@ extension LMDBCollection {
             }
             let endByte = layout.rowIDsOffset + n * 8
             if endByte < out.count { (base + endByte).initializeMemory(as: UInt8.self, repeating: 0, count: out.count - endByte) }
+            layout.seal(out)
             // Only now touch other tables: the reserved space is valid until the next write.
             for i in 0..<n {
                 try RowLocation(block: blockNo, slot: UInt32(i)).withBytes { try locations.put(txn, rows[start + i].row, $0) }
@@ -100,8 +101,9 @@ extension LMDBCollection {
         }
     }
 
-    /// Reclaims the space of deleted records: rewrites every block holding tombstones and
-    /// packs blocks under 1 MiB into full ones, one transaction per output block so readers
+    /// Reclaims the space of deleted records: rewrites every block holding tombstones or
+    /// written before block checksums, and packs blocks under 1 MiB into full ones, one
+    /// transaction per output block so readers
     /// and the file's free list keep up.
     /// Returns the number of blocks afterwards. The file itself does not shrink (LMDB
     /// reuses the freed pages); `Store.copy(to:compact:)` writes a minimal copy.
@@ -114,8 +116,11 @@ extension LMDBCollection {
                 // Settled blocks (1 MiB or more) without deletes stay: rewriting them would
                 // only move data, and grow the file while LMDB looks for contiguous free
                 // runs for the new copies (measured: 1.14× → 1.9× the data at 100k).
-                let candidates = views.filter { $0.dead > 0 || $0.live < settledBlockRows }
-                if candidates.count == 0 || (candidates.count == 1 && candidates[0].dead == 0) { return false }
+                // Blocks written before checksums are rewritten too, sealed.
+                let candidates = views.filter { $0.dead > 0 || $0.live < settledBlockRows || !$0.isSealed }
+                if candidates.count == 0 || (candidates.count == 1 && candidates[0].dead == 0 && candidates[0].isSealed) {
+                    return false
+                }
                 var group: [BlockView] = []
                 var total = 0
                 for v in candidates {
@@ -123,7 +128,7 @@ extension LMDBCollection {
                     total += v.live
                     if total >= maxBlockRows { break }
                 }
-                if group.count == 1 && group[0].dead == 0 { return false }
+                if group.count == 1 && group[0].dead == 0 && group[0].isSealed { return false }
                 try merge(group, balanced: false, &counters, txn)
                 try setCounters(counters, txn)
                 return true

@@ -158,6 +158,7 @@ extension LMDBCollection {
         }
         let end = layout.rowIDsOffset + batch.count * 8
         if end < out.count { (base + end).initializeMemory(as: UInt8.self, repeating: 0, count: out.count - end) }
+        layout.seal(out)
 
         for (index, rows) in zip(indexes, indexed) { try index.insert(rows, txn) }
         try tombs.flush(self, txn)

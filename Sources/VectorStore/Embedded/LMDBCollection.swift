@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A collection of the embedded LMDB store: the `VectorCollection` that `Store` holds.
 ///
@@ -23,6 +24,8 @@ public final class LMDBCollection: VectorCollection {
     let indexes: [any SecondaryIndex]
     /// The codec of the collection's vector encoding.
     let codec: any VectorCodec
+    /// Blocks whose checksum this handle has verified (with `StoreOptions.verifyChecksums`).
+    let verifiedBlocks = Mutex<Set<UInt64>>([])
 
     init(store: Store, info: CollectionInfo) throws {
         self.store = store
@@ -97,6 +100,7 @@ public final class LMDBCollection: VectorCollection {
             while let entry = e {
                 let no = try U64Key.decode(entry.key)
                 var view = try BlockView(blockNo: no, value: entry.value, expectedDim: info.dimension, encoding: info.encoding)
+                if store.options.verifyChecksums { try verifyOnce(view) }
                 if let t = try tombs.get(txn, no) {
                     guard t.count >= 4 + (view.count + 7) / 8 else {
                         throw StoreError(.corrupted, "tombstones of block \(no) are \(t.count) bytes for \(view.count) rows")
@@ -109,6 +113,20 @@ public final class LMDBCollection: VectorCollection {
             }
         }
         return views
+    }
+
+    /// Throws `.corrupted` naming the block when it fails its checksum; each block is
+    /// verified once per collection handle (`StoreOptions.verifyChecksums`).
+    private func verifyOnce(_ view: BlockView) throws {
+        if verifiedBlocks.withLock({ $0.contains(view.blockNo) }) { return }
+        if view.verifyChecksum() == false {
+            throw StoreError(
+                .corrupted,
+                "vector block \(view.blockNo) of collection \"\(info.name)\" (\(view.count) rows) fails its checksum: "
+                    + "its vectors, norms or row ids are damaged; `quiver check` lists the records it holds",
+                collection: info.name)
+        }
+        verifiedBlocks.withLock { _ = $0.insert(view.blockNo) }
     }
 
     func location(of row: UInt64, _ txn: Transaction) throws -> RowLocation? {

@@ -4,6 +4,11 @@ public struct CheckReport: Sendable, CustomStringConvertible {
     public var counts: [String: Int] = [:]
     /// Every inconsistency found; empty for a healthy store.
     public var problems: [String] = []
+    /// Vector blocks whose checksum was verified.
+    public var verifiedBlocks = 0
+    /// Vector blocks written before Quiver sealed blocks with checksums, which cannot be
+    /// verified (`compact()` rewrites them sealed).
+    public var unsealedBlocks = 0
     /// True when no problem was found.
     public var isHealthy: Bool { problems.isEmpty }
 
@@ -46,6 +51,23 @@ extension LMDBCollection {
                 for v in try blockViews(txn) {
                     views[v.blockNo] = v
                     blockLive += v.live
+                    switch v.verifyChecksum() {
+                    case true?: report.verifiedBlocks += 1
+                    case nil: report.unsealedBlocks += 1
+                    case false?:
+                        let first = v.count > 0 ? v.rowID(0) : 0
+                        let last = v.count > 0 ? v.rowID(v.count - 1) : 0
+                        var named: [String] = []
+                        for s in 0..<min(v.count, 5) {
+                            if let bytes = try records.get(txn, v.rowID(s)), let id = try? RecordCodec.decodeID(bytes, rowID: v.rowID(s)) {
+                                named.append("\"\(id)\"")
+                            }
+                        }
+                        problem(
+                            "vector block \(v.blockNo) fails its checksum (damaged vectors, norms or row ids): \(v.count) rows, "
+                                + "row ids \(first)…\(last) as stored"
+                                + (named.isEmpty ? "" : ", records \(named.joined(separator: ", "))\(v.count > named.count ? ", …" : "")"))
+                    }
                     if v.blockNo >= counters.nextBlockNo { problem("block \(v.blockNo) is beyond the block counter") }
                     var prev: UInt64 = 0
                     for s in 0..<v.count {

@@ -18,6 +18,12 @@ public struct StoreOptions: Sendable {
     /// BLAS to stream, small enough that LMDB finds contiguous free runs for it again
     /// (64 MiB blocks left the file 1.3-2.3× the data after merges; 16 MiB, 1.17×).
     public var maxBlockBytes: Int = 16 << 20
+    /// Verify each vector block's checksum the first time this process reads it (once
+    /// per block: blocks never change, a rewrite gets a new number), so a damaged block
+    /// is an error naming it rather than wrong or missing hits. Costs one extra pass over
+    /// the vectors per block and process. Default false: `Store.check()` verifies every
+    /// block whatever this says.
+    public var verifyChecksums: Bool = false
     /// Threads a search over a large collection uses. Default: active processors.
     public var searchThreads: Int = ProcessInfoCores.count
 
