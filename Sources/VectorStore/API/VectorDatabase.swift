@@ -46,6 +46,16 @@ public protocol VectorDatabase: Sendable {
     @discardableResult func dropCollection(_ name: String) throws -> Bool
     /// Drops a collection and its records; false if it did not exist.
     @discardableResult func dropCollection(_ name: String) async throws -> Bool
+
+    /// Sets (or, with nil, removes) keys of a collection's free-form configuration in one
+    /// transaction, and returns the collection's settings as they now are. Dimension,
+    /// metric and encoding never change. Handles opened before keep the settings they
+    /// were opened with; open the collection again to see the new ones.
+    ///
+    /// - Throws: `.collectionNotFound`, `.invalidArgument` for an empty key.
+    @discardableResult func updateConfiguration(of name: String, _ changes: [String: String?]) throws -> CollectionInfo
+    /// Sets or removes configuration keys of a collection, off the cooperative pool.
+    @discardableResult func updateConfiguration(of name: String, _ changes: [String: String?]) async throws -> CollectionInfo
 }
 
 extension VectorDatabase {

@@ -47,6 +47,12 @@ extension Store {
         try await run(on: writeQueue) { try self.dropCollection(name) }
     }
 
+    /// Sets or removes configuration keys of a collection, on the store's writer queue.
+    @discardableResult
+    public func updateConfiguration(of name: String, _ changes: [String: String?]) async throws -> CollectionInfo {
+        try await run(on: writeQueue) { try self.updateConfiguration(of: name, changes) }
+    }
+
     /// Runs blocking store work on one of the store's own executors, never on the
     /// cooperative pool; checks for cancellation before it starts.
     func run<T: Sendable>(on executor: BlockingExecutor, _ body: @escaping @Sendable () throws -> T) async throws -> T {

@@ -289,6 +289,25 @@ public final class Store: VectorDatabase {
         }
     }
 
+    /// Sets or removes keys of a collection's configuration in one transaction.
+    @discardableResult
+    public func updateConfiguration(of name: String, _ changes: [String: String?]) throws -> CollectionInfo {
+        for key in changes.keys where key.isEmpty {
+            throw StoreError(.invalidArgument, "a configuration key must not be empty", input: "configuration key", collection: name)
+        }
+        return try env.write { txn -> CollectionInfo in
+            guard let value = try collectionsDB.get(txn, name) else {
+                throw StoreError(.collectionNotFound, "no collection \"\(name)\" in \(path)", collection: name)
+            }
+            let old = try Self.decodeInfo(value, name: name)
+            var settings = old.settings
+            for (key, new) in changes { settings.configuration[key] = new }
+            let info = CollectionInfo(name: name, settings: settings, cid: old.cid)
+            try collectionsDB.put(txn, name, bytes: try Self.encodeInfo(info))
+            return info
+        }
+    }
+
     /// Copies the store to an empty directory, optionally compacted (free pages left out,
     /// so the copy's file is as small as the live data allows). Safe while others read
     /// and write; the copy is one consistent snapshot.

@@ -151,6 +151,20 @@ extension CollectionConformance {
         #expect(try b.metadata(where: .equals("k", "v")).keys.sorted() == ["x"])
     }
 
+    static func updateConfiguration(_ db: any VectorDatabase) throws {
+        let c = try db.createCollection("c", dimension: 3, metric: .l2, configuration: ["a": "1", "b": "2"])
+        try c.upsert([Record(id: "x", vector: [1, 2, 3])])
+        let info = try db.updateConfiguration(of: "c", ["b": nil, "c": "3", "a": "one"])
+        #expect(info.configuration == ["a": "one", "c": "3"])
+        #expect(info.dimension == 3 && info.metric == .l2 && info.encoding == .float32)
+        let reopened = try db.collection("c")
+        #expect(reopened.info.configuration == ["a": "one", "c": "3"])
+        #expect(try reopened.get("x")?.vector == [1, 2, 3])
+        _ = expectError(.collectionNotFound, "updating a missing collection") { try db.updateConfiguration(of: "none", ["a": "1"]) }
+        _ = expectError(.invalidArgument, "an empty key") { try db.updateConfiguration(of: "c", ["": "1"]) }
+        #expect(try db.collection("c").info.configuration == ["a": "one", "c": "3"])
+    }
+
     static func reservedNames(_ db: any VectorDatabase) throws {
         let cache = try db.createCollection("_cache.x", dimension: 2, metric: .dot)
         _ = try db.createCollection("docs", dimension: 2, metric: .dot)

@@ -49,6 +49,8 @@ public struct CollectionConformance: Sendable {
         case drop
         /// `_` names are hidden from listings unless asked for.
         case reservedNames
+        /// `updateConfiguration` sets and removes keys, and nothing else.
+        case updateConfiguration
         /// Bad collection names and dimensions are refused; empty names are never found.
         case rejectsBadCollectionArguments
 
@@ -149,6 +151,7 @@ public struct CollectionConformance: Sendable {
         case .roundTrip: try roundTrip(db)
         case .replaceByID: try replaceByID(db)
         case .lastOfAnIDWins: try lastOfAnIDWins(db)
+        case .updateConfiguration: try updateConfiguration(db)
         case .writeIsAtomic: try writeIsAtomic(db)
         case .writeDeletesWhere: try await writeDeletesWhere(db)
         case .count: try count(db)
