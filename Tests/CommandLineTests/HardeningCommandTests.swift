@@ -320,4 +320,43 @@ import VectorStore
         #expect(check.status == 1, "\(check.out)")
         #expect(check.out.contains("docs: vector block") && check.out.contains("fails its checksum"), "\(check.out)")
     }
+
+    /// A mistyped --base-url on a first `index` that failed was pinned for good: `search`
+    /// kept calling the wrong port and its hint named flags it did not take. Now a later
+    /// `index --base-url` moves the record, `search --base-url` and `query
+    /// --embedder-base-url` override it, a withheld key is said, and `drop` exists.
+    @Test func recordedBaseURLCanBeCorrected() throws {
+        let server = try LoopbackServer()
+        let dir = TemporaryDirectory("quiver-harden-url")
+        defer { dir.remove() }
+        let store = dir.sub("store")
+        let key = ["OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": ""]
+        let good = server.baseURL + "/v1"
+        let wrong = "http://127.0.0.1:9/v1"
+        let first = try runProduct(
+            ["index", Self.data, "--store", store, "--embedder", "openai", "--base-url", wrong, "--model", "m", "--dimensions", "8"],
+            environment: key)
+        #expect(first.status == 1, "\(first.status) \(first.err)")
+        #expect(try runProduct(["search", "lighthouse", "--store", store], environment: key).status == 1)
+        // search and query can name the server.
+        let searched = try runProduct(["search", "lighthouse", "--store", store, "--base-url", good, "--json"], environment: key)
+        #expect(searched.status == 0, "\(searched.err)")
+        let queried = try runProduct(
+            ["query", "lighthouse", "--store", store, "--embedder-base-url", good, "--llm", "none", "--json"], environment: key)
+        #expect(queried.status == 0, "\(queried.err)")
+        // index --base-url (no --embedder) keeps the embedder and moves the record.
+        let fixed = try runProduct(["index", Self.data, "--store", store, "--base-url", good], environment: key)
+        #expect(fixed.status == 0, "\(fixed.err)")
+        let info = try Store(path: store).collection("docs").info
+        #expect(info.configuration[EmbedderRecord.baseURLKey] == good)
+        let plain = try runProduct(["search", "lighthouse", "--store", store], environment: key)
+        #expect(plain.status == 0, "\(plain.err)")
+        // The key is not sent to a recorded server that is not $OPENAI_BASE_URL, and that is said.
+        #expect(plain.err.contains("OPENAI_API_KEY is not sent to"), "\(plain.err)")
+        // drop removes the collection, record included.
+        let drop = try runProduct(["drop", "docs", "--store", store])
+        #expect(drop.status == 0 && drop.out.contains("Dropped collection \"docs\""), "\(drop.out) \(drop.err)")
+        #expect(try runProduct(["collections", "--store", store]).out.isEmpty)
+        #expect(try runProduct(["drop", "docs", "--store", store]).status == 1)
+    }
 }

@@ -109,6 +109,13 @@ extension VectorDatabase {
                     .collectionExists, "collection \"\(name)\" uses metric \(existing.info.metric.rawValue), not \(metric.rawValue)",
                     input: "metric", collection: name, expected: existing.info.metric.rawValue, actual: metric.rawValue)
             }
+            // The same embedder served from another address: the record follows, so a
+            // mistyped first --base-url does not stay pinned.
+            let key = EmbedderRecord.baseURLKey
+            if let url = embedder.record.baseURL, existing.info.configuration[key] != url {
+                try updateConfiguration(of: name, [key: url])
+                return try collection(name)
+            }
             return existing
         } catch let error as QuiverError where error.code == .collectionNotFound {
             do {
@@ -131,7 +138,8 @@ extension VectorDatabase {
 
 extension VectorCollection {
     /// The embedder this collection was built with, rebuilt by `registry` from what it
-    /// recorded (see `EmbedderRegistry.standard` for how keys and model folders are found).
+    /// recorded (see `EmbedderRegistry.standard` for how keys and model folders are found);
+    /// with `baseURL`, served from there instead of the recorded address.
     ///
     /// ```swift
     /// let docs = try store.collection("docs")
@@ -140,15 +148,17 @@ extension VectorCollection {
     ///
     /// - Throws: `QuiverError.embedderMismatch` when nothing (or an unknown embedder) is
     ///   recorded, `modelNotFound` for a missing local model, or the embedder's own errors.
-    public func recordedEmbedder(modelDirectory: String? = nil, registry: EmbedderRegistry = .standard) throws -> any Embedder {
-        try registry.rebuild(for: info, context: EmbedderRegistry.Context(modelDirectory: modelDirectory))
+    public func recordedEmbedder(
+        modelDirectory: String? = nil, baseURL: String? = nil, registry: EmbedderRegistry = .standard
+    ) throws -> any Embedder {
+        try registry.rebuild(for: info, context: EmbedderRegistry.Context(modelDirectory: modelDirectory, baseURL: baseURL))
     }
 
     /// The embedder this collection was built with, rebuilt off the cooperative pool (a
     /// local model is loaded from disk).
-    public func recordedEmbedder(modelDirectory: String? = nil, registry: EmbedderRegistry = .standard) async throws
-        -> any Embedder
-    {
-        try await registry.rebuild(for: info, context: EmbedderRegistry.Context(modelDirectory: modelDirectory))
+    public func recordedEmbedder(
+        modelDirectory: String? = nil, baseURL: String? = nil, registry: EmbedderRegistry = .standard
+    ) async throws -> any Embedder {
+        try await registry.rebuild(for: info, context: EmbedderRegistry.Context(modelDirectory: modelDirectory, baseURL: baseURL))
     }
 }

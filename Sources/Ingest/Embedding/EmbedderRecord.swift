@@ -19,7 +19,9 @@ public struct EmbedderRecord: Sendable, Hashable {
 
     /// Provider, model and dimension.
     public var identifier: EmbedderIdentifier
-    /// Where a server-backed embedder ran, without credentials or query.
+    /// Where a server-backed embedder ran, without credentials (user, password, fragment,
+    /// or query parameters whose names suggest a secret: key, token, secret, password,
+    /// signature, auth); other query parameters, such as Azure's `api-version`, stay.
     public var baseURL: String?
     /// Other settings needed to rebuild it, by configuration key (each starting with
     /// `embedder_`), e.g. `embedder_sends_dimensions: "true"`.
@@ -28,8 +30,21 @@ public struct EmbedderRecord: Sendable, Hashable {
     /// Creates a record.
     public init(identifier: EmbedderIdentifier, baseURL: String? = nil, options: [String: String] = [:]) {
         self.identifier = identifier
-        self.baseURL = baseURL.map(QuiverError.redact)
+        self.baseURL = baseURL.map(Self.recordable)
         self.options = options
+    }
+
+    /// `url` as a record may hold it: credentials and secret-looking query parameters
+    /// removed, the rest kept.
+    public static func recordable(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "<unparsable URL>" }
+        components.user = nil
+        components.password = nil
+        components.fragment = nil
+        let secret = ["key", "token", "secret", "password", "sig", "auth"]
+        let kept = (components.queryItems ?? []).filter { item in !secret.contains { item.name.lowercased().contains($0) } }
+        components.queryItems = kept.isEmpty ? nil : kept
+        return components.string ?? "<unparsable URL>"
     }
 
     /// The record a collection's configuration holds; nil when it records no embedder or

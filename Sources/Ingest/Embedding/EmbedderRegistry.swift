@@ -15,9 +15,16 @@ public struct EmbedderRegistry: Sendable {
     public struct Context: Sendable {
         /// The local model's folder (default: `$QUIVER_MODEL_DIR`, else the setup cache).
         public var modelDirectory: String?
+        /// A server to use instead of the one recorded (the same embedder served from
+        /// elsewhere, or a recorded address that was wrong). Given by the caller, so an
+        /// OpenAI key from the environment is sent to it.
+        public var baseURL: String?
 
         /// Creates a context.
-        public init(modelDirectory: String? = nil) { self.modelDirectory = modelDirectory }
+        public init(modelDirectory: String? = nil, baseURL: String? = nil) {
+            self.modelDirectory = modelDirectory
+            self.baseURL = baseURL
+        }
     }
 
     /// Makes an embedder from a record.
@@ -37,22 +44,35 @@ public struct EmbedderRegistry: Sendable {
             return HashingEmbedder(dimension: record.identifier.dimension)
         }
         r.register("local") { _, context in try LocalEmbedder(directory: context.modelDirectory) }
-        r.register("openai") { record, _ in
-            // The environment's key goes only to OpenAI itself or to $OPENAI_BASE_URL: a
-            // store file from elsewhere must not be able to collect it.
-            let env = ProcessInfo.processInfo.environment["OPENAI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-            func normalized(_ url: String) -> String { QuiverError.redact(url.hasSuffix("/") ? String(url.dropLast()) : url) }
+        r.register("openai") { record, context in
+            // The environment's key goes only to OpenAI itself, to $OPENAI_BASE_URL, or to
+            // a server the caller named: a store file from elsewhere must not collect it.
+            if let override = context.baseURL {
+                return try OpenAIEmbedder(
+                    model: record.identifier.model, dimension: record.identifier.dimension, baseURL: override,
+                    sendDimensions: record.options[EmbedderRecord.sendsDimensionsKey] == "true")
+            }
             let base = record.baseURL
-            let trusted = base.map { b in b == "https://api.openai.com/v1" || env.map(normalized) == normalized(b) } ?? true
+            let trusted = base.map(Self.openAIKeyGoesTo) ?? true
             return try OpenAIEmbedder(
                 model: record.identifier.model, dimension: record.identifier.dimension, baseURL: base,
                 apiKey: trusted ? nil : Secret(""), sendDimensions: record.options[EmbedderRecord.sendsDimensionsKey] == "true")
         }
-        r.register("ollama") { record, _ in
-            try OllamaEmbedder(model: record.identifier.model, dimension: record.identifier.dimension, host: record.baseURL)
+        r.register("ollama") { record, context in
+            try OllamaEmbedder(
+                model: record.identifier.model, dimension: record.identifier.dimension, host: context.baseURL ?? record.baseURL)
         }
         return r
     }()
+
+    /// Whether the standard registry sends `$OPENAI_API_KEY` to a recorded `baseURL`:
+    /// only to OpenAI itself or to `$OPENAI_BASE_URL`, so that a store file from elsewhere
+    /// cannot collect the key.
+    public static func openAIKeyGoesTo(_ baseURL: String) -> Bool {
+        let env = ProcessInfo.processInfo.environment["OPENAI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        func normalized(_ url: String) -> String { QuiverError.redact(url.hasSuffix("/") ? String(url.dropLast()) : url) }
+        return normalized(baseURL) == "https://api.openai.com/v1" || env.map(normalized) == normalized(baseURL)
+    }
 
     /// Adds (or replaces) the builder of `provider`.
     public mutating func register(_ provider: String, _ builder: @escaping Builder) {

@@ -41,7 +41,9 @@ struct Index: AsyncParsableCommand, VerboseCommand {
         // Without --embedder, an existing collection keeps the embedder it was built with.
         let existing = embedderOptions.embedder == nil ? found : nil
         let embedder: any Embedder =
-            try existing.map { try EmbedderOptions.remembered($0, modelDirectory: embedderOptions.modelDir) }
+            try existing.map {
+                try EmbedderOptions.remembered($0, modelDirectory: embedderOptions.modelDir, baseURL: embedderOptions.baseURL)
+            }
             ?? embedderOptions.make()
         if dryRun { return try await plan(embedder) }
         let store = try Store(path: storeOptions.path)

@@ -13,13 +13,15 @@ struct Search: AsyncParsableCommand, VerboseCommand {
     @Option(help: "Metadata filter KEY=VALUE (repeatable).") var `where`: [String] = []
     @Option(help: "Local model folder, for collections built with it (default: $QUIVER_MODEL_DIR, else the setup cache).")
     var modelDir: String?
+    @Option(help: "The embedding server's base URL, instead of the one the collection recorded (openai, ollama).")
+    var baseURL: String?
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var verbosity: VerboseOptions
 
     func run() async throws {
         let store = try Store(path: storeOptions.path, options: .noCreate)
         let target = try await store.collection(collection)
-        let embedder = try EmbedderOptions.remembered(target, modelDirectory: modelDir)
+        let embedder = try EmbedderOptions.remembered(target, modelDirectory: modelDir, baseURL: baseURL)
         let vector = try await embedder.embed([question])[0]
         let response = try await target.searchExplained(batch: [vector], k: k, filter: try Filters.parse(`where`))
         let (batch, plan) = (response.hits, response.plan)

@@ -12,6 +12,10 @@ struct AskOptions: ParsableArguments {
     @Option(help: "Diversify with maximal marginal relevance, λ in 0…1 (1 = relevance only).") var mmr: Float?
     @Option(help: "Local model folder, for collections built with it (default: $QUIVER_MODEL_DIR, else the setup cache).")
     var modelDir: String?
+    @Option(
+        name: .customLong("embedder-base-url"),
+        help: "The embedding server's base URL, instead of the one the collection recorded (openai, ollama).")
+    var embedderBaseURL: String?
     @OptionGroup var llmOptions: LLMOptions
 
     func validate() throws {
@@ -24,7 +28,7 @@ struct AskOptions: ParsableArguments {
     func engine(concurrency: Int = 8) async throws -> QueryEngine {
         let store = try Store(path: storeOptions.path, options: .noCreate)
         let target = try await store.collection(collection)
-        let embedder = try EmbedderOptions.remembered(target, modelDirectory: modelDir)
+        let embedder = try EmbedderOptions.remembered(target, modelDirectory: modelDir, baseURL: embedderBaseURL)
         let retriever = try Retriever(
             collection: target, embedder: embedder,
             options: RetrievalOptions(k: k, filter: try Filters.parse(`where`), minScore: minScore, mmrLambda: mmr))

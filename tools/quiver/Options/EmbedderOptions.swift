@@ -70,9 +70,26 @@ struct EmbedderOptions: ParsableArguments {
 
     /// The embedder a collection was built with, from what it recorded (see
     /// `VectorCollection.recordedEmbedder`).
-    static func remembered(_ collection: any VectorCollection, modelDirectory: String? = nil) throws -> any Embedder {
+    ///
+    /// With `baseURL`, the server is that one instead of the recorded one. When an OpenAI
+    /// key is in the environment but the recorded server is not one it goes to, a note on
+    /// stderr says so (the server's refusal would otherwise look like a bad key).
+    static func remembered(_ collection: any VectorCollection, modelDirectory: String? = nil, baseURL: String? = nil) throws
+        -> any Embedder
+    {
+        let record = EmbedderRecord(configuration: collection.info.configuration)
+        if baseURL == nil, let record, record.identifier.provider == "openai", let recorded = record.baseURL,
+            !EmbedderRegistry.openAIKeyGoesTo(recorded),
+            !(ProcessInfo.processInfo.environment["OPENAI_API_KEY"] ?? "").isEmpty
+        {
+            FileHandle.standardError.write(
+                Data(
+                    ("quiver: note: OPENAI_API_KEY is not sent to \(TerminalText.line(recorded)), which collection "
+                        + "\"\(TerminalText.line(collection.name))\" recorded: it is not $OPENAI_BASE_URL; pass --base-url "
+                        + "(--embedder-base-url for query and repl) or set OPENAI_BASE_URL to that server to send it\n").utf8))
+        }
         do {
-            return try collection.recordedEmbedder(modelDirectory: modelDirectory)
+            return try collection.recordedEmbedder(modelDirectory: modelDirectory, baseURL: baseURL)
         } catch let e as IngestError where e.code == .embedderMismatch {
             throw CLIError(
                 e.message, hint: "re-index it with `quiver index PATH --collection \(collection.name) --embedder …`")
