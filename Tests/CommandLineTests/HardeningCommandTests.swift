@@ -359,4 +359,48 @@ import VectorStore
         #expect(try runProduct(["collections", "--store", store]).out.isEmpty)
         #expect(try runProduct(["drop", "docs", "--store", store]).status == 1)
     }
+
+    /// `check` aborted (`mdb.c: Assertion 'IS_LEAF(mp)' failed`) or died of a bus error
+    /// for about one damaged page in ten. Every page of a store overwritten in turn: check
+    /// always ends with a report or a clear error, never a signal.
+    @Test func checkSurvivesEveryDamagedPage() throws {
+        let dir = TemporaryDirectory("quiver-harden-pages")
+        defer { dir.remove() }
+        let pristine = dir.sub("pristine")
+        do {
+            let store = try Store(path: pristine)
+            for name in ["a", "b"] {
+                let c = try store.createCollection(name, dimension: 16, metric: .cosine)
+                try c.upsert(
+                    (0..<300).map { i in
+                        Record(
+                            id: "\(name)\(i)", vector: (0..<16).map { Float(($0 * 7 + i) % 13) + 0.5 }, text: "text \(i)",
+                            metadata: ["n": .int(Int64(i % 5))])
+                    })
+            }
+        }
+        let original = try Data(contentsOf: URL(fileURLWithPath: pristine + "/data.mdb"))
+        let pages = original.count / 4096
+        var rng = SeededGenerator(seed: 11)
+        var outcomes: [String: Int] = [:]
+        let damaged = dir.sub("damaged")
+        try FileManager.default.createDirectory(atPath: damaged, withIntermediateDirectories: true)
+        for page in 2..<pages {
+            var bytes = [UInt8](original)
+            for i in (page * 4096)..<((page + 1) * 4096) { bytes[i] = UInt8(truncatingIfNeeded: rng.next()) }
+            try? FileManager.default.removeItem(atPath: damaged + "/lock.mdb")
+            try Data(bytes).write(to: URL(fileURLWithPath: damaged + "/data.mdb"))
+            let r = try runProduct(["check", "--store", damaged])
+            #expect(r.status == 0 || r.status == 1, "page \(page): status \(r.status) \(r.err)")
+            if r.status == 1 { #expect(!(r.out + r.err).isEmpty, "page \(page): a failure says what") }
+            let kind =
+                r.err.contains("stopped LMDB") ? "lmdb stopped" : r.status == 0 ? "ok" : r.out.contains("problem") ? "problems" : "error"
+            outcomes[kind, default: 0] += 1
+        }
+        // Seen here (LMDB 0.9.24, this seed): 5 pages stop LMDB inside the child, 21 give
+        // problems, 22 errors, 9 go unnoticed (free pages, record text: no checksum there).
+        // The path that outlives LMDB must have run.
+        #expect((outcomes["lmdb stopped"] ?? 0) >= 1, "\(outcomes)")
+        #expect(outcomes.values.reduce(0, +) == pages - 2, "\(outcomes)")
+    }
 }

@@ -12,6 +12,9 @@ public struct CheckReport: Sendable, CustomStringConvertible {
     /// True when no problem was found.
     public var isHealthy: Bool { problems.isEmpty }
 
+    /// An empty report (reports of single collections can be merged into one).
+    public init() {}
+
     /// `ok — name: N records, …` or the first problems found.
     public var description: String {
         let summary = counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value) records" }.joined(separator: ", ")
@@ -24,12 +27,25 @@ extension Store {
     /// Checks the integrity of every collection in one snapshot: every id resolves to a
     /// location, a live slot whose row id matches, and a record carrying that id; counts
     /// agree; every block decodes; every index entry names a live row.
+    ///
+    /// LMDB trusts its pages: on some damaged pages liblmdb itself stops the process (an
+    /// assertion, a bus error) before Quiver can report anything. `quiver check` runs this
+    /// in a child process for that reason, and says which collection it was reading.
     public func check() throws -> CheckReport {
         var report = CheckReport()
         for info in try collections(includingReserved: true) {
             let c = try collection(info.name)
             try c.check(into: &report)
         }
+        return report
+    }
+
+    /// Checks one collection (see ``check()``).
+    ///
+    /// - Throws: `.collectionNotFound`, or a storage error.
+    public func check(collection name: String) throws -> CheckReport {
+        var report = CheckReport()
+        try collection(name).check(into: &report)
         return report
     }
 
