@@ -403,4 +403,43 @@ import VectorStore
         #expect((outcomes["lmdb stopped"] ?? 0) >= 1, "\(outcomes)")
         #expect(outcomes.values.reduce(0, +) == pages - 2, "\(outcomes)")
     }
+
+    /// `compact` never shrank the file (10.4 MB → 17.4 MB after deleting two thirds), and
+    /// `Store.copy` had no command. Now `compact --shrink` swaps in a compacted copy (and
+    /// refuses while another process has the store open), and `backup DEST` writes one.
+    @Test func shrinkAndBackup() throws {
+        let dir = TemporaryDirectory("quiver-harden-shrink")
+        defer { dir.remove() }
+        let corpus = try Self.corpus(dir, documents: 90)
+        let store = dir.sub("store")
+        #expect(try runProduct(["index", corpus, "--store", store, "--embedder", "hash"]).status == 0)
+        for i in 0..<60 { try FileManager.default.removeItem(atPath: corpus + "/doc\(i).txt") }
+        #expect(try runProduct(["index", corpus, "--store", store, "--prune"]).status == 0)
+        let before = try #require(try FileManager.default.attributesOfItem(atPath: store + "/data.mdb")[.size] as? Int)
+        let count = try Store(path: store).collection("docs").count()
+
+        // Refused while another process has the store open (a console waiting for input).
+        var refused: ProcessOutput?
+        _ = try runProduct(["repl", "--store", store, "--llm", "none"], input: nil) { _ in
+            usleep(1_500_000)
+            refused = try? runProduct(["compact", "--shrink", "--store", store])
+        }
+        #expect(refused?.status == 1 && refused?.err.contains("is open in process") == true, "\(String(describing: refused))")
+
+        let shrunk = try runProduct(["compact", "--shrink", "--store", store])
+        #expect(shrunk.status == 0, "\(shrunk.err)")
+        let after = try #require(try FileManager.default.attributesOfItem(atPath: store + "/data.mdb")[.size] as? Int)
+        #expect(after * 2 < before, "\(before) → \(after) bytes")
+        #expect(try runProduct(["check", "--store", store]).status == 0)
+        #expect(try Store(path: store).collection("docs").count() == count)
+        #expect(try runProduct(["search", "lamp", "--store", store]).status == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store).sorted() == ["data.mdb", "lock.mdb"])
+
+        // backup: a consistent, checked copy; a non-empty destination is refused.
+        let backup = try runProduct(["backup", dir.sub("copy"), "--store", store])
+        #expect(backup.status == 0, "\(backup.err)")
+        #expect(try Store(path: dir.sub("copy")).collection("docs").count() == count)
+        #expect(try runProduct(["check", "--store", dir.sub("copy")]).status == 0)
+        #expect(try runProduct(["backup", dir.sub("copy"), "--store", store]).status == 1)
+    }
 }

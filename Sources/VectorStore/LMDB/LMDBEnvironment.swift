@@ -47,6 +47,13 @@ final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
+    /// True when this process has the environment of `directory` open.
+    static func isOpen(directory: String) -> Bool {
+        var st = stat()
+        guard stat(directory, &st) == 0 else { return false }
+        return registry.withLock { $0["\(st.st_dev):\(st.st_ino)"]?.env != nil }
+    }
+
     /// Opens (creating files if needed) the environment in `directory`, which must exist.
     private init(directory: String, mapSize: Int, maxDBs: Int, maxReaders: Int, sync: Bool) throws {
         // The map is address space, not memory: 1 TiB by default, so that it rarely needs

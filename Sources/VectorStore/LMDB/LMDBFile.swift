@@ -82,4 +82,30 @@ enum LMDBFile {
                 path: dataFile, expected: "\(meta.requiredBytes) bytes", actual: "\(size) bytes")
         }
     }
+
+    /// A process other than this one that has the environment of `directory` open, or nil.
+    ///
+    /// Every process with an LMDB environment open holds a shared `fcntl` lock on byte 0 of
+    /// its `lock.mdb` (LMDB's exclusive-open check), so asking for a write lock there
+    /// (F_GETLK: nothing is locked) names one of them. This process's own locks never
+    /// conflict with its own request. The descriptor stays open in `holder` until
+    /// ``release(_:)``: closing a descriptor of a file drops every fcntl lock this process
+    /// holds on it, LMDB's too.
+    static func otherUser(of directory: String, holder: inout Int32) -> pid_t? {
+        if holder < 0 { holder = open(directory + "/lock.mdb", O_RDWR | O_CLOEXEC) }
+        guard holder >= 0 else { return nil }  // no lock file: nobody has it open
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = 0
+        lock.l_len = 1
+        guard fcntl(holder, F_GETLK, &lock) == 0 else { return nil }
+        return lock.l_type == Int16(F_UNLCK) ? nil : lock.l_pid
+    }
+
+    /// Closes a descriptor from ``otherUser(of:holder:)``; call only once this process no
+    /// longer has the environment open.
+    static func release(_ holder: Int32) {
+        if holder >= 0 { close(holder) }
+    }
 }
