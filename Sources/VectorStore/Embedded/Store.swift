@@ -32,7 +32,70 @@ public final class Store: VectorDatabase {
     ///
     /// - Throws: `StoreError` `.notAStore` when the directory holds something else,
     ///   `.unsupportedFormat` for a store written by a newer Quiver, `.storage` for I/O.
-    public init(path: String, options: StoreOptions = StoreOptions()) throws {
+    public convenience init(path: String, options: StoreOptions = StoreOptions()) throws {
+        let dataFile = (path as NSString).appendingPathComponent("data.mdb")
+        if options.create && !FileManager.default.fileExists(atPath: dataFile) {
+            try Self.create(at: path, options: options)
+        }
+        try self.init(opening: path, options: options)
+    }
+
+    /// Creates a store at `path` atomically: built in a hidden folder beside it, then
+    /// renamed into place, so a failure at any point (a full disk) leaves no half-made
+    /// store behind. `path` may be missing, an empty folder, or the `lock.mdb` an
+    /// interrupted creation left; anything else is left to `init(opening:)` to refuse.
+    private static func create(at path: String, options: StoreOptions) throws {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDir) {
+            guard isDir.boolValue else { return }
+            let contents = (try? fm.contentsOfDirectory(atPath: path)) ?? ["?"]
+            if contents == ["lock.mdb"] {
+                // Left by a creation that failed before data.mdb existed (older Quiver).
+                var holder: Int32 = -1
+                defer { LMDBFile.release(holder) }
+                guard LMDBFile.otherUser(of: path, holder: &holder) == nil else { return }
+                try? fm.removeItem(atPath: (path as NSString).appendingPathComponent("lock.mdb"))
+            } else if !contents.isEmpty {
+                return
+            }
+        }
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL
+        let parent = absolute.deletingLastPathComponent().path
+        do {
+            try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError(.storage, "cannot create the folder \(parent) for the store \(path)", underlying: "\(error)", path: path)
+        }
+        let staging = (parent as NSString).appendingPathComponent(
+            ".\(absolute.lastPathComponent).creating-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        do {
+            try fm.createDirectory(atPath: staging, withIntermediateDirectories: false)
+        } catch {
+            throw StoreError(.storage, "cannot create a folder beside \(path) to build the store in", underlying: "\(error)", path: path)
+        }
+        defer { try? fm.removeItem(atPath: staging) }
+        do {
+            var inPlace = options
+            inPlace.create = true
+            _ = try Store(opening: staging, options: inPlace)
+        } catch var e as StoreError {  // closed by now: the environment goes with its last Store
+            e.message = "cannot create the store at \(path): " + e.message.replacingOccurrences(of: staging, with: path)
+            e.path = path
+            throw e
+        }
+        if rename(staging, path) != 0 {
+            let code = errno
+            // Someone else created it meanwhile: theirs is opened instead.
+            if (code == EEXIST || code == ENOTEMPTY) && fm.fileExists(atPath: (path as NSString).appendingPathComponent("data.mdb")) {
+                return
+            }
+            throw StoreError(
+                .storage, "cannot move the new store into \(path): \(String(cString: strerror(code)))", path: path)
+        }
+    }
+
+    private init(opening path: String, options: StoreOptions) throws {
         self.path = path
         self.options = options
         let fm = FileManager.default
@@ -44,6 +107,12 @@ public final class Store: VectorDatabase {
             }
             if !fm.fileExists(atPath: dataFile) {
                 let contents = (try? fm.contentsOfDirectory(atPath: path)) ?? []
+                if contents == ["lock.mdb"] {
+                    throw StoreError(
+                        .notAStore,
+                        "\(path) holds only lock.mdb, left by a store creation that failed (a full disk?): "
+                            + "`quiver index` creates the store there again", path: path)
+                }
                 if !contents.isEmpty {
                     throw StoreError(.notAStore, "\(path) is not a Quiver store: it holds other files and no data.mdb", path: path)
                 }
