@@ -442,4 +442,42 @@ import VectorStore
         #expect(try runProduct(["check", "--store", dir.sub("copy")]).status == 0)
         #expect(try runProduct(["backup", dir.sub("copy"), "--store", store]).status == 1)
     }
+
+    /// A full disk while a store was created crashed and left a folder holding only
+    /// lock.mdb that every command refused for good. A file-size limit (RLIMIT_FSIZE, with
+    /// SIGXFSZ ignored: writes fail as on a full disk) stands in for the disk here.
+    @Test func fullDiskDuringCreationAndIndexing() throws {
+        let dir = TemporaryDirectory("quiver-harden-full")
+        defer { dir.remove() }
+        let quiver = try #require(BuiltProducts.executable("quiver"))
+        func limited(_ bytes: Int, _ arguments: [String]) throws -> ProcessOutput {
+            let setup =
+                "import os, resource, signal, sys; n = int(sys.argv[1]); resource.setrlimit(resource.RLIMIT_FSIZE, (n, n)); "
+                + "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); os.execv(sys.argv[2], sys.argv[2:])"
+            return try runProduct(["-c", setup, "\(bytes)", quiver] + arguments, product: "python3")
+        }
+        // Creation is atomic: nothing is left behind, and the next run creates the store.
+        let store = dir.sub("store")
+        let failed = try limited(4096, ["index", Self.data, "--store", store, "--embedder", "hash"])
+        #expect(failed.status == 1 && failed.err.contains("cannot create the store at \(store)"), "\(failed.status) \(failed.err)")
+        #expect(!FileManager.default.fileExists(atPath: store))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("creating") }.isEmpty)
+        #expect(try runProduct(["index", Self.data, "--store", store, "--embedder", "hash"]).status == 0)
+
+        // Full mid-run: what was committed is said, kept and searchable; a rerun finishes.
+        let partial = dir.sub("partial")
+        let cut = try limited(200_000, ["index", Self.data, "--store", partial, "--embedder", "hash"])
+        #expect(cut.status == 1 && cut.err.contains("were committed before it"), "\(cut.status) \(cut.err)")
+        #expect(try runProduct(["check", "--store", partial]).status == 0)
+        #expect(try runProduct(["index", Self.data, "--store", partial, "--embedder", "hash"]).status == 0)
+        #expect(try Store(path: partial).collection("docs").count() == (try Store(path: store).collection("docs").count()))
+
+        // A folder an older Quiver left holding only lock.mdb: reported, then created again.
+        let leftover = dir.sub("leftover")
+        try FileManager.default.createDirectory(atPath: leftover, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: leftover + "/lock.mdb", contents: Data(count: 8192))
+        let stats = try runProduct(["stats", "--store", leftover])
+        #expect(stats.status == 1 && stats.err.contains("holds only lock.mdb"), "\(stats.err)")
+        #expect(try runProduct(["index", Self.data, "--store", leftover, "--embedder", "hash"]).status == 0)
+    }
 }

@@ -385,6 +385,8 @@ public struct IngestPipeline: Sendable {
         var pending: (records: [Record], docs: [(String, Bool)]) = ([], [])
         var writer: Task<Void, Error>?
         let written = Locked(0)
+        let committedDocuments = Locked(0)
+        let documentsBefore = report.added.count + report.updated.count  // earlier windows: all committed
         let collection = self.collection
         func dispatch() {
             guard !pending.docs.isEmpty else { return }
@@ -394,10 +396,12 @@ public struct IngestPipeline: Sendable {
             let records = pending.records
             let replaced = Filter.isIn(ChunkSchema.Key.document, pending.docs.map { .string($0.0) })
             let previous = writer
+            let documents = pending.docs.count
             writer = Task(executorPreference: BlockingExecutor.current) {
                 try await previous?.value
                 try await collection.write(upsert: records, deleting: [], deletingWhere: replaced)
                 written.withLock { $0 += records.count }
+                committedDocuments.withLock { $0 += documents }
             }
             report.chunksWritten += records.count
             for (id, isNew) in pending.docs {
@@ -469,6 +473,15 @@ public struct IngestPipeline: Sendable {
             try await writer?.value
         } catch {
             _ = await writer?.result  // no write left running behind the error
+            // A write that failed (a full disk, a damaged store): say what was committed.
+            if var e = error as? QuiverError, e.code == .storage || e.code == .corrupted {
+                let documents = documentsBefore + committedDocuments.withLock { $0 }
+                let chunks = startWritten + written.withLock { $0 }
+                e.message +=
+                    "; \(documents) documents (\(chunks) chunks) of this run were committed before it and are searchable, "
+                    + "the rest were not: the same command, run again, goes on from there"
+                throw e
+            }
             throw error
         }
         progress.written = written.withLock { $0 } + startWritten
