@@ -480,4 +480,27 @@ import VectorStore
         #expect(stats.status == 1 && stats.err.contains("holds only lock.mdb"), "\(stats.err)")
         #expect(try runProduct(["index", Self.data, "--store", leftover, "--embedder", "hash"]).status == 0)
     }
+
+    /// A store the user can read but not write could not even be searched ("mdb_env_open
+    /// failed"). It opens read-only now: searches work, writes say why they cannot.
+    @Test func readOnlyStoreCanBeSearched() throws {
+        let dir = TemporaryDirectory("quiver-harden-ro")
+        defer { dir.remove() }
+        let store = dir.sub("store")
+        #expect(try runProduct(["index", Self.data, "--store", store, "--embedder", "hash"]).status == 0)
+        #expect(chmod(dir.path, 0o755) == 0 && chmod(store, 0o755) == 0)
+        // As nobody (the tests run as root, who may write anything).
+        func asNobody(_ arguments: [String]) throws -> ProcessOutput {
+            let quiver = try #require(BuiltProducts.executable("quiver"))
+            let drop = "import os, sys; os.setgroups([]); os.setgid(65534); os.setuid(65534); os.execv(sys.argv[1], sys.argv[1:])"
+            return try runProduct(["-c", drop, quiver] + arguments, product: "python3")
+        }
+        guard getuid() == 0 else { return }  // only root can become nobody here
+        let search = try asNobody(["search", "Who rowed out to the wreck?", "--store", store, "-k", "1"])
+        #expect(search.status == 0 && search.out.contains("[1]"), "\(search.status) \(search.err)")
+        #expect(try asNobody(["stats", "--store", store]).status == 0)
+        let drop = try asNobody(["drop", "docs", "--store", store])
+        #expect(drop.status == 1 && drop.err.contains("is read-only for this user"), "\(drop.err)")
+        #expect(try runProduct(["stats", "--store", store]).out.contains("docs:"))
+    }
 }

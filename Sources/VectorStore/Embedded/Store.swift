@@ -159,7 +159,12 @@ public final class Store: VectorDatabase {
         let trashCount = try dbs[3].map { trash in try env.read { try $0.count(trash) } } ?? 0
         // Writes only when creating, or to delete dropped collections' tables; the first
         // opener in a process does that, before any handle to them can be in use.
-        if dbs.contains(where: { $0 == nil }) || (isNew && trashCount > 0) {
+        if env.readOnly && dbs.contains(where: { $0 == nil }) {
+            throw StoreError(
+                .storage, "\(path) is read-only for this user and its Quiver tables are not all there: it cannot be completed",
+                path: path)
+        }
+        if !env.readOnly && (dbs.contains(where: { $0 == nil }) || (isNew && trashCount > 0)) {
             dbs = try env.write(openingDatabases: true) { txn -> [DBI?] in
                 let meta = try Self.openDB(env, Format.metaDB, txn)
                 let metaTable = Table<UTF8Key>(dbi: meta)
@@ -226,6 +231,13 @@ public final class Store: VectorDatabase {
 
     /// The store directory.
     public var location: String { path }
+
+    /// True when this user can only read the store (another user's files, a read-only
+    /// mount): searches work, writes fail with "permission denied". When even the lock file
+    /// is not writable, readers cannot register themselves, so a process writing the store
+    /// at the same time may change pages a search is reading: search such a store while
+    /// nobody writes it.
+    public var isReadOnly: Bool { env.readOnly }
 
     /// The newest on-disk format this Quiver reads and writes.
     public static var supportedFormatVersion: Int { Int(Format.version) }

@@ -17,6 +17,11 @@ struct MapFullSignal: Error {}
 final class LMDBEnvironment: @unchecked Sendable {
     let env: OpaquePointer
     let path: String
+    /// Opened read-only: this user cannot write the store's files.
+    let readOnly: Bool
+    /// Opened without the lock file (it was not writable either): readers are not
+    /// registered, so a writer elsewhere may reuse pages a long read still looks at.
+    let unlocked: Bool
     /// Held shared by every transaction of this process, exclusively by a map resize.
     private let resizeLock: UnsafeMutablePointer<pthread_rwlock_t>
     /// `mdb_dbi_open` must not run in two transactions of one process until the first
@@ -66,6 +71,10 @@ final class LMDBEnvironment: @unchecked Sendable {
         let floor = fileBytes + (64 << 20)
         var size = max(mapSize, floor)
         var opened: OpaquePointer?
+        // A store this user may read but not write (another user's, a read-only mount):
+        // opened read-only, then also without the lock file when that cannot be opened
+        // for writing (LMDB needs it writable to register readers).
+        var access: UInt32 = 0
         while opened == nil {
             var handle: OpaquePointer?
             try lmdbCheck(mdb_env_create(&handle), "mdb_env_create", directory)
@@ -74,7 +83,7 @@ final class LMDBEnvironment: @unchecked Sendable {
                 try lmdbCheck(mdb_env_set_maxdbs(handle, MDB_dbi(maxDBs)), "mdb_env_set_maxdbs")
                 try lmdbCheck(mdb_env_set_maxreaders(handle, UInt32(maxReaders)), "mdb_env_set_maxreaders")
                 try lmdbCheck(mdb_env_set_mapsize(handle, size), "mdb_env_set_mapsize")
-                var flags = UInt32(MDB_NOTLS | MDB_NORDAHEAD)
+                var flags = UInt32(MDB_NOTLS | MDB_NORDAHEAD) | access
                 if !sync { flags |= UInt32(MDB_NOSYNC) }
                 let rc = mdb_env_open(handle, directory, flags, 0o644)
                 if rc == ENOMEM && size > floor {
@@ -82,10 +91,17 @@ final class LMDBEnvironment: @unchecked Sendable {
                     size = max(size / 4, floor)
                     continue
                 }
+                if (rc == EACCES || rc == EROFS) && access != UInt32(MDB_RDONLY | MDB_NOLOCK) {
+                    mdb_env_close(handle)
+                    access = access == 0 ? UInt32(MDB_RDONLY) : UInt32(MDB_RDONLY | MDB_NOLOCK)
+                    continue
+                }
                 try lmdbCheck(rc, "mdb_env_open", directory)
-                var dead: Int32 = 0
-                // Free reader slots left by killed processes.
-                try lmdbCheck(mdb_reader_check(handle, &dead), "mdb_reader_check", directory)
+                if access & UInt32(MDB_NOLOCK) == 0 {
+                    var dead: Int32 = 0
+                    // Free reader slots left by killed processes.
+                    try lmdbCheck(mdb_reader_check(handle, &dead), "mdb_reader_check", directory)
+                }
             } catch {
                 mdb_env_close(handle)
                 throw error
@@ -95,6 +111,8 @@ final class LMDBEnvironment: @unchecked Sendable {
         guard let handle = opened else { throw StoreError(.storage, "LMDB mdb_env_open returned no environment for \(directory)") }
         env = handle
         path = directory
+        readOnly = access != 0
+        unlocked = access & UInt32(MDB_NOLOCK) != 0
         resizeLock = .allocate(capacity: 1)
         pthread_rwlock_init(resizeLock, nil)
     }
@@ -137,6 +155,12 @@ final class LMDBEnvironment: @unchecked Sendable {
     }
 
     private func begin(readOnly: Bool) throws -> OpaquePointer {
+        if !readOnly && self.readOnly {
+            throw StoreError(
+                .storage,
+                "\(path) is read-only for this user (another user's files, or a read-only file system): "
+                    + "it can be searched, not changed", path: path)
+        }
         while true {
             pthread_rwlock_rdlock(resizeLock)
             var txn: OpaquePointer?
