@@ -95,6 +95,21 @@ import Testing
         #expect(!result.documents.contains { $0.id == "bad.txt" })
     }
 
+    /// A CSV quote that never closes swallowed every row after it, silently. It is read
+    /// as a character now, the rows after it come back, and the file has a note naming the line.
+    @Test func csvUnclosedQuoteIsReportedAndDoesNotSwallowRows() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        try "name,notes\nA,\"never closed\nB,fine\nC,\"quoted, with comma\"\nD,last\n".write(
+            toFile: dir.sub("t.csv"), atomically: true, encoding: .utf8)
+        let result = DocumentLoader().load(directory: dir.path)
+        #expect(result.documents.map(\.id) == ["t.csv#1", "t.csv#2", "t.csv#3", "t.csv#4"])
+        #expect(result.documents[0].text == "name: A\nnotes: \"never closed")
+        #expect(result.documents[2].text == "name: C\nnotes: quoted, with comma")
+        let note = try #require(result.issues.first { $0.kind == .malformed })
+        #expect(note.path == "t.csv" && note.detail.hasPrefix("line 2:") && !note.isFailure)
+    }
+
     @Test func csvColumnsAsTextAndMetadata() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

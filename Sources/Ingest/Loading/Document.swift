@@ -55,6 +55,9 @@ public struct LoadIssue: Error, Sendable, Hashable, CustomStringConvertible {
         /// No parser takes the file: none recognises its first bytes and none claims its
         /// extension. Reported, never an ingest failure.
         case unsupported
+        /// Part of the file was malformed (a CSV quote that never closes) and was read
+        /// another way; the rest is indexed. A note, not a failure.
+        case malformed
     }
 
     /// True when the file was meant to be indexed and could not be (unreadable, too
@@ -63,7 +66,7 @@ public struct LoadIssue: Error, Sendable, Hashable, CustomStringConvertible {
     public var isFailure: Bool {
         switch kind {
         case .tooLarge, .unreadable, .invalidUTF8, .binary: return true
-        case .empty, .repairedUTF8, .symlinkLoop, .unsupported: return false
+        case .empty, .repairedUTF8, .symlinkLoop, .unsupported, .malformed: return false
         }
     }
 

@@ -14,12 +14,19 @@ public struct CSVParser: DocumentParser {
     ///
     /// - Throws: A `.binary` or `.invalidUTF8` `LoadIssue` (see `ParseInput.decodeText()`).
     public func parse(_ input: ParseInput) throws -> DocumentLoader.Result {
-        let (text, issues) = try input.decodeText()
+        let (text, decodeIssues) = try input.decodeText()
+        var issues = decodeIssues
         let base = input.metadata
         if case .wholeFile = input.options.csv {
             return DocumentLoader.Result(documents: [Document(id: input.id, text: text, metadata: base)], issues: issues)
         }
-        let rows = CSV.parse(text)
+        let (rows, unclosed) = CSV.parseReporting(text)
+        for line in unclosed {
+            issues.append(
+                LoadIssue(
+                    path: input.id, kind: .malformed,
+                    detail: "line \(line): a quote that never closes (it would swallow every row after it), read as a character"))
+        }
         guard let header = rows.first else { return DocumentLoader.Result(issues: issues) }
         var textColumns: [String]?
         if case .rowPerDocument(let columns) = input.options.csv { textColumns = columns }
