@@ -32,6 +32,22 @@ import Testing
         #expect(chunks.allSatisfy { $0.text.unicodeScalars.count <= 45 })
     }
 
+    /// One 20 MB "word" stayed one 20 MB chunk under the token splitter. Chunks are now
+    /// capped in bytes, cut on character boundaries, and together still cover the text.
+    @Test func overlongWordIsCutIntoBoundedChunks() {
+        let word = String(repeating: "é", count: 100_000) + "x"  // 200,001 bytes, no space
+        let text = "before " + word + " after"
+        let splitter = TokenSplitter(chunkSize: 64, chunkOverlap: 8)
+        #expect(splitter.maxChunkBytes == 4096)
+        let chunks = splitter.split(text)
+        #expect(chunks.allSatisfy { $0.text.utf8.count <= 4096 && !$0.text.isEmpty })
+        #expect(chunks.count >= 200_001 / 4096)
+        // Consecutive, and each range is its text.
+        let bytes = Array(text.utf8)
+        for c in chunks { #expect(Array(bytes[c.range]) == Array(c.text.utf8)) }
+        #expect(chunks.map(\.text).joined() == text)
+    }
+
     @Test func wordTokens() {
         let text = "Héllo, wörld! 漢字 e\u{301}t 👨‍👩‍👧 3.14 don't"
         let bytes = Array(text.utf8)

@@ -98,13 +98,20 @@ public struct TokenSplitter: TextSplitter {
     public let chunkOverlap: Int
     /// The tokenizer that counts.
     public let tokenizer: any Tokenizer
+    /// The most UTF-8 bytes a chunk holds whatever its token count: one "word" of 20 MB
+    /// (no space in it) is one token, and stayed one 20 MB chunk. Longer chunks are cut
+    /// at character boundaries. Default: 32 bytes per token of `chunkSize`, at least 4 KiB.
+    public let maxChunkBytes: Int
 
     /// Creates a splitter. The chunk size is clamped to the tokenizer's
     /// `maxTokensPerChunk` (254 for the local model), the overlap below the chunk size.
-    public init(chunkSize: Int = 256, chunkOverlap: Int = 32, tokenizer: any Tokenizer = WordTokenizer()) {
+    public init(
+        chunkSize: Int = 256, chunkOverlap: Int = 32, tokenizer: any Tokenizer = WordTokenizer(), maxChunkBytes: Int? = nil
+    ) {
         let size = tokenizer.maxTokensPerChunk.map { min($0, chunkSize) } ?? chunkSize
         (self.chunkSize, self.chunkOverlap) = clampedLimits(size: size, overlap: chunkOverlap)
         self.tokenizer = tokenizer
+        self.maxChunkBytes = max(16, maxChunkBytes ?? max(4096, self.chunkSize * 32))
     }
 
     /// The chunks of `text`. With a tokenizer that marks word pieces, chunks start and end
@@ -127,7 +134,14 @@ public struct TokenSplitter: TextSplitter {
                 if !inWord(e) { end = e }
             }
             let r = tokens[first].lowerBound..<tokens[end - 1].upperBound
-            chunks.append(TextChunk(text: String(decoding: bytes[r], as: UTF8.self), range: r))
+            var start = r.lowerBound
+            while start < r.upperBound {
+                // At most maxChunkBytes, ending on a character boundary.
+                var stop = min(r.upperBound, start + maxChunkBytes)
+                while stop < r.upperBound && stop > start + 1 && bytes[stop] & 0xC0 == 0x80 { stop -= 1 }
+                chunks.append(TextChunk(text: String(decoding: bytes[start..<stop], as: UTF8.self), range: start..<stop))
+                start = stop
+            }
             if end == tokens.count { break }
             var next = max(first + 1, end - chunkOverlap)
             while next > first + 1 && inWord(next) { next -= 1 }
