@@ -19,7 +19,7 @@ import Foundation
 /// `WordPieceTokenizer+CharacterClasses.swift` are generated from Hugging Face
 /// `tokenizers` by `tools/tokenizer/make_classes.py`, so that marks and punctuation
 /// assigned since stay inside words as the model saw them. `WordPieceDifferentialTests`
-/// compares the ids with that tokenizer's over some 4,000 sentences in 30 scripts.
+/// compares the ids with that tokenizer's over some 4,000 sentences in 25 writing systems.
 ///
 /// ASCII text goes through a fast path on its UTF-8 bytes; other characters cost one table
 /// lookup, and only those that NFD or lowercasing change (accented letters, Hangul
