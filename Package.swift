@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["VectorStore", "HTTP", "Ingest", "Synthetic"], path: "Tests/TestSupport"),
         .testTarget(name: "VectorStoreTests", dependencies: ["VectorStore", "TestSupport", "CQuiverKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "TestSupport"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "TestSupport"]),
         // The built `quiver` end to end, run as a subprocess (`swift build --build-tests` builds it).
         .testTarget(name: "CommandLineTests", dependencies: ["Query", "TestSupport"]),
