@@ -199,7 +199,7 @@ public struct BatchEmbedder: Sendable {
                 s.active += 1
                 return true
             }) {
-                condition.wait(until: Date().addingTimeInterval(0.05))
+                _ = condition.wait(until: Date().addingTimeInterval(0.05))  // a timeout just polls again
             }
         }
 
