@@ -67,7 +67,9 @@ let package = Package(
         // Seeded synthetic data shared by the demo, the benchmarks and the tests.
         .target(name: "Synthetic", path: "tools/Synthetic"),
         .target(name: "TestSupport", dependencies: ["VectorStore", "HTTP", "Ingest", "Synthetic"], path: "Tests/TestSupport"),
-        .testTarget(name: "VectorStoreTests", dependencies: ["VectorStore", "TestSupport", "CQuiverKernels"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "VectorStoreTests", dependencies: ["VectorStore", "TestSupport", "CQuiverKernels", "quiver-fuzz-store"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TestSupport"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "TestSupport"]),
