@@ -1,5 +1,6 @@
 import CLMDB
 import Foundation
+import Glibc
 import Synchronization
 
 /// Thrown inside a write transaction when the map is full; `write` catches it, grows the
@@ -100,17 +101,36 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// there is no such file, or no such mapping.
     static func mappedAddress(of file: String) -> UInt? {
         var st = stat()
-        guard stat(file, &st) == 0, let maps = FileManager.default.contents(atPath: "/proc/self/maps") else { return nil }
+        guard stat(file, &st) == 0, let real = realpath(file, nil) else { return nil }
+        let canonical = String(cString: real)
+        free(real)
         let inode = String(st.st_ino)
-        for line in String(decoding: maps, as: UTF8.self).split(separator: "\n") {
+        for line in procSelfMaps().split(separator: "\n") {
             // start-end perms offset dev inode path
             let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            guard fields.count == 6, fields[4] == inode, UInt(fields[2], radix: 16) == 0, fields[5].hasSuffix("/data.mdb"),
+            guard fields.count == 6, fields[4] == inode, UInt(fields[2], radix: 16) == 0, fields[5].drop(while: { $0 == " " }) == canonical,
                 let dash = fields[0].firstIndex(of: "-")
             else { continue }
             return UInt(fields[0][..<dash], radix: 16)
         }
         return nil
+    }
+
+    /// The whole of `/proc/self/maps`, read until its end: it reports size 0 and gives a
+    /// page or so per read, and a process under a sanitizer has thousands of mappings.
+    private static func procSelfMaps() -> String {
+        let fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            bytes += chunk[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     deinit {
