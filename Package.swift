@@ -58,11 +58,18 @@ let package = Package(
             path: "tools/bench",
             exclude: ["faiss_store.py", "graphbit_embed.py", "langchain_split.py"]),
         // (tools/testserver holds the loopback embedding server, a Python test fixture.)
+        // libFuzzer targets (scripts/fuzz.sh builds them with -sanitize=fuzzer); a normal
+        // build makes replay tools of them: one small file each, so that they add little.
+        .target(name: "FuzzDriver", path: "tools/fuzz/Driver"),
+        .executableTarget(name: "quiver-fuzz-documents", dependencies: ["Ingest", "FuzzDriver"], path: "tools/fuzz/Documents"),
+        .executableTarget(name: "quiver-fuzz-store", dependencies: ["VectorStore", "FuzzDriver"], path: "tools/fuzz/Store"),
 
         // Seeded synthetic data shared by the demo, the benchmarks and the tests.
         .target(name: "Synthetic", path: "tools/Synthetic"),
         .target(name: "TestSupport", dependencies: ["VectorStore", "HTTP", "Ingest", "Synthetic"], path: "Tests/TestSupport"),
-        .testTarget(name: "VectorStoreTests", dependencies: ["VectorStore", "TestSupport", "CQuiverKernels"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "VectorStoreTests", dependencies: ["VectorStore", "TestSupport", "CQuiverKernels", "quiver-fuzz-store"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "TestSupport"]),

@@ -184,6 +184,10 @@ struct CollectionCounters {
         nextRowID = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
         nextBlockNo = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
         live = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+        // Counts become `Int`s; a damaged counter must not trap on the conversion.
+        guard live <= UInt64(Int.max) else {
+            throw StoreError(.corrupted, "collection counters say \(live) live records")
+        }
     }
 
     var bytes: [UInt8] {

@@ -1,5 +1,6 @@
 import CLMDB
 import Foundation
+import Glibc
 import Synchronization
 
 /// Thrown inside a write transaction when the map is full; `write` catches it, grows the
@@ -12,8 +13,8 @@ struct MapFullSignal: Error {}
 ///
 /// `@unchecked Sendable`: the environment handle is thread-safe by LMDB's contract when
 /// opened with `MDB_NOTLS`; the only mutable state is the map size, changed under the
-/// exclusive side of `resizeLock` while no transaction of this process is active, and the
-/// database-handle cache, guarded by `dbiLock`.
+/// exclusive side of `resizeLock` while no transaction of this process is active (with the
+/// map's address, which moves with it), and the database-handle cache, guarded by `dbiLock`.
 final class LMDBEnvironment: @unchecked Sendable {
     let env: OpaquePointer
     let path: String
@@ -30,6 +31,9 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// several handles.
     private let dbiLock = NSRecursiveLock()
     private var dbiCache: [String: DBI] = [:]
+    /// Where the kernel mapped `data.mdb` (LMDB does not say: `me_mapaddr` is only set for
+    /// fixed maps), nil when unknown; changed with the map size, under `resizeLock`.
+    private var mapStart: UInt?
 
     private static let registry = Mutex<[String: Weak]>([:])
     private struct Weak { weak var env: LMDBEnvironment? }
@@ -115,6 +119,43 @@ final class LMDBEnvironment: @unchecked Sendable {
         unlocked = access & UInt32(MDB_NOLOCK) != 0
         resizeLock = .allocate(capacity: 1)
         pthread_rwlock_init(resizeLock, nil)
+        mapStart = Self.mappedAddress(of: directory + "/data.mdb")
+    }
+
+    /// The start of the mapping of `file` at offset 0, from `/proc/self/maps`; nil where
+    /// there is no such file, or no such mapping.
+    static func mappedAddress(of file: String) -> UInt? {
+        var st = stat()
+        guard stat(file, &st) == 0, let real = realpath(file, nil) else { return nil }
+        let canonical = String(cString: real)
+        free(real)
+        let inode = String(st.st_ino)
+        for line in procSelfMaps().split(separator: "\n") {
+            // start-end perms offset dev inode path
+            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            guard fields.count == 6, fields[4] == inode, UInt(fields[2], radix: 16) == 0, fields[5].drop(while: { $0 == " " }) == canonical,
+                let dash = fields[0].firstIndex(of: "-")
+            else { continue }
+            return UInt(fields[0][..<dash], radix: 16)
+        }
+        return nil
+    }
+
+    /// The whole of `/proc/self/maps`, read until its end: it reports size 0 and gives a
+    /// page or so per read, and a process under a sanitizer has thousands of mappings.
+    private static func procSelfMaps() -> String {
+        let fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            bytes += chunk[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     deinit {
@@ -139,11 +180,36 @@ final class LMDBEnvironment: @unchecked Sendable {
         return (info.me_last_pgno + 1) * Int(stat.ms_psize)
     }
 
+    /// Where the map is and how much of it the data file fills, for a transaction to check
+    /// the values LMDB returns against: a damaged page can give a value whose size or
+    /// overflow page lies past the end of the file, and reading it kills the process with
+    /// SIGBUS. A read snapshot uses only pages up to the newest meta page's last page; a
+    /// write transaction may also read pages it spilled to the file, so it takes the file's
+    /// size. Call with `resizeLock` held (inside a transaction).
+    func extent(readOnly: Bool) -> MapExtent {
+        guard let start = mapStart else { return MapExtent(start: 0, filled: 0, end: 0) }
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        var envStat = MDB_stat()
+        mdb_env_stat(env, &envStat)
+        let (pages, overflow) = info.me_last_pgno.addingReportingOverflow(1)
+        let (bytes, tooMany) = pages.multipliedReportingOverflow(by: Int(envStat.ms_psize))
+        var filled = overflow || tooMany ? Int.max : bytes
+        if !readOnly {
+            var fd: Int32 = -1
+            var st = stat()
+            if mdb_env_get_fd(env, &fd) == 0, fstat(fd, &st) == 0 { filled = max(filled, Int(st.st_size)) }
+        }
+        let mapSize = UInt(info.me_mapsize)
+        return MapExtent(start: start, filled: start &+ min(UInt(max(filled, 0)), mapSize), end: start &+ mapSize)
+    }
+
     private func adoptResize() throws {
         pthread_rwlock_wrlock(resizeLock)
         defer { pthread_rwlock_unlock(resizeLock) }
         // Size 0 adopts the size another process set.
         try lmdbCheck(mdb_env_set_mapsize(env, 0), "mdb_env_set_mapsize", path)
+        mapStart = Self.mappedAddress(of: path + "/data.mdb")
     }
 
     private func grow() throws {
@@ -152,6 +218,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         let current = mapSize
         let next = max(current * 2, usedBytes * 2, 64 << 20)
         try lmdbCheck(mdb_env_set_mapsize(env, next), "mdb_env_set_mapsize", path)
+        mapStart = Self.mappedAddress(of: path + "/data.mdb")
     }
 
     private func begin(readOnly: Bool) throws -> OpaquePointer {

@@ -15,8 +15,13 @@ enum LMDBFile {
         var lastPage: UInt64
         /// The transaction id of the newest meta page.
         var transaction: UInt64
-        /// The bytes the file must hold: every page up to the last in use.
-        var requiredBytes: UInt64 { (lastPage + 1) * UInt64(pageSize) }
+        /// The bytes the file must hold: every page up to the last in use (`UInt64.max` for
+        /// a damaged meta page whose last page number has no size).
+        var requiredBytes: UInt64 {
+            let (pages, overflow) = lastPage.addingReportingOverflow(1)
+            let (bytes, tooMany) = pages.multipliedReportingOverflow(by: UInt64(pageSize))
+            return overflow || tooMany ? .max : bytes
+        }
     }
 
     /// The layout of a meta page (lmdb.h 0.9.x, 64-bit): a 16-byte page header, then
@@ -48,6 +53,21 @@ enum LMDBFile {
         return second.transaction > first.transaction ? second : first
     }
 
+    /// True when a meta page (the first, or the second after a page of the first's size)
+    /// carries LMDB's magic number but a page size LMDB cannot use: liblmdb takes the size
+    /// as it is and divides by it (SIGFPE for 0).
+    static func hasDamagedMeta(_ bytes: [UInt8]) -> Bool {
+        func u32(_ at: Int) -> UInt32? {
+            guard at >= 0, at + 4 <= bytes.count else { return nil }
+            return bytes[at..<(at + 4)].reversed().reduce(0) { $0 << 8 | UInt32($1) }
+        }
+        func valid(_ size: UInt32) -> Bool { size >= 512 && size <= 1 << 16 && size & (size - 1) == 0 }
+        guard u32(pageHeader) == magic, let size = u32(pageHeader + 24) else { return false }
+        guard valid(size) else { return true }
+        guard u32(Int(size) + pageHeader) == magic, let second = u32(Int(size) + pageHeader + 24) else { return false }
+        return !valid(second)
+    }
+
     /// Throws `.corrupted` when `dataFile` is shorter than its meta page requires, or
     /// empty while `allowEmpty` is false. A missing file, or one whose first page is not
     /// LMDB's, passes: LMDB creates the one and rejects the other.
@@ -73,12 +93,17 @@ enum LMDBFile {
         let got = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         guard got > 0 else { return }
         head.removeSubrange(got...)
+        if hasDamagedMeta(head) {
+            throw StoreError(
+                .corrupted, "\(dataFile) is damaged: an LMDB meta page records an impossible page size; restore it from a backup",
+                path: dataFile)
+        }
         guard let meta = meta(head) else { return }  // not LMDB's: mdb_env_open says so
         guard size >= meta.requiredBytes else {
             throw StoreError(
                 .corrupted,
                 "\(dataFile) is truncated or damaged: its LMDB meta page says \(meta.requiredBytes) bytes "
-                    + "(\(meta.lastPage + 1) pages of \(meta.pageSize)), the file has \(size); restore it from a backup",
+                    + "(pages 0…\(meta.lastPage) of \(meta.pageSize) bytes), the file has \(size); restore it from a backup",
                 path: dataFile, expected: "\(meta.requiredBytes) bytes", actual: "\(size) bytes")
         }
     }

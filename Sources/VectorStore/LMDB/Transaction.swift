@@ -7,6 +7,15 @@ struct Transaction {
     let txn: OpaquePointer
     unowned let env: LMDBEnvironment
     let readOnly: Bool
+    /// The map and the part of it the file fills, when the transaction began.
+    let extent: MapExtent
+
+    init(txn: OpaquePointer, env: LMDBEnvironment, readOnly: Bool) {
+        self.txn = txn
+        self.env = env
+        self.readOnly = readOnly
+        extent = env.extent(readOnly: readOnly)
+    }
 
     /// A key for error messages: its printable prefix (keys are ids, index keys or
     /// big-endian numbers), never a value.
@@ -27,7 +36,7 @@ struct Transaction {
         let rc = mdb_get(txn, db.raw, &k, &v)
         if rc == MDB_NOTFOUND { return nil }
         try lmdbCheck(rc, "mdb_get", Self.describe(key))
-        return UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+        return try extent.checked(v, "the value of \(Self.describe(key))")
     }
 
     /// Stores `value` under `key`. Signals a full map to `write`, which grows it.
@@ -96,12 +105,14 @@ struct Transaction {
 /// scope using `withCursor` do it).
 final class Cursor {
     let cursor: OpaquePointer
+    let extent: MapExtent
 
     init(_ txn: Transaction, _ db: DBI) throws {
         var c: OpaquePointer?
         try lmdbCheck(mdb_cursor_open(txn.txn, db.raw, &c), "mdb_cursor_open")
         guard let c else { throw StoreError(.storage, "LMDB mdb_cursor_open returned no cursor") }
         cursor = c
+        extent = txn.extent
     }
 
     func close() { mdb_cursor_close(cursor) }
@@ -132,10 +143,8 @@ final class Cursor {
         let rc = mdb_cursor_get(cursor, &k, &v, op.raw)
         if rc == MDB_NOTFOUND { return nil }
         try lmdbCheck(rc, "mdb_cursor_get")
-        return (
-            UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
-            UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
-        )
+        let key = try extent.checked(k, "a key")
+        return (key, try extent.checked(v, "the value of \(Transaction.describe(key))"))
     }
 
     /// Deletes the entry under the cursor.
@@ -150,5 +159,32 @@ extension Transaction {
         let cursor = try Cursor(self, db)
         defer { cursor.close() }
         return try body(cursor)
+    }
+}
+
+/// The address range of the map and the part of it the data file fills.
+struct MapExtent {
+    let start: UInt
+    /// The end of the file's pages in use (`start` plus their bytes).
+    let filled: UInt
+    /// The end of the map.
+    let end: UInt
+
+    /// `value` as a buffer, or `.corrupted` when it lies partly past the file's pages in
+    /// use: a damaged page's size or overflow page number, which LMDB returns unchecked.
+    /// A value outside the map is a page the write transaction holds in memory.
+    func checked(_ value: MDB_val, _ what: @autoclosure () -> String) throws -> UnsafeRawBufferPointer {
+        let buffer = UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size)
+        guard value.mv_size > 0, let base = value.mv_data else { return buffer }
+        let address = UInt(bitPattern: base)
+        guard address >= start, address < end else { return buffer }
+        let (last, overflow) = address.addingReportingOverflow(UInt(value.mv_size))
+        guard !overflow, last <= filled else {
+            throw StoreError(
+                .corrupted,
+                "the store file is damaged: \(what()) (\(value.mv_size) bytes at offset \(address - start)) lies past "
+                    + "the \(filled - start) bytes of pages in use")
+        }
+        return buffer
     }
 }
