@@ -30,8 +30,9 @@ import Testing
         let stats = try server.stats()
         #expect(stats["requests"] == 10)
         // One connection for the sync handle, one in the async pool (plus the stats
-        // calls' own client).
-        #expect((stats["connections"] ?? 99) <= 3)
+        // calls' own client). Not under a sanitizer: there a pause between two requests can
+        // pass libcurl's 118 s limit on reusing an idle connection.
+        if testSanitizer == nil { #expect((stats["connections"] ?? 99) <= 3) }
     }
 
     @Test func errorStatusesAreResponsesWithTheServersMessage() throws {

@@ -17,7 +17,9 @@ public final class LoopbackServer: Sendable {
             .appendingPathComponent("tools/testserver/embedding_server.py").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--port", "0"] + arguments
+        // --exit-with-parent: a test process that crashes would leave servers holding its
+        // output pipes, and `swift test` waiting on them for ever.
+        process.arguments = ["python3", script, "--port", "0", "--exit-with-parent"] + arguments
         let out = Pipe()
         process.standardOutput = out
         try process.run()
@@ -95,10 +97,19 @@ public final class Shared<Value: Sendable>: Sendable {
     public func withLock<R>(_ body: (inout Value) -> R) -> R { value.withLock { body(&$0) } }
 }
 
-/// Runs `body`; if it has not finished after `seconds`, the test process is stopped with a
-/// message (a deadlock guard, not a speed check: a deadlocked cooperative pool could not
-/// run a watchdog task, so the watchdog is a thread of its own).
+/// The sanitizer the tests run under (`QUIVER_SANITIZER`, set by `scripts/sanitize.sh`:
+/// "thread" or "address"), nil for a normal run.
+public let testSanitizer: String? = ProcessInfo.processInfo.environment["QUIVER_SANITIZER"]
+
+/// How much longer than usual the tests' deadlock guards wait: `QUIVER_TEST_TIME_SCALE`
+/// (default 1), which `scripts/sanitize.sh` raises because sanitizers slow everything down.
+public let testTimeScale: Double = ProcessInfo.processInfo.environment["QUIVER_TEST_TIME_SCALE"].flatMap(Double.init) ?? 1
+
+/// Runs `body`; if it has not finished after `seconds` (times `testTimeScale`), the test
+/// process is stopped with a message (a deadlock guard, not a speed check: a deadlocked
+/// cooperative pool could not run a watchdog task, so the watchdog is a thread of its own).
 public func withWatchdog<T>(seconds: Double, _ label: String, _ body: () async throws -> T) async rethrows -> T {
+    let seconds = seconds * testTimeScale
     let finished = Flag()
     Thread.detachNewThread {
         let end = Date().addingTimeInterval(seconds)

@@ -43,6 +43,7 @@ import base64
 import hashlib
 import re
 import json
+import os
 import socket
 import struct
 import sys
@@ -338,7 +339,19 @@ def main():
     p.add_argument("--dimension", type=int, default=8)
     p.add_argument("--max-inputs", type=int, default=0)
     p.add_argument("--api-key")
+    p.add_argument(
+        "--exit-with-parent", action="store_true",
+        help="exit when the process that started this one has ended (a crashed test run leaves no server behind)")
     args = p.parse_args()
+    if args.exit_with_parent:
+        parent = os.getppid()
+
+        def watch_parent():
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(0)
+
+        threading.Thread(target=watch_parent, daemon=True).start()
     STATE.update(latency_ms=args.latency_ms, dimension=args.dimension, max_inputs=args.max_inputs, api_key=args.api_key)
     server = Server(("127.0.0.1", args.port), Handler)
     print(f"PORT {server.server_address[1]}", flush=True)
