@@ -24,6 +24,15 @@ import VectorStore
         return (dir, store, chunks)
     }
 
+    /// Runs the built `quiver` with `arguments` after python3 ran `setup` (Python
+    /// statements, with `os`, `resource` and `signal` imported) in the process it then
+    /// becomes: limits and identities a test cannot set on a child otherwise.
+    static func quiver(after setup: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ProcessOutput {
+        let quiver = try #require(BuiltProducts.executable("quiver"))
+        let script = "import os, resource, signal, sys\n" + setup + "\nos.execv(sys.argv[1], sys.argv[1:])"
+        return try runProduct(["-c", script, quiver] + arguments, product: "python3", environment: environment)
+    }
+
     /// A huge k reserved k slots whatever the collection held, and aborted allocating 32 GB.
     @Test func hugeKReturnsEveryChunk() throws {
         let (dir, store, chunks) = try indexed()
@@ -88,12 +97,9 @@ import VectorStore
         let server = try LoopbackServer()
         let dir = TemporaryDirectory("quiver-harden-fd")
         defer { dir.remove() }
-        let quiver = try #require(BuiltProducts.executable("quiver"))
-        // python3 sets the limits, then becomes quiver.
         func limited(soft: Int, hard: Int, _ arguments: [String]) throws -> ProcessOutput {
-            let setLimit = "import os, resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[1]), int(sys.argv[2]))); "
-            return try runProduct(
-                ["-c", setLimit + "os.execv(sys.argv[3], sys.argv[3:])", "\(soft)", "\(hard)", quiver] + arguments, product: "python3",
+            try Self.quiver(
+                after: "resource.setrlimit(resource.RLIMIT_NOFILE, (\(soft), \(hard)))", arguments,
                 environment: ["OPENAI_API_KEY": "test-key"])
         }
         let index = [
@@ -290,10 +296,8 @@ import VectorStore
     func addressSpaceLimitIsNotFatal() throws {
         let dir = TemporaryDirectory("quiver-harden-vm")
         defer { dir.remove() }
-        let quiver = try #require(BuiltProducts.executable("quiver"))
         func limited(_ arguments: [String]) throws -> ProcessOutput {
-            let setLimit = "import os, resource, sys; resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30)); "
-            return try runProduct(["-c", setLimit + "os.execv(sys.argv[1], sys.argv[1:])", quiver] + arguments, product: "python3")
+            try Self.quiver(after: "resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))", arguments)
         }
         let store = dir.sub("store")
         let index = try limited(["index", Self.data, "--store", store, "--embedder", "hash"])
@@ -453,12 +457,10 @@ import VectorStore
     @Test func fullDiskDuringCreationAndIndexing() throws {
         let dir = TemporaryDirectory("quiver-harden-full")
         defer { dir.remove() }
-        let quiver = try #require(BuiltProducts.executable("quiver"))
         func limited(_ bytes: Int, _ arguments: [String]) throws -> ProcessOutput {
-            let setup =
-                "import os, resource, signal, sys; n = int(sys.argv[1]); resource.setrlimit(resource.RLIMIT_FSIZE, (n, n)); "
-                + "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); os.execv(sys.argv[2], sys.argv[2:])"
-            return try runProduct(["-c", setup, "\(bytes)", quiver] + arguments, product: "python3")
+            try Self.quiver(
+                after: "resource.setrlimit(resource.RLIMIT_FSIZE, (\(bytes), \(bytes)))\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)",
+                arguments)
         }
         // Creation is atomic: nothing is left behind, and the next run creates the store.
         let store = dir.sub("store")
@@ -495,9 +497,7 @@ import VectorStore
         #expect(chmod(dir.path, 0o755) == 0 && chmod(store, 0o755) == 0)
         // As nobody (the tests run as root, who may write anything).
         func asNobody(_ arguments: [String]) throws -> ProcessOutput {
-            let quiver = try #require(BuiltProducts.executable("quiver"))
-            let drop = "import os, sys; os.setgroups([]); os.setgid(65534); os.setuid(65534); os.execv(sys.argv[1], sys.argv[1:])"
-            return try runProduct(["-c", drop, quiver] + arguments, product: "python3")
+            try Self.quiver(after: "os.setgroups([])\nos.setgid(65534)\nos.setuid(65534)", arguments)
         }
         guard getuid() == 0 else { return }  // only root can become nobody here
         let search = try asNobody(["search", "Who rowed out to the wreck?", "--store", store, "-k", "1"])
