@@ -57,7 +57,7 @@ struct Doctor: ParsableCommand, VerboseCommand {
         for name in variables { environmentReport[name] = environment[name] ?? NSNull() }
         blasReport["environment"] = environmentReport
         let threadsReport: [String: Any] = [
-            "search": StoreOptions().searchThreads, "local_model": ProcessInfoCores.count, "blas_per_call": blas.libraryThreads ?? 1,
+            "search": StoreOptions().searchThreads, "local_model": ProcessInfoCores.count,
         ]
         return [
             "system": systemReport, "cpu": cpuReport, "blas": blasReport, "threads": threadsReport,
@@ -162,7 +162,7 @@ struct Doctor: ParsableCommand, VerboseCommand {
         line(
             "threads",
             "search \(show(threads["search"])), local model \(show(threads["local_model"])), "
-                + "OpenBLAS \(show(threads["blas_per_call"])) per call (\(show(blas["threading"])) build)")
+                + "OpenBLAS \(show(blas["library_threads_per_call"])) per call (\(show(blas["threading"])) build)")
         let model = dict("model")
         line(
             "model",
