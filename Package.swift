@@ -37,7 +37,8 @@ let package = Package(
         .target(name: "CLineEdit", dependencies: ["CEdit"]),
         // The error model and the one bridge off the cooperative pool, shared by every module.
         .target(name: "QuiverCore"),
-        .target(name: "VectorStore", dependencies: ["QuiverCore", "CLMDB", "COpenBLAS", "CQuiverKernels"]),
+        .target(name: "TextAnalysis", dependencies: ["QuiverCore"]),
+        .target(name: "VectorStore", dependencies: ["QuiverCore", "CLMDB", "COpenBLAS", "CQuiverKernels", "TextAnalysis"]),
         .target(name: "HTTP", dependencies: ["QuiverCore", "CCurl"]),
         .target(name: "Ingest", dependencies: ["VectorStore", "HTTP", "CQuiverKernels"]),
         .target(name: "Query", dependencies: ["VectorStore", "Ingest", "HTTP"]),
@@ -68,7 +69,7 @@ let package = Package(
         .target(name: "Synthetic", path: "tools/Synthetic"),
         .target(name: "TestSupport", dependencies: ["VectorStore", "HTTP", "Ingest", "Synthetic"], path: "Tests/TestSupport"),
         .testTarget(
-            name: "VectorStoreTests", dependencies: ["VectorStore", "TestSupport", "CQuiverKernels", "quiver-fuzz-store"],
+            name: "VectorStoreTests", dependencies: ["VectorStore", "TextAnalysis", "TestSupport", "CQuiverKernels", "quiver-fuzz-store"],
             exclude: ["Fixtures"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TestSupport"], exclude: ["Fixtures"]),

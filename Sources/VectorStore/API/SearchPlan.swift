@@ -40,12 +40,16 @@ public struct SearchPlan: Sendable, Hashable, CustomStringConvertible {
     public var figures: [Figure]
     /// The paths the planner weighed (the one that ran among them), cheapest first.
     public var considered: [Candidate]
+    /// The plans a combined search ran, e.g. the dense and the keyword search that a
+    /// hybrid search fused (empty otherwise).
+    public var parts: [SearchPlan]
 
     /// Creates a plan.
-    public init(access: String, figures: [Figure] = [], considered: [Candidate] = []) {
+    public init(access: String, figures: [Figure] = [], considered: [Candidate] = [], parts: [SearchPlan] = []) {
         self.access = access
         self.figures = figures
         self.considered = considered
+        self.parts = parts
     }
 
     /// The value of the figure named `name`, if the plan reported it.
@@ -63,8 +67,18 @@ public struct SearchPlan: Sendable, Hashable, CustomStringConvertible {
     public var filterMatches: Int? { self[Figure.filterMatches].map { Int($0) } }
 
     /// One line, e.g. `gather: 501 rows scored in 6 blocks on 1 thread(s), filter matches 501`
-    /// for the LMDB paths; other paths list their figures.
+    /// for the LMDB paths; other paths list their figures; a combined search lists its
+    /// parts after its own, e.g. `hybrid: fusion rrf k=60, candidates 100; dense scan: …;
+    /// keyword: …`.
     public var description: String {
+        guard parts.isEmpty else {
+            return ([ownDescription] + parts.map { "\($0.access == SearchMode.keyword.rawValue ? "" : "dense ")\($0.description)" })
+                .joined(separator: "; ")
+        }
+        return ownDescription
+    }
+
+    private var ownDescription: String {
         var s = "\(access):"
         if let rows = self[Figure.rowsScored], let blocks = self[Figure.blocks], let threads = self[Figure.threads] {
             s += " \(Int(rows)) rows scored in \(Int(blocks)) blocks on \(Int(threads)) thread(s)"

@@ -1,22 +1,78 @@
-/// One search: query vectors, how many hits each, and a filter.
+/// One search: queries, how many hits each, a filter, and how to search.
 ///
 /// ```swift
 /// let response = try docs.search(SearchRequest(queries: [q1, q2], k: 5, filter: .equals("lang", "en")))
 /// print(response.plan)  // e.g. "gather: 501 rows scored in 6 blocks on 1 thread(s), filter matches 501"
+/// let hybrid = try docs.search(SearchRequest(texts: ["lighthouse keeper"], vectors: [q], k: 5, mode: .hybrid))
 /// ```
 public struct SearchRequest: Sendable {
-    /// The query vectors; a batch is scored in one pass over the collection.
+    /// The query vectors (`.dense` and `.hybrid`); a batch is scored in one pass over the
+    /// collection.
     public var queries: [[Float]]
+    /// The query texts (`.keyword` and `.hybrid`), one per query: words, `"exact
+    /// phrases"`, `+required` and `-excluded` terms, analyzed like the collection's texts.
+    public var texts: [String]
     /// Hits per query, at least 1.
     public var k: Int
-    /// Only records whose metadata matches are candidates (applied exactly).
+    /// Only records whose metadata matches are candidates (applied exactly, in every mode).
     public var filter: Filter?
+    /// Dense, keyword or hybrid.
+    public var mode: SearchMode
+    /// How `.hybrid` fuses the two rankings.
+    public var fusion: Fusion
+    /// Candidates each ranking contributes to a hybrid fusion (nil: `max(k, 100)`).
+    public var fusionCandidates: Int?
+    /// BM25's constants for `.keyword` and `.hybrid`.
+    public var bm25 = BM25Parameters()
 
-    /// Creates a request.
+    /// Creates a dense request.
     public init(queries: [[Float]], k: Int, filter: Filter? = nil) {
         self.queries = queries
+        texts = []
         self.k = k
         self.filter = filter
+        mode = .dense
+        fusion = .default
+    }
+
+    /// Creates a request in any mode: `texts` for `.keyword`, `vectors` for `.dense`, both
+    /// (one of each per query) for `.hybrid`.
+    public init(
+        texts: [String], vectors: [[Float]] = [], k: Int, filter: Filter? = nil, mode: SearchMode, fusion: Fusion = .default,
+        fusionCandidates: Int? = nil
+    ) {
+        queries = vectors
+        self.texts = texts
+        self.k = k
+        self.filter = filter
+        self.mode = mode
+        self.fusion = fusion
+        self.fusionCandidates = fusionCandidates
+    }
+
+    /// Number of queries in the request.
+    public var count: Int { mode == .keyword ? texts.count : queries.count }
+
+    /// Throws `.invalidArgument` when the request lacks what its mode needs.
+    public func validateShape() throws {
+        switch mode {
+        case .dense: break
+        case .keyword:
+            if !queries.isEmpty && queries.count != texts.count {
+                throw StoreError(
+                    .invalidArgument, "a keyword search has \(texts.count) texts but \(queries.count) vectors", input: "texts")
+            }
+        case .hybrid:
+            guard texts.count == queries.count else {
+                throw StoreError(
+                    .invalidArgument, "a hybrid search needs one text per query vector: \(texts.count) texts, \(queries.count) vectors",
+                    input: "texts", expected: "\(queries.count)", actual: "\(texts.count)")
+            }
+            try fusion.validate()
+        }
+        if let c = fusionCandidates, c < 1 {
+            throw StoreError(.invalidArgument, "fusion candidates must be at least 1, got \(c)", input: "fusionCandidates")
+        }
     }
 }
 

@@ -34,6 +34,19 @@ enum Format {
         var flags: DBFlags { self == .index ? [.create, .dupSort, .dupFixed] : [.create] }
     }
 
+    /// A collection's keyword-index tables, there when it has a keyword index (a
+    /// collection created before keyword indexes gets them from `buildKeywordIndex`).
+    enum KeywordTable: String, CaseIterable {
+        case postings = "kp"  // term UTF-8 bytes → Posting duplicates (DUPSORT | DUPFIXED), ascending row id
+        case stats = "ks"  // UTF8Key "docs" → KeywordStats (16 bytes)
+
+        func name(cid: UInt32) -> String { "c\(cid).\(rawValue)" }
+        var flags: DBFlags { self == .postings ? [.create, .dupSort, .dupFixed] : [.create] }
+    }
+
+    /// Tables per collection, at most.
+    static let tablesPerCollection = Table.allCases.count + KeywordTable.allCases.count
+
     // Limits that keep keys under LMDB's 511-byte maximum and values sane.
     static let maxIDBytes = 256
     static let maxFieldNameBytes = 128

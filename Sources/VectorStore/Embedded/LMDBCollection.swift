@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TextAnalysis
 
 /// A collection of the embedded LMDB store: the `VectorCollection` that `Store` holds.
 ///
@@ -22,6 +23,8 @@ public final class LMDBCollection: VectorCollection {
     let index: Table<IndexKeyBytes>
     /// Secondary indexes, each kept in the records' own write transactions.
     let indexes: [any SecondaryIndex]
+    /// The keyword (BM25) index, when the collection has one.
+    let keywordIndex: KeywordIndex?
     /// The codec of the collection's vector encoding.
     let codec: any VectorCodec
     /// Blocks whose checksum this handle has verified (with `StoreOptions.verifyChecksums`).
@@ -43,13 +46,37 @@ public final class LMDBCollection: VectorCollection {
         locations = Table(dbi: dbis[3])
         ids = Table(dbi: dbis[4])
         index = Table(dbi: dbis[5])
-        indexes = [MetadataIndex(table: index)]
+        keywordIndex = try Self.openKeywordIndex(store, info)
+        indexes = [MetadataIndex(table: index)] + (keywordIndex.map { [$0] } ?? [])
         codec = info.encoding.codec
         accessPaths = [ScanPath()] + indexes.flatMap(\.accessPaths)
     }
 
     /// The store holding the collection.
     public var database: any VectorDatabase { store }
+
+    /// The keyword index of a collection whose settings record an analyzer.
+    private static func openKeywordIndex(_ store: Store, _ info: CollectionInfo) throws -> KeywordIndex? {
+        guard let identifier = info.configuration[KeywordIndexSettings.configurationKey] else { return nil }
+        let settings: AnalyzerSettings
+        do {
+            settings = try AnalyzerSettings(identifier: identifier)
+        } catch {
+            throw StoreError(
+                .unsupportedFormat,
+                "collection \"\(info.name)\" has a keyword index made by analyzer \"\(identifier)\", which this version of Quiver "
+                    + "does not know; rebuild it with `quiver reindex --keyword`",
+                collection: info.name, actual: identifier)
+        }
+        let names = Format.KeywordTable.allCases.map { $0.name(cid: info.cid) }
+        let dbis = try store.env.openExisting(names)
+        guard let postings = dbis[0], let stats = dbis[1] else {
+            throw StoreError(
+                .corrupted, "collection \"\(info.name)\" records a keyword index but its tables are missing; rebuild it with "
+                    + "`quiver reindex --keyword`", collection: info.name)
+        }
+        return KeywordIndex(postings: Table(dbi: postings), stats: Table(dbi: stats), analyzer: try AnalyzerCache.analyzer(settings))
+    }
 
     /// The ways a search can find candidates (the scan, and what each index makes
     /// possible); the planner runs the cheapest.
@@ -68,7 +95,22 @@ public final class LMDBCollection: VectorCollection {
     func write<T>(_ body: (Transaction) throws -> T) throws -> T {
         try store.env.write { txn in
             try verify(txn)
+            try verifyIndexes(txn)
             return try body(txn)
+        }
+    }
+
+    /// A handle opened before a keyword index was built (or dropped) must not write: its
+    /// writes would leave the index stale.
+    private func verifyIndexes(_ txn: Transaction) throws {
+        let key = KeywordIndexSettings.configurationKey
+        let now = try store.info(named: info.name, txn).configuration[key]
+        guard now == info.configuration[key] else {
+            throw StoreError(
+                .invalidArgument,
+                "the keyword index of collection \"\(info.name)\" was "
+                    + (now == nil ? "dropped" : "built or changed") + " after this handle was opened; open the collection again to write",
+                collection: info.name)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TextAnalysis
 
 /// A Quiver store: one directory holding an LMDB environment with named collections.
 ///
@@ -132,7 +133,7 @@ public final class Store: VectorDatabase {
         // Before LMDB maps it: a truncated file would kill the process with SIGBUS, and an
         // empty one must not pass for a new store where no store is to be created.
         try LMDBFile.checkSize(dataFile, allowEmpty: options.create)
-        let maxDBs = 8 + options.maxCollections * Format.Table.allCases.count
+        let maxDBs = 8 + options.maxCollections * Format.tablesPerCollection
         let isNew: Bool
         do {
             (env, isNew) = try LMDBEnvironment.shared(
@@ -280,6 +281,10 @@ public final class Store: VectorDatabase {
         guard settings.dimension > 0 && settings.dimension <= 65536 else {
             throw StoreError(.invalidArgument, "collection \"\(name)\": dimension must be 1...65536, got \(settings.dimension)")
         }
+        if let identifier = settings.configuration[KeywordIndexSettings.configurationKey] {
+            // The analyzer must exist here and now (a known language, a known version).
+            _ = try AnalyzerCache.analyzer(try AnalyzerSettings(identifier: identifier))
+        }
         let info = try env.write(openingDatabases: true) { txn -> CollectionInfo in
             if try collectionsDB.get(txn, name) != nil {
                 throw StoreError(.collectionExists, "collection \"\(name)\" already exists", collection: name)
@@ -288,6 +293,11 @@ public final class Store: VectorDatabase {
             let info = CollectionInfo(name: name, settings: settings, cid: cid)
             for table in Format.Table.allCases {
                 _ = try Self.openDB(env, table.name(cid: cid), txn, flags: table.flags)
+            }
+            if settings.configuration[KeywordIndexSettings.configurationKey] != nil {
+                for table in Format.KeywordTable.allCases {
+                    _ = try Self.openDB(env, table.name(cid: cid), txn, flags: table.flags)
+                }
             }
             try collectionsDB.put(txn, name, bytes: try Self.encodeInfo(info))
             try stateDB.put(txn, cid, bytes: CollectionCounters().bytes)
@@ -357,8 +367,9 @@ public final class Store: VectorDatabase {
         try env.write(openingDatabases: true) { txn -> Bool in
             guard let value = try collectionsDB.get(txn, name) else { return false }
             let info = try Self.decodeInfo(value, name: name)
-            for table in Format.Table.allCases {
-                let tableName = table.name(cid: info.cid)
+            let tableNames =
+                Format.Table.allCases.map { $0.name(cid: info.cid) } + Format.KeywordTable.allCases.map { $0.name(cid: info.cid) }
+            for tableName in tableNames {
                 if let dbi = try env.database(tableName, flags: [], in: txn) {
                     try txn.clear(dbi)
                 }
@@ -375,6 +386,12 @@ public final class Store: VectorDatabase {
     public func updateConfiguration(of name: String, _ changes: [String: String?]) throws -> CollectionInfo {
         for key in changes.keys where key.isEmpty {
             throw StoreError(.invalidArgument, "a configuration key must not be empty", input: "configuration key", collection: name)
+        }
+        if changes.keys.contains(KeywordIndexSettings.configurationKey) {
+            throw StoreError(
+                .invalidArgument,
+                "\(KeywordIndexSettings.configurationKey) names the keyword index's analyzer; change it with buildKeywordIndex "
+                    + "or dropKeywordIndex (`quiver reindex --keyword`)", input: KeywordIndexSettings.configurationKey, collection: name)
         }
         return try env.write { txn -> CollectionInfo in
             guard let value = try collectionsDB.get(txn, name) else {

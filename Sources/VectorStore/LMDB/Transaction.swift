@@ -118,7 +118,7 @@ final class Cursor {
     func close() { mdb_cursor_close(cursor) }
 
     enum Op {
-        case first, last, next, prev, setRange, set, nextDup, nextNoDup, getMultiple, nextMultiple, getCurrent
+        case first, last, next, prev, setRange, set, nextDup, nextNoDup, getMultiple, nextMultiple, getCurrent, getBothRange
         var raw: MDB_cursor_op {
             switch self {
             case .first: MDB_FIRST
@@ -132,19 +132,30 @@ final class Cursor {
             case .getMultiple: MDB_GET_MULTIPLE
             case .nextMultiple: MDB_NEXT_MULTIPLE
             case .getCurrent: MDB_GET_CURRENT
+            case .getBothRange: MDB_GET_BOTH_RANGE
             }
         }
     }
 
-    /// Moves the cursor; returns the key and value there, or nil at the end.
-    func get(_ op: Op, key: UnsafeRawBufferPointer? = nil) throws -> (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)? {
+    /// Moves the cursor; returns the key and value there, or nil at the end. `value` is the
+    /// duplicate sought by `.getBothRange` (the first duplicate at or after it).
+    func get(_ op: Op, key: UnsafeRawBufferPointer? = nil, value: UnsafeRawBufferPointer? = nil) throws -> (
+        key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer
+    )? {
         var k = MDB_val(mv_size: key?.count ?? 0, mv_data: UnsafeMutableRawPointer(mutating: key?.baseAddress))
-        var v = MDB_val()
+        var v = MDB_val(mv_size: value?.count ?? 0, mv_data: UnsafeMutableRawPointer(mutating: value?.baseAddress))
         let rc = mdb_cursor_get(cursor, &k, &v, op.raw)
         if rc == MDB_NOTFOUND { return nil }
         try lmdbCheck(rc, "mdb_cursor_get")
         let key = try extent.checked(k, "a key")
         return (key, try extent.checked(v, "the value of \(Transaction.describe(key))"))
+    }
+
+    /// Number of duplicates of the current key (`mdb_cursor_count`).
+    func duplicateCount() throws -> Int {
+        var n = 0
+        try lmdbCheck(mdb_cursor_count(cursor, &n), "mdb_cursor_count")
+        return n
     }
 
     /// Deletes the entry under the cursor.

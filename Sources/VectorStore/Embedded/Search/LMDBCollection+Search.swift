@@ -3,8 +3,14 @@ import Foundation
 extension LMDBCollection {
     /// Runs a search request in one read snapshot, on the calling thread.
     public func search(_ request: SearchRequest) throws -> SearchResponse {
-        let (hits, plan) = try runSearch(request.queries, k: request.k, filter: request.filter)
-        return SearchResponse(hits: hits, plan: plan)
+        try request.validateShape()
+        switch request.mode {
+        case .dense:
+            let (hits, plan) = try runSearch(request.queries, k: request.k, filter: request.filter)
+            return SearchResponse(hits: hits, plan: plan)
+        case .keyword, .hybrid:
+            return try runTextSearch(request)
+        }
     }
 
     /// Runs a search request on the store's read queue.
@@ -15,13 +21,25 @@ extension LMDBCollection {
     // MARK: Engine
 
     func runSearch(_ queries: [[Float]], k: Int, filter: Filter?) throws -> (hits: [[SearchHit]], plan: SearchPlan) {
+        try Self.checkK(k)
+        try filter?.validate()
+        guard !queries.isEmpty else { return ([], SearchPlan(access: ScanPath.name)) }
+        let scorer = try scorer(for: queries)
+        return try read { txn in
+            let rowSet = try filter.map { try evaluate($0, txn) }
+            return try denseSearch(scorer, count: queries.count, k: k, rowSet: rowSet, txn)
+        }
+    }
+
+    static func checkK(_ k: Int) throws {
         guard k >= 1 else {
             throw StoreError(.invalidArgument, "k must be at least 1, got \(k)", input: "k", expected: "at least 1", actual: "\(k)")
         }
-        try filter?.validate()
+    }
+
+    /// Checks the query vectors and prepares their exact scorer.
+    func scorer(for queries: [[Float]]) throws -> ExactScorer {
         let dim = info.dimension
-        let b = queries.count
-        guard b > 0 else { return ([], SearchPlan(access: ScanPath.name)) }
         for (i, q) in queries.enumerated() {
             guard q.count == dim else {
                 throw StoreError(
@@ -36,23 +54,25 @@ extension LMDBCollection {
                 throw StoreError(.invalidVector, "query \(i) is a zero vector; cosine is undefined", input: "query \(i)")
             }
         }
-        let scorer = ExactScorer(metric: info.metric, dimension: dim, queries: queries)
-        let qbuf = scorer.floatQueries
+        return ExactScorer(metric: info.metric, dimension: dim, queries: queries)
+    }
 
-        return try read { txn in
-            let views = try blockViews(txn)
-            let live = views.reduce(0) { $0 + $1.live }
-            // No search returns more than the collection holds: a huge k costs nothing.
-            let k = min(k, max(1, live))
-            let rowSet = try filter.map { try evaluate($0, txn) }
-            // Replaced by the path that runs, with the slack for the rows it scores.
-            var tops = [TopK](repeating: TopK(k: k), count: b)
-            let context = SearchContext(
-                collection: self, txn: txn, views: views, live: live, rowSet: rowSet, queries: qbuf, count: b, k: k, scorer: scorer)
-            let plan = try SearchPlanner.run(accessPaths, context, into: &tops)
-            let hits = try materialize(tops, k: k, scorer: scorer, views: views, txn)
-            return (hits, plan)
-        }
+    /// The exact dense top-k of a batch inside `txn`, by the cheapest access path.
+    func denseSearch(_ scorer: ExactScorer, count b: Int, k: Int, rowSet: RowSet?, _ txn: Transaction) throws -> (
+        hits: [[SearchHit]], plan: SearchPlan
+    ) {
+        let views = try blockViews(txn)
+        let live = views.reduce(0) { $0 + $1.live }
+        // No search returns more than the collection holds: a huge k costs nothing.
+        let k = min(k, max(1, live))
+        // Replaced by the path that runs, with the slack for the rows it scores.
+        var tops = [TopK](repeating: TopK(k: k), count: b)
+        let context = SearchContext(
+            collection: self, txn: txn, views: views, live: live, rowSet: rowSet, queries: scorer.floatQueries, count: b, k: k,
+            scorer: scorer)
+        let plan = try SearchPlanner.run(accessPaths, context, into: &tops)
+        let hits = try materialize(tops, k: k, scorer: scorer, views: views, txn)
+        return (hits, plan)
     }
 
     /// Tile height.

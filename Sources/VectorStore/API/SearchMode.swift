@@ -1,0 +1,78 @@
+import TextAnalysis
+
+/// How a search finds its hits: by embedding, by keywords, or by both, fused.
+///
+/// ```swift
+/// let request = SearchRequest(texts: ["who rowed out to the wreck?"], vectors: [q], k: 5, mode: .hybrid)
+/// ```
+public enum SearchMode: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Nearest vectors to the query vector (exact).
+    case dense
+    /// BM25 over the collection's keyword index: words, `"exact phrases"`, `+required`,
+    /// `-excluded`.
+    case keyword
+    /// Both rankings, fused (`Fusion`); a record found by either can be a hit.
+    case hybrid
+}
+
+/// How a hybrid search merges the dense and the keyword ranking of each query.
+public enum Fusion: Sendable, Hashable {
+    /// Reciprocal-rank fusion: a record scores Σ 1/(k + rank) over the rankings that
+    /// hold it (rank from 1). Needs no score calibration; `k` = 60 is the usual choice.
+    case reciprocalRank(k: Double)
+    /// Weighted score fusion: each ranking's scores are scaled to 0…1 over its own
+    /// candidates (min–max), and a record scores `keywordWeight · keyword + (1 −
+    /// keywordWeight) · dense` (a ranking that misses it contributes 0).
+    case weighted(keywordWeight: Double)
+
+    /// Reciprocal-rank fusion with k = 60.
+    public static let `default` = Fusion.reciprocalRank(k: 60)
+
+    /// A short description for plans, e.g. `rrf k=60`.
+    public var description: String {
+        switch self {
+        case .reciprocalRank(let k): return "rrf k=\(Self.format(k))"
+        case .weighted(let w): return "weighted keyword=\(Self.format(w))"
+        }
+    }
+
+    static func format(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e9 ? String(Int(v)) : String(v) }
+
+    func validate() throws {
+        switch self {
+        case .reciprocalRank(let k):
+            guard k.isFinite, k >= 0 else {
+                throw StoreError(.invalidArgument, "the reciprocal-rank constant must be a finite number ≥ 0, got \(k)", input: "fusion")
+            }
+        case .weighted(let w):
+            guard w.isFinite, (0...1).contains(w) else {
+                throw StoreError(.invalidArgument, "the keyword weight must be between 0 and 1, got \(w)", input: "fusion")
+            }
+        }
+    }
+}
+
+/// The keyword index of a collection: which analyzer made its terms. Recorded in the
+/// collection's configuration under ``configurationKey``, so that opening a collection
+/// with another analyzer is refused like another embedder is.
+public enum KeywordIndexSettings {
+    /// The configuration key holding the analyzer's identifier
+    /// (`AnalyzerSettings.identifier`).
+    public static let configurationKey = "keyword.analyzer"
+}
+
+extension CollectionSettings {
+    /// The analyzer of the collection's keyword (BM25) index, or nil for none. Stored in
+    /// `configuration` under `KeywordIndexSettings.configurationKey`.
+    public var keywordAnalyzer: AnalyzerSettings? {
+        get { configuration[KeywordIndexSettings.configurationKey].flatMap { try? AnalyzerSettings(identifier: $0) } }
+        set { configuration[KeywordIndexSettings.configurationKey] = newValue?.identifier }
+    }
+}
+
+extension CollectionInfo {
+    /// The analyzer of the collection's keyword (BM25) index, or nil when it has none.
+    public var keywordAnalyzer: AnalyzerSettings? {
+        configuration[KeywordIndexSettings.configurationKey].flatMap { try? AnalyzerSettings(identifier: $0) }
+    }
+}

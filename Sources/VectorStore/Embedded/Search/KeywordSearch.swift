@@ -1,0 +1,390 @@
+import Foundation
+import TextAnalysis
+
+/// BM25's two constants (the Lucene form: a term scores idf · tf / (tf + k1 · (1 − b + b ·
+/// length / average length)), with idf = ln(1 + (N − df + 0.5) / (df + 0.5))).
+public struct BM25Parameters: Sendable, Hashable {
+    /// Term-frequency saturation, ≥ 0.
+    public var k1: Double
+    /// Length normalization, 0…1.
+    public var b: Double
+
+    /// Creates parameters; the defaults are Anserini's (k1 0.9, b 0.4).
+    public init(k1: Double = 0.9, b: Double = 0.4) {
+        self.k1 = k1
+        self.b = b
+    }
+
+    func validate() throws {
+        guard k1.isFinite, k1 >= 0, b.isFinite, (0...1).contains(b) else {
+            throw StoreError(.invalidArgument, "BM25 needs k1 ≥ 0 and b in 0…1, got k1 \(k1), b \(b)", input: "bm25")
+        }
+    }
+}
+
+/// A term's postings, read in place from the map a page at a time (`MDB_GET_MULTIPLE`),
+/// with skipping (`MDB_GET_BOTH_RANGE`) for a target beyond the current page.
+struct PostingList {
+    let cursor: Cursor
+    let term: [UInt8]
+    /// Postings of the term (its document frequency).
+    let count: Int
+    private var page: UnsafeRawPointer
+    private var pageCount: Int
+    private var index: Int
+    /// The current posting's row, `UInt64.max` when the list is exhausted.
+    private(set) var row: UInt64 = .max
+    /// Postings decoded or skipped over by a page read (for the plan's figures).
+    private(set) var pagesRead = 0
+
+    /// Opens the postings of `term`; nil when no row holds it.
+    init?(term: [UInt8], _ txn: Transaction, _ dbi: DBI) throws {
+        let cursor = try Cursor(txn, dbi)
+        let found = try term.withUnsafeBytes { try cursor.get(.set, key: $0) }
+        guard let found, found.value.count == Posting.size else {
+            cursor.close()
+            if let found, found.value.count != Posting.size {
+                throw StoreError(.corrupted, "a keyword posting of \(Transaction.describe(found.key)) is \(found.value.count) bytes")
+            }
+            return nil
+        }
+        self.cursor = cursor
+        self.term = term
+        count = try cursor.duplicateCount()
+        page = found.value.baseAddress!
+        pageCount = 1
+        index = 0
+        if count > 1 {
+            guard let p = try cursor.get(.getMultiple), p.value.count >= Posting.size else {
+                cursor.close()
+                throw StoreError(.corrupted, "the keyword postings of \(Transaction.describe(found.key)) cannot be read")
+            }
+            page = p.value.baseAddress!
+            pageCount = p.value.count / Posting.size
+        }
+        pagesRead = 1
+        row = Posting.row(page)
+    }
+
+    func close() { cursor.close() }
+
+    /// The current posting's bytes (valid while the transaction is).
+    var current: UnsafeRawPointer { page + index * Posting.size }
+
+    /// Moves to the next posting.
+    mutating func next() throws {
+        index += 1
+        if index < pageCount {
+            row = Posting.row(current)
+            return
+        }
+        try nextPage()
+    }
+
+    private mutating func nextPage() throws {
+        guard count > 1, let p = try cursor.get(.nextMultiple), p.value.count >= Posting.size else {
+            row = .max
+            return
+        }
+        page = p.value.baseAddress!
+        pageCount = p.value.count / Posting.size
+        index = 0
+        pagesRead += 1
+        row = Posting.row(page)
+    }
+
+    /// Moves to the first posting whose row is at least `target`.
+    mutating func seek(_ target: UInt64) throws {
+        guard row < target else { return }
+        let last = Posting.row(page + (pageCount - 1) * Posting.size)
+        if last < target {
+            guard count > 1 else {
+                row = .max
+                return
+            }
+            // Beyond this page: let the B-tree find the page that holds the target.
+            var probe = target.bigEndian
+            let found = try term.withUnsafeBytes { k in try withUnsafeBytes(of: &probe) { try cursor.get(.getBothRange, key: k, value: $0) } }
+            guard found != nil, let p = try cursor.get(.getMultiple), p.value.count >= Posting.size else {
+                row = .max
+                return
+            }
+            page = p.value.baseAddress!
+            pageCount = p.value.count / Posting.size
+            index = 0
+            pagesRead += 1
+        }
+        // Binary search within the page.
+        var lo = index
+        var hi = pageCount
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if Posting.row(page + mid * Posting.size) < target { lo = mid + 1 } else { hi = mid }
+        }
+        index = lo
+        if index < pageCount {
+            row = Posting.row(current)
+        } else {
+            try nextPage()
+        }
+    }
+}
+
+/// A bounded min-heap of (score, row): the best `k` seen, a later row never displacing an
+/// equal score.
+struct ScoreHeap {
+    let k: Int
+    private(set) var items: [(score: Double, row: UInt64)] = []
+
+    init(k: Int) {
+        self.k = k
+        items.reserveCapacity(min(k, 4096))
+    }
+
+    var isFull: Bool { items.count >= k }
+    /// The score a new row must exceed to enter (−∞ until full).
+    var threshold: Double { isFull ? items[0].score : -.infinity }
+
+    private static func less(_ a: (score: Double, row: UInt64), _ b: (score: Double, row: UInt64)) -> Bool {
+        a.score < b.score || (a.score == b.score && a.row > b.row)
+    }
+
+    mutating func push(_ score: Double, _ row: UInt64) {
+        if items.count < k {
+            items.append((score, row))
+            var i = items.count - 1
+            while i > 0 {
+                let p = (i - 1) / 2
+                guard Self.less(items[i], items[p]) else { break }
+                items.swapAt(i, p)
+                i = p
+            }
+            return
+        }
+        guard score > items[0].score else { return }
+        items[0] = (score, row)
+        var i = 0
+        while true {
+            let l = 2 * i + 1
+            let r = l + 1
+            var m = i
+            if l < items.count && Self.less(items[l], items[m]) { m = l }
+            if r < items.count && Self.less(items[r], items[m]) { m = r }
+            if m == i { break }
+            items.swapAt(i, m)
+            i = m
+        }
+    }
+
+    /// Best first.
+    var sorted: [(score: Double, row: UInt64)] { items.sorted { $0.score > $1.score || ($0.score == $1.score && $0.row < $1.row) } }
+}
+
+/// What one keyword search did, for the plan.
+struct KeywordFigures {
+    var terms = 0
+    var postings = 0
+    var pagesRead = 0
+    var rowsScored = 0
+    var phraseChecks = 0
+
+    mutating func add(_ o: KeywordFigures) {
+        terms += o.terms
+        postings += o.postings
+        pagesRead += o.pagesRead
+        rowsScored += o.rowsScored
+        phraseChecks += o.phraseChecks
+    }
+
+    func figures(filterMatches: Int?) -> [SearchPlan.Figure] {
+        var f = [
+            SearchPlan.Figure("terms", Double(terms)),
+            SearchPlan.Figure("postings", Double(postings)),
+            SearchPlan.Figure("pages read", Double(pagesRead)),
+            SearchPlan.Figure(SearchPlan.Figure.rowsScored, Double(rowsScored)),
+        ]
+        if phraseChecks > 0 { f.append(SearchPlan.Figure("phrase checks", Double(phraseChecks))) }
+        if let filterMatches { f.append(SearchPlan.Figure(SearchPlan.Figure.filterMatches, Double(filterMatches))) }
+        return f
+    }
+}
+
+extension LMDBCollection {
+    /// The collection's keyword index, or `.invalidArgument` saying how to build one.
+    func requireKeywordIndex() throws -> KeywordIndex {
+        guard let keywordIndex else {
+            throw StoreError(
+                .invalidArgument,
+                "collection \"\(info.name)\" has no keyword index; build one with `quiver reindex --keyword` "
+                    + "(LMDBCollection.buildKeywordIndex), or search in dense mode",
+                collection: info.name)
+        }
+        return keywordIndex
+    }
+
+    /// The top `k` rows of one keyword query by BM25, best first, inside `txn`.
+    ///
+    /// Document-at-a-time with MaxScore: terms are ordered by their score bound (idf), and
+    /// once the k-th best score exceeds the bounds of the weakest terms together, those
+    /// terms' postings are only probed (skipped to) for rows the others found, never
+    /// walked. Required terms (`+term`, phrases) drive the walk instead, leapfrogging.
+    func keywordTop(
+        _ query: KeywordQuery, k: Int, rowSet: RowSet?, bm25: BM25Parameters, index: KeywordIndex, _ txn: Transaction,
+        figures: inout KeywordFigures
+    ) throws -> [(score: Double, row: UInt64)] {
+        guard !query.isEmpty else { return [] }
+        let stats = try index.readStats(txn)
+        let n = Double(stats.documents)
+        let avgdl = stats.averageLength
+        // Distinct scoring terms with their query frequency.
+        var weightOf: [String: Double] = [:]
+        var order: [String] = []
+        for t in query.should + query.must + query.phrases.flatMap(\.terms) {
+            if weightOf[t] == nil { order.append(t) }
+            weightOf[t, default: 0] += 1
+        }
+        var lists: [(list: PostingList, weight: Double)] = []
+        var required: [PostingList] = []
+        var excluded: [PostingList] = []
+        defer {
+            for l in lists { l.list.close() }
+            for l in required { l.close() }
+            for l in excluded { l.close() }
+        }
+        let requiredTerms = Set(query.must + query.phrases.flatMap(\.terms))
+        for t in order {
+            let bytes = Array(t.utf8)
+            guard bytes.count <= KeywordIndex.maxTermBytes, let list = try PostingList(term: bytes, txn, index.postings.dbi) else {
+                // A required term that no row holds: nothing matches.
+                if requiredTerms.contains(t) { return [] }
+                continue
+            }
+            let df = Double(list.count)
+            let idf = log(1 + (n - df + 0.5) / (df + 0.5))
+            lists.append((list, idf * weightOf[t]!))
+            figures.postings += list.count
+        }
+        figures.terms += order.count
+        for t in requiredTerms {
+            guard let list = try PostingList(term: Array(t.utf8), txn, index.postings.dbi) else { return [] }
+            required.append(list)
+        }
+        for t in Set(query.mustNot) {
+            if let list = try PostingList(term: Array(t.utf8), txn, index.postings.dbi) { excluded.append(list) }
+        }
+        guard !lists.isEmpty else { return [] }
+        lists.sort { $0.weight < $1.weight }
+        required.sort { $0.count < $1.count }
+        let k1 = bm25.k1
+        let b = bm25.b
+        @inline(__always) func contribution(_ p: UnsafeRawPointer, _ weight: Double) -> Double {
+            let tf = Double(Posting.frequency(p))
+            let dl = Double(Posting.length(p))
+            return weight * tf / (tf + k1 * (1 - b + b * dl / avgdl))
+        }
+        // Upper bounds: a term contributes less than its weight (tf / (tf + x) < 1).
+        var prefix = [Double](repeating: 0, count: lists.count)
+        var s = 0.0
+        for i in lists.indices {
+            s += lists[i].weight
+            prefix[i] = s
+        }
+        var heap = ScoreHeap(k: k)
+        let hasPhrases = !query.phrases.isEmpty || !query.excludedPhrases.isEmpty
+
+        /// Whether `row` passes the filter, the exclusions and (last, as it reads the text)
+        /// the phrases.
+        func admitted(_ row: UInt64) throws -> Bool {
+            if let rowSet, !rowSet.contains(row) { return false }
+            for i in excluded.indices {
+                try excluded[i].seek(row)
+                if excluded[i].row == row { return false }
+            }
+            return true
+        }
+        func phrasesHold(_ row: UInt64) throws -> Bool {
+            guard hasPhrases else { return true }
+            figures.phraseChecks += 1
+            guard let bytes = try records.get(txn, row) else { return false }
+            let text = try RecordCodec.decode(bytes, rowID: row).text
+            let positions = index.analyzer.termsWithPositions(text)
+            for p in query.phrases where !Self.contains(p, in: positions) { return false }
+            for p in query.excludedPhrases where Self.contains(p, in: positions) { return false }
+            return true
+        }
+
+        if !required.isEmpty {
+            // Conjunctive: walk the rarest required list, leapfrogging the others.
+            var candidate = required[0].row
+            outer: while candidate != .max {
+                for i in required.indices.dropFirst() {
+                    try required[i].seek(candidate)
+                    if required[i].row != candidate {
+                        try required[0].seek(required[i].row)
+                        candidate = required[0].row
+                        continue outer
+                    }
+                }
+                let row = candidate
+                try required[0].next()
+                candidate = required[0].row
+                guard try admitted(row) else { continue }
+                var score = 0.0
+                for i in lists.indices {
+                    try lists[i].list.seek(row)
+                    if lists[i].list.row == row { score += contribution(lists[i].list.current, lists[i].weight) }
+                }
+                figures.rowsScored += 1
+                if score > heap.threshold, try phrasesHold(row) { heap.push(score, row) }
+            }
+        } else {
+            // Disjunctive, MaxScore: lists below `essential` cannot lift a row past the
+            // threshold by themselves.
+            var essential = 0
+            while true {
+                var row = UInt64.max
+                for i in essential..<lists.count where lists[i].list.row < row { row = lists[i].list.row }
+                if row == .max { break }
+                if try !admitted(row) {
+                    for i in essential..<lists.count where lists[i].list.row == row { try lists[i].list.next() }
+                    continue
+                }
+                var score = 0.0
+                for i in essential..<lists.count where lists[i].list.row == row {
+                    score += contribution(lists[i].list.current, lists[i].weight)
+                    try lists[i].list.next()
+                }
+                var i = essential - 1
+                while i >= 0 {
+                    if score + prefix[i] <= heap.threshold { break }
+                    try lists[i].list.seek(row)
+                    if lists[i].list.row == row { score += contribution(lists[i].list.current, lists[i].weight) }
+                    i -= 1
+                }
+                figures.rowsScored += 1
+                if score > heap.threshold, try phrasesHold(row) {
+                    heap.push(score, row)
+                    while essential < lists.count && prefix[essential] <= heap.threshold { essential += 1 }
+                }
+            }
+        }
+        for l in lists { figures.pagesRead += l.list.pagesRead }
+        return heap.sorted
+    }
+
+    /// Whether the phrase's terms occur at its offsets from some position.
+    static func contains(_ phrase: KeywordQuery.Phrase, in positions: [(term: String, position: Int)]) -> Bool {
+        guard let first = phrase.terms.first else { return true }
+        var at: [Int: String] = [:]
+        for p in positions { at[p.position] = p.term }
+        for p in positions where p.term == first {
+            var all = true
+            for (t, o) in zip(phrase.terms, phrase.offsets).dropFirst() where at[p.position + o] != t {
+                all = false
+                break
+            }
+            if all { return true }
+        }
+        return false
+    }
+}

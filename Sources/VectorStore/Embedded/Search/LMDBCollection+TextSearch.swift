@@ -1,0 +1,92 @@
+import TextAnalysis
+
+extension LMDBCollection {
+    /// A keyword or hybrid search in one read snapshot: each query's text is parsed with
+    /// the collection's analyzer and ranked by BM25; a hybrid search also ranks the query
+    /// vectors exactly and fuses the two rankings. The filter applies to both.
+    func runTextSearch(_ request: SearchRequest) throws -> SearchResponse {
+        try Self.checkK(request.k)
+        try request.filter?.validate()
+        try request.bm25.validate()
+        let index = try requireKeywordIndex()
+        let hybrid = request.mode == .hybrid
+        guard !request.texts.isEmpty else { return SearchResponse(hits: [], plan: SearchPlan(access: request.mode.rawValue)) }
+        let parsed = request.texts.map { KeywordQuery.parse($0, analyzer: index.analyzer) }
+        let scorer = hybrid ? try scorer(for: request.queries) : nil
+        return try read { txn in
+            let rowSet = try request.filter.map { try evaluate($0, txn) }
+            let live = Int(try counters(txn).live)
+            let k = min(request.k, max(1, live))
+            let pool = hybrid ? min(max(request.fusionCandidates ?? max(k, 100), k), max(1, live)) : k
+            var figures = KeywordFigures()
+            let ranked = try parsed.map {
+                try keywordTop($0, k: pool, rowSet: rowSet, bm25: request.bm25, index: index, txn, figures: &figures)
+            }
+            var matches: Int?
+            if case .include(let rows)? = rowSet { matches = rows.count }
+            let keywordPlan = SearchPlan(access: SearchMode.keyword.rawValue, figures: figures.figures(filterMatches: matches))
+            let keywordHits = try ranked.map { try hits($0, txn) }
+            guard hybrid, let scorer else { return SearchResponse(hits: keywordHits, plan: keywordPlan) }
+            let dense = try denseSearch(scorer, count: parsed.count, k: pool, rowSet: rowSet, txn)
+            let fused = zip(dense.hits, keywordHits).map { Self.fuse(dense: $0, keyword: $1, request.fusion, metric: info.metric, k: k) }
+            var fusionFigures = [SearchPlan.Figure("candidates", Double(pool))]
+            switch request.fusion {
+            case .reciprocalRank(let c): fusionFigures.insert(SearchPlan.Figure("rrf k", c), at: 0)
+            case .weighted(let w): fusionFigures.insert(SearchPlan.Figure("keyword weight", w), at: 0)
+            }
+            let plan = SearchPlan(access: SearchMode.hybrid.rawValue, figures: fusionFigures, parts: [dense.plan, keywordPlan])
+            return SearchResponse(hits: fused, plan: plan)
+        }
+    }
+
+    /// Records of ranked rows as hits, best first, equal scores ordered by id.
+    private func hits(_ ranked: [(score: Double, row: UInt64)], _ txn: Transaction) throws -> [SearchHit] {
+        try ranked.map { r -> SearchHit in
+            guard let bytes = try records.get(txn, r.row) else {
+                throw StoreError(
+                    .corrupted, "the keyword index of \"\(info.name)\" names row \(r.row), which has no record; `quiver check` reports it",
+                    collection: info.name)
+            }
+            let d = try RecordCodec.decode(bytes, rowID: r.row)
+            return SearchHit(id: d.id, score: Float(r.score), text: d.text, metadata: d.metadata)
+        }.sorted { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
+    }
+
+    /// The fused ranking of one query, best first (equal scores by id), cut to `k`.
+    static func fuse(dense: [SearchHit], keyword: [SearchHit], _ fusion: Fusion, metric: Metric, k: Int) -> [SearchHit] {
+        var byID: [String: (hit: SearchHit, score: Double)] = [:]
+        func add(_ list: [SearchHit], _ value: (Int, SearchHit) -> Double) {
+            for (i, h) in list.enumerated() {
+                let v = value(i, h)
+                if let e = byID[h.id] { byID[h.id] = (e.hit, e.score + v) } else { byID[h.id] = (h, v) }
+            }
+        }
+        switch fusion {
+        case .reciprocalRank(let c):
+            add(dense) { i, _ in 1 / (c + Double(i + 1)) }
+            add(keyword) { i, _ in 1 / (c + Double(i + 1)) }
+        case .weighted(let w):
+            // Each list scaled to 0…1 over its own candidates; under L2 a smaller distance is better.
+            func scaled(_ list: [SearchHit], higherIsBetter: Bool) -> (Int, SearchHit) -> Double {
+                let scores = list.map { Double($0.score) }
+                let lo = scores.min() ?? 0
+                let hi = scores.max() ?? 0
+                return { _, h in
+                    guard hi > lo else { return 1 }
+                    let x = (Double(h.score) - lo) / (hi - lo)
+                    return higherIsBetter ? x : 1 - x
+                }
+            }
+            let d = scaled(dense, higherIsBetter: metric != .l2)
+            let kw = scaled(keyword, higherIsBetter: true)
+            add(dense) { i, h in (1 - w) * d(i, h) }
+            add(keyword) { i, h in w * kw(i, h) }
+        }
+        return byID.values.sorted { $0.score > $1.score || ($0.score == $1.score && $0.hit.id < $1.hit.id) }
+            .prefix(k).map { e in
+                var h = e.hit
+                h.score = Float(e.score)
+                return h
+            }
+    }
+}

@@ -1,0 +1,306 @@
+import Foundation
+import TestSupport
+import Testing
+import TextAnalysis
+
+@testable import VectorStore
+
+/// BM25 computed the slow, obvious way over the live records, for comparison.
+struct ReferenceBM25 {
+    let analyzer: TextAnalyzer
+    var docs: [String: (terms: [String: Int], length: Int, positions: [(term: String, position: Int)], metadata: [String: MetadataValue])] = [:]
+    var k1 = 0.9
+    var b = 0.4
+
+    init(_ analyzer: TextAnalyzer, _ records: [Record]) {
+        self.analyzer = analyzer
+        for r in records {
+            let p = analyzer.termsWithPositions(r.text)
+            var tf: [String: Int] = [:]
+            for t in p { tf[t.term, default: 0] += 1 }
+            docs[r.id] = (tf, p.count, p, r.metadata)
+        }
+    }
+
+    func search(_ text: String, k: Int, filter: Filter? = nil) -> [(id: String, score: Double)] {
+        let q = KeywordQuery.parse(text, analyzer: analyzer)
+        if q.isEmpty { return [] }
+        let n = Double(docs.count)
+        let avgdl = docs.isEmpty ? 1 : max(1, Double(docs.values.reduce(0) { $0 + $1.length })) / n
+        var qtf: [String: Double] = [:]
+        for t in q.should + q.must + q.phrases.flatMap(\.terms) { qtf[t, default: 0] += 1 }
+        var df: [String: Double] = [:]
+        for t in qtf.keys { df[t] = Double(docs.values.filter { $0.terms[t] != nil }.count) }
+        let required = Set(q.must + q.phrases.flatMap(\.terms))
+        var out: [(id: String, score: Double)] = []
+        for (id, d) in docs {
+            if let filter, !filter.matches(d.metadata) { continue }
+            if required.contains(where: { d.terms[$0] == nil }) { continue }
+            if q.mustNot.contains(where: { d.terms[$0] != nil }) { continue }
+            if q.phrases.contains(where: { !LMDBCollection.contains($0, in: d.positions) }) { continue }
+            if q.excludedPhrases.contains(where: { LMDBCollection.contains($0, in: d.positions) }) { continue }
+            var score = 0.0
+            var any = false
+            for (t, w) in qtf {
+                guard let tf = d.terms[t].map(Double.init), let f = df[t] else { continue }
+                any = true
+                let idf = log(1 + (n - f + 0.5) / (f + 0.5))
+                score += w * idf * tf / (tf + k1 * (1 - b + b * Double(d.length) / avgdl))
+            }
+            if any { out.append((id, score)) }
+        }
+        out.sort { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
+        return Array(out.prefix(k))
+    }
+}
+
+/// Checks `hits` against the reference: the same scores in order, and the same ids among
+/// each run of equal scores (compared as sets: the order of exact ties differs in the last
+/// bits of the sums), except the run tied with the k-th, where which rows make the cut is
+/// the engine's choice.
+func expectMatches(_ hits: [SearchHit], _ reference: [(id: String, score: Double)], _ label: String) {
+    #expect(hits.count == reference.count, "\(label): \(hits.count) hits, reference \(reference.count)")
+    guard hits.count == reference.count, let last = reference.last else { return }
+    func same(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-4 * max(1, abs(b)) }
+    for (h, r) in zip(hits, reference) {
+        #expect(same(Double(h.score), r.score), "\(label): score \(h.score) vs \(r.score)")
+    }
+    var i = 0
+    while i < reference.count {
+        var j = i
+        while j < reference.count && same(reference[j].score, reference[i].score) { j += 1 }
+        if !same(reference[i].score, last.score) {
+            #expect(Set(hits[i..<j].map(\.id)) == Set(reference[i..<j].map(\.id)), "\(label): ranks \(i)..<\(j)")
+        }
+        i = j
+    }
+}
+
+@Suite struct KeywordIndexTests {
+    static let words = [
+        "lighthouse", "keeper", "storm", "boat", "rescue", "survivors", "rowed", "harbour", "the", "of", "and", "a", "night",
+        "wreck", "island", "bell", "lamp", "oil", "tower", "sea", "waves", "coast", "guard", "fisherman", "nets", "rocks", "fog",
+    ]
+
+    static func text(_ rng: inout SeededGenerator, words: Int) -> String {
+        (0..<words).map { _ in Self.words[Int(rng.next() % UInt64(Self.words.count))] }.joined(separator: " ")
+    }
+
+    static func records(_ n: Int, seed: UInt64, from start: Int = 0) -> [Record] {
+        var rng = SeededGenerator(seed: seed)
+        return (start..<start + n).map { i in
+            Record(
+                id: "r\(i)", vector: [Float(i % 7) + 1, Float(i % 5), 1], text: text(&rng, words: Int(rng.next() % 40)),
+                metadata: ["part": .int(Int64(i % 4))])
+        }
+    }
+
+    static let queries = [
+        "lighthouse keeper", "storm rescue survivors", "the", "boat", "fog rocks coast guard", "+storm boat", "lighthouse -storm",
+        "\"lighthouse keeper\"", "\"keeper lighthouse\" sea", "-\"rowed boat\" waves", "+\"tower of the sea\"", "nets nets nets",
+        "unknownword", "unknownword lamp", "+unknownword lamp", "island bell lamp oil tower sea waves coast",
+    ]
+
+    func open(_ dir: TemporaryDirectory) throws -> (Store, LMDBCollection) {
+        let store = try Store(path: dir.path)
+        var settings = CollectionSettings(dimension: 3, metric: .cosine)
+        settings.keywordAnalyzer = .english
+        return (store, try store.createCollection("docs", settings: settings))
+    }
+
+    /// BM25 through the index (MaxScore, leapfrogging, phrases, exclusions, filters) ranks
+    /// exactly as the reference does, for every k.
+    @Test func rankingMatchesReferenceBM25() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (_, c) = try open(dir)
+        let records = Self.records(600, seed: 7)
+        try c.upsert(records)
+        let reference = ReferenceBM25(try TextAnalyzer(.english), records)
+        for q in Self.queries {
+            for k in [1, 3, 10, 1000] {
+                let hits = try c.search(SearchRequest(texts: [q], k: k, mode: .keyword)).hits[0]
+                expectMatches(hits, reference.search(q, k: k), "\(q) k=\(k)")
+            }
+            let filter = Filter.equals("part", .int(1))
+            let hits = try c.search(SearchRequest(texts: [q], k: 5, filter: filter, mode: .keyword)).hits[0]
+            expectMatches(hits, reference.search(q, k: 5, filter: filter), "\(q) filtered")
+            #expect(hits.allSatisfy { $0.metadata["part"] == .int(1) })
+        }
+    }
+
+    /// Terms held by thousands of rows span many LMDB pages: walking, skipping within a
+    /// page and skipping across pages all agree with the reference.
+    @Test func longPostingListsAcrossPages() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (_, c) = try open(dir)
+        var records: [Record] = []
+        for i in 0..<6000 {
+            var text = "storm"
+            if i % 3 == 0 { text += " keeper" }
+            if i % 1000 == 7 { text += " lighthouse lighthouse" }
+            if i % 250 == 0 { text += " rescue" }
+            records.append(Record(id: "r\(i)", vector: [1, 0, 0], text: text + String(repeating: " sea", count: i % 11)))
+        }
+        try c.upsert(records)
+        let reference = ReferenceBM25(try TextAnalyzer(.english), records)
+        for q in ["storm", "lighthouse storm", "keeper rescue", "+rescue keeper", "+keeper +rescue", "lighthouse rescue keeper sea"] {
+            for k in [1, 10, 100] {
+                let hits = try c.search(SearchRequest(texts: [q], k: k, mode: .keyword)).hits[0]
+                expectMatches(hits, reference.search(q, k: k), "\(q) k=\(k)")
+            }
+        }
+        let plan = try c.search(SearchRequest(texts: ["lighthouse storm"], k: 1, mode: .keyword)).plan
+        // Once a row holding the rare term leads, the common term's 6,000 postings are
+        // only probed for the rare term's rows, never walked.
+        #expect(plan.rowsScored < 50, "\(plan)")
+    }
+
+    /// Replace, delete, delete-where, document replacement and compaction keep the index
+    /// and the statistics exact: searches still match the reference over the live rows.
+    @Test func indexFollowsEveryWrite() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (store, c) = try open(dir)
+        var live: [String: Record] = [:]
+        for r in Self.records(500, seed: 1) { live[r.id] = r }
+        try c.upsert(Array(live.values))
+        let replaced = Self.records(200, seed: 2, from: 100)
+        try c.upsert(replaced)
+        for r in replaced { live[r.id] = r }
+        #expect(try c.delete(ids: (0..<50).map { "r\($0 * 3)" }) == 50)
+        for i in 0..<50 { live["r\(i * 3)"] = nil }
+        #expect(try c.delete(where: .equals("part", .int(2))) > 0)
+        live = live.filter { $0.value.metadata["part"] != .int(2) }
+        let fresh = Self.records(30, seed: 3, from: 1000)
+        try c.write(upsert: fresh, deleting: [], deletingWhere: .equals("part", .int(3)))
+        live = live.filter { $0.value.metadata["part"] != .int(3) }
+        for r in fresh { live[r.id] = r }
+        _ = try c.compact()
+        let reference = ReferenceBM25(try TextAnalyzer(.english), Array(live.values))
+        for q in Self.queries {
+            expectMatches(try c.search(SearchRequest(texts: [q], k: 10, mode: .keyword)).hits[0], reference.search(q, k: 10), q)
+        }
+        let stats = try store.env.read { try c.keywordIndex!.readStats($0) }
+        #expect(stats.documents == UInt64(live.count))
+        #expect(stats.totalLength == UInt64(reference.docs.values.reduce(0) { $0 + $1.length }))
+        #expect(try store.check().isHealthy)
+        // Everything deleted: no postings, no documents.
+        _ = try c.delete(ids: Array(live.keys))
+        #expect(try c.search(SearchRequest(texts: ["storm"], k: 10, mode: .keyword)).hits[0].isEmpty)
+        let empty = try store.env.read { txn in (try c.keywordIndex!.readStats(txn), try txn.count(c.keywordIndex!.postings.dbi)) }
+        #expect(empty.0 == KeywordStats())
+        #expect(empty.1 == 0)
+    }
+
+    /// A batch runs each text; an empty or all-stopword query finds nothing; the plan says
+    /// what ran.
+    @Test func batchEmptyQueriesAndPlan() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (_, c) = try open(dir)
+        let records = Self.records(200, seed: 9)
+        try c.upsert(records)
+        let reference = ReferenceBM25(try TextAnalyzer(.english), records)
+        let response = try c.search(SearchRequest(texts: Self.queries + ["", "   ", "the of and"], k: 4, mode: .keyword))
+        #expect(response.hits.count == Self.queries.count + 3)
+        for (q, hits) in zip(Self.queries, response.hits) { expectMatches(hits, reference.search(q, k: 4), q) }
+        #expect(response.hits.suffix(3).allSatisfy { $0.isEmpty })
+        #expect(response.plan.access == "keyword")
+        #expect(response.plan["postings"] ?? 0 > 0)
+    }
+
+    /// Hybrid search fuses the exact dense ranking and the BM25 ranking by reciprocal rank
+    /// (or weighted scores); the filter applies to both.
+    @Test func hybridFusesBothRankings() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (_, c) = try open(dir)
+        try c.upsert(Self.records(300, seed: 4))
+        let q: [Float] = [2, 1, 1]
+        let text = "storm rescue survivors"
+        for filter in [nil, Filter.equals("part", .int(0))] {
+            let dense = try c.search(q, k: 50, filter: filter)
+            let keyword = try c.search(SearchRequest(texts: [text], k: 50, filter: filter, mode: .keyword)).hits[0]
+            var expected: [String: Double] = [:]
+            for (i, h) in dense.enumerated() { expected[h.id, default: 0] += 1 / (60 + Double(i + 1)) }
+            for (i, h) in keyword.enumerated() { expected[h.id, default: 0] += 1 / (60 + Double(i + 1)) }
+            let response = try c.search(
+                SearchRequest(texts: [text], vectors: [q], k: 10, filter: filter, mode: .hybrid, fusionCandidates: 50))
+            let hits = response.hits[0]
+            #expect(hits.count == 10)
+            let best = expected.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.prefix(10)
+            #expect(hits.map(\.id) == best.map(\.key))
+            if let filter { #expect(hits.allSatisfy { filter.matches($0.metadata) }) }
+            #expect(response.plan.access == "hybrid")
+            #expect(response.plan.parts.map(\.access).contains("keyword"))
+            #expect(response.plan.description.contains("keyword:"))
+            let weighted = try c.search(
+                SearchRequest(texts: [text], vectors: [q], k: 10, filter: filter, mode: .hybrid, fusion: .weighted(keywordWeight: 1)))
+            // All weight on keywords: the keyword ranking's head leads.
+            #expect(weighted.hits[0].first?.id == keyword.first?.id)
+        }
+        #expect(throws: QuiverError.self) { try c.search(SearchRequest(texts: ["a", "b"], vectors: [q], k: 3, mode: .hybrid)) }
+        #expect(throws: QuiverError.self) {
+            try c.search(SearchRequest(texts: [text], vectors: [q], k: 3, mode: .hybrid, fusion: .weighted(keywordWeight: 2)))
+        }
+    }
+
+    /// A collection made before keyword indexes gets one on demand, from its stored texts;
+    /// handles opened before may no longer write; another analyzer is refused on open.
+    @Test func buildOnDemandDropAndAnalyzerMismatch() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let old = try store.createCollection("docs", dimension: 3, metric: .cosine)
+        let records = Self.records(300, seed: 5)
+        try old.upsert(records)
+        #expect(old.keywordIndex == nil)
+        #expect(throws: QuiverError.self) { try old.search(SearchRequest(texts: ["storm"], k: 3, mode: .keyword)) }
+        var calls: [(Int, Int)] = []
+        let c = try store.buildKeywordIndex(of: "docs", analyzer: .english) { calls.append(($0, $1)) }
+        #expect(calls.last.map { $0.0 == 300 && $0.1 == 300 } == true)
+        #expect(c.info.keywordAnalyzer == .english)
+        let reference = ReferenceBM25(try TextAnalyzer(.english), records)
+        for q in Self.queries {
+            expectMatches(try c.search(SearchRequest(texts: [q], k: 5, mode: .keyword)).hits[0], reference.search(q, k: 5), q)
+        }
+        // The old handle would leave the new index stale: refused, nothing written.
+        #expect(throws: QuiverError.self) { try old.upsert([Record(id: "x", vector: [1, 0, 0], text: "storm")]) }
+        #expect(try c.get("x") == nil)
+        // Reopened with the index, a reopen asking for another analyzer is refused.
+        let again = try Store(path: dir.path)
+        var other = CollectionSettings(dimension: 3, metric: .cosine)
+        other.keywordAnalyzer = AnalyzerSettings(language: "english", stemming: false)
+        #expect(throws: QuiverError.self) { try again.openOrCreateCollection("docs", settings: other) }
+        var same = CollectionSettings(dimension: 3, metric: .cosine)
+        same.keywordAnalyzer = .english
+        #expect(try again.openOrCreateCollection("docs", settings: same).keywordIndex != nil)
+        #expect(throws: QuiverError.self) { try again.updateConfiguration(of: "docs", [KeywordIndexSettings.configurationKey: "v1 none"]) }
+        #expect(try again.dropKeywordIndex(of: "docs"))
+        #expect(try again.collection("docs").keywordIndex == nil)
+        #expect(try again.check().isHealthy)
+    }
+
+    /// The index survives closing and reopening the store, and a dropped collection's
+    /// keyword tables go with it.
+    @Test func persistsAndDropsWithTheCollection() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let records = Self.records(100, seed: 6)
+        do {
+            let (_, c) = try open(dir)
+            try c.upsert(records)
+        }
+        let store = try Store(path: dir.path)
+        let c = try store.collection("docs")
+        let reference = ReferenceBM25(try TextAnalyzer(.english), records)
+        expectMatches(try c.search(SearchRequest(texts: ["storm keeper"], k: 5, mode: .keyword)).hits[0], reference.search("storm keeper", k: 5), "reopened")
+        #expect(try store.dropCollection("docs"))
+        var settings = CollectionSettings(dimension: 3, metric: .cosine)
+        settings.keywordAnalyzer = .english
+        let fresh = try store.createCollection("docs", settings: settings)
+        #expect(try fresh.search(SearchRequest(texts: ["storm"], k: 5, mode: .keyword)).hits[0].isEmpty)
+    }
+}
