@@ -40,8 +40,8 @@ let package = Package(
         .target(name: "TextAnalysis", dependencies: ["QuiverCore"]),
         .target(name: "VectorStore", dependencies: ["QuiverCore", "CLMDB", "COpenBLAS", "CQuiverKernels", "TextAnalysis"]),
         .target(name: "HTTP", dependencies: ["QuiverCore", "CCurl"]),
-        .target(name: "Ingest", dependencies: ["VectorStore", "HTTP", "CQuiverKernels"]),
-        .target(name: "Query", dependencies: ["VectorStore", "Ingest", "HTTP"]),
+        .target(name: "Ingest", dependencies: ["VectorStore", "TextAnalysis", "HTTP", "CQuiverKernels"]),
+        .target(name: "Query", dependencies: ["VectorStore", "TextAnalysis", "Ingest", "HTTP"]),
 
         .executableTarget(
             name: "quiver",

@@ -94,13 +94,17 @@ extension VectorDatabase {
     /// Opens or creates the collection for vectors of `embedder`; a collection built
     /// with another embedder (or dimension) is refused (`EmbedderRecord.check`). A new
     /// collection records the embedder's `record`, so that `recordedEmbedder()` can rebuild
-    /// it (never a key).
+    /// it (never a key), and gets a keyword (BM25) index made by `keywordAnalyzer` (nil:
+    /// none). An existing collection whose keyword index was made by another analyzer is
+    /// refused; one without a keyword index is opened as it is (build one with
+    /// `Store.buildKeywordIndex`).
     ///
     /// - Throws: `QuiverError.embedderMismatch` naming the collection, what it holds
-    ///   (`expected`) and the embedder given (`actual`), or the store's errors.
-    public func openOrCreateCollection(_ name: String, for embedder: some Embedder, metric: Metric = .cosine) throws
-        -> CollectionType
-    {
+    ///   (`expected`) and the embedder given (`actual`); `.collectionExists` for another
+    ///   metric or analyzer; or the store's errors.
+    public func openOrCreateCollection(
+        _ name: String, for embedder: some Embedder, metric: Metric = .cosine, keywordAnalyzer: AnalyzerSettings? = .english
+    ) throws -> CollectionType {
         do {
             let existing = try collection(name)
             try EmbedderRecord.check(embedder, against: existing.info, requireRecord: true)
@@ -108,6 +112,15 @@ extension VectorDatabase {
                 throw QuiverError(
                     .collectionExists, "collection \"\(name)\" uses metric \(existing.info.metric.rawValue), not \(metric.rawValue)",
                     input: "metric", collection: name, expected: existing.info.metric.rawValue, actual: metric.rawValue)
+            }
+            let recorded = existing.info.configuration[KeywordIndexSettings.configurationKey]
+            if let keywordAnalyzer, let recorded, recorded != keywordAnalyzer.identifier {
+                throw QuiverError(
+                    .collectionExists,
+                    "collection \"\(name)\" has a keyword index made by analyzer \"\(recorded)\", not \"\(keywordAnalyzer.identifier)\"; "
+                        + "use that analyzer, or rebuild the index with `quiver reindex --keyword`",
+                    input: KeywordIndexSettings.configurationKey, collection: name, expected: recorded,
+                    actual: keywordAnalyzer.identifier)
             }
             // The same embedder served from another address: the record follows, so a
             // mistyped first --base-url does not stay pinned.
@@ -119,20 +132,23 @@ extension VectorDatabase {
             return existing
         } catch let error as QuiverError where error.code == .collectionNotFound {
             do {
-                return try createCollection(
-                    name, dimension: embedder.dimension, metric: metric, configuration: embedder.record.configuration)
+                var settings = CollectionSettings(dimension: embedder.dimension, metric: metric, configuration: embedder.record.configuration)
+                settings.keywordAnalyzer = keywordAnalyzer
+                return try createCollection(name, settings: settings)
             } catch let error as QuiverError where error.code == .collectionExists {
                 // Created meanwhile by someone else: checked like any existing one.
-                return try openOrCreateCollection(name, for: embedder, metric: metric)
+                return try openOrCreateCollection(name, for: embedder, metric: metric, keywordAnalyzer: keywordAnalyzer)
             }
         }
     }
 
     /// Opens or creates the collection for vectors of `embedder`, off the cooperative pool.
-    public func openOrCreateCollection(_ name: String, for embedder: some Embedder, metric: Metric = .cosine) async throws
-        -> CollectionType
-    {
-        try await BlockingExecutor.shared.run { try self.openOrCreateCollection(name, for: embedder, metric: metric) }
+    public func openOrCreateCollection(
+        _ name: String, for embedder: some Embedder, metric: Metric = .cosine, keywordAnalyzer: AnalyzerSettings? = .english
+    ) async throws -> CollectionType {
+        try await BlockingExecutor.shared.run {
+            try self.openOrCreateCollection(name, for: embedder, metric: metric, keywordAnalyzer: keywordAnalyzer)
+        }
     }
 }
 

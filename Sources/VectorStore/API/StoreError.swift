@@ -1,4 +1,5 @@
 @_exported import QuiverCore
+@_exported import TextAnalysis
 
 /// The errors the `VectorStore` module throws: `QuiverError`, with the store's codes
 /// (`.notAStore`, `.unsupportedFormat`, `.collectionNotFound`, `.collectionExists`,
