@@ -304,3 +304,24 @@ func expectMatches(_ hits: [SearchHit], _ reference: [(id: String, score: Double
         #expect(try fresh.search(SearchRequest(texts: ["storm"], k: 5, mode: .keyword)).hits[0].isEmpty)
     }
 }
+
+@Suite struct HybridConstraintTests {
+    /// `+term`, `-term` and phrases hold for every hybrid hit, dense candidates included.
+    @Test func operatorsConstrainDenseCandidates() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        var settings = CollectionSettings(dimension: 3, metric: .cosine)
+        settings.keywordAnalyzer = .english
+        let c = try store.createCollection("docs", settings: settings)
+        let records = KeywordIndexTests.records(300, seed: 11)
+        try c.upsert(records)
+        let analyzer = try TextAnalyzer(.english)
+        for text in ["storm -boat", "+lighthouse keeper", "\"rescue survivors\"", "-\"the sea\" waves"] {
+            let hits = try c.search(SearchRequest(texts: [text], vectors: [[1, 1, 1]], k: 50, mode: .hybrid)).hits[0]
+            let q = KeywordQuery.parse(text, analyzer: analyzer)
+            #expect(!hits.isEmpty, "\(text)")
+            for h in hits { #expect(LMDBCollection.satisfies(q, analyzer.termsWithPositions(h.text)), "\(text): \(h.id)") }
+        }
+    }
+}

@@ -76,3 +76,8 @@ extension CollectionInfo {
         configuration[KeywordIndexSettings.configurationKey].flatMap { try? AnalyzerSettings(identifier: $0) }
     }
 }
+
+extension SearchMode {
+    /// The mode used when a caller names none and the collection has a keyword index.
+    public static let preferred = SearchMode.hybrid
+}
