@@ -325,3 +325,28 @@ func expectMatches(_ hits: [SearchHit], _ reference: [(id: String, score: Double
         }
     }
 }
+
+@Suite struct KeywordCheckTests {
+    /// `check` finds keyword postings naming missing rows and statistics that disagree
+    /// with the records, and says how to repair; a rebuild repairs.
+    @Test func checkFindsKeywordIndexDamage() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        var settings = CollectionSettings(dimension: 3, metric: .cosine)
+        settings.keywordAnalyzer = .english
+        let c = try store.createCollection("docs", settings: settings)
+        try c.upsert(KeywordIndexTests.records(50, seed: 3))
+        #expect(try store.check().isHealthy)
+        let index = try #require(c.keywordIndex)
+        try store.env.write { txn in
+            try index.insert([(row: 999_999, entries: index.entries(for: Record(id: "ghost", vector: [], text: "storm")))], txn)
+        }
+        let problems = try store.check().problems
+        #expect(problems.contains("docs: 1 keyword index entries name rows that do not exist"), "\(problems)")
+        #expect(problems.contains { $0.contains("the keyword index counts 51 documents") }, "\(problems)")
+        let rebuilt = try store.buildKeywordIndex(of: "docs")
+        #expect(try store.check().isHealthy)
+        #expect(try rebuilt.search(SearchRequest(texts: ["storm"], k: 100, mode: .keyword)).hits[0].allSatisfy { $0.id != "ghost" })
+    }
+}
