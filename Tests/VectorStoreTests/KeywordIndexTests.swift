@@ -279,3 +279,28 @@ import TextAnalysis
         #expect(try rebuilt.search(SearchRequest(texts: ["storm"], k: 100, mode: .keyword)).hits[0].allSatisfy { $0.id != "ghost" })
     }
 }
+
+@Suite struct KeywordHostileQueryTests {
+    /// A pasted page of distinct words, control characters, huge k and bad BM25 constants:
+    /// answers or clear errors, never a crash or a cursor per word.
+    @Test func hostileQueries() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        var settings = CollectionSettings(dimension: 3, metric: .cosine)
+        settings.keywordAnalyzer = .english
+        let c = try store.createCollection("docs", settings: settings)
+        try c.upsert(KeywordIndexTests.records(100, seed: 8))
+        let page = (0..<5000).map { "w\($0)" }.joined(separator: " ") + " storm"
+        let response = try c.search(SearchRequest(texts: [page], k: 3, mode: .keyword))
+        #expect(response.plan["terms dropped"] == 5001 - Double(LMDBCollection.maxQueryTerms))
+        let hostile = ["\u{0}\u{0}storm\u{1B}[2J", "\"", "+", "-", "\"\"\"", "+-+-", String(repeating: "\"a ", count: 1000), "\u{FFFD}"]
+        for q in hostile { _ = try c.search(SearchRequest(texts: [q], k: 2_000_000_000, mode: .keyword)) }
+        var bad = SearchRequest(texts: ["storm"], k: 3, mode: .keyword)
+        bad.bm25 = BM25Parameters(k1: -1, b: 0.5)
+        #expect(throws: QuiverError.self) { try c.search(bad) }
+        bad.bm25 = BM25Parameters(k1: 1, b: .nan)
+        #expect(throws: QuiverError.self) { try c.search(bad) }
+        #expect(throws: QuiverError.self) { try c.search(SearchRequest(texts: ["storm"], k: 0, mode: .keyword)) }
+    }
+}

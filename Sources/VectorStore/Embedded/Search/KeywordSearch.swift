@@ -187,6 +187,7 @@ struct KeywordFigures {
     var pagesRead = 0
     var rowsScored = 0
     var phraseChecks = 0
+    var termsDropped = 0
 
     mutating func add(_ o: KeywordFigures) {
         terms += o.terms
@@ -194,6 +195,7 @@ struct KeywordFigures {
         pagesRead += o.pagesRead
         rowsScored += o.rowsScored
         phraseChecks += o.phraseChecks
+        termsDropped += o.termsDropped
     }
 
     func figures(filterMatches: Int?) -> [SearchPlan.Figure] {
@@ -204,12 +206,17 @@ struct KeywordFigures {
             SearchPlan.Figure(SearchPlan.Figure.rowsScored, Double(rowsScored)),
         ]
         if phraseChecks > 0 { f.append(SearchPlan.Figure("phrase checks", Double(phraseChecks))) }
+        if termsDropped > 0 { f.append(SearchPlan.Figure("terms dropped", Double(termsDropped))) }
         if let filterMatches { f.append(SearchPlan.Figure(SearchPlan.Figure.filterMatches, Double(filterMatches))) }
         return f
     }
 }
 
 extension LMDBCollection {
+    /// Distinct scoring terms a keyword query uses at most (each opens a cursor); the
+    /// others are dropped (the plan counts them), required terms never.
+    static let maxQueryTerms = 1024
+
     /// The collection's keyword index, or `.invalidArgument` saying how to build one.
     func requireKeywordIndex() throws -> KeywordIndex {
         guard let keywordIndex else {
@@ -242,6 +249,12 @@ extension LMDBCollection {
         for t in query.should + query.must + query.phrases.flatMap(\.terms) {
             if weightOf[t] == nil { order.append(t) }
             weightOf[t, default: 0] += 1
+        }
+        if order.count > Self.maxQueryTerms {
+            // A pasted page as a query: its first terms, all the required ones.
+            let keep = Set(order.prefix(Self.maxQueryTerms)).union(query.must).union(query.phrases.flatMap(\.terms))
+            order = order.filter(keep.contains)
+            figures.termsDropped += weightOf.count - order.count
         }
         var lists: [(list: PostingList, weight: Double)] = []
         var required: [PostingList] = []
