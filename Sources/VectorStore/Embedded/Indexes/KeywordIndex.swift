@@ -71,45 +71,68 @@ struct KeywordIndex: SecondaryIndex {
 
     var name: String { Self.name }
 
-    /// The record's terms with their frequencies, and its length in terms.
-    func analyze(_ text: String) -> (terms: [[UInt8]: UInt32], length: UInt32) {
-        var terms: [[UInt8]: UInt32] = [:]
+    /// The record's terms with their frequencies, and its length in terms. Terms are
+    /// Strings: most are short enough to be stored inline, without an allocation.
+    func analyze(_ text: String) -> (terms: [String: UInt32], length: UInt32) {
+        var terms: [String: UInt32] = [:]
         var length: UInt32 = 0
         analyzer.forEachTerm(in: text) { term, _ in
             length &+= 1
             guard term.count <= Self.maxTermBytes, !term.isEmpty else { return }
-            terms[Array(term), default: 0] += 1
+            terms[String(decoding: term, as: UTF8.self), default: 0] += 1
         }
         return (terms, length)
     }
 
-    /// One entry per distinct term: frequency u32 LE, length u32 LE, then the term. A
-    /// record with no terms still gets one entry (an empty term) so that it counts as a
-    /// document in the statistics.
+    /// One entry per record: its length u32 LE, then per distinct term its frequency u32
+    /// LE, its byte count u8 and its bytes (one allocation per record, not per term).
     func entries(for record: Record) -> [[UInt8]] {
         let (terms, length) = analyze(record.text)
-        func entry(_ term: [UInt8], _ frequency: UInt32) -> [UInt8] {
-            withUnsafeBytes(of: frequency.littleEndian) { Array($0) } + withUnsafeBytes(of: length.littleEndian) { Array($0) } + term
+        var out: [UInt8] = []
+        out.reserveCapacity(4 + terms.count * 14)
+        withUnsafeBytes(of: length.littleEndian) { out.append(contentsOf: $0) }
+        for (term, frequency) in terms {
+            withUnsafeBytes(of: frequency.littleEndian) { out.append(contentsOf: $0) }
+            out.append(UInt8(term.utf8.count))
+            out.append(contentsOf: term.utf8)
         }
-        if terms.isEmpty { return [entry([], 0)] }
-        return terms.map { entry($0.key, $0.value) }
+        return [out]
     }
 
     func insert(_ rows: [(row: UInt64, entries: [[UInt8]])], _ txn: Transaction) throws {
-        var byTerm: [[UInt8]: [UInt8]] = [:]
+        var byTerm: [String: [UInt8]] = [:]
         var s = try readStats(txn)
         for (row, entries) in rows {
-            guard let first = entries.first, first.count >= 8 else { continue }
-            s.documents += 1
-            s.totalLength += UInt64(UInt32(littleEndian: first.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self) }))
-            for e in entries where e.count > 8 {
-                let term = Array(e[8...])
-                // Row id big-endian, then frequency and length as the entry has them.
-                byTerm[term, default: []].append(contentsOf: withUnsafeBytes(of: row.bigEndian) { Array($0) } + e[0..<8])
+            guard let entry = entries.first, entry.count >= 4 else { continue }
+            try entry.withUnsafeBytes { e in
+                let length = e.loadUnaligned(as: UInt32.self)
+                s.documents += 1
+                s.totalLength += UInt64(UInt32(littleEndian: length))
+                var posting = [UInt8](repeating: 0, count: Posting.size)
+                posting.withUnsafeMutableBytes { p in
+                    p.storeBytes(of: row.bigEndian, as: UInt64.self)
+                    p.storeBytes(of: length, toByteOffset: 12, as: UInt32.self)
+                }
+                var at = 4
+                while at < e.count {
+                    guard at + 5 <= e.count else { throw StoreError(.corrupted, "a keyword index entry of row \(row) is cut short") }
+                    let frequency = e.loadUnaligned(fromByteOffset: at, as: UInt32.self)
+                    let n = Int(e[at + 4])
+                    guard at + 5 + n <= e.count else { throw StoreError(.corrupted, "a keyword index entry of row \(row) is cut short") }
+                    let term = String(decoding: UnsafeRawBufferPointer(rebasing: e[at + 5..<at + 5 + n]), as: UTF8.self)
+                    posting.withUnsafeMutableBytes { $0.storeBytes(of: frequency, toByteOffset: 8, as: UInt32.self) }
+                    byTerm[term, default: []].append(contentsOf: posting)
+                    at += 5 + n
+                }
             }
         }
         for (term, values) in byTerm {
-            try term.withUnsafeBytes { k in try values.withUnsafeBytes { try txn.putMultiple(postings.dbi, k, values: $0, elementSize: Posting.size) } }
+            var t = term
+            try t.withUTF8 { k in
+                try values.withUnsafeBytes {
+                    try txn.putMultiple(postings.dbi, UnsafeRawBufferPointer(k), values: $0, elementSize: Posting.size)
+                }
+            }
         }
         try writeStats(s, txn)
     }
@@ -118,7 +141,8 @@ struct KeywordIndex: SecondaryIndex {
         let (terms, length) = analyze(record.text)
         for (term, frequency) in terms {
             let p = Posting(row: row, frequency: frequency, length: length).bytes
-            let removed = try term.withUnsafeBytes { k in try p.withUnsafeBytes { try txn.delete(postings.dbi, k, value: $0) } }
+            var t = term
+            let removed = try t.withUTF8 { k in try p.withUnsafeBytes { try txn.delete(postings.dbi, UnsafeRawBufferPointer(k), value: $0) } }
             if !removed {
                 // Written by another analysis than this one: find the row's posting by id.
                 try removeAnyPosting(term, row: row, txn)
@@ -131,10 +155,10 @@ struct KeywordIndex: SecondaryIndex {
     }
 
     /// Deletes the posting of `row` under `term` whatever its frequency and length.
-    private func removeAnyPosting(_ term: [UInt8], row: UInt64, _ txn: Transaction) throws {
+    private func removeAnyPosting(_ term: String, row: UInt64, _ txn: Transaction) throws {
         try txn.withCursor(postings.dbi) { c in
             var probe = row.bigEndian
-            let found = try term.withUnsafeBytes { k in
+            let found = try Array(term.utf8).withUnsafeBytes { k in
                 try withUnsafeBytes(of: &probe) { try c.get(.getBothRange, key: k, value: $0) }
             }
             if let found, found.value.count == Posting.size, Posting.row(found.value.baseAddress!) == row {
