@@ -30,6 +30,10 @@ let package = Package(
         .systemLibrary(
             name: "CEdit", pkgConfig: "libedit",
             providers: [.apt(["libedit-dev"])]),
+        // Snowball stemmers. Debian's libstemmer-dev ships no pkg-config file: the module map links it.
+        .systemLibrary(
+            name: "CStemmer",
+            providers: [.apt(["libstemmer-dev"])]),
 
         // Quiver's own SIMD scoring kernels (AVX2+FMA with a runtime check).
         .target(name: "CQuiverKernels"),
