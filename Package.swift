@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "VectorStore", targets: ["VectorStore"]),
         .library(name: "Ingest", targets: ["Ingest"]),
         .library(name: "Query", targets: ["Query"]),
+        .library(name: "TextAnalysis", targets: ["TextAnalysis"]),
         .executable(name: "quiver", targets: ["quiver"]),
         .executable(name: "quiver-bench", targets: ["quiver-bench"]),
     ],
@@ -41,6 +42,8 @@ let package = Package(
         .target(name: "CLineEdit", dependencies: ["CEdit"]),
         // The error model and the one bridge off the cooperative pool, shared by every module.
         .target(name: "QuiverCore"),
+        // Keyword analysis (segmentation, folding, stopwords, Snowball stemming) and the keyword query parser.
+        .target(name: "TextAnalysis", dependencies: ["QuiverCore", "CStemmer"]),
         .target(name: "VectorStore", dependencies: ["QuiverCore", "CLMDB", "COpenBLAS", "CQuiverKernels"]),
         .target(name: "HTTP", dependencies: ["QuiverCore", "CCurl"]),
         .target(name: "Ingest", dependencies: ["VectorStore", "HTTP", "CQuiverKernels"]),
@@ -74,6 +77,7 @@ let package = Package(
         .testTarget(
             name: "VectorStoreTests", dependencies: ["VectorStore", "TestSupport", "CQuiverKernels", "quiver-fuzz-store"],
             exclude: ["Fixtures"]),
+        .testTarget(name: "TextAnalysisTests", dependencies: ["TextAnalysis", "Synthetic"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "TestSupport"]),
