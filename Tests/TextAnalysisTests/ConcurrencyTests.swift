@@ -1,4 +1,4 @@
-import Dispatch
+import Foundation
 import Synchronization
 import Synthetic
 import Testing
@@ -6,28 +6,34 @@ import TextAnalysis
 
 /// One analyzer used from many threads at once gives what it gives serially.
 @Suite struct ConcurrencyTests {
-    @Test func manyThreadsAgreeWithSerial() throws {
+    @Test func manyThreadsAgreeWithSerial() async throws {
         let analyzer = try TextAnalyzer(.english)
         var rng = SeededGenerator(seed: 7)
         let words = ["running", "connections", "the", "lighthouse", "keepers", "café", "東京タワー", "covid-19", "3.5", "dog's"]
-        let texts = (0..<64).map { _ in
-            (0..<200).map { _ in words[Int(rng.next() % UInt64(words.count))] + "\(rng.next() % 50)" }.joined(separator: " ")
+        let texts = (0..<48).map { _ in
+            (0..<300).map { _ in words[Int(rng.next() % UInt64(words.count))] + "\(rng.next() % 500)" }.joined(separator: " ")
         }
         let serial = texts.map { analyzer.terms($0) }
-        let results = Results(count: texts.count * 4)
-        DispatchQueue.concurrentPerform(iterations: texts.count * 4) { i in
-            results.set(i, analyzer.terms(texts[i % texts.count]))
+        // Eight threads of our own (more than the pool keeps idle, and more than the cores),
+        // each analyzing every text, starting at different places.
+        let threads = 8
+        let results = Mutex<[[[String]]]>(Array(repeating: [], count: threads))
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let remaining = Atomic(threads)
+            for t in 0..<threads {
+                Thread {
+                    var mine: [[String]] = Array(repeating: [], count: texts.count)
+                    for k in 0..<texts.count {
+                        let i = (k + t * 5) % texts.count
+                        mine[i] = analyzer.terms(texts[i])
+                    }
+                    results.withLock { $0[t] = mine }
+                    if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { done.resume() }
+                }.start()
+            }
         }
-        for i in 0..<(texts.count * 4) {
-            #expect(results.get(i) == serial[i % texts.count])
+        for perThread in results.withLock({ $0 }) {
+            #expect(perThread == serial)
         }
     }
-}
-
-/// Results written by many threads.
-final class Results: Sendable {
-    private let values: Mutex<[[String]]>
-    init(count: Int) { values = Mutex(Array(repeating: [], count: count)) }
-    func set(_ i: Int, _ value: [String]) { values.withLock { $0[i] = value } }
-    func get(_ i: Int) -> [String] { values.withLock { $0[i] } }
 }
