@@ -18,6 +18,13 @@ import TextAnalysis
         #expect(!q.isEmpty)
     }
 
+    @Test func theDocumentedExample() {
+        let q = parse(#"lighthouse +keeper -"fog horn" covid-19"#)
+        #expect(q.should == ["lighthous", "covid", "19"])
+        #expect(q.must == ["keeper"])
+        #expect(q.excludedPhrases == [Phrase(terms: ["fog", "horn"], offsets: [0, 1])])
+    }
+
     @Test func everyOperator() {
         let q = parse(#"lighthouse +keeper -fog "bell rock" +"north sea" -"fog horn""#)
         #expect(q.should == ["lighthous"])
