@@ -51,6 +51,17 @@ public final class TextAnalyzer: Sendable {
     /// The longest term in UTF-8 bytes.
     public static let maxTermBytes = 64
 
+    /// A fingerprint of the linked libstemmer's stems for this analyzer's language: 16 hex
+    /// digits, or "none" when the analyzer does not stem.
+    ///
+    /// libstemmer reports no version, and Snowball releases change stems ("adding" is "ad"
+    /// in Snowball 2.2, "add" in 3.0), so ``AnalyzerSettings/identifier`` cannot tell two
+    /// machines' analyzers apart. Record this beside the identifier and compare it on open:
+    /// a different fingerprint means that the index's terms are not the query's. It stems a
+    /// fixed list of words (some that Snowball 3 changed, and words of several languages);
+    /// the same fingerprint is no proof that every stem agrees.
+    public let stemmerFingerprint: String
+
     /// The Snowball algorithm, when stemming.
     private let stemmerLanguage: String?
     /// The stopword set, when stopwords are removed and the language has a list.
@@ -83,6 +94,7 @@ public final class TextAnalyzer: Sendable {
         guard let first = AnalysisWorker(stemming: stemmerLanguage) else {
             throw QuiverError(.invalidArgument, "libstemmer could not create the \"\(language)\" stemmer", input: language)
         }
+        stemmerFingerprint = !none && settings.stemming ? Self.fingerprint(first) : "none"
         pool = Mutex([first])
         idleWorkers = max(2, ProcessInfo.processInfo.activeProcessorCount)
     }
@@ -140,6 +152,31 @@ public final class TextAnalyzer: Sendable {
             fatalError("libstemmer could not create a \(settings.language) stemmer (out of memory)")
         }
         return worker
+    }
+
+    /// Words whose stems make ``stemmerFingerprint``.
+    private static let canaries = """
+        adding interval internal international organization organisms hematologist generously communication
+        running connections lighthouse keepers universities emergency past later arsenal news skies dying
+        continuellement nationalité maisons Häuser Freundschaften schönsten casas nacionalidades corriendo
+        библиотеках говорила kitaplarımızdan evlerde υπολογιστές kirjoittaisivat házakban вредности
+        """
+
+    private static func fingerprint(_ worker: AnalysisWorker) -> String {
+        var bytes: [UInt8] = []
+        for word in canaries.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+            var word = normalizeWord(String(word), fold: false)
+            word.withUTF8 { utf8 in
+                let stem = worker.stem(UnsafeRawBufferPointer(utf8), hash: Stopwords.hash(UnsafeRawBufferPointer(utf8)))
+                bytes += stem
+                bytes.append(0)
+            }
+        }
+        // FNV-1a, byte by byte: the same on every platform, since it is stored.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     /// A word as the stopword list is compared with it: lowercase, NFC, folded if asked.
