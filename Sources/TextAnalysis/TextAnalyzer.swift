@@ -17,17 +17,17 @@ import Synchronization
 /// 2. **Segmentation**, a practical subset of UAX #29: words are runs of letters, digits
 ///    and the marks that follow them. An apostrophe (' or ’, which becomes ') or a period
 ///    between two letters stays inside a word ("can't", "e.g", "example.com"); a period or
-///    a comma between two digits stays inside a number ("3.5", "1,000"). Hyphens, slashes,
-///    underscores, other punctuation, symbols, emoji, controls (NUL), U+FFFD and
-///    whitespace separate: "covid-19" is "covid", "19". Hangul and other scripts are
-///    letters; scripts written without spaces (Thai) give one word per run.
+///    a comma between two digits stays inside a number ("3.5", "1,000", "v1.2").
+///    Hyphens, slashes, underscores, other punctuation, symbols, emoji, controls (NUL),
+///    U+FFFD and whitespace separate: "covid-19" is "covid", "19". Hangul and other
+///    scripts are letters; scripts written without spaces (Thai) give one word per run.
 /// 3. **CJK**: a run of Han, Hiragana and Katakana (with ー and halfwidth Katakana) gives
 ///    its overlapping character bigrams ("東京タワー" → 東京, 京タ, タワ, ワー), a lone
 ///    character itself. A change to or from another script ends the run. Stopwords and
 ///    stemming do not apply to these terms.
 /// 4. **Case**: full lowercase as `String.lowercased()` does it ("İ" → "i̇"; ß stays).
-/// 5. **Diacritics**, when ``AnalyzerSettings/foldDiacritics`` is set: see
-///    ``AnalyzerSettings/foldDiacritics`` ("café" → "cafe", "Ærø" → "aero").
+/// 5. **Diacritics**, when ``AnalyzerSettings/foldDiacritics`` is set (its documentation
+///    gives the rule): "café" → "cafe", "Ærø" → "aero", "Straße" → "strasse".
 /// 6. **English possessive**: for "english" and "porter", a final "'s" is removed
 ///    ("dog's" → "dog", "it's" → "it", a stopword), with or without stemming. Other
 ///    languages keep apostrophes ("l'homme" stays one word).
@@ -42,8 +42,9 @@ import Synchronization
 /// as the general one.
 ///
 /// Thread safety: an analyzer is used from any number of threads at once. Each call takes
-/// a worker (a Snowball stemmer and its cache) from a small pool guarded by a mutex, held
-/// for the call only, so no stemmer is ever shared between threads.
+/// a worker (a Snowball stemmer and its caches) from a small pool for the length of the
+/// call, so no stemmer is ever shared between threads; a mutex guards only the taking and
+/// the giving back.
 public final class TextAnalyzer: Sendable {
     /// The settings this analyzer applies.
     public let settings: AnalyzerSettings
