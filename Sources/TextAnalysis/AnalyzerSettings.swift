@@ -26,7 +26,15 @@ public struct AnalyzerSettings: Sendable, Hashable {
     /// still take a position, so phrases keep their gaps. Ignored when ``language`` is "none".
     public var stopwords: Bool
     /// Whether diacritics are removed ("café" → "cafe", "Ærø" → "aero"), so that a query
-    /// typed without accents finds accented text. See ``TextAnalyzer`` for the exact rule.
+    /// typed without accents finds accented text.
+    ///
+    /// The rule: canonical decomposition; the combining diacritical marks are dropped
+    /// (U+0300–036F, U+1AB0–1AFF, U+1DC0–1DFF, U+20D0–20FF, U+FE20–FE2F: the accents of
+    /// Latin, Greek and Cyrillic); æ œ ø đ ð ł þ ß ı ħ ŧ ſ ŀ, which do not decompose, become
+    /// ae oe o d d l th ss i h t s l; the result is recomposed. Marks of other scripts
+    /// (Devanagari vowel signs, Hebrew points, Arabic vowels, kana voicing) are kept, and CJK
+    /// terms are not folded. Folding comes before stopwords (the list is folded too) and
+    /// stemming, so "resume" and "résumé" give the same term.
     public var foldDiacritics: Bool
 
     /// The version of Quiver's analysis rules (segmentation, folding, lists) that

@@ -17,17 +17,17 @@ import Synchronization
 /// 2. **Segmentation**, a practical subset of UAX #29: words are runs of letters, digits
 ///    and the marks that follow them. An apostrophe (' or ’, which becomes ') or a period
 ///    between two letters stays inside a word ("can't", "e.g", "example.com"); a period or
-///    a comma between two digits stays inside a number ("3.5", "1,000"). Hyphens, slashes,
-///    underscores, other punctuation, symbols, emoji, controls (NUL), U+FFFD and
-///    whitespace separate: "covid-19" is "covid", "19". Hangul and other scripts are
-///    letters; scripts written without spaces (Thai) give one word per run.
+///    a comma between two digits stays inside a number ("3.5", "1,000", "v1.2").
+///    Hyphens, slashes, underscores, other punctuation, symbols, emoji, controls (NUL),
+///    U+FFFD and whitespace separate: "covid-19" is "covid", "19". Hangul and other
+///    scripts are letters; scripts written without spaces (Thai) give one word per run.
 /// 3. **CJK**: a run of Han, Hiragana and Katakana (with ー and halfwidth Katakana) gives
 ///    its overlapping character bigrams ("東京タワー" → 東京, 京タ, タワ, ワー), a lone
 ///    character itself. A change to or from another script ends the run. Stopwords and
 ///    stemming do not apply to these terms.
 /// 4. **Case**: full lowercase as `String.lowercased()` does it ("İ" → "i̇"; ß stays).
-/// 5. **Diacritics**, when ``AnalyzerSettings/foldDiacritics`` is set: see
-///    ``AnalyzerSettings/foldDiacritics`` ("café" → "cafe", "Ærø" → "aero").
+/// 5. **Diacritics**, when ``AnalyzerSettings/foldDiacritics`` is set (its documentation
+///    gives the rule): "café" → "cafe", "Ærø" → "aero", "Straße" → "strasse".
 /// 6. **English possessive**: for "english" and "porter", a final "'s" is removed
 ///    ("dog's" → "dog", "it's" → "it", a stopword), with or without stemming. Other
 ///    languages keep apostrophes ("l'homme" stays one word).
@@ -42,14 +42,26 @@ import Synchronization
 /// as the general one.
 ///
 /// Thread safety: an analyzer is used from any number of threads at once. Each call takes
-/// a worker (a Snowball stemmer and its cache) from a small pool guarded by a mutex, held
-/// for the call only, so no stemmer is ever shared between threads.
+/// a worker (a Snowball stemmer and its caches) from a small pool for the length of the
+/// call, so no stemmer is ever shared between threads; a mutex guards only the taking and
+/// the giving back.
 public final class TextAnalyzer: Sendable {
     /// The settings this analyzer applies.
     public let settings: AnalyzerSettings
 
     /// The longest term in UTF-8 bytes.
     public static let maxTermBytes = 64
+
+    /// A fingerprint of the linked libstemmer's stems for this analyzer's language: 16 hex
+    /// digits, or "none" when the analyzer does not stem.
+    ///
+    /// libstemmer reports no version, and Snowball releases change stems ("adding" is "ad"
+    /// in Snowball 2.2, "add" in 3.0), so ``AnalyzerSettings/identifier`` cannot tell two
+    /// machines' analyzers apart. Record this beside the identifier and compare it on open:
+    /// a different fingerprint means that the index's terms are not the query's. It stems a
+    /// fixed list of words (some that Snowball 3 changed, and words of several languages);
+    /// the same fingerprint is no proof that every stem agrees.
+    public let stemmerFingerprint: String
 
     /// The Snowball algorithm, when stemming.
     private let stemmerLanguage: String?
@@ -83,6 +95,7 @@ public final class TextAnalyzer: Sendable {
         guard let first = AnalysisWorker(stemming: stemmerLanguage) else {
             throw QuiverError(.invalidArgument, "libstemmer could not create the \"\(language)\" stemmer", input: language)
         }
+        stemmerFingerprint = !none && settings.stemming ? Self.fingerprint(first) : "none"
         pool = Mutex([first])
         idleWorkers = max(2, ProcessInfo.processInfo.activeProcessorCount)
     }
@@ -140,6 +153,31 @@ public final class TextAnalyzer: Sendable {
             fatalError("libstemmer could not create a \(settings.language) stemmer (out of memory)")
         }
         return worker
+    }
+
+    /// Words whose stems make ``stemmerFingerprint``.
+    private static let canaries = """
+        adding interval internal international organization organisms hematologist generously communication
+        running connections lighthouse keepers universities emergency past later arsenal news skies dying
+        continuellement nationalité maisons Häuser Freundschaften schönsten casas nacionalidades corriendo
+        библиотеках говорила kitaplarımızdan evlerde υπολογιστές kirjoittaisivat házakban вредности
+        """
+
+    private static func fingerprint(_ worker: AnalysisWorker) -> String {
+        var bytes: [UInt8] = []
+        for word in canaries.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+            var word = normalizeWord(String(word), fold: false)
+            word.withUTF8 { utf8 in
+                let stem = worker.stem(UnsafeRawBufferPointer(utf8), hash: Stopwords.hash(UnsafeRawBufferPointer(utf8)))
+                bytes += stem
+                bytes.append(0)
+            }
+        }
+        // FNV-1a, byte by byte: the same on every platform, since it is stored.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     /// A word as the stopword list is compared with it: lowercase, NFC, folded if asked.

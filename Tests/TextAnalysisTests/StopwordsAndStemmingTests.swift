@@ -88,6 +88,18 @@ import Testing
         #expect(disagreements.isEmpty, "\(disagreements.prefix(20))")
     }
 
+    @Test func stemmerFingerprints() throws {
+        let english = try TextAnalyzer(.english)
+        #expect(english.stemmerFingerprint.count == 16 && english.stemmerFingerprint.allSatisfy(\.isHexDigit))
+        #expect(try TextAnalyzer(AnalyzerSettings(stopwords: false, foldDiacritics: true)).stemmerFingerprint == english.stemmerFingerprint)
+        #expect(try TextAnalyzer(AnalyzerSettings(language: "porter")).stemmerFingerprint != english.stemmerFingerprint)
+        #expect(try TextAnalyzer(AnalyzerSettings(language: "french")).stemmerFingerprint != english.stemmerFingerprint)
+        #expect(try TextAnalyzer(AnalyzerSettings(stemming: false)).stemmerFingerprint == "none")
+        #expect(try TextAnalyzer(AnalyzerSettings(language: "none")).stemmerFingerprint == "none")
+        // Debian's libstemmer 2.2 (what the fixture's stems come from): "adding" is "ad".
+        #expect(english.terms("adding") == ["ad"])
+    }
+
     @Test func stemmingExamples() throws {
         let english = try TextAnalyzer(.english)
         #expect(english.terms("The lighthouse keepers' logs") == ["lighthous", "keeper", "log"])

@@ -11,7 +11,7 @@ import TextAnalysis
 enum Throughput {
     static func main() throws {
         let arguments = CommandLine.arguments.dropFirst()
-        let path = arguments.first ?? "/work/shared/beir/scifact-train/corpus.jsonl"
+        let path = arguments.first ?? "../shared/beir/scifact-train/corpus.jsonl"
         // A second argument runs only the configurations whose name contains it (for profiling).
         let only = arguments.dropFirst().first
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
