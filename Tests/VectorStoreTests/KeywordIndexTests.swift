@@ -304,3 +304,37 @@ import TextAnalysis
         #expect(throws: QuiverError.self) { try c.search(SearchRequest(texts: ["storm"], k: 0, mode: .keyword)) }
     }
 }
+
+@Suite struct KeywordStemmerReleaseTests {
+    /// An index made by another Snowball release (another stemmer fingerprint) is refused
+    /// for keyword and hybrid search and for writes, with the repair named; dense search
+    /// still works; a rebuild records this release's fingerprint.
+    @Test func anotherStemmerReleaseIsRefusedUntilRebuilt() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        var settings = CollectionSettings(dimension: 3, metric: .cosine)
+        settings.keywordAnalyzer = .english
+        let c = try store.createCollection("docs", settings: settings)
+        let fingerprint = try TextAnalyzer(.english).stemmerFingerprint
+        #expect(c.info.configuration[KeywordIndexSettings.stemmerKey] == fingerprint)
+        try c.upsert(KeywordIndexTests.records(20, seed: 2))
+        // As if written by another release.
+        try store.env.write { txn in
+            var info = try store.info(named: "docs", txn)
+            var s = info.settings
+            s.configuration[KeywordIndexSettings.stemmerKey] = "0123456789abcdef"
+            info = CollectionInfo(name: "docs", settings: s, cid: info.cid)
+            try store.collectionsDB.put(txn, "docs", bytes: try Store.encodeInfo(info))
+        }
+        let old = try Store(path: dir.path).collection("docs")
+        #expect(old.keywordIndexProblem?.contains("reindex --keyword") == true)
+        #expect(throws: QuiverError.self) { try old.search(SearchRequest(texts: ["storm"], k: 3, mode: .keyword)) }
+        #expect(throws: QuiverError.self) { try old.upsert([Record(id: "n", vector: [1, 0, 0], text: "storm")]) }
+        #expect(try old.search([1, 0, 0], k: 3).count == 3)
+        let rebuilt = try store.buildKeywordIndex(of: "docs")
+        #expect(rebuilt.keywordIndexProblem == nil)
+        #expect(rebuilt.info.configuration[KeywordIndexSettings.stemmerKey] == fingerprint)
+        #expect(try !rebuilt.search(SearchRequest(texts: ["storm"], k: 3, mode: .keyword)).hits[0].isEmpty)
+    }
+}

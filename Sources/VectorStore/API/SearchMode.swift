@@ -59,6 +59,11 @@ public enum KeywordIndexSettings {
     /// The configuration key holding the analyzer's identifier
     /// (`AnalyzerSettings.identifier`).
     public static let configurationKey = "keyword.analyzer"
+    /// The configuration key holding the fingerprint of the Snowball stemmer that made the
+    /// index's terms (`TextAnalyzer.stemmerFingerprint`): libstemmer has no version, and
+    /// releases stem some words differently, so an index made by another release is
+    /// refused until it is rebuilt.
+    public static let stemmerKey = "keyword.stemmer"
 }
 
 extension CollectionSettings {

@@ -45,6 +45,7 @@ extension Store {
             let index = KeywordIndex(postings: Table(dbi: dbis[0]), stats: Table(dbi: dbis[1]), analyzer: analyzer)
             var newSettings = old.settings
             newSettings.keywordAnalyzer = settings
+            newSettings.configuration[KeywordIndexSettings.stemmerKey] = analyzer.stemmerFingerprint
             let info = CollectionInfo(name: name, settings: newSettings, cid: old.cid)
             try collectionsDB.put(txn, name, bytes: try Self.encodeInfo(info))
             let records = try Table<U64Key>(dbi: required(Format.Table.records.name(cid: old.cid), txn))
@@ -86,6 +87,7 @@ extension Store {
             }
             var settings = old.settings
             settings.keywordAnalyzer = nil
+            settings.configuration[KeywordIndexSettings.stemmerKey] = nil
             try collectionsDB.put(txn, name, bytes: try Self.encodeInfo(CollectionInfo(name: name, settings: settings, cid: old.cid)))
             return true
         }

@@ -59,9 +59,12 @@ struct Index: AsyncParsableCommand, VerboseCommand {
         } catch let e as IngestError where e.code == .embedderMismatch {
             throw CLIError(e.message, hint: "pass the same --embedder, --model and --dimensions as before, or another --collection")
         }
-        if target.info.keywordAnalyzer == nil && !noKeywordIndex && found != nil {
-            // Made before keyword indexes: build its index now, from the stored texts.
-            let settings = try analyzerOptions.settings()
+        let stale = (target as? LMDBCollection)?.keywordIndexProblem
+        if let stale { FileHandle.standardError.write(Data("note: \(TerminalText.line(stale))\n".utf8)) }
+        if (target.info.keywordAnalyzer == nil && !noKeywordIndex && found != nil) || stale != nil {
+            // Made before keyword indexes (or by another stemmer): build its index now,
+            // from the stored texts.
+            let settings = try target.info.keywordAnalyzer ?? analyzerOptions.settings()
             let progress = KeywordIndexProgress(label: "building the keyword index of \(TerminalText.line(collection))")
             let name = collection
             target = try await BlockingExecutor.shared.run {

@@ -68,6 +68,8 @@ struct KeywordIndex: SecondaryIndex {
     let postings: Table<IndexKeyBytes>
     let stats: Table<UTF8Key>
     let analyzer: TextAnalyzer
+    /// Why the index cannot be used (made by another stemmer release), if so.
+    var staleReason: String? = nil
 
     var name: String { Self.name }
 

@@ -226,6 +226,7 @@ extension LMDBCollection {
                     + "(LMDBCollection.buildKeywordIndex), or search in dense mode",
                 collection: info.name)
         }
+        if let reason = keywordIndex.staleReason { throw StoreError(.invalidArgument, reason, collection: info.name) }
         return keywordIndex
     }
 
