@@ -7,7 +7,8 @@ public struct ReferenceBM25: Sendable {
     /// The analyzer (the collection's).
     public let analyzer: TextAnalyzer
     /// Each live record's terms, length, positions and metadata, by id.
-    public var docs: [String: (terms: [String: Int], length: Int, positions: [(term: String, position: Int)], metadata: [String: MetadataValue])] = [:]
+    public var docs:
+        [String: (terms: [String: Int], length: Int, positions: [(term: String, position: Int)], metadata: [String: MetadataValue])] = [:]
     /// BM25 constants.
     public var k1 = 0.9
     /// BM25 length normalization.
@@ -95,4 +96,3 @@ public func expectMatches(_ hits: [SearchHit], _ reference: [(id: String, score:
         i = j
     }
 }
-

@@ -225,7 +225,9 @@ import TextAnalysis
         let store = try Store(path: dir.path)
         let c = try store.collection("docs")
         let reference = ReferenceBM25(try TextAnalyzer(.english), records)
-        expectMatches(try c.search(SearchRequest(texts: ["storm keeper"], k: 5, mode: .keyword)).hits[0], reference.search("storm keeper", k: 5), "reopened")
+        expectMatches(
+            try c.search(SearchRequest(texts: ["storm keeper"], k: 5, mode: .keyword)).hits[0], reference.search("storm keeper", k: 5),
+            "reopened")
         #expect(try store.dropCollection("docs"))
         var settings = CollectionSettings(dimension: 3, metric: .cosine)
         settings.keywordAnalyzer = .english

@@ -77,7 +77,8 @@ public final class LMDBCollection: VectorCollection {
         let dbis = try store.env.openExisting(names)
         guard let postings = dbis[0], let stats = dbis[1] else {
             throw StoreError(
-                .corrupted, "collection \"\(info.name)\" records a keyword index but its tables are missing; rebuild it with "
+                .corrupted,
+                "collection \"\(info.name)\" records a keyword index but its tables are missing; rebuild it with "
                     + "`quiver reindex --keyword`", collection: info.name)
         }
         let analyzer = try AnalyzerCache.analyzer(settings)

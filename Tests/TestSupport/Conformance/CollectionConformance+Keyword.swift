@@ -92,7 +92,9 @@ extension CollectionConformance {
         let plain = try db.createCollection("plain", dimension: 3, metric: .cosine)
         try plain.upsert(keywordRecords(5, seed: 24))
         #expect(plain.info.keywordAnalyzer == nil)
-        _ = expectError(.invalidArgument, "keyword search without a keyword index") { try plain.search(SearchRequest(texts: ["storm"], k: 3, mode: .keyword)) }
+        _ = expectError(.invalidArgument, "keyword search without a keyword index") {
+            try plain.search(SearchRequest(texts: ["storm"], k: 3, mode: .keyword))
+        }
         _ = expectError(.invalidArgument, "hybrid search without a keyword index") {
             try plain.search(SearchRequest(texts: ["storm"], vectors: [q], k: 3, mode: .hybrid))
         }

@@ -28,7 +28,8 @@ struct Reindex: ParsableCommand, VerboseCommand {
         let existing = try store.collection(collection)
         if drop {
             let had = try store.dropKeywordIndex(of: collection)
-            print(had ? "\(TerminalText.line(collection)): keyword index removed" : "\(TerminalText.line(collection)): had no keyword index")
+            print(
+                had ? "\(TerminalText.line(collection)): keyword index removed" : "\(TerminalText.line(collection)): had no keyword index")
             return
         }
         let settings =

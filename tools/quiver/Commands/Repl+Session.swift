@@ -100,8 +100,9 @@ extension Repl {
                     return true
                 }
                 if m != .dense && engine.retriever.collection.info.keywordAnalyzer == nil {
-                    write("collection \(TerminalText.line(engine.retriever.collection.name)) has no keyword index; "
-                        + "build one with `quiver reindex --keyword`\n")
+                    write(
+                        "collection \(TerminalText.line(engine.retriever.collection.name)) has no keyword index; "
+                            + "build one with `quiver reindex --keyword`\n")
                     return true
                 }
                 engine.retriever.options.mode = m

@@ -144,7 +144,8 @@ struct KeywordIndex: SecondaryIndex {
         for (term, frequency) in terms {
             let p = Posting(row: row, frequency: frequency, length: length).bytes
             var t = term
-            let removed = try t.withUTF8 { k in try p.withUnsafeBytes { try txn.delete(postings.dbi, UnsafeRawBufferPointer(k), value: $0) } }
+            let removed = try t.withUTF8 { k in try p.withUnsafeBytes { try txn.delete(postings.dbi, UnsafeRawBufferPointer(k), value: $0) }
+            }
             if !removed {
                 // Written by another analysis than this one: find the row's posting by id.
                 try removeAnyPosting(term, row: row, txn)

@@ -104,7 +104,8 @@ struct PostingList {
             }
             // Beyond this page: let the B-tree find the page that holds the target.
             var probe = target.bigEndian
-            let found = try term.withUnsafeBytes { k in try withUnsafeBytes(of: &probe) { try cursor.get(.getBothRange, key: k, value: $0) } }
+            let found = try term.withUnsafeBytes { k in try withUnsafeBytes(of: &probe) { try cursor.get(.getBothRange, key: k, value: $0) }
+            }
             guard found != nil, let p = try cursor.get(.getMultiple), p.value.count >= Posting.size else {
                 row = .max
                 return
