@@ -75,7 +75,7 @@ public final class LMDBCollection: VectorCollection {
         }
         let names = Format.KeywordTable.allCases.map { $0.name(cid: info.cid) }
         let dbis = try store.env.openExisting(names)
-        guard let postings = dbis[0], let stats = dbis[1] else {
+        guard let postings = dbis[0], let stats = dbis[1], let segments = dbis[2], let deleted = dbis[3] else {
             throw StoreError(
                 .corrupted,
                 "collection \"\(info.name)\" records a keyword index but its tables are missing; rebuild it with "
@@ -89,7 +89,9 @@ public final class LMDBCollection: VectorCollection {
                 + "(fingerprint \(recorded), this one \(analyzer.stemmerFingerprint)): its terms are not this analyzer's; "
                 + "rebuild it with `quiver reindex --keyword`"
         }
-        return KeywordIndex(postings: Table(dbi: postings), stats: Table(dbi: stats), analyzer: analyzer, staleReason: stale)
+        return KeywordIndex(
+            postings: Table(dbi: postings), stats: Table(dbi: stats), segments: Table(dbi: segments), deleted: Table(dbi: deleted),
+            analyzer: analyzer, staleReason: stale)
     }
 
     /// The ways a search can find candidates (the scan, and what each index makes

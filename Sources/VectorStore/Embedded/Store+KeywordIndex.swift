@@ -42,7 +42,9 @@ extension Store {
                 try txn.clear(dbi)
                 dbis.append(dbi)
             }
-            let index = KeywordIndex(postings: Table(dbi: dbis[0]), stats: Table(dbi: dbis[1]), analyzer: analyzer)
+            let index = KeywordIndex(
+                postings: Table(dbi: dbis[0]), stats: Table(dbi: dbis[1]), segments: Table(dbi: dbis[2]), deleted: Table(dbi: dbis[3]),
+                analyzer: analyzer)
             var newSettings = old.settings
             newSettings.keywordAnalyzer = settings
             newSettings.configuration[KeywordIndexSettings.stemmerKey] = analyzer.stemmerFingerprint
@@ -70,6 +72,8 @@ extension Store {
                 }
             }
             if !batch.isEmpty { try flush() }
+            // Searches read the lists best: fold what the batches left in segments.
+            try index.merge(txn)
         }
         return try collection(name)
     }

@@ -19,8 +19,10 @@ extension LMDBCollection {
             let k = min(request.k, max(1, live))
             let pool = hybrid ? min(max(request.fusionCandidates ?? max(k, 100), k), max(1, live)) : k
             var figures = KeywordFigures()
+            let snapshot = try index.snapshot(txn)
+            figures.segments = snapshot.segments.count
             let ranked = try parsed.map {
-                try keywordTop($0, k: pool, rowSet: rowSet, bm25: request.bm25, index: index, txn, figures: &figures)
+                try keywordTop($0, k: pool, rowSet: rowSet, bm25: request.bm25, index: index, snapshot: snapshot, txn, figures: &figures)
             }
             var matches: Int?
             if case .include(let rows)? = rowSet { matches = rows.count }
