@@ -1,0 +1,84 @@
+import Foundation
+import Ingest
+
+extension RetrievalBench {
+    /// Keyword queries per second on the calling thread, one query per call, top 100
+    /// chunks each (query parsing and analysis, and decoding the 100 hits, included):
+    /// the best of three passes over all queries. bm25s ranks documents, Quiver chunks.
+    func keywordQueriesPerSecond(_ collection: LMDBCollection, _ texts: [String]) throws -> Double {
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let t = Machine.now()
+            for text in texts { _ = try collection.search(SearchRequest(texts: [text], k: 100, mode: .keyword)) }
+            best = min(best, Machine.now() - t)
+        }
+        return Double(texts.count) / best
+    }
+
+    /// Latency of single queries in each mode on `scaleChunks` chunks: the indexed chunks
+    /// copied (text and vector, ids suffixed `~copy`) until there are that many. The three
+    /// modes run one after the other for each query, so that load changes touch them alike.
+    func scaleLatency(_ corpus: IndexedCorpus, _ data: BEIRDataset) throws -> [(String, Double)] {
+        let c = try corpus.store.openOrCreateCollection("beir-scale", for: corpus.embedder, keywordAnalyzer: .english)
+        let source = corpus.records
+        let t0 = Machine.now()
+        var written = 0
+        while written < scaleChunks {
+            let n = min(10_000, scaleChunks - written)
+            try c.upsert(
+                (written..<written + n).map { i in
+                    let r = source[i % source.count]
+                    return Record(id: "\(r.id)~\(i / source.count)", vector: r.vector, text: r.text, metadata: r.metadata)
+                })
+            written += n
+            Self.progress("copying", written, scaleChunks, since: t0)
+        }
+        let buildSeconds = Machine.now() - t0
+
+        let texts = (0..<scaleQueries).map { data.queries[$0 % data.queries.count].text }
+        let vectors = try corpus.embedder.embed(texts)
+        func keyword(_ i: Int) -> SearchRequest { SearchRequest(texts: [texts[i]], k: scaleK, mode: .keyword) }
+        func dense(_ i: Int) -> SearchRequest { SearchRequest(queries: [vectors[i]], k: scaleK) }
+        func hybrid(_ i: Int) -> SearchRequest { SearchRequest(texts: [texts[i]], vectors: [vectors[i]], k: scaleK, mode: .hybrid) }
+        for i in 0..<min(5, texts.count) {  // warm the map
+            for r in [keyword(i), dense(i), hybrid(i)] { _ = try c.search(r) }
+        }
+        var times: [[Double]] = [[], [], []]
+        var denseThreads = 0
+        var hybridDenseThreads = 0
+        var rowsScored = 0.0
+        var postings = 0.0
+        for i in texts.indices {
+            for (m, request) in [keyword(i), dense(i), hybrid(i)].enumerated() {
+                let t = Machine.now()
+                let response = try c.search(request)
+                times[m].append(Machine.now() - t)
+                switch m {
+                case 0:
+                    rowsScored += response.plan[SearchPlan.Figure.rowsScored] ?? 0
+                    postings += response.plan["postings"] ?? 0
+                case 1: denseThreads = max(denseThreads, response.plan.threads)
+                default: hybridDenseThreads = max(hybridDenseThreads, response.plan.parts.first?.threads ?? 0)
+                }
+            }
+        }
+        let p50 = times.map { Self.percentile($0, 0.5) * 1000 }
+        let p95 = times.map { Self.percentile($0, 0.95) * 1000 }
+        let n = Double(texts.count)
+        return [
+            ("scale_chunks", Double(try c.count())), ("scale_build_seconds", buildSeconds), ("scale_k", Double(scaleK)),
+            ("keyword_p50_ms", p50[0]), ("keyword_p95_ms", p95[0]), ("dense_p50_ms", p50[1]), ("dense_p95_ms", p95[1]),
+            ("hybrid_p50_ms", p50[2]), ("hybrid_p95_ms", p95[2]), ("hybrid_vs_dense_p50", p50[2] / p50[1]),
+            ("keyword_vs_dense_p50", p50[0] / p50[1]), ("dense_threads", Double(denseThreads)),
+            ("hybrid_dense_threads", Double(hybridDenseThreads)), ("keyword_threads", 1),
+            ("keyword_postings_mean", postings / n), ("keyword_rows_scored_mean", rowsScored / n),
+        ]
+    }
+
+    /// The `q` quantile of `values` (nearest rank).
+    static func percentile(_ values: [Double], _ q: Double) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted[min(sorted.count - 1, Int((Double(sorted.count) * q).rounded(.up)) - 1)]
+    }
+}
