@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "VectorStore", targets: ["VectorStore"]),
         .library(name: "Ingest", targets: ["Ingest"]),
         .library(name: "Query", targets: ["Query"]),
+        .library(name: "TextAnalysis", targets: ["TextAnalysis"]),
         .executable(name: "quiver", targets: ["quiver"]),
         .executable(name: "quiver-bench", targets: ["quiver-bench"]),
     ],
@@ -30,6 +31,10 @@ let package = Package(
         .systemLibrary(
             name: "CEdit", pkgConfig: "libedit",
             providers: [.apt(["libedit-dev"])]),
+        // Snowball stemmers. Debian's libstemmer-dev ships no pkg-config file: the module map links it.
+        .systemLibrary(
+            name: "CStemmer",
+            providers: [.apt(["libstemmer-dev"])]),
 
         // Quiver's own SIMD scoring kernels (AVX2+FMA with a runtime check).
         .target(name: "CQuiverKernels"),
@@ -37,7 +42,8 @@ let package = Package(
         .target(name: "CLineEdit", dependencies: ["CEdit"]),
         // The error model and the one bridge off the cooperative pool, shared by every module.
         .target(name: "QuiverCore"),
-        .target(name: "TextAnalysis", dependencies: ["QuiverCore"]),
+        // Keyword analysis (segmentation, folding, stopwords, Snowball stemming) and the keyword query parser.
+        .target(name: "TextAnalysis", dependencies: ["QuiverCore", "CStemmer"]),
         .target(name: "VectorStore", dependencies: ["QuiverCore", "CLMDB", "COpenBLAS", "CQuiverKernels", "TextAnalysis"]),
         .target(name: "HTTP", dependencies: ["QuiverCore", "CCurl"]),
         .target(name: "Ingest", dependencies: ["VectorStore", "TextAnalysis", "HTTP", "CQuiverKernels"]),
@@ -71,6 +77,7 @@ let package = Package(
         .testTarget(
             name: "VectorStoreTests", dependencies: ["VectorStore", "TextAnalysis", "TestSupport", "CQuiverKernels", "quiver-fuzz-store"],
             exclude: ["Fixtures"]),
+        .testTarget(name: "TextAnalysisTests", dependencies: ["TextAnalysis", "Synthetic"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "TestSupport"]),

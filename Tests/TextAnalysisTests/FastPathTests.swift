@@ -1,0 +1,74 @@
+import Foundation
+import Synthetic
+import Testing
+
+@testable import TextAnalysis
+
+/// The ASCII fast path gives exactly the general path's terms.
+@Suite struct FastPathTests {
+    static let settings = [
+        AnalyzerSettings.english, AnalyzerSettings(language: "none"), AnalyzerSettings(stemming: false),
+        AnalyzerSettings(language: "french", foldDiacritics: true), AnalyzerSettings(language: "porter"),
+    ]
+
+    /// Pieces that exercise the joiners and the cut points: ASCII words, punctuation that
+    /// joins or separates, < = > (which compose with U+0338), and non-ASCII neighbours.
+    static let pieces = [
+        "the", "Dog", "'s", "'", "S", ".", ",", "3", "14", "a", "e", "x", " ", " ", " ", "-", "/", "_", "\n", "\t",
+        "<", "=", ">", "\u{338}", "\u{301}", "é", "É", "’", "ß", "東京", "は", "한", "αβ", "🙂", "\u{0}", "\u{FFFD}",
+        "\u{AD}", "\u{200D}", "\u{FE0F}", "İ", "ǅ", "ﬁ", "٣", "e.g", "1,000", "can't", "U.S.", "connections",
+        String(repeating: "long", count: 20), "Ærø",
+    ]
+
+    @Test(arguments: settings)
+    func fastPathAgreesWithTheGeneralPath(_ settings: AnalyzerSettings) throws {
+        let analyzer = try TextAnalyzer(settings)
+        var rng = SeededGenerator(seed: 29)
+        for round in 0..<3000 {
+            let length = Int(rng.next() % 40)
+            var text = ""
+            for _ in 0..<length {
+                if rng.next() % 8 == 0 {
+                    text.unicodeScalars.append(Self.randomScalar(&rng))
+                } else {
+                    text += Self.pieces[Int(rng.next() % UInt64(Self.pieces.count))]
+                }
+            }
+            let fast = analyzer.termsWithPositions(text)
+            var general: [(String, Int)] = []
+            analyzer.forEachTermWithoutFastPath(in: text) { general.append((String(decoding: $0, as: UTF8.self), $1)) }
+            #expect(fast.map(\.term) == general.map(\.0), "round \(round): \(Array(text.unicodeScalars))")
+            #expect(fast.map(\.position) == general.map(\.1), "round \(round): \(Array(text.unicodeScalars))")
+            if fast.map(\.term) != general.map(\.0) { break }
+        }
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: Fixture.scifactCorpus.path), "needs ../shared/beir"))
+    func scifactTextsAgree() throws {
+        let analyzer = try TextAnalyzer(.english)
+        let data = try Data(contentsOf: Fixture.scifactCorpus)
+        var checked = 0
+        for line in data.split(separator: UInt8(ascii: "\n")).prefix(300) {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
+            let text = "\(object["title"] ?? "") \(object["text"] ?? "")"
+            var general: [String] = []
+            analyzer.forEachTermWithoutFastPath(in: text) { term, _ in general.append(String(decoding: term, as: UTF8.self)) }
+            #expect(analyzer.terms(text) == general)
+            checked += 1
+        }
+        #expect(checked == 300)
+    }
+
+    /// Any scalar, biased towards the interesting planes.
+    static func randomScalar(_ rng: inout SeededGenerator) -> Unicode.Scalar {
+        let ranges: [ClosedRange<UInt32>] = [
+            0...0x7F, 0x80...0x24F, 0x300...0x36F, 0x370...0x52F, 0x900...0x97F, 0x3000...0x30FF,
+            0x4E00...0x4E80, 0xAC00...0xAC80, 0xFE00...0xFFFF, 0x1F300...0x1F6FF, 0...0x10FFFF,
+        ]
+        let range = ranges[Int(rng.next() % UInt64(ranges.count))]
+        while true {
+            let v = range.lowerBound + UInt32(rng.next() % UInt64(range.count))
+            if let scalar = Unicode.Scalar(v) { return scalar }
+        }
+    }
+}
