@@ -19,27 +19,43 @@ extension RetrievalBench {
         return Double(texts.count) / best
     }
 
+    /// The English analyzer alone on the indexed chunks' texts, one thread: MB/s (best of
+    /// three passes), the reference for what the keyword index adds to writes.
+    func analyzerThroughput(_ records: [Record]) throws -> [(String, Double)] {
+        let analyzer = try TextAnalyzer(.english)
+        let bytes = records.reduce(0) { $0 + $1.text.utf8.count }
+        var best = Double.infinity
+        var terms = 0
+        for _ in 0..<3 {
+            terms = 0
+            let t = Machine.now()
+            for r in records { analyzer.forEachTerm(in: r.text) { _, _ in terms += 1 } }
+            best = min(best, Machine.now() - t)
+        }
+        return [
+            ("analyzer_mb_per_s", Double(bytes) / 1e6 / best), ("analyzer_us_per_chunk", best / Double(records.count) * 1e6),
+            ("terms_per_chunk", Double(terms) / Double(records.count)),
+        ]
+    }
+
     /// Latency of single queries in each mode on `scaleChunks` chunks: the indexed chunks
     /// copied (text and vector, ids suffixed `~copy`) until there are that many. The modes
     /// run one after the other for each query, so that load changes touch them alike; the
     /// dense and keyword searches for the hybrid's candidate count (100) run too, as the
     /// parts a hybrid search is made of.
+    ///
+    /// The copy is also written, before and after, into a collection without a keyword
+    /// index (then dropped): the store's own cost of the index, outside any pipeline.
     func scaleLatency(_ corpus: IndexedCorpus, _ data: BEIRDataset) throws -> [(String, Double)] {
-        let c = try corpus.store.openOrCreateCollection("beir-scale", for: corpus.embedder, keywordAnalyzer: .english)
-        let source = corpus.records
-        let t0 = Machine.now()
-        var written = 0
-        while written < scaleChunks {
-            let n = min(10_000, scaleChunks - written)
-            try c.upsert(
-                (written..<written + n).map { i in
-                    let r = source[i % source.count]
-                    return Record(id: "\(r.id)~\(i / source.count)", vector: r.vector, text: r.text, metadata: r.metadata)
-                })
-            written += n
-            Self.progress("copying", written, scaleChunks, since: t0)
+        func plainCopy(_ name: String) throws -> Double {
+            let plain = try corpus.store.openOrCreateCollection(name, for: corpus.embedder, keywordAnalyzer: nil)
+            defer { _ = try? corpus.store.dropCollection(name) }
+            return try copyChunks(corpus.records, into: plain, label: "copying without keyword index")
         }
-        let buildSeconds = Machine.now() - t0
+        let plainBefore = try plainCopy("beir-scale-plain-before")
+        let c = try corpus.store.openOrCreateCollection("beir-scale", for: corpus.embedder, keywordAnalyzer: .english)
+        let buildSeconds = try copyChunks(corpus.records, into: c, label: "copying")
+        let plainSeconds = (plainBefore + (try plainCopy("beir-scale-plain-after"))) / 2
 
         let texts = (0..<scaleQueries).map { data.queries[$0 % data.queries.count].text }
         let vectors = try corpus.embedder.embed(texts)
@@ -80,7 +96,9 @@ extension RetrievalBench {
         let p95 = times.map { Self.percentile($0, 0.95) * 1000 }
         let n = Double(texts.count)
         return [
-            ("scale_chunks", Double(try c.count())), ("scale_build_seconds", buildSeconds), ("scale_k", Double(scaleK)),
+            ("scale_chunks", Double(try c.count())), ("scale_build_seconds", buildSeconds),
+            ("scale_build_plain_seconds", plainSeconds), ("scale_build_keyword_overhead", buildSeconds / plainSeconds - 1),
+            ("scale_k", Double(scaleK)),
             ("keyword_p50_ms", p50[0]), ("keyword_p95_ms", p95[0]), ("dense_p50_ms", p50[1]), ("dense_p95_ms", p95[1]),
             ("hybrid_p50_ms", p50[2]), ("hybrid_p95_ms", p95[2]), ("hybrid_vs_dense_p50", p50[2] / p50[1]),
             ("keyword_vs_dense_p50", p50[0] / p50[1]), ("dense_k100_p50_ms", p50[3]), ("keyword_k100_p50_ms", p50[4]),
@@ -88,6 +106,23 @@ extension RetrievalBench {
             ("hybrid_dense_threads", Double(hybridDenseThreads)), ("keyword_threads", 1),
             ("keyword_postings_mean", postings / n), ("keyword_rows_scored_mean", rowsScored / n),
         ]
+    }
+
+    /// Seconds to upsert `scaleChunks` copies of `source` into `c`, 10,000 a transaction.
+    func copyChunks(_ source: [Record], into c: LMDBCollection, label: String) throws -> Double {
+        let t0 = Machine.now()
+        var written = 0
+        while written < scaleChunks {
+            let n = min(10_000, scaleChunks - written)
+            try c.upsert(
+                (written..<written + n).map { i in
+                    let r = source[i % source.count]
+                    return Record(id: "\(r.id)~\(i / source.count)", vector: r.vector, text: r.text, metadata: r.metadata)
+                })
+            written += n
+            Self.progress(label, written, scaleChunks, since: t0)
+        }
+        return Machine.now() - t0
     }
 
     /// The `q` quantile of `values` (nearest rank).

@@ -70,6 +70,7 @@ struct RetrievalBench: ParsableCommand {
             ("chunks", Double(corpus.records.count)), ("split_seconds", corpus.splitSeconds),
             ("embed_seconds", corpus.embedSeconds), ("index_seconds", corpus.indexSeconds),
         ]
+        out += try analyzerThroughput(corpus.records)
         let quality = try evaluate(corpus, data)
         out += quality
         if let reference {
