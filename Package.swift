@@ -63,7 +63,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/bench",
-            exclude: ["faiss_store.py", "graphbit_embed.py", "langchain_split.py"]),
+            exclude: ["bm25s_reference.py", "faiss_store.py", "graphbit_embed.py", "langchain_split.py"]),
         // (tools/testserver holds the loopback embedding server, a Python test fixture.)
         // libFuzzer targets (scripts/fuzz.sh builds them with -sanitize=fuzzer); a normal
         // build makes replay tools of them: one small file each, so that they add little.
