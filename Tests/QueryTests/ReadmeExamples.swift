@@ -30,7 +30,7 @@ func keywordExample(store: Store) throws -> ([SearchHit], SearchResponse) {
     ])
     let exact = try notes.search(SearchRequest(texts: ["\"fog horn\" -lighthouse"], k: 5, mode: .keyword))
     let both = try notes.search(SearchRequest(texts: ["fog signals"], vectors: [[0.7, 0.2, 0.3]], k: 5, mode: .hybrid))
-    print(both.plan)  // "hybrid: rrf k 60, candidates 2; dense scan: …; keyword: terms 2, …"
+    print(both.plan)  // "hybrid: keyword weight 0.5, candidates 2; dense scan: …; keyword: terms 2, …"
     return (exact.hits[0], both)
 }
 
@@ -105,7 +105,7 @@ func seamsExample(store: Store) async throws -> (SearchPlan, QuiverError?, [Stri
         let (exact, both) = try keywordExample(store: try Store(path: dir.sub("k")))
         #expect(exact.map(\.id) == ["fog.md#0"])
         #expect(both.hits[0].first?.id == "fog.md#0" && both.plan.access == "hybrid")
-        #expect(both.plan.description.hasPrefix("hybrid: rrf k 60, candidates 2; dense scan: "), "\(both.plan)")
+        #expect(both.plan.description.hasPrefix("hybrid: keyword weight 0.5, candidates 2; dense scan: "), "\(both.plan)")
 
         let store = try Store(path: dir.sub("b"))
         let report = try await ingestExample(store: store, folder: Self.root.appendingPathComponent("data").path)

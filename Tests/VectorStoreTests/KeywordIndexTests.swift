@@ -161,7 +161,9 @@ import TextAnalysis
             for (i, h) in dense.enumerated() { expected[h.id, default: 0] += 1 / (60 + Double(i + 1)) }
             for (i, h) in keyword.enumerated() { expected[h.id, default: 0] += 1 / (60 + Double(i + 1)) }
             let response = try c.search(
-                SearchRequest(texts: [text], vectors: [q], k: 10, filter: filter, mode: .hybrid, fusionCandidates: 50))
+                SearchRequest(
+                    texts: [text], vectors: [q], k: 10, filter: filter, mode: .hybrid, fusion: .reciprocalRank(k: 60),
+                    fusionCandidates: 50))
             let hits = response.hits[0]
             #expect(hits.count == 10)
             let best = expected.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.prefix(10)

@@ -64,9 +64,9 @@ extension CollectionConformance {
         try compare("after writes: ")
     }
 
-    /// Hybrid search fuses the dense and keyword rankings by reciprocal rank (k = 60), its
-    /// filter and operators hold for every hit, and a collection without a keyword index
-    /// refuses keyword and hybrid searches.
+    /// Hybrid search fuses the dense and keyword rankings by weighted scores (the default)
+    /// or reciprocal rank (k = 60); its filter and operators hold for every hit; a collection
+    /// without a keyword index refuses keyword and hybrid searches.
     static func hybridSearch(_ db: any VectorDatabase) throws {
         let c = try keywordCollection(db)
         try c.upsert(keywordRecords(200, seed: 23))
@@ -78,10 +78,30 @@ extension CollectionConformance {
             for (i, h) in dense.enumerated() { fused[h.id, default: 0] += 1 / (60 + Double(i + 1)) }
             for (i, h) in keyword.enumerated() { fused[h.id, default: 0] += 1 / (60 + Double(i + 1)) }
             let expected = fused.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.prefix(8).map(\.key)
-            let hits = try c.search(SearchRequest(texts: [text], vectors: [q], k: 8, filter: filter, mode: .hybrid, fusionCandidates: 40))
-                .hits[0]
+            let hits = try c.search(
+                SearchRequest(
+                    texts: [text], vectors: [q], k: 8, filter: filter, mode: .hybrid, fusion: .reciprocalRank(k: 60),
+                    fusionCandidates: 40)
+            ).hits[0]
             #expect(hits.map(\.id) == expected, "\(text)")
             if let filter { #expect(hits.allSatisfy { filter.matches($0.metadata) }) }
+            // The default, weighted fusion: each ranking's scores scaled to 0…1 over its own
+            // candidates, half the weight each.
+            func scaled(_ list: [SearchHit]) -> [String: Double] {
+                let scores = list.map { Double($0.score) }
+                guard let lo = scores.min(), let hi = scores.max() else { return [:] }
+                return Dictionary(uniqueKeysWithValues: list.map { ($0.id, hi > lo ? (Double($0.score) - lo) / (hi - lo) : 1) })
+            }
+            var weighted: [String: Double] = [:]
+            for (id, v) in scaled(dense) { weighted[id, default: 0] += 0.5 * v }
+            for (id, v) in scaled(keyword) { weighted[id, default: 0] += 0.5 * v }
+            let best = weighted.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+            let byDefault = try c.search(SearchRequest(texts: [text], vectors: [q], k: 8, filter: filter, mode: .hybrid, fusionCandidates: 40))
+                .hits[0]
+            #expect(byDefault.count == min(8, best.count))
+            for (h, e) in zip(byDefault, best) {
+                #expect(abs(Double(h.score) - e.value) < 1e-4, "\(text): \(h.id) \(h.score) vs \(e.key) \(e.value)")
+            }
         }
         let analyzer = try TextAnalyzer(.english)
         for text in ["storm -boat", "\"rescue survivors\""] {

@@ -105,7 +105,7 @@ public struct CollectionConformance: Sendable {
         case rejectsBadQueries
         /// Keyword search ranks by BM25 with the operators and filters, and follows writes.
         case keywordSearch
-        /// Hybrid search fuses by reciprocal rank; a collection without keyword index refuses.
+        /// Hybrid search fuses by weighted scores or reciprocal rank; without a keyword index it is refused.
         case hybridSearch
 
         // Forms and concurrency
