@@ -96,8 +96,10 @@ extension CollectionConformance {
             for (id, v) in scaled(dense) { weighted[id, default: 0] += 0.5 * v }
             for (id, v) in scaled(keyword) { weighted[id, default: 0] += 0.5 * v }
             let best = weighted.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
-            let byDefault = try c.search(SearchRequest(texts: [text], vectors: [q], k: 8, filter: filter, mode: .hybrid, fusionCandidates: 40))
-                .hits[0]
+            let byDefault = try c.search(
+                SearchRequest(texts: [text], vectors: [q], k: 8, filter: filter, mode: .hybrid, fusionCandidates: 40)
+            )
+            .hits[0]
             #expect(byDefault.count == min(8, best.count))
             for (h, e) in zip(byDefault, best) {
                 #expect(abs(Double(h.score) - e.value) < 1e-4, "\(text): \(h.id) \(h.score) vs \(e.key) \(e.value)")
