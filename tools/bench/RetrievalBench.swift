@@ -31,6 +31,8 @@ struct RetrievalBench: ParsableCommand {
     var keywordWeights = [0.3, 0.5]
     @Flag(help: "Do not run the bm25s reference (tools/bench/bm25s_reference.py).") var skipBm25s = false
     @Option(help: "Python for the bm25s reference.") var python = "python3"
+    @Option(help: "BM25 k1 of Quiver's keyword and hybrid searches.") var k1 = BM25Parameters().k1
+    @Option(help: "BM25 b of Quiver's keyword and hybrid searches.") var b = BM25Parameters().b
     @Flag(help: "Skip the latency figures on the replicated collection.") var skipScale = false
     @Option(help: "Chunks in the replicated collection.") var scaleChunks = 100_000
     @Option(help: "Queries timed one at a time on it.") var scaleQueries = 200
@@ -183,7 +185,9 @@ struct RetrievalBench: ParsableCommand {
                     : SearchRequest(
                         texts: Array(texts[start..<end]), vectors: run.mode == .hybrid ? Array(vectors[start..<end]) : [], k: fetch,
                         mode: run.mode, fusion: run.fusion, fusionCandidates: fetch)
-                let response = try corpus.collection.search(request)
+                var tuned = request
+                tuned.bm25 = BM25Parameters(k1: k1, b: b)
+                let response = try corpus.collection.search(tuned)
                 for (i, hits) in response.hits.enumerated() {
                     rankings[data.queries[start + i].id] = RankingMetrics.documents(hits.map(Self.document))
                 }
