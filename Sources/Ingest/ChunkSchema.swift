@@ -32,6 +32,19 @@ public enum ChunkSchema {
         public static let heading = "heading"
         /// The heading path above the chunk, outermost first (Markdown splitter).
         public static let headings = "headings"
+        /// The document's author, when its format records one (PDF, DOCX, EPUB…).
+        public static let author = "author"
+        /// The page a chunk is on, from 1 (PDF: every page is its own document, so a chunk
+        /// never spans pages).
+        public static let page = "page"
+        /// The number of pages of the file a page came from.
+        public static let pages = "pages"
+        /// The slide a chunk is on, from 1 (PPTX).
+        public static let slide = "slide"
+        /// The sheet a chunk is from, by name (XLSX).
+        public static let sheet = "sheet"
+        /// The chapter a chunk is in, from 1 (EPUB).
+        public static let chapter = "chapter"
     }
 
     /// Separates a document's id from the chunk number in record ids.

@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""Writes the small PDF fixtures of Tests/PDFParsingTests/Fixtures (and, with --data, the
+sample PDF of data/). Run by hand after changing it; the outputs are committed, so tests
+never need Python packages:
+
+    pip install fpdf2 pillow
+    python3 tools/documents/make_fixtures.py
+
+Deterministic: fixed creation dates and document ids, so a rerun changes nothing.
+"""
+import datetime
+import io
+import os
+import sys
+
+from fpdf import FPDF
+from fpdf.enums import EncryptionMethod
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+FIXTURES = os.path.join(ROOT, "Tests", "PDFParsingTests", "Fixtures")
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+EPOCH = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+
+
+class Report(FPDF):
+    """A4 pages with a running header and a "Page N of M" footer."""
+
+    def __init__(self, header_text=None, footer=True):
+        super().__init__(format="A4")
+        self.header_text = header_text
+        self.with_footer = footer
+        self.set_creation_date(EPOCH)
+        self.set_auto_page_break(True, margin=20)
+        self.alias_nb_pages()
+
+    def header(self):
+        if self.header_text:
+            self.set_font("Helvetica", "I", 9)
+            self.cell(0, 8, self.header_text, align="C", new_x="LMARGIN", new_y="NEXT")
+            self.ln(4)
+
+    def footer(self):
+        if self.with_footer:
+            self.set_y(-15)
+            self.set_font("Helvetica", "I", 9)
+            self.cell(0, 10, f"Page {self.page_no()} of {{nb}}", align="C")
+
+
+def lines(pdf, text_lines, size=11):
+    """Lines as given (so that the hyphenation at line ends is ours), a blank line between
+    paragraphs ("" in the list)."""
+    pdf.set_font("Helvetica", "", size)
+    for line in text_lines:
+        if line == "":
+            pdf.ln(4)
+        else:
+            pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+
+
+def heading(pdf, text):
+    pdf.set_font("Helvetica", "B", 14)
+    pdf.cell(0, 10, text, new_x="LMARGIN", new_y="NEXT")
+
+
+REPORT_PAGES = [
+    ("Harbour lights of the northern coast", [
+        "This survey describes the lighthouses that guard the northern coast and",
+        "the keepers who tended them. It was written for the harbour board, which",
+        "asked for a record of every light, its lens, its fuel and its keepers before",
+        "the last of the stations was automated. The survey took two summers and",
+        "relied on logbooks, letters and the recollections of retired keepers.",
+        "",
+        "Each station is described on its own page. The descriptions give the year",
+        "of first lighting, the height of the tower, the range of the light and the",
+        "signal it shows, followed by a short history of the people who lived there.",
+    ]),
+    ("Skerry Point", [
+        "Skerry Point was first lit in 1852. Its tower of dressed granite stands",
+        "twenty-one metres above the rock and shows two white flashes every ten",
+        "seconds. The light was automated in 1987, when the last keeper, Agnes",
+        "Morrow, handed the station log to the harbour board. The station's infor-",
+        "mation board still lists every keeper by name, from the first in 1852 to",
+        "the last, together with the storms that each of them recorded.",
+        "",
+        "Supplies came by boat once a fortnight in summer and once a month in win-",
+        "ter, weather permitting. In the hard winter of 1947 the relief boat could",
+        "not land for seven weeks, and the keepers lived on salted fish and oatmeal.",
+    ]),
+    ("North Reef", [
+        "The North Reef light stands on a tidal ledge two miles offshore. Its lens",
+        "is a second-order Fresnel lens made in Paris in 1874, with a focal length",
+        "of seven hundred millimetres; the lens turns on a bath of mercury and",
+        "makes one revolution every twenty seconds. The original paraffin lamp was",
+        "replaced by an electric lamp in 1961, and the fog signal, a compressed-air",
+        "diaphone, was silenced in 2002 after complaints from the new holiday houses.",
+        "",
+        "Keepers at North Reef served four weeks on the rock and two weeks ashore.",
+        "Their logbooks record the weather every three hours, the ships that passed",
+        "and the birds that struck the lantern glass during the autumn migration.",
+    ]),
+    ("Conclusions", [
+        "All of the stations in this survey are now automated and monitored from",
+        "the harbour office. The towers remain in good repair. The board should",
+        "keep the logbooks in the county archive, where they can be read by anyone",
+        "who wishes to know how the lights were kept, and should record the recol-",
+        "lections of the remaining keepers while they are still able to tell them.",
+    ]),
+]
+
+
+def report():
+    pdf = Report(header_text="Harbour Light Survey 2023")
+    pdf.set_title("Harbour Light Survey")
+    pdf.set_author("Northern Harbour Board")
+    for title, body in REPORT_PAGES:
+        pdf.add_page()
+        heading(pdf, title)
+        lines(pdf, body)
+    return pdf
+
+
+LAMPS = (
+    "Early lights burned whale oil in flat wick lamps, which gave a smoky yellow flame and needed trimming "
+    "every few hours through the night. Colza oil pressed from rape seed replaced whale oil in the eighteen "
+    "thirties because it burned cleaner and cost less, and the keepers learned to warm it in winter so that "
+    "it would flow. Paraffin replaced colza in the eighteen seventies, when the new oil fields made it cheap "
+    "and plentiful, and multi-wick burners of four, five or six concentric wicks gave a flame large enough to "
+    "fill the focus of the biggest lenses. Each burner had to be lit, trimmed and watched, and a keeper who "
+    "let the flame smoke would find the lantern glass black by midnight. "
+)
+FUELS = (
+    "Vaporised paraffin burners gave a brighter flame with an incandescent mantle, and they used less oil "
+    "than the wick lamps they replaced. Acetylene gas allowed lights that needed no keeper at all: the gas "
+    "was stored in cylinders beside the tower, and a sun valve invented by Gustaf Dalen closed the supply at "
+    "dawn and opened it at dusk. Electric lamps came last, first where a station had its own generator and "
+    "later from the mains, and with them came the automation that ended the service of the keepers. Today a "
+    "light is watched from an office on the mainland, and a fault sends a message to the engineer on call. "
+)
+
+
+def columns():
+    """Two columns on a page, with a wide gutter: reading order is the left column, then
+    the right."""
+    pdf = Report(header_text=None, footer=False)
+    pdf.set_title("Lamps and Fuels")
+    pdf.add_page()
+    heading(pdf, "Lamps and fuels")
+    top = pdf.get_y() + 2
+    pdf.set_font("Helvetica", "", 10)
+    pdf.set_xy(12, top)
+    pdf.multi_cell(82, 5, LAMPS * 2)
+    pdf.set_xy(114, top)
+    pdf.multi_cell(82, 5, FUELS * 2)
+    return pdf
+
+
+def unicode_text():
+    pdf = Report(header_text=None, footer=False)
+    pdf.add_font("DejaVu", "", DEJAVU)
+    pdf.set_title("Phares d'Europe")
+    pdf.set_author("Société des phares")
+    pdf.add_page()
+    pdf.set_font("DejaVu", "", 12)
+    for line in [
+        "Le phare de Fécamp éclaire la côte d'Albâtre depuis 1834.",
+        "Ålesund fyr står på Storholmen; fyrvokteren førte dagbok.",
+        "Der Leuchtturm Roter Sand wurde 1885 in der Wesermündung gebaut.",
+        "Маяк на острове Гогланд построен в 1723 году.",
+    ]:
+        pdf.cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
+    return pdf
+
+
+def scanned():
+    """A page that is only a picture: no text layer at all."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (300, 120), 255)
+    draw = ImageDraw.Draw(image)
+    for y in range(10, 110, 12):
+        draw.line((10, y, 290, y), fill=0, width=3)
+    data = io.BytesIO()
+    image.save(data, format="PNG")
+    pdf = Report(header_text=None, footer=False)
+    for _ in range(2):
+        pdf.add_page()
+        pdf.image(io.BytesIO(data.getvalue()), x=20, y=20, w=150)
+    return pdf
+
+
+def encrypted(user_password):
+    pdf = report()
+    pdf.set_encryption(
+        owner_password="harbour-board-owner", user_password=user_password, encryption_method=EncryptionMethod.RC4)
+    return pdf
+
+
+def write(pdf, name, folder=FIXTURES):
+    path = os.path.join(folder, name)
+    data = bytes(pdf.output())
+    with open(path, "wb") as f:
+        f.write(data)
+    return data
+
+
+def main():
+    os.makedirs(FIXTURES, exist_ok=True)
+    whole = write(report(), "report.pdf")
+    write(columns(), "columns.pdf")
+    write(unicode_text(), "unicode.pdf")
+    write(scanned(), "scanned.pdf")
+    # A password is needed to read it.
+    write(encrypted("swordfish"), "encrypted.pdf")
+    # Encrypted with an owner password only: the empty user password opens it.
+    write(encrypted(""), "owner-only.pdf")
+    # Cut in the middle: no cross-reference table, no trailer.
+    with open(os.path.join(FIXTURES, "truncated.pdf"), "wb") as f:
+        f.write(whole[: len(whole) // 3])
+    # A PDF header, then bytes that are no PDF at all.
+    with open(os.path.join(FIXTURES, "corrupt.pdf"), "wb") as f:
+        f.write(b"%PDF-1.7\n" + bytes((i * 131 + 7) % 256 for i in range(2048)))
+    print(f"wrote fixtures to {FIXTURES}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
