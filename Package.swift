@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "TextAnalysisTests", dependencies: ["TextAnalysis", "Synthetic"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "QueryTests", dependencies: ["Query", "TestSupport"]),
+        .testTarget(name: "QueryTests", dependencies: ["Query", "PDFParsing", "TestSupport"]),
         .testTarget(
             name: "PDFParsingTests", dependencies: ["PDFParsing", "TestSupport", "quiver-pdf-worker"], exclude: ["Fixtures"]),
         // The built `quiver` end to end, run as a subprocess (`swift build --build-tests` builds it).

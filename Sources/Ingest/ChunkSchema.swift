@@ -47,6 +47,16 @@ public enum ChunkSchema {
         public static let chapter = "chapter"
     }
 
+    /// Where in its file a chunk is, for citations, from its metadata: `p. 12` (`page`),
+    /// `slide 4`, `sheet Budget`, `chapter 3`; nil when it has none of them.
+    public static func position(_ metadata: [String: MetadataValue]) -> String? {
+        if case .int(let page)? = metadata[Key.page] { return "p. \(page)" }
+        if case .int(let slide)? = metadata[Key.slide] { return "slide \(slide)" }
+        if case .string(let sheet)? = metadata[Key.sheet] { return "sheet \(sheet)" }
+        if case .int(let chapter)? = metadata[Key.chapter] { return "chapter \(chapter)" }
+        return nil
+    }
+
     /// Separates a document's id from the chunk number in record ids.
     public static let separator: Character = "#"
 

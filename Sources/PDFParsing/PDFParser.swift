@@ -119,7 +119,7 @@ public struct PDFParser: DocumentParser {
         switch failure {
         case .encrypted:
             return LoadIssue(
-                path: input.id, kind: .encrypted, detail: "encrypted: the empty user password does not open it; give its password")
+                path: input.id, kind: .encrypted, detail: "the empty user password does not open it; give its password")
         case .damaged(let message):
             return LoadIssue(path: input.id, kind: .unreadable, detail: "damaged or not a PDF (poppler: \(message))")
         case .crashed(let how):
