@@ -69,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "quiver-bench",
             dependencies: [
-                "VectorStore", "Ingest", "Query", "CQuiverKernels", "Synthetic",
+                "VectorStore", "Ingest", "Query", "PDFParsing", "CQuiverKernels", "Synthetic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/bench",

@@ -82,7 +82,12 @@ public struct PDFParser: DocumentParser {
     ///   `.crashed`, or `.unreadable` (damaged, truncated, not a PDF, no worker).
     public func parse(_ input: ParseInput) throws -> DocumentLoader.Result {
         var info = WorkerPool.Info(pages: 0)
+        // Pages as they stream in, with their edge lines for the header and footer rule;
+        // each becomes its document (and its raw text is let go) once all are in.
         var pages: [String] = []
+        var edgeKeys: [[String]] = []
+        var hasText = false
+        let dropRepeated = options.dropRepeatedLines
         do {
             try pool.extract(
                 input.bytes, passwords: options.passwords, timeLimit: options.timeLimit,
@@ -90,24 +95,31 @@ public struct PDFParser: DocumentParser {
                     info = i
                     pages.reserveCapacity(min(i.pages, 100_000))
                 },
-                page: { _, text in pages.append(text) })
+                page: { _, text in
+                    if dropRepeated { edgeKeys.append(PageCleaner.edgeKeys(of: text)) }
+                    if !hasText && !text.allSatisfy(\.isWhitespace) { hasText = true }
+                    pages.append(text)
+                })
         } catch let failure as WorkerPool.Failure {
             throw Self.issue(failure, input: input, timeLimit: options.timeLimit)
         }
-        if !pages.isEmpty && pages.allSatisfy({ $0.allSatisfy(\.isWhitespace) }) {
+        if !pages.isEmpty && !hasText {
             throw LoadIssue(
                 path: input.id, kind: .noText,
                 detail: "no text: scanned image? (\(pages.count) page\(pages.count == 1 ? "" : "s") without a text layer; OCR it first)")
         }
-        let cleaned = PageCleaner.clean(pages, dropRepeatedLines: options.dropRepeatedLines, joinHyphenation: options.joinHyphenatedWords)
-        pages = []
+        let repeated = PageCleaner.repeated(edgeKeys)
+        edgeKeys = []
         var base = input.metadata
         if let title = info.title { base[ChunkSchema.Key.title] = .string(title) }
         if let author = info.author { base[ChunkSchema.Key.author] = .string(author) }
-        base[ChunkSchema.Key.pages] = .int(Int64(cleaned.count))
+        base[ChunkSchema.Key.pages] = .int(Int64(pages.count))
         var documents: [Document] = []
-        documents.reserveCapacity(cleaned.count)
-        for (i, text) in cleaned.enumerated() where !text.allSatisfy(\.isWhitespace) {
+        documents.reserveCapacity(pages.count)
+        for i in pages.indices {
+            let text = PageCleaner.clean(page: pages[i], repeated: repeated, joinHyphenation: options.joinHyphenatedWords)
+            pages[i] = ""
+            guard !text.allSatisfy(\.isWhitespace) else { continue }
             var metadata = base
             metadata[ChunkSchema.Key.page] = .int(Int64(i + 1))
             documents.append(Document(id: Self.pageID(file: input.id, page: i + 1), text: text, metadata: metadata))

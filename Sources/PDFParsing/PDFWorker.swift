@@ -29,14 +29,17 @@ public enum PDFWorker {
         var channel = WorkerChannel(readFD: 0, writeFD: 1)
         let faults = ProcessInfo.processInfo.environment[faultsVariable] == "1"
         while true {
-            let request: WorkerFrame
+            var request: WorkerFrame?
             do {
                 request = try channel.receive()
             } catch {
                 exit(0)  // Quiver closed its end (or went away): nothing more to do
             }
+            guard let received = request else { exit(0) }
+            let frames = answer(received, faults: faults)
+            request = nil  // poppler has its own copy of the PDF now
             do {
-                for frame in answer(request, faults: faults) { try channel.send(frame) }
+                for frame in frames { try channel.send(frame) }
             } catch {
                 exit(0)
             }
@@ -52,7 +55,7 @@ public enum PDFWorker {
         if faults { injectFault(pdf) }
         let document: PopplerDocument
         do {
-            document = try PopplerDocument(bytes: Array(pdf), passwords: passwords)
+            document = try PopplerDocument(bytes: pdf, passwords: passwords)
         } catch {
             switch error {
             case .encrypted: return AnyIterator([WorkerFrame.failure(.encrypted, "encrypted")].makeIterator())

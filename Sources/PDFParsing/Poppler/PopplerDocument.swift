@@ -20,7 +20,7 @@ final class PopplerDocument {
     /// Opens `bytes`, trying the empty user password first, then each of `passwords`.
     ///
     /// - Throws: `OpenError`.
-    init(bytes: [UInt8], passwords: [String]) throws(OpenError) {
+    init(bytes: ArraySlice<UInt8>, passwords: [String]) throws(OpenError) {
         guard let data = bytes.withUnsafeBytes({ g_bytes_new($0.baseAddress, gsize($0.count)) }) else {
             throw .damaged("out of memory")
         }

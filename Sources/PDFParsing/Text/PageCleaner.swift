@@ -13,31 +13,40 @@ enum PageCleaner {
     /// Longer lines are body text, never a header or footer.
     static let maxEdgeLineLength = 120
 
-    /// The pages cleaned, in order.
+    /// The pages cleaned, in order (`edgeKeys`, `repeated` and `clean(page:)` in one go).
     static func clean(_ pages: [String], dropRepeatedLines: Bool = true, joinHyphenation: Bool = true) -> [String] {
-        var lines = pages.map { page in page.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
-        if dropRepeatedLines {
-            let repeated = repeatedEdgeLines(lines)
-            if !repeated.isEmpty {
-                lines = lines.map { strip($0, repeated) }
-            }
-        }
-        return lines.map { page in
-            let text = page.joined(separator: "\n")
-            return joinHyphenation ? joinHyphenatedWords(text) : text
-        }
+        let repeated = dropRepeatedLines ? repeated(pages.map(edgeKeys)) : []
+        return pages.map { clean(page: $0, repeated: repeated, joinHyphenation: joinHyphenation) }
     }
 
-    /// The normalized lines that repeat at the top or bottom edge of enough pages.
-    static func repeatedEdgeLines(_ pages: [[String]]) -> Set<String> {
-        guard pages.count >= minimumRepeats else { return [] }
+    /// The normalized lines at a page's edges, each once: what `repeated` counts. Taken as
+    /// each page arrives, so that only these, not every page's lines, wait for the last page.
+    static func edgeKeys(of page: String) -> [String] {
+        let lines = page.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        return Array(Set(edges(of: lines).map(normalize)))
+    }
+
+    /// The normalized lines that are at the edges of enough pages (`minimumRepeats`, and
+    /// `repeatShare` of them) to be running headers or footers.
+    static func repeated(_ edgeKeys: [[String]]) -> Set<String> {
+        guard edgeKeys.count >= minimumRepeats else { return [] }
         var counts: [String: Int] = [:]
-        for page in pages {
-            // Each line counts once per page, whichever edge it is at.
-            counts.merge(Set(edges(of: page).map(normalize)).map { ($0, 1) }) { $0 + $1 }
+        for keys in edgeKeys {
+            for key in keys where !key.isEmpty { counts[key, default: 0] += 1 }
         }
-        let needed = max(minimumRepeats, Int((Double(pages.count) * repeatShare).rounded(.up)))
-        return Set(counts.filter { !$0.key.isEmpty && $0.value >= needed }.keys)
+        let needed = max(minimumRepeats, Int((Double(edgeKeys.count) * repeatShare).rounded(.up)))
+        return Set(counts.filter { $0.value >= needed }.keys)
+    }
+
+    /// One page without its running lines (those in `repeated`) and, with
+    /// `joinHyphenation`, with its broken words joined.
+    static func clean(page: String, repeated: Set<String>, joinHyphenation: Bool) -> String {
+        var text = page
+        if !repeated.isEmpty {
+            let lines = page.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            text = strip(lines, repeated).joined(separator: "\n")
+        }
+        return joinHyphenation ? joinHyphenatedWords(text) : text
     }
 
     /// The first and last `edgeLines` non-blank lines of a page.

@@ -32,11 +32,19 @@ struct WorkerChannel {
 
     /// Sends `frame`, waiting at most until `deadline` for the other side to take it.
     mutating func send(_ frame: WorkerFrame, deadline: ContinuousClock.Instant? = nil) throws(Failure) {
-        var header: [UInt8] = [frame.kind.rawValue]
-        let n = UInt32(frame.payload.count)
+        try send(frame.kind, parts: [frame.payload[...]], deadline: deadline)
+    }
+
+    /// Sends one frame whose payload is `parts` one after the other, without joining them
+    /// (a request's PDF is not copied).
+    mutating func send(_ kind: WorkerFrame.Kind, parts: [ArraySlice<UInt8>], deadline: ContinuousClock.Instant? = nil)
+        throws(Failure)
+    {
+        var header: [UInt8] = [kind.rawValue]
+        let n = UInt32(parts.reduce(0) { $0 + $1.count })
         for i in 0..<4 { header.append(UInt8(truncatingIfNeeded: n >> (8 * UInt32(i)))) }
-        try write(header, deadline: deadline)
-        try write(frame.payload, deadline: deadline)
+        try write(header[...], deadline: deadline)
+        for part in parts { try write(part, deadline: deadline) }
     }
 
     /// The next frame, waiting at most until `deadline` (nil: for as long as it takes).
@@ -48,7 +56,11 @@ struct WorkerChannel {
         let total = WorkerFrame.headerSize + length
         while buffer.count < total { try fill(deadline: deadline) }
         let frame = WorkerFrame(kind: kind, payload: Array(buffer[WorkerFrame.headerSize..<total]))
-        buffer.removeFirst(total)
+        if buffer.count == total {
+            buffer = []  // gives a large request's memory back
+        } else {
+            buffer.removeFirst(total)
+        }
         return frame
     }
 
@@ -66,21 +78,27 @@ struct WorkerChannel {
         }
     }
 
-    private func write(_ bytes: [UInt8], deadline: ContinuousClock.Instant?) throws(Failure) {
+    private func write(_ slice: ArraySlice<UInt8>, deadline: ContinuousClock.Instant?) throws(Failure) {
+        // withUnsafeBytes rethrows untyped: carry the typed error out by hand.
+        let result: Result<Void, Failure> = slice.withUnsafeBytes { bytes in
+            Result { () throws(Failure) in try write(bytes, deadline: deadline) }
+        }
+        try result.get()
+    }
+
+    private func write(_ bytes: UnsafeRawBufferPointer, deadline: ContinuousClock.Instant?) throws(Failure) {
         var offset = 0
         while offset < bytes.count {
             try wait(writeFD, for: Int16(POLLOUT), deadline: deadline)
             // MSG_NOSIGNAL: a worker that died is an error here, not a SIGPIPE for the process.
-            let n = bytes.withUnsafeBytes { raw in
-                Glibc.send(writeFD, raw.baseAddress.map { $0 + offset }, raw.count - offset, Int32(MSG_NOSIGNAL))
-            }
+            let n = Glibc.send(writeFD, bytes.baseAddress.map { $0 + offset }, bytes.count - offset, Int32(MSG_NOSIGNAL))
             if n >= 0 {
                 offset += n
             } else if errno == EPIPE || errno == ECONNRESET {
                 throw .closed
             } else if errno == ENOTSOCK {
                 // The worker's own standard output may be a pipe (a test running it by hand).
-                let m = bytes.withUnsafeBytes { Glibc.write(writeFD, $0.baseAddress.map { $0 + offset }, $0.count - offset) }
+                let m = Glibc.write(writeFD, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
                 guard m >= 0 else { throw .system("write", errno) }
                 offset += m
             } else if errno != EINTR && errno != EAGAIN {

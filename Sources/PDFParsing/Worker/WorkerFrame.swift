@@ -56,12 +56,15 @@ struct WorkerFrame: Equatable, Sendable {
     // MARK: Payloads
 
     static func request(pdf: [UInt8], passwords: [String]) -> WorkerFrame {
+        WorkerFrame(kind: .request, payload: requestHead(passwords: passwords) + pdf)
+    }
+
+    /// A request's payload before the PDF: the passwords.
+    static func requestHead(passwords: [String]) -> [UInt8] {
         var p: [UInt8] = []
-        p.reserveCapacity(pdf.count + 64)
         p.appendUInt32(UInt32(passwords.count))
         for password in passwords { p.appendString(password) }
-        p += pdf
-        return WorkerFrame(kind: .request, payload: p)
+        return p
     }
 
     /// The passwords and the PDF of a `.request`; nil when malformed.

@@ -50,13 +50,13 @@ final class WorkerPool: Sendable {
         page: (Int, String) throws -> Void
     ) throws {
         let deadline = ContinuousClock.now.advanced(by: timeLimit)
-        let request = WorkerFrame.request(pdf: pdf, passwords: passwords)
+        let head = WorkerFrame.requestHead(passwords: passwords)
         var retried = false
         while true {
             let (worker, reused) = try checkOut()
             var answered = false
             do {
-                try worker.channel.send(request, deadline: deadline)
+                try worker.channel.send(.request, parts: [head[...], pdf[...]], deadline: deadline)
                 var expected = 0
                 var pages = 0
                 loop: while true {
