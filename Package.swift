@@ -34,6 +34,13 @@ let package = Package(
         .systemLibrary(
             name: "CEdit", pkgConfig: "libedit",
             providers: [.apt(["libedit-dev"])]),
+        // ZIP containers (DOCX, PPTX, XLSX, ODT, EPUB) and their XML.
+        .systemLibrary(
+            name: "CArchive", pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(
+            name: "CXML2", pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]),
         // poppler-glib (GPL-2.0): only PDFParsing depends on it.
         .systemLibrary(
             name: "CPoppler", pkgConfig: "poppler-glib",
@@ -53,7 +60,7 @@ let package = Package(
         .target(name: "TextAnalysis", dependencies: ["QuiverCore", "CStemmer"]),
         .target(name: "VectorStore", dependencies: ["QuiverCore", "CLMDB", "COpenBLAS", "CQuiverKernels", "TextAnalysis"]),
         .target(name: "HTTP", dependencies: ["QuiverCore", "CCurl"]),
-        .target(name: "Ingest", dependencies: ["VectorStore", "TextAnalysis", "HTTP", "CQuiverKernels"]),
+        .target(name: "Ingest", dependencies: ["VectorStore", "TextAnalysis", "HTTP", "CQuiverKernels", "CArchive", "CXML2"]),
         .target(name: "Query", dependencies: ["VectorStore", "TextAnalysis", "Ingest", "HTTP"]),
         // PDF documents through poppler, read in worker processes (quiver-pdf-worker, or `quiver pdf-worker`).
         .target(name: "PDFParsing", dependencies: ["Ingest", "CPoppler"]),

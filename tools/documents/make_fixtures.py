@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Writes the small PDF fixtures of Tests/PDFParsingTests/Fixtures (and, with --data, the
-sample PDF of data/). Run by hand after changing it; the outputs are committed, so tests
-never need Python packages:
+"""Writes the small document fixtures: the PDFs of Tests/PDFParsingTests/Fixtures and the
+office files of Tests/IngestTests/Fixtures/documents (DOCX, PPTX, XLSX, ODT, EPUB and
+hostile ones). Run by hand after changing it; the outputs are committed, so tests never
+need Python packages:
 
-    pip install fpdf2 pillow
+    pip install fpdf2 pillow python-docx python-pptx openpyxl ebooklib
     python3 tools/documents/make_fixtures.py
 
 Deterministic: fixed creation dates and document ids, so a rerun changes nothing.
@@ -12,6 +13,7 @@ import datetime
 import io
 import os
 import sys
+import zipfile
 
 from fpdf import FPDF
 from fpdf.enums import EncryptionMethod
@@ -19,6 +21,7 @@ from fpdf.enums import EncryptionMethod
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 FIXTURES = os.path.join(ROOT, "Tests", "PDFParsingTests", "Fixtures")
+OFFICE = os.path.join(ROOT, "Tests", "IngestTests", "Fixtures", "documents")
 DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 EPOCH = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
 
@@ -204,7 +207,87 @@ def write(pdf, name, folder=FIXTURES):
     return data
 
 
+def fixed_zip_times(path):
+    """Rewrites a ZIP with fixed entry times (and order), so that reruns are identical."""
+    with zipfile.ZipFile(path) as z:
+        items = [(i.filename, z.read(i.filename), i.compress_type) for i in z.infolist()]
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data, compress in items:
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 2, 3, 4, 6))
+            info.compress_type = compress
+            info.external_attr = 0o644 << 16
+            z.writestr(info, data)
+
+
+def docx_fixture(path):
+    import docx
+
+    d = docx.Document()
+    d.core_properties.title = "Keeper's Handbook"
+    d.core_properties.author = "Northern Harbour Board"
+    d.core_properties.created = EPOCH.replace(tzinfo=None)
+    d.core_properties.modified = EPOCH.replace(tzinfo=None)
+    d.core_properties.last_modified_by = ""
+    d.add_heading("Keeper's Handbook", level=0)
+    d.add_paragraph("This handbook tells a new keeper what the daily round of a light station involves.")
+    d.add_heading("Daily duties", level=1)
+    d.add_paragraph("At dusk the keeper lights the lamp and winds the clockwork that turns the lens.")
+    d.add_paragraph("Trim the wicks every four hours.", style="List Bullet")
+    d.add_paragraph("Polish the brass and the lantern glass each morning.", style="List Bullet")
+    d.add_paragraph("Record the weather in the log at each watch.", style="List Bullet")
+    d.add_heading("Fog routine", level=2)
+    d.add_paragraph("When the fog comes in, start the fog signal:")
+    d.add_paragraph("Open the air valve.", style="List Number")
+    d.add_paragraph("Start the compressor.", style="List Number")
+    d.add_paragraph("Sound two blasts every minute until the fog lifts.", style="List Number")
+    d.add_heading("Supplies", level=1)
+    table = d.add_table(rows=3, cols=3)
+    for r, row in enumerate([["Item", "Quantity", "Interval"], ["Paraffin", "40 gallons", "monthly"], ["Wicks", "12", "quarterly"]]):
+        for c, text in enumerate(row):
+            table.cell(r, c).text = text
+    d.add_paragraph("The relief boat brings the supplies on the first calm day of the month.")
+    d.save(path)
+    fixed_zip_times(path)
+
+
+def hostile_docx(path, document_xml):
+    """A DOCX whose word/document.xml is `document_xml` (bytes)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        info = zipfile.ZipInfo("[Content_Types].xml", date_time=(2024, 1, 2, 3, 4, 6))
+        z.writestr(info, b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>')
+        info = zipfile.ZipInfo("word/document.xml", date_time=(2024, 1, 2, 3, 4, 6))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        z.writestr(info, document_xml)
+
+
+W = b'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def office_fixtures():
+    os.makedirs(OFFICE, exist_ok=True)
+    docx_fixture(os.path.join(OFFICE, "handbook.docx"))
+    # 24 MiB of spaces in one paragraph: about 24 KiB compressed, a 1000:1 ratio.
+    hostile_docx(os.path.join(OFFICE, "bomb.docx"),
+                 b'<w:document ' + W + b'><w:body><w:p><w:r><w:t>' + b' ' * (24 << 20) + b'</w:t></w:r></w:p></w:body></w:document>')
+    laughs = b'<!DOCTYPE w:document [<!ENTITY a "lol">' + b''.join(
+        b'<!ENTITY %s "%s">' % (bytes([98 + i]), (b'&' + bytes([97 + i]) + b';') * 10) for i in range(9)) + b']>'
+    hostile_docx(os.path.join(OFFICE, "laughs.docx"),
+                 b'<?xml version="1.0"?>' + laughs + b'<w:document ' + W + b'><w:body><w:p><w:r><w:t>&j;</w:t></w:r></w:p></w:body></w:document>')
+    hostile_docx(os.path.join(OFFICE, "external-entity.docx"),
+                 b'<?xml version="1.0"?><!DOCTYPE w:document [<!ENTITY x SYSTEM "file:///etc/passwd">]><w:document ' + W
+                 + b'><w:body><w:p><w:r><w:t>&x;</w:t></w:r></w:p></w:body></w:document>')
+    hostile_docx(os.path.join(OFFICE, "malformed.docx"),
+                 b'<w:document ' + W + b'><w:body><w:p><w:r><w:t>unclosed</w:body></w:document>')
+    with open(os.path.join(OFFICE, "handbook.docx"), "rb") as f:
+        whole = f.read()
+    with open(os.path.join(OFFICE, "truncated.docx"), "wb") as f:
+        f.write(whole[: len(whole) // 2])
+    with open(os.path.join(OFFICE, "not-a-zip.docx"), "wb") as f:
+        f.write(b"This is a plain text file with a .docx name.\n")
+
+
 def main():
+    office_fixtures()
     os.makedirs(FIXTURES, exist_ok=True)
     whole = write(report(), "report.pdf")
     write(columns(), "columns.pdf")
