@@ -39,11 +39,14 @@ public enum ChunkSchema {
         public static let page = "page"
         /// The number of pages of the file a page came from.
         public static let pages = "pages"
-        /// The slide a chunk is on, from 1 (PPTX).
+        /// The slide a chunk is on, from 1 (PPTX: every slide is its own document).
         public static let slide = "slide"
-        /// The sheet a chunk is from, by name (XLSX).
+        /// The number of slides of the deck a slide came from.
+        public static let slides = "slides"
+        /// The sheet a chunk is from, by name (XLSX: every sheet is its own document).
         public static let sheet = "sheet"
-        /// The chapter a chunk is in, from 1 (EPUB).
+        /// The chapter a chunk is in, from 1: its place in the book's reading order (EPUB:
+        /// every chapter is its own document).
         public static let chapter = "chapter"
     }
 

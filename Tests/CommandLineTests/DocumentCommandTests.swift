@@ -70,6 +70,35 @@ import Testing
         #expect(again["updated"] as? [String] == ["report.pdf#p1"])
     }
 
+    static let office = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("IngestTests/Fixtures/documents").path
+
+    /// Slides, sheets and chapters in citations; a DOCX's headings in the heading path.
+    @Test func officeDocumentsAreCitedBySlideSheetAndChapter() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let corpus = dir.sub("docs")
+        try FileManager.default.createDirectory(atPath: corpus, withIntermediateDirectories: true)
+        for name in ["fog.pptx", "register.xlsx", "tales.epub", "handbook.docx", "relief.odt", "bomb.docx"] {
+            try FileManager.default.copyItem(atPath: "\(Self.office)/\(name)", toPath: "\(corpus)/\(name)")
+        }
+        let store = dir.sub("store")
+        let index = try runProduct(["index", corpus, "--store", store, "--embedder", "hash", "--splitter", "markdown", "--json"])
+        #expect(index.status == 3, "\(index.err)")  // the zip bomb
+        let report = Self.json(index.out)
+        #expect((report["added"] as? [String])?.count == 10)
+        #expect((report["issues"] as? [String])?.first?.hasPrefix("bomb.docx: tooLarge (expands past 16 MiB") == true)
+        func top(_ question: String, _ filter: [String] = []) throws -> [String: Any] {
+            let r = try runProduct(["query", question, "--store", store, "--json", "-k", "1"] + filter)
+            return (Self.json(r.out)["hits"] as? [[String: Any]])?.first ?? [:]
+        }
+        #expect(try top("diaphone silenced North Reef")["reference"] as? String == "fog.pptx slide 2, The diaphone")
+        #expect(try top("Gull Island first lit height")["reference"] as? String == "register.xlsx sheet Stations")
+        #expect(try top("lens floated on mercury")["reference"] as? String == "tales.epub chapter 2, The Lens")
+        #expect(try top("open the air valve compressor")["reference"] as? String == "handbook.docx — Daily duties › Fog routine")
+        #expect(try top("signal", ["--where", "slide=3"])["reference"] as? String == "fog.pptx slide 3, Signal characters")
+    }
+
     /// A PDF that crashes the worker (`quiver pdf-worker`) costs that file alone.
     @Test func aWorkerCrashFailsOneFileAndTheRunGoesOn() throws {
         let dir = TemporaryDirectory()

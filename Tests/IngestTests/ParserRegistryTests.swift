@@ -196,10 +196,15 @@ struct ScriptedParser: DocumentParser {
     }
 
     @Test func theStandardRegistryClaimsItsFormats() {
-        let old: Set<String> = ["txt", "text", "md", "markdown", "html", "htm", "json", "jsonl", "ndjson", "csv", "docx"]
+        let old: Set<String> = [
+            "txt", "text", "md", "markdown", "html", "htm", "json", "jsonl", "ndjson", "csv", "docx", "pptx", "xlsx", "odt", "epub",
+        ]
         #expect(ParserRegistry.standard.extensions == old)
         #expect(DocumentLoader.extensions == old)
-        #expect(ParserRegistry.standard.parsers.map(\.name) == ["text", "markdown", "html", "json", "jsonl", "csv", "docx"])
+        #expect(
+            ParserRegistry.standard.parsers.map(\.name) == [
+                "text", "markdown", "html", "json", "jsonl", "csv", "docx", "pptx", "xlsx", "odt", "epub",
+            ])
         #expect(ParserRegistry.standard.fallback == nil)
         // Every text parser refuses NUL bytes and follows the UTF-8 policy (the ZIP-based
         // formats are binary).

@@ -12,6 +12,7 @@ Deterministic: fixed creation dates and document ids, so a rerun changes nothing
 import datetime
 import io
 import os
+import re
 import sys
 import zipfile
 
@@ -208,9 +209,13 @@ def write(pdf, name, folder=FIXTURES):
 
 
 def fixed_zip_times(path):
-    """Rewrites a ZIP with fixed entry times (and order), so that reruns are identical."""
+    """Rewrites a ZIP with fixed entry times (and order) and fixed timestamps inside its
+    metadata parts (libraries stamp "modified" with the time of saving), so that reruns
+    are identical."""
+    stamp = re.compile(rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z?")
     with zipfile.ZipFile(path) as z:
         items = [(i.filename, z.read(i.filename), i.compress_type) for i in z.infolist()]
+    items = [(n, stamp.sub(b"2024-01-02T03:04:05Z", d) if n.endswith((".opf", "core.xml")) else d, c) for n, d, c in items]
     with zipfile.ZipFile(path, "w") as z:
         for name, data, compress in items:
             info = zipfile.ZipInfo(name, date_time=(2024, 1, 2, 3, 4, 6))
@@ -263,9 +268,146 @@ def hostile_docx(path, document_xml):
 W = b'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 
 
+def pptx_fixture(path):
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    deck.core_properties.title = "Fog Signals"
+    deck.core_properties.author = "Northern Harbour Board"
+    deck.core_properties.created = EPOCH.replace(tzinfo=None)
+    deck.core_properties.modified = EPOCH.replace(tzinfo=None)
+    deck.core_properties.last_modified_by = ""
+    slide = deck.slides.add_slide(deck.slide_layouts[0])
+    slide.shapes.title.text = "Fog Signals"
+    slide.placeholders[1].text = "How the stations warned ships in thick weather"
+    slide = deck.slides.add_slide(deck.slide_layouts[1])
+    slide.shapes.title.text = "The diaphone"
+    body = slide.placeholders[1].text_frame
+    body.text = "A piston driven by compressed air"
+    body.add_paragraph().text = "Two tones: a high blast and a low grunt"
+    slide.notes_slide.notes_text_frame.text = "Mention that the North Reef diaphone was silenced in 2002."
+    slide = deck.slides.add_slide(deck.slide_layouts[5])
+    slide.shapes.title.text = "Signal characters"
+    rows = [["Station", "Signal"], ["Skerry Point", "2 blasts every 60 s"], ["North Reef", "1 blast every 30 s"]]
+    table = slide.shapes.add_table(3, 2, Inches(1), Inches(2), Inches(6), Inches(2)).table
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            table.cell(r, c).text = text
+    deck.save(path)
+    fixed_zip_times(path)
+
+
+def xlsx_fixture(path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.properties.title = "Station Register"
+    book.properties.creator = "Northern Harbour Board"
+    book.properties.created = EPOCH.replace(tzinfo=None)
+    book.properties.modified = EPOCH.replace(tzinfo=None)
+    sheet = book.active
+    sheet.title = "Stations"
+    sheet.append(["Station", "First lit", "Height (m)", "Automated"])
+    sheet.append(["Skerry Point", 1852, 21, True])
+    sheet.append(["North Reef", 1874, None, True])
+    sheet.append(["Gull Island", 1901, 14.5, False])
+    keepers = book.create_sheet("Keepers")
+    keepers.append(["Name", "Station"])
+    keepers.append(["Agnes Morrow", "Skerry Point"])
+    keepers.append(["Thomas Reid", "North Reef"])
+    book.save(path)
+    fixed_zip_times(path)
+
+
+ODT_CONTENT = """<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+  xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+  office:version="1.3">
+ <office:body>
+  <office:text>
+   <text:h text:outline-level="1">Relief Boats</text:h>
+   <text:p>The relief boat called at each rock station once a fortnight.<text:note text:note-class="footnote"><text:note-citation>1</text:note-citation><text:note-body><text:p>Weather permitting.</text:p></text:note-body></text:note></text:p>
+   <text:h text:outline-level="2">What it carried</text:h>
+   <text:list>
+    <text:list-item><text:p>Fresh water and paraffin</text:p></text:list-item>
+    <text:list-item><text:p>Letters and<text:s text:c="2"/>newspapers</text:p>
+     <text:list><text:list-item><text:p>and the pay packets</text:p></text:list-item></text:list>
+    </text:list-item>
+   </text:list>
+   <table:table table:name="Crews">
+    <table:table-row><table:table-cell><text:p>Boat</text:p></table:table-cell><table:table-cell><text:p>Crew</text:p></table:table-cell></table:table-row>
+    <table:table-row><table:table-cell><text:p>Pharos</text:p></table:table-cell><table:table-cell><text:p>5</text:p></table:table-cell></table:table-row>
+   </table:table>
+   <text:p>A keeper going ashore left on the same boat.<office:annotation><text:p>Check the dates.</text:p></office:annotation></text:p>
+  </office:text>
+ </office:body>
+</office:document-content>
+"""
+
+ODT_META = """<?xml version="1.0" encoding="UTF-8"?>
+<office:document-meta xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+  xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0" office:version="1.3">
+ <office:meta><dc:title>Relief Boats</dc:title><meta:initial-creator>Harbour Office</meta:initial-creator></office:meta>
+</office:document-meta>
+"""
+
+ODT_MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3">
+ <manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/>
+ <manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>
+ <manifest:file-entry manifest:full-path="meta.xml" manifest:media-type="text/xml"/>
+</manifest:manifest>
+"""
+
+
+def odt_fixture(path):
+    """An ODT written by hand (the format is a ZIP of XML parts, the mimetype first and stored)."""
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data, compress in [
+            ("mimetype", "application/vnd.oasis.opendocument.text", zipfile.ZIP_STORED),
+            ("content.xml", ODT_CONTENT, zipfile.ZIP_DEFLATED),
+            ("meta.xml", ODT_META, zipfile.ZIP_DEFLATED),
+            ("META-INF/manifest.xml", ODT_MANIFEST, zipfile.ZIP_DEFLATED),
+        ]:
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 2, 3, 4, 6))
+            info.compress_type = compress
+            z.writestr(info, data)
+
+
+def epub_fixture(path):
+    from ebooklib import epub
+
+    book = epub.EpubBook()
+    book.set_identifier("quiver-fixture-lighthouse-tales")
+    book.set_title("Tales of the Lights")
+    book.set_language("en")
+    book.add_author("Mary Gull")
+    chapters = []
+    for i, (title, body) in enumerate([
+        ("The Storm of 1947", "<p>For seven weeks no boat could land at Skerry Point.</p><p>The keepers rationed the oatmeal.</p>"),
+        ("The Lens", "<p>The great lens floated on a bath of mercury and turned once every twenty seconds.</p>"),
+        ("Automation", "<p>The last keeper left in 1987 and the light now runs by itself.</p>"),
+    ]):
+        c = epub.EpubHtml(title=title, file_name=f"chap{i + 1}.xhtml", lang="en")
+        c.content = f"<html><head><title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>"
+        book.add_item(c)
+        chapters.append(c)
+    book.toc = chapters
+    book.add_item(epub.EpubNcx())
+    book.add_item(epub.EpubNav())
+    book.spine = chapters
+    epub.write_epub(path, book)
+    fixed_zip_times(path)
+
+
 def office_fixtures():
     os.makedirs(OFFICE, exist_ok=True)
     docx_fixture(os.path.join(OFFICE, "handbook.docx"))
+    pptx_fixture(os.path.join(OFFICE, "fog.pptx"))
+    xlsx_fixture(os.path.join(OFFICE, "register.xlsx"))
+    odt_fixture(os.path.join(OFFICE, "relief.odt"))
+    epub_fixture(os.path.join(OFFICE, "tales.epub"))
     # 24 MiB of spaces in one paragraph: about 24 KiB compressed, a 1000:1 ratio.
     hostile_docx(os.path.join(OFFICE, "bomb.docx"),
                  b'<w:document ' + W + b'><w:body><w:p><w:r><w:t>' + b' ' * (24 << 20) + b'</w:t></w:r></w:p></w:body></w:document>')

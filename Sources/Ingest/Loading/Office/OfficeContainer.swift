@@ -58,17 +58,31 @@ struct OfficeContainer {
         }
     }
 
-    /// Targets of a relationships part (`_rels/*.rels`) by id, resolved against `base`
-    /// (the folder of the part they belong to).
-    func relationships(_ name: String, base: String) throws(LoadIssue) -> [String: String] {
+    /// A relationship of an OOXML part: its target's entry path and its type URI.
+    struct Relationship {
+        var target: String
+        var type: String
+    }
+
+    /// The relationships of a part (`_rels/*.rels`) by id, targets resolved against `base`
+    /// (the folder of the part they belong to); external targets left out.
+    func relationships(_ name: String, base: String) throws(LoadIssue) -> [String: Relationship] {
         guard let bytes = entry(name) else { return [:] }
-        var out: [String: String] = [:]
+        var out: [String: Relationship] = [:]
         try xml(name, bytes) { event throws(LoadIssue) in
             if case .start("Relationship", let a, _) = event, let id = a["Id"], let target = a["Target"], a["TargetMode"] != "External" {
-                out[id] = Self.resolve(target, against: base)
+                out[id] = Relationship(target: Self.resolve(target, against: base), type: a["Type"] ?? "")
             }
         }
         return out
+    }
+
+    /// The relationships file of entry `part` (`ppt/slides/slide1.xml` →
+    /// `ppt/slides/_rels/slide1.xml.rels`), resolved against the part's folder.
+    func relationships(of part: String) throws(LoadIssue) -> [String: Relationship] {
+        let folder = part.split(separator: "/").dropLast().joined(separator: "/")
+        let file = part.split(separator: "/").last.map(String.init) ?? part
+        return try relationships((folder.isEmpty ? "" : folder + "/") + "_rels/" + file + ".rels", base: folder)
     }
 
     /// `target` (relative, or absolute from the container's root) as an entry path.
