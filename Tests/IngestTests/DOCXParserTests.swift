@@ -97,3 +97,26 @@ enum OfficeFixtures {
         #expect(result.issues.first?.detail.hasPrefix(detail) == true, "\(result.issues)")
     }
 }
+
+@Suite struct ZipArchiveTests {
+    @Test func madeArchivesReadBack() throws {
+        let text = Array(String(repeating: "lighthouse ", count: 1000).utf8)
+        let zip = try ZipArchive.make([("a.txt", text), ("dir/b.xml", Array("<b/>".utf8))])
+        #expect(zip.count < text.count / 10)  // deflated
+        let read = try ZipArchive(bytes: zip) { $0 == "a.txt" }
+        #expect(read.names == ["a.txt", "dir/b.xml"])
+        #expect(read.entries == ["a.txt": text])
+    }
+
+    @Test func theBudgetStopsExpansionPartWay() throws {
+        let zip = try ZipArchive.make([("zeros", [UInt8](repeating: 0, count: 4 << 20))])
+        var limits = ZipArchive.Limits()
+        limits.ratioFloor = 1 << 20
+        #expect(limits.budget(archiveSize: zip.count) == 1 << 20)
+        #expect(throws: ZipArchive.Failure.tooLarge(budget: 1 << 20)) { try ZipArchive(bytes: zip, limits: limits) { _ in true } }
+        // Entries not read cost nothing.
+        #expect(try ZipArchive(bytes: zip, limits: limits) { _ in false }.names == ["zeros"])
+        limits.maxEntries = 0
+        #expect(throws: ZipArchive.Failure.tooManyEntries(limit: 0)) { try ZipArchive(bytes: zip, limits: limits) { _ in false } }
+    }
+}

@@ -23,7 +23,13 @@ struct WorkerChannel {
 
     let readFD: Int32
     let writeFD: Int32
+    /// Bytes read and not yet taken as frames start at `start`.
     private var buffer: [UInt8] = []
+    private var start = 0
+    /// What each read fills, reused.
+    private var scratch: [UInt8] = []
+    /// Bytes asked of each read.
+    static let readSize = 1 << 16
 
     init(readFD: Int32, writeFD: Int32) {
         self.readFD = readFD
@@ -49,32 +55,42 @@ struct WorkerChannel {
 
     /// The next frame, waiting at most until `deadline` (nil: for as long as it takes).
     mutating func receive(deadline: ContinuousClock.Instant? = nil) throws(Failure) -> WorkerFrame {
-        while buffer.count < WorkerFrame.headerSize { try fill(deadline: deadline) }
-        guard let (kind, length) = WorkerFrame.header(buffer.prefix(WorkerFrame.headerSize)) else {
+        while buffer.count - start < WorkerFrame.headerSize { try fill(deadline: deadline) }
+        guard let (kind, length) = WorkerFrame.header(buffer[start..<(start + WorkerFrame.headerSize)]) else {
             throw .malformed("a frame header of unknown kind or length")
         }
         let total = WorkerFrame.headerSize + length
-        while buffer.count < total { try fill(deadline: deadline) }
-        let frame = WorkerFrame(kind: kind, payload: Array(buffer[WorkerFrame.headerSize..<total]))
-        if buffer.count == total {
-            buffer = []  // gives a large request's memory back
-        } else {
-            buffer.removeFirst(total)
+        while buffer.count - start < total { try fill(deadline: deadline) }
+        let frame = WorkerFrame(kind: kind, payload: Array(buffer[(start + WorkerFrame.headerSize)..<(start + total)]))
+        start += total
+        if start == buffer.count {
+            // All consumed: a large request's memory goes back, a small buffer is reused.
+            if buffer.capacity > 1 << 20 { buffer = [] } else { buffer.removeAll(keepingCapacity: true) }
+            start = 0
         }
         return frame
     }
 
     private mutating func fill(deadline: ContinuousClock.Instant?) throws(Failure) {
         try wait(readFD, for: Int16(POLLIN), deadline: deadline)
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        let n = chunk.withUnsafeMutableBytes { Glibc.read(readFD, $0.baseAddress, $0.count) }
+        // Consumed bytes are dropped only once they are the larger part (no shift per frame).
+        if start > 0 && start >= buffer.count / 2 {
+            buffer.removeFirst(start)
+            start = 0
+        }
+        if scratch.isEmpty { scratch = [UInt8](repeating: 0, count: Self.readSize) }
+        let (n, error) = scratch.withUnsafeMutableBytes { raw in
+            let n = Glibc.read(readFD, raw.baseAddress, raw.count)
+            return (n, errno)
+        }
         if n > 0 {
-            buffer += chunk[..<n]
+            scratch.withUnsafeBufferPointer { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<n])) }
+            return
         } else if n == 0 {
             throw .closed
-        } else if errno != EINTR && errno != EAGAIN {
-            if errno == ECONNRESET { throw .closed }
-            throw .system("read", errno)
+        } else if error != EINTR && error != EAGAIN {
+            if error == ECONNRESET { throw .closed }
+            throw .system("read", error)
         }
     }
 

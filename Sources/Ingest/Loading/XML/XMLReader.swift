@@ -87,8 +87,12 @@ public final class XMLReader {
         if Self.hasDocumentType(bytes) {
             throw Failure(message: "a DTD (<!DOCTYPE>, refused: no office format needs one, and it could declare entities)")
         }
-        storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)
-        _ = storage.initializeMemory(as: UInt8.self, from: bytes)
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)
+        let copied: Void? = bytes.withContiguousStorageIfAvailable { source in
+            if let from = source.baseAddress, let to = storage.baseAddress { to.copyMemory(from: from, byteCount: source.count) }
+        }
+        if copied == nil { _ = storage.initializeMemory(as: UInt8.self, from: bytes) }
+        self.storage = storage
         // No NOENT (entities stay references), no DTDLOAD, no network; errors are ours to
         // report, not printed.
         let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)

@@ -77,7 +77,7 @@ public struct ZipArchive: Sendable {
                     total += n
                     // Stop as soon as the budget is spent: a bomb is never expanded whole.
                     guard total <= budget else { return .tooLarge(budget: budget) }
-                    data += buffer[..<n]
+                    buffer.withUnsafeBufferPointer { data.append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<n])) }
                 }
                 entries[name] = data
             }
@@ -87,7 +87,44 @@ public struct ZipArchive: Sendable {
         self.names = names
     }
 
-    private static func message(_ archive: OpaquePointer) -> String {
+    fileprivate static func message(_ archive: OpaquePointer) -> String {
         archive_error_string(archive).map { String(cString: $0) } ?? "not a ZIP archive"
+    }
+}
+
+extension ZipArchive {
+    /// A ZIP archive of `entries` (path, bytes), deflated: for tests, benchmarks and tools
+    /// that make containers (a synthetic DOCX, a zip bomb).
+    ///
+    /// - Throws: `Failure.damaged` with libarchive's message.
+    public static func make(_ entries: [(path: String, bytes: [UInt8])]) throws(Failure) -> [UInt8] {
+        guard let archive = archive_write_new() else { throw .damaged("out of memory") }
+        defer { archive_write_free(archive) }
+        archive_write_set_format_zip(archive)
+        archive_write_zip_set_compression_deflate(archive)
+        // Deflate never grows data by much more than its block overhead.
+        let capacity = entries.reduce(4096) { $0 + $1.bytes.count + $1.bytes.count / 100 + 256 + $1.path.utf8.count * 2 }
+        var buffer = [UInt8](repeating: 0, count: capacity)
+        var used = 0
+        let failure: Failure? = buffer.withUnsafeMutableBytes { raw -> Failure? in
+            guard archive_write_open_memory(archive, raw.baseAddress, raw.count, &used) == ARCHIVE_OK else {
+                return .damaged(message(archive))
+            }
+            for (path, bytes) in entries {
+                guard let entry = archive_entry_new() else { return .damaged("out of memory") }
+                defer { archive_entry_free(entry) }
+                archive_entry_set_pathname(entry, path)
+                archive_entry_set_size(entry, la_int64_t(bytes.count))
+                archive_entry_set_filetype(entry, quiver_archive_regular_file())
+                archive_entry_set_perm(entry, 0o644)
+                archive_entry_set_mtime(entry, 1_704_164_645, 0)
+                guard archive_write_header(archive, entry) == ARCHIVE_OK else { return .damaged(message(archive)) }
+                let written = bytes.withUnsafeBytes { archive_write_data(archive, $0.baseAddress, $0.count) }
+                guard written == bytes.count else { return .damaged(message(archive)) }
+            }
+            return archive_write_close(archive) == ARCHIVE_OK ? nil : .damaged(message(archive))
+        }
+        if let failure { throw failure }
+        return Array(buffer[..<used])
     }
 }
