@@ -70,6 +70,19 @@ import Testing
         #expect(again["updated"] as? [String] == ["report.pdf#p1"])
     }
 
+    /// The demo's question answered from the sample corpus's PDF, cited with its page.
+    @Test func theSampleCorpusPDFIsCitedWithItsPage() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let index = try runProduct(
+            ["index", IndexCommandTests.data, "--store", dir.path, "--embedder", "hash", "--splitter", "markdown", "--json"])
+        #expect(index.status == 0, "\(index.err)")
+        #expect((Self.json(index.out)["issues"] as? [String])?.isEmpty == true)
+        let r = try runProduct(["query", "When was the Skerry Point light automated?", "--store", dir.path, "-k", "3"])
+        #expect(r.out.contains("*[1] places/harbour-light-survey.pdf p. 2  ("), "\(r.out)")
+        #expect(r.out.contains("1987"))
+    }
+
     static let office = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("IngestTests/Fixtures/documents").path
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the small document fixtures: the PDFs of Tests/PDFParsingTests/Fixtures and the
+"""Writes the small document fixtures: the PDFs of Tests/PDFParsingTests/Fixtures, the
 office files of Tests/IngestTests/Fixtures/documents (DOCX, PPTX, XLSX, ODT, EPUB and
-hostile ones). Run by hand after changing it; the outputs are committed, so tests never
+hostile ones), and the PDF and DOCX of the sample corpus in data/. Run by hand after changing it; the outputs are committed, so tests never
 need Python packages:
 
     pip install fpdf2 pillow python-docx python-pptx openpyxl ebooklib
@@ -23,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 FIXTURES = os.path.join(ROOT, "Tests", "PDFParsingTests", "Fixtures")
 OFFICE = os.path.join(ROOT, "Tests", "IngestTests", "Fixtures", "documents")
+DATA = os.path.join(ROOT, "data")
 DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 EPOCH = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
 
@@ -428,7 +429,14 @@ def office_fixtures():
         f.write(b"This is a plain text file with a .docx name.\n")
 
 
+def sample_corpus():
+    """The PDF and the DOCX of the sample corpus in data/ (the demo cites the PDF's page)."""
+    write(report(), "harbour-light-survey.pdf", folder=os.path.join(DATA, "places"))
+    docx_fixture(os.path.join(DATA, "keepers", "keepers-handbook.docx"))
+
+
 def main():
+    sample_corpus()
     office_fixtures()
     os.makedirs(FIXTURES, exist_ok=True)
     whole = write(report(), "report.pdf")
