@@ -96,7 +96,7 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(name: "TextAnalysisTests", dependencies: ["TextAnalysis", "Synthetic"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "TestSupport", "Synthetic"], exclude: ["Fixtures"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "PDFParsing", "TestSupport"]),
         .testTarget(
             name: "PDFParsingTests", dependencies: ["PDFParsing", "TestSupport", "quiver-pdf-worker"], exclude: ["Fixtures"]),

@@ -26,6 +26,7 @@ public enum PDFWorker {
     /// Serves requests on standard input and output until standard input closes, then
     /// exits the process.
     public static func serve() -> Never {
+        watchParent()
         var channel = WorkerChannel(readFD: 0, writeFD: 1)
         let faults = ProcessInfo.processInfo.environment[faultsVariable] == "1"
         while true {
@@ -42,6 +43,21 @@ public enum PDFWorker {
                 for frame in frames { try channel.send(frame) }
             } catch {
                 exit(0)
+            }
+        }
+    }
+
+    /// Ends this process when the process that started it is gone: a closed socket ends
+    /// a worker that is waiting, but not one stuck inside poppler on a hostile file whose
+    /// parent (the one that would have killed it at the time limit) was killed itself.
+    private static func watchParent() {
+        let parent = getppid()
+        Thread.detachNewThread {
+            while true {
+                sleep(1)
+                // Reparented (to init or a subreaper): the parent died. `_exit`, not `exit`:
+                // the main thread may be inside poppler.
+                if getppid() != parent { _exit(3) }
             }
         }
     }
