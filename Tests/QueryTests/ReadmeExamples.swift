@@ -1,4 +1,5 @@
 import Foundation
+import PDFParsing
 import Query
 import TestSupport
 import Testing
@@ -88,6 +89,11 @@ func seamsExample(store: Store) async throws -> (SearchPlan, QuiverError?, [Stri
     options.parsers.register(PlainTextParser(extensions: ["log"]))
     var embedders = EmbedderRegistry.standard
     embedders.register("hash-512") { _, _ in HashingEmbedder(dimension: 512) }
+
+    // PDF: the PDFParsing library (poppler, GPL-2.0), read in worker processes.
+    var withPDF = DocumentLoader.Options()
+    withPDF.parsers.register(PDFParser())  // each page a document: "report.pdf#p12", metadata page = 12
+    precondition(withPDF.parsers.parser(fileExtension: "pdf", prefix: [])?.name == "pdf")
     return (plan, refused, embedders.providers)
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PDFParsing
 
 @main
 struct Quiver: AsyncParsableCommand, VerboseCommand {
@@ -17,6 +18,9 @@ struct Quiver: AsyncParsableCommand, VerboseCommand {
             Drop.self, Reindex.self, Compact.self, Backup.self, Check.self, Doctor.self, Demo.self,
         ])
 
+    /// The hidden argument that makes this process a PDF worker.
+    static let pdfWorkerArgument = "pdf-worker"
+
     /// Also the root's, so that `quiver --verbose SUBCOMMAND …` works too: argument-parser
     /// hands the value parsed for the root to the subcommand's group of the same type (its
     /// NestedCommandEndToEndTests cover a parent's flag before and after the subcommand).
@@ -32,6 +36,9 @@ struct Quiver: AsyncParsableCommand, VerboseCommand {
     /// scanned for `--verbose` or `-v`.
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        // `quiver pdf-worker`: this binary as the PDF worker process that `quiver index`
+        // starts (PDFWorker), so quiver needs no helper beside it. Not a user command.
+        if arguments == [Self.pdfWorkerArgument] { PDFWorker.serve() }
         var command: any ParsableCommand
         do {
             command = try parseAsRoot(arguments)

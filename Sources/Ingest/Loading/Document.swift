@@ -58,14 +58,23 @@ public struct LoadIssue: Error, Sendable, Hashable, CustomStringConvertible {
         /// Part of the file was malformed (a CSV quote that never closes) and was read
         /// another way; the rest is indexed. A note, not a failure.
         case malformed
+        /// The file is encrypted and no password given opens it.
+        case encrypted
+        /// The file has pages but no text on any of them (a scanned image without OCR).
+        case noText
+        /// The parser took longer than its time limit for the file and was stopped.
+        case timedOut
+        /// The parser's worker process died (or misbehaved) while reading the file; the
+        /// other files are read by a fresh one.
+        case crashed
     }
 
     /// True when the file was meant to be indexed and could not be (unreadable, too
-    /// large, binary or invalid text): a run with such a file did not do all it was asked.
+    /// large, binary, invalid text, encrypted, without text, timed out, crashed): a run with such a file did not do all it was asked.
     /// Unsupported, empty and repaired files and symlink loops are notes, not failures.
     public var isFailure: Bool {
         switch kind {
-        case .tooLarge, .unreadable, .invalidUTF8, .binary: return true
+        case .tooLarge, .unreadable, .invalidUTF8, .binary, .encrypted, .noText, .timedOut, .crashed: return true
         case .empty, .repairedUTF8, .symlinkLoop, .unsupported, .malformed: return false
         }
     }

@@ -50,6 +50,9 @@ public struct DocumentLoader: Sendable {
         public var metadata: [String: MetadataValue] = [:]
         /// The parsers files are read with; `register` an application's own.
         public var parsers: ParserRegistry = .standard
+        /// How far the ZIP container of a DOCX, PPTX, XLSX, ODT or EPUB file may expand
+        /// (zip bombs stop there).
+        public var zipLimits = ZipArchive.Limits()
 
         /// Defaults.
         public init(include: [String] = [], exclude: [String] = []) {

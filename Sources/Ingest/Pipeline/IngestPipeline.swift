@@ -190,10 +190,14 @@ public struct IngestPipeline: Sendable {
             let results = await current.value
             next = start < sources.count ? load(start..<min(sources.count, start + window)) : nil
             var documents: [Document] = []
+            var multiDocument: [(source: String, documents: Set<String>)] = []
             for (i, r) in results.enumerated() {
                 documents += r.documents
                 report.issues += r.issues
                 let source = sources[start - count + i]
+                if !r.documents.isEmpty && (r.documents.count > 1 || r.documents[0].id != source.id) {
+                    multiDocument.append((source.id, Set(r.documents.map(\.id))))
+                }
                 // A file that is there but gave nothing for a reason other than being empty
                 // (binary, too large, unreadable, bad JSON, no parser for it) keeps what was
                 // indexed from it: a parser missing from one run's registry deletes nothing.
@@ -207,8 +211,16 @@ public struct IngestPipeline: Sendable {
             documents = Self.droppingDuplicates(documents, seen: &seen, into: &report)
             report.bytes += documents.reduce(0) { $0 + $1.text.utf8.count }
             do {
-                try Task.checkCancellation()
-                try await ingest(documents, cache: cache, into: &report, progress: &state, callback: timed(progress, started))
+                // A file of many documents (a PDF's pages, a JSON Lines file's rows) is
+                // split, embedded and written `window` documents at a time, like the files.
+                var first = 0
+                while first < documents.count {
+                    try Task.checkCancellation()
+                    let slice = Array(documents[first..<min(documents.count, first + window)])
+                    first += slice.count
+                    try await ingest(slice, cache: cache, into: &report, progress: &state, callback: timed(progress, started))
+                }
+                try await removeVanished(from: multiDocument, into: &report)
             } catch {
                 _ = await next?.value  // no load left running behind the error
                 throw error
@@ -488,6 +500,29 @@ public struct IngestPipeline: Sendable {
         callback?(progress)
     }
 
+    /// Deletes the documents that files of several documents no longer give (the pages
+    /// cut from a PDF, the rows deleted from a JSON Lines file): the documents whose
+    /// `source` is such a file and that it did not give this time. (With dry run, only
+    /// reported.)
+    private func removeVanished(from files: [(source: String, documents: Set<String>)], into report: inout IngestReport)
+        async throws
+    {
+        for file in files {
+            let stored = try await collection.metadata(where: .equals(ChunkSchema.Key.source, .string(file.source)))
+            var vanished: Set<String> = []
+            for metadata in stored.values {
+                if case .string(let doc)? = metadata[ChunkSchema.Key.document], !file.documents.contains(doc) { vanished.insert(doc) }
+            }
+            guard !vanished.isEmpty else { continue }
+            let sorted = vanished.sorted()
+            if !dryRun {
+                try await collection.write(
+                    upsert: [], deleting: [], deletingWhere: .isIn(ChunkSchema.Key.document, sorted.map { .string($0) }))
+            }
+            report.removed += sorted
+        }
+    }
+
     /// Deletes documents not in `seen`, except those of sources (or folders) in
     /// `protecting`, which exist but could not be read; with `within`, only documents of
     /// the listed sources.
@@ -509,7 +544,8 @@ public struct IngestPipeline: Sendable {
             if let within, !belongs(doc, to: within) { continue }
             vanished[doc, default: []].append(id)
         }
-        for (doc, _) in vanished.sorted(by: { $0.key < $1.key }) {
+        let alreadyRemoved = Set(report.removed)  // by `removeVanished` (a dry run deleted nothing)
+        for (doc, _) in vanished.sorted(by: { $0.key < $1.key }) where !alreadyRemoved.contains(doc) {
             // By document, in the transaction: chunks of it written meanwhile go too.
             if !dryRun { try await collection.write(upsert: [], deleting: [], deletingWhere: ChunkSchema.chunks(of: doc)) }
             report.removed.append(doc)

@@ -31,7 +31,8 @@ public struct Citation: Sendable, Hashable {
     public var document: String
     /// Its source (path or URL).
     public var source: String
-    /// Where in the source (heading path or byte range), if known.
+    /// Where in the source (page, slide, sheet or chapter; heading path; byte range), if
+    /// known.
     public var location: String?
     /// The retrieval score.
     public var score: Float
@@ -39,6 +40,15 @@ public struct Citation: Sendable, Hashable {
     public var text: String
     /// The chunk's metadata.
     public var metadata: [String: MetadataValue]
+
+    /// Its page, slide, sheet or chapter (`p. 12`), when its format has them.
+    public var position: String? { ChunkSchema.position(metadata) }
+
+    /// How it is cited: `report.pdf p. 12`, `guide.md — Setup › Linux`, or the source alone.
+    public var reference: String {
+        guard let location else { return source }
+        return position != nil ? "\(source) \(location)" : "\(source) — \(location)"
+    }
 
     /// Creates a citation.
     public init(
@@ -59,8 +69,8 @@ public struct Citation: Sendable, Hashable {
 /// The numbered context of a prompt, within a budget, and the way back from an answer's
 /// `[n]` markers to the sources.
 public struct PromptContext: Sendable {
-    /// The context as the prompt shows it: `[1] source (location)` then the text, per
-    /// chunk, in rank order.
+    /// The context as the prompt shows it: `[1] report.pdf p. 12` (the chunk's
+    /// `reference`) then the text, per chunk, in rank order.
     public let text: String
     /// The chunks included, numbered from 1.
     public let citations: [Citation]
@@ -74,7 +84,7 @@ public struct PromptContext: Sendable {
         var used = 0
         for chunk in chunks {
             let number = citations.count + 1
-            let header = "[\(number)] \(chunk.source)" + (chunk.location.map { " (\($0))" } ?? "")
+            let header = "[\(number)] \(chunk.reference)"
             var body = chunk.text.trimmingCharacters(in: .whitespacesAndNewlines)
             let separator = parts.isEmpty ? 0 : budget.cost("\n\n")
             var cost = separator + budget.cost(header + "\n" + body)

@@ -108,14 +108,35 @@ public struct RetrievedChunk: Sendable, Hashable {
         return document
     }
 
-    /// Where in the source: the heading path when known, else the chunk's byte range.
-    public var location: String? {
-        if case .strings(let path)? = metadata[ChunkSchema.Key.headings], !path.isEmpty { return path.joined(separator: " › ") }
-        if case .string(let h)? = metadata[ChunkSchema.Key.heading] { return h }
+    /// Where in the source: its page, slide, sheet or chapter (`p. 12`) followed by the
+    /// heading path when known (`p. 12, Results › Tides`); else the heading path, else the
+    /// chunk's byte range.
+    public var location: String? { Self.location(metadata) }
+
+    /// Its page, slide, sheet or chapter (`p. 12`, `slide 4`), when its format has them.
+    public var position: String? { ChunkSchema.position(metadata) }
+
+    /// How a citation names it: `report.pdf p. 12`, `guide.md — Setup › Linux`.
+    public var reference: String { Self.reference(source: source, metadata: metadata) }
+
+    static func location(_ metadata: [String: MetadataValue]) -> String? {
+        var headings: String?
+        if case .strings(let path)? = metadata[ChunkSchema.Key.headings], !path.isEmpty {
+            headings = path.joined(separator: " › ")
+        } else if case .string(let h)? = metadata[ChunkSchema.Key.heading] {
+            headings = h
+        }
+        if let position = ChunkSchema.position(metadata) { return headings.map { "\(position), \($0)" } ?? position }
+        if let headings { return headings }
         if case .int(let s)? = metadata[ChunkSchema.Key.start], case .int(let e)? = metadata[ChunkSchema.Key.end] {
             return "bytes \(s)–\(e)"
         }
         return nil
+    }
+
+    static func reference(source: String, metadata: [String: MetadataValue]) -> String {
+        guard let location = location(metadata) else { return source }
+        return ChunkSchema.position(metadata) != nil ? "\(source) \(location)" : "\(source) — \(location)"
     }
 
     var byteRange: Range<Int64>? {

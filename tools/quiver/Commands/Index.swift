@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ingest
+import PDFParsing
 
 /// `quiver index PATH…`: builds or updates an index.
 struct Index: AsyncParsableCommand, VerboseCommand {
@@ -101,7 +102,15 @@ struct Index: AsyncParsableCommand, VerboseCommand {
         return pipeline
     }
 
-    var loader: DocumentLoader { DocumentLoader(options: DocumentLoader.Options(include: include, exclude: exclude)) }
+    /// The standard parsers, and PDF through poppler in worker processes that are this
+    /// executable (`quiver pdf-worker`).
+    var loader: DocumentLoader {
+        var options = DocumentLoader.Options(include: include, exclude: exclude)
+        var pdf = PDFParser.Options()
+        pdf.worker = .currentExecutable(arguments: [Quiver.pdfWorkerArgument])
+        options.parsers.register(PDFParser(options: pdf))
+        return DocumentLoader(options: options)
+    }
 
     static func isFolder(_ path: String) -> Bool {
         var isDirectory: ObjCBool = false

@@ -132,7 +132,7 @@ extension Repl {
                     return true
                 }
                 for c in last.sources {
-                    let header = TerminalText.line("[\(c.number)] \(c.source)\(c.location.map { " — \($0)" } ?? "")  (\(c.score))")
+                    let header = TerminalText.line("[\(c.number)] \(c.reference)  (\(c.score))")
                     write("\(header)\n\(TerminalText.block(c.text))\n\n")
                 }
             case ":explain":

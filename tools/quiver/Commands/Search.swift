@@ -41,8 +41,10 @@ struct Search: AsyncParsableCommand, VerboseCommand {
                 "question": question,
                 "mode": mode.rawValue,
                 "hits": hits.map { h in
-                    ["id": h.id, "score": Double(h.score), "source": h.metadata[ChunkSchema.Key.source]?.description ?? "", "text": h.text]
-                        as [String: Any]
+                    [
+                        "id": h.id, "score": Double(h.score), "source": h.metadata[ChunkSchema.Key.source]?.description ?? "",
+                        "position": ChunkSchema.position(h.metadata) ?? NSNull(), "text": h.text,
+                    ] as [String: Any]
                 },
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
@@ -50,7 +52,8 @@ struct Search: AsyncParsableCommand, VerboseCommand {
         }
         print("Q: \(TerminalText.line(question))")
         for (i, h) in hits.enumerated() {
-            let source = h.metadata[ChunkSchema.Key.source]?.description ?? h.id
+            let source =
+                (h.metadata[ChunkSchema.Key.source]?.description ?? h.id) + (ChunkSchema.position(h.metadata).map { " \($0)" } ?? "")
             let title = h.metadata[ChunkSchema.Key.title].map { " — \($0)" } ?? ""
             let snippet = h.text.split(whereSeparator: \.isNewline).joined(separator: " ")
             print(TerminalText.line(String(format: "[%d] %.3f  %@%@", i + 1, h.score, source, title)))

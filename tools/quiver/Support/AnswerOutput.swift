@@ -10,7 +10,8 @@ enum AnswerOutput {
             "hits": answer.sources.map { c in
                 [
                     "number": c.number, "id": c.id, "score": Double(c.score), "source": c.source, "document": c.document,
-                    "location": c.location ?? NSNull(), "text": c.text,
+                    "location": c.location ?? NSNull(), "position": c.position ?? NSNull(), "reference": c.reference,
+                    "text": c.text,
                     "metadata": c.metadata.mapValues { jsonValue($0) },
                 ] as [String: Any]
             },
@@ -36,8 +37,7 @@ enum AnswerOutput {
         let citedNumbers = Set(cited.map(\.number))
         return sources.map { c in
             let mark = citedNumbers.contains(c.number) ? "*" : " "
-            let location = c.location.map { " — \($0)" } ?? ""
-            return TerminalText.line(String(format: "%@[%d] %@%@  (%.3f)", mark, c.number, c.source, location, c.score))
+            return TerminalText.line(String(format: "%@[%d] %@  (%.3f)", mark, c.number, c.reference, c.score))
         }.joined(separator: "\n")
     }
 

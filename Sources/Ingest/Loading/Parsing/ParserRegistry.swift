@@ -28,10 +28,12 @@ public struct ParserRegistry: Sendable {
         self.fallback = fallback
     }
 
-    /// Plain text, Markdown, HTML, JSON, JSON Lines and CSV, chosen by extension (none of
-    /// them sniffs: an `.md` file that starts with `<html>` is still Markdown).
+    /// Plain text, Markdown, HTML, JSON, JSON Lines, CSV, DOCX, PPTX, XLSX, ODT and EPUB, chosen by extension
+    /// (none of them sniffs: an `.md` file that starts with `<html>` is still Markdown, and
+    /// ZIP is the container of many formats).
     public static let standard = ParserRegistry([
-        PlainTextParser(), MarkdownParser(), HTMLParser(), JSONParser(), JSONLinesParser(), CSVParser(),
+        PlainTextParser(), MarkdownParser(), HTMLParser(), JSONParser(), JSONLinesParser(), CSVParser(), DOCXParser(), PPTXParser(),
+        XLSXParser(), ODTParser(), EPUBParser(),
     ])
 
     /// Adds `parser` ahead of the parsers already registered, so that its magic bytes and
