@@ -18,6 +18,22 @@ func storeExample(path: String) throws -> ([SearchHit], [[SearchHit]]) {
     return (hits, many)
 }
 
+func keywordExample(store: Store) throws -> ([SearchHit], SearchResponse) {
+    // Keyword (BM25) and hybrid search: the keyword index lives in the store, written by the
+    // same transactions as the vectors.
+    var settings = CollectionSettings(dimension: 3, metric: .cosine)
+    settings.keywordAnalyzer = .english  // Snowball stemming and stopwords, recorded with the collection
+    let notes = try store.createCollection("notes", settings: settings)
+    try notes.upsert([
+        Record(id: "fog.md#0", vector: [0.8, 0.1, 0.3], text: "The fog horn sounds every thirty seconds."),
+        Record(id: "lamp.md#0", vector: [0.1, 0.9, 0.2], text: "The lighthouse lamp burned whale oil."),
+    ])
+    let exact = try notes.search(SearchRequest(texts: ["\"fog horn\" -lighthouse"], k: 5, mode: .keyword))
+    let both = try notes.search(SearchRequest(texts: ["fog signals"], vectors: [[0.7, 0.2, 0.3]], k: 5, mode: .hybrid))
+    print(both.plan)  // "hybrid: keyword weight 0.5, candidates 2; dense scan: …; keyword: terms 2, …"
+    return (exact.hits[0], both)
+}
+
 func ingestExample(store: Store, folder: String) async throws -> IngestReport {
     let embedder = HashingEmbedder(dimension: 384)  // or LocalEmbedder(), OpenAIEmbedder, OllamaEmbedder
     let docs = try await store.openOrCreateCollection("notes", for: embedder)  // remembers its embedder
@@ -85,6 +101,11 @@ func seamsExample(store: Store) async throws -> (SearchPlan, QuiverError?, [Stri
         let (hits, many) = try storeExample(path: dir.sub("a"))
         #expect(hits.map(\.id) == ["guide.md#0"])
         #expect(many.map { $0.map(\.id) } == [["guide.md#0"], ["guide.md#1"]])
+
+        let (exact, both) = try keywordExample(store: try Store(path: dir.sub("k")))
+        #expect(exact.map(\.id) == ["fog.md#0"])
+        #expect(both.hits[0].first?.id == "fog.md#0" && both.plan.access == "hybrid")
+        #expect(both.plan.description.hasPrefix("hybrid: keyword weight 0.5, candidates 2; dense scan: "), "\(both.plan)")
 
         let store = try Store(path: dir.sub("b"))
         let report = try await ingestExample(store: store, folder: Self.root.appendingPathComponent("data").path)

@@ -5,77 +5,6 @@ import TextAnalysis
 
 @testable import VectorStore
 
-/// BM25 computed the slow, obvious way over the live records, for comparison.
-struct ReferenceBM25 {
-    let analyzer: TextAnalyzer
-    var docs: [String: (terms: [String: Int], length: Int, positions: [(term: String, position: Int)], metadata: [String: MetadataValue])] = [:]
-    var k1 = 0.9
-    var b = 0.4
-
-    init(_ analyzer: TextAnalyzer, _ records: [Record]) {
-        self.analyzer = analyzer
-        for r in records {
-            let p = analyzer.termsWithPositions(r.text)
-            var tf: [String: Int] = [:]
-            for t in p { tf[t.term, default: 0] += 1 }
-            docs[r.id] = (tf, p.count, p, r.metadata)
-        }
-    }
-
-    func search(_ text: String, k: Int, filter: Filter? = nil) -> [(id: String, score: Double)] {
-        let q = KeywordQuery.parse(text, analyzer: analyzer)
-        if q.isEmpty { return [] }
-        let n = Double(docs.count)
-        let avgdl = docs.isEmpty ? 1 : max(1, Double(docs.values.reduce(0) { $0 + $1.length })) / n
-        var qtf: [String: Double] = [:]
-        for t in q.should + q.must + q.phrases.flatMap(\.terms) { qtf[t, default: 0] += 1 }
-        var df: [String: Double] = [:]
-        for t in qtf.keys { df[t] = Double(docs.values.filter { $0.terms[t] != nil }.count) }
-        let required = Set(q.must + q.phrases.flatMap(\.terms))
-        var out: [(id: String, score: Double)] = []
-        for (id, d) in docs {
-            if let filter, !filter.matches(d.metadata) { continue }
-            if required.contains(where: { d.terms[$0] == nil }) { continue }
-            if q.mustNot.contains(where: { d.terms[$0] != nil }) { continue }
-            if q.phrases.contains(where: { !LMDBCollection.contains($0, in: d.positions) }) { continue }
-            if q.excludedPhrases.contains(where: { LMDBCollection.contains($0, in: d.positions) }) { continue }
-            var score = 0.0
-            var any = false
-            for (t, w) in qtf {
-                guard let tf = d.terms[t].map(Double.init), let f = df[t] else { continue }
-                any = true
-                let idf = log(1 + (n - f + 0.5) / (f + 0.5))
-                score += w * idf * tf / (tf + k1 * (1 - b + b * Double(d.length) / avgdl))
-            }
-            if any { out.append((id, score)) }
-        }
-        out.sort { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
-        return Array(out.prefix(k))
-    }
-}
-
-/// Checks `hits` against the reference: the same scores in order, and the same ids among
-/// each run of equal scores (compared as sets: the order of exact ties differs in the last
-/// bits of the sums), except the run tied with the k-th, where which rows make the cut is
-/// the engine's choice.
-func expectMatches(_ hits: [SearchHit], _ reference: [(id: String, score: Double)], _ label: String) {
-    #expect(hits.count == reference.count, "\(label): \(hits.count) hits, reference \(reference.count)")
-    guard hits.count == reference.count, let last = reference.last else { return }
-    func same(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-4 * max(1, abs(b)) }
-    for (h, r) in zip(hits, reference) {
-        #expect(same(Double(h.score), r.score), "\(label): score \(h.score) vs \(r.score)")
-    }
-    var i = 0
-    while i < reference.count {
-        var j = i
-        while j < reference.count && same(reference[j].score, reference[i].score) { j += 1 }
-        if !same(reference[i].score, last.score) {
-            #expect(Set(hits[i..<j].map(\.id)) == Set(reference[i..<j].map(\.id)), "\(label): ranks \(i)..<\(j)")
-        }
-        i = j
-    }
-}
-
 @Suite struct KeywordIndexTests {
     static let words = [
         "lighthouse", "keeper", "storm", "boat", "rescue", "survivors", "rowed", "harbour", "the", "of", "and", "a", "night",
@@ -134,7 +63,7 @@ func expectMatches(_ hits: [SearchHit], _ reference: [(id: String, score: Double
     @Test func longPostingListsAcrossPages() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let (_, c) = try open(dir)
+        let (store, written) = try open(dir)
         var records: [Record] = []
         for i in 0..<6000 {
             var text = "storm"
@@ -143,7 +72,11 @@ func expectMatches(_ hits: [SearchHit], _ reference: [(id: String, score: Double
             if i % 250 == 0 { text += " rescue" }
             records.append(Record(id: "r\(i)", vector: [1, 0, 0], text: text + String(repeating: " sea", count: i % 11)))
         }
-        try c.upsert(records)
+        try written.upsert(Array(records[0..<2000]))
+        // The first rows in the term lists (a rebuild merges everything), the rest in segments.
+        try store.buildKeywordIndex(of: "docs")
+        let c = try store.collection("docs")
+        try c.upsert(Array(records[2000...]))
         let reference = ReferenceBM25(try TextAnalyzer(.english), records)
         for q in ["storm", "lighthouse storm", "keeper rescue", "+rescue keeper", "+keeper +rescue", "lighthouse rescue keeper sea"] {
             for k in [1, 10, 100] {
@@ -155,6 +88,7 @@ func expectMatches(_ hits: [SearchHit], _ reference: [(id: String, score: Double
         // Once a row holding the rare term leads, the common term's 6,000 postings are
         // only probed for the rare term's rows, never walked.
         #expect(plan.rowsScored < 50, "\(plan)")
+        #expect(plan["pages read"] ?? 0 > 2, "\(plan)")
     }
 
     /// Replace, delete, delete-where, document replacement and compaction keep the index
@@ -227,7 +161,9 @@ func expectMatches(_ hits: [SearchHit], _ reference: [(id: String, score: Double
             for (i, h) in dense.enumerated() { expected[h.id, default: 0] += 1 / (60 + Double(i + 1)) }
             for (i, h) in keyword.enumerated() { expected[h.id, default: 0] += 1 / (60 + Double(i + 1)) }
             let response = try c.search(
-                SearchRequest(texts: [text], vectors: [q], k: 10, filter: filter, mode: .hybrid, fusionCandidates: 50))
+                SearchRequest(
+                    texts: [text], vectors: [q], k: 10, filter: filter, mode: .hybrid, fusion: .reciprocalRank(k: 60),
+                    fusionCandidates: 50))
             let hits = response.hits[0]
             #expect(hits.count == 10)
             let best = expected.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.prefix(10)
@@ -296,11 +232,170 @@ func expectMatches(_ hits: [SearchHit], _ reference: [(id: String, score: Double
         let store = try Store(path: dir.path)
         let c = try store.collection("docs")
         let reference = ReferenceBM25(try TextAnalyzer(.english), records)
-        expectMatches(try c.search(SearchRequest(texts: ["storm keeper"], k: 5, mode: .keyword)).hits[0], reference.search("storm keeper", k: 5), "reopened")
+        expectMatches(
+            try c.search(SearchRequest(texts: ["storm keeper"], k: 5, mode: .keyword)).hits[0], reference.search("storm keeper", k: 5),
+            "reopened")
         #expect(try store.dropCollection("docs"))
         var settings = CollectionSettings(dimension: 3, metric: .cosine)
         settings.keywordAnalyzer = .english
         let fresh = try store.createCollection("docs", settings: settings)
         #expect(try fresh.search(SearchRequest(texts: ["storm"], k: 5, mode: .keyword)).hits[0].isEmpty)
     }
+}
+
+@Suite struct HybridConstraintTests {
+    /// `+term`, `-term` and phrases hold for every hybrid hit, dense candidates included.
+    @Test func operatorsConstrainDenseCandidates() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        var settings = CollectionSettings(dimension: 3, metric: .cosine)
+        settings.keywordAnalyzer = .english
+        let c = try store.createCollection("docs", settings: settings)
+        let records = KeywordIndexTests.records(300, seed: 11)
+        try c.upsert(records)
+        let analyzer = try TextAnalyzer(.english)
+        for text in ["storm -boat", "+lighthouse keeper", "\"rescue survivors\"", "-\"the sea\" waves"] {
+            let hits = try c.search(SearchRequest(texts: [text], vectors: [[1, 1, 1]], k: 50, mode: .hybrid)).hits[0]
+            let q = KeywordQuery.parse(text, analyzer: analyzer)
+            #expect(!hits.isEmpty, "\(text)")
+            for h in hits { #expect(ReferenceBM25.satisfies(q, analyzer.termsWithPositions(h.text)), "\(text): \(h.id)") }
+        }
+    }
+}
+
+@Suite struct KeywordCheckTests {
+    /// `check` finds keyword postings naming missing rows and statistics that disagree
+    /// with the records, and says how to repair; a rebuild repairs.
+    @Test func checkFindsKeywordIndexDamage() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        var settings = CollectionSettings(dimension: 3, metric: .cosine)
+        settings.keywordAnalyzer = .english
+        let c = try store.createCollection("docs", settings: settings)
+        try c.upsert(KeywordIndexTests.records(50, seed: 3))
+        #expect(try store.check().isHealthy)
+        let index = try #require(c.keywordIndex)
+        try store.env.write { txn in
+            try index.insert([(row: 999_999, entries: index.entries(for: Record(id: "ghost", vector: [], text: "storm")))], txn)
+        }
+        let problems = try store.check().problems
+        #expect(problems.contains("docs: 1 keyword index entries name rows that do not exist"), "\(problems)")
+        #expect(problems.contains { $0.contains("the keyword index counts 51 documents") }, "\(problems)")
+        let rebuilt = try store.buildKeywordIndex(of: "docs")
+        #expect(try store.check().isHealthy)
+        #expect(try rebuilt.search(SearchRequest(texts: ["storm"], k: 100, mode: .keyword)).hits[0].allSatisfy { $0.id != "ghost" })
+    }
+}
+
+@Suite struct KeywordHostileQueryTests {
+    /// A pasted page of distinct words, control characters, huge k and bad BM25 constants:
+    /// answers or clear errors, never a crash or a cursor per word.
+    @Test func hostileQueries() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        var settings = CollectionSettings(dimension: 3, metric: .cosine)
+        settings.keywordAnalyzer = .english
+        let c = try store.createCollection("docs", settings: settings)
+        try c.upsert(KeywordIndexTests.records(100, seed: 8))
+        let page = (0..<5000).map { "w\($0)" }.joined(separator: " ") + " storm"
+        let response = try c.search(SearchRequest(texts: [page], k: 3, mode: .keyword))
+        #expect(response.plan["terms dropped"] == 5001 - Double(LMDBCollection.maxQueryTerms))
+        let hostile = ["\u{0}\u{0}storm\u{1B}[2J", "\"", "+", "-", "\"\"\"", "+-+-", String(repeating: "\"a ", count: 1000), "\u{FFFD}"]
+        for q in hostile { _ = try c.search(SearchRequest(texts: [q], k: 2_000_000_000, mode: .keyword)) }
+        var bad = SearchRequest(texts: ["storm"], k: 3, mode: .keyword)
+        bad.bm25 = BM25Parameters(k1: -1, b: 0.5)
+        #expect(throws: QuiverError.self) { try c.search(bad) }
+        bad.bm25 = BM25Parameters(k1: 1, b: .nan)
+        #expect(throws: QuiverError.self) { try c.search(bad) }
+        #expect(throws: QuiverError.self) { try c.search(SearchRequest(texts: ["storm"], k: 0, mode: .keyword)) }
+    }
+}
+
+@Suite struct KeywordStemmerReleaseTests {
+    /// An index made by another Snowball release (another stemmer fingerprint) is refused
+    /// for keyword and hybrid search and for writes, with the repair named; dense search
+    /// still works; a rebuild records this release's fingerprint.
+    @Test func anotherStemmerReleaseIsRefusedUntilRebuilt() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        var settings = CollectionSettings(dimension: 3, metric: .cosine)
+        settings.keywordAnalyzer = .english
+        let c = try store.createCollection("docs", settings: settings)
+        let fingerprint = try TextAnalyzer(.english).stemmerFingerprint
+        #expect(c.info.configuration[KeywordIndexSettings.stemmerKey] == fingerprint)
+        try c.upsert(KeywordIndexTests.records(20, seed: 2))
+        // As if written by another release.
+        try store.env.write { txn in
+            var info = try store.info(named: "docs", txn)
+            var s = info.settings
+            s.configuration[KeywordIndexSettings.stemmerKey] = "0123456789abcdef"
+            info = CollectionInfo(name: "docs", settings: s, cid: info.cid)
+            try store.collectionsDB.put(txn, "docs", bytes: try Store.encodeInfo(info))
+        }
+        let old = try Store(path: dir.path).collection("docs")
+        #expect(old.keywordIndexProblem?.contains("reindex --keyword") == true)
+        #expect(throws: QuiverError.self) { try old.search(SearchRequest(texts: ["storm"], k: 3, mode: .keyword)) }
+        #expect(throws: QuiverError.self) { try old.upsert([Record(id: "n", vector: [1, 0, 0], text: "storm")]) }
+        #expect(try old.search([1, 0, 0], k: 3).count == 3)
+        let rebuilt = try store.buildKeywordIndex(of: "docs")
+        #expect(rebuilt.keywordIndexProblem == nil)
+        #expect(rebuilt.info.configuration[KeywordIndexSettings.stemmerKey] == fingerprint)
+        #expect(try !rebuilt.search(SearchRequest(texts: ["storm"], k: 3, mode: .keyword)).hits[0].isEmpty)
+    }
+}
+
+@Suite struct KeywordSegmentTests {
+    /// Many small writes pile up segments that merges fold into the term lists; deletes,
+    /// replacements and document rewrites hit rows in both; at every step searches equal
+    /// the reference, and a walk that crosses from the lists into the segments skips
+    /// correctly.
+    @Test func segmentsAndMergesKeepRankingsExact() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        var settings = CollectionSettings(dimension: 3, metric: .cosine)
+        settings.keywordAnalyzer = .english
+        let c = try store.createCollection("docs", settings: settings)
+        let analyzer = try TextAnalyzer(.english)
+        var live: [String: Record] = [:]
+        var rng = SeededGenerator(seed: 77)
+        var sawSegments = false
+        var sawMerge = false
+        for step in 0..<70 {
+            let batch = KeywordIndexTests.records(20, seed: UInt64(step), from: step * 10)  // overlaps: replacements
+            try c.upsert(batch)
+            for r in batch { live[r.id] = r }
+            if step % 3 == 0 {
+                let victims = live.keys.sorted().filter { _ in rng.next() % 9 == 0 }
+                _ = try c.delete(ids: victims)
+                for v in victims { live[v] = nil }
+            }
+            if step % 10 == 5 {
+                _ = try c.delete(where: .equals("part", .int(Int64(step % 4))))
+                live = live.filter { $0.value.metadata["part"] != .int(Int64(step % 4)) }
+            }
+            let segments = try store.env.read { try txnCount($0, c.keywordIndex!.segments.dbi) }
+            if segments > 0 { sawSegments = true }
+            if step > 0 && segments == 0 { sawMerge = true }
+            if step % 7 == 6 {
+                let reference = ReferenceBM25(analyzer, Array(live.values))
+                for q in KeywordIndexTests.queries {
+                    for k in [1, 5, 50] {
+                        let hits = try c.search(SearchRequest(texts: [q], k: k, mode: .keyword)).hits[0]
+                        expectMatches(hits, reference.search(q, k: k), "step \(step) \(q) k=\(k)")
+                    }
+                }
+            }
+        }
+        #expect(sawSegments && sawMerge)
+        #expect(try store.check().isHealthy)
+        let stats = try store.env.read { try c.keywordIndex!.readStats($0) }
+        #expect(stats.documents == UInt64(live.count))
+    }
+
+    func txnCount(_ txn: Transaction, _ dbi: DBI) throws -> Int { try txn.count(dbi) }
 }

@@ -168,6 +168,7 @@ struct RetrievalBench: ParsableCommand {
         var out: [(String, Double)] = [("query_embed_seconds", Machine.now() - t0)]
         var runs: [(key: String, mode: SearchMode, fusion: Fusion)] = [
             ("dense", .dense, .default), ("keyword", .keyword, .default), ("hybrid", .hybrid, .default),
+            ("hybrid_rrf", .hybrid, .reciprocalRank(k: 60)),
         ]
         for w in keywordWeights { runs.append((Self.weightedKey(w), .hybrid, .weighted(keywordWeight: w))) }
         for run in runs {

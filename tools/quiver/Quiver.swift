@@ -14,7 +14,7 @@ struct Quiver: AsyncParsableCommand, VerboseCommand {
             """,
         subcommands: [
             Index.self, QueryCommand.self, Repl.self, Search.self, Embed.self, Stats.self, Collections.self, Delete.self,
-            Drop.self, Compact.self, Backup.self, Check.self, Doctor.self, Demo.self,
+            Drop.self, Reindex.self, Compact.self, Backup.self, Check.self, Doctor.self, Demo.self,
         ])
 
     /// Also the root's, so that `quiver --verbose SUBCOMMAND …` works too: argument-parser

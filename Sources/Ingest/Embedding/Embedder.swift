@@ -132,7 +132,8 @@ extension VectorDatabase {
             return existing
         } catch let error as QuiverError where error.code == .collectionNotFound {
             do {
-                var settings = CollectionSettings(dimension: embedder.dimension, metric: metric, configuration: embedder.record.configuration)
+                var settings = CollectionSettings(
+                    dimension: embedder.dimension, metric: metric, configuration: embedder.record.configuration)
                 settings.keywordAnalyzer = keywordAnalyzer
                 return try createCollection(name, settings: settings)
             } catch let error as QuiverError where error.code == .collectionExists {

@@ -18,11 +18,17 @@ public struct RetrievalOptions: Sendable {
     /// Candidates fetched before deduplication and MMR; default `max(4k, 20)` with MMR,
     /// `2k + 4` otherwise.
     public var candidates: Int?
+    /// Dense, keyword or hybrid retrieval; nil: ``SearchMode/preferred`` when the
+    /// collection has a keyword index, dense otherwise. `minScore` compares the mode's own
+    /// score (a similarity, BM25, or a fused score).
+    public var mode: SearchMode?
+    /// How hybrid retrieval fuses its two rankings.
+    public var fusion: Fusion
 
     /// Creates options.
     public init(
         k: Int = 4, filter: Filter? = nil, minScore: Float? = nil, mmrLambda: Float? = nil, dropNearDuplicates: Bool = true,
-        candidates: Int? = nil
+        candidates: Int? = nil, mode: SearchMode? = nil, fusion: Fusion = .default
     ) {
         self.k = k
         self.filter = filter
@@ -30,6 +36,15 @@ public struct RetrievalOptions: Sendable {
         self.mmrLambda = mmrLambda
         self.dropNearDuplicates = dropNearDuplicates
         self.candidates = candidates
+        self.mode = mode
+        self.fusion = fusion
+    }
+
+    /// The mode a search of `collection` runs: `mode`, or the preferred one the collection
+    /// supports.
+    public func resolvedMode(for collection: CollectionInfo) -> SearchMode {
+        if let mode { return mode }
+        return collection.keywordAnalyzer == nil ? .dense : SearchMode.preferred
     }
 
     /// Candidates a search fetches before threshold, deduplication and MMR cut them to
@@ -155,24 +170,57 @@ public struct Retriever: Sendable {
     }
 
     /// The chunks for each question, in input order: the questions are embedded in one
-    /// call and searched in one batched search.
+    /// call (unless the mode is `.keyword`) and searched in one batched search.
     public func retrieve(batch questions: [String], options: RetrievalOptions? = nil) async throws -> [[RetrievedChunk]] {
         let o = options ?? self.options
         try o.validate()
         guard !questions.isEmpty else { return [] }
-        let vectors = try Self.checked(await embedder.embed(questions), count: questions.count, embedder.identifier)
-        return try await retrieve(vectors: vectors, options: o)
+        let mode = o.resolvedMode(for: collection.info)
+        let vectors =
+            mode == .keyword ? [] : try Self.checked(await embedder.embed(questions), count: questions.count, embedder.identifier)
+        let response = try await collection.search(request(questions, vectors, mode, o))
+        return try await choose(response.hits, vectors: vectors, o)
+    }
+
+    /// The search a retrieval runs.
+    func request(_ questions: [String], _ vectors: [[Float]], _ mode: SearchMode, _ o: RetrievalOptions) -> SearchRequest {
+        mode == .dense
+            ? SearchRequest(queries: vectors, k: o.pool, filter: o.filter)
+            : SearchRequest(texts: questions, vectors: vectors, k: o.pool, filter: o.filter, mode: mode, fusion: o.fusion)
+    }
+
+    private func choose(_ hits: [[SearchHit]], vectors: [[Float]], _ o: RetrievalOptions) async throws -> [[RetrievedChunk]] {
+        let ids = Self.needingVectors(hits, o)
+        let records = ids.isEmpty ? [:] : Self.vectorsByID(ids, try await collection.get(ids))
+        return hits.enumerated().map { i, h in choose(h, query: i < vectors.count ? vectors[i] : nil, vectors: records, o) }
+    }
+
+    private func choose(_ hits: [[SearchHit]], vectors: [[Float]], _ o: RetrievalOptions) throws -> [[RetrievedChunk]] {
+        let ids = Self.needingVectors(hits, o)
+        let records = ids.isEmpty ? [:] : Self.vectorsByID(ids, try collection.get(ids))
+        return hits.enumerated().map { i, h in choose(h, query: i < vectors.count ? vectors[i] : nil, vectors: records, o) }
     }
 
     /// The chunks for each query vector (already embedded with `embedder`), in input
-    /// order, searched off the cooperative pool.
+    /// order, searched off the cooperative pool. Without the questions' texts this is a
+    /// dense search whatever the options' mode; `retrieve(vectors:questions:)` keeps the mode.
     public func retrieve(vectors: [[Float]], options: RetrievalOptions? = nil) async throws -> [[RetrievedChunk]] {
         let o = options ?? self.options
         try o.validate()
-        let hits = try await collection.search(batch: vectors, k: o.pool, filter: o.filter)
-        let ids = Self.needingVectors(hits, o)
-        let records = ids.isEmpty ? [:] : Self.vectorsByID(ids, try await collection.get(ids))
-        return zip(vectors, hits).map { choose($1, query: $0, vectors: records, o) }
+        let response = try await collection.search(request([], vectors, .dense, o))
+        return try await choose(response.hits, vectors: vectors, o)
+    }
+
+    /// The chunks for questions already embedded with `embedder` (`vectors`, one per
+    /// question), in the options' mode, searched off the cooperative pool.
+    public func retrieve(vectors: [[Float]], questions: [String], options: RetrievalOptions? = nil) async throws
+        -> [[RetrievedChunk]]
+    {
+        let o = options ?? self.options
+        try o.validate()
+        let mode = o.resolvedMode(for: collection.info)
+        let response = try await collection.search(request(questions, mode == .keyword ? [] : vectors, mode, o))
+        return try await choose(response.hits, vectors: vectors, o)
     }
 
     /// The chunks for each question, in input order, on the calling thread.
@@ -180,18 +228,29 @@ public struct Retriever: Sendable {
         let o = options ?? self.options
         try o.validate()
         guard !questions.isEmpty else { return [] }
-        let vectors = try Self.checked(embedder.embed(questions), count: questions.count, embedder.identifier)
-        return try retrieve(vectors: vectors, options: o)
+        let mode = o.resolvedMode(for: collection.info)
+        let vectors = mode == .keyword ? [] : try Self.checked(embedder.embed(questions), count: questions.count, embedder.identifier)
+        let response = try collection.search(request(questions, vectors, mode, o))
+        return try choose(response.hits, vectors: vectors, o)
     }
 
-    /// The chunks for each query vector (already embedded with `embedder`), in input order.
+    /// The chunks for each query vector (already embedded with `embedder`), in input
+    /// order: a dense search (see the async form).
     public func retrieve(vectors: [[Float]], options: RetrievalOptions? = nil) throws -> [[RetrievedChunk]] {
         let o = options ?? self.options
         try o.validate()
-        let hits = try collection.search(batch: vectors, k: o.pool, filter: o.filter)
-        let ids = Self.needingVectors(hits, o)
-        let records = ids.isEmpty ? [:] : Self.vectorsByID(ids, try collection.get(ids))
-        return zip(vectors, hits).map { choose($1, query: $0, vectors: records, o) }
+        let response = try collection.search(request([], vectors, .dense, o))
+        return try choose(response.hits, vectors: vectors, o)
+    }
+
+    /// The chunks for questions already embedded (`vectors`), in the options' mode, on the
+    /// calling thread.
+    public func retrieve(vectors: [[Float]], questions: [String], options: RetrievalOptions? = nil) throws -> [[RetrievedChunk]] {
+        let o = options ?? self.options
+        try o.validate()
+        let mode = o.resolvedMode(for: collection.info)
+        let response = try collection.search(request(questions, mode == .keyword ? [] : vectors, mode, o))
+        return try choose(response.hits, vectors: vectors, o)
     }
 
     /// `vectors` if there is one per input, else an error naming the embedder.
@@ -212,13 +271,16 @@ public struct Retriever: Sendable {
     }
 
     /// Threshold, near-duplicates, then MMR or rank order, cut to k.
-    func choose(_ hits: [SearchHit], query: [Float], vectors: [String: [Float]], _ o: RetrievalOptions) -> [RetrievedChunk] {
+    func choose(_ hits: [SearchHit], query: [Float]?, vectors: [String: [Float]], _ o: RetrievalOptions) -> [RetrievedChunk] {
         var pool = hits.map(RetrievedChunk.init)
         if let min = o.minScore {
-            pool = pool.filter { collection.metric == .l2 ? $0.score <= min : $0.score >= min }
+            // Only a dense L2 score is a distance.
+            let distance = collection.metric == .l2 && o.resolvedMode(for: collection.info) == .dense
+            pool = pool.filter { distance ? $0.score <= min : $0.score >= min }
         }
         if o.dropNearDuplicates { pool = Self.dropNearDuplicates(pool) }
-        guard let lambda = o.mmrLambda, pool.count > 1 else { return Array(pool.prefix(o.k)) }
+        // MMR needs the query's vector: not in keyword mode.
+        guard let lambda = o.mmrLambda, let query, pool.count > 1 else { return Array(pool.prefix(o.k)) }
         return Self.maximalMarginalRelevance(pool, query: query, vectors: vectors, lambda: lambda, k: o.k)
     }
 
@@ -291,5 +353,27 @@ public struct Retriever: Sendable {
         var s: Float = 0
         for i in 0..<min(a.count, b.count) { s += a[i] * b[i] }
         return s
+    }
+}
+
+extension Retriever {
+    /// The search `question` runs with `options` (the retriever's own when nil), and the
+    /// plan that ran: for `--verbose`, the console's `:explain` and tuning. Fetches the
+    /// candidate pool, before thresholds, deduplication and MMR.
+    public func explain(_ question: String, options: RetrievalOptions? = nil) async throws -> SearchResponse {
+        let o = options ?? self.options
+        try o.validate()
+        let mode = o.resolvedMode(for: collection.info)
+        let vectors = mode == .keyword ? [] : try Self.checked(await embedder.embed([question]), count: 1, embedder.identifier)
+        return try await collection.search(request([question], vectors, mode, o))
+    }
+
+    /// The search `question` runs, and its plan, on the calling thread.
+    public func explain(_ question: String, options: RetrievalOptions? = nil) throws -> SearchResponse {
+        let o = options ?? self.options
+        try o.validate()
+        let mode = o.resolvedMode(for: collection.info)
+        let vectors = mode == .keyword ? [] : try Self.checked(embedder.embed([question]), count: 1, embedder.identifier)
+        return try collection.search(request([question], vectors, mode, o))
     }
 }

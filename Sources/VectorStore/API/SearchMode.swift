@@ -25,8 +25,10 @@ public enum Fusion: Sendable, Hashable {
     /// keywordWeight) · dense` (a ranking that misses it contributes 0).
     case weighted(keywordWeight: Double)
 
-    /// Reciprocal-rank fusion with k = 60.
-    public static let `default` = Fusion.reciprocalRank(k: 60)
+    /// Weighted score fusion with equal weights: on the SciFact dev set (809 queries, local
+    /// model) it ranked best — nDCG@10 0.735 against 0.716 for reciprocal-rank fusion
+    /// (k = 60), 0.670 dense and 0.692 keyword (`quiver-bench retrieval`).
+    public static let `default` = Fusion.weighted(keywordWeight: 0.5)
 
     /// A short description for plans, e.g. `rrf k=60`.
     public var description: String {
@@ -59,6 +61,11 @@ public enum KeywordIndexSettings {
     /// The configuration key holding the analyzer's identifier
     /// (`AnalyzerSettings.identifier`).
     public static let configurationKey = "keyword.analyzer"
+    /// The configuration key holding the fingerprint of the Snowball stemmer that made the
+    /// index's terms (`TextAnalyzer.stemmerFingerprint`): libstemmer has no version, and
+    /// releases stem some words differently, so an index made by another release is
+    /// refused until it is rebuilt.
+    public static let stemmerKey = "keyword.stemmer"
 }
 
 extension CollectionSettings {
@@ -75,4 +82,9 @@ extension CollectionInfo {
     public var keywordAnalyzer: AnalyzerSettings? {
         configuration[KeywordIndexSettings.configurationKey].flatMap { try? AnalyzerSettings(identifier: $0) }
     }
+}
+
+extension SearchMode {
+    /// The mode used when a caller names none and the collection has a keyword index.
+    public static let preferred = SearchMode.hybrid
 }

@@ -39,6 +39,8 @@ enum Format {
     enum KeywordTable: String, CaseIterable {
         case postings = "kp"  // term UTF-8 bytes → Posting duplicates (DUPSORT | DUPFIXED), ascending row id
         case stats = "ks"  // UTF8Key "docs" → KeywordStats (16 bytes)
+        case segments = "kg"  // U64Key first row → KeywordSegment (the postings of one write's rows)
+        case deleted = "kd"  // U64Key row → 1 byte: rows deleted while their postings are in a segment
 
         func name(cid: UInt32) -> String { "c\(cid).\(rawValue)" }
         var flags: DBFlags { self == .postings ? [.create, .dupSort, .dupFixed] : [.create] }

@@ -55,6 +55,11 @@ public final class LMDBCollection: VectorCollection {
     /// The store holding the collection.
     public var database: any VectorDatabase { store }
 
+    /// Why the collection's keyword index cannot be used as it is — it was made by another
+    /// release of the Snowball stemmer — or nil. Keyword and hybrid searches and writes are
+    /// refused until `Store.buildKeywordIndex` rebuilds it.
+    public var keywordIndexProblem: String? { keywordIndex?.staleReason }
+
     /// The keyword index of a collection whose settings record an analyzer.
     private static func openKeywordIndex(_ store: Store, _ info: CollectionInfo) throws -> KeywordIndex? {
         guard let identifier = info.configuration[KeywordIndexSettings.configurationKey] else { return nil }
@@ -70,12 +75,23 @@ public final class LMDBCollection: VectorCollection {
         }
         let names = Format.KeywordTable.allCases.map { $0.name(cid: info.cid) }
         let dbis = try store.env.openExisting(names)
-        guard let postings = dbis[0], let stats = dbis[1] else {
+        guard let postings = dbis[0], let stats = dbis[1], let segments = dbis[2], let deleted = dbis[3] else {
             throw StoreError(
-                .corrupted, "collection \"\(info.name)\" records a keyword index but its tables are missing; rebuild it with "
+                .corrupted,
+                "collection \"\(info.name)\" records a keyword index but its tables are missing; rebuild it with "
                     + "`quiver reindex --keyword`", collection: info.name)
         }
-        return KeywordIndex(postings: Table(dbi: postings), stats: Table(dbi: stats), analyzer: try AnalyzerCache.analyzer(settings))
+        let analyzer = try AnalyzerCache.analyzer(settings)
+        var stale: String?
+        if let recorded = info.configuration[KeywordIndexSettings.stemmerKey], recorded != analyzer.stemmerFingerprint {
+            stale =
+                "the keyword index of collection \"\(info.name)\" was made by another release of the Snowball stemmer "
+                + "(fingerprint \(recorded), this one \(analyzer.stemmerFingerprint)): its terms are not this analyzer's; "
+                + "rebuild it with `quiver reindex --keyword`"
+        }
+        return KeywordIndex(
+            postings: Table(dbi: postings), stats: Table(dbi: stats), segments: Table(dbi: segments), deleted: Table(dbi: deleted),
+            analyzer: analyzer, staleReason: stale)
     }
 
     /// The ways a search can find candidates (the scan, and what each index makes
@@ -103,6 +119,11 @@ public final class LMDBCollection: VectorCollection {
     /// A handle opened before a keyword index was built (or dropped) must not write: its
     /// writes would leave the index stale.
     private func verifyIndexes(_ txn: Transaction) throws {
+        if let reason = keywordIndex?.staleReason {
+            // Deletes find postings by analyzing the stored text again: with other stems
+            // they would leave the old ones behind.
+            throw StoreError(.invalidArgument, reason, collection: info.name)
+        }
         let key = KeywordIndexSettings.configurationKey
         let now = try store.info(named: info.name, txn).configuration[key]
         guard now == info.configuration[key] else {

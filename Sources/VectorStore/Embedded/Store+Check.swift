@@ -147,6 +147,14 @@ extension LMDBCollection {
                 let dangling = try index.danglingEntries(txn) { row in try locations.get(txn, row) != nil }
                 if dangling > 0 { problem("\(dangling) \(index.name) index entries name rows that do not exist") }
             }
+            if let keywordIndex {
+                let stats = try keywordIndex.readStats(txn)
+                if stats.documents != counters.live {
+                    problem(
+                        "the keyword index counts \(stats.documents) documents, the collection has \(counters.live) records; "
+                            + "rebuild it with `quiver reindex --keyword`")
+                }
+            }
             report.counts[name] = idCount
         }
     }

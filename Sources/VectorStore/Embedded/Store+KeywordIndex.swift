@@ -42,9 +42,12 @@ extension Store {
                 try txn.clear(dbi)
                 dbis.append(dbi)
             }
-            let index = KeywordIndex(postings: Table(dbi: dbis[0]), stats: Table(dbi: dbis[1]), analyzer: analyzer)
+            let index = KeywordIndex(
+                postings: Table(dbi: dbis[0]), stats: Table(dbi: dbis[1]), segments: Table(dbi: dbis[2]), deleted: Table(dbi: dbis[3]),
+                analyzer: analyzer)
             var newSettings = old.settings
             newSettings.keywordAnalyzer = settings
+            newSettings.configuration[KeywordIndexSettings.stemmerKey] = analyzer.stemmerFingerprint
             let info = CollectionInfo(name: name, settings: newSettings, cid: old.cid)
             try collectionsDB.put(txn, name, bytes: try Self.encodeInfo(info))
             let records = try Table<U64Key>(dbi: required(Format.Table.records.name(cid: old.cid), txn))
@@ -69,6 +72,8 @@ extension Store {
                 }
             }
             if !batch.isEmpty { try flush() }
+            // Searches read the lists best: fold what the batches left in segments.
+            try index.merge(txn)
         }
         return try collection(name)
     }
@@ -86,6 +91,7 @@ extension Store {
             }
             var settings = old.settings
             settings.keywordAnalyzer = nil
+            settings.configuration[KeywordIndexSettings.stemmerKey] = nil
             try collectionsDB.put(txn, name, bytes: try Self.encodeInfo(CollectionInfo(name: name, settings: settings, cid: old.cid)))
             return true
         }

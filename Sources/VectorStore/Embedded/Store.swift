@@ -281,9 +281,11 @@ public final class Store: VectorDatabase {
         guard settings.dimension > 0 && settings.dimension <= 65536 else {
             throw StoreError(.invalidArgument, "collection \"\(name)\": dimension must be 1...65536, got \(settings.dimension)")
         }
+        var settings = settings
         if let identifier = settings.configuration[KeywordIndexSettings.configurationKey] {
             // The analyzer must exist here and now (a known language, a known version).
-            _ = try AnalyzerCache.analyzer(try AnalyzerSettings(identifier: identifier))
+            let analyzer = try AnalyzerCache.analyzer(try AnalyzerSettings(identifier: identifier))
+            settings.configuration[KeywordIndexSettings.stemmerKey] = analyzer.stemmerFingerprint
         }
         let info = try env.write(openingDatabases: true) { txn -> CollectionInfo in
             if try collectionsDB.get(txn, name) != nil {
@@ -387,7 +389,7 @@ public final class Store: VectorDatabase {
         for key in changes.keys where key.isEmpty {
             throw StoreError(.invalidArgument, "a configuration key must not be empty", input: "configuration key", collection: name)
         }
-        if changes.keys.contains(KeywordIndexSettings.configurationKey) {
+        if changes.keys.contains(KeywordIndexSettings.configurationKey) || changes.keys.contains(KeywordIndexSettings.stemmerKey) {
             throw StoreError(
                 .invalidArgument,
                 "\(KeywordIndexSettings.configurationKey) names the keyword index's analyzer; change it with buildKeywordIndex "

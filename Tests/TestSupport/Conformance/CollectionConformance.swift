@@ -103,6 +103,10 @@ public struct CollectionConformance: Sendable {
         case explain
         /// Bad queries, k and filters are refused with a code.
         case rejectsBadQueries
+        /// Keyword search ranks by BM25 with the operators and filters, and follows writes.
+        case keywordSearch
+        /// Hybrid search fuses by weighted scores or reciprocal rank; without a keyword index it is refused.
+        case hybridSearch
 
         // Forms and concurrency
         /// Every async form gives what the sync form gives.
@@ -172,6 +176,8 @@ public struct CollectionConformance: Sendable {
         case .batchEqualsSingle: try batchEqualsSingle(db)
         case .explain: try explain(db)
         case .rejectsBadQueries: try rejectsBadQueries(db)
+        case .keywordSearch: try keywordSearch(db)
+        case .hybridSearch: try hybridSearch(db)
         case .asyncFormsMatchSync: try await asyncFormsMatchSync(db)
         case .readersSeeWholeBatches: try await readersSeeWholeBatches(db)
         case .syncCallsFromManyTasks: try await syncCallsFromManyTasks(db)

@@ -20,6 +20,8 @@ struct Index: AsyncParsableCommand, VerboseCommand {
     @Flag(help: "Delete documents whose source vanished (one folder, or the files given).") var prune = false
     @Flag(help: "Say what would be added, updated, unchanged and removed; write nothing.") var dryRun = false
     @Flag(help: "Print the report as JSON.") var json = false
+    @OptionGroup var analyzerOptions: AnalyzerOptions
+    @Flag(help: "Create a new collection without a keyword index (dense search only).") var noKeywordIndex = false
     @OptionGroup var verbosity: VerboseOptions
 
     func validate() throws {
@@ -47,12 +49,27 @@ struct Index: AsyncParsableCommand, VerboseCommand {
             ?? embedderOptions.make()
         if dryRun { return try await plan(embedder) }
         let store = try Store(path: storeOptions.path)
-        let target: any VectorCollection
+        var target: any VectorCollection
+        // Analyzer flags are checked against an existing index; without them it keeps its own.
+        let analyzer: AnalyzerSettings? =
+            noKeywordIndex ? nil : analyzerOptions.given ? try analyzerOptions.settings() : found == nil ? .english : nil
         do {
             // A new collection records the embedder and, for a server, where it runs.
-            target = try await store.openOrCreateCollection(collection, for: embedder)
+            target = try await store.openOrCreateCollection(collection, for: embedder, keywordAnalyzer: analyzer)
         } catch let e as IngestError where e.code == .embedderMismatch {
             throw CLIError(e.message, hint: "pass the same --embedder, --model and --dimensions as before, or another --collection")
+        }
+        let stale = (target as? LMDBCollection)?.keywordIndexProblem
+        if let stale { FileHandle.standardError.write(Data("note: \(TerminalText.line(stale))\n".utf8)) }
+        if (target.info.keywordAnalyzer == nil && !noKeywordIndex && found != nil) || stale != nil {
+            // Made before keyword indexes (or by another stemmer): build its index now,
+            // from the stored texts.
+            let settings = try target.info.keywordAnalyzer ?? analyzerOptions.settings()
+            let progress = KeywordIndexProgress(label: "building the keyword index of \(TerminalText.line(collection))")
+            let name = collection
+            target = try await BlockingExecutor.shared.run {
+                try store.buildKeywordIndex(of: name, analyzer: settings) { progress.update($0, $1) }
+            }
         }
         try report(try await ingest(try pipeline(target, embedder), started: Date()))
     }

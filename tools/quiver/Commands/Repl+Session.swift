@@ -11,6 +11,9 @@ extension Repl {
         /// The retrieval options the last answer used.
         var lastOptions: RetrievalOptions?
 
+        /// The retrieval mode questions run in now.
+        var mode: String { engine.retriever.options.resolvedMode(for: engine.retriever.collection.info).rawValue }
+
         var answerer: String { engine.model?.name ?? "extraction (no LLM; --llm openai|ollama for generated answers)" }
 
         func write(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
@@ -75,10 +78,11 @@ extension Repl {
                     """
                     Type a question to answer it from the collection. Commands:
                       :k N              retrieve N chunks per question (now \(engine.retriever.options.k))
+                      :mode M           dense, keyword or hybrid retrieval (now \(mode))
                       :where KEY=VALUE  only chunks whose metadata matches (repeatable); :where lists them
                       :clear            drop the filters
                       :sources          the last answer's sources, in full
-                      :explain          how the last search ran (scan or gather, rows scored)
+                      :explain          how the last search ran (mode, scan or gather, rows scored, postings)
                       :stats            the collection and settings
                       :quit             leave (or Ctrl-D)
 
@@ -90,6 +94,19 @@ extension Repl {
                 }
                 engine.retriever.options.k = n
                 write("k = \(n)\n")
+            case ":mode":
+                guard let m = SearchMode(rawValue: argument.lowercased()) else {
+                    write("usage: :mode dense|keyword|hybrid (now \(mode))\n")
+                    return true
+                }
+                if m != .dense && engine.retriever.collection.info.keywordAnalyzer == nil {
+                    write(
+                        "collection \(TerminalText.line(engine.retriever.collection.name)) has no keyword index; "
+                            + "build one with `quiver reindex --keyword`\n")
+                    return true
+                }
+                engine.retriever.options.mode = m
+                write("mode = \(m.rawValue)\n")
             case ":where":
                 if argument.isEmpty {
                     write(
@@ -124,11 +141,7 @@ extension Repl {
                     return true
                 }
                 let r = engine.retriever
-                let options = lastOptions ?? r.options
-                let vector = try await r.embedder.embed([last.searchedQuestion])[0]
-                let plan = try await r.collection.searchExplained(
-                    batch: [vector], k: options.candidatePool, filter: options.filter
-                ).plan
+                let plan = try await r.explain(last.searchedQuestion, options: lastOptions ?? r.options).plan
                 write(TerminalText.line("search for \"\(last.searchedQuestion)\": \(plan)") + "\n")
             case ":stats":
                 let c = engine.retriever.collection
@@ -139,6 +152,7 @@ extension Repl {
                     embedder    \(engine.retriever.embedder.identifier)
                     answers     \(answerer)
                     k           \(engine.retriever.options.k)
+                    mode        \(mode)\(c.info.keywordAnalyzer.map { " (keyword analyzer \($0.identifier))" } ?? " (no keyword index)")
                     filters     \(filters.isEmpty ? "none" : TerminalText.line(filters.joined(separator: ", ")))
 
                     """)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ingest
+import Query
 
 /// `quiver search QUESTION`: the collection's best chunks for a question, with sources.
 struct Search: AsyncParsableCommand, VerboseCommand {
@@ -15,21 +16,30 @@ struct Search: AsyncParsableCommand, VerboseCommand {
     var modelDir: String?
     @Option(help: "The embedding server's base URL, instead of the one the collection recorded (openai, ollama).")
     var baseURL: String?
+    @OptionGroup var modeOptions: SearchModeOptions
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var verbosity: VerboseOptions
 
     func run() async throws {
         let store = try Store(path: storeOptions.path, options: .noCreate)
         let target = try await store.collection(collection)
-        let embedder = try EmbedderOptions.remembered(target, modelDirectory: modelDir, baseURL: baseURL)
-        let vector = try await embedder.embed([question])[0]
-        let response = try await target.searchExplained(batch: [vector], k: k, filter: try Filters.parse(`where`))
+        let options = RetrievalOptions(k: k, filter: try Filters.parse(`where`), mode: modeOptions.mode, fusion: modeOptions.fusion)
+        let mode = options.resolvedMode(for: target.info)
+        // A keyword search needs no embedder (nor its model or server).
+        let embedder = mode == .keyword ? nil : try EmbedderOptions.remembered(target, modelDirectory: modelDir, baseURL: baseURL)
+        let vectors = try await embedder?.embed([question]) ?? []
+        let request =
+            mode == .dense
+            ? SearchRequest(queries: vectors, k: k, filter: options.filter)
+            : SearchRequest(texts: [question], vectors: vectors, k: k, filter: options.filter, mode: mode, fusion: options.fusion)
+        let response = try await target.search(request)
         let (batch, plan) = (response.hits, response.plan)
         let hits = batch[0]
         if verbosity.verbose { FileHandle.standardError.write(Data("search: \(TerminalText.line("\(plan)"))\n".utf8)) }
         if json {
             let object: [String: Any] = [
                 "question": question,
+                "mode": mode.rawValue,
                 "hits": hits.map { h in
                     ["id": h.id, "score": Double(h.score), "source": h.metadata[ChunkSchema.Key.source]?.description ?? "", "text": h.text]
                         as [String: Any]

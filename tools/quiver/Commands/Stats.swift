@@ -28,6 +28,7 @@ struct Stats: ParsableCommand, VerboseCommand {
                 "name": info.name, "records": try c.count(), "documents": try c.distinctStringValueCount(of: ChunkSchema.Key.document),
                 "dimension": info.dimension,
                 "metric": info.metric.rawValue, "embedder": info.configuration[Store.embedderKey] ?? NSNull(),
+                "keyword_analyzer": info.keywordAnalyzer?.identifier ?? NSNull(),
             ])
         }
         if json {
@@ -44,7 +45,8 @@ struct Stats: ParsableCommand, VerboseCommand {
             print(
                 TerminalText.line(
                     "  \(r["name"]!): \(r["records"]!) chunks of \(r["documents"]!) documents, d=\(r["dimension"]!) \(r["metric"]!), "
-                        + "embedder \(r["embedder"] as? String ?? "unrecorded")"))
+                        + "embedder \(r["embedder"] as? String ?? "unrecorded"), "
+                        + ((r["keyword_analyzer"] as? String).map { "keyword index (\($0))" } ?? "no keyword index")))
         }
     }
 }

@@ -16,6 +16,7 @@ struct AskOptions: ParsableArguments {
         name: .customLong("embedder-base-url"),
         help: "The embedding server's base URL, instead of the one the collection recorded (openai, ollama).")
     var embedderBaseURL: String?
+    @OptionGroup var modeOptions: SearchModeOptions
     @OptionGroup var llmOptions: LLMOptions
 
     func validate() throws {
@@ -31,7 +32,9 @@ struct AskOptions: ParsableArguments {
         let embedder = try EmbedderOptions.remembered(target, modelDirectory: modelDir, baseURL: embedderBaseURL)
         let retriever = try Retriever(
             collection: target, embedder: embedder,
-            options: RetrievalOptions(k: k, filter: try Filters.parse(`where`), minScore: minScore, mmrLambda: mmr))
+            options: RetrievalOptions(
+                k: k, filter: try Filters.parse(`where`), minScore: minScore, mmrLambda: mmr, mode: modeOptions.mode,
+                fusion: modeOptions.fusion))
         return QueryEngine(
             retriever: retriever, model: try llmOptions.make(), completion: llmOptions.completion, concurrency: concurrency)
     }

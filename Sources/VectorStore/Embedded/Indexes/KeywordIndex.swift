@@ -56,85 +56,319 @@ struct KeywordStats: Equatable {
     var averageLength: Double { documents == 0 || totalLength == 0 ? 1 : Double(totalLength) / Double(documents) }
 }
 
+/// A segment of the keyword index: the postings of the rows one write added, as one LMDB
+/// value read in place. Layout: magic u32, term count u32, last row u64; a directory of
+/// (term offset u32, term length u32, postings offset u32, postings count u32) sorted by
+/// term bytes; the term bytes; the postings (16 bytes each, by term, rows ascending).
+///
+/// Why segments: appending to every term's duplicate list in every transaction dirtied a
+/// page per term per write (thousands per batch of chunks, each written and synced);
+/// a segment is one sequential value, and `merge` folds many into the lists at once.
+struct KeywordSegment {
+    static let magic: UInt32 = 0x3153_4B51  // "QKS1"
+    static let headerBytes = 16
+    static let entryBytes = 16
+
+    let first: UInt64
+    let bytes: UnsafeRawBufferPointer
+
+    init(first: UInt64, bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count >= Self.headerBytes, bytes.loadUnaligned(as: UInt32.self) == Self.magic else {
+            throw StoreError(.corrupted, "keyword segment \(first) is damaged (bad header)")
+        }
+        self.first = first
+        self.bytes = bytes
+        let n = termCount
+        guard Self.headerBytes + n * Self.entryBytes <= bytes.count else {
+            throw StoreError(.corrupted, "keyword segment \(first) is damaged (its directory runs past its end)")
+        }
+        for i in 0..<n {
+            let e = entry(i)
+            guard e.termOffset + e.termLength <= bytes.count, e.postingsOffset + e.count * Posting.size <= bytes.count else {
+                throw StoreError(.corrupted, "keyword segment \(first) is damaged (term \(i) points past its end)")
+            }
+        }
+    }
+
+    var termCount: Int { Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self))) }
+    var last: UInt64 { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
+
+    func entry(_ i: Int) -> (termOffset: Int, termLength: Int, postingsOffset: Int, count: Int) {
+        let at = Self.headerBytes + i * Self.entryBytes
+        func u32(_ o: Int) -> Int { Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at + o, as: UInt32.self))) }
+        return (u32(0), u32(4), u32(8), u32(12))
+    }
+
+    func term(_ i: Int) -> UnsafeRawBufferPointer {
+        let e = entry(i)
+        return UnsafeRawBufferPointer(rebasing: bytes[e.termOffset..<e.termOffset + e.termLength])
+    }
+
+    /// The postings of `term` in this segment (pointer and count), or nil.
+    func postings(of term: UnsafeRawBufferPointer) -> (UnsafeRawPointer, Int)? {
+        var lo = 0
+        var hi = termCount
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if Self.less(self.term(mid), term) { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo < termCount, self.term(lo).elementsEqual(term) else { return nil }
+        let e = entry(lo)
+        return (bytes.baseAddress! + e.postingsOffset, e.count)
+    }
+
+    static func less(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool { a.lexicographicallyPrecedes(b) }
+
+    /// A segment's bytes from postings grouped by term (each term's rows ascending).
+    static func encode(_ byTerm: [[UInt8]: [UInt8]], last: UInt64) -> [UInt8] {
+        let terms = byTerm.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        let termBytes = terms.reduce(0) { $0 + $1.count }
+        let postingBytes = byTerm.values.reduce(0) { $0 + $1.count }
+        let directoryEnd = headerBytes + terms.count * entryBytes
+        var out = [UInt8](repeating: 0, count: directoryEnd + termBytes + postingBytes)
+        out.withUnsafeMutableBytes { o in
+            o.storeBytes(of: magic.littleEndian, as: UInt32.self)
+            o.storeBytes(of: UInt32(terms.count).littleEndian, toByteOffset: 4, as: UInt32.self)
+            o.storeBytes(of: last.littleEndian, toByteOffset: 8, as: UInt64.self)
+            var termAt = directoryEnd
+            var postingAt = directoryEnd + termBytes
+            for (i, t) in terms.enumerated() {
+                let p = byTerm[t]!
+                let e = headerBytes + i * entryBytes
+                for (j, v) in [termAt, t.count, postingAt, p.count / Posting.size].enumerated() {
+                    o.storeBytes(of: UInt32(v).littleEndian, toByteOffset: e + j * 4, as: UInt32.self)
+                }
+                t.withUnsafeBytes { (o.baseAddress! + termAt).copyMemory(from: $0.baseAddress!, byteCount: t.count) }
+                p.withUnsafeBytes { (o.baseAddress! + postingAt).copyMemory(from: $0.baseAddress!, byteCount: p.count) }
+                termAt += t.count
+                postingAt += p.count
+            }
+        }
+        return out
+    }
+}
+
+/// What a keyword search reads besides the term lists, once per search: the segments and
+/// the rows deleted from them.
+struct KeywordSnapshot {
+    let segments: [KeywordSegment]
+    /// Rows deleted since their segment was written, ascending.
+    let deleted: [UInt64]
+
+    func isDeleted(_ row: UInt64) -> Bool { !deleted.isEmpty && SortedRows.contains(deleted, row) }
+}
+
 /// The keyword (BM25) index: term → postings (row, term frequency, row length), and the
 /// collection statistics; maintained in the records' own write transactions like the
 /// metadata index, from each record's text as the collection's analyzer splits it.
+///
+/// A write adds one segment (`KeywordSegment`); once `segmentsBeforeMerge` have piled
+/// up, the write that adds the next folds them all into the per-term lists (LMDB
+/// duplicates, rows ascending). Rows only grow and a merge takes every segment, so a
+/// term's postings are its list followed by its postings in each segment, in row order.
+/// A delete removes a row's postings from the lists, or, for a row still in a segment,
+/// records the row as deleted (dropped by the next merge).
 struct KeywordIndex: SecondaryIndex {
     static let name = "keyword"
     /// Terms longer than this are not indexed (LMDB keys are at most 511 bytes; the
     /// analyzer bounds its terms well below).
     static let maxTermBytes = 255
+    /// Segments that make the next write merge them into the term lists.
+    nonisolated(unsafe) static var segmentsBeforeMerge = 24
 
     let postings: Table<IndexKeyBytes>
     let stats: Table<UTF8Key>
+    let segments: Table<U64Key>
+    let deleted: Table<U64Key>
     let analyzer: TextAnalyzer
+    /// Why the index cannot be used (made by another stemmer release), if so.
+    var staleReason: String? = nil
 
     var name: String { Self.name }
 
-    /// The record's terms with their frequencies, and its length in terms.
-    func analyze(_ text: String) -> (terms: [[UInt8]: UInt32], length: UInt32) {
-        var terms: [[UInt8]: UInt32] = [:]
+    /// The record's terms with their frequencies, and its length in terms. Terms are
+    /// Strings: most are short enough to be stored inline, without an allocation.
+    func analyze(_ text: String) -> (terms: [String: UInt32], length: UInt32) {
+        var terms: [String: UInt32] = [:]
         var length: UInt32 = 0
         analyzer.forEachTerm(in: text) { term, _ in
             length &+= 1
             guard term.count <= Self.maxTermBytes, !term.isEmpty else { return }
-            terms[Array(term), default: 0] += 1
+            terms[String(decoding: term, as: UTF8.self), default: 0] += 1
         }
         return (terms, length)
     }
 
-    /// One entry per distinct term: frequency u32 LE, length u32 LE, then the term. A
-    /// record with no terms still gets one entry (an empty term) so that it counts as a
-    /// document in the statistics.
+    /// One entry per record: its length u32 LE, then per distinct term its frequency u32
+    /// LE, its byte count u8 and its bytes (one allocation per record, not per term).
     func entries(for record: Record) -> [[UInt8]] {
         let (terms, length) = analyze(record.text)
-        func entry(_ term: [UInt8], _ frequency: UInt32) -> [UInt8] {
-            withUnsafeBytes(of: frequency.littleEndian) { Array($0) } + withUnsafeBytes(of: length.littleEndian) { Array($0) } + term
+        var out: [UInt8] = []
+        out.reserveCapacity(4 + terms.count * 14)
+        withUnsafeBytes(of: length.littleEndian) { out.append(contentsOf: $0) }
+        for (term, frequency) in terms {
+            withUnsafeBytes(of: frequency.littleEndian) { out.append(contentsOf: $0) }
+            out.append(UInt8(term.utf8.count))
+            out.append(contentsOf: term.utf8)
         }
-        if terms.isEmpty { return [entry([], 0)] }
-        return terms.map { entry($0.key, $0.value) }
+        return [out]
     }
 
+    /// Writes the rows' postings as one segment (rows ascending, above every row indexed
+    /// before), and merges when enough segments have piled up.
     func insert(_ rows: [(row: UInt64, entries: [[UInt8]])], _ txn: Transaction) throws {
         var byTerm: [[UInt8]: [UInt8]] = [:]
         var s = try readStats(txn)
+        var first = UInt64.max
+        var last: UInt64 = 0
         for (row, entries) in rows {
-            guard let first = entries.first, first.count >= 8 else { continue }
-            s.documents += 1
-            s.totalLength += UInt64(UInt32(littleEndian: first.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self) }))
-            for e in entries where e.count > 8 {
-                let term = Array(e[8...])
-                // Row id big-endian, then frequency and length as the entry has them.
-                byTerm[term, default: []].append(contentsOf: withUnsafeBytes(of: row.bigEndian) { Array($0) } + e[0..<8])
+            guard let entry = entries.first, entry.count >= 4 else { continue }
+            first = min(first, row)
+            last = max(last, row)
+            try entry.withUnsafeBytes { e in
+                let length = e.loadUnaligned(as: UInt32.self)
+                s.documents += 1
+                s.totalLength += UInt64(UInt32(littleEndian: length))
+                var posting = [UInt8](repeating: 0, count: Posting.size)
+                posting.withUnsafeMutableBytes { p in
+                    p.storeBytes(of: row.bigEndian, as: UInt64.self)
+                    p.storeBytes(of: length, toByteOffset: 12, as: UInt32.self)
+                }
+                var at = 4
+                while at < e.count {
+                    guard at + 5 <= e.count else { throw StoreError(.corrupted, "a keyword index entry of row \(row) is cut short") }
+                    let frequency = e.loadUnaligned(fromByteOffset: at, as: UInt32.self)
+                    let n = Int(e[at + 4])
+                    guard at + 5 + n <= e.count else { throw StoreError(.corrupted, "a keyword index entry of row \(row) is cut short") }
+                    let term = Array(UnsafeRawBufferPointer(rebasing: e[at + 5..<at + 5 + n]))
+                    posting.withUnsafeMutableBytes { $0.storeBytes(of: frequency, toByteOffset: 8, as: UInt32.self) }
+                    byTerm[term, default: []].append(contentsOf: posting)
+                    at += 5 + n
+                }
             }
         }
-        for (term, values) in byTerm {
-            try term.withUnsafeBytes { k in try values.withUnsafeBytes { try txn.putMultiple(postings.dbi, k, values: $0, elementSize: Posting.size) } }
-        }
         try writeStats(s, txn)
+        guard first != .max else { return }
+        if let newest = try newestSegment(txn), newest.last >= first {
+            // Rows must only grow; a row below an existing segment goes straight to the lists.
+            try putLists(byTerm, txn)
+            return
+        }
+        try segments.put(txn, first, bytes: KeywordSegment.encode(byTerm, last: last))
+        if try txn.count(segments.dbi) >= Self.segmentsBeforeMerge { try merge(txn) }
+    }
+
+    /// Appends postings (grouped by term) to the term lists, terms in key order.
+    private func putLists(_ byTerm: [[UInt8]: [UInt8]], _ txn: Transaction) throws {
+        for term in byTerm.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            let values = byTerm[term]!
+            try term.withUnsafeBytes { k in
+                try values.withUnsafeBytes { try txn.putMultiple(postings.dbi, k, values: $0, elementSize: Posting.size) }
+            }
+        }
+    }
+
+    /// Folds every segment into the term lists, leaving out deleted rows, and clears the
+    /// segments and the deleted rows.
+    func merge(_ txn: Transaction) throws {
+        let snapshot = try self.snapshot(txn)
+        guard !snapshot.segments.isEmpty else { return }
+        var byTerm: [[UInt8]: [UInt8]] = [:]
+        for segment in snapshot.segments {
+            for i in 0..<segment.termCount {
+                let e = segment.entry(i)
+                let term = Array(segment.term(i))
+                var out = byTerm[term] ?? []
+                for j in 0..<e.count {
+                    let p = segment.bytes.baseAddress! + e.postingsOffset + j * Posting.size
+                    if snapshot.isDeleted(Posting.row(p)) { continue }
+                    out.append(contentsOf: UnsafeRawBufferPointer(start: p, count: Posting.size))
+                }
+                byTerm[term] = out
+            }
+        }
+        byTerm = byTerm.filter { !$0.value.isEmpty }
+        try txn.clear(segments.dbi)
+        try txn.clear(deleted.dbi)
+        try putLists(byTerm, txn)
+    }
+
+    /// The segments (oldest first) and the rows deleted from them.
+    func snapshot(_ txn: Transaction) throws -> KeywordSnapshot {
+        var list: [KeywordSegment] = []
+        try txn.withCursor(segments.dbi) { c in
+            var e = try c.get(.first)
+            while let entry = e {
+                list.append(try KeywordSegment(first: try U64Key.decode(entry.key), bytes: entry.value))
+                e = try c.get(.next)
+            }
+        }
+        var rows: [UInt64] = []
+        if !list.isEmpty {
+            try txn.withCursor(deleted.dbi) { c in
+                var e = try c.get(.first)
+                while let entry = e {
+                    rows.append(try U64Key.decode(entry.key))
+                    e = try c.get(.next)
+                }
+            }
+        }
+        return KeywordSnapshot(segments: list, deleted: rows)
+    }
+
+    private func newestSegment(_ txn: Transaction) throws -> KeywordSegment? {
+        try txn.withCursor(segments.dbi) { c in
+            guard let e = try c.get(.last) else { return nil }
+            return try KeywordSegment(first: try U64Key.decode(e.key), bytes: e.value)
+        }
+    }
+
+    /// The segment holding `row`'s postings, if one does.
+    private func segment(holding row: UInt64, _ txn: Transaction) throws -> KeywordSegment? {
+        try txn.withCursor(segments.dbi) { c in
+            var found = try U64Key.withBytes(row) { try c.get(.setRange, key: $0) }
+            if let f = found, try U64Key.decode(f.key) == row {
+                return try KeywordSegment(first: row, bytes: f.value)
+            }
+            found = found == nil ? try c.get(.last) : try c.get(.prev)
+            guard let f = found else { return nil }
+            let segment = try KeywordSegment(first: try U64Key.decode(f.key), bytes: f.value)
+            return segment.first <= row && row <= segment.last ? segment : nil
+        }
     }
 
     func remove(row: UInt64, record: RecordCodec.Decoded, _ txn: Transaction) throws {
         let (terms, length) = analyze(record.text)
-        for (term, frequency) in terms {
-            let p = Posting(row: row, frequency: frequency, length: length).bytes
-            let removed = try term.withUnsafeBytes { k in try p.withUnsafeBytes { try txn.delete(postings.dbi, k, value: $0) } }
-            if !removed {
-                // Written by another analysis than this one: find the row's posting by id.
-                try removeAnyPosting(term, row: row, txn)
+        if try segment(holding: row, txn) != nil {
+            try deleted.put(txn, row, bytes: [1])
+        } else {
+            for (term, frequency) in terms {
+                let p = Posting(row: row, frequency: frequency, length: length).bytes
+                var t = term
+                let removed = try t.withUTF8 { k in
+                    try p.withUnsafeBytes { try txn.delete(postings.dbi, UnsafeRawBufferPointer(k), value: $0) }
+                }
+                if !removed {
+                    // Written by another analysis than this one: find the row's posting by id.
+                    try removeAnyPosting(term, row: row, txn)
+                }
             }
         }
         var s = try readStats(txn)
         s.documents = s.documents > 0 ? s.documents - 1 : 0
         s.totalLength = s.totalLength >= UInt64(length) ? s.totalLength - UInt64(length) : 0
+        if s.documents == 0 {
+            // Nothing left: no list, segment or deleted row either.
+            for dbi in [postings.dbi, segments.dbi, deleted.dbi] { try txn.clear(dbi) }
+        }
         try writeStats(s, txn)
     }
 
     /// Deletes the posting of `row` under `term` whatever its frequency and length.
-    private func removeAnyPosting(_ term: [UInt8], row: UInt64, _ txn: Transaction) throws {
+    private func removeAnyPosting(_ term: String, row: UInt64, _ txn: Transaction) throws {
         try txn.withCursor(postings.dbi) { c in
             var probe = row.bigEndian
-            let found = try term.withUnsafeBytes { k in
+            let found = try Array(term.utf8).withUnsafeBytes { k in
                 try withUnsafeBytes(of: &probe) { try c.get(.getBothRange, key: k, value: $0) }
             }
             if let found, found.value.count == Posting.size, Posting.row(found.value.baseAddress!) == row {
@@ -163,6 +397,16 @@ struct KeywordIndex: SecondaryIndex {
                     dangling += 1
                 }
                 e = try c.get(.next)
+            }
+        }
+        let snapshot = try self.snapshot(txn)
+        for segment in snapshot.segments {
+            for i in 0..<segment.termCount {
+                let e = segment.entry(i)
+                for j in 0..<e.count {
+                    let row = Posting.row(segment.bytes.baseAddress! + e.postingsOffset + j * Posting.size)
+                    if !snapshot.isDeleted(row), try !rowExists(row) { dangling += 1 }
+                }
             }
         }
         return dangling

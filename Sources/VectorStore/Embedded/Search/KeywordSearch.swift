@@ -22,69 +22,123 @@ public struct BM25Parameters: Sendable, Hashable {
     }
 }
 
-/// A term's postings, read in place from the map a page at a time (`MDB_GET_MULTIPLE`),
-/// with skipping (`MDB_GET_BOTH_RANGE`) for a target beyond the current page.
+/// A term's postings in row order: its list (LMDB duplicates, read in place a page at a
+/// time with `MDB_GET_MULTIPLE`, skipped through with `MDB_GET_BOTH_RANGE`), then its
+/// postings in each segment (in place too), leaving out rows deleted from segments.
 struct PostingList {
-    let cursor: Cursor
+    private let cursor: Cursor?
     let term: [UInt8]
-    /// Postings of the term (its document frequency).
+    /// Live postings of the term (its document frequency).
     let count: Int
+    /// Postings in the list (LMDB duplicates).
+    private let listCount: Int
+    /// The term's postings in each segment that has it, oldest first.
+    private let runs: [(start: UnsafeRawPointer, count: Int)]
+    private let snapshot: KeywordSnapshot
     private var page: UnsafeRawPointer
     private var pageCount: Int
     private var index: Int
+    /// -1 while in the list, else the segment run.
+    private var run: Int
     /// The current posting's row, `UInt64.max` when the list is exhausted.
     private(set) var row: UInt64 = .max
-    /// Postings decoded or skipped over by a page read (for the plan's figures).
+    /// LMDB pages of the list read, and segment runs entered (for the plan's figures).
     private(set) var pagesRead = 0
 
-    /// Opens the postings of `term`; nil when no row holds it.
-    init?(term: [UInt8], _ txn: Transaction, _ dbi: DBI) throws {
+    /// Opens the postings of `term`; nil when no live row holds it.
+    init?(term: [UInt8], _ txn: Transaction, _ dbi: DBI, _ snapshot: KeywordSnapshot) throws {
+        let runs: [(start: UnsafeRawPointer, count: Int)] = term.withUnsafeBytes { t in
+            snapshot.segments.compactMap { $0.postings(of: t) }.map { (start: $0.0, count: $0.1) }
+        }
+        var deletedInRuns = 0
+        if !snapshot.deleted.isEmpty {
+            for r in runs {
+                for j in 0..<r.count where snapshot.isDeleted(Posting.row(r.start + j * Posting.size)) { deletedInRuns += 1 }
+            }
+        }
         let cursor = try Cursor(txn, dbi)
         let found = try term.withUnsafeBytes { try cursor.get(.set, key: $0) }
-        guard let found, found.value.count == Posting.size else {
+        if let found, found.value.count != Posting.size {
             cursor.close()
-            if let found, found.value.count != Posting.size {
-                throw StoreError(.corrupted, "a keyword posting of \(Transaction.describe(found.key)) is \(found.value.count) bytes")
+            throw StoreError(.corrupted, "a keyword posting of \(Transaction.describe(found.key)) is \(found.value.count) bytes")
+        }
+        var listCount = 0
+        page = UnsafeRawPointer(bitPattern: 8)!
+        pageCount = 0
+        if let found {
+            listCount = try cursor.duplicateCount()
+            page = found.value.baseAddress!
+            pageCount = 1
+            if listCount > 1 {
+                guard let p = try cursor.get(.getMultiple), p.value.count >= Posting.size else {
+                    cursor.close()
+                    throw StoreError(.corrupted, "the keyword postings of \(Transaction.describe(found.key)) cannot be read")
+                }
+                page = p.value.baseAddress!
+                pageCount = p.value.count / Posting.size
             }
+        }
+        let count = listCount + runs.reduce(0) { $0 + $1.count } - deletedInRuns
+        guard count > 0 else {
+            cursor.close()
             return nil
         }
-        self.cursor = cursor
+        self.cursor = listCount > 0 ? cursor : nil
+        if listCount == 0 { cursor.close() }
         self.term = term
-        count = try cursor.duplicateCount()
-        page = found.value.baseAddress!
-        pageCount = 1
+        self.count = count
+        self.listCount = listCount
+        self.runs = runs
+        self.snapshot = snapshot
         index = 0
-        if count > 1 {
-            guard let p = try cursor.get(.getMultiple), p.value.count >= Posting.size else {
-                cursor.close()
-                throw StoreError(.corrupted, "the keyword postings of \(Transaction.describe(found.key)) cannot be read")
-            }
-            page = p.value.baseAddress!
-            pageCount = p.value.count / Posting.size
+        run = -1
+        if listCount > 0 {
+            pagesRead = 1
+            row = Posting.row(page)
+        } else {
+            try enterRun(0)
         }
-        pagesRead = 1
-        row = Posting.row(page)
     }
 
-    func close() { cursor.close() }
+    func close() { cursor?.close() }
 
     /// The current posting's bytes (valid while the transaction is).
     var current: UnsafeRawPointer { page + index * Posting.size }
 
+    /// Starts segment run `r` (or ends the list past the last one), at its first live posting.
+    private mutating func enterRun(_ r: Int) throws {
+        run = r
+        guard r < runs.count else {
+            row = .max
+            return
+        }
+        page = runs[r].start
+        pageCount = runs[r].count
+        index = 0
+        pagesRead += 1
+        row = Posting.row(page)
+        try skipDeleted()
+    }
+
+    private mutating func skipDeleted() throws {
+        while run >= 0, row != .max, snapshot.isDeleted(row) { try step() }
+    }
+
     /// Moves to the next posting.
     mutating func next() throws {
+        try step()
+        try skipDeleted()
+    }
+
+    private mutating func step() throws {
         index += 1
         if index < pageCount {
             row = Posting.row(current)
             return
         }
-        try nextPage()
-    }
-
-    private mutating func nextPage() throws {
-        guard count > 1, let p = try cursor.get(.nextMultiple), p.value.count >= Posting.size else {
-            row = .max
-            return
+        if run >= 0 { return try enterRun(run + 1) }
+        guard listCount > 1, let cursor, let p = try cursor.get(.nextMultiple), p.value.count >= Posting.size else {
+            return try enterRun(0)
         }
         page = p.value.baseAddress!
         pageCount = p.value.count / Posting.size
@@ -93,40 +147,46 @@ struct PostingList {
         row = Posting.row(page)
     }
 
-    /// Moves to the first posting whose row is at least `target`.
+    /// Moves to the first live posting whose row is at least `target`.
     mutating func seek(_ target: UInt64) throws {
         guard row < target else { return }
-        let last = Posting.row(page + (pageCount - 1) * Posting.size)
-        if last < target {
-            guard count > 1 else {
-                row = .max
-                return
+        if run < 0 {
+            let last = Posting.row(page + (pageCount - 1) * Posting.size)
+            if last < target {
+                // Beyond this page: let the B-tree find the page that holds the target.
+                var probe = target.bigEndian
+                let t = term
+                let found =
+                    listCount > 1
+                    ? try t.withUnsafeBytes { k in try withUnsafeBytes(of: &probe) { try cursor!.get(.getBothRange, key: k, value: $0) } }
+                    : nil
+                guard found != nil, let p = try cursor!.get(.getMultiple), p.value.count >= Posting.size else {
+                    // Not in the list: in the segments.
+                    try enterRun(0)
+                    return try seek(target)
+                }
+                page = p.value.baseAddress!
+                pageCount = p.value.count / Posting.size
+                index = 0
+                pagesRead += 1
             }
-            // Beyond this page: let the B-tree find the page that holds the target.
-            var probe = target.bigEndian
-            let found = try term.withUnsafeBytes { k in try withUnsafeBytes(of: &probe) { try cursor.get(.getBothRange, key: k, value: $0) } }
-            guard found != nil, let p = try cursor.get(.getMultiple), p.value.count >= Posting.size else {
-                row = .max
-                return
+        } else {
+            // Runs before the one holding the target are skipped whole.
+            while run < runs.count, Posting.row(page + (pageCount - 1) * Posting.size) < target {
+                try enterRun(run + 1)
+                if run >= runs.count { return }
+                if row >= target { return }
             }
-            page = p.value.baseAddress!
-            pageCount = p.value.count / Posting.size
-            index = 0
-            pagesRead += 1
         }
-        // Binary search within the page.
+        // Binary search within the page or run.
         var lo = index
         var hi = pageCount
         while lo < hi {
             let mid = (lo + hi) >> 1
             if Posting.row(page + mid * Posting.size) < target { lo = mid + 1 } else { hi = mid }
         }
-        index = lo
-        if index < pageCount {
-            row = Posting.row(current)
-        } else {
-            try nextPage()
-        }
+        index = lo - 1
+        try next()
     }
 }
 
@@ -187,6 +247,8 @@ struct KeywordFigures {
     var pagesRead = 0
     var rowsScored = 0
     var phraseChecks = 0
+    var termsDropped = 0
+    var segments = 0
 
     mutating func add(_ o: KeywordFigures) {
         terms += o.terms
@@ -194,6 +256,7 @@ struct KeywordFigures {
         pagesRead += o.pagesRead
         rowsScored += o.rowsScored
         phraseChecks += o.phraseChecks
+        termsDropped += o.termsDropped
     }
 
     func figures(filterMatches: Int?) -> [SearchPlan.Figure] {
@@ -204,12 +267,18 @@ struct KeywordFigures {
             SearchPlan.Figure(SearchPlan.Figure.rowsScored, Double(rowsScored)),
         ]
         if phraseChecks > 0 { f.append(SearchPlan.Figure("phrase checks", Double(phraseChecks))) }
+        if termsDropped > 0 { f.append(SearchPlan.Figure("terms dropped", Double(termsDropped))) }
+        if segments > 0 { f.append(SearchPlan.Figure("segments", Double(segments))) }
         if let filterMatches { f.append(SearchPlan.Figure(SearchPlan.Figure.filterMatches, Double(filterMatches))) }
         return f
     }
 }
 
 extension LMDBCollection {
+    /// Distinct scoring terms a keyword query uses at most (each opens a cursor); the
+    /// others are dropped (the plan counts them), required terms never.
+    static let maxQueryTerms = 1024
+
     /// The collection's keyword index, or `.invalidArgument` saying how to build one.
     func requireKeywordIndex() throws -> KeywordIndex {
         guard let keywordIndex else {
@@ -219,6 +288,7 @@ extension LMDBCollection {
                     + "(LMDBCollection.buildKeywordIndex), or search in dense mode",
                 collection: info.name)
         }
+        if let reason = keywordIndex.staleReason { throw StoreError(.invalidArgument, reason, collection: info.name) }
         return keywordIndex
     }
 
@@ -229,8 +299,8 @@ extension LMDBCollection {
     /// terms' postings are only probed (skipped to) for rows the others found, never
     /// walked. Required terms (`+term`, phrases) drive the walk instead, leapfrogging.
     func keywordTop(
-        _ query: KeywordQuery, k: Int, rowSet: RowSet?, bm25: BM25Parameters, index: KeywordIndex, _ txn: Transaction,
-        figures: inout KeywordFigures
+        _ query: KeywordQuery, k: Int, rowSet: RowSet?, bm25: BM25Parameters, index: KeywordIndex, snapshot: KeywordSnapshot,
+        _ txn: Transaction, figures: inout KeywordFigures
     ) throws -> [(score: Double, row: UInt64)] {
         guard !query.isEmpty else { return [] }
         let stats = try index.readStats(txn)
@@ -243,6 +313,12 @@ extension LMDBCollection {
             if weightOf[t] == nil { order.append(t) }
             weightOf[t, default: 0] += 1
         }
+        if order.count > Self.maxQueryTerms {
+            // A pasted page as a query: its first terms, all the required ones.
+            let keep = Set(order.prefix(Self.maxQueryTerms)).union(query.must).union(query.phrases.flatMap(\.terms))
+            order = order.filter(keep.contains)
+            figures.termsDropped += weightOf.count - order.count
+        }
         var lists: [(list: PostingList, weight: Double)] = []
         var required: [PostingList] = []
         var excluded: [PostingList] = []
@@ -254,7 +330,8 @@ extension LMDBCollection {
         let requiredTerms = Set(query.must + query.phrases.flatMap(\.terms))
         for t in order {
             let bytes = Array(t.utf8)
-            guard bytes.count <= KeywordIndex.maxTermBytes, let list = try PostingList(term: bytes, txn, index.postings.dbi) else {
+            guard bytes.count <= KeywordIndex.maxTermBytes, let list = try PostingList(term: bytes, txn, index.postings.dbi, snapshot)
+            else {
                 // A required term that no row holds: nothing matches.
                 if requiredTerms.contains(t) { return [] }
                 continue
@@ -266,11 +343,11 @@ extension LMDBCollection {
         }
         figures.terms += order.count
         for t in requiredTerms {
-            guard let list = try PostingList(term: Array(t.utf8), txn, index.postings.dbi) else { return [] }
+            guard let list = try PostingList(term: Array(t.utf8), txn, index.postings.dbi, snapshot) else { return [] }
             required.append(list)
         }
         for t in Set(query.mustNot) {
-            if let list = try PostingList(term: Array(t.utf8), txn, index.postings.dbi) { excluded.append(list) }
+            if let list = try PostingList(term: Array(t.utf8), txn, index.postings.dbi, snapshot) { excluded.append(list) }
         }
         guard !lists.isEmpty else { return [] }
         lists.sort { $0.weight < $1.weight }

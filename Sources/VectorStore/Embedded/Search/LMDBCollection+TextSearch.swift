@@ -19,8 +19,10 @@ extension LMDBCollection {
             let k = min(request.k, max(1, live))
             let pool = hybrid ? min(max(request.fusionCandidates ?? max(k, 100), k), max(1, live)) : k
             var figures = KeywordFigures()
+            let snapshot = try index.snapshot(txn)
+            figures.segments = snapshot.segments.count
             let ranked = try parsed.map {
-                try keywordTop($0, k: pool, rowSet: rowSet, bm25: request.bm25, index: index, txn, figures: &figures)
+                try keywordTop($0, k: pool, rowSet: rowSet, bm25: request.bm25, index: index, snapshot: snapshot, txn, figures: &figures)
             }
             var matches: Int?
             if case .include(let rows)? = rowSet { matches = rows.count }
@@ -28,7 +30,11 @@ extension LMDBCollection {
             let keywordHits = try ranked.map { try hits($0, txn) }
             guard hybrid, let scorer else { return SearchResponse(hits: keywordHits, plan: keywordPlan) }
             let dense = try denseSearch(scorer, count: parsed.count, k: pool, rowSet: rowSet, txn)
-            let fused = zip(dense.hits, keywordHits).map { Self.fuse(dense: $0, keyword: $1, request.fusion, metric: info.metric, k: k) }
+            // `+term`, `-term` and phrases constrain the dense candidates too.
+            let denseHits = zip(parsed, dense.hits).map { q, hits in
+                Self.hasConstraints(q) ? hits.filter { Self.satisfies(q, index.analyzer.termsWithPositions($0.text)) } : hits
+            }
+            let fused = zip(denseHits, keywordHits).map { Self.fuse(dense: $0, keyword: $1, request.fusion, metric: info.metric, k: k) }
             var fusionFigures = [SearchPlan.Figure("candidates", Double(pool))]
             switch request.fusion {
             case .reciprocalRank(let c): fusionFigures.insert(SearchPlan.Figure("rrf k", c), at: 0)
@@ -37,6 +43,19 @@ extension LMDBCollection {
             let plan = SearchPlan(access: SearchMode.hybrid.rawValue, figures: fusionFigures, parts: [dense.plan, keywordPlan])
             return SearchResponse(hits: fused, plan: plan)
         }
+    }
+
+    /// Whether a query has operators that every hit must satisfy.
+    static func hasConstraints(_ q: KeywordQuery) -> Bool {
+        !q.must.isEmpty || !q.mustNot.isEmpty || !q.phrases.isEmpty || !q.excludedPhrases.isEmpty
+    }
+
+    /// Whether a text (its analyzed terms) has every required term and phrase and no
+    /// excluded one.
+    static func satisfies(_ q: KeywordQuery, _ terms: [(term: String, position: Int)]) -> Bool {
+        let present = Set(terms.map(\.term))
+        return q.must.allSatisfy(present.contains) && !q.mustNot.contains(where: present.contains)
+            && q.phrases.allSatisfy { contains($0, in: terms) } && !q.excludedPhrases.contains { contains($0, in: terms) }
     }
 
     /// Records of ranked rows as hits, best first, equal scores ordered by id.
