@@ -118,6 +118,14 @@ enum Machine {
         [("blas_core", BLAS.status.core ?? "portable"), ("sgemm_best_core", best?.core ?? "unmeasured")]
     }
 
+    /// CPU seconds (user + system) this process used so far, all threads.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
     /// The 1-minute load average.
     static func load() -> Double {
         guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return -1 }

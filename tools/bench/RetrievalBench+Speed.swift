@@ -47,15 +47,18 @@ extension RetrievalBench {
     /// The copy is also written, before and after, into a collection without a keyword
     /// index (then dropped): the store's own cost of the index, outside any pipeline.
     func scaleLatency(_ corpus: IndexedCorpus, _ data: BEIRDataset) throws -> [(String, Double)] {
-        func plainCopy(_ name: String) throws -> Double {
+        func plainCopy(_ name: String) throws -> CopyCost {
             let plain = try corpus.store.openOrCreateCollection(name, for: corpus.embedder, keywordAnalyzer: nil)
             defer { _ = try? corpus.store.dropCollection(name) }
             return try copyChunks(corpus.records, into: plain, label: "copying without keyword index")
         }
         let plainBefore = try plainCopy("beir-scale-plain-before")
         let c = try corpus.store.openOrCreateCollection("beir-scale", for: corpus.embedder, keywordAnalyzer: .english)
-        let buildSeconds = try copyChunks(corpus.records, into: c, label: "copying")
-        let plainSeconds = (plainBefore + (try plainCopy("beir-scale-plain-after"))) / 2
+        let build = try copyChunks(corpus.records, into: c, label: "copying")
+        let plainAfter = try plainCopy("beir-scale-plain-after")
+        let plain = CopyCost(
+            seconds: (plainBefore.seconds + plainAfter.seconds) / 2, cpuSeconds: (plainBefore.cpuSeconds + plainAfter.cpuSeconds) / 2,
+            bytesWritten: (plainBefore.bytesWritten + plainAfter.bytesWritten) / 2)
 
         let texts = (0..<scaleQueries).map { data.queries[$0 % data.queries.count].text }
         let vectors = try corpus.embedder.embed(texts)
@@ -96,8 +99,10 @@ extension RetrievalBench {
         let p95 = times.map { Self.percentile($0, 0.95) * 1000 }
         let n = Double(texts.count)
         return [
-            ("scale_chunks", Double(try c.count())), ("scale_build_seconds", buildSeconds),
-            ("scale_build_plain_seconds", plainSeconds), ("scale_build_keyword_overhead", buildSeconds / plainSeconds - 1),
+            ("scale_chunks", Double(try c.count())), ("scale_build_seconds", build.seconds),
+            ("scale_build_plain_seconds", plain.seconds), ("scale_build_keyword_overhead", build.seconds / plain.seconds - 1),
+            ("scale_build_cpu_seconds", build.cpuSeconds), ("scale_build_plain_cpu_seconds", plain.cpuSeconds),
+            ("scale_build_mb_written", build.bytesWritten / 1e6), ("scale_build_plain_mb_written", plain.bytesWritten / 1e6),
             ("scale_k", Double(scaleK)),
             ("keyword_p50_ms", p50[0]), ("keyword_p95_ms", p95[0]), ("dense_p50_ms", p50[1]), ("dense_p95_ms", p95[1]),
             ("hybrid_p50_ms", p50[2]), ("hybrid_p95_ms", p95[2]), ("hybrid_vs_dense_p50", p50[2] / p50[1]),
@@ -108,9 +113,18 @@ extension RetrievalBench {
         ]
     }
 
-    /// Seconds to upsert `scaleChunks` copies of `source` into `c`, 10,000 a transaction.
-    func copyChunks(_ source: [Record], into c: LMDBCollection, label: String) throws -> Double {
+    /// What writing the copies cost: wall and CPU seconds, bytes passed to write calls.
+    struct CopyCost {
+        var seconds: Double
+        var cpuSeconds: Double
+        var bytesWritten: Double
+    }
+
+    /// Upserts `scaleChunks` copies of `source` into `c`, 10,000 a transaction.
+    func copyChunks(_ source: [Record], into c: LMDBCollection, label: String) throws -> CopyCost {
         let t0 = Machine.now()
+        let cpu0 = Machine.cpuSeconds()
+        let written0 = Machine.bytesWritten()
         var written = 0
         while written < scaleChunks {
             let n = min(10_000, scaleChunks - written)
@@ -122,7 +136,8 @@ extension RetrievalBench {
             written += n
             Self.progress(label, written, scaleChunks, since: t0)
         }
-        return Machine.now() - t0
+        return CopyCost(
+            seconds: Machine.now() - t0, cpuSeconds: Machine.cpuSeconds() - cpu0, bytesWritten: Machine.bytesWritten() - written0)
     }
 
     /// The `q` quantile of `values` (nearest rank).

@@ -27,8 +27,8 @@ struct RetrievalBench: ParsableCommand {
     @Option(help: "Texts per embedding call.") var embedBatch = 256
     @Option(help: "Chunks fetched per query to rank the top 100 documents.") var fetch = 400
     @Option(help: "Queries per batched search.") var searchBatch = 64
-    @Option(parsing: .upToNextOption, help: "Keyword weights of extra hybrid runs with weighted fusion.")
-    var keywordWeights = [0.3, 0.5]
+    @Option(parsing: .upToNextOption, help: "Keyword weights of extra hybrid runs with weighted fusion (the default is 0.5).")
+    var keywordWeights = [0.3, 0.7]
     @Flag(help: "Do not run the bm25s reference (tools/bench/bm25s_reference.py).") var skipBm25s = false
     @Option(help: "Python for the bm25s reference.") var python = "python3"
     @Option(help: "BM25 k1 of Quiver's keyword and hybrid searches.") var k1 = BM25Parameters().k1
@@ -251,7 +251,7 @@ struct RetrievalBench: ParsableCommand {
     /// The quality figures as a table (mode × metric), then every other figure.
     static func table(_ out: [(String, Double)], text: [(String, String)], weights: [Double]) -> String {
         let value = Dictionary(out, uniquingKeysWith: { a, _ in a })
-        let modes = ["dense", "keyword", "hybrid"] + weights.map(weightedKey) + ["bm25s"]
+        let modes = ["dense", "keyword", "hybrid", "hybrid_rrf"] + weights.map(weightedKey) + ["bm25s"]
         var lines = ["ranking".padding(toLength: 26, withPad: " ", startingAt: 0) + "nDCG@10   Recall@100"]
         var shown = Set<String>()
         for mode in modes {
