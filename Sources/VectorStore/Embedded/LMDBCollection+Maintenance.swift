@@ -106,7 +106,8 @@ extension LMDBCollection {
     /// transaction per output block so readers
     /// and the file's free list keep up.
     /// Returns the number of blocks afterwards. The file itself does not shrink (LMDB
-    /// reuses the freed pages); `Store.copy(to:compact:)` writes a minimal copy.
+    /// reuses the freed pages); `Store.copy(to:compact:)` writes a minimal copy. Also folds
+    /// the keyword index's segments into its term lists (what searches read fastest).
     @discardableResult
     public func compact() throws -> Int {
         while true {
@@ -134,6 +135,10 @@ extension LMDBCollection {
                 return true
             }
             if !more { break }
+        }
+        // The keyword index's segments fold into its term lists: searches read them best.
+        if let keywordIndex, keywordIndex.staleReason == nil {
+            try write { txn in try keywordIndex.merge(txn) }
         }
         return try read { txn in try blockViews(txn).count }
     }

@@ -22,7 +22,7 @@ extension LMDBCollection {
         let kept = records.indices.filter { lastIndex[records[$0].id] == $0 }
         // A record superseded by a later one of its id is not written, but the batch is
         // still refused when it is invalid (nothing is written when any record is).
-        for i in records.indices where lastIndex[records[i].id] != i { _ = try prepareOne(records[i], position: i) }
+        for i in records.indices where lastIndex[records[i].id] != i { _ = try prepareOne(records[i], position: i, indexing: false) }
         let workers = kept.count >= 512 ? min(ProcessInfoCores.count, kept.count / 256) : 1
         if workers <= 1 {
             return try kept.map { try prepareOne(records[$0], position: $0) }
@@ -38,10 +38,11 @@ extension LMDBCollection {
 
     /// Checks `records` as `write(upsert:deleting:)` would, writing nothing.
     public func validate(_ records: [Record]) throws {
-        for (i, r) in records.enumerated() { _ = try prepareOne(r, position: i) }
+        // The checks alone: index entries (the keyword index analyzes the text) are for writing.
+        for (i, r) in records.enumerated() { _ = try prepareOne(r, position: i, indexing: false) }
     }
 
-    func prepareOne(_ r: Record, position i: Int) throws -> PreparedRecord {
+    func prepareOne(_ r: Record, position i: Int, indexing: Bool = true) throws -> PreparedRecord {
         let dim = info.dimension
         let idBytes = Array(r.id.utf8)
         guard !idBytes.isEmpty else {
@@ -111,7 +112,7 @@ extension LMDBCollection {
         return PreparedRecord(
             id: r.id, vector: vector, normSquared: normSq,
             encoded: RecordCodec.encode(id: r.id, text: r.text, metadata: r.metadata),
-            indexEntries: indexes.map { $0.entries(for: r) })
+            indexEntries: indexing ? indexes.map { $0.entries(for: r) } : [])
     }
 
     /// Writes a prepared batch as blocks of at most `maxBlockRows`, in one transaction.
