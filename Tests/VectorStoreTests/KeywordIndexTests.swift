@@ -5,6 +5,15 @@ import TextAnalysis
 
 @testable import VectorStore
 
+/// A new store in `dir` with a collection "docs" (3 dimensions, cosine) and an English
+/// keyword index.
+func keywordCollection(_ dir: TemporaryDirectory) throws -> (Store, LMDBCollection) {
+    let store = try Store(path: dir.path)
+    var settings = CollectionSettings(dimension: 3, metric: .cosine)
+    settings.keywordAnalyzer = .english
+    return (store, try store.createCollection("docs", settings: settings))
+}
+
 @Suite struct KeywordIndexTests {
     static let words = [
         "lighthouse", "keeper", "storm", "boat", "rescue", "survivors", "rowed", "harbour", "the", "of", "and", "a", "night",
@@ -30,12 +39,7 @@ import TextAnalysis
         "unknownword", "unknownword lamp", "+unknownword lamp", "island bell lamp oil tower sea waves coast",
     ]
 
-    func open(_ dir: TemporaryDirectory) throws -> (Store, LMDBCollection) {
-        let store = try Store(path: dir.path)
-        var settings = CollectionSettings(dimension: 3, metric: .cosine)
-        settings.keywordAnalyzer = .english
-        return (store, try store.createCollection("docs", settings: settings))
-    }
+    func open(_ dir: TemporaryDirectory) throws -> (Store, LMDBCollection) { try keywordCollection(dir) }
 
     /// BM25 through the index (MaxScore, leapfrogging, phrases, exclusions, filters) ranks
     /// exactly as the reference does, for every k.
@@ -248,10 +252,7 @@ import TextAnalysis
     @Test func operatorsConstrainDenseCandidates() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let store = try Store(path: dir.path)
-        var settings = CollectionSettings(dimension: 3, metric: .cosine)
-        settings.keywordAnalyzer = .english
-        let c = try store.createCollection("docs", settings: settings)
+        let (_, c) = try keywordCollection(dir)
         let records = KeywordIndexTests.records(300, seed: 11)
         try c.upsert(records)
         let analyzer = try TextAnalyzer(.english)
@@ -270,10 +271,7 @@ import TextAnalysis
     @Test func checkFindsKeywordIndexDamage() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let store = try Store(path: dir.path)
-        var settings = CollectionSettings(dimension: 3, metric: .cosine)
-        settings.keywordAnalyzer = .english
-        let c = try store.createCollection("docs", settings: settings)
+        let (store, c) = try keywordCollection(dir)
         try c.upsert(KeywordIndexTests.records(50, seed: 3))
         #expect(try store.check().isHealthy)
         let index = try #require(c.keywordIndex)
@@ -295,10 +293,7 @@ import TextAnalysis
     @Test func hostileQueries() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let store = try Store(path: dir.path)
-        var settings = CollectionSettings(dimension: 3, metric: .cosine)
-        settings.keywordAnalyzer = .english
-        let c = try store.createCollection("docs", settings: settings)
+        let (_, c) = try keywordCollection(dir)
         try c.upsert(KeywordIndexTests.records(100, seed: 8))
         let page = (0..<5000).map { "w\($0)" }.joined(separator: " ") + " storm"
         let response = try c.search(SearchRequest(texts: [page], k: 3, mode: .keyword))
@@ -321,10 +316,7 @@ import TextAnalysis
     @Test func anotherStemmerReleaseIsRefusedUntilRebuilt() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let store = try Store(path: dir.path)
-        var settings = CollectionSettings(dimension: 3, metric: .cosine)
-        settings.keywordAnalyzer = .english
-        let c = try store.createCollection("docs", settings: settings)
+        let (store, c) = try keywordCollection(dir)
         let fingerprint = try TextAnalyzer(.english).stemmerFingerprint
         #expect(c.info.configuration[KeywordIndexSettings.stemmerKey] == fingerprint)
         try c.upsert(KeywordIndexTests.records(20, seed: 2))
@@ -356,10 +348,7 @@ import TextAnalysis
     @Test func segmentsAndMergesKeepRankingsExact() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let store = try Store(path: dir.path)
-        var settings = CollectionSettings(dimension: 3, metric: .cosine)
-        settings.keywordAnalyzer = .english
-        let c = try store.createCollection("docs", settings: settings)
+        let (store, c) = try keywordCollection(dir)
         let analyzer = try TextAnalyzer(.english)
         var live: [String: Record] = [:]
         var rng = SeededGenerator(seed: 77)

@@ -30,16 +30,6 @@ public enum Fusion: Sendable, Hashable {
     /// (k = 60), 0.670 dense and 0.692 keyword (`quiver-bench retrieval`).
     public static let `default` = Fusion.weighted(keywordWeight: 0.5)
 
-    /// A short description for plans, e.g. `rrf k=60`.
-    public var description: String {
-        switch self {
-        case .reciprocalRank(let k): return "rrf k=\(Self.format(k))"
-        case .weighted(let w): return "weighted keyword=\(Self.format(w))"
-        }
-    }
-
-    static func format(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e9 ? String(Int(v)) : String(v) }
-
     func validate() throws {
         switch self {
         case .reciprocalRank(let k):

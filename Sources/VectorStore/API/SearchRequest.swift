@@ -50,9 +50,6 @@ public struct SearchRequest: Sendable {
         self.fusionCandidates = fusionCandidates
     }
 
-    /// Number of queries in the request.
-    public var count: Int { mode == .keyword ? texts.count : queries.count }
-
     /// Throws `.invalidArgument` when the request lacks what its mode needs.
     public func validateShape() throws {
         switch mode {

@@ -174,7 +174,7 @@ struct KeywordIndex: SecondaryIndex {
     /// analyzer bounds its terms well below).
     static let maxTermBytes = 255
     /// Segments that make the next write merge them into the term lists.
-    nonisolated(unsafe) static var segmentsBeforeMerge = 24
+    static let segmentsBeforeMerge = 24
 
     let postings: Table<IndexKeyBytes>
     let stats: Table<UTF8Key>

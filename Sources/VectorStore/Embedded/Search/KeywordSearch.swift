@@ -250,15 +250,6 @@ struct KeywordFigures {
     var termsDropped = 0
     var segments = 0
 
-    mutating func add(_ o: KeywordFigures) {
-        terms += o.terms
-        postings += o.postings
-        pagesRead += o.pagesRead
-        rowsScored += o.rowsScored
-        phraseChecks += o.phraseChecks
-        termsDropped += o.termsDropped
-    }
-
     func figures(filterMatches: Int?) -> [SearchPlan.Figure] {
         var f = [
             SearchPlan.Figure("terms", Double(terms)),
