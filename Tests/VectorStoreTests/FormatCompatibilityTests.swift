@@ -62,6 +62,23 @@ import TestSupport
         #expect(try store.check().isHealthy)
     }
 
+    /// A format-1 collection has no keyword index: keyword search is refused with the
+    /// repair named, and `buildKeywordIndex` makes one from its stored texts (no
+    /// re-embedding) that finds the rescue story and passes check.
+    @Test func formatOneCollectionGetsAKeywordIndex() throws {
+        let dir = try Self.copy("format-1")
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let old = try store.collection("docs")
+        #expect(old.info.keywordAnalyzer == nil)
+        #expect(throws: QuiverError.self) { try old.search(SearchRequest(texts: ["rowed"], k: 3, mode: .keyword)) }
+        let docs = try store.buildKeywordIndex(of: "docs")
+        let hits = try docs.search(SearchRequest(texts: ["rowed out with her father"], k: 3, mode: .keyword)).hits[0]
+        #expect(hits.first?.id == "keepers/famous-keepers.txt#1")
+        #expect(try store.check().isHealthy)
+        #expect(try Store(path: dir.path).collection("docs").keywordIndex != nil)
+    }
+
     /// Compacting a format-1 store rewrites its blocks sealed with checksums.
     @Test func compactSealsOldBlocks() throws {
         let dir = try Self.copy("format-1")
