@@ -96,6 +96,6 @@ import VectorStore
             #expect(r.out.split(separator: "\n").contains { $0.hasPrefix(label) || $0.hasPrefix("  " + label) }, "\(label) in \(r.out)")
         }
         #expect(
-            r.out.contains("format version \(Store.supportedFormatVersion) (this Quiver: \(Store.supportedFormatVersion)), 1 collections"))
+            r.out.contains("format version 1 (this Quiver: \(Store.supportedFormatVersion)), 1 collections"))
     }
 }

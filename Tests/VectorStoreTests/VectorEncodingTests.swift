@@ -43,12 +43,10 @@ import TestSupport
         let rows: [Float] = [1, 2, 3, 4, 0, 1, 0, 1]
         let queries: [Float] = [1, 1, 1, 1, 2, 0, 0, 0]
         var scores = [Float](repeating: 0, count: 4)
+        let prepared = PreparedQueries(queries, count: 2, dimension: 4, quantize: false)
         rows.withUnsafeBytes { r in
-            queries.withUnsafeBufferPointer { q in
-                scores.withUnsafeMutableBufferPointer { s in
-                    codec.scoreTile(
-                        r.baseAddress!, rows: 2, dimension: 4, queries: q.baseAddress!, count: 2, alpha: 1, scores: s.baseAddress!)
-                }
+            scores.withUnsafeMutableBufferPointer { s in
+                codec.scoreTile(r.baseAddress!, rows: 2, dimension: 4, queries: prepared, alpha: 1, scores: s.baseAddress!)
             }
         }
         #expect(scores == [10, 2, 2, 0])

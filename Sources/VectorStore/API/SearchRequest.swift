@@ -24,6 +24,12 @@ public struct SearchRequest: Sendable {
     public var fusionCandidates: Int?
     /// BM25's constants for `.keyword` and `.hybrid`.
     public var bm25 = BM25Parameters()
+    /// For a collection of a compact encoding (f16, int8): how many candidates per hit the
+    /// scan keeps for exact rescoring from the float32 vectors (nil: the store's default,
+    /// `StoreOptions.oversampling` for the embedded store). Higher finds more of the exact
+    /// top k, at the cost of reading more float32 vectors. Ignored by f32 collections,
+    /// whose search is exact.
+    public var oversampling: Int?
 
     /// Creates a dense request.
     public init(queries: [[Float]], k: Int, filter: Filter? = nil) {
@@ -66,6 +72,9 @@ public struct SearchRequest: Sendable {
                     input: "texts", expected: "\(queries.count)", actual: "\(texts.count)")
             }
             try fusion.validate()
+        }
+        if let o = oversampling, o < 1 {
+            throw StoreError(.invalidArgument, "oversampling must be at least 1, got \(o)", input: "oversampling")
         }
         if let c = fusionCandidates, c < 1 {
             throw StoreError(.invalidArgument, "fusion candidates must be at least 1, got \(c)", input: "fusionCandidates")

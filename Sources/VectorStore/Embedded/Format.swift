@@ -8,11 +8,16 @@ import Foundation
 /// (`Tests/VectorStoreTests/Fixtures/format-1`) that every later format must open.
 ///
 /// Collections record their vector encoding (absent: f32, which format-1 readers also
-/// read). A collection of another encoding must raise the version it writes, so that
-/// older readers refuse it instead of reading its blocks as f32.
+/// read). Creating a collection of a compact encoding (f16, int8) raises the store's
+/// version to `compactEncodingsVersion`, so that older readers refuse the store instead
+/// of reading its blocks as f32; a store of f32 collections stays at version 1.
 enum Format {
-    /// Written on creation and checked on open.
-    static let version: UInt32 = 1
+    /// The newest version this Quiver reads and writes; checked on open.
+    static let version: UInt32 = 2
+    /// Written when a store is created.
+    static let baseVersion: UInt32 = 1
+    /// The version of a store holding a collection of a compact encoding.
+    static let compactEncodingsVersion: UInt32 = 2
     static let magic: [UInt8] = Array("quiver-store".utf8)
 
     // Environment-wide databases.
@@ -46,8 +51,23 @@ enum Format {
         var flags: DBFlags { self == .postings ? [.create, .dupSort, .dupFixed] : [.create] }
     }
 
+    /// A compact-encoding collection's float32 copies of its vectors, from which searches
+    /// rescore their candidates (and `get` returns vectors).
+    enum RescoreTable: String, CaseIterable {
+        case full = "v"  // U64Key rowid → dimension × f32 LE (normalized under cosine)
+
+        func name(cid: UInt32) -> String { "c\(cid).\(rawValue)" }
+        var flags: DBFlags { [.create] }
+    }
+
     /// Tables per collection, at most.
-    static let tablesPerCollection = Table.allCases.count + KeywordTable.allCases.count
+    static let tablesPerCollection = Table.allCases.count + KeywordTable.allCases.count + RescoreTable.allCases.count
+
+    /// Every table name a collection may have.
+    static func allTableNames(cid: UInt32) -> [String] {
+        Table.allCases.map { $0.name(cid: cid) } + KeywordTable.allCases.map { $0.name(cid: cid) }
+            + RescoreTable.allCases.map { $0.name(cid: cid) }
+    }
 
     // Limits that keep keys under LMDB's 511-byte maximum and values sane.
     static let maxIDBytes = 256

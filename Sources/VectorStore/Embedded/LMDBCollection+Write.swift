@@ -86,6 +86,12 @@ extension LMDBCollection {
             throw StoreError(
                 .invalidVector, "record \"\(r.id)\": the vector's squared norm overflows Float", collection: info.name, recordID: r.id)
         }
+        if info.encoding == .float16, let j = vector.firstIndex(where: { abs($0) > Float16Codec.largest }) {
+            throw StoreError(
+                .invalidVector, "record \"\(r.id)\": vector component \(j) is \(vector[j]), beyond the f16 range of ±65504",
+                input: "component \(j)", collection: info.name, recordID: r.id, expected: "at most 65504 in magnitude",
+                actual: "\(vector[j])")
+        }
         for (key, value) in r.metadata {
             let n = key.utf8.count
             guard n > 0 && n <= Format.maxFieldNameBytes && !key.utf8.contains(0) else {
@@ -141,6 +147,9 @@ extension LMDBCollection {
             try ids.put(txn, rec.id, bytes: RowIDValue.encode(row))
             try records.put(txn, row, bytes: rec.encoded, .append)
             try RowLocation(block: blockNo, slot: UInt32(slot)).withBytes { try locations.put(txn, row, $0, .append) }
+            if let fullVectors {
+                try rec.vector.withUnsafeBytes { try fullVectors.put(txn, row, $0, .append) }
+            }
             for i in indexes.indices { indexed[i].append((row, rec.indexEntries[i])) }
         }
         counters.nextRowID += UInt64(batch.count)
@@ -185,6 +194,7 @@ extension LMDBCollection {
         let decoded = try RecordCodec.decode(bytes, rowID: row)
         for index in indexes { try index.remove(row: row, record: decoded, txn) }
         try records.delete(txn, row)
+        if let fullVectors { try fullVectors.delete(txn, row) }
     }
 
     // MARK: Delete

@@ -27,6 +27,8 @@ public final class LMDBCollection: VectorCollection {
     let keywordIndex: KeywordIndex?
     /// The codec of the collection's vector encoding.
     let codec: any VectorCodec
+    /// A compact collection's float32 copies of its vectors (nil for f32).
+    let fullVectors: Table<U64Key>?
     /// Blocks whose checksum this handle has verified (with `StoreOptions.verifyChecksums`).
     let verifiedBlocks = Mutex<Set<UInt64>>([])
 
@@ -49,6 +51,18 @@ public final class LMDBCollection: VectorCollection {
         keywordIndex = try Self.openKeywordIndex(store, info)
         indexes = [MetadataIndex(table: index)] + (keywordIndex.map { [$0] } ?? [])
         codec = info.encoding.codec
+        if info.encoding.isCompact {
+            let name = Format.RescoreTable.full.name(cid: info.cid)
+            guard let dbi = try store.env.openExisting([name])[0] else {
+                throw StoreError(
+                    .corrupted,
+                    "collection \"\(info.name)\" stores \(info.encoding.rawValue) vectors but its float32 table \(name) is missing",
+                    collection: info.name)
+            }
+            fullVectors = Table(dbi: dbi)
+        } else {
+            fullVectors = nil
+        }
         accessPaths = [ScanPath()] + indexes.flatMap(\.accessPaths)
     }
 
@@ -241,8 +255,25 @@ public final class LMDBCollection: VectorCollection {
         guard Int(loc.slot) < view.count else {
             throw StoreError(.corrupted, "row \(row) points past the end of block \(loc.block)")
         }
-        let vector = view.codec.decode(view.vector(Int(loc.slot)), dimension: info.dimension)
+        let vector = try [Float](unsafeUninitializedCapacity: info.dimension) { buffer, count in
+            try exactVector(row: row, stored: view.vector(Int(loc.slot)), into: buffer.baseAddress!, txn)
+            count = info.dimension
+        }
         return Record(id: decoded.id, vector: vector, text: decoded.text, metadata: decoded.metadata)
+    }
+
+    /// The vector of `row` as written (normalized under cosine): the float32 copy of a
+    /// compact collection, else its stored vector at `stored`.
+    func exactVector(row: UInt64, stored: UnsafeRawPointer, into out: UnsafeMutablePointer<Float>, _ txn: Transaction) throws {
+        guard let fullVectors else {
+            codec.decode(stored, dimension: info.dimension, into: out)
+            return
+        }
+        guard let bytes = try fullVectors.get(txn, row), bytes.count == info.dimension * 4, let base = bytes.baseAddress else {
+            throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" has no float32 vector to rescore from")
+        }
+        // Values of this size sit in leaf pages at any alignment: copy, never bind.
+        UnsafeMutableRawPointer(out).copyMemory(from: base, byteCount: info.dimension * 4)
     }
 
     // MARK: Async bridging

@@ -133,6 +133,19 @@ extension LMDBCollection {
                     } else {
                         problem("id \"\(id)\" (row \(row)) has no record")
                     }
+                    if let fullVectors {
+                        if let bytes = try fullVectors.get(txn, row) {
+                            if bytes.count != info.dimension * 4 {
+                                problem("the float32 vector of id \"\(id)\" is \(bytes.count) bytes, expected \(info.dimension * 4)")
+                            } else if (0..<info.dimension).contains(where: {
+                                !bytes.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self).isFinite
+                            }) {
+                                problem("the float32 vector of id \"\(id)\" holds a non-finite component")
+                            }
+                        } else {
+                            problem("id \"\(id)\" (row \(row)) has no float32 vector to rescore from")
+                        }
+                    }
                     e = try c.get(.next)
                 }
             }
@@ -142,6 +155,9 @@ extension LMDBCollection {
                 problem(
                     "counts disagree: \(idCount) ids, \(locCount) locations, \(recCount) records, \(blockLive) live slots, counter \(counters.live)"
                 )
+            }
+            if let fullVectors, try txn.count(fullVectors.dbi) != idCount {
+                problem("\(try txn.count(fullVectors.dbi)) float32 vectors for \(idCount) records")
             }
             for index in indexes {
                 let dangling = try index.danglingEntries(txn) { row in try locations.get(txn, row) != nil }

@@ -171,7 +171,7 @@ public final class Store: VectorDatabase {
                 let metaTable = Table<UTF8Key>(dbi: meta)
                 if try metaTable.get(txn, MetaKey.magic) == nil {
                     try metaTable.put(txn, MetaKey.magic, bytes: Format.magic)
-                    try metaTable.put(txn, MetaKey.version, bytes: withUnsafeBytes(of: Format.version.littleEndian) { Array($0) })
+                    try metaTable.put(txn, MetaKey.version, bytes: withUnsafeBytes(of: Format.baseVersion.littleEndian) { Array($0) })
                 } else {
                     try Self.checkFormat(metaTable, txn, path: path)
                 }
@@ -219,6 +219,14 @@ public final class Store: VectorDatabase {
                 "\(path) has store format version \(version); this Quiver reads up to version \(Format.version)", input: "format version",
                 path: path, expected: "at most \(Format.version)", actual: "\(version)")
         }
+    }
+
+    /// Raises the store's recorded format version to `version` (never lowers it).
+    private func raiseVersion(to version: UInt32, _ txn: Transaction) throws {
+        if let v = try metaDB.get(txn, MetaKey.version), v.count == 4, UInt32(littleEndian: v.loadUnaligned(as: UInt32.self)) >= version {
+            return
+        }
+        try metaDB.put(txn, MetaKey.version, bytes: withUnsafeBytes(of: version.littleEndian) { Array($0) })
     }
 
     static func openDB(_ env: LMDBEnvironment, _ name: String, _ txn: Transaction, flags: DBFlags = [.create]) throws -> DBI {
@@ -301,6 +309,12 @@ public final class Store: VectorDatabase {
                     _ = try Self.openDB(env, table.name(cid: cid), txn, flags: table.flags)
                 }
             }
+            if settings.encoding.isCompact {
+                for table in Format.RescoreTable.allCases {
+                    _ = try Self.openDB(env, table.name(cid: cid), txn, flags: table.flags)
+                }
+                try raiseVersion(to: Format.compactEncodingsVersion, txn)
+            }
             try collectionsDB.put(txn, name, bytes: try Self.encodeInfo(info))
             try stateDB.put(txn, cid, bytes: CollectionCounters().bytes)
             return info
@@ -369,8 +383,7 @@ public final class Store: VectorDatabase {
         try env.write(openingDatabases: true) { txn -> Bool in
             guard let value = try collectionsDB.get(txn, name) else { return false }
             let info = try Self.decodeInfo(value, name: name)
-            let tableNames =
-                Format.Table.allCases.map { $0.name(cid: info.cid) } + Format.KeywordTable.allCases.map { $0.name(cid: info.cid) }
+            let tableNames = Format.allTableNames(cid: info.cid)
             for tableName in tableNames {
                 if let dbi = try env.database(tableName, flags: [], in: txn) {
                     try txn.clear(dbi)

@@ -3,6 +3,7 @@
 struct Float32Codec: VectorCodec {
     var encoding: VectorEncoding { .float32 }
     var headerCode: UInt8 { 0 }
+    var isCompact: Bool { false }
 
     func bytesPerVector(dimension: Int) -> Int { dimension * 4 }
 
@@ -16,12 +17,12 @@ struct Float32Codec: VectorCodec {
     }
 
     func scoreTile(
-        _ stored: UnsafeRawPointer, rows: Int, dimension: Int, queries: UnsafePointer<Float>, count: Int, alpha: Float,
+        _ stored: UnsafeRawPointer, rows: Int, dimension: Int, queries: PreparedQueries, alpha: Float,
         scores: UnsafeMutablePointer<Float>
     ) {
         // Blocks are 16-byte aligned in the map (checked when a BlockView is made).
         BLASKernels.scoreTile(
-            stored.assumingMemoryBound(to: Float.self), rows: rows, dim: dimension, queries: queries, count: count, alpha: alpha,
-            scores: scores)
+            stored.assumingMemoryBound(to: Float.self), rows: rows, dim: dimension, queries: queries.floats,
+            count: queries.count, alpha: alpha, scores: scores)
     }
 }

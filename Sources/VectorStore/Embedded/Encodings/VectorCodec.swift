@@ -1,3 +1,5 @@
+import CQuiverKernels
+
 /// How one `VectorEncoding` is laid out in a block, written, read back and scored. Every
 /// path that touches stored vectors (write, merge, get, scan, gather) goes through the
 /// collection's codec, so a compact encoding (f16, int8) is one more conformance, in the
@@ -8,17 +10,24 @@ protocol VectorCodec: Sendable {
     /// The code stored in a block header (offset 12). f32 is 0: blocks written before
     /// encodings were recorded have zeros there.
     var headerCode: UInt8 { get }
+    /// True when the stored vectors only approximate the written ones: the collection
+    /// then also keeps each vector in float32 (`Format.RescoreTable.full`), scans the
+    /// compact blocks for `oversampling × k` candidates and rescores them exactly from
+    /// the float32 copies.
+    var isCompact: Bool { get }
     /// Bytes one stored vector of `dimension` components takes; a multiple of 4, so the
     /// block's later sections stay aligned.
     func bytesPerVector(dimension: Int) -> Int
     /// Writes `vector` (already normalized under cosine) at `out`.
     func encode(_ vector: UnsafeBufferPointer<Float>, into out: UnsafeMutableRawPointer)
-    /// Reads one stored vector of `dimension` components at `stored` into `out`.
+    /// Reads one stored vector of `dimension` components at `stored` into `out` (for a
+    /// compact encoding, its approximation).
     func decode(_ stored: UnsafeRawPointer, dimension: Int, into out: UnsafeMutablePointer<Float>)
     /// `scores[r × count + q] = alpha · ⟨stored r, query q⟩` for `rows` consecutive stored
-    /// vectors starting at `stored` and `count` float queries of `dimension` components.
+    /// vectors starting at `stored` and the prepared queries (for a compact encoding,
+    /// approximately).
     func scoreTile(
-        _ stored: UnsafeRawPointer, rows: Int, dimension: Int, queries: UnsafePointer<Float>, count: Int, alpha: Float,
+        _ stored: UnsafeRawPointer, rows: Int, dimension: Int, queries: PreparedQueries, alpha: Float,
         scores: UnsafeMutablePointer<Float>)
 }
 
@@ -27,6 +36,8 @@ extension VectorEncoding {
     var codec: any VectorCodec {
         switch self {
         case .float32: Float32Codec()
+        case .float16: Float16Codec()
+        case .int8: Int8Codec()
         }
     }
 
@@ -44,4 +55,52 @@ extension VectorCodec {
             count = dimension
         }
     }
+}
+
+/// A search's queries as the kernels read them, made once per search: the float queries
+/// (`count × dimension`), and for the int8 kernel their 7-bit quantization and scales.
+///
+/// `@unchecked Sendable`: the buffers are written only by `init` and read-only after, by
+/// the scan's workers; they are freed in `deinit`, after the last reader.
+final class PreparedQueries: @unchecked Sendable {
+    let count: Int
+    let dimension: Int
+    let floats: UnsafeMutablePointer<Float>
+    /// `count × dimension` codes, `round(q / s) + 64` (int8 collections only).
+    let codes: UnsafeMutablePointer<UInt8>?
+    /// The scale `s` of each quantized query.
+    let scales: UnsafeMutablePointer<Float>?
+
+    init(_ queries: [Float], count: Int, dimension: Int, quantize: Bool) {
+        self.count = count
+        self.dimension = dimension
+        let floats = UnsafeMutablePointer<Float>.allocate(capacity: max(1, queries.count))
+        queries.withUnsafeBufferPointer { if let base = $0.baseAddress { floats.initialize(from: base, count: queries.count) } }
+        self.floats = floats
+        if quantize {
+            let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, count * dimension))
+            let scales = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
+            for q in 0..<count {
+                scales[q] = quiver_quantize_query_u7(floats + q * dimension, dimension, codes + q * dimension)
+            }
+            self.codes = codes
+            self.scales = scales
+        } else {
+            codes = nil
+            scales = nil
+        }
+    }
+
+    deinit {
+        floats.deallocate()
+        codes?.deallocate()
+        scales?.deallocate()
+    }
+}
+
+/// Which kernels the compact codecs run: the instruction set the CPU has, or (for tests
+/// that compare the two) the portable C path.
+enum CompactKernels {
+    /// Whether the AVX2+FMA+F16C paths can run here.
+    static let simdAvailable = quiver_compact_simd_available() != 0
 }

@@ -14,6 +14,9 @@ struct SearchContext {
     let count: Int
     /// Hits wanted per query.
     let k: Int
+    /// Candidates a scan keeps per query: `k`, or for a compact encoding `oversampling ×
+    /// k` (rescored exactly afterwards). A gather scores exact vectors and keeps `k`.
+    let candidates: Int
     /// The queries in double precision, and the float kernels' error bound.
     let scorer: ExactScorer
 
@@ -43,13 +46,14 @@ struct ScanPath: AccessPath {
     var name: String { Self.name }
 
     func estimatedCost(_ context: SearchContext) -> Double? {
-        // Streaming the vectors at memory speed, plus the FLOPs.
-        Double(context.live) * (Double(context.dimension * 4) / 20_000 + context.flopsPerRow)
+        // Streaming the stored vectors at memory speed, plus the FLOPs.
+        let bytes = context.collection.codec.bytesPerVector(dimension: context.dimension)
+        return Double(context.live) * (Double(bytes) / 20_000 + context.flopsPerRow)
     }
 
     func run(_ context: SearchContext, into tops: inout [TopK]) throws -> [SearchPlan.Figure] {
         let threads = context.collection.scan(
-            context.views, rowSet: context.rowSet, queries: context.queries, count: context.count, k: context.k,
+            context.views, rowSet: context.rowSet, queries: context.queries, count: context.count, k: context.candidates,
             scorer: context.scorer, tops: &tops)
         var figures = [
             SearchPlan.Figure(SearchPlan.Figure.rowsScored, Double(context.views.reduce(0) { $0 + $1.count })),

@@ -6,7 +6,8 @@ extension LMDBCollection {
         try request.validateShape()
         switch request.mode {
         case .dense:
-            let (hits, plan) = try runSearch(request.queries, k: request.k, filter: request.filter)
+            let (hits, plan) = try runSearch(
+                request.queries, k: request.k, filter: request.filter, oversampling: request.oversampling)
             return SearchResponse(hits: hits, plan: plan)
         case .keyword, .hybrid:
             return try runTextSearch(request)
@@ -20,14 +21,16 @@ extension LMDBCollection {
 
     // MARK: Engine
 
-    func runSearch(_ queries: [[Float]], k: Int, filter: Filter?) throws -> (hits: [[SearchHit]], plan: SearchPlan) {
+    func runSearch(_ queries: [[Float]], k: Int, filter: Filter?, oversampling: Int? = nil) throws -> (
+        hits: [[SearchHit]], plan: SearchPlan
+    ) {
         try Self.checkK(k)
         try filter?.validate()
         guard !queries.isEmpty else { return ([], SearchPlan(access: ScanPath.name)) }
         let scorer = try scorer(for: queries)
         return try read { txn in
             let rowSet = try filter.map { try evaluate($0, txn) }
-            return try denseSearch(scorer, count: queries.count, k: k, rowSet: rowSet, txn)
+            return try denseSearch(scorer, count: queries.count, k: k, rowSet: rowSet, oversampling: oversampling, txn)
         }
     }
 
@@ -57,19 +60,23 @@ extension LMDBCollection {
         return ExactScorer(metric: info.metric, dimension: dim, queries: queries)
     }
 
-    /// The exact dense top-k of a batch inside `txn`, by the cheapest access path.
-    func denseSearch(_ scorer: ExactScorer, count b: Int, k: Int, rowSet: RowSet?, _ txn: Transaction) throws -> (
-        hits: [[SearchHit]], plan: SearchPlan
-    ) {
+    /// The dense top-k of a batch inside `txn`, by the cheapest access path: exact for f32,
+    /// and for a compact encoding the exact top k among the `oversampling × k` best by the
+    /// compact scores (nil: `StoreOptions.oversampling`).
+    func denseSearch(
+        _ scorer: ExactScorer, count b: Int, k: Int, rowSet: RowSet?, oversampling: Int? = nil, _ txn: Transaction
+    ) throws -> (hits: [[SearchHit]], plan: SearchPlan) {
         let views = try blockViews(txn)
         let live = views.reduce(0) { $0 + $1.live }
         // No search returns more than the collection holds: a huge k costs nothing.
         let k = min(k, max(1, live))
+        let factor = codec.isCompact ? max(1, oversampling ?? store.options.oversampling) : 1
+        let candidates = min(max(1, live), k.multipliedReportingOverflow(by: factor).overflow ? Int.max : k * factor)
         // Replaced by the path that runs, with the slack for the rows it scores.
         var tops = [TopK](repeating: TopK(k: k), count: b)
         let context = SearchContext(
             collection: self, txn: txn, views: views, live: live, rowSet: rowSet, queries: scorer.floatQueries, count: b, k: k,
-            scorer: scorer)
+            candidates: candidates, scorer: scorer)
         let plan = try SearchPlanner.run(accessPaths, context, into: &tops)
         let hits = try materialize(tops, k: k, scorer: scorer, views: views, txn)
         return (hits, plan)
@@ -107,7 +114,9 @@ extension LMDBCollection {
         let totalRows = tiles.reduce(0) { $0 + $1.rows }
         let work = Double(totalRows) * Double(dim) * Double(b)
         let threads = max(1, min(store.options.searchThreads, tiles.count, work < 4_000_000 ? 1 : Int.max))
-        let slacks = scorer.slacks(maxNormSquared: maxNormSquared)
+        // Compact scores are approximations with no useful bound: the scan keeps the k
+        // best of them (k already oversampled) and rescoring decides.
+        let slacks = codec.isCompact ? [Float](repeating: 0, count: b) : scorer.slacks(maxNormSquared: maxNormSquared)
         tops = slacks.map { TopK(k: k, slack: $0) }
         let l2 = info.metric == .l2
         let results = UnsafeMutableBufferPointer<[TopK]>.allocate(capacity: threads)
@@ -116,16 +125,14 @@ extension LMDBCollection {
             results.baseAddress?.deinitialize(count: threads)
             results.deallocate()
         }
-        queries.withUnsafeBufferPointer { qp in
-            guard let q = qp.baseAddress else { return }
-            let job = ScanJob(
-                views: views, tiles: tiles, queries: q, count: b, dim: dim, k: k, slacks: slacks, l2: l2,
-                rowsPerTile: rowsPerTile, threads: threads, rowSet: rowSet, results: results)
-            if threads == 1 {
-                job.run(0)
-            } else {
-                DispatchQueue.concurrentPerform(iterations: threads) { job.run($0) }
-            }
+        let prepared = PreparedQueries(queries, count: b, dimension: dim, quantize: info.encoding == .int8)
+        let job = ScanJob(
+            views: views, tiles: tiles, queries: prepared, count: b, dim: dim, k: k, slacks: slacks, l2: l2,
+            rowsPerTile: rowsPerTile, threads: threads, rowSet: rowSet, results: results)
+        if threads == 1 {
+            job.run(0)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: threads) { job.run($0) }
         }
         for w in 0..<threads {
             for qi in 0..<b { tops[qi].merge(results[w][qi]) }
@@ -134,7 +141,8 @@ extension LMDBCollection {
     }
 
     /// Scores only `rows` (sorted live row ids) into `tops` (one per query, made here),
-    /// copying their vectors into tiles.
+    /// copying their vectors into tiles: exact vectors (a compact collection's float32
+    /// copies), so the float kernels' error bound holds as for an f32 scan.
     func gather(
         _ rows: [UInt64], views: [BlockView], queries: [Float], count b: Int, k: Int, scorer: ExactScorer, tops: inout [TopK],
         _ txn: Transaction
@@ -170,7 +178,7 @@ extension LMDBCollection {
         while start < found.count {
             let rowsInTile = min(tile, found.count - start)
             for r in 0..<rowsInTile {
-                codec.decode(found[start + r].vector, dimension: dim, into: buffer + r * dim)
+                try exactVector(row: found[start + r].row, stored: found[start + r].vector, into: buffer + r * dim, txn)
             }
             queries.withUnsafeBufferPointer { qp in
                 guard let q = qp.baseAddress else { return }
@@ -222,9 +230,9 @@ extension LMDBCollection {
         }
         return try tops.enumerated().map { qi, top in
             // Best first by exact score; row order among equal scores only to be definite.
-            let candidates = top.candidates().map { e -> (rank: Double, exact: Double, row: UInt64) in
+            let candidates = try top.candidates().map { e -> (rank: Double, exact: Double, row: UInt64) in
                 let v = views[Int(e.view)]
-                v.codec.decode(v.vector(Int(e.slot)), dimension: dim, into: vector)
+                try exactVector(row: e.row, stored: v.vector(Int(e.slot)), into: vector, txn)
                 let exact = scorer.score(qi, vector)
                 return (scorer.rank(exact), exact, e.row)
             }.sorted { $0.rank > $1.rank || ($0.rank == $1.rank && $0.row < $1.row) }
@@ -263,7 +271,7 @@ extension LMDBCollection {
 private struct ScanJob: @unchecked Sendable {
     let views: [BlockView]
     let tiles: [(view: Int, start: Int, rows: Int)]
-    let queries: UnsafePointer<Float>
+    let queries: PreparedQueries
     let count: Int
     let dim: Int
     let k: Int
@@ -290,9 +298,7 @@ private struct ScanJob: @unchecked Sendable {
         while t < tEnd {
             let tile = tiles[t]
             let v = views[tile.view]
-            v.codec.scoreTile(
-                v.vector(tile.start), rows: tile.rows, dimension: dim, queries: queries, count: b,
-                alpha: l2 ? 2 : 1, scores: scores)
+            v.codec.scoreTile(v.vector(tile.start), rows: tile.rows, dimension: dim, queries: queries, alpha: l2 ? 2 : 1, scores: scores)
             thresholds.withUnsafeMutableBufferPointer { th in
                 // Scores at or above their query's threshold as the tile starts; thresholds
                 // only rise, so each is checked again before it enters.

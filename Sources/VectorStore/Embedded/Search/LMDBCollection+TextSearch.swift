@@ -29,7 +29,8 @@ extension LMDBCollection {
             let keywordPlan = SearchPlan(access: SearchMode.keyword.rawValue, figures: figures.figures(filterMatches: matches))
             let keywordHits = try ranked.map { try hits($0, txn) }
             guard hybrid, let scorer else { return SearchResponse(hits: keywordHits, plan: keywordPlan) }
-            let dense = try denseSearch(scorer, count: parsed.count, k: pool, rowSet: rowSet, txn)
+            let dense = try denseSearch(
+                scorer, count: parsed.count, k: pool, rowSet: rowSet, oversampling: request.oversampling, txn)
             // `+term`, `-term` and phrases constrain the dense candidates too.
             let denseHits = zip(parsed, dense.hits).map { q, hits in
                 Self.hasConstraints(q) ? hits.filter { Self.satisfies(q, index.analyzer.termsWithPositions($0.text)) } : hits

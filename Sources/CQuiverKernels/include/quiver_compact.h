@@ -1,0 +1,43 @@
+#ifndef QUIVER_COMPACT_H
+#define QUIVER_COMPACT_H
+#include <stddef.h>
+#include <stdint.h>
+
+// Kernels of the compact vector encodings (f16, int8). Each entry point chooses its
+// instruction set at run time (AVX2+FMA+F16C when the CPU has them) unless `portable` is
+// nonzero, which runs the plain C path every CPU has: the tests run both and compare.
+
+/// 1 when the AVX2+FMA+F16C paths below can run on this CPU.
+int quiver_compact_simd_available(void);
+
+/// IEEE half precision, round to nearest even; values beyond ±65504 become ±infinity.
+void quiver_f32_to_f16(const float *src, uint16_t *dst, size_t n, int portable);
+/// Half precision back to float (exact).
+void quiver_f16_to_f32(const uint16_t *src, float *dst, size_t n, int portable);
+
+/// scores[r * nq + q] = alpha * dot(row r, query q), where row r is `dim` halves at
+/// `rows + r * stride` bytes.
+void quiver_score_f16(const void *rows, size_t stride, size_t nrows, size_t dim,
+                      const float *queries, size_t nq, float alpha, float *scores, int portable);
+
+/// Bytes before the int8 components of a stored int8 vector: its scale (float) and the
+/// sum of its components (int32).
+#define QUIVER_I8_HEADER 8
+
+/// Quantizes `x` (dim floats) to a stored int8 vector at `out`: scale s = max|x| / 127,
+/// components round(x / s) in [-127, 127], and their sum.
+void quiver_quantize_i8(const float *x, size_t dim, void *out);
+
+/// Quantizes a query to 7-bit unsigned components: out[i] = round(q[i] / s) + 64 in
+/// [1, 127], s = max|q| / 63. Returns s. Seven bits keep every pair product sum of the
+/// AVX2 kernel (u8 × s8 pairs added in 16 bits) from saturating.
+float quiver_quantize_query_u7(const float *q, size_t dim, uint8_t *out);
+
+/// scores[r * nq + q] = alpha * s_r * s_q * (Σ u_q[i] · x_r[i] - 64 · Σ x_r[i]) for stored
+/// int8 vectors at `rows + r * stride` and quantized queries `queries + q * dim` with
+/// scales `qscales[q]`. The integer sums are exact: both paths give the same bits.
+void quiver_score_i8(const void *rows, size_t stride, size_t nrows, size_t dim,
+                     const uint8_t *queries, const float *qscales, size_t nq, float alpha,
+                     float *scores, int portable);
+
+#endif

@@ -1,0 +1,265 @@
+// Kernels of the compact vector encodings. A search over f16 or int8 vectors reads 2× or
+// 4× fewer bytes than over f32, so it can run faster than the memory-bandwidth bound of an
+// f32 scan only if converting and multiplying keep up with the narrower stream: these
+// kernels read each stored row once, straight from the memory map, and keep the queries
+// in cache. The AVX2 paths are chosen at run time; the portable paths are plain C.
+#include "quiver_compact.h"
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+int quiver_compact_simd_available(void) {
+    static int available = -1;
+    if (available < 0) {
+        __builtin_cpu_init();
+        available = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    }
+    return available;
+}
+
+static inline int use_simd(int portable) { return !portable && quiver_compact_simd_available(); }
+
+#define TARGET __attribute__((target("avx2,fma,f16c")))
+
+// MARK: Half precision
+
+// Round to nearest even, as F16C's vcvtps2ph with _MM_FROUND_TO_NEAREST_INT does (after
+// F. Giesen, "float->half variants"): the two paths give the same bits for every finite float.
+static uint16_t f32_to_f16_scalar(float value) {
+    uint32_t f;
+    memcpy(&f, &value, 4);
+    uint32_t sign = f & 0x80000000u;
+    f ^= sign;
+    uint16_t o;
+    if (f >= (uint32_t)(127 + 16) << 23) {
+        o = f > 0x7f800000u ? 0x7e00 : 0x7c00;
+    } else if (f < (uint32_t)113 << 23) {
+        // Subnormal or zero: adding a magic float aligns the 10 mantissa bits at the bottom,
+        // and the FPU's round-to-nearest-even rounds them.
+        uint32_t magic_bits = (uint32_t)((127 - 15) + (23 - 10) + 1) << 23;
+        float magic, x;
+        memcpy(&magic, &magic_bits, 4);
+        memcpy(&x, &f, 4);
+        x += magic;
+        uint32_t xb;
+        memcpy(&xb, &x, 4);
+        o = (uint16_t)(xb - magic_bits);
+    } else {
+        uint32_t odd = (f >> 13) & 1;
+        f += ((uint32_t)(15 - 127) << 23) + 0xfff;
+        f += odd;
+        o = (uint16_t)(f >> 13);
+    }
+    return o | (uint16_t)(sign >> 16);
+}
+
+static float f16_to_f32_scalar(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+    uint32_t bits;
+    if (exp == 0) {
+        float f = (float)mant * 0x1p-24f;
+        memcpy(&bits, &f, 4);
+        bits |= sign;
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | (mant << 13);
+    } else {
+        bits = sign | ((exp + 112) << 23) | (mant << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+TARGET static void f32_to_f16_simd(const float *src, uint16_t *dst, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) dst[i] = f32_to_f16_scalar(src[i]);
+}
+
+TARGET static void f16_to_f32_simd(const uint16_t *src, float *dst, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    for (; i < n; i++) dst[i] = f16_to_f32_scalar(src[i]);
+}
+
+void quiver_f32_to_f16(const float *src, uint16_t *dst, size_t n, int portable) {
+    if (use_simd(portable)) {
+        f32_to_f16_simd(src, dst, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) dst[i] = f32_to_f16_scalar(src[i]);
+}
+
+void quiver_f16_to_f32(const uint16_t *src, float *dst, size_t n, int portable) {
+    if (use_simd(portable)) {
+        f16_to_f32_simd(src, dst, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) dst[i] = f16_to_f32_scalar(src[i]);
+}
+
+TARGET static inline float hsum_ps(__m256 v) {
+    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    __m128 sh = _mm_movehdup_ps(lo);
+    lo = _mm_add_ps(lo, sh);
+    sh = _mm_movehl_ps(sh, lo);
+    return _mm_cvtss_f32(_mm_add_ss(lo, sh));
+}
+
+// One half-precision row against one float query: 32 components per step in 4 chains.
+TARGET static float dot_f16(const uint16_t *x, const float *q, size_t dim) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    size_t k = 0;
+    for (; k + 32 <= dim; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + k))), _mm256_loadu_ps(q + k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + k + 8))), _mm256_loadu_ps(q + k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + k + 16))), _mm256_loadu_ps(q + k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + k + 24))), _mm256_loadu_ps(q + k + 24), a3);
+    }
+    for (; k + 8 <= dim; k += 8)
+        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + k))), _mm256_loadu_ps(q + k), a0);
+    float s = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; k < dim; k++) s += f16_to_f32_scalar(x[k]) * q[k];
+    return s;
+}
+
+TARGET static void score_f16_simd(const char *rows, size_t stride, size_t nrows, size_t dim, const float *queries,
+                                  size_t nq, float alpha, float *scores) {
+    for (size_t r = 0; r < nrows; r++) {
+        const uint16_t *x = (const uint16_t *)(rows + r * stride);
+        if (r + 4 < nrows) _mm_prefetch(rows + (r + 4) * stride, _MM_HINT_T0);
+        for (size_t q = 0; q < nq; q++) scores[r * nq + q] = alpha * dot_f16(x, queries + q * dim, dim);
+    }
+}
+
+void quiver_score_f16(const void *rows, size_t stride, size_t nrows, size_t dim, const float *queries, size_t nq,
+                      float alpha, float *scores, int portable) {
+    if (use_simd(portable)) {
+        score_f16_simd(rows, stride, nrows, dim, queries, nq, alpha, scores);
+        return;
+    }
+    for (size_t r = 0; r < nrows; r++) {
+        const uint16_t *x = (const uint16_t *)((const char *)rows + r * stride);
+        for (size_t q = 0; q < nq; q++) {
+            const float *v = queries + q * dim;
+            float s = 0;
+            for (size_t k = 0; k < dim; k++) s += f16_to_f32_scalar(x[k]) * v[k];
+            scores[r * nq + q] = alpha * s;
+        }
+    }
+}
+
+// MARK: int8
+
+void quiver_quantize_i8(const float *x, size_t dim, void *out) {
+    float m = 0;
+    for (size_t i = 0; i < dim; i++) m = fmaxf(m, fabsf(x[i]));
+    float scale = m / 127.0f;
+    float inv = m > 0 ? 127.0f / m : 0;
+    int8_t *c = (int8_t *)out + QUIVER_I8_HEADER;
+    int32_t sum = 0;
+    for (size_t i = 0; i < dim; i++) {
+        long v = lrintf(x[i] * inv);
+        if (v > 127) v = 127;
+        if (v < -127) v = -127;
+        c[i] = (int8_t)v;
+        sum += (int32_t)v;
+    }
+    memcpy(out, &scale, 4);
+    memcpy((char *)out + 4, &sum, 4);
+}
+
+float quiver_quantize_query_u7(const float *q, size_t dim, uint8_t *out) {
+    float m = 0;
+    for (size_t i = 0; i < dim; i++) m = fmaxf(m, fabsf(q[i]));
+    float inv = m > 0 ? 63.0f / m : 0;
+    for (size_t i = 0; i < dim; i++) {
+        long v = lrintf(q[i] * inv);
+        if (v > 63) v = 63;
+        if (v < -63) v = -63;
+        out[i] = (uint8_t)(v + 64);
+    }
+    return m / 63.0f;
+}
+
+static inline float i8_score(const char *row, int64_t dot, float qscale, float alpha) {
+    float scale;
+    int32_t sum;
+    memcpy(&scale, row, 4);
+    memcpy(&sum, row + 4, 4);
+    return alpha * scale * qscale * (float)(dot - 64 * (int64_t)sum);
+}
+
+static int64_t dot_u7_i8_scalar(const uint8_t *q, const int8_t *x, size_t from, size_t dim) {
+    int64_t s = 0;
+    for (size_t k = from; k < dim; k++) s += (int64_t)q[k] * x[k];
+    return s;
+}
+
+TARGET static inline int32_t hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+// u7 × s8 pairs summed in 16 bits (at most 2 · 127 · 127 = 32258: no saturation), then in
+// 32 bits; per row the sums fit in 32 bits for any dimension up to 65536.
+TARGET static void score_i8_simd(const char *rows, size_t stride, size_t nrows, size_t dim, const uint8_t *queries,
+                                 const float *qscales, size_t nq, float alpha, float *scores) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    size_t main = dim & ~(size_t)31;
+    for (size_t r = 0; r < nrows; r++) {
+        const char *row = rows + r * stride;
+        const int8_t *x = (const int8_t *)(row + QUIVER_I8_HEADER);
+        if (r + 4 < nrows) _mm_prefetch(rows + (r + 4) * stride, _MM_HINT_T0);
+        size_t q = 0;
+        for (; q + 4 <= nq; q += 4) {
+            const uint8_t *q0 = queries + q * dim, *q1 = q0 + dim, *q2 = q1 + dim, *q3 = q2 + dim;
+            __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+            for (size_t k = 0; k < main; k += 32) {
+                __m256i xv = _mm256_loadu_si256((const __m256i *)(x + k));
+                a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)(q0 + k)), xv), ones));
+                a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)(q1 + k)), xv), ones));
+                a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)(q2 + k)), xv), ones));
+                a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)(q3 + k)), xv), ones));
+            }
+            scores[r * nq + q] = i8_score(row, hsum_epi32(a0) + dot_u7_i8_scalar(q0, x, main, dim), qscales[q], alpha);
+            scores[r * nq + q + 1] = i8_score(row, hsum_epi32(a1) + dot_u7_i8_scalar(q1, x, main, dim), qscales[q + 1], alpha);
+            scores[r * nq + q + 2] = i8_score(row, hsum_epi32(a2) + dot_u7_i8_scalar(q2, x, main, dim), qscales[q + 2], alpha);
+            scores[r * nq + q + 3] = i8_score(row, hsum_epi32(a3) + dot_u7_i8_scalar(q3, x, main, dim), qscales[q + 3], alpha);
+        }
+        for (; q < nq; q++) {
+            const uint8_t *q0 = queries + q * dim;
+            __m256i a0 = _mm256_setzero_si256(), a1 = a0;
+            size_t k = 0;
+            for (; k + 64 <= main; k += 64) {
+                a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)(q0 + k)),
+                                                                               _mm256_loadu_si256((const __m256i *)(x + k))), ones));
+                a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)(q0 + k + 32)),
+                                                                               _mm256_loadu_si256((const __m256i *)(x + k + 32))), ones));
+            }
+            for (; k < main; k += 32)
+                a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)(q0 + k)),
+                                                                               _mm256_loadu_si256((const __m256i *)(x + k))), ones));
+            int64_t dot = hsum_epi32(_mm256_add_epi32(a0, a1)) + dot_u7_i8_scalar(q0, x, main, dim);
+            scores[r * nq + q] = i8_score(row, dot, qscales[q], alpha);
+        }
+    }
+}
+
+void quiver_score_i8(const void *rows, size_t stride, size_t nrows, size_t dim, const uint8_t *queries,
+                     const float *qscales, size_t nq, float alpha, float *scores, int portable) {
+    if (use_simd(portable)) {
+        score_i8_simd(rows, stride, nrows, dim, queries, qscales, nq, alpha, scores);
+        return;
+    }
+    for (size_t r = 0; r < nrows; r++) {
+        const char *row = (const char *)rows + r * stride;
+        const int8_t *x = (const int8_t *)(row + QUIVER_I8_HEADER);
+        for (size_t q = 0; q < nq; q++)
+            scores[r * nq + q] = i8_score(row, dot_u7_i8_scalar(queries + q * dim, x, 0, dim), qscales[q], alpha);
+    }
+}

@@ -1,0 +1,283 @@
+import CQuiverKernels
+import Foundation
+import Testing
+import TestSupport
+@testable import VectorStore
+
+/// The f16 and int8 encodings: their kernels (SIMD against the portable path), and
+/// collections that scan the compact vectors and rescore from float32 copies.
+@Suite struct CompactEncodingTests {
+    static let compact: [VectorEncoding] = [.float16, .int8]
+
+    // MARK: Kernels
+
+    /// The SIMD and portable half conversions give the same bits for every kind of float:
+    /// normals, subnormal halves, ties to even, overflow to infinity, signed zeros.
+    @Test func halfConversionsAgreeBitForBit() {
+        var rng = SeededGenerator(seed: 7)
+        var values: [Float] = [
+            0, -0, 1, -1, 65504, 65519.99, 65520, -65520, 1e9, 6.1e-5, 6.0e-8, 5.96e-8, 2.98e-8, 1e-10, 0.333333, 2049, 2051,
+            .leastNonzeroMagnitude, -.greatestFiniteMagnitude,
+        ]
+        for _ in 0..<4000 {
+            let bits = UInt32(truncatingIfNeeded: rng.next())
+            let f = Float(bitPattern: bits)
+            if f.isFinite { values.append(f) }
+            values.append(Float(Int(rng.next() % 200_001) - 100_000) / 1000)
+        }
+        let n = values.count
+        var simd = [UInt16](repeating: 0, count: n)
+        var portable = [UInt16](repeating: 0, count: n)
+        quiver_f32_to_f16(values, &simd, n, 0)
+        quiver_f32_to_f16(values, &portable, n, 1)
+        #expect(simd == portable)
+        // Half of 1 is 0x3C00, 65520 rounds up to infinity, 2049 ties to even (2048).
+        #expect(portable[2] == 0x3C00)
+        #expect(portable[6] == 0x7C00 && portable[7] == 0xFC00)
+        #expect(portable[15] == 0x6800)
+        var backSIMD = [Float](repeating: 0, count: n)
+        var backPortable = [Float](repeating: 0, count: n)
+        quiver_f16_to_f32(portable, &backSIMD, n, 0)
+        quiver_f16_to_f32(portable, &backPortable, n, 1)
+        #expect(backSIMD.map(\.bitPattern) == backPortable.map(\.bitPattern))
+        // Within the half range the round trip is within half a unit in the last place.
+        for (x, y) in zip(values, backPortable) where abs(x) >= 6.2e-5 && abs(x) <= 65504 {
+            #expect(abs(x - y) <= abs(x) * 0x1p-11, "\(x) came back as \(y)")
+        }
+    }
+
+    /// The int8 kernels sum in integers: SIMD and portable give the same scores for every
+    /// batch size (the 4-query groups and the single-query loop) and any dimension (the
+    /// 32-byte steps and the tail), and the scores approximate the float dot product.
+    @Test(arguments: [1, 5, 31, 32, 100, 384])
+    func int8KernelsAgreeAndApproximateTheDotProduct(dim: Int) {
+        var rng = SeededGenerator(seed: UInt64(dim))
+        let codec = Int8Codec()
+        let stride = codec.bytesPerVector(dimension: dim)
+        let rows = 37
+        let vectors = (0..<rows).map { _ in rng.vector(dim) }
+        var stored = [UInt8](repeating: 0xAA, count: rows * stride)
+        stored.withUnsafeMutableBytes { out in
+            for (r, v) in vectors.enumerated() { v.withUnsafeBufferPointer { codec.encode($0, into: out.baseAddress! + r * stride) } }
+        }
+        for count in [1, 3, 4, 9] {
+            let queries = (0..<count).map { _ in rng.vector(dim) }
+            let prepared = PreparedQueries(queries.flatMap { $0 }, count: count, dimension: dim, quantize: true)
+            var simd = [Float](repeating: 0, count: rows * count)
+            var portable = [Float](repeating: 0, count: rows * count)
+            stored.withUnsafeBytes { s in
+                codec.scoreTile(s.baseAddress!, rows: rows, dimension: dim, queries: prepared, alpha: 2, scores: &simd)
+                Int8Codec(portable: true).scoreTile(
+                    s.baseAddress!, rows: rows, dimension: dim, queries: prepared, alpha: 2, scores: &portable)
+            }
+            #expect(simd.map(\.bitPattern) == portable.map(\.bitPattern))
+            for r in 0..<rows {
+                for q in 0..<count {
+                    let exact = 2 * zip(vectors[r], queries[q]).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+                    let bound =
+                        2 * 0.03 * Double(vectors[r].map { abs($0) }.max()!) * Double(queries[q].map { abs($0) }.max()!)
+                        * Double(dim).squareRoot() + 1e-6
+                    #expect(abs(Double(portable[r * count + q]) - exact) <= bound, "row \(r) query \(q)")
+                }
+            }
+        }
+    }
+
+    /// The f16 kernels (fused for small batches, converted tiles for large ones) agree
+    /// with the portable path and with the dot product of the decoded vectors.
+    @Test(arguments: [3, 384])
+    func float16KernelsAgree(dim: Int) {
+        var rng = SeededGenerator(seed: 99)
+        let codec = Float16Codec()
+        let stride = codec.bytesPerVector(dimension: dim)
+        let rows = 21
+        var stored = [UInt8](repeating: 0, count: rows * stride)
+        stored.withUnsafeMutableBytes { out in
+            for r in 0..<rows { rng.vector(dim).withUnsafeBufferPointer { codec.encode($0, into: out.baseAddress! + r * stride) } }
+        }
+        for count in [1, 2, 40] {
+            let queries = (0..<count).flatMap { _ in rng.vector(dim) }
+            let prepared = PreparedQueries(queries, count: count, dimension: dim, quantize: false)
+            var simd = [Float](repeating: 0, count: rows * count)
+            var portable = [Float](repeating: 0, count: rows * count)
+            stored.withUnsafeBytes { s in
+                codec.scoreTile(s.baseAddress!, rows: rows, dimension: dim, queries: prepared, alpha: 1, scores: &simd)
+                Float16Codec(portable: true).scoreTile(
+                    s.baseAddress!, rows: rows, dimension: dim, queries: prepared, alpha: 1, scores: &portable)
+                for r in 0..<rows {
+                    let x = codec.decode(s.baseAddress! + r * stride, dimension: dim)
+                    for q in 0..<count {
+                        let exact = zip(x, queries[(q * dim)...]).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+                        #expect(abs(Double(simd[r * count + q]) - exact) < 1e-3 * Double(dim))
+                        #expect(abs(simd[r * count + q] - portable[r * count + q]) < 1e-3 * Float(dim))
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Collections
+
+    /// A compact collection with rescoring of every row returns exactly the f32 answer:
+    /// the compact scan, the float32 copies and rescoring are plumbed right, through
+    /// inserts, replacements, deletes and compaction, for every metric.
+    @Test(arguments: compact, Metric.allCases)
+    func fullRescoringIsExact(encoding: VectorEncoding, metric: Metric) throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let c = try store.createCollection("c", dimension: 24, metric: metric, encoding: encoding)
+        var rng = SeededGenerator(seed: 5)
+        var ref = BruteForce(metric: metric)
+        var batch: [Record] = []
+        for i in 0..<1500 {
+            batch.append(Record(id: "id\(i)", vector: rng.vector(24), metadata: ["even": .bool(i % 2 == 0), "n": .int(Int64(i))]))
+            if batch.count == 300 {
+                try c.upsert(batch)
+                ref.upsert(batch)
+                batch = []
+            }
+        }
+        let replaced = stride(from: 1, to: 1500, by: 9).map { Record(id: "id\($0)", vector: rng.vector(24), metadata: ["n": .int(-1)]) }
+        try c.upsert(replaced)
+        ref.upsert(replaced)
+        let gone = stride(from: 4, to: 1500, by: 7).map { "id\($0)" }
+        try c.delete(ids: gone)
+        ref.delete(gone)
+        for round in 0..<2 {
+            if round == 1 { try c.compact() }
+            for _ in 0..<4 {
+                let q = rng.vector(24)
+                var request = SearchRequest(queries: [q], k: 10)
+                request.oversampling = 10_000
+                let hits = try c.search(request).hits[0]
+                let expected = ref.search(q, k: 10)
+                #expect(hits.map(\.id) == expected.map(\.id))
+                for (h, e) in zip(hits, expected) { #expect(abs(Double(h.score) - e.score) < 1e-4) }
+            }
+            // A selective filter gathers float32 vectors: exact whatever the oversampling.
+            let q = rng.vector(24)
+            let filtered = try c.search(q, k: 5, filter: .equals("n", .int(-1)))
+            #expect(filtered.map(\.id) == ref.search(q, k: 5) { $0["n"] == .int(-1) }.map(\.id))
+            #expect(try store.check().isHealthy)
+        }
+        // `get` returns the vector as written (unit length under cosine), not its
+        // compact approximation.
+        let original = replaced[3]
+        let got = try #require(try c.get(original.id))
+        var expected = original.vector
+        if metric == .cosine {
+            let norm = expected.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            expected = expected.map { $0 * (1 / norm) }
+        }
+        #expect(got.vector.map(\.bitPattern) == expected.map(\.bitPattern))
+        #expect(try c.count() == ref.records.count)
+    }
+
+    /// With the default oversampling the compact encodings find nearly all of the exact
+    /// top 10 on clustered vectors (the benchmark measures real ones), and the scan's plan
+    /// is reported.
+    @Test(arguments: compact)
+    func defaultOversamplingFindsTheExactNeighbours(encoding: VectorEncoding) throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let dim = 64
+        let c = try store.createCollection("c", dimension: dim, metric: .cosine, encoding: encoding)
+        var rng = SeededGenerator(seed: 11)
+        let centers = (0..<20).map { _ in rng.vector(dim) }
+        var ref = BruteForce(metric: .cosine)
+        let records = (0..<4000).map { i -> Record in
+            let center = centers[i % centers.count]
+            let noise = rng.vector(dim)
+            return Record(id: "r\(i)", vector: zip(center, noise).map { $0 + 0.4 * $1 })
+        }
+        try c.upsert(records)
+        ref.upsert(records)
+        var found = 0
+        let queries = (0..<50).map { i in zip(centers[i % 20], rng.vector(dim)).map { $0 + 0.4 * $1 } }
+        let response = try c.search(SearchRequest(queries: queries, k: 10))
+        for (q, hits) in zip(queries, response.hits) {
+            found += Set(hits.map(\.id)).intersection(ref.search(q, k: 10).map(\.id)).count
+        }
+        let recall = Double(found) / 500
+        #expect(recall >= 0.97, "recall@10 \(recall) with \(encoding.rawValue)")
+        #expect(response.plan.access == ScanPath.name)
+    }
+
+    /// The encoding is recorded and checked on open; a compact collection raises the
+    /// store's format version (older Quivers then refuse the store rather than read int8
+    /// blocks as floats), a store of f32 collections stays at version 1.
+    @Test func encodingIsRecordedAndRaisesTheFormatVersion() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        do {
+            let store = try Store(path: dir.path)
+            _ = try store.createCollection("plain", dimension: 4, metric: .dot)
+            #expect(try store.formatVersion() == 1)
+            let c = try store.createCollection("small", dimension: 4, metric: .dot, encoding: .int8)
+            try c.upsert([Record(id: "a", vector: [1, 2, 3, 4])])
+            #expect(try store.formatVersion() == 2)
+        }
+        let store = try Store(path: dir.path)
+        #expect(try store.collection("small").info.encoding == .int8)
+        let error = #expect(throws: StoreError.self) {
+            try store.openOrCreateCollection("small", dimension: 4, metric: .dot, encoding: .float16)
+        }
+        #expect(error?.code == .collectionExists)
+        #expect(error?.input == "encoding")
+        #expect(try store.openOrCreateCollection("small", dimension: 4, metric: .dot, encoding: .int8).get("a")?.vector == [1, 2, 3, 4])
+    }
+
+    /// Half precision cannot hold components beyond ±65504: such a record is refused with
+    /// an error naming it and the component, and nothing of its batch is written.
+    @Test func float16RefusesComponentsOutOfRange() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let c = try store.createCollection("c", dimension: 3, metric: .dot, encoding: .float16)
+        let error = #expect(throws: StoreError.self) {
+            try c.upsert([Record(id: "ok", vector: [1, 2, 3]), Record(id: "big", vector: [1, 70000, 3])])
+        }
+        #expect(error?.code == .invalidVector)
+        #expect(error?.recordID == "big")
+        #expect(error?.message.contains("component 1") == true)
+        #expect(try c.count() == 0)
+        // Under cosine vectors are unit length before encoding: any finite vector fits.
+        let unit = try store.createCollection("u", dimension: 3, metric: .cosine, encoding: .float16)
+        try unit.upsert([Record(id: "big", vector: [1, 70000, 3])])
+        #expect(try unit.search([0, 1, 0], k: 1).first?.id == "big")
+    }
+
+    /// `check()` finds a compact collection's missing or damaged float32 vectors.
+    @Test func checkFindsMissingFloat32Vectors() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let c = try store.createCollection("c", dimension: 4, metric: .l2, encoding: .int8)
+        try c.upsert((0..<10).map { Record(id: "r\($0)", vector: [Float($0), 1, 2, 3]) })
+        #expect(try store.check().isHealthy)
+        let full = try #require(c.fullVectors)
+        try store.env.write { txn in
+            let row = try #require(try c.rowID(of: "r3", txn))
+            try full.delete(txn, row)
+        }
+        let report = try store.check()
+        #expect(!report.isHealthy)
+        #expect(report.problems.contains { $0.contains("\"r3\"") && $0.contains("float32") })
+        let error = #expect(throws: StoreError.self) { try c.get("r3") }
+        #expect(error?.code == .corrupted)
+    }
+
+    /// An oversampling below 1 is refused.
+    @Test func oversamplingMustBePositive() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let c = try store.createCollection("c", dimension: 2, metric: .dot, encoding: .int8)
+        var request = SearchRequest(queries: [[1, 0]], k: 1)
+        request.oversampling = 0
+        let error = #expect(throws: StoreError.self) { try c.search(request) }
+        #expect(error?.code == .invalidArgument)
+    }
+}
