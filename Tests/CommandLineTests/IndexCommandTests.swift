@@ -43,3 +43,28 @@ import Testing
         #expect(try run(["index", Self.data, "--splitter", "nonsense"]).status == 2)
     }
 }
+
+extension IndexCommandTests {
+    /// `--encoding i8` makes a compact collection that searches and reports its encoding;
+    /// asking for another encoding later is refused, naming it, and nothing changes.
+    @Test func compactEncodingFromTheCommandLine() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        #expect(try run(["index", Self.data, "--store", dir.path, "--embedder", "hash", "--encoding", "i8"]).status == 0)
+        let stats = try run(["stats", "--store", dir.path, "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(stats.out.utf8)) as? [String: Any]
+        let collections = object?["collections"] as? [[String: Any]]
+        #expect(collections?.first?["encoding"] as? String == "i8")
+        let records = collections?.first?["records"] as? Int
+        let search = try run(["search", "lighthouse keeper", "--store", dir.path, "--json", "-k", "2", "--mode", "dense"])
+        #expect(search.status == 0)
+        let hits = (try JSONSerialization.jsonObject(with: Data(search.out.utf8)) as? [String: Any])?["hits"] as? [[String: Any]]
+        #expect(hits?.count == 2)
+        let other = try run(["index", Self.data, "--store", dir.path, "--embedder", "hash", "--encoding", "f16"])
+        #expect(other.status != 0)
+        let after =
+            try JSONSerialization.jsonObject(with: Data(try run(["stats", "--store", dir.path, "--json"]).out.utf8)) as? [String: Any]
+        #expect((after?["collections"] as? [[String: Any]])?.first?["records"] as? Int == records)
+        #expect(try run(["index", Self.data, "--encoding", "f8"]).status == 2)
+    }
+}

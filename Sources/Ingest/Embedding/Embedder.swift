@@ -103,7 +103,8 @@ extension VectorDatabase {
     ///   (`expected`) and the embedder given (`actual`); `.collectionExists` for another
     ///   metric or analyzer; or the store's errors.
     public func openOrCreateCollection(
-        _ name: String, for embedder: some Embedder, metric: Metric = .cosine, keywordAnalyzer: AnalyzerSettings? = .english
+        _ name: String, for embedder: some Embedder, metric: Metric = .cosine, keywordAnalyzer: AnalyzerSettings? = .english,
+        encoding: VectorEncoding? = nil
     ) throws -> CollectionType {
         do {
             let existing = try collection(name)
@@ -112,6 +113,12 @@ extension VectorDatabase {
                 throw QuiverError(
                     .collectionExists, "collection \"\(name)\" uses metric \(existing.info.metric.rawValue), not \(metric.rawValue)",
                     input: "metric", collection: name, expected: existing.info.metric.rawValue, actual: metric.rawValue)
+            }
+            if let encoding, existing.info.encoding != encoding {
+                throw QuiverError(
+                    .collectionExists,
+                    "collection \"\(name)\" stores \(existing.info.encoding.rawValue) vectors, not \(encoding.rawValue)",
+                    input: "encoding", collection: name, expected: existing.info.encoding.rawValue, actual: encoding.rawValue)
             }
             let recorded = existing.info.configuration[KeywordIndexSettings.configurationKey]
             if let keywordAnalyzer, let recorded, recorded != keywordAnalyzer.identifier {
@@ -133,22 +140,25 @@ extension VectorDatabase {
         } catch let error as QuiverError where error.code == .collectionNotFound {
             do {
                 var settings = CollectionSettings(
-                    dimension: embedder.dimension, metric: metric, configuration: embedder.record.configuration)
+                    dimension: embedder.dimension, metric: metric, encoding: encoding ?? .float32,
+                    configuration: embedder.record.configuration)
                 settings.keywordAnalyzer = keywordAnalyzer
                 return try createCollection(name, settings: settings)
             } catch let error as QuiverError where error.code == .collectionExists {
                 // Created meanwhile by someone else: checked like any existing one.
-                return try openOrCreateCollection(name, for: embedder, metric: metric, keywordAnalyzer: keywordAnalyzer)
+                return try openOrCreateCollection(
+                    name, for: embedder, metric: metric, keywordAnalyzer: keywordAnalyzer, encoding: encoding)
             }
         }
     }
 
     /// Opens or creates the collection for vectors of `embedder`, off the cooperative pool.
     public func openOrCreateCollection(
-        _ name: String, for embedder: some Embedder, metric: Metric = .cosine, keywordAnalyzer: AnalyzerSettings? = .english
+        _ name: String, for embedder: some Embedder, metric: Metric = .cosine, keywordAnalyzer: AnalyzerSettings? = .english,
+        encoding: VectorEncoding? = nil
     ) async throws -> CollectionType {
         try await BlockingExecutor.shared.run {
-            try self.openOrCreateCollection(name, for: embedder, metric: metric, keywordAnalyzer: keywordAnalyzer)
+            try self.openOrCreateCollection(name, for: embedder, metric: metric, keywordAnalyzer: keywordAnalyzer, encoding: encoding)
         }
     }
 }

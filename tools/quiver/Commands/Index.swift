@@ -23,6 +23,11 @@ struct Index: AsyncParsableCommand, VerboseCommand {
     @Flag(help: "Print the report as JSON.") var json = false
     @OptionGroup var analyzerOptions: AnalyzerOptions
     @Flag(help: "Create a new collection without a keyword index (dense search only).") var noKeywordIndex = false
+    @Option(
+        help: ArgumentHelp(
+            "How a new collection stores vectors: f32, f16 or i8 (compact ones are scanned faster and rescored from a float32 copy).",
+            valueName: "encoding"))
+    var encoding: VectorEncoding?
     @OptionGroup var verbosity: VerboseOptions
 
     func validate() throws {
@@ -56,7 +61,7 @@ struct Index: AsyncParsableCommand, VerboseCommand {
             noKeywordIndex ? nil : analyzerOptions.given ? try analyzerOptions.settings() : found == nil ? .english : nil
         do {
             // A new collection records the embedder and, for a server, where it runs.
-            target = try await store.openOrCreateCollection(collection, for: embedder, keywordAnalyzer: analyzer)
+            target = try await store.openOrCreateCollection(collection, for: embedder, keywordAnalyzer: analyzer, encoding: encoding)
         } catch let e as IngestError where e.code == .embedderMismatch {
             throw CLIError(e.message, hint: "pass the same --embedder, --model and --dimensions as before, or another --collection")
         }

@@ -27,7 +27,8 @@ struct Stats: ParsableCommand, VerboseCommand {
             rows.append([
                 "name": info.name, "records": try c.count(), "documents": try c.distinctStringValueCount(of: ChunkSchema.Key.document),
                 "dimension": info.dimension,
-                "metric": info.metric.rawValue, "embedder": info.configuration[Store.embedderKey] ?? NSNull(),
+                "metric": info.metric.rawValue, "encoding": info.encoding.rawValue,
+                "embedder": info.configuration[Store.embedderKey] ?? NSNull(),
                 "keyword_analyzer": info.keywordAnalyzer?.identifier ?? NSNull(),
             ])
         }
@@ -44,7 +45,7 @@ struct Stats: ParsableCommand, VerboseCommand {
         for r in rows {
             print(
                 TerminalText.line(
-                    "  \(r["name"]!): \(r["records"]!) chunks of \(r["documents"]!) documents, d=\(r["dimension"]!) \(r["metric"]!), "
+                    "  \(r["name"]!): \(r["records"]!) chunks of \(r["documents"]!) documents, d=\(r["dimension"]!) \(r["metric"]!) \(r["encoding"]!), "
                         + "embedder \(r["embedder"] as? String ?? "unrecorded"), "
                         + ((r["keyword_analyzer"] as? String).map { "keyword index (\($0))" } ?? "no keyword index")))
         }
