@@ -250,10 +250,87 @@ TARGET static void score_i8_simd(const char *rows, size_t stride, size_t nrows, 
     }
 }
 
+// Four 8-lane sums reduced to [a, b, c, d].
+TARGET static inline __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256i d) {
+    __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+    return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+}
+
+// Two rows × four queries, the first `main` components (a multiple of 32): eight
+// accumulators, each 32-byte step loads two row chunks and four query chunks.
+TARGET static void micro_i8_2x4(const int8_t *x0, const int8_t *x1, const uint8_t *q0, size_t dim, size_t main,
+                                int32_t out[8]) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    const uint8_t *q1 = q0 + dim, *q2 = q1 + dim, *q3 = q2 + dim;
+    __m256i a00 = _mm256_setzero_si256(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    for (size_t k = 0; k < main; k += 32) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(x0 + k));
+        __m256i y = _mm256_loadu_si256((const __m256i *)(x1 + k));
+        __m256i q = _mm256_loadu_si256((const __m256i *)(q0 + k));
+        a00 = _mm256_add_epi32(a00, _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), ones));
+        a10 = _mm256_add_epi32(a10, _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones));
+        q = _mm256_loadu_si256((const __m256i *)(q1 + k));
+        a01 = _mm256_add_epi32(a01, _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), ones));
+        a11 = _mm256_add_epi32(a11, _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones));
+        q = _mm256_loadu_si256((const __m256i *)(q2 + k));
+        a02 = _mm256_add_epi32(a02, _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), ones));
+        a12 = _mm256_add_epi32(a12, _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones));
+        q = _mm256_loadu_si256((const __m256i *)(q3 + k));
+        a03 = _mm256_add_epi32(a03, _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), ones));
+        a13 = _mm256_add_epi32(a13, _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones));
+    }
+    _mm_storeu_si128((__m128i *)out, hsum4_epi32(a00, a01, a02, a03));
+    _mm_storeu_si128((__m128i *)(out + 4), hsum4_epi32(a10, a11, a12, a13));
+}
+
+// Larger batches: tiles of 64 rows against groups of 32 queries, so a group's queries
+// (12 KiB at dimension 384) stay in L1 while the tile's rows come from L2, instead of
+// every row streaming the whole batch through the caches.
+TARGET static void score_i8_tiled(const char *rows, size_t stride, size_t nrows, size_t dim, const uint8_t *queries,
+                                  const float *qscales, size_t nq, float alpha, float *scores) {
+    size_t main = dim & ~(size_t)31;
+    int32_t sums[8];
+    for (size_t r0 = 0; r0 < nrows; r0 += 64) {
+        size_t r1 = r0 + 64 < nrows ? r0 + 64 : nrows;
+        for (size_t g0 = 0; g0 < nq; g0 += 32) {
+            size_t g1 = g0 + 32 < nq ? g0 + 32 : nq;
+            size_t g4 = g0 + ((g1 - g0) & ~(size_t)3);
+            size_t r = r0;
+            for (; r + 2 <= r1; r += 2) {
+                const char *row0 = rows + r * stride, *row1 = row0 + stride;
+                const int8_t *x0 = (const int8_t *)(row0 + QUIVER_I8_HEADER), *x1 = (const int8_t *)(row1 + QUIVER_I8_HEADER);
+                for (size_t q = g0; q < g4; q += 4) {
+                    const uint8_t *qq = queries + q * dim;
+                    micro_i8_2x4(x0, x1, qq, dim, main, sums);
+                    for (size_t j = 0; j < 4; j++) {
+                        const uint8_t *qj = qq + j * dim;
+                        scores[r * nq + q + j] = i8_score(row0, sums[j] + dot_u7_i8_scalar(qj, x0, main, dim), qscales[q + j], alpha);
+                        scores[(r + 1) * nq + q + j] =
+                            i8_score(row1, sums[4 + j] + dot_u7_i8_scalar(qj, x1, main, dim), qscales[q + j], alpha);
+                    }
+                }
+                for (size_t q = g4; q < g1; q++) {
+                    scores[r * nq + q] = i8_score(row0, dot_u7_i8_scalar(queries + q * dim, x0, 0, dim), qscales[q], alpha);
+                    scores[(r + 1) * nq + q] = i8_score(row1, dot_u7_i8_scalar(queries + q * dim, x1, 0, dim), qscales[q], alpha);
+                }
+            }
+            for (; r < r1; r++) {
+                const char *row = rows + r * stride;
+                const int8_t *x = (const int8_t *)(row + QUIVER_I8_HEADER);
+                for (size_t q = g0; q < g1; q++)
+                    scores[r * nq + q] = i8_score(row, dot_u7_i8_scalar(queries + q * dim, x, 0, dim), qscales[q], alpha);
+            }
+        }
+    }
+}
+
 void quiver_score_i8(const void *rows, size_t stride, size_t nrows, size_t dim, const uint8_t *queries,
                      const float *qscales, size_t nq, float alpha, float *scores, int portable) {
     if (use_simd(portable)) {
-        score_i8_simd(rows, stride, nrows, dim, queries, qscales, nq, alpha, scores);
+        if (nq >= 8)
+            score_i8_tiled(rows, stride, nrows, dim, queries, qscales, nq, alpha, scores);
+        else
+            score_i8_simd(rows, stride, nrows, dim, queries, qscales, nq, alpha, scores);
         return;
     }
     for (size_t r = 0; r < nrows; r++) {

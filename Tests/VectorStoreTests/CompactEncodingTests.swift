@@ -60,7 +60,7 @@ import TestSupport
         stored.withUnsafeMutableBytes { out in
             for (r, v) in vectors.enumerated() { v.withUnsafeBufferPointer { codec.encode($0, into: out.baseAddress! + r * stride) } }
         }
-        for count in [1, 3, 4, 9] {
+        for count in [1, 3, 4, 9, 40] {
             let queries = (0..<count).map { _ in rng.vector(dim) }
             let prepared = PreparedQueries(queries.flatMap { $0 }, count: count, dimension: dim, quantize: true)
             var simd = [Float](repeating: 0, count: rows * count)

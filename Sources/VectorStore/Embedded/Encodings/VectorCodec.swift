@@ -104,3 +104,9 @@ enum CompactKernels {
     /// Whether the AVX2+FMA+F16C paths can run here.
     static let simdAvailable = quiver_compact_simd_available() != 0
 }
+
+extension VectorEncoding {
+    /// The instruction set the f16 and int8 kernels run with on this CPU: "avx2+fma+f16c",
+    /// or "portable" (plain C) where those are missing.
+    public static var compactKernelInstructionSet: String { CompactKernels.simdAvailable ? "avx2+fma+f16c" : "portable" }
+}
