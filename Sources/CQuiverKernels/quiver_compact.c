@@ -189,7 +189,7 @@ static inline float i8_score(const char *row, int64_t dot, float qscale, float a
     int32_t sum;
     memcpy(&scale, row, 4);
     memcpy(&sum, row + 4, 4);
-    return alpha * scale * qscale * (float)(dot - 64 * (int64_t)sum);
+    return alpha * scale * qscale * (float)(int32_t)(dot - 64 * (int64_t)sum);
 }
 
 static int64_t dot_u7_i8_scalar(const uint8_t *q, const int8_t *x, size_t from, size_t dim) {
@@ -256,6 +256,42 @@ TARGET static inline __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256
     return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
 }
 
+// One query: four rows per step, one accumulator each, reduced together. Rows of int8 are
+// short (392 bytes at dimension 384), so per-row work outside the multiply (the horizontal
+// sum, the scale) would otherwise cost as much as the multiply.
+TARGET static void score_i8_one(const char *rows, size_t stride, size_t nrows, size_t dim, const uint8_t *q,
+                                float qscale, float alpha, float *scores) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    size_t main = dim & ~(size_t)31;
+    size_t r = 0;
+    int32_t t[4];
+    for (; r + 4 <= nrows; r += 4) {
+        const char *p0 = rows + r * stride, *p1 = p0 + stride, *p2 = p1 + stride, *p3 = p2 + stride;
+        const int8_t *x0 = (const int8_t *)(p0 + QUIVER_I8_HEADER), *x1 = (const int8_t *)(p1 + QUIVER_I8_HEADER);
+        const int8_t *x2 = (const int8_t *)(p2 + QUIVER_I8_HEADER), *x3 = (const int8_t *)(p3 + QUIVER_I8_HEADER);
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+        for (size_t k = 0; k < main; k += 32) {
+            __m256i qv = _mm256_loadu_si256((const __m256i *)(q + k));
+            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x0 + k))), ones));
+            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x1 + k))), ones));
+            a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x2 + k))), ones));
+            a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x3 + k))), ones));
+        }
+        _mm_storeu_si128((__m128i *)t, hsum4_epi32(a0, a1, a2, a3));
+        if (main < dim) {
+            t[0] += (int32_t)dot_u7_i8_scalar(q, x0, main, dim);
+            t[1] += (int32_t)dot_u7_i8_scalar(q, x1, main, dim);
+            t[2] += (int32_t)dot_u7_i8_scalar(q, x2, main, dim);
+            t[3] += (int32_t)dot_u7_i8_scalar(q, x3, main, dim);
+        }
+        scores[r] = i8_score(p0, t[0], qscale, alpha);
+        scores[r + 1] = i8_score(p1, t[1], qscale, alpha);
+        scores[r + 2] = i8_score(p2, t[2], qscale, alpha);
+        scores[r + 3] = i8_score(p3, t[3], qscale, alpha);
+    }
+    if (r < nrows) score_i8_simd(rows + r * stride, stride, nrows - r, dim, q, &qscale, 1, alpha, scores + r);
+}
+
 // Two rows × four queries, the first `main` components (a multiple of 32): eight
 // accumulators, each 32-byte step loads two row chunks and four query chunks.
 TARGET static void micro_i8_2x4(const int8_t *x0, const int8_t *x1, const uint8_t *q0, size_t dim, size_t main,
@@ -299,15 +335,29 @@ TARGET static void score_i8_tiled(const char *rows, size_t stride, size_t nrows,
             for (; r + 2 <= r1; r += 2) {
                 const char *row0 = rows + r * stride, *row1 = row0 + stride;
                 const int8_t *x0 = (const int8_t *)(row0 + QUIVER_I8_HEADER), *x1 = (const int8_t *)(row1 + QUIVER_I8_HEADER);
+                float scale0, scale1;
+                int32_t sum0, sum1;
+                memcpy(&scale0, row0, 4);
+                memcpy(&sum0, row0 + 4, 4);
+                memcpy(&scale1, row1, 4);
+                memcpy(&sum1, row1 + 4, 4);
+                // alpha · s_r · s_q · (dot − 64 Σx), multiplied in the portable path's order.
+                __m128 rs0 = _mm_set1_ps(alpha * scale0), rs1 = _mm_set1_ps(alpha * scale1);
+                __m128i off0 = _mm_set1_epi32(64 * sum0), off1 = _mm_set1_epi32(64 * sum1);
                 for (size_t q = g0; q < g4; q += 4) {
                     const uint8_t *qq = queries + q * dim;
                     micro_i8_2x4(x0, x1, qq, dim, main, sums);
-                    for (size_t j = 0; j < 4; j++) {
-                        const uint8_t *qj = qq + j * dim;
-                        scores[r * nq + q + j] = i8_score(row0, sums[j] + dot_u7_i8_scalar(qj, x0, main, dim), qscales[q + j], alpha);
-                        scores[(r + 1) * nq + q + j] =
-                            i8_score(row1, sums[4 + j] + dot_u7_i8_scalar(qj, x1, main, dim), qscales[q + j], alpha);
+                    if (main < dim) {
+                        for (size_t j = 0; j < 4; j++) {
+                            sums[j] += (int32_t)dot_u7_i8_scalar(qq + j * dim, x0, main, dim);
+                            sums[4 + j] += (int32_t)dot_u7_i8_scalar(qq + j * dim, x1, main, dim);
+                        }
                     }
+                    __m128 qs = _mm_loadu_ps(qscales + q);
+                    __m128i d0 = _mm_sub_epi32(_mm_loadu_si128((const __m128i *)sums), off0);
+                    __m128i d1 = _mm_sub_epi32(_mm_loadu_si128((const __m128i *)(sums + 4)), off1);
+                    _mm_storeu_ps(scores + r * nq + q, _mm_mul_ps(_mm_mul_ps(rs0, qs), _mm_cvtepi32_ps(d0)));
+                    _mm_storeu_ps(scores + (r + 1) * nq + q, _mm_mul_ps(_mm_mul_ps(rs1, qs), _mm_cvtepi32_ps(d1)));
                 }
                 for (size_t q = g4; q < g1; q++) {
                     scores[r * nq + q] = i8_score(row0, dot_u7_i8_scalar(queries + q * dim, x0, 0, dim), qscales[q], alpha);
@@ -327,7 +377,9 @@ TARGET static void score_i8_tiled(const char *rows, size_t stride, size_t nrows,
 void quiver_score_i8(const void *rows, size_t stride, size_t nrows, size_t dim, const uint8_t *queries,
                      const float *qscales, size_t nq, float alpha, float *scores, int portable) {
     if (use_simd(portable)) {
-        if (nq >= 8)
+        if (nq == 1)
+            score_i8_one(rows, stride, nrows, dim, queries, qscales[0], alpha, scores);
+        else if (nq >= 8)
             score_i8_tiled(rows, stride, nrows, dim, queries, qscales, nq, alpha, scores);
         else
             score_i8_simd(rows, stride, nrows, dim, queries, qscales, nq, alpha, scores);

@@ -109,4 +109,8 @@ extension VectorEncoding {
     /// The instruction set the f16 and int8 kernels run with on this CPU: "avx2+fma+f16c",
     /// or "portable" (plain C) where those are missing.
     public static var compactKernelInstructionSet: String { CompactKernels.simdAvailable ? "avx2+fma+f16c" : "portable" }
+
+    /// Bytes one vector of `dimension` components takes in the embedded store's blocks
+    /// (what a scan reads; a compact encoding's float32 copy is stored besides).
+    public func storedBytes(dimension: Int) -> Int { codec.bytesPerVector(dimension: dimension) }
 }
