@@ -203,6 +203,8 @@ import TestSupport
         let recall = Double(found) / 500
         #expect(recall >= 0.97, "recall@10 \(recall) with \(encoding.rawValue)")
         #expect(response.plan.access == ScanPath.name)
+        #expect(response.plan[SearchPlan.Figure.rescored] == 40)
+        #expect(response.plan.description.hasSuffix("rescored from f32 40"), "\(response.plan)")
     }
 
     /// The encoding is recorded and checked on open; a compact collection raises the

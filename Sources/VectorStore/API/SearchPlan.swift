@@ -104,4 +104,7 @@ extension SearchPlan.Figure {
     public static let threads = "threads"
     /// Rows the filter admits.
     public static let filterMatches = "filter matches"
+    /// Candidates per query that a scan of compact (f16, int8) vectors rescored from their
+    /// float32 copies.
+    public static let rescored = "rescored from f32"
 }

@@ -63,6 +63,9 @@ struct ScanPath: AccessPath {
         if case .include(let rows)? = context.rowSet {
             figures.append(SearchPlan.Figure(SearchPlan.Figure.filterMatches, Double(rows.count)))
         }
+        if context.collection.codec.isCompact {
+            figures.append(SearchPlan.Figure(SearchPlan.Figure.rescored, Double(context.candidates)))
+        }
         return figures
     }
 }
