@@ -14,10 +14,12 @@ struct Writer: ParsableCommand {
     @Option var batches = Int.max
     @Option var batchSize = 200
     @Option var dim = 16
+    @Option var encoding = "f32"
 
     func run() throws {
         let s = try Store(path: store)
-        let c = try s.openOrCreateCollection(collection, dimension: dim, metric: .dot)
+        guard let encoding = VectorEncoding(rawValue: encoding) else { throw ValidationError("unknown encoding \(encoding)") }
+        let c = try s.openOrCreateCollection(collection, dimension: dim, metric: .dot, encoding: encoding)
         var i = 0
         while i < batches {
             var records: [Record] = []
