@@ -319,15 +319,16 @@ TARGET static void micro_i8_2x4(const int8_t *x0, const int8_t *x1, const uint8_
     _mm_storeu_si128((__m128i *)(out + 4), hsum4_epi32(a10, a11, a12, a13));
 }
 
-// Larger batches: tiles of 64 rows against groups of 32 queries, so a group's queries
-// (12 KiB at dimension 384) stay in L1 while the tile's rows come from L2, instead of
+// Larger batches: tiles of rows against groups of 32 queries, so that a group's queries
+// and the tile's rows (12 KiB each at dimension 384) stay in L1 together, instead of
 // every row streaming the whole batch through the caches.
+#define I8_TILE_ROWS 32
 TARGET static void score_i8_tiled(const char *rows, size_t stride, size_t nrows, size_t dim, const uint8_t *queries,
                                   const float *qscales, size_t nq, float alpha, float *scores) {
     size_t main = dim & ~(size_t)31;
     int32_t sums[8];
-    for (size_t r0 = 0; r0 < nrows; r0 += 64) {
-        size_t r1 = r0 + 64 < nrows ? r0 + 64 : nrows;
+    for (size_t r0 = 0; r0 < nrows; r0 += I8_TILE_ROWS) {
+        size_t r1 = r0 + I8_TILE_ROWS < nrows ? r0 + I8_TILE_ROWS : nrows;
         for (size_t g0 = 0; g0 < nq; g0 += 32) {
             size_t g1 = g0 + 32 < nq ? g0 + 32 : nq;
             size_t g4 = g0 + ((g1 - g0) & ~(size_t)3);
