@@ -165,6 +165,9 @@ import Testing
         #expect(progress.last?.documents == 13)
     }
 
+    /// A watchdog's report of `server`'s counters.
+    func statsOf(_ server: LoopbackServer) -> @Sendable () -> String { { server.statsFromOutside } }
+
     @Test func synchronousRunsFromManyTasksOnTheCooperativePool() async throws {
         // More synchronous runs at once than the pool has threads, each against the
         // loopback server (async HTTP inside): the runs must not need the pool.
@@ -176,7 +179,7 @@ import Testing
         configured.batchSize = 4
         configured.window = 8
         let pipeline = configured
-        let reports = try await withWatchdog(seconds: 120, "synchronous ingest on the pool") {
+        let reports = try await withWatchdog(seconds: 120, "synchronous ingest on the pool", diagnose: statsOf(server)) {
             try await withThrowingTaskGroup(of: IngestReport.self) { group in
                 for t in 0..<6 {
                     let docs = (0..<20).map { Document(id: "t\(t)-d\($0)", text: "Task \(t), document \($0), about harbour lights.") }

@@ -44,6 +44,24 @@ public final class LoopbackServer: Sendable {
         kill(process.processIdentifier, SIGKILL)
     }
 
+    /// The server's `/stats`, fetched by a separate process with a 5-second timeout (for a
+    /// watchdog's report: this process's own HTTP machinery may be what is stuck).
+    public var statsFromOutside: String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [
+            "python3", "-c",
+            "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())",
+            baseURL + "/stats",
+        ]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        do { try p.run() } catch { return "stats: \(error)" }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        return "server \(baseURL) pid \(process.processIdentifier) stats: " + String(decoding: data, as: UTF8.self)
+    }
+
     /// Changes the server's behaviour: a JSON object of the script's `/control` keys.
     public func control(_ json: String) throws {
         let body = Array(json.utf8)
@@ -108,7 +126,12 @@ public let testTimeScale: Double = ProcessInfo.processInfo.environment["QUIVER_T
 /// Runs `body`; if it has not finished after `seconds` (times `testTimeScale`), the test
 /// process is stopped with a message (a deadlock guard, not a speed check: a deadlocked
 /// cooperative pool could not run a watchdog task, so the watchdog is a thread of its own).
-public func withWatchdog<T>(seconds: Double, _ label: String, _ body: () async throws -> T) async rethrows -> T {
+///
+/// `diagnose` runs on the watchdog's thread before the process stops, and what it returns
+/// is printed: state that says where the work stood (a server's counters, say).
+public func withWatchdog<T>(
+    seconds: Double, _ label: String, diagnose: (@Sendable () -> String)? = nil, _ body: () async throws -> T
+) async rethrows -> T {
     let seconds = seconds * testTimeScale
     let finished = Flag()
     Thread.detachNewThread {
@@ -119,6 +142,7 @@ public func withWatchdog<T>(seconds: Double, _ label: String, _ body: () async t
         }
         if !finished.isSet {
             FileHandle.standardError.write(Data("\(label): no progress after \(seconds) s, deadlocked\n".utf8))
+            if let diagnose { FileHandle.standardError.write(Data("\(label): \(diagnose())\n".utf8)) }
             abort()
         }
     }
