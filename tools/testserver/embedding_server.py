@@ -3,7 +3,7 @@
 and benchmarks, and for trying Quiver without a real provider. Standard library only.
 
     python3 tools/testserver/embedding_server.py [--port 0] [--latency-ms 0] [--dimension 8]
-                                                 [--api-key KEY] [--max-inputs N]
+                                                 [--api-key KEY] [--max-inputs N] [--chat-latency-ms N]
 
 Prints "PORT <n>" on its first line of stdout, then serves on 127.0.0.1 until killed.
 
@@ -424,6 +424,7 @@ def main():
     p.add_argument("--latency-ms", type=int, default=0)
     p.add_argument("--dimension", type=int, default=8)
     p.add_argument("--max-inputs", type=int, default=0)
+    p.add_argument("--chat-latency-ms", type=int, help="chat answers wait this long instead of --latency-ms")
     p.add_argument("--api-key")
     p.add_argument(
         "--exit-with-parent", action="store_true",
@@ -438,7 +439,8 @@ def main():
             os._exit(0)
 
         threading.Thread(target=watch_parent, daemon=True).start()
-    STATE.update(latency_ms=args.latency_ms, dimension=args.dimension, max_inputs=args.max_inputs, api_key=args.api_key)
+    STATE.update(latency_ms=args.latency_ms, dimension=args.dimension, max_inputs=args.max_inputs, api_key=args.api_key,
+                 chat_latency_ms=args.chat_latency_ms)
     server = Server(("127.0.0.1", args.port), Handler)
     print(f"PORT {server.server_address[1]}", flush=True)
     try:
