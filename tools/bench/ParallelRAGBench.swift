@@ -18,7 +18,10 @@ import Synthetic
 /// completions at once (one completion latency). Local work (loading, splitting, writing,
 /// searching) is counted as zero, so the ideal is a lower bound. `ideal_at_defaults_s`
 /// is the same count with the defaults' own limits (embedding batch and concurrency,
-/// completion concurrency): what the defaults could reach at best.
+/// completion concurrency): what the defaults could reach at best. `bare_client_*` is the
+/// server measured in the same run: a bare client sending the same embedding requests and
+/// as many completions under the defaults' limits (the Python server's own cost shows
+/// there).
 struct ParallelRAGBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parallelrag", abstract: "Benchmark ingest + answers end to end: naive loop vs the library's defaults.")
@@ -74,6 +77,16 @@ struct ParallelRAGBench: AsyncParsableCommand {
         let defaultsIngest = rounds(Int(rounds(chunks, batch)), quiver.embedConcurrency) * embed
         let defaultsQuestions = rounds(questions, maxInputs) * embed + rounds(questions, quiver.answerConcurrency) * complete
         let agree = zip(naive.topSources, quiver.topSources).filter { $0 == $1 }.count
+        // The server's own cost at the defaults' limits: a bare client (prebuilt bodies, no
+        // parsing, no store) sends the same embedding requests and as many completions.
+        let texts = try Self.files(corpus).map { try String(contentsOfFile: corpus + "/" + $0, encoding: .utf8) }
+        let bareIngest =
+            Double(texts.count)
+            / (try await EmbedBench.rawRate(base: base, inputs: texts, batch: batch, concurrency: quiver.embedConcurrency))
+        let prompts = asked.map { PromptTemplate.standard.messages(question: $0, context: PromptContext(chunks: [])) }
+        let bareQuestions =
+            Double(questions) / (try await EmbedBench.rawRate(base: base, inputs: asked, batch: maxInputs, concurrency: 1))
+            + Double(questions) / (try await QueryBench.rawRate(base: base, messages: prompts, concurrency: quiver.answerConcurrency))
         out += [
             ("chunks", Double(chunks)),
             ("naive_s", naive.ingest + naive.answer), ("quiver_s", quiver.ingest + quiver.answer),
@@ -85,6 +98,9 @@ struct ParallelRAGBench: AsyncParsableCommand {
             ("ingest_ideal_fraction", idealIngest / quiver.ingest), ("questions_ideal_fraction", idealQuestions / quiver.answer),
             ("ideal_at_defaults_s", defaultsIngest + defaultsQuestions),
             ("defaults_ideal_fraction", (defaultsIngest + defaultsQuestions) / (quiver.ingest + quiver.answer)),
+            ("bare_client_at_defaults_s", bareIngest + bareQuestions), ("bare_client_ingest_s", bareIngest),
+            ("bare_client_questions_s", bareQuestions),
+            ("bare_client_fraction", (bareIngest + bareQuestions) / (quiver.ingest + quiver.answer)),
             ("top_source_agreement", Double(agree) / Double(max(1, questions))),
             ("load_1min_after", Machine.load()),
         ]

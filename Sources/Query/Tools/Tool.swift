@@ -1,9 +1,11 @@
 /// A tool an answer's model may call: its definition and the Swift closure that runs it.
 ///
-/// A synchronous tool runs on a thread of Quiver's own, never on the cooperative pool, so
-/// it may block and may call Quiver's synchronous `embed`, `search`, `retrieve`,
-/// `complete`, or another ``ToolAnswerer``'s `answer`. An asynchronous tool runs as a
-/// child task of the answer.
+/// In an async answer a synchronous tool runs on a thread of Quiver's own, never on the
+/// cooperative pool, so it may block and may call Quiver's synchronous `embed`, `search`,
+/// `retrieve`, `complete`, or another ``ToolAnswerer``'s `answer` (in a synchronous answer
+/// it runs on the calling thread or, beside other calls of the same reply, on Quiver's
+/// threads). An asynchronous tool runs as a child task of the answer (in a synchronous
+/// answer, through `BlockingExecutor.wait`).
 ///
 /// ```swift
 /// let lookup = Tool(

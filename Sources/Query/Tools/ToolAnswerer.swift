@@ -136,7 +136,7 @@ public struct ToolAnswerer: Sendable {
                 try await self.perform(reply.toolCalls[i], ledger: ledger)
             }
             try loop.record(reply, results)
-            try Task.checkCancellation()
+            if Task.isCancelled { throw QueryError(.cancelled, "the answer to \(loop.label) was cancelled") }
         }
         throw loop.outOfSteps()
     }
