@@ -147,7 +147,7 @@ enum ChatSupport {
         let request: HTTPRequest
         do { request = try makeRequest() } catch { return AsyncThrowingStream { $0.finish(throwing: error) } }
         return AsyncThrowingStream { continuation in
-            let task = Task {
+            let task = Task(executorPreference: BlockingExecutor.current) {
                 do {
                     let http = try await caller.stream(request)
                     var done = false
