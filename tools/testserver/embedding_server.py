@@ -228,19 +228,22 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.reply(400, {"error": {"message": "body is not JSON"}})
             return
+        texts = request.get("input", [])
+        if isinstance(texts, str):
+            texts = [texts]
+        dim = int(request.get("dimensions") or dim_default)
+        # Computed while the latency runs (it counts from the request's arrival), so a big
+        # batch costs max(latency, compute), not their sum, as from a server that works
+        # while the network delays its answer.
+        vectors = [vector(t, dim) for t in texts] if not (max_inputs and len(texts) > max_inputs) else []
         if self.refused(fault, latency, key):
             return
         if fault.get("malformed"):
             self.reply(200, raw=b'{"data": [{"embedding": [0.1, 0.2,')
             return
-        texts = request.get("input", [])
-        if isinstance(texts, str):
-            texts = [texts]
         if max_inputs and len(texts) > max_inputs:
             self.reply(400, {"error": {"message": f"too many inputs: {len(texts)} > {max_inputs}"}})
             return
-        dim = int(request.get("dimensions") or dim_default)
-        vectors = [vector(t, dim) for t in texts]
         with LOCK:
             STATS["inputs"] += len(texts)
         if fault.get("wrong_count"):
