@@ -203,8 +203,8 @@ import TestSupport
     }
 
     /// 64 answers at once on the cooperative pool (2 threads on this machine), each of whose
-    /// synchronous tools calls the synchronous `embed` and `complete`: no deadlock, and the
-    /// server sees the requests overlap.
+    /// synchronous tools calls the synchronous `embed`, `search` and `complete`: no
+    /// deadlock, and the server sees the requests overlap.
     @Test func manyLoopsWhoseSynchronousToolsCallQuiverDoNotDeadlock() async throws {
         let corpus = try await Corpus()
         let server = try LoopbackServer(["--latency-ms", "20"])
@@ -216,9 +216,11 @@ import TestSupport
         let embedder = try OpenAIEmbedder(
             model: "m", dimension: 8, baseURL: server.baseURL + "/v1",
             caller: ResilientCaller(client: HTTPClient(), policy: RetryPolicy(maxAttempts: 1)))
-        let lookup = Tool(name: "lookup", description: "Embeds and completes") { arguments in
+        let collection = corpus.collection
+        let lookup = Tool(name: "lookup", description: "Embeds, searches and completes") { arguments in
             let text = arguments["text"]?.stringValue ?? ""
             let vector = try embedder.embed([text])[0]
+            _ = try collection.search([Float](repeating: 0.5, count: collection.dimension), k: 1)
             let said = try model.complete([.user("Question: \(text)")]).text
             return "\(vector.count) \(said)"
         }
@@ -234,5 +236,13 @@ import TestSupport
         let stats = try server.stats()
         #expect(stats["requests"] == 64 * 4)
         #expect((stats["max_in_flight"] ?? 0) > 1)
+        // The synchronous batch, called from a cooperative thread: it runs on threads of
+        // Quiver's own.
+        try server.reset()
+        let sync = try await withWatchdog(seconds: 120, "64 synchronous tool-calling answers") {
+            blocking { answerer.answer(batch: questions) }
+        }
+        #expect(try sync.map { try $0.get().question } == questions)
+        #expect((try server.stats()["max_in_flight"] ?? 0) > 1)
     }
 }
