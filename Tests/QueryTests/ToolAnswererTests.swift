@@ -202,6 +202,34 @@ import TestSupport
         #expect(answer.text == "Tools said: Tools said: 42. See [1].. See [1].")
     }
 
+    /// The synchronous form runs an async tool (here one that awaits a completion and a
+    /// streamed one) through Quiver's executor, from plain threads and from a cooperative
+    /// thread alike.
+    @Test func asyncToolsInTheSynchronousForm() async throws {
+        let server = try LoopbackServer()
+        try plan(server, #"[[{"name": "echo", "arguments": {"text": "{question}"}}, {"name": "echo", "arguments": {"text": "twice"}}]]"#)
+        let model = try llm(server)
+        let echo = Tool(name: "echo", description: "Asks the model") { arguments in
+            let text = arguments["text"]?.stringValue ?? ""
+            let whole = try await model.complete([.user(text)]).text
+            let streamed = try await model.collect([.user(text)]).text
+            return whole == streamed ? whole : "differs"
+        }
+        let answerer = ToolAnswerer(model: model, tools: [echo])
+        let fromPool = try await withWatchdog(seconds: 120, "async tools in a synchronous answer") {
+            try blocking { try answerer.answer("ping") }
+        }
+        #expect(fromPool.text == "Tools said: You asked: ping. See [1]. | You asked: twice. See [1].. See [1].")
+        let texts = Shared<[String]>([])
+        onThreads(4) { i in
+            let text = (try? answerer.answer("ping \(i)").text) ?? "failed"
+            texts.withLock { $0.append(text) }
+        }
+        #expect(
+            texts.withLock { $0.sorted() }
+                == (0..<4).map { "Tools said: You asked: ping \($0). See [1]. | You asked: twice. See [1].. See [1]." })
+    }
+
     /// 64 answers at once on the cooperative pool (2 threads on this machine), each of whose
     /// synchronous tools calls the synchronous `embed`, `search` and `complete`: no
     /// deadlock, and the server sees the requests overlap.
