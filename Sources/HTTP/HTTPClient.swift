@@ -127,7 +127,7 @@ public struct HTTPStream: Sendable {
     public func lines() -> AsyncThrowingStream<String, Error> {
         let body = self.body
         return AsyncThrowingStream { continuation in
-            let task = Task {
+            let task = Task(executorPreference: BlockingExecutor.current) {
                 var splitter = LineSplitter()
                 do {
                     for try await chunk in body {
@@ -147,7 +147,7 @@ public struct HTTPStream: Sendable {
     public func events() -> AsyncThrowingStream<ServerSentEvent, Error> {
         let lines = self.lines()
         return AsyncThrowingStream { continuation in
-            let task = Task {
+            let task = Task(executorPreference: BlockingExecutor.current) {
                 var parser = ServerSentEventParser()
                 do {
                     for try await line in lines {

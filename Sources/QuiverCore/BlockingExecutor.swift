@@ -96,13 +96,20 @@ public final class BlockingExecutor: Sendable {
         return try r.get()
     }
 
-    /// A task executor that runs jobs on a concurrent dispatch queue.
+    /// A task executor that runs each job on a serial dispatch queue of its own.
+    ///
+    /// Not one concurrent queue: on Linux a concurrent queue draws its threads from the
+    /// same default-QoS pool as the cooperative executor, and libdispatch adds a thread to
+    /// that pool only about once a second while its threads are blocked, so work for a
+    /// synchronous caller waited seconds (16 blocked jobs on `DispatchQueue.global()`
+    /// delayed `wait { 42 }` by 15 s) or, under a whole test suite's blocking work, until a
+    /// deadlock guard fired. Serial queues run on the overcommit pool, which starts a
+    /// thread whenever all of its threads are busy; a queue per job keeps jobs from
+    /// waiting behind one another.
     private final class QueueTaskExecutor: TaskExecutor, Sendable {
-        private let queue = DispatchQueue(label: "quiver.task-executor", attributes: .concurrent)
-
         func enqueue(_ job: consuming ExecutorJob) {
             let job = UnownedJob(job)
-            queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+            DispatchQueue(label: "quiver.task-executor").async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
         }
     }
 }

@@ -67,6 +67,12 @@ public struct QuiverError: Error, Sendable, Equatable, CustomStringConvertible {
         case badResponse
         /// A streamed answer ended before the server said it was complete.
         case truncatedStream
+        /// A tool the model called failed (it threw, or its arguments were not valid JSON)
+        /// and the answer was set to stop on tool errors.
+        case toolFailed
+        /// An answer loop reached one of its limits (steps, time, tokens) before the model
+        /// answered; `expected` holds the limit, `actual` what was used.
+        case limitExceeded
 
         // HTTP.
         /// The server answered with an error status (`status`).

@@ -97,6 +97,18 @@ func seamsExample(store: Store) async throws -> (SearchPlan, QuiverError?, [Stri
     return (plan, refused, embedders.providers)
 }
 
+func toolExample(store: Store, baseURL: String) async throws -> ToolAnswer {
+    let docs = try await store.collection("notes")
+    let llm = try OpenAIChat(model: "gpt-4o-mini", baseURL: baseURL)
+    let size = Tool(name: "collection_size", description: "How many chunks the collection holds") { _ in
+        String(try docs.count())  // a synchronous tool may call Quiver's synchronous APIs
+    }
+    let answerer = ToolAnswerer(model: llm, retriever: try Retriever(collection: docs), tools: [size], limits: ToolLimits(steps: 6))
+    let answer = try await answerer.answer("Who rowed out to rescue the survivors, and how does a Fresnel lens work?")
+    print(answer.text, answer.citations.map(\.source), answer.steps.count, answer.usage.totalTokens)
+    return answer
+}
+
 @Suite struct ReadmeExamples {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
@@ -124,6 +136,13 @@ func seamsExample(store: Store) async throws -> (SearchPlan, QuiverError?, [Stri
         #expect(streamed == "You asked: How does a Fresnel lens work?. See [1].")
         #expect(
             try answers.map { try $0.get().text } == ["You asked: Where is Eddystone?. See [1].", "You asked: What is a lamp?. See [1]."])
+
+        try server.control(
+            #"{"tool_plan": [[{"name": "search_documents", "arguments": {"query": "rescue", "k": 2}}, {"name": "collection_size"}]]}"#)
+        let tools = try await toolExample(store: store, baseURL: server.baseURL + "/v1")
+        #expect(tools.steps.count == 2 && tools.toolCalls.map(\.call.name) == ["search_documents", "collection_size"])
+        #expect(tools.sources.count == 2 && tools.citations.map(\.number) == [1, 2])
+        #expect(tools.text.hasSuffix(" | \(try await store.collection("notes").count()). See [1]."))
 
         let (plan, refused, providers) = try await seamsExample(store: store)
         #expect(plan.description == "scan: 1 rows scored in 1 blocks on 1 thread(s), filter matches 1")

@@ -8,12 +8,13 @@ final class LoopbackProcess {
     let port: Int
     private let process: Process
 
-    init(latencyMs: Int) throws {
+    /// Starts a server; `arguments` are more of its options (`--max-inputs`, `--chat-latency-ms`).
+    init(latencyMs: Int, arguments: [String] = []) throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("testserver/embedding_server.py").path
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--port", "0", "--latency-ms", "\(latencyMs)"]
+        process.arguments = ["python3", script, "--port", "0", "--latency-ms", "\(latencyMs)"] + arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()

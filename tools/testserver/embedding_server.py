@@ -3,7 +3,7 @@
 and benchmarks, and for trying Quiver without a real provider. Standard library only.
 
     python3 tools/testserver/embedding_server.py [--port 0] [--latency-ms 0] [--dimension 8]
-                                                 [--api-key KEY] [--max-inputs N]
+                                                 [--api-key KEY] [--max-inputs N] [--chat-latency-ms N]
 
 Prints "PORT <n>" on its first line of stdout, then serves on 127.0.0.1 until killed.
 
@@ -34,6 +34,16 @@ Control keys
   chat_reply          the answer text; by default "You asked: <question>. See [1]." where the
                       question is the "Question:" line of the last user message (or all of it)
   stream_delay_ms     pause between streamed pieces
+  chat_latency_ms     chat answers wait this long instead of latency_ms (null: latency_ms)
+  tool_plan           tool calls to make when a chat request offers "tools": a list of rounds,
+                      each a list of {"name": ..., "arguments": <JSON text, or an object>}; the
+                      request's round is the number of assistant messages with tool_calls it
+                      carries. "{question}" in arguments becomes the question. Once the rounds
+                      are used up the model answers chat_reply, or "Tools said: <each tool
+                      result, in order, joined with ' | '>. See [1]."
+  tool_plan_forever   repeat the last round for ever (a model that never answers)
+Streamed tool calls (OpenAI) come as deltas: each call's id and name, then its arguments in
+three fragments per call, the calls' fragments interleaved; Ollama sends each call whole.
 Chat answers stream word by word; "max_tokens" (OpenAI) / "num_predict" (Ollama) cut the
 answer to that many words with finish reason "length".
 Embeddings are deterministic: each component is derived from a hash of the text.
@@ -53,7 +63,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
 STATE = {"latency_ms": 0, "dimension": 8, "max_inputs": 0, "shuffle": False, "faults": [], "api_key": None,
-         "chat_reply": None, "stream_delay_ms": 0, "last_chat": None, "last_request": None}
+         "chat_reply": None, "stream_delay_ms": 0, "last_chat": None, "last_request": None,
+         "chat_latency_ms": None, "tool_plan": None, "tool_plan_forever": False}
 STATS = {"requests": 0, "in_flight": 0, "max_in_flight": 0, "connections": 0, "inputs": 0}
 
 
@@ -183,6 +194,9 @@ class Handler(BaseHTTPRequestHandler):
             key = STATE["api_key"]
         try:
             if chat:
+                with LOCK:
+                    if STATE["chat_latency_ms"] is not None:
+                        latency = STATE["chat_latency_ms"]
                 self.serve_chat(path == "/api/chat", fault, latency, key)
             else:
                 self.serve_embeddings(openai, fault, latency, dim_default, max_inputs, shuffle, key)
@@ -214,19 +228,22 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.reply(400, {"error": {"message": "body is not JSON"}})
             return
+        texts = request.get("input", [])
+        if isinstance(texts, str):
+            texts = [texts]
+        dim = int(request.get("dimensions") or dim_default)
+        # Computed while the latency runs (it counts from the request's arrival), so a big
+        # batch costs max(latency, compute), not their sum, as from a server that works
+        # while the network delays its answer.
+        vectors = [vector(t, dim) for t in texts] if not (max_inputs and len(texts) > max_inputs) else []
         if self.refused(fault, latency, key):
             return
         if fault.get("malformed"):
             self.reply(200, raw=b'{"data": [{"embedding": [0.1, 0.2,')
             return
-        texts = request.get("input", [])
-        if isinstance(texts, str):
-            texts = [texts]
         if max_inputs and len(texts) > max_inputs:
             self.reply(400, {"error": {"message": f"too many inputs: {len(texts)} > {max_inputs}"}})
             return
-        dim = int(request.get("dimensions") or dim_default)
-        vectors = [vector(t, dim) for t in texts]
         with LOCK:
             STATS["inputs"] += len(texts)
         if fault.get("wrong_count"):
@@ -257,23 +274,33 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             STATE["last_chat"] = request
             reply_text, delay = STATE["chat_reply"], STATE["stream_delay_ms"]
+            plan, forever = STATE["tool_plan"], STATE["tool_plan_forever"]
         if self.refused(fault, latency, key):
             return
         messages = request.get("messages") or []
         if not messages or not all(isinstance(m, dict) and "role" in m and "content" in m for m in messages):
             self.reply(400, {"error": {"message": "messages must be a non-empty list of {role, content}"}})
             return
+        last = next((m["content"] or "" for m in reversed(messages) if m["role"] == "user"), "")
+        lines = [l[len("Question:"):].strip() for l in last.splitlines() if l.startswith("Question:")]
+        question = lines[-1] if lines else last
+        if plan and request.get("tools"):
+            rounds = sum(1 for m in messages if m["role"] == "assistant" and m.get("tool_calls"))
+            if rounds < len(plan) or forever:
+                self.serve_tool_calls(ollama, request, plan[min(rounds, len(plan) - 1)], rounds, question, delay)
+                return
+            if reply_text is None:
+                results = [m["content"] or "" for m in messages if m["role"] == "tool"]
+                reply_text = f"Tools said: {' | '.join(results)}. See [1]."
         if reply_text is None:
-            last = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
-            lines = [l[len("Question:"):].strip() for l in last.splitlines() if l.startswith("Question:")]
-            reply_text = f"You asked: {lines[-1] if lines else last}. See [1]."
+            reply_text = f"You asked: {question}. See [1]."
         words = re.findall(r"\S+\s*", reply_text)
         limit = (request.get("options") or {}).get("num_predict") if ollama else request.get("max_tokens")
         finish = "stop"
         if limit is not None and len(words) > limit:
             words, finish = words[:limit], "length"
         text = "".join(words)
-        prompt_tokens = sum(len(m["content"].split()) for m in messages)
+        prompt_tokens = sum(len((m["content"] or "").split()) for m in messages)
         model = request.get("model", "")
         if not request.get("stream"):
             if fault.get("malformed"):
@@ -318,6 +345,68 @@ class Handler(BaseHTTPRequestHandler):
         self.stream(pieces + [final], delay, "application/x-ndjson" if ollama else "text/event-stream")
 
 
+    def serve_tool_calls(self, ollama, request, calls, rounds, question, delay):
+        """Answers with the tool calls of one round of the plan, whole or streamed as deltas."""
+        model = request.get("model", "")
+        made = []
+        for i, call in enumerate(calls):
+            arguments = call.get("arguments", {})
+            if not isinstance(arguments, str):
+                arguments = json.dumps(arguments)
+            made.append({"id": f"call_{rounds}_{i}", "name": call["name"], "arguments": arguments.replace("{question}", question)})
+        prompt_tokens = sum(len((m["content"] or "").split()) for m in request.get("messages"))
+        completion_tokens = sum(len(c["arguments"].split()) + 1 for c in made)
+
+        def ollama_args(text):
+            try:
+                return json.loads(text)
+            except ValueError:
+                return text  # a malformed reply: the arguments as the text they are
+
+        if ollama:
+            whole = [{"function": {"name": c["name"], "arguments": ollama_args(c["arguments"])}} for c in made]
+            final = {"model": model, "done": True, "done_reason": "stop", "prompt_eval_count": prompt_tokens,
+                     "eval_count": completion_tokens}
+            if not request.get("stream"):
+                final["message"] = {"role": "assistant", "content": "", "tool_calls": whole}
+                self.reply(200, final)
+                return
+            pieces = [json.dumps({"model": model, "done": False,
+                                  "message": {"role": "assistant", "content": "", "tool_calls": [w]}}) + "\n" for w in whole]
+            final["message"] = {"role": "assistant", "content": ""}
+            self.stream(pieces + [json.dumps(final) + "\n"], delay, "application/x-ndjson")
+            return
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                 "total_tokens": prompt_tokens + completion_tokens}
+        if not request.get("stream"):
+            message = {"role": "assistant", "content": None,
+                       "tool_calls": [{"id": c["id"], "type": "function",
+                                       "function": {"name": c["name"], "arguments": c["arguments"]}} for c in made]}
+            self.reply(200, {"id": "chat-1", "object": "chat.completion", "model": model,
+                             "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}], "usage": usage})
+            return
+
+        def chunk(delta, reason=None):
+            return "data: " + json.dumps({"id": "chat-1", "object": "chat.completion.chunk", "model": model,
+                                          "choices": [{"index": 0, "delta": delta, "finish_reason": reason}]}) + "\n\n"
+        pieces = [chunk({"role": "assistant", "content": None})]
+        for i, c in enumerate(made):
+            pieces.append(chunk({"tool_calls": [{"index": i, "id": c["id"], "type": "function",
+                                                 "function": {"name": c["name"], "arguments": ""}}]}))
+        for part in range(3):
+            for i, c in enumerate(made):
+                text = c["arguments"]
+                third = (len(text) + 2) // 3
+                fragment = text[part * third:(part + 1) * third]
+                if fragment:
+                    pieces.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": fragment}}]}))
+        final = chunk({}, "tool_calls")
+        if (request.get("stream_options") or {}).get("include_usage"):
+            final += "data: " + json.dumps({"id": "chat-1", "object": "chat.completion.chunk", "choices": [],
+                                             "usage": usage}) + "\n\n"
+        self.stream(pieces + [final + "data: [DONE]\n\n"], delay, "text/event-stream")
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
@@ -338,6 +427,7 @@ def main():
     p.add_argument("--latency-ms", type=int, default=0)
     p.add_argument("--dimension", type=int, default=8)
     p.add_argument("--max-inputs", type=int, default=0)
+    p.add_argument("--chat-latency-ms", type=int, help="chat answers wait this long instead of --latency-ms")
     p.add_argument("--api-key")
     p.add_argument(
         "--exit-with-parent", action="store_true",
@@ -352,7 +442,8 @@ def main():
             os._exit(0)
 
         threading.Thread(target=watch_parent, daemon=True).start()
-    STATE.update(latency_ms=args.latency_ms, dimension=args.dimension, max_inputs=args.max_inputs, api_key=args.api_key)
+    STATE.update(latency_ms=args.latency_ms, dimension=args.dimension, max_inputs=args.max_inputs, api_key=args.api_key,
+                 chat_latency_ms=args.chat_latency_ms)
     server = Server(("127.0.0.1", args.port), Handler)
     print(f"PORT {server.server_address[1]}", flush=True)
     try:

@@ -120,6 +120,11 @@ public struct PromptContext: Sendable {
     /// The numbers cited in `answer` as `[n]`, `[n, m]` or `[n][m]`, in order of first
     /// appearance, that name a context source.
     public func citedNumbers(in answer: String) -> [Int] {
+        Self.citedNumbers(in: answer, count: citations.count)
+    }
+
+    /// The numbers from 1 to `count` cited in `answer`, in order of first appearance.
+    static func citedNumbers(in answer: String, count: Int) -> [Int] {
         var out: [Int] = []
         var i = answer.unicodeScalars.startIndex
         let scalars = answer.unicodeScalars
@@ -128,7 +133,7 @@ public struct PromptContext: Sendable {
             let inside = String(scalars[scalars.index(after: open)..<close])
             let numbers = inside.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             if !numbers.isEmpty, numbers.allSatisfy({ Int($0) != nil }) {
-                for n in numbers.compactMap({ Int($0) }) where n >= 1 && n <= citations.count && !out.contains(n) { out.append(n) }
+                for n in numbers.compactMap({ Int($0) }) where n >= 1 && n <= count && !out.contains(n) { out.append(n) }
             }
             i = scalars.index(after: open)
         }

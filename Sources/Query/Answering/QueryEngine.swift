@@ -113,7 +113,7 @@ public struct QueryEngine: Sendable {
     /// generates, then `.finished`. Cancelling the iteration cancels the request.
     public func stream(_ question: String, options: RetrievalOptions? = nil) -> AsyncThrowingStream<AnswerEvent, Error> {
         AsyncThrowingStream { continuation in
-            let task = Task {
+            let task = Task(executorPreference: BlockingExecutor.current) {
                 do {
                     let (searched, context) = try await prepare([question], options: options)[0].get()
                     continuation.yield(.sources(context.citations))

@@ -6,10 +6,11 @@ import HTTP
 enum ChatSupport {
     /// What one streamed line or event meant.
     enum Piece {
-        /// New text (and possibly the finish reason or usage).
-        case delta(CompletionDelta)
-        /// The server said the answer is complete, with final figures if it sent any.
-        case done(CompletionDelta?)
+        /// New text (and possibly the finish reason or usage), and pieces of tool calls.
+        case delta(CompletionDelta, tools: [ToolCallFragment] = [])
+        /// The server said the answer is complete, with final figures (and tool calls) if it
+        /// sent any.
+        case done(CompletionDelta?, tools: [ToolCallFragment] = [])
         /// Nothing to report (keep-alive, role-only chunk).
         case skip
     }
@@ -70,6 +71,73 @@ enum ChatSupport {
 
     static func int(_ value: Any?) -> Int? { (value as? NSNumber)?.intValue }
 
+    /// The `tools` and `tool_choice` of a request body, as `provider` takes them.
+    static func addTools(_ options: CompletionOptions, to body: inout [String: Any], ollama: Bool) {
+        guard !options.tools.isEmpty else { return }
+        if ollama {
+            // Ollama has no tool_choice: "none" is expressed by not offering the tools.
+            if options.toolChoice != ToolChoice.none { body["tools"] = options.tools.map(\.requestObject) }
+        } else {
+            body["tools"] = options.tools.map(\.requestObject)
+            if let choice = options.toolChoice { body["tool_choice"] = choice.requestValue }
+        }
+    }
+
+    /// A message as the request body carries it: tool calls and tool results in OpenAI's
+    /// or Ollama's form.
+    static func messageObject(_ m: ChatMessage, ollama: Bool) -> [String: Any] {
+        var out: [String: Any] = ["role": m.role.rawValue, "content": m.content]
+        if !m.toolCalls.isEmpty {
+            out["tool_calls"] = m.toolCalls.map { call -> [String: Any] in
+                if ollama {
+                    // Ollama takes the arguments as an object; malformed ones go back empty
+                    // (the tool's error message tells the model what was wrong).
+                    let args = (try? call.parsedArguments())?.foundation ?? [String: Any]()
+                    return ["function": ["name": call.name, "arguments": args]]
+                }
+                return ["id": call.id, "type": "function", "function": ["name": call.name, "arguments": call.arguments]]
+            }
+        }
+        if m.role == .tool {
+            if ollama {
+                if let name = m.toolName { out["tool_name"] = name }
+            } else if let id = m.toolCallID {
+                out["tool_call_id"] = id
+            }
+        }
+        return out
+    }
+
+    /// The tool calls of a reply's `message` (or a stream's `delta`): OpenAI's, whose
+    /// arguments are JSON text, or Ollama's, whose arguments are an object.
+    static func toolFragments(_ message: [String: Any]?) -> [ToolCallFragment] {
+        guard let list = message?["tool_calls"] as? [[String: Any]] else { return [] }
+        return list.map { item in
+            let function = item["function"] as? [String: Any]
+            let arguments: String
+            switch function?["arguments"] {
+            case let text as String: arguments = text
+            case let object?:
+                let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                arguments = data.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            case nil: arguments = ""
+            }
+            return ToolCallFragment(
+                index: int(item["index"]), id: item["id"] as? String, name: function?["name"] as? String, arguments: arguments)
+        }
+    }
+
+    /// Whole tool calls from a complete (non-streamed) reply.
+    static func toolCalls(_ message: [String: Any]?) -> [ToolCall] {
+        var calls = ToolCallAssembler()
+        // Each listed call is whole: drop the index so that two calls never merge.
+        for var f in toolFragments(message) {
+            f.index = nil
+            calls.add(f)
+        }
+        return calls.toolCalls
+    }
+
     /// Streams deltas from `request`, retrying (through `caller`) only until the body
     /// starts.
     static func stream(
@@ -79,19 +147,26 @@ enum ChatSupport {
         let request: HTTPRequest
         do { request = try makeRequest() } catch { return AsyncThrowingStream { $0.finish(throwing: error) } }
         return AsyncThrowingStream { continuation in
-            let task = Task {
+            let task = Task(executorPreference: BlockingExecutor.current) {
                 do {
                     let http = try await caller.stream(request)
                     var done = false
                     // The finish reason and usage may come in separate events (OpenAI sends
                     // usage after the finish); they go out together on the last delta.
                     var final: CompletionDelta?
+                    // Tool calls come in fragments (OpenAI: id and name, then the arguments
+                    // piece by piece); they go out whole on the last delta.
+                    var calls = ToolCallAssembler()
                     func handle(_ text: String) throws {
                         let piece = try decode(text)
                         let delta: CompletionDelta?
                         switch piece {
-                        case .delta(let d): delta = d
-                        case .done(let d): delta = d
+                        case .delta(let d, let tools), .done(let d?, let tools):
+                            delta = d
+                            for t in tools { calls.add(t) }
+                        case .done(nil, let tools):
+                            delta = nil
+                            for t in tools { calls.add(t) }
                         case .skip: delta = nil
                         }
                         if let delta {
@@ -123,6 +198,11 @@ enum ChatSupport {
                     try Task.checkCancellation()
                     guard done || final?.finishReason != nil else {
                         throw QueryError(.truncatedStream, "\(name)'s streamed answer ended before the server said it was complete")
+                    }
+                    if !calls.isEmpty {
+                        var f = final ?? CompletionDelta(text: "")
+                        f.toolCalls = calls.toolCalls
+                        final = f
                     }
                     if let final { continuation.yield(final) }
                     continuation.finish()

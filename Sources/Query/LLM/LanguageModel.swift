@@ -10,17 +10,45 @@ public struct ChatMessage: Sendable, Hashable, Codable {
         case user
         /// The model.
         case assistant
+        /// The result of a tool call (`toolCallID` names the call).
+        case tool
     }
 
     /// Who speaks.
     public var role: Role
     /// What is said.
     public var content: String
+    /// The tools an assistant message called.
+    public var toolCalls: [ToolCall]
+    /// The call a `.tool` message answers.
+    public var toolCallID: String?
+    /// The tool a `.tool` message comes from (Ollama matches results by name).
+    public var toolName: String?
 
     /// Creates a message.
     public init(_ role: Role, _ content: String) {
+        self.init(role, content, toolCalls: [])
+    }
+
+    /// Creates a message with tool calls or a tool result's identifiers.
+    public init(_ role: Role, _ content: String, toolCalls: [ToolCall], toolCallID: String? = nil, toolName: String? = nil) {
         self.role = role
         self.content = content
+        self.toolCalls = toolCalls
+        self.toolCallID = toolCallID
+        self.toolName = toolName
+    }
+
+    private enum CodingKeys: String, CodingKey { case role, content, toolCalls, toolCallID, toolName }
+
+    /// Decodes a message; the tool fields may be absent.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            try c.decode(Role.self, forKey: .role), try c.decode(String.self, forKey: .content),
+            toolCalls: try c.decodeIfPresent([ToolCall].self, forKey: .toolCalls) ?? [],
+            toolCallID: try c.decodeIfPresent(String.self, forKey: .toolCallID),
+            toolName: try c.decodeIfPresent(String.self, forKey: .toolName))
     }
 
     /// A system message.
@@ -29,6 +57,14 @@ public struct ChatMessage: Sendable, Hashable, Codable {
     public static func user(_ content: String) -> ChatMessage { ChatMessage(.user, content) }
     /// An assistant message.
     public static func assistant(_ content: String) -> ChatMessage { ChatMessage(.assistant, content) }
+    /// An assistant message that calls tools (a reply to send back with the tools' results).
+    public static func assistant(_ content: String, toolCalls: [ToolCall]) -> ChatMessage {
+        ChatMessage(.assistant, content, toolCalls: toolCalls)
+    }
+    /// The result of the tool call `call`.
+    public static func tool(_ content: String, for call: ToolCall) -> ChatMessage {
+        ChatMessage(.tool, content, toolCalls: [], toolCallID: call.id, toolName: call.name)
+    }
 }
 
 /// Sampling and limits for one completion. `nil` leaves the server's default.
@@ -44,16 +80,24 @@ public struct CompletionOptions: Sendable, Hashable {
     /// How long the whole completion may take, retries included (a stream: until its
     /// last token).
     public var timeout: Duration?
+    /// Tools the model may call (OpenAI `tools`, Ollama `tools`); empty: none.
+    public var tools: [ToolDefinition]
+    /// Whether and which tool the model must call (OpenAI `tool_choice`; Ollama has no
+    /// such setting: `.none` sends no tools, the others leave the choice to the model).
+    public var toolChoice: ToolChoice?
 
     /// Creates options.
     public init(
-        temperature: Double? = nil, maxTokens: Int? = nil, stop: [String] = [], seed: Int? = nil, timeout: Duration? = nil
+        temperature: Double? = nil, maxTokens: Int? = nil, stop: [String] = [], seed: Int? = nil, timeout: Duration? = nil,
+        tools: [ToolDefinition] = [], toolChoice: ToolChoice? = nil
     ) {
         self.temperature = temperature
         self.maxTokens = maxTokens
         self.stop = stop
         self.seed = seed
         self.timeout = timeout
+        self.tools = tools
+        self.toolChoice = toolChoice
     }
 }
 
@@ -81,17 +125,23 @@ public struct Completion: Sendable, Hashable {
     public var finishReason: String?
     /// Token counts when the server sends them.
     public var usage: TokenUsage?
+    /// The tools the model calls, in order (finish reason `tool_calls` on OpenAI). A
+    /// stream delivers them whole, assembled from their fragments, on its last delta.
+    public var toolCalls: [ToolCall]
 
     /// Creates a completion.
-    public init(text: String, finishReason: String? = nil, usage: TokenUsage? = nil) {
+    public init(text: String, finishReason: String? = nil, usage: TokenUsage? = nil, toolCalls: [ToolCall] = []) {
         self.text = text
         self.finishReason = finishReason
         self.usage = usage
+        self.toolCalls = toolCalls
     }
 
-    /// Appends a streamed piece: its text, and its finish reason and usage when it has them.
+    /// Appends a streamed piece: its text, its tool calls, and its finish reason and usage
+    /// when it has them.
     public mutating func append(_ delta: CompletionDelta) {
         text += delta.text
+        toolCalls += delta.toolCalls
         if let reason = delta.finishReason { finishReason = reason }
         if let usage = delta.usage { self.usage = usage }
     }

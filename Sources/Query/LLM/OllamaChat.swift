@@ -55,9 +55,10 @@ public struct OllamaChat: LanguageModel {
         if !options.stop.isEmpty { settings["stop"] = options.stop }
         if let s = options.seed { settings["seed"] = s }
         var body: [String: Any] = [
-            "model": model, "messages": messages.map { ["role": $0.role.rawValue, "content": $0.content] }, "stream": stream,
+            "model": model, "messages": messages.map { ChatSupport.messageObject($0, ollama: true) }, "stream": stream,
         ]
         if !settings.isEmpty { body["options"] = settings }
+        ChatSupport.addTools(options, to: &body, ollama: true)
         return HTTPRequest(
             method: "POST", url: EndpointURL.join(host, "/api/chat"), headers: [("Content-Type", "application/json")],
             body: try ChatSupport.body(body), deadline: ChatSupport.deadline(options))
@@ -69,7 +70,8 @@ public struct OllamaChat: LanguageModel {
             throw QueryError(.badResponse, "\(name) answered without a \"message\"")
         }
         return Completion(
-            text: (message["content"] as? String) ?? "", finishReason: object["done_reason"] as? String, usage: Self.usage(object))
+            text: (message["content"] as? String) ?? "", finishReason: object["done_reason"] as? String, usage: Self.usage(object),
+            toolCalls: ChatSupport.toolCalls(message))
     }
 
     static func usage(_ object: [String: Any]) -> TokenUsage? {
@@ -86,10 +88,16 @@ public struct OllamaChat: LanguageModel {
         if let error = ChatSupport.errorMessage(object) {
             throw QueryError(.badResponse, "\(name) reported an error mid-stream: \(error)", input: name, expected: "an answer")
         }
-        let text = ((object["message"] as? [String: Any])?["content"] as? String) ?? ""
-        if (object["done"] as? Bool) == true {
-            return .done(CompletionDelta(text: text, finishReason: (object["done_reason"] as? String) ?? "stop", usage: usage(object)))
+        let message = object["message"] as? [String: Any]
+        let text = (message?["content"] as? String) ?? ""
+        // Ollama sends each tool call whole: no index, so none merges with another.
+        let tools = ChatSupport.toolFragments(message).map {
+            ToolCallFragment(index: nil, id: $0.id, name: $0.name, arguments: $0.arguments)
         }
-        return text.isEmpty ? .skip : .delta(CompletionDelta(text: text))
+        if (object["done"] as? Bool) == true {
+            return .done(
+                CompletionDelta(text: text, finishReason: (object["done_reason"] as? String) ?? "stop", usage: usage(object)), tools: tools)
+        }
+        return text.isEmpty && tools.isEmpty ? .skip : .delta(CompletionDelta(text: text), tools: tools)
     }
 }

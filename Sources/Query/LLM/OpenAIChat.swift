@@ -57,13 +57,14 @@ public struct OpenAIChat: LanguageModel {
 
     func request(_ messages: [ChatMessage], _ options: CompletionOptions, stream: Bool) throws -> HTTPRequest {
         var body: [String: Any] = [
-            "model": model, "messages": messages.map { ["role": $0.role.rawValue, "content": $0.content] }, "stream": stream,
+            "model": model, "messages": messages.map { ChatSupport.messageObject($0, ollama: false) }, "stream": stream,
         ]
         if stream { body["stream_options"] = ["include_usage": true] }
         if let t = options.temperature { body["temperature"] = t }
         if let m = options.maxTokens { body["max_tokens"] = m }
         if !options.stop.isEmpty { body["stop"] = options.stop }
         if let s = options.seed { body["seed"] = s }
+        ChatSupport.addTools(options, to: &body, ollama: false)
         var headers = [("Content-Type", "application/json")]
         if stream { headers.append(("Accept", "text/event-stream")) }
         if let apiKey { headers.append(("Authorization", "Bearer \(apiKey.value)")) }
@@ -81,7 +82,7 @@ public struct OpenAIChat: LanguageModel {
         }
         return Completion(
             text: (message["content"] as? String) ?? "", finishReason: choice["finish_reason"] as? String,
-            usage: Self.usage(object["usage"]))
+            usage: Self.usage(object["usage"]), toolCalls: ChatSupport.toolCalls(message))
     }
 
     static func usage(_ value: Any?) -> TokenUsage? {
@@ -101,10 +102,12 @@ public struct OpenAIChat: LanguageModel {
                 .badResponse, "\(name) reported an error mid-stream: \(ChatSupport.scrub(error, key))", input: name, expected: "an answer")
         }
         let choice = (object["choices"] as? [[String: Any]])?.first
-        let text = ((choice?["delta"] as? [String: Any])?["content"] as? String) ?? ""
+        let delta = choice?["delta"] as? [String: Any]
+        let text = (delta?["content"] as? String) ?? ""
         let reason = choice?["finish_reason"] as? String
         let usage = usage(object["usage"])
-        if text.isEmpty && reason == nil && usage == nil { return .skip }
-        return .delta(CompletionDelta(text: text, finishReason: reason, usage: usage))
+        let tools = ChatSupport.toolFragments(delta)
+        if text.isEmpty && reason == nil && usage == nil && tools.isEmpty { return .skip }
+        return .delta(CompletionDelta(text: text, finishReason: reason, usage: usage), tools: tools)
     }
 }

@@ -25,6 +25,7 @@ struct QueryCommand: AsyncParsableCommand, VerboseCommand {
         if let file = questions { return try await answerFile(file) }
         let engine = try await ask.engine()
         let question = self.question ?? ""
+        if ask.tools { return try await answerWithTools(question, engine) }
         if json {
             print(try AnswerOutput.line(AnswerOutput.json(try await engine.answer(question))))
             return
@@ -50,6 +51,26 @@ struct QueryCommand: AsyncParsableCommand, VerboseCommand {
         }
     }
 
+    /// Answers with the search tool: the model searches as often as it needs.
+    func answerWithTools(_ question: String, _ engine: QueryEngine) async throws {
+        let answer = try await AskOptions.toolAnswerer(engine, maxSteps: ask.maxSteps).answer(question)
+        if json {
+            print(try AnswerOutput.line(AnswerOutput.json(answer)))
+            return
+        }
+        // A model's words: shown, never obeyed, by the terminal.
+        FileHandle.standardOutput.write(Data(TerminalText.block(answer.text).utf8))
+        print("")
+        let calls = answer.toolCalls.count
+        print("\n\(answer.steps.count) steps, \(calls) tool call\(calls == 1 ? "" : "s"), \(answer.usage.totalTokens) tokens")
+        if calls > 0 { print(AnswerOutput.toolSteps(answer)) }
+        if answer.sources.isEmpty {
+            print("\nNo sources matched.")
+        } else {
+            print("\nSources:\n" + AnswerOutput.sources(answer.sources, cited: answer.citations))
+        }
+    }
+
     func answerFile(_ file: String) async throws {
         try FileDescriptors.ensureAvailable(2 * concurrency, for: "--questions at --concurrency \(concurrency)", perUnit: 2)
         guard let data = FileManager.default.contents(atPath: file) else {
@@ -59,11 +80,17 @@ struct QueryCommand: AsyncParsableCommand, VerboseCommand {
             $0.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty }
         let engine = try await ask.engine(concurrency: concurrency)
-        let results = await engine.answer(batch: lines)
+        let results: [Result<[String: Any], Error>]
+        if ask.tools {
+            let answerer = try AskOptions.toolAnswerer(engine, maxSteps: ask.maxSteps, concurrency: concurrency)
+            results = await answerer.answer(batch: lines).map { $0.map(AnswerOutput.json) }
+        } else {
+            results = await engine.answer(batch: lines).map { $0.map(AnswerOutput.json) }
+        }
         var failed = 0
         for (q, r) in zip(lines, results) {
             switch r {
-            case .success(let a): print(try AnswerOutput.line(AnswerOutput.json(a)))
+            case .success(let a): print(try AnswerOutput.line(a))
             case .failure(let e):
                 failed += 1
                 print(try AnswerOutput.line(["question": q, "error": ErrorReport.explain(e, store: nil).message]))

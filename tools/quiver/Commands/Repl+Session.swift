@@ -10,6 +10,12 @@ extension Repl {
         var last: Answer?
         /// The retrieval options the last answer used.
         var lastOptions: RetrievalOptions?
+        /// Whether questions are answered with the search tool (`:tools on`).
+        var tools = false
+        /// Most model steps per answer with tools.
+        var maxSteps = 8
+        /// The sources of the last answer given with tools.
+        var lastToolSources: [Citation] = []
 
         /// The retrieval mode questions run in now.
         var mode: String { engine.retriever.options.resolvedMode(for: engine.retriever.collection.info).rawValue }
@@ -18,23 +24,10 @@ extension Repl {
 
         func write(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
 
-        /// Answers, streaming the text; Ctrl-C cancels this answer only.
-        mutating func answer(_ question: String) async {
-            if !interactive { write("> \(TerminalText.line(question))\n") }
-            let engine = self.engine
+        /// Runs `work`; Ctrl-C cancels it (and only it).
+        func cancellable<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async -> (Result<T, Error>, cancelled: Bool) {
             let start = interrupts.load(ordering: .relaxed)
-            let task = Task { () throws -> Answer? in
-                var done: Answer?
-                for try await event in engine.stream(question) {
-                    switch event {
-                    case .sources: break
-                    case .delta(let text): FileHandle.standardOutput.write(Data(TerminalText.block(text).utf8))
-                    case .finished(let a): done = a
-                    }
-                }
-                try Task.checkCancellation()  // a cancelled stream ends without an error
-                return done
-            }
+            let task = Task { try await work() }
             let watcher = Task {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(50))
@@ -46,9 +39,35 @@ extension Repl {
             }
             let result = await task.result
             watcher.cancel()
+            return (result, task.isCancelled)
+        }
+
+        func report(_ error: Error) {
+            let (message, hint) = ErrorReport.explain(error, store: nil)
+            write("\nerror: \(TerminalText.line(message))\n" + (hint.map { "hint: \(TerminalText.line($0))\n" } ?? "") + "\n")
+        }
+
+        /// Answers, streaming the text; Ctrl-C cancels this answer only.
+        mutating func answer(_ question: String) async {
+            if !interactive { write("> \(TerminalText.line(question))\n") }
+            if tools { return await answerWithTools(question) }
+            let engine = self.engine
+            let (result, cancelled) = await cancellable { () throws -> Answer? in
+                var done: Answer?
+                for try await event in engine.stream(question) {
+                    switch event {
+                    case .sources: break
+                    case .delta(let text): FileHandle.standardOutput.write(Data(TerminalText.block(text).utf8))
+                    case .finished(let a): done = a
+                    }
+                }
+                try Task.checkCancellation()  // a cancelled stream ends without an error
+                return done
+            }
             switch result {
             case .success(let a?):
                 last = a
+                lastToolSources = []
                 lastOptions = engine.retriever.options
                 write("\n")
                 if a.sources.isEmpty {
@@ -58,11 +77,36 @@ extension Repl {
                 }
             case .success(nil):
                 write("\n")
-            case .failure where task.isCancelled:
+            case .failure where cancelled:
                 write("\n(cancelled)\n\n")
             case .failure(let error):
-                let (message, hint) = ErrorReport.explain(error, store: nil)
-                write("\nerror: \(TerminalText.line(message))\n" + (hint.map { "hint: \(TerminalText.line($0))\n" } ?? "") + "\n")
+                report(error)
+            }
+        }
+
+        /// Answers with the search tool: the model searches as often as it needs.
+        mutating func answerWithTools(_ question: String) async {
+            let answerer: ToolAnswerer
+            do { answerer = try AskOptions.toolAnswerer(engine, maxSteps: maxSteps) } catch {
+                return report(error)
+            }
+            let (result, cancelled) = await cancellable { try await answerer.answer(question) }
+            switch result {
+            case .success(let a):
+                lastToolSources = a.sources
+                write(TerminalText.block(a.text) + "\n")
+                let calls = a.toolCalls.count
+                write("(\(a.steps.count) steps, \(calls) tool call\(calls == 1 ? "" : "s"), \(a.usage.totalTokens) tokens)\n")
+                if calls > 0 { write(AnswerOutput.toolSteps(a) + "\n") }
+                if a.sources.isEmpty {
+                    write("No sources matched\(filters.isEmpty ? "" : " the filters").\n\n")
+                } else {
+                    write("Sources:\n" + AnswerOutput.sources(a.sources, cited: a.citations) + "\n\n")
+                }
+            case .failure where cancelled:
+                write("\n(cancelled)\n\n")
+            case .failure(let error):
+                report(error)
             }
         }
 
@@ -81,6 +125,7 @@ extension Repl {
                       :mode M           dense, keyword or hybrid retrieval (now \(mode))
                       :where KEY=VALUE  only chunks whose metadata matches (repeatable); :where lists them
                       :clear            drop the filters
+                      :tools on|off     let the model search, as often as it needs (now \(tools ? "on" : "off"); needs --llm)
                       :sources          the last answer's sources, in full
                       :explain          how the last search ran (mode, scan or gather, rows scored, postings)
                       :stats            the collection and settings
@@ -126,12 +171,27 @@ extension Repl {
                 filters = []
                 engine.retriever.options.filter = nil
                 write("filters cleared\n")
+            case ":tools":
+                switch argument.lowercased() {
+                case "on":
+                    guard engine.model != nil else {
+                        write("answering with tools needs a language model: start the console with --llm openai|ollama\n")
+                        return true
+                    }
+                    tools = true
+                case "off": tools = false
+                default:
+                    write("usage: :tools on|off (now \(tools ? "on" : "off"))\n")
+                    return true
+                }
+                write("tools \(tools ? "on: the model searches the collection itself" : "off")\n")
             case ":sources":
-                guard let last, !last.sources.isEmpty else {
+                let sources = lastToolSources.isEmpty ? last?.sources ?? [] : lastToolSources
+                guard !sources.isEmpty else {
                     write("no sources yet: ask a question first\n")
                     return true
                 }
-                for c in last.sources {
+                for c in sources {
                     let header = TerminalText.line("[\(c.number)] \(c.reference)  (\(c.score))")
                     write("\(header)\n\(TerminalText.block(c.text))\n\n")
                 }
@@ -150,7 +210,7 @@ extension Repl {
                     """
                     collection  \(TerminalText.line(c.name)): \(count) chunks, \(c.dimension) dimensions, \(c.metric.rawValue)
                     embedder    \(engine.retriever.embedder.identifier)
-                    answers     \(answerer)
+                    answers     \(answerer)\(tools ? ", with tools" : "")
                     k           \(engine.retriever.options.k)
                     mode        \(mode)\(c.info.keywordAnalyzer.map { " (keyword analyzer \($0.identifier))" } ?? " (no keyword index)")
                     filters     \(filters.isEmpty ? "none" : TerminalText.line(filters.joined(separator: ", ")))

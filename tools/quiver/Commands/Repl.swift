@@ -21,6 +21,9 @@ struct Repl: AsyncParsableCommand, VerboseCommand {
 
     func run() async throws {
         var session = Session(engine: try await ask.engine(), interactive: isatty(0) != 0, filters: ask.where)
+        session.tools = ask.tools
+        session.maxSteps = ask.maxSteps
+        if ask.tools { _ = try AskOptions.toolAnswerer(session.engine, maxSteps: ask.maxSteps) }
         // Ctrl-C is counted and wakes the line reader through a pipe (the handler only
         // does async-signal-safe things).
         // Both globals are initialized here, not lazily inside the handler.

@@ -18,9 +18,17 @@ struct AskOptions: ParsableArguments {
     var embedderBaseURL: String?
     @OptionGroup var modeOptions: SearchModeOptions
     @OptionGroup var llmOptions: LLMOptions
+    @Flag(
+        help: """
+            Let the model search: it calls the collection's search tool (search_documents) as often as it needs, \
+            e.g. once per part of a multi-part question. Needs --llm openai|ollama.
+            """)
+    var tools = false
+    @Option(help: "With --tools, the most model steps (completions) per answer.") var maxSteps = 8
 
     func validate() throws {
         guard k > 0 else { throw ValidationError("-k must be positive") }
+        guard maxSteps > 0 else { throw ValidationError("--max-steps must be positive") }
         _ = try Filters.parse(`where`)
     }
 
@@ -37,5 +45,17 @@ struct AskOptions: ParsableArguments {
                 fusion: modeOptions.fusion))
         return QueryEngine(
             retriever: retriever, model: try llmOptions.make(), completion: llmOptions.completion, concurrency: concurrency)
+    }
+
+    /// The tool-calling answerer over `engine`'s retriever and model.
+    ///
+    /// - Throws: `CLIError` without a language model.
+    static func toolAnswerer(_ engine: QueryEngine, maxSteps: Int, concurrency: Int = 8) throws -> ToolAnswerer {
+        guard let model = engine.model else {
+            throw CLIError("answering with tools needs a language model", hint: "add --llm openai or --llm ollama")
+        }
+        return ToolAnswerer(
+            model: model, retriever: engine.retriever, limits: ToolLimits(steps: maxSteps), completion: engine.completion,
+            concurrency: concurrency)
     }
 }

@@ -7,14 +7,41 @@ enum AnswerOutput {
         [
             "question": answer.question, "answer": answer.text, "extractive": answer.isExtractive,
             "citations": answer.citations.map(\.number),
-            "hits": answer.sources.map { c in
+            "hits": answer.sources.map(hit),
+        ]
+    }
+
+    /// A tool-calling answer: the fields of `json(_: Answer)`, plus its steps (the tool
+    /// calls with their arguments and errors) and token usage.
+    static func json(_ answer: ToolAnswer) -> [String: Any] {
+        [
+            "question": answer.question, "answer": answer.text, "extractive": false, "citations": answer.citations.map(\.number),
+            "hits": answer.sources.map(hit),
+            "steps": answer.steps.map { step in
                 [
-                    "number": c.number, "id": c.id, "score": Double(c.score), "source": c.source, "document": c.document,
-                    "location": c.location ?? NSNull(), "position": c.position ?? NSNull(), "reference": c.reference,
-                    "text": c.text,
-                    "metadata": c.metadata.mapValues { jsonValue($0) },
+                    "text": step.text,
+                    "calls": step.calls.map { r in
+                        ["tool": r.call.name, "arguments": r.call.arguments, "error": r.error?.message ?? NSNull()] as [String: Any]
+                    },
                 ] as [String: Any]
             },
+            "usage": ["prompt_tokens": answer.usage.promptTokens, "completion_tokens": answer.usage.completionTokens],
+        ]
+    }
+
+    /// One line per tool call of `answer`: what the model searched for or called.
+    static func toolSteps(_ answer: ToolAnswer) -> String {
+        answer.toolCalls.map { r in
+            TerminalText.line("  \(r.error == nil ? "called" : "failed") \(r.call.name) \(r.call.arguments)")
+        }.joined(separator: "\n")
+    }
+
+    static func hit(_ c: Citation) -> [String: Any] {
+        [
+            "number": c.number, "id": c.id, "score": Double(c.score), "source": c.source, "document": c.document,
+            "location": c.location ?? NSNull(), "position": c.position ?? NSNull(), "reference": c.reference,
+            "text": c.text,
+            "metadata": c.metadata.mapValues { jsonValue($0) },
         ]
     }
 
