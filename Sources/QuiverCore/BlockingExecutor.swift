@@ -18,12 +18,27 @@ public final class BlockingExecutor: Sendable {
     public static let shared = BlockingExecutor(label: "quiver.blocking", concurrent: true)
 
     private let queue: DispatchQueue
+    private let concurrent: Bool
+    private let label: String
 
     /// An executor of its own: serial (one job at a time, in order: a store's writer) or
     /// concurrent.
+    ///
+    /// A concurrent executor runs each job on a serial queue of its own, not on one
+    /// concurrent queue: on Linux a concurrent queue draws its threads from the pool that
+    /// libdispatch grows by about one thread a second while its threads are blocked, so
+    /// jobs that block (an LMDB read, a synchronous HTTP call, a tool that runs another
+    /// answer) queued behind each other for minutes under load; serial queues run on the
+    /// overcommit pool, which starts a thread whenever its threads are all busy. Callers
+    /// bound how many jobs they start (pipeline windows, batch limits).
     public init(label: String, concurrent: Bool) {
-        queue = concurrent ? DispatchQueue(label: label, attributes: .concurrent) : DispatchQueue(label: label)
+        queue = DispatchQueue(label: label)
+        self.concurrent = concurrent
+        self.label = label
     }
+
+    /// The queue the next job runs on.
+    private var jobQueue: DispatchQueue { concurrent ? DispatchQueue(label: label) : queue }
 
     /// Runs blocking `body` on this executor and returns its result; checks for
     /// cancellation before it starts (the work itself is not interrupted).
@@ -32,6 +47,7 @@ public final class BlockingExecutor: Sendable {
     ///   or what `body` throws.
     public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         if Task.isCancelled { throw QuiverError(.cancelled, "the operation was cancelled before it started") }
+        let queue = jobQueue
         return try await withCheckedThrowingContinuation { continuation in
             queue.async { continuation.resume(with: Result { try body() }) }
         }
@@ -39,7 +55,8 @@ public final class BlockingExecutor: Sendable {
 
     /// Runs blocking, non-throwing `body` on this executor.
     public func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
+        let queue = jobQueue
+        return await withCheckedContinuation { continuation in
             queue.async { continuation.resume(returning: body()) }
         }
     }
