@@ -77,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "quiver",
             dependencies: [
-                "VectorStore", "Ingest", "Query", "PDFParsing", "Synthetic", "CEdit", "CLineEdit",
+                "VectorStore", "PostgresStore", "Ingest", "Query", "PDFParsing", "Synthetic", "CEdit", "CLineEdit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/quiver"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PostgresStore
 import PDFParsing
 
 @main
@@ -67,7 +68,9 @@ struct Quiver: AsyncParsableCommand, VerboseCommand {
             Foundation.exit(2)
         }
         if exitCode(for: error) != .failure { exit(withError: error) }  // --help, --version
+        // A PostgreSQL URL may hold a password: hints name it without.
         let store = arguments.firstIndex(of: "--store").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+            .map { PostgresURL.isPostgres($0) ? PostgresURL.redacted($0) : $0 }
         let (message, hint) = ErrorReport.explain(error, store: store)
         // Messages name files, ids and URLs, and quote servers: escaped for the terminal.
         var text = "error: \(TerminalText.line(message))\n"
