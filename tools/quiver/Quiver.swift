@@ -16,7 +16,7 @@ struct Quiver: AsyncParsableCommand, VerboseCommand {
             """,
         subcommands: [
             Index.self, QueryCommand.self, Repl.self, Search.self, Embed.self, Stats.self, Collections.self, Delete.self,
-            Drop.self, Reindex.self, Compact.self, Backup.self, Check.self, Doctor.self, Demo.self,
+            Drop.self, Reindex.self, Compact.self, Backup.self, Check.self, Doctor.self, Demo.self, Migrate.self,
         ])
 
     /// The hidden argument that makes this process a PDF worker.
