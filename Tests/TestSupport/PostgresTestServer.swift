@@ -222,7 +222,12 @@ public final class PostgresTestServer: Sendable {
 
     /// Starts the server again after `kill()` (PostgreSQL recovers from its WAL).
     public func restart() throws {
+        // The killed server's lock files: its zombie (if nothing reaps it) would still
+        // answer `kill(pid, 0)` and make the new server think it runs.
         try? FileManager.default.removeItem(atPath: data + "/postmaster.pid")
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: socketDirectory)) ?? [] where name.hasSuffix(".lock") {
+            try? FileManager.default.removeItem(atPath: socketDirectory + "/" + name)
+        }
         try startServer()
     }
 
