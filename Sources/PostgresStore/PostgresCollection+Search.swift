@@ -1,3 +1,4 @@
+import Synchronization
 import VectorStore
 
 extension PostgresCollection {
@@ -23,7 +24,7 @@ extension PostgresCollection {
         let queries = request.queries.map { info.metric == .cosine ? Self.unit($0) : $0 }
         switch searchMethod {
         case .exact:
-            return try exactSearch(queries, k: request.k, filter: request.filter)
+            return try exactBatch(queries, k: request.k, filter: request.filter)
         case .hnsw(let ef):
             return try indexSearch(queries, k: request.k, filter: request.filter, efSearch: ef)
         }
@@ -41,6 +42,33 @@ extension PostgresCollection {
     }
 
     private var descending: Bool { info.metric != .l2 }
+
+    /// Queries per statement below which a batch is not split.
+    static let minQueriesPerPart = 8
+
+    /// A large batch is split over several pooled connections at once (each server process
+    /// scans for its share of the queries); a small one is one statement.
+    private func exactBatch(_ queries: [[Float]], k: Int, filter: Filter?) throws -> SearchResponse {
+        let parts = min(db.pool.capacity, db.options.batchConnections, queries.count / Self.minQueriesPerPart)
+        guard parts > 1 else { return try exactSearch(queries, k: k, filter: filter) }
+        let bounds = (0...parts).map { queries.count * $0 / parts }
+        let results = Mutex<[Int: Result<SearchResponse, Error>]>([:])
+        BlockingExecutor.onOwnThreads(parts) { p in
+            let r = Result { try self.exactSearch(Array(queries[bounds[p]..<bounds[p + 1]]), k: k, filter: filter) }
+            results.withLock { $0[p] = r }
+        }
+        var hits: [[SearchHit]] = []
+        var plan = SearchPlan(access: "exact")
+        for p in 0..<parts {
+            guard let r = results.withLock({ $0[p] }) else { continue }
+            let response = try r.get()
+            hits += response.hits
+            plan = response.plan
+        }
+        plan.figures = plan.figures.map { $0.name == "queries" ? SearchPlan.Figure("queries", Double(queries.count)) : $0 }
+        plan.figures.append(SearchPlan.Figure("connections", Double(parts)))
+        return SearchResponse(hits: hits, plan: plan)
+    }
 
     private func exactSearch(_ queries: [[Float]], k: Int, filter: Filter?) throws -> SearchResponse {
         var p = SQLParameters()

@@ -174,12 +174,7 @@ public final class PostgresDatabase: VectorDatabase, Sendable {
                     """)
                 try conn.exec("CREATE INDEX \(table)_metadata ON \(table) USING gin (metadata)")
                 if options.hnswIndex && settings.dimension <= Self.maxIndexedDimension {
-                    let ops = settings.metric == .l2 ? "vector_l2_ops" : "vector_ip_ops"
-                    try conn.exec(
-                        """
-                        CREATE INDEX \(table)_hnsw ON \(table) USING hnsw (embedding \(ops))
-                        WITH (m = \(max(2, options.hnswM)), ef_construction = \(max(4, options.hnswEfConstruction)))
-                        """)
+                    try conn.exec(Self.hnswIndexSQL(table: table, metric: settings.metric, options: options))
                 }
                 return id
             }
@@ -262,6 +257,38 @@ public final class PostgresDatabase: VectorDatabase, Sendable {
     @discardableResult
     public func updateConfiguration(of name: String, _ changes: [String: String?]) async throws -> CollectionInfo {
         try await executor.run { try self.updateConfiguration(of: name, changes) }
+    }
+
+    /// Builds the HNSW index of a collection created without one
+    /// (`PostgresOptions.hnswIndex` off: loading first and indexing once is much faster
+    /// than keeping the index up to date row by row). Does nothing when it exists.
+    ///
+    /// - Parameter memory: `maintenance_work_mem` for the build; the graph builds fastest
+    ///   when it fits.
+    /// - Throws: `.collectionNotFound`, `.invalidArgument` above 2000 dimensions.
+    public func buildHNSWIndex(of name: String, memory: String = "1GB") throws {
+        let c = try collection(name)
+        guard c.info.dimension <= Self.maxIndexedDimension else {
+            throw StoreError(
+                .invalidArgument, "pgvector's HNSW index holds at most \(Self.maxIndexedDimension) dimensions", input: "dimension",
+                collection: name, expected: "at most \(Self.maxIndexedDimension)", actual: "\(c.info.dimension)")
+        }
+        let sql = Self.hnswIndexSQL(table: c.table, metric: c.info.metric, options: options).replacingOccurrences(
+            of: "CREATE INDEX", with: "CREATE INDEX IF NOT EXISTS")
+        try run(name) { conn in
+            try conn.exec("SELECT set_config('maintenance_work_mem', $1, false)", [memory])
+            defer { _ = try? conn.exec("RESET maintenance_work_mem") }
+            try conn.exec(sql)
+        }
+    }
+
+    static func hnswIndexSQL(table: String, metric: Metric, options: PostgresOptions) -> String {
+        // Cosine collections hold unit vectors: their inner product is the cosine.
+        let ops = metric == .l2 ? "vector_l2_ops" : "vector_ip_ops"
+        return """
+            CREATE INDEX \(table)_hnsw ON \(table) USING hnsw (embedding \(ops))
+            WITH (m = \(max(2, options.hnswM)), ef_construction = \(max(4, options.hnswEfConstruction)))
+            """
     }
 
     // MARK: Plumbing

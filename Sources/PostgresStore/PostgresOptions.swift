@@ -17,16 +17,20 @@ public struct PostgresOptions: Sendable, Hashable {
     public var hnswM: Int
     /// HNSW's `ef_construction`: the candidate list while building.
     public var hnswEfConstruction: Int
+    /// Connections one large search batch is split over (each scans for its share of the
+    /// queries at once; at most `maxConnections`).
+    public var batchConnections: Int
 
     /// Creates options; the defaults suit a few concurrent ingesters and readers.
     public init(
         maxConnections: Int = 8, reconnect: ReconnectPolicy = ReconnectPolicy(), hnswIndex: Bool = true, hnswM: Int = 16,
-        hnswEfConstruction: Int = 64
+        hnswEfConstruction: Int = 64, batchConnections: Int = 2
     ) {
         self.maxConnections = maxConnections
         self.reconnect = reconnect
         self.hnswIndex = hnswIndex
         self.hnswM = hnswM
         self.hnswEfConstruction = hnswEfConstruction
+        self.batchConnections = batchConnections
     }
 }

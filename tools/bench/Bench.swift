@@ -8,5 +8,6 @@ struct Bench: AsyncParsableCommand {
         subcommands: [
             StoreBench.self, EmbedBench.self, SplitBench.self, IngestBench.self, PipelineBench.self, QueryBench.self,
             ModelBench.self, SgemmBench.self, RetrievalBench.self, Writer.self, DocumentsBench.self, ServePDF.self,
+            PostgresBench.self,
         ])
 }
