@@ -76,14 +76,17 @@ extension PostgresCollection {
         let vectors = p.bind(SQLText.array(queries.map { SQLText.vector($0) }), as: "vector[]")
         let limit = p.bind(String(k), as: "integer")
         let order = descending ? "DESC" : "ASC"
-        // The score is an expression the HNSW index cannot serve: the scan is exact.
+        // The score is an expression the HNSW index cannot serve: the scan is exact. The
+        // top-k of each query are found from (id, score) alone, then joined to their texts
+        // and metadata; the candidates are counted once, for the plan.
         let sql = """
-            SELECT q.i, r.id, r.score, r.text, r.metadata::text, r.double_fields::text, r.n
+            SELECT q.i, r.id, r.score, d.text, d.metadata::text, d.double_fields::text,
+                (SELECT count(*) FROM \(table) WHERE \(condition)) AS n
             FROM unnest(\(vectors)) WITH ORDINALITY AS q(v, i)
             CROSS JOIN LATERAL (
-                SELECT id, \(scoreSQL("q.v")) AS score, text, metadata, double_fields, count(*) OVER () AS n
-                FROM \(table) WHERE \(condition)
+                SELECT id, \(scoreSQL("q.v")) AS score FROM \(table) WHERE \(condition)
                 ORDER BY score \(order), id LIMIT \(limit)) r
+            JOIN \(table) d ON d.id = r.id
             ORDER BY q.i, r.score \(order), r.id
             """
         return try run { conn in
