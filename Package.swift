@@ -107,7 +107,7 @@ let package = Package(
         // Against a real PostgreSQL + pgvector server that the tests start (TestSupport's PostgresTestServer).
         .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TestSupport", "Synthetic"], exclude: ["Fixtures"]),
-        .testTarget(name: "QueryTests", dependencies: ["Query", "PDFParsing", "TestSupport"]),
+        .testTarget(name: "QueryTests", dependencies: ["Query", "PDFParsing", "PostgresStore", "TestSupport"]),
         .testTarget(
             name: "PDFParsingTests", dependencies: ["PDFParsing", "TestSupport", "quiver-pdf-worker"], exclude: ["Fixtures"]),
         // The built `quiver` end to end, run as a subprocess (`swift build --build-tests` builds it).
