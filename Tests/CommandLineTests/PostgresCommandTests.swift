@@ -39,7 +39,12 @@ struct PostgresCommandTests {
         for (x, y) in zip(a, b) { #expect(abs(x.score - y.score) < 1e-4, "\(label): \(x) vs \(y)") }
     }
 
-    @Test func indexSearchQueryAndMigrateAnswerAsTheEmbeddedStore() throws {
+    @Test func indexSearchQueryAndMigrateAnswerAsTheEmbeddedStore() async throws {
+        try await PostgresTestServer.startShared()
+        try Self.indexSearchQueryAndMigrateAnswerAsTheEmbeddedStoreBody()
+    }
+
+    static func indexSearchQueryAndMigrateAnswerAsTheEmbeddedStoreBody() throws {
         let dir = TemporaryDirectory("quiver-pg-cli")
         defer { dir.remove() }
         let secret = "cli-secret-\(UUID().uuidString.prefix(6))"
@@ -95,7 +100,12 @@ struct PostgresCommandTests {
     /// Two `quiver index` processes fill one collection from two folders at once while a
     /// third process searches it over and over: every run succeeds, and the collection ends
     /// with exactly the chunks of both folders.
-    @Test func twoIndexersAndAReaderAtOnce() throws {
+    @Test func twoIndexersAndAReaderAtOnce() async throws {
+        try await PostgresTestServer.startShared()
+        try Self.twoIndexersAndAReaderAtOnceBody()
+    }
+
+    static func twoIndexersAndAReaderAtOnceBody() throws {
         let dir = TemporaryDirectory("quiver-pg-multi")
         defer { dir.remove() }
         var rng = SeededGenerator(seed: 16)

@@ -17,7 +17,12 @@ struct PostgresBackendTests {
     /// Field names and values made to break out of SQL are bound parameters: filters on
     /// them match exactly the records an independent predicate picks, and nothing else in
     /// the database changes.
-    @Test func hostileFieldNamesAndValuesAreBoundNotSpliced() throws {
+    @Test func hostileFieldNamesAndValuesAreBoundNotSpliced() async throws {
+        try await PostgresTestServer.startShared()
+        try Self.hostileFieldNamesAndValuesAreBoundNotSplicedBody()
+    }
+
+    static func hostileFieldNamesAndValuesAreBoundNotSplicedBody() throws {
         let db = try Self.database("hostile")
         let c = try db.createCollection("docs", dimension: 2, metric: .dot)
         let other = try db.createCollection("other", dimension: 2, metric: .dot)
@@ -63,7 +68,12 @@ struct PostgresBackendTests {
 
     /// The password of the URL never shows: not in `location`, not in errors (a database
     /// that does not exist, a server that is not there), not in a handle's description.
-    @Test func passwordsNeverAppear() throws {
+    @Test func passwordsNeverAppear() async throws {
+        try await PostgresTestServer.startShared()
+        try Self.passwordsNeverAppearBody()
+    }
+
+    static func passwordsNeverAppearBody() throws {
         let server = try PostgresTestServer.shared()
         let secret = "pa55-w0rd-\(UUID().uuidString.prefix(6))"
         // The server trusts its socket, so any password is accepted (and must still not show).
@@ -100,7 +110,12 @@ struct PostgresBackendTests {
     /// chunks) leave exactly one version's chunks: the delete runs after the other
     /// writer's commit, never beside it. Versions have different chunk counts, so a mix
     /// shows.
-    @Test func concurrentReplacementsOfADocumentLeaveOneVersion() throws {
+    @Test func concurrentReplacementsOfADocumentLeaveOneVersion() async throws {
+        try await PostgresTestServer.startShared()
+        try Self.concurrentReplacementsOfADocumentLeaveOneVersionBody()
+    }
+
+    static func concurrentReplacementsOfADocumentLeaveOneVersionBody() throws {
         let db = try Self.database("race", options: PostgresOptions(maxConnections: 8))
         let c = try db.createCollection("docs", dimension: 4, metric: .cosine)
         @Sendable func chunks(_ doc: String, version: Int) -> [Record] {
@@ -154,7 +169,12 @@ struct PostgresBackendTests {
     /// An approximate handle searches through the HNSW index (its plan says so) and, with
     /// a candidate list as large as the collection, finds what the exact search finds; a
     /// record's own vector finds it first.
-    @Test func approximateSearchUsesTheIndex() throws {
+    @Test func approximateSearchUsesTheIndex() async throws {
+        try await PostgresTestServer.startShared()
+        try Self.approximateSearchUsesTheIndexBody()
+    }
+
+    static func approximateSearchUsesTheIndexBody() throws {
         let db = try Self.database("hnsw")
         for metric in Metric.allCases {
             let c = try db.createCollection("c-\(metric)", dimension: 16, metric: metric)

@@ -8,8 +8,8 @@ import VectorStore
 @Suite(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.skipReason))
 struct PostgresConformanceTests {
     static let suite = CollectionConformance {
-        let server = try PostgresTestServer.shared()
-        let db = try PostgresDatabase(url: try server.createDatabase("conformance"), options: PostgresOptions(maxConnections: 4))
+        let url = try await PostgresTestServer.sharedDatabase("conformance")
+        let db = try await PostgresTestServer.onOwnThread { try PostgresDatabase(url: url, options: PostgresOptions(maxConnections: 4)) }
         return ConformanceDatabase(db)
     }
 

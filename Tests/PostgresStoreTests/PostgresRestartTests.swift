@@ -38,7 +38,12 @@ struct PostgresRestartTests {
         return out
     }
 
-    @Test func killedServerLosesNothingCommittedAndTheRunResumes() throws {
+    @Test func killedServerLosesNothingCommittedAndTheRunResumes() async throws {
+        try await PostgresTestServer.startShared()
+        try Self.killedServerLosesNothingCommittedAndTheRunResumesBody()
+    }
+
+    static func killedServerLosesNothingCommittedAndTheRunResumesBody() throws {
         // A server of its own: the others' tests must not see it die.
         let server = try PostgresTestServer.start()
         defer { server.stop() }

