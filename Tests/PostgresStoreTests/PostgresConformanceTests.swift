@@ -9,7 +9,7 @@ import VectorStore
 struct PostgresConformanceTests {
     static let suite = CollectionConformance {
         let url = try await PostgresTestServer.sharedDatabase("conformance")
-        let db = try await PostgresTestServer.onOwnThread { try PostgresDatabase(url: url, options: PostgresOptions(maxConnections: 4)) }
+        let db = try await PostgresTestServer.onOwnThread { try PostgresDatabase(url: url, options: PostgresOptions(maxConnections: 2)) }
         return ConformanceDatabase(db)
     }
 
