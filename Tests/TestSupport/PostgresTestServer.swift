@@ -186,11 +186,10 @@ public final class PostgresTestServer: Sendable {
         // fsync off: the tests kill the server, never the machine.
         let options = "-k \(socketDirectory) -c listen_addresses='' -c fsync=off -c max_connections=400 -c shared_buffers=64MB"
         // No pipe: the server would inherit it and never let it reach end-of-file.
-        try Self.shell(
+        try Self.spawnAndWait(
             Self.closingDescriptors + runPrefix + [
                 bin + "/pg_ctl", "-D", data, "-l", socketDirectory + "/server.log", "-w", "-t", "60", "-o", options, "start",
-            ],
-            capture: false)
+            ])
         if !watchdogStarted.withLock({ started in
             defer { started = true }
             return started
@@ -209,7 +208,7 @@ public final class PostgresTestServer: Sendable {
             + "\(runPrefix.joined(separator: " ")) \(bin)/pg_ctl -D \(data) -m immediate stop >/dev/null 2>&1; rm -rf \(base)"
         // In the background of a shell that ends at once: `Process` waits for a child whose
         // descriptors are closed, and must not wait for this one.
-        _ = try? Self.shell(Self.closingDescriptors + ["/bin/sh", "-c", "(\(script)) </dev/null >/dev/null 2>&1 &"], capture: false)
+        _ = try? Self.spawnAndWait(Self.closingDescriptors + ["/bin/sh", "-c", "(\(script)) </dev/null >/dev/null 2>&1 &"])
     }
 
     /// A URL for database `name` (made by `createDatabase`).
@@ -289,6 +288,35 @@ public final class PostgresTestServer: Sendable {
             "/bin/bash", "-c", #"for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-" 2>/dev/null; done; exec "$@""#,
             "bash",
         ]
+
+    /// Runs a command that starts a daemon, without Foundation's `Process`: `Process`
+    /// watches each child through a descriptor the child inherits, and a child that closes
+    /// it (as `closingDescriptors` does) is waited for on Foundation's own queue, holding up
+    /// every other test's processes meanwhile. Output goes to /dev/null.
+    private static func spawnAndWait(_ argv: [String]) throws {
+        var pid: pid_t = 0
+        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, environ)
+        guard rc == 0 else {
+            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "cannot start \(argv[0]): error \(rc)"])
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 {
+            // ECHILD: reaped by someone else; the server's own checks tell whether it started.
+            if errno != EINTR { return }
+        }
+        guard status == 0 else {
+            throw CocoaError(
+                .executableLoad, userInfo: [NSLocalizedDescriptionKey: "\(argv.joined(separator: " ")) failed (status \(status))"])
+        }
+    }
 
     /// Runs a command and returns what it printed (with `capture`; else its output is
     /// discarded). Output goes through a file, never a pipe: a server started meanwhile
