@@ -32,7 +32,7 @@ extension PostgresCollection {
 
     /// Runs a search request on the database's threads.
     public func search(_ request: SearchRequest) async throws -> SearchResponse {
-        try await db.executor.run { try self.search(request) }
+        try await db.offPool { try self.search(request) }
     }
 
     /// The score of a row for query `q` (a SQL expression) and whether higher is better.

@@ -75,7 +75,7 @@ extension PostgresCollection {
 
     /// Upserts and deletes in one transaction, off the cooperative pool.
     public func write(upsert records: [Record], deleting ids: [String], deletingWhere filter: Filter?) async throws {
-        try await db.executor.run { try self.write(upsert: records, deleting: ids, deletingWhere: filter) }
+        try await db.offPool { try self.write(upsert: records, deleting: ids, deletingWhere: filter) }
     }
 
     /// Deletes the records with `ids`; returns how many existed.
@@ -87,7 +87,7 @@ extension PostgresCollection {
     }
 
     /// Deletes the records with `ids`, off the cooperative pool.
-    public func delete(ids: [String]) async throws -> Int { try await db.executor.run { try self.delete(ids: ids) } }
+    public func delete(ids: [String]) async throws -> Int { try await db.offPool { try self.delete(ids: ids) } }
 
     /// Deletes every record matching `filter`; returns how many.
     public func delete(where filter: Filter) throws -> Int {
@@ -98,5 +98,5 @@ extension PostgresCollection {
     }
 
     /// Deletes every record matching `filter`, off the cooperative pool.
-    public func delete(where filter: Filter) async throws -> Int { try await db.executor.run { try self.delete(where: filter) } }
+    public func delete(where filter: Filter) async throws -> Int { try await db.offPool { try self.delete(where: filter) } }
 }

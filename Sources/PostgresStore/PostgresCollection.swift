@@ -68,7 +68,7 @@ public struct PostgresCollection: VectorCollection {
     }
 
     /// Number of records, off the cooperative pool.
-    public func count() async throws -> Int { try await db.executor.run { try self.count() } }
+    public func count() async throws -> Int { try await db.offPool { try self.count() } }
 
     /// The records with `ids`, in order (nil where absent), read in one statement.
     public func get(_ ids: [String]) throws -> [Record?] {
@@ -92,7 +92,7 @@ public struct PostgresCollection: VectorCollection {
     }
 
     /// The records with `ids`, off the cooperative pool.
-    public func get(_ ids: [String]) async throws -> [Record?] { try await db.executor.run { try self.get(ids) } }
+    public func get(_ ids: [String]) async throws -> [Record?] { try await db.offPool { try self.get(ids) } }
 
     /// Ids and metadata of the records matching `filter`.
     public func metadata(where filter: Filter) throws -> [String: [String: MetadataValue]] {
@@ -113,7 +113,7 @@ public struct PostgresCollection: VectorCollection {
 
     /// Ids and metadata of the records matching `filter`, off the cooperative pool.
     public func metadata(where filter: Filter) async throws -> [String: [String: MetadataValue]] {
-        try await db.executor.run { try self.metadata(where: filter) }
+        try await db.offPool { try self.metadata(where: filter) }
     }
 
     /// How many distinct string values `field` has (each element of a list counts).
@@ -134,7 +134,7 @@ public struct PostgresCollection: VectorCollection {
 
     /// How many distinct string values `field` has, off the cooperative pool.
     public func distinctStringValueCount(of field: String) async throws -> Int {
-        try await db.executor.run { try self.distinctStringValueCount(of: field) }
+        try await db.offPool { try self.distinctStringValueCount(of: field) }
     }
 
     /// Decodes a row of (id, embedding, text, metadata, double_fields).

@@ -32,7 +32,15 @@ public final class PostgresDatabase: VectorDatabase, Sendable {
     /// The settings the database was opened with.
     public let options: PostgresOptions
     let pool: ConnectionPool
-    let executor = BlockingExecutor(label: "quiver.postgres", concurrent: true)
+
+    /// Runs blocking libpq work for an `async` caller on a thread of its own. Not on a
+    /// dispatch queue: libpq waits on its socket for as long as the server takes, and
+    /// blocked dispatch threads starve every other queue of the process (libdispatch on
+    /// Linux runs about one worker per core and cannot tell a thread waiting in `poll`
+    /// from a busy one).
+    func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await BlockingExecutor.onNewThread(body)
+    }
 
     /// The catalog table.
     static let catalog = "quiver_collections"
@@ -105,7 +113,7 @@ public final class PostgresDatabase: VectorDatabase, Sendable {
 
     /// Settings of the collections, off the cooperative pool.
     public func collections(includingReserved: Bool) async throws -> [CollectionInfo] {
-        try await executor.run { try self.collections(includingReserved: includingReserved) }
+        try await offPool { try self.collections(includingReserved: includingReserved) }
     }
 
     /// Opens an existing collection.
@@ -123,7 +131,7 @@ public final class PostgresDatabase: VectorDatabase, Sendable {
 
     /// Opens an existing collection, off the cooperative pool.
     public func collection(_ name: String) async throws -> PostgresCollection {
-        try await executor.run { try self.collection(name) }
+        try await offPool { try self.collection(name) }
     }
 
     /// Creates a collection: its catalog row, its table and its indexes, in one transaction.
@@ -184,7 +192,7 @@ public final class PostgresDatabase: VectorDatabase, Sendable {
 
     /// Creates a collection, off the cooperative pool.
     public func createCollection(_ name: String, settings: CollectionSettings) async throws -> PostgresCollection {
-        try await executor.run { try self.createCollection(name, settings: settings) }
+        try await offPool { try self.createCollection(name, settings: settings) }
     }
 
     /// Opens the collection if it exists (checking its settings), creates it otherwise.
@@ -208,7 +216,7 @@ public final class PostgresDatabase: VectorDatabase, Sendable {
 
     /// Opens or creates the collection, off the cooperative pool.
     public func openOrCreateCollection(_ name: String, settings: CollectionSettings) async throws -> PostgresCollection {
-        try await executor.run { try self.openOrCreateCollection(name, settings: settings) }
+        try await offPool { try self.openOrCreateCollection(name, settings: settings) }
     }
 
     /// Drops a collection and its table; false if it did not exist.
@@ -228,7 +236,7 @@ public final class PostgresDatabase: VectorDatabase, Sendable {
     /// Drops a collection, off the cooperative pool.
     @discardableResult
     public func dropCollection(_ name: String) async throws -> Bool {
-        try await executor.run { try self.dropCollection(name) }
+        try await offPool { try self.dropCollection(name) }
     }
 
     /// Sets or removes keys of a collection's configuration in one transaction.
@@ -256,7 +264,7 @@ public final class PostgresDatabase: VectorDatabase, Sendable {
     /// Sets or removes configuration keys, off the cooperative pool.
     @discardableResult
     public func updateConfiguration(of name: String, _ changes: [String: String?]) async throws -> CollectionInfo {
-        try await executor.run { try self.updateConfiguration(of: name, changes) }
+        try await offPool { try self.updateConfiguration(of: name, changes) }
     }
 
     /// Builds the HNSW index of a collection created without one
