@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "TextAnalysis", targets: ["TextAnalysis"]),
         // PDF support links poppler (GPL-2.0): a separate library, so an application can leave it out.
         .library(name: "PDFParsing", targets: ["PDFParsing"]),
+        // The PostgreSQL + pgvector backend links libpq: a separate library, so an embedded app leaves it out.
+        .library(name: "PostgresStore", targets: ["PostgresStore"]),
         .executable(name: "quiver", targets: ["quiver"]),
         .executable(name: "quiver-bench", targets: ["quiver-bench"]),
         .executable(name: "quiver-pdf-worker", targets: ["quiver-pdf-worker"]),
@@ -45,6 +47,10 @@ let package = Package(
         .systemLibrary(
             name: "CPoppler", pkgConfig: "poppler-glib",
             providers: [.apt(["libpoppler-glib-dev"])]),
+        // libpq, PostgreSQL's client library: only PostgresStore depends on it.
+        .systemLibrary(
+            name: "CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
         // Snowball stemmers. Debian's libstemmer-dev ships no pkg-config file: the module map links it.
         .systemLibrary(
             name: "CStemmer",
@@ -60,6 +66,8 @@ let package = Package(
         .target(name: "TextAnalysis", dependencies: ["QuiverCore", "CStemmer"]),
         .target(name: "VectorStore", dependencies: ["QuiverCore", "CLMDB", "COpenBLAS", "CQuiverKernels", "TextAnalysis"]),
         .target(name: "HTTP", dependencies: ["QuiverCore", "CCurl"]),
+        // The collection protocol over PostgreSQL + pgvector (libpq).
+        .target(name: "PostgresStore", dependencies: ["VectorStore", "CLibPQ"]),
         .target(name: "Ingest", dependencies: ["VectorStore", "TextAnalysis", "HTTP", "CQuiverKernels", "CArchive", "CXML2"]),
         .target(name: "Query", dependencies: ["VectorStore", "TextAnalysis", "Ingest", "HTTP"]),
         // PDF documents through poppler, read in worker processes (quiver-pdf-worker, or `quiver pdf-worker`).
@@ -69,14 +77,14 @@ let package = Package(
         .executableTarget(
             name: "quiver",
             dependencies: [
-                "VectorStore", "Ingest", "Query", "PDFParsing", "Synthetic", "CEdit", "CLineEdit",
+                "VectorStore", "PostgresStore", "Ingest", "Query", "PDFParsing", "Synthetic", "CEdit", "CLineEdit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/quiver"),
         .executableTarget(
             name: "quiver-bench",
             dependencies: [
-                "VectorStore", "Ingest", "Query", "PDFParsing", "CQuiverKernels", "Synthetic",
+                "VectorStore", "PostgresStore", "Ingest", "Query", "PDFParsing", "CQuiverKernels", "Synthetic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/bench",
@@ -96,8 +104,10 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(name: "TextAnalysisTests", dependencies: ["TextAnalysis", "Synthetic"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
+        // Against a real PostgreSQL + pgvector server that the tests start (TestSupport's PostgresTestServer).
+        .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TestSupport", "Synthetic"], exclude: ["Fixtures"]),
-        .testTarget(name: "QueryTests", dependencies: ["Query", "PDFParsing", "TestSupport"]),
+        .testTarget(name: "QueryTests", dependencies: ["Query", "PDFParsing", "PostgresStore", "TestSupport"]),
         .testTarget(
             name: "PDFParsingTests", dependencies: ["PDFParsing", "TestSupport", "quiver-pdf-worker"], exclude: ["Fixtures"]),
         // The built `quiver` end to end, run as a subprocess (`swift build --build-tests` builds it).

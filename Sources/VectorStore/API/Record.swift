@@ -29,4 +29,12 @@ public struct SearchHit: Sendable, Hashable {
     public var text: String
     /// The record's metadata.
     public var metadata: [String: MetadataValue]
+
+    /// Creates a hit (for backends).
+    public init(id: String, score: Float, text: String, metadata: [String: MetadataValue]) {
+        self.id = id
+        self.score = score
+        self.text = text
+        self.metadata = metadata
+    }
 }

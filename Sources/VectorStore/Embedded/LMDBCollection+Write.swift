@@ -43,77 +43,12 @@ extension LMDBCollection {
     }
 
     func prepareOne(_ r: Record, position i: Int, indexing: Bool = true) throws -> PreparedRecord {
-        let dim = info.dimension
-        let idBytes = Array(r.id.utf8)
-        guard !idBytes.isEmpty else {
-            throw StoreError(
-                .invalidID, "record at position \(i) of the batch has an empty id", input: "batch position \(i)",
-                collection: info.name, recordID: r.id)
-        }
-        guard idBytes.count <= Format.maxIDBytes, !idBytes.contains(0) else {
-            throw StoreError(
-                .invalidID,
-                "record id \"\(r.id.prefix(40))…\" at position \(i) is \(idBytes.count) bytes; ids are 1-\(Format.maxIDBytes) bytes without NUL",
-                input: "batch position \(i)", collection: info.name, recordID: String(r.id.prefix(40)),
-                expected: "1-\(Format.maxIDBytes) bytes without NUL", actual: "\(idBytes.count) bytes")
-        }
-        guard r.vector.count == dim else {
-            throw StoreError(
-                .dimensionMismatch,
-                "record \"\(r.id)\": vector has \(r.vector.count) components, collection \"\(info.name)\" expects \(dim)",
-                collection: info.name, recordID: r.id, expected: "\(dim)", actual: "\(r.vector.count)")
-        }
-        var normSq: Float = 0
-        for (j, x) in r.vector.enumerated() {
-            guard x.isFinite else {
-                throw StoreError(
-                    .invalidVector, "record \"\(r.id)\": vector component \(j) is \(x)", input: "component \(j)",
-                    collection: info.name, recordID: r.id, expected: "a finite number", actual: "\(x)")
-            }
-            normSq += x * x
-        }
-        var vector = r.vector
-        if info.metric == .cosine {
-            guard normSq > 0 && normSq.isFinite else {
-                throw StoreError(
-                    .invalidVector, "record \"\(r.id)\": a zero (or overflowing) vector has no cosine similarity",
-                    collection: info.name, recordID: r.id)
-            }
-            let inv = 1 / normSq.squareRoot()
-            for j in 0..<dim { vector[j] *= inv }
-            normSq = 1
-        } else if !normSq.isFinite {
-            throw StoreError(
-                .invalidVector, "record \"\(r.id)\": the vector's squared norm overflows Float", collection: info.name, recordID: r.id)
-        }
+        let (vector, normSq) = try BackendChecks.checkRecord(r, position: i, info: info)
         if info.encoding == .float16, let j = vector.firstIndex(where: { abs($0) > Float16Codec.largest }) {
             throw StoreError(
                 .invalidVector, "record \"\(r.id)\": vector component \(j) is \(vector[j]), beyond the f16 range of ±65504",
                 input: "component \(j)", collection: info.name, recordID: r.id, expected: "at most 65504 in magnitude",
                 actual: "\(vector[j])")
-        }
-        for (key, value) in r.metadata {
-            let n = key.utf8.count
-            guard n > 0 && n <= Format.maxFieldNameBytes && !key.utf8.contains(0) else {
-                throw StoreError(
-                    .invalidMetadata,
-                    "record \"\(r.id)\": metadata field name \"\(key.prefix(40))\" must be 1-\(Format.maxFieldNameBytes) bytes without NUL",
-                    input: String(key.prefix(40)), collection: info.name, recordID: r.id)
-            }
-            // NaN lies in no order: the index and `Filter.matches` would disagree on which
-            // ranges hold it (and JSON cannot carry it).
-            if case .double(let d) = value, d.isNaN {
-                throw StoreError(
-                    .invalidMetadata, "record \"\(r.id)\": metadata field \"\(key.prefix(40))\" is NaN", input: String(key.prefix(40)),
-                    collection: info.name, recordID: r.id, expected: "a number", actual: "NaN")
-            }
-        }
-        let metaSize = RecordCodec.metadataSize(r.metadata)
-        guard metaSize <= Format.maxMetadataBytes else {
-            throw StoreError(
-                .invalidMetadata,
-                "record \"\(r.id)\": metadata is \(metaSize) bytes, the limit is \(Format.maxMetadataBytes)",
-                collection: info.name, recordID: r.id, expected: "at most \(Format.maxMetadataBytes) bytes", actual: "\(metaSize) bytes")
         }
         return PreparedRecord(
             id: r.id, vector: vector, normSquared: normSq,

@@ -351,29 +351,7 @@ public final class Store: VectorDatabase {
 
     /// Throws `.collectionExists` naming the first setting of `info` that differs.
     static func check(_ info: CollectionInfo, against settings: CollectionSettings) throws {
-        let name = info.name
-        if info.dimension != settings.dimension {
-            throw StoreError(
-                .collectionExists, "collection \"\(name)\" has dimension \(info.dimension), not \(settings.dimension)", input: "dimension",
-                collection: name, expected: "\(info.dimension)", actual: "\(settings.dimension)")
-        }
-        if info.metric != settings.metric {
-            throw StoreError(
-                .collectionExists, "collection \"\(name)\" uses metric \(info.metric.rawValue), not \(settings.metric.rawValue)",
-                input: "metric", collection: name, expected: info.metric.rawValue, actual: settings.metric.rawValue)
-        }
-        if info.encoding != settings.encoding {
-            throw StoreError(
-                .collectionExists,
-                "collection \"\(name)\" stores \(info.encoding.rawValue) vectors, not \(settings.encoding.rawValue)", input: "encoding",
-                collection: name, expected: info.encoding.rawValue, actual: settings.encoding.rawValue)
-        }
-        for (key, value) in settings.configuration.sorted(by: { $0.key < $1.key }) where info.configuration[key] != value {
-            throw StoreError(
-                .collectionExists,
-                "collection \"\(name)\" was created with \(key)=\(info.configuration[key] ?? "(unset)"), not \(value)", input: key,
-                collection: name, expected: info.configuration[key], actual: value)
-        }
+        try BackendChecks.check(info, against: settings)
     }
 
     /// Drops a collection and all its records. Returns false if it did not exist.
@@ -453,13 +431,7 @@ public final class Store: VectorDatabase {
         return next
     }
 
-    static func validateName(_ name: String) throws {
-        let n = name.utf8.count
-        guard n > 0 && n <= Format.maxCollectionNameBytes && !name.utf8.contains(0) else {
-            throw StoreError(
-                .invalidArgument, "collection name \"\(name.prefix(40))\" must be 1-\(Format.maxCollectionNameBytes) bytes without NUL")
-        }
-    }
+    static func validateName(_ name: String) throws { try BackendChecks.checkName(name) }
 
     static func encodeInfo(_ info: CollectionInfo) throws -> [UInt8] {
         let encoder = JSONEncoder()

@@ -13,6 +13,7 @@ struct Backup: ParsableCommand, VerboseCommand {
     @OptionGroup var verbosity: VerboseOptions
 
     func run() throws {
+        try storeOptions.requireEmbedded("backup")
         let fm = FileManager.default
         if fm.fileExists(atPath: destination), !((try? fm.contentsOfDirectory(atPath: destination)) ?? ["?"]).isEmpty {
             throw CLIError("\(destination) is not empty", hint: "give a new or empty folder for the copy")

@@ -17,6 +17,7 @@ struct Check: ParsableCommand, VerboseCommand {
     static let progressMarker = "quiver-check: reading collection "
 
     func run() throws {
+        try storeOptions.requireEmbedded("check")
         if inProcess { return try checkHere() }
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()

@@ -10,7 +10,7 @@ struct Collections: ParsableCommand, VerboseCommand {
     @Flag(help: "Also list the store's own reserved collections (the embedding caches, _cache.*).") var all = false
 
     func run() throws {
-        let store = try Store(path: storeOptions.path, options: .noCreate)
+        let store = try storeOptions.open(create: false)
         // Embedding caches (reserved `_cache.*` collections) are the store's own bookkeeping.
         for info in try store.collections(includingReserved: all) {
             let count = try store.collection(info.name).count()

@@ -17,6 +17,7 @@ struct Compact: ParsableCommand, VerboseCommand {
     @OptionGroup var verbosity: VerboseOptions
 
     func run() throws {
+        try storeOptions.requireEmbedded("compact")
         if shrink {
             let report = try Store.shrink(path: storeOptions.path)
             print(

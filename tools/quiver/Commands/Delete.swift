@@ -19,7 +19,7 @@ struct Delete: ParsableCommand, VerboseCommand {
     }
 
     func run() throws {
-        let store = try Store(path: storeOptions.path, options: .noCreate)
+        let store = try storeOptions.open(create: false)
         let target = try store.collection(collection)
         var deleted = 0
         var missing: [String] = []

@@ -17,6 +17,7 @@ struct Demo: ParsableCommand, VerboseCommand {
     static let topics = ["astronomy", "botany", "cooking", "geology", "music", "sailing", "chess", "weather"]
 
     func run() throws {
+        try storeOptions.requireEmbedded("demo")
         let store = try Store(path: storeOptions.path)
         _ = try? store.dropCollection("demo")
         let c = try store.createCollection(

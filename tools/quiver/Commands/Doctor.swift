@@ -21,6 +21,7 @@ struct Doctor: ParsableCommand, VerboseCommand {
     @OptionGroup var verbosity: VerboseOptions
 
     func run() throws {
+        try storeOptions.requireEmbedded("doctor")
         let report = Self.report(store: storeOptions.path, modelDirectory: modelDir ?? LocalModel.defaultDirectory, checksum: checksum)
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))

@@ -13,7 +13,7 @@ struct Drop: ParsableCommand, VerboseCommand {
     @OptionGroup var verbosity: VerboseOptions
 
     func run() throws {
-        let store = try Store(path: storeOptions.path, options: .noCreate)
+        let store = try storeOptions.open(create: false)
         let count = try store.collection(collection).count()  // the store's own "not found" error
         try store.dropCollection(collection)
         if json {
@@ -21,7 +21,8 @@ struct Drop: ParsableCommand, VerboseCommand {
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else {
             print(
-                "Dropped collection \"\(TerminalText.line(collection))\" (\(count) records) from \(TerminalText.line(storeOptions.path)).")
+                "Dropped collection \"\(TerminalText.line(collection))\" (\(count) records) from \(TerminalText.line(storeOptions.display))."
+            )
         }
     }
 }

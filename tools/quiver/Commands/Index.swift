@@ -45,7 +45,7 @@ struct Index: AsyncParsableCommand, VerboseCommand {
             throw CLIError("no such file or folder: \(path)", hint: "give the folder of documents to index")
         }
         if paths.count > 1 { try checkDistinctIDs() }
-        let found = try? await Store(path: storeOptions.path, options: .noCreate).collection(collection)
+        let found = try? await storeOptions.open(create: false).collection(collection)
         // Without --embedder, an existing collection keeps the embedder it was built with.
         let existing = embedderOptions.embedder == nil ? found : nil
         let embedder: any Embedder =
@@ -54,11 +54,16 @@ struct Index: AsyncParsableCommand, VerboseCommand {
             }
             ?? embedderOptions.make()
         if dryRun { return try await plan(embedder) }
-        let store = try Store(path: storeOptions.path)
+        let store = try storeOptions.open(create: true)
         var target: any VectorCollection
+        if storeOptions.isPostgres && !noKeywordIndex && found == nil {
+            FileHandle.standardError.write(Data("note: PostgreSQL collections have no keyword index yet; searches are dense\n".utf8))
+        }
         // Analyzer flags are checked against an existing index; without them it keeps its own.
+        // PostgreSQL collections have none.
         let analyzer: AnalyzerSettings? =
-            noKeywordIndex ? nil : analyzerOptions.given ? try analyzerOptions.settings() : found == nil ? .english : nil
+            noKeywordIndex || storeOptions.isPostgres
+            ? nil : analyzerOptions.given ? try analyzerOptions.settings() : found == nil ? .english : nil
         do {
             // A new collection records the embedder and, for a server, where it runs.
             target = try await store.openOrCreateCollection(collection, for: embedder, keywordAnalyzer: analyzer, encoding: encoding)
@@ -67,7 +72,7 @@ struct Index: AsyncParsableCommand, VerboseCommand {
         }
         let stale = (target as? LMDBCollection)?.keywordIndexProblem
         if let stale { FileHandle.standardError.write(Data("note: \(TerminalText.line(stale))\n".utf8)) }
-        if (target.info.keywordAnalyzer == nil && !noKeywordIndex && found != nil) || stale != nil {
+        if let store = store as? Store, (target.info.keywordAnalyzer == nil && !noKeywordIndex && found != nil) || stale != nil {
             // Made before keyword indexes (or by another stemmer): build its index now,
             // from the stored texts.
             let settings = try target.info.keywordAnalyzer ?? analyzerOptions.settings()
@@ -179,7 +184,7 @@ struct Index: AsyncParsableCommand, VerboseCommand {
     /// `--dry-run`: compares with the collection if it exists, else everything is new.
     func plan(_ embedder: any Embedder) async throws {
         let started = Date()
-        let existing: LMDBCollection? = try? await Store(path: storeOptions.path, options: .noCreate).collection(collection)
+        let existing = try? await storeOptions.open(create: false).collection(collection)
         if let existing {
             let recorded = existing.info.configuration[Store.embedderKey]
             if recorded != nil && recorded != embedder.identifier.description {
@@ -220,7 +225,7 @@ struct Index: AsyncParsableCommand, VerboseCommand {
             for id in total.removed { print("  remove  \(TerminalText.line(id))") }
             if verbosity.verbose { for id in total.unchanged { print("  same    \(TerminalText.line(id))") } }
         } else {
-            print(TerminalText.line("Indexed \(paths.joined(separator: ", ")) into \(storeOptions.path) (\(collection)): \(total)"))
+            print(TerminalText.line("Indexed \(paths.joined(separator: ", ")) into \(storeOptions.display) (\(collection)): \(total)"))
             if verbosity.verbose {
                 for id in total.added { print("  added    \(TerminalText.line(id))") }
                 for id in total.updated { print("  updated  \(TerminalText.line(id))") }

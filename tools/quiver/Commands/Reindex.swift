@@ -24,6 +24,7 @@ struct Reindex: ParsableCommand, VerboseCommand {
     }
 
     func run() throws {
+        try storeOptions.requireEmbedded("reindex")
         let store = try Store(path: storeOptions.path, options: .noCreate)
         let existing = try store.collection(collection)
         if drop {

@@ -44,7 +44,7 @@ struct Repl: AsyncParsableCommand, VerboseCommand {
             let count = (try? await session.engine.retriever.collection.count()) ?? 0
             print(
                 TerminalText.line(
-                    "Quiver — \(ask.collection) in \(ask.storeOptions.path): \(count) chunks, answers by \(session.answerer)."))
+                    "Quiver — \(ask.collection) in \(ask.storeOptions.display): \(count) chunks, answers by \(session.answerer)."))
             print("Ask a question, or :help. Ctrl-C cancels an answer, Ctrl-D leaves.")
         }
         while true {

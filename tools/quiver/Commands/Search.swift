@@ -21,7 +21,7 @@ struct Search: AsyncParsableCommand, VerboseCommand {
     @OptionGroup var verbosity: VerboseOptions
 
     func run() async throws {
-        let store = try Store(path: storeOptions.path, options: .noCreate)
+        let store = try storeOptions.open(create: false)
         let target = try await store.collection(collection)
         let options = RetrievalOptions(k: k, filter: try Filters.parse(`where`), mode: modeOptions.mode, fusion: modeOptions.fusion)
         let mode = options.resolvedMode(for: target.info)

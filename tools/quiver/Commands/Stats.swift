@@ -11,11 +11,12 @@ struct Stats: ParsableCommand, VerboseCommand {
     @OptionGroup var verbosity: VerboseOptions
 
     func run() throws {
-        let store = try Store(path: storeOptions.path, options: .noCreate)
+        let store = try storeOptions.open(create: false)
         let infos = try store.collections(includingReserved: collection != nil).filter { collection == nil || $0.name == collection }
         if let collection, infos.isEmpty { _ = try store.collection(collection) }  // the store's own "not found" error
+        // A PostgreSQL database has no file of its own here (0 bytes).
         let file = (storeOptions.path as NSString).appendingPathComponent("data.mdb")
-        let bytes = ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int) ?? 0
+        let bytes = storeOptions.isPostgres ? 0 : ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int) ?? 0
         let cached = try store.collections(includingReserved: true).filter { $0.name.hasPrefix(ReservedNames.embeddingCachePrefix) }.reduce(
             0
         ) {
@@ -34,14 +35,14 @@ struct Stats: ParsableCommand, VerboseCommand {
         }
         if json {
             let object: [String: Any] = [
-                "store": storeOptions.path, "file_bytes": bytes, "cached_vectors": cached, "collections": rows,
+                "store": storeOptions.display, "file_bytes": bytes, "cached_vectors": cached, "collections": rows,
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             return
         }
         print(
             TerminalText.line(
-                String(format: "store %@: %.1f MB on disk, %d cached embeddings", storeOptions.path, Double(bytes) / 1e6, cached)))
+                String(format: "store %@: %.1f MB on disk, %d cached embeddings", storeOptions.display, Double(bytes) / 1e6, cached)))
         for r in rows {
             print(
                 TerminalText.line(

@@ -35,7 +35,7 @@ struct AskOptions: ParsableArguments {
     /// Opens the store and collection and builds the engine with the collection's own
     /// embedder.
     func engine(concurrency: Int = 8) async throws -> QueryEngine {
-        let store = try Store(path: storeOptions.path, options: .noCreate)
+        let store = try storeOptions.open(create: false)
         let target = try await store.collection(collection)
         let embedder = try EmbedderOptions.remembered(target, modelDirectory: modelDir, baseURL: embedderBaseURL)
         let retriever = try Retriever(

@@ -34,30 +34,12 @@ extension LMDBCollection {
         }
     }
 
-    static func checkK(_ k: Int) throws {
-        guard k >= 1 else {
-            throw StoreError(.invalidArgument, "k must be at least 1, got \(k)", input: "k", expected: "at least 1", actual: "\(k)")
-        }
-    }
+    static func checkK(_ k: Int) throws { try BackendChecks.checkK(k) }
 
     /// Checks the query vectors and prepares their exact scorer.
     func scorer(for queries: [[Float]]) throws -> ExactScorer {
-        let dim = info.dimension
-        for (i, q) in queries.enumerated() {
-            guard q.count == dim else {
-                throw StoreError(
-                    .dimensionMismatch,
-                    "query \(i) has \(q.count) components, collection \"\(info.name)\" expects \(dim)", input: "query \(i)",
-                    collection: info.name, expected: "\(dim)", actual: "\(q.count)")
-            }
-            for (j, x) in q.enumerated() where !x.isFinite {
-                throw StoreError(.invalidVector, "query \(i): component \(j) is \(x)", input: "query \(i)", actual: "\(x)")
-            }
-            if info.metric == .cosine && q.allSatisfy({ $0 == 0 }) {
-                throw StoreError(.invalidVector, "query \(i) is a zero vector; cosine is undefined", input: "query \(i)")
-            }
-        }
-        return ExactScorer(metric: info.metric, dimension: dim, queries: queries)
+        try BackendChecks.checkQueries(queries, info: info)
+        return ExactScorer(metric: info.metric, dimension: info.dimension, queries: queries)
     }
 
     /// The dense top-k of a batch inside `txn`, by the cheapest access path: exact for f32,

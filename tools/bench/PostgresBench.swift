@@ -1,0 +1,164 @@
+import ArgumentParser
+import Foundation
+import Ingest
+import PostgresStore
+import Synthetic
+import VectorStore
+
+/// `quiver-bench postgres --url postgres://…`: the PostgreSQL backend next to the embedded
+/// LMDB store, both measured in this run: ingest throughput (hashing embedder, one
+/// generated corpus), exact and HNSW search latency and HNSW recall at 100k × 384, and a
+/// batch of 256 questions against 256 single calls.
+struct PostgresBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "postgres", abstract: "Benchmark the PostgreSQL + pgvector backend against the embedded store, same run.")
+
+    @Option(help: "The database to use (its bench_* collections are replaced); default: $QUIVER_BENCH_POSTGRES.")
+    var url: String?
+    @Option(help: "Vectors for the search figures.") var n = 100_000
+    @Option(help: "Dimension.") var dim = 384
+    @Option(help: "Top-k.") var k = 10
+    @Option(help: "Single queries timed per figure.") var queries = 50
+    @Option(help: "Questions in the batch figure.") var batch = 256
+    @Option(help: "HNSW candidate list (hnsw.ef_search).") var efSearch = 40
+    @Option(help: "Ingest corpus size in MB.") var mb = 10
+    @Flag(help: "Print one flat JSON object.") var json = false
+
+    func run() async throws {
+        guard let url = url ?? ProcessInfo.processInfo.environment["QUIVER_BENCH_POSTGRES"] else {
+            throw ValidationError("give --url postgres://… (or $QUIVER_BENCH_POSTGRES)")
+        }
+        var out: [(String, Double)] = []
+        func note(_ key: String, _ value: Double) {
+            out.append((key, value))
+            if !json { FileHandle.standardError.write(Data("\(key) \(StoreBench.format(value))\n".utf8)) }
+        }
+        note("load_1min", Machine.load())
+        let root = NSTemporaryDirectory() + "quiver-pg-bench-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // Ingest as a user gets it (the HNSW index kept up to date row by row), and with the
+        // index left for later, which is how the search figures' collection is loaded.
+        let pgIndexed = try PostgresDatabase(url: url)
+        let pg = try PostgresDatabase(url: url, options: PostgresOptions(hnswIndex: false))
+        let lmdb = try Store(path: root + "/store")
+
+        // Ingest: the same corpus and embedder through the same pipeline into each backend.
+        let (documents, _) = try Corpus.generate(at: root + "/corpus", mb: mb, documentBytes: 20_000)
+        note("ingest_documents", Double(documents))
+        let embedder = HashingEmbedder(dimension: dim)
+        var rates: [Double] = []
+        for db in [lmdb as any VectorDatabase, pgIndexed, pg] {
+            try await db.dropCollection("bench_ingest")
+            for cache in try await db.collections(includingReserved: true)
+            where cache.name.hasPrefix(ReservedNames.embeddingCachePrefix) {
+                try await db.dropCollection(cache.name)
+            }
+            let c = try await db.openOrCreateCollection("bench_ingest", for: embedder, keywordAnalyzer: nil)
+            let pipeline = IngestPipeline(
+                collection: c, embedder: embedder, splitter: RecursiveSplitter(chunkSize: 800, chunkOverlap: 80))
+            let t0 = Machine.now()
+            let report = try await pipeline.run(directory: root + "/corpus")
+            rates.append(Double(report.chunksWritten) / (Machine.now() - t0))
+        }
+        note("lmdb_ingest_chunks_per_s", rates[0])
+        note("pg_ingest_chunks_per_s", rates[1])
+        note("pg_ingest_ratio", rates[1] / rates[0])
+        note("pg_ingest_no_hnsw_chunks_per_s", rates[2])
+        note("pg_ingest_no_hnsw_ratio", rates[2] / rates[0])
+        try searchFigures(pg, lmdb, note)
+        note("load_1min_end", Machine.load())
+        note("pgvector_version_major_minor", Double(pg.pgvectorVersion.split(separator: ".").prefix(2).joined(separator: ".")) ?? 0)
+
+        if json {
+            print("{" + out.map { "\"\($0.0)\": \(StoreBench.format($0.1))" }.joined(separator: ", ") + "}")
+        } else {
+            for (key, value) in out { print(key.padding(toLength: 30, withPad: " ", startingAt: 0), StoreBench.format(value)) }
+        }
+    }
+
+    /// The search figures (synchronous calls, as an application's request handler makes).
+    func searchFigures(_ pg: PostgresDatabase, _ lmdb: Store, _ note: (String, Double) -> Void) throws {
+        // n × dim unit vectors into each backend; the HNSW index built once after loading.
+        var rng = SeededGenerator(seed: 42)
+        try pg.dropCollection("bench_vectors")
+        try lmdb.dropCollection("bench_vectors")
+        let pc = try pg.createCollection("bench_vectors", dimension: dim, metric: .cosine)
+        let lc = try lmdb.createCollection("bench_vectors", dimension: dim, metric: .cosine)
+        var pgLoad = 0.0
+        var lmdbLoad = 0.0
+        var i = 0
+        while i < n {
+            let records = (i..<min(n, i + 1000)).map {
+                Record(id: "r\($0)", vector: rng.unitVector(dim), text: "record \($0)", metadata: ["part": .int(Int64($0 % 10))])
+            }
+            var t0 = Machine.now()
+            try pc.upsert(records)
+            pgLoad += Machine.now() - t0
+            t0 = Machine.now()
+            try lc.upsert(records)
+            lmdbLoad += Machine.now() - t0
+            i += records.count
+        }
+        note("n", Double(n))
+        note("dim", Double(dim))
+        note("pg_upsert_per_s", Double(n) / pgLoad)
+        note("lmdb_upsert_per_s", Double(n) / lmdbLoad)
+        var t0 = Machine.now()
+        try pg.buildHNSWIndex(of: "bench_vectors")
+        note("pg_hnsw_build_s", Machine.now() - t0)
+
+        let qs = (0..<max(queries, batch)).map { _ in rng.unitVector(dim) }
+        func p50(_ body: ([Float]) throws -> Void) rethrows -> Double {
+            try body(qs[0])  // warm
+            var lat: [Double] = []
+            for q in qs.prefix(queries) {
+                let t = Machine.now()
+                try body(q)
+                lat.append(Machine.now() - t)
+            }
+            return lat.sorted()[lat.count / 2] * 1000
+        }
+        note("lmdb_exact_p50_ms", try p50 { _ = try lc.search($0, k: k) })
+        note("pg_exact_p50_ms", try p50 { _ = try pc.search($0, k: k) })
+        let approximate = pc.approximate(efSearch: efSearch)
+        note("pg_hnsw_ef_search", Double(efSearch))
+        note("pg_hnsw_p50_ms", try p50 { _ = try approximate.search($0, k: k) })
+        // Recall against the exact top-k, for questions near the data (a stored vector plus
+        // noise of the same size, as a paraphrase lands near its passage) and for uniformly
+        // random ones (nearly equidistant from everything: the worst case for a graph).
+        func recall(_ questions: [[Float]]) throws -> Double {
+            var found = 0
+            for q in questions {
+                let truth = Set(try lc.search(q, k: k).map(\.id))
+                found += try approximate.search(q, k: k).filter { truth.contains($0.id) }.count
+            }
+            return Double(found) / Double(questions.count * k)
+        }
+        var nearRng = SeededGenerator(seed: 99)
+        let near = try (0..<queries).map { j -> [Float] in
+            let stored = try lc.get("r\(j * 997 % n)")?.vector ?? nearRng.unitVector(dim)
+            let noise = nearRng.unitVector(dim)
+            let sum = zip(stored, noise).map { $0 + 0.8 * $1 }
+            let norm = sum.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return sum.map { $0 / norm }
+        }
+        note("pg_hnsw_recall10", try recall(near))
+        note("pg_hnsw_recall10_uniform_queries", try recall(Array(qs.prefix(queries))))
+
+        // A batch of questions through search(batch:) against the same questions one call
+        // at a time (exact).
+        let questions = Array(qs.prefix(batch))
+        t0 = Machine.now()
+        for q in questions { _ = try pc.search(q, k: k) }
+        let singles = Machine.now() - t0
+        t0 = Machine.now()
+        _ = try pc.search(batch: questions, k: k)
+        let batched = Machine.now() - t0
+        note("pg_batch_\(batch)_s", batched)
+        note("pg_single_\(batch)_s", singles)
+        note("pg_batch_ratio", singles / batched)
+        t0 = Machine.now()
+        _ = try lc.search(batch: questions, k: k)
+        note("lmdb_batch_\(batch)_s", Machine.now() - t0)
+    }
+}
