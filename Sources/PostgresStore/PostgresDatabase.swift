@@ -152,6 +152,13 @@ public final class PostgresDatabase: VectorDatabase, Sendable {
                 "collection \"\(name)\": the PostgreSQL backend has no keyword (BM25) index yet; create the collection without one",
                 input: KeywordIndexSettings.configurationKey, collection: name)
         }
+        // Its `vector(d)` column holds float32; the compact encodings are the embedded store's.
+        guard settings.encoding == .float32 else {
+            throw StoreError(
+                .invalidArgument,
+                "collection \"\(name)\": the PostgreSQL backend stores f32 vectors, not \(settings.encoding.rawValue)",
+                input: "encoding", collection: name, expected: VectorEncoding.float32.rawValue, actual: settings.encoding.rawValue)
+        }
         let configuration = Self.configurationJSON(settings.configuration)
         let options = options
         let id: Int64 = try run(name) { conn in

@@ -13,7 +13,8 @@ import Testing
             body: Array(body), deadline: deadline)
     }
 
-    @Test func syncAndAsyncRequestsReuseOneConnection() async throws {
+    @Test(.enabled(if: runsIsolatedTests, "runs in a process of its own (scripts/test.sh)"))
+    func syncAndAsyncRequestsReuseOneConnection() async throws {
         let server = try LoopbackServer()
         let client = HTTPClient()
         for _ in 0..<5 {

@@ -168,7 +168,8 @@ import Testing
     /// A watchdog's report of `server`'s counters.
     func statsOf(_ server: LoopbackServer) -> @Sendable () -> String { { server.statsFromOutside } }
 
-    @Test func synchronousRunsFromManyTasksOnTheCooperativePool() async throws {
+    @Test(.enabled(if: runsIsolatedTests, "runs in a process of its own (scripts/test.sh)"))
+    func synchronousRunsFromManyTasksOnTheCooperativePool() async throws {
         // More synchronous runs at once than the pool has threads, each against the
         // loopback server (async HTTP inside): the runs must not need the pool.
         let server = try LoopbackServer(["--latency-ms", "20"])

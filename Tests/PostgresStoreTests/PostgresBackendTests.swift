@@ -14,6 +14,19 @@ struct PostgresBackendTests {
         try PostgresDatabase(url: try PostgresTestServer.shared().createDatabase(label), options: options)
     }
 
+    /// The compact encodings are the embedded store's: a PostgreSQL collection of f16 or
+    /// int8 vectors is refused, naming the encoding, rather than stored as f32 under their name.
+    @Test func compactEncodingsAreRefused() async throws {
+        try await PostgresTestServer.startShared()
+        let db = try Self.database("encodings")
+        for encoding in [VectorEncoding.float16, .int8] {
+            let error = #expect(throws: StoreError.self) { try db.createCollection("c", dimension: 4, metric: .dot, encoding: encoding) }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.input == "encoding")
+        }
+        #expect(try await db.collections().isEmpty)
+    }
+
     /// Field names and values made to break out of SQL are bound parameters: filters on
     /// them match exactly the records an independent predicate picks, and nothing else in
     /// the database changes.
