@@ -6,8 +6,21 @@ scripts/setup.sh
 # Style: the house .swift-format; warnings fail the run.
 swift format lint --strict -r Sources tools Tests Package.swift
 swift build --build-tests
-# The whole suite in one process, then the tests that must run alone (see
-# `runsIsolatedTests` in Tests/TestSupport) in one of their own.
+# The whole suite in one process, then, one at a time in a process of their own, the
+# tests that block the cooperative pool or dispatch's threads on purpose (see
+# `runsIsolatedTests` in Tests/TestSupport): beside each other and the other suites they
+# starved for threads.
 QUIVER_ISOLATED_TESTS=skip swift test --skip-build
-swift test --skip-build --filter 'synchronousRunsFromManyTasksOnTheCooperativePool|syncAndAsyncRequestsReuseOneConnection'
-
+swift test --skip-build --no-parallel --filter "$(tr '\n' '|' <<'NAMES' | sed 's/|$//'
+streamsInsideBlockingWaitsFromEveryPoolThread
+aToolMayRunAnotherAnswerLoop
+asyncToolsInTheSynchronousForm
+manyLoopsWhoseSynchronousToolsCallQuiverDoNotDeadlock
+hooksMayCallSynchronousAPIsFromInsideAnswers
+waitRunsWhileDispatchsDefaultPoolIsBlocked
+syncCallsFromManyTasksOnTheCooperativePoolAllComplete
+sixtyFourTasksCallingSyncEmbedOnTheCooperativePoolAllComplete
+synchronousRunsFromManyTasksOnTheCooperativePool
+syncAndAsyncRequestsReuseOneConnection
+NAMES
+)"

@@ -62,7 +62,8 @@ import Testing
         #expect(try server.stats()["max_in_flight"] == 8)
     }
 
-    @Test func syncCallsFromManyTasksOnTheCooperativePoolAllComplete() async throws {
+    @Test(.enabled(if: runsIsolatedTests, "runs in a process of its own (scripts/test.sh)"))
+    func syncCallsFromManyTasksOnTheCooperativePoolAllComplete() async throws {
         let server = try LoopbackServer(["--latency-ms", "20"])
         let client = HTTPClient()
         let ok = try await withThrowingTaskGroup(of: Int.self) { group in

@@ -139,7 +139,8 @@ import Testing
         #expect(try server.stats()["max_in_flight"] == 8)
     }
 
-    @Test func sixtyFourTasksCallingSyncEmbedOnTheCooperativePoolAllComplete() async throws {
+    @Test(.enabled(if: runsIsolatedTests, "runs in a process of its own (scripts/test.sh)"))
+    func sixtyFourTasksCallingSyncEmbedOnTheCooperativePoolAllComplete() async throws {
         let server = try LoopbackServer(["--latency-ms", "20"])
         let e = try openAI(server)
         let done = try await withThrowingTaskGroup(of: Int.self) { group in

@@ -172,7 +172,8 @@ import TestSupport
         #expect(sync.text == answer.text)
     }
 
-    @Test func hooksMayCallSynchronousAPIsFromInsideAnswers() async throws {
+    @Test(.enabled(if: runsIsolatedTests, "runs in a process of its own (scripts/test.sh)"))
+    func hooksMayCallSynchronousAPIsFromInsideAnswers() async throws {
         let corpus = try await Corpus()
         let server = try LoopbackServer(["--latency-ms", "20"])
         let model = try llm(server)

@@ -9,7 +9,8 @@ import TestSupport
 /// which the cooperative executor shares on Linux and which grows by about one thread a
 /// second while its threads are blocked.
 @Suite struct BlockingExecutorTests {
-    @Test func waitRunsWhileDispatchsDefaultPoolIsBlocked() async throws {
+    @Test(.enabled(if: runsIsolatedTests, "runs in a process of its own (scripts/test.sh)"))
+    func waitRunsWhileDispatchsDefaultPoolIsBlocked() async throws {
         let outcome = try await BlockingExecutor.onNewThread { () throws -> (Int, Int) in
             // 40 jobs that block the default pool's threads (and queue behind them) until
             // released, or give up after 30 s: the old executor needed about a second per

@@ -8,7 +8,8 @@ import TestSupport
 /// Quiver's executor, or nothing can run them (this deadlocked before the stream tasks
 /// took `BlockingExecutor.current` as their executor preference).
 @Suite struct StreamingOffThePoolTests {
-    @Test func streamsInsideBlockingWaitsFromEveryPoolThread() async throws {
+    @Test(.enabled(if: runsIsolatedTests, "runs in a process of its own (scripts/test.sh)"))
+    func streamsInsideBlockingWaitsFromEveryPoolThread() async throws {
         let server = try LoopbackServer()
         let model = try OpenAIChat(model: "m", baseURL: server.baseURL + "/v1")
         let texts = Shared<[String]>([])

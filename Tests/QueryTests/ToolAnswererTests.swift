@@ -186,7 +186,8 @@ import TestSupport
     }
 
     /// A synchronous tool that runs another answer loop (a tool calling a tool).
-    @Test func aToolMayRunAnotherAnswerLoop() async throws {
+    @Test(.enabled(if: runsIsolatedTests, "runs in a process of its own (scripts/test.sh)"))
+    func aToolMayRunAnotherAnswerLoop() async throws {
         let server = try LoopbackServer()
         try plan(server, #"[[{"name": "ask", "arguments": {"question": "{question}"}}]]"#)
         let model = try llm(server)
@@ -205,7 +206,8 @@ import TestSupport
     /// The synchronous form runs an async tool (here one that awaits a completion and a
     /// streamed one) through Quiver's executor, from plain threads and from a cooperative
     /// thread alike.
-    @Test func asyncToolsInTheSynchronousForm() async throws {
+    @Test(.enabled(if: runsIsolatedTests, "runs in a process of its own (scripts/test.sh)"))
+    func asyncToolsInTheSynchronousForm() async throws {
         let server = try LoopbackServer()
         try plan(server, #"[[{"name": "echo", "arguments": {"text": "{question}"}}, {"name": "echo", "arguments": {"text": "twice"}}]]"#)
         let model = try llm(server)
@@ -233,7 +235,8 @@ import TestSupport
     /// 64 answers at once on the cooperative pool (2 threads on this machine), each of whose
     /// synchronous tools calls the synchronous `embed`, `search` and `complete`: no
     /// deadlock, and the server sees the requests overlap.
-    @Test func manyLoopsWhoseSynchronousToolsCallQuiverDoNotDeadlock() async throws {
+    @Test(.enabled(if: runsIsolatedTests, "runs in a process of its own (scripts/test.sh)"))
+    func manyLoopsWhoseSynchronousToolsCallQuiverDoNotDeadlock() async throws {
         let corpus = try await Corpus()
         let server = try LoopbackServer(["--latency-ms", "20"])
         try plan(

@@ -121,9 +121,10 @@ public let testSanitizer: String? = ProcessInfo.processInfo.environment["QUIVER_
 
 /// Whether this run includes the tests that must run in a process of their own
 /// (`QUIVER_ISOLATED_TESTS=skip` leaves them out; `scripts/test.sh` runs the suite so, then
-/// runs them alone). They block the cooperative pool, or count connections, on purpose:
-/// beside the other suites' hundreds of concurrent threads, libdispatch's worker pool ran
-/// out (a pool-ingest run sent no request in 120 s while 37 other threads sat in `poll`).
+/// runs them one at a time). They block the cooperative pool or dispatch's threads, or
+/// count connections, on purpose: beside each other and the other suites' hundreds of
+/// concurrent threads, libdispatch's worker pool ran out (a pool-ingest run sent no
+/// request in 120 s while 37 other threads sat in `poll`).
 public let runsIsolatedTests = ProcessInfo.processInfo.environment["QUIVER_ISOLATED_TESTS"] != "skip"
 
 /// How much longer than usual the tests' deadlock guards wait: `QUIVER_TEST_TIME_SCALE`
