@@ -40,12 +40,12 @@ public indirect enum JSONValue: Sendable, Hashable, Codable, ExpressibleByString
 
     /// Parses JSON text.
     ///
-    /// - Throws: `QueryError.invalidArgument` when `text` is not JSON.
+    /// - Throws: `QuiverError.invalidArgument` (`QueryError` in Query) when `text` is not JSON.
     public init(parsing text: String) throws {
         do {
             self = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
         } catch {
-            throw QueryError(.invalidArgument, "not valid JSON: \(text.prefix(80))", underlying: "\(error)", expected: "JSON")
+            throw QuiverError(.invalidArgument, "not valid JSON: \(text.prefix(80))", underlying: "\(error)", expected: "JSON")
         }
     }
 
@@ -91,7 +91,7 @@ public indirect enum JSONValue: Sendable, Hashable, Codable, ExpressibleByString
     }
 
     /// The value as `JSONSerialization` objects, to embed in a request body.
-    var foundation: Any {
+    package var foundation: Any {
         switch self {
         case .null: return NSNull()
         case .bool(let b): return b
