@@ -6,6 +6,9 @@ scripts/setup.sh
 # Style: the house .swift-format; warnings fail the run.
 swift format lint --strict -r Sources tools Tests Package.swift
 swift build --build-tests
+# A crash prints the crashed thread only, without registers or the image list: CI keeps
+# the tail of the output, and the crashed thread's frames must be in it.
+export SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-enable=yes,threads=crashed,registers=none,images=none}"
 # The whole suite in one process, then, one at a time in a process of their own, the
 # tests that block the cooperative pool or dispatch's threads on purpose (see
 # `runsIsolatedTests` in Tests/TestSupport): beside each other and the other suites they
