@@ -396,3 +396,109 @@ func keywordCollection(_ dir: TemporaryDirectory) throws -> (Store, LMDBCollecti
 
     func txnCount(_ txn: Transaction, _ dbi: DBI) throws -> Int { try txn.count(dbi) }
 }
+
+@Suite struct KeywordFieldTests {
+    /// Records whose title (metadata) is indexed with their text; the reference sees the
+    /// same text the index is documented to read.
+    static func records() -> [Record] {
+        KeywordIndexTests.records(300, seed: 11).enumerated().map { i, r in
+            var r = r
+            if i % 3 != 0 { r.metadata["title"] = .string(["Bell Rock", "Flannan Isles keepers", "Grace Darling"][i % 3]) }
+            if i % 10 == 1 { r.metadata["tags"] = .strings(["granite tower", "northern lights"]) }
+            return r
+        }
+    }
+
+    static func indexed(_ r: Record, fields: [String]) -> Record {
+        var r = r
+        for f in fields {
+            switch r.metadata[f] {
+            case .string(let s)?: r.text += "\n\n" + s
+            case .strings(let l)?: for s in l { r.text += "\n\n" + s }
+            default: break
+            }
+        }
+        return r
+    }
+
+    func collection(_ dir: TemporaryDirectory, fields: [String]) throws -> (Store, LMDBCollection) {
+        let store = try Store(path: dir.path)
+        var settings = CollectionSettings(dimension: 3, metric: .cosine)
+        settings.keywordAnalyzer = .english
+        settings.keywordFields = fields
+        return (store, try store.createCollection("docs", settings: settings))
+    }
+
+    /// A title's words find every chunk that carries it, ranked exactly as BM25 over text
+    /// plus title; phrases read the title too; deletes and replacements remove what the
+    /// title added (check stays healthy, statistics match a rebuild).
+    @Test func fieldsAreIndexedWithTheText() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let fields = ["title", "tags"]
+        let (store, c) = try collection(dir, fields: fields)
+        #expect(c.info.keywordFields == fields)
+        #expect(c.info.configuration[KeywordIndexSettings.fieldsKey] == "title,tags")
+        var records = Self.records()
+        try c.upsert(records)
+        let analyzer = try TextAnalyzer(.english)
+        func expectReference(_ label: String) throws {
+            let reference = ReferenceBM25(analyzer, records.map { Self.indexed($0, fields: fields) })
+            for q in ["darling", "flannan keepers storm", "\"bell rock\"", "+granite lamp", "\"northern lights\" -storm", "lighthouse"] {
+                for k in [1, 10, 400] {
+                    let hits = try c.search(SearchRequest(texts: [q], k: k, mode: .keyword)).hits[0]
+                    expectMatches(hits, reference.search(q, k: k), "\(label): \(q) k=\(k)")
+                }
+            }
+        }
+        try expectReference("inserted")
+        // The words of the title alone: every titled record, none other.
+        let darling = try c.search(SearchRequest(texts: ["darling"], k: 1000, mode: .keyword)).hits[0]
+        #expect(Set(darling.map(\.id)) == Set(records.filter { $0.metadata["title"] == .string("Grace Darling") }.map(\.id)))
+        // Replace some (another title), delete others.
+        for i in stride(from: 2, to: 300, by: 7) { records[i].metadata["title"] = .string("Longstone") }
+        try c.upsert(stride(from: 2, to: 300, by: 7).map { records[$0] })
+        let gone = Set(stride(from: 5, to: 300, by: 11).map { "r\($0)" })
+        _ = try c.delete(ids: Array(gone))
+        records.removeAll { gone.contains($0.id) }
+        try expectReference("after replacements and deletes")
+        #expect(try store.check().isHealthy)
+        let before = try store.env.read { try c.keywordIndex!.readStats($0) }
+        let rebuilt = try store.buildKeywordIndex(of: "docs")
+        #expect(rebuilt.info.keywordFields == fields, "a rebuild without fields keeps the recorded ones")
+        #expect(try store.env.read { try rebuilt.keywordIndex!.readStats($0) } == before)
+    }
+
+    /// Building an index with fields over a collection that has none; changing the
+    /// fields rebuilds, and handles opened before may not write; bad fields are refused.
+    @Test func buildWithFieldsAndRefusals() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let plain = try store.createCollection("docs", settings: CollectionSettings(dimension: 3, metric: .cosine))
+        let records = Self.records()
+        try plain.upsert(records)
+        let built = try store.buildKeywordIndex(of: "docs", fields: ["title"])
+        #expect(built.info.keywordFields == ["title"])
+        let withTitle = try built.search(SearchRequest(texts: ["flannan"], k: 1000, mode: .keyword)).hits[0]
+        #expect(withTitle.count == records.filter { $0.metadata["title"] == .string("Flannan Isles keepers") }.count)
+        let textOnly = try store.buildKeywordIndex(of: "docs", fields: [])
+        #expect(textOnly.info.keywordFields.isEmpty)
+        #expect(textOnly.info.configuration[KeywordIndexSettings.fieldsKey] == nil)
+        #expect(try textOnly.search(SearchRequest(texts: ["flannan"], k: 1000, mode: .keyword)).hits[0].isEmpty)
+        // A handle from before the change must not write.
+        let error = #expect(throws: QuiverError.self) { try built.upsert([records[0]]) }
+        #expect(error?.code == .invalidArgument && error?.message.contains("open the collection again") == true)
+        for bad in [[""], ["a,b"], ["title", "title"]] {
+            let e = #expect(throws: QuiverError.self) { try store.buildKeywordIndex(of: "docs", fields: bad) }
+            #expect(e?.code == .invalidArgument && e?.input == "keyword fields", "\(bad)")
+        }
+        let e = #expect(throws: QuiverError.self) { try store.updateConfiguration(of: "docs", [KeywordIndexSettings.fieldsKey: "x"]) }
+        #expect(e?.code == .invalidArgument && e?.input == KeywordIndexSettings.fieldsKey)
+        var noIndex = CollectionSettings(dimension: 3, metric: .cosine)
+        noIndex.keywordFields = ["title"]
+        let f = #expect(throws: QuiverError.self) { try store.createCollection("other", settings: noIndex) }
+        #expect(f?.code == .invalidArgument && f?.input == KeywordIndexSettings.fieldsKey)
+        #expect(try store.check().isHealthy)
+    }
+}

@@ -33,6 +33,8 @@ struct RetrievalBench: ParsableCommand {
     @Option(help: "Python for the bm25s reference.") var python = "python3"
     @Option(help: "BM25 k1 of Quiver's keyword and hybrid searches.") var k1 = BM25Parameters().k1
     @Option(help: "BM25 b of Quiver's keyword and hybrid searches.") var b = BM25Parameters().b
+    @Option(help: "Metadata fields the keyword index reads with each chunk, comma-separated (\"\" for the text alone).")
+    var keywordFields = "title"
     @Flag(help: "Skip the latency figures on the replicated collection.") var skipScale = false
     @Option(help: "Chunks in the replicated collection.") var scaleChunks = 100_000
     @Option(help: "Queries timed one at a time on it.") var scaleQueries = 200
@@ -110,8 +112,9 @@ struct RetrievalBench: ParsableCommand {
     }
 
     /// Splits title + "\n\n" + text of every document into token chunks, embeds them in
-    /// batches on all cores and writes them (`docid#n`, metadata `doc`) into a fresh
-    /// collection with an English keyword index.
+    /// batches on all cores and writes them (`docid#n`, metadata `doc` and `title`, as the
+    /// ingest pipeline's chunks carry) into a fresh collection with an English keyword
+    /// index over the text and `keywordFields`.
     func index(_ data: BEIRDataset, at path: String) throws -> IndexedCorpus {
         let embedder = try makeEmbedder()
         let tokenizer: any Tokenizer = (embedder as? LocalEmbedder)?.tokenizer ?? WordTokenizer()
@@ -119,9 +122,9 @@ struct RetrievalBench: ParsableCommand {
         let t0 = Machine.now()
         let texts = data.documents.map { $0.title.isEmpty ? $0.text : $0.title + "\n\n" + $0.text }
         let split = texts.split(with: splitter)
-        var chunks: [(id: String, doc: String, text: String)] = []
+        var chunks: [(id: String, doc: String, title: String, text: String)] = []
         for (doc, parts) in zip(data.documents, split) {
-            for (n, part) in parts.enumerated() { chunks.append(("\(doc.id)#\(n)", doc.id, part.text)) }
+            for (n, part) in parts.enumerated() { chunks.append(("\(doc.id)#\(n)", doc.id, doc.title, part.text)) }
         }
         let splitSeconds = Machine.now() - t0
 
@@ -138,8 +141,13 @@ struct RetrievalBench: ParsableCommand {
         let embedSeconds = Machine.now() - t1
 
         let store = try Store(path: path)
-        let collection = try store.openOrCreateCollection("beir", for: embedder, keywordAnalyzer: .english)
-        let records = zip(chunks, vectors).map { c, v in Record(id: c.id, vector: v, text: c.text, metadata: ["doc": .string(c.doc)]) }
+        let collection = try store.openOrCreateCollection(
+            "beir", for: embedder, keywordAnalyzer: .english, keywordFields: KeywordIndexSettings.fields(keywordFields))
+        let records = zip(chunks, vectors).map { c, v in
+            var metadata: [String: MetadataValue] = ["doc": .string(c.doc)]
+            if !c.title.isEmpty { metadata[ChunkSchema.Key.title] = .string(c.title) }
+            return Record(id: c.id, vector: v, text: c.text, metadata: metadata)
+        }
         let t2 = Machine.now()
         start = 0
         while start < records.count {

@@ -95,16 +95,18 @@ extension VectorDatabase {
     /// with another embedder (or dimension) is refused (`EmbedderRecord.check`). A new
     /// collection records the embedder's `record`, so that `recordedEmbedder()` can rebuild
     /// it (never a key), and gets a keyword (BM25) index made by `keywordAnalyzer` (nil:
-    /// none). An existing collection whose keyword index was made by another analyzer is
-    /// refused; one without a keyword index is opened as it is (build one with
-    /// `Store.buildKeywordIndex`).
+    /// none), which also indexes the metadata fields `keywordFields` with each chunk's
+    /// text (by default the document's title, which only a document's first chunk holds in
+    /// its text). An existing collection whose keyword index was made by another analyzer
+    /// is refused; one without a keyword index is opened as it is (build one with
+    /// `Store.buildKeywordIndex`), and an existing index keeps the fields it was made with.
     ///
     /// - Throws: `QuiverError.embedderMismatch` naming the collection, what it holds
     ///   (`expected`) and the embedder given (`actual`); `.collectionExists` for another
     ///   metric or analyzer; or the store's errors.
     public func openOrCreateCollection(
         _ name: String, for embedder: some Embedder, metric: Metric = .cosine, keywordAnalyzer: AnalyzerSettings? = .english,
-        encoding: VectorEncoding? = nil
+        keywordFields: [String] = [ChunkSchema.Key.title], encoding: VectorEncoding? = nil
     ) throws -> CollectionType {
         do {
             let existing = try collection(name)
@@ -143,11 +145,13 @@ extension VectorDatabase {
                     dimension: embedder.dimension, metric: metric, encoding: encoding ?? .float32,
                     configuration: embedder.record.configuration)
                 settings.keywordAnalyzer = keywordAnalyzer
+                if keywordAnalyzer != nil { settings.keywordFields = keywordFields }
                 return try createCollection(name, settings: settings)
             } catch let error as QuiverError where error.code == .collectionExists {
                 // Created meanwhile by someone else: checked like any existing one.
                 return try openOrCreateCollection(
-                    name, for: embedder, metric: metric, keywordAnalyzer: keywordAnalyzer, encoding: encoding)
+                    name, for: embedder, metric: metric, keywordAnalyzer: keywordAnalyzer, keywordFields: keywordFields,
+                    encoding: encoding)
             }
         }
     }
@@ -155,10 +159,11 @@ extension VectorDatabase {
     /// Opens or creates the collection for vectors of `embedder`, off the cooperative pool.
     public func openOrCreateCollection(
         _ name: String, for embedder: some Embedder, metric: Metric = .cosine, keywordAnalyzer: AnalyzerSettings? = .english,
-        encoding: VectorEncoding? = nil
+        keywordFields: [String] = [ChunkSchema.Key.title], encoding: VectorEncoding? = nil
     ) async throws -> CollectionType {
         try await BlockingExecutor.shared.run {
-            try self.openOrCreateCollection(name, for: embedder, metric: metric, keywordAnalyzer: keywordAnalyzer, encoding: encoding)
+            try self.openOrCreateCollection(
+                name, for: embedder, metric: metric, keywordAnalyzer: keywordAnalyzer, keywordFields: keywordFields, encoding: encoding)
         }
     }
 }

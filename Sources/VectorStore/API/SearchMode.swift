@@ -56,6 +56,35 @@ public enum KeywordIndexSettings {
     /// releases stem some words differently, so an index made by another release is
     /// refused until it is rebuilt.
     public static let stemmerKey = "keyword.stemmer"
+    /// The configuration key listing the metadata fields whose text is indexed with each
+    /// record's own text (comma-separated, e.g. "title"): a chunk then matches the words
+    /// of its document's title too, which only its first chunk holds. Absent: text only.
+    public static let fieldsKey = "keyword.fields"
+
+    /// Parses a ``fieldsKey`` value: field names, empty ones dropped.
+    public static func fields(_ value: String?) -> [String] {
+        (value ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty }
+    }
+
+    /// The ``fieldsKey`` value of `fields`, or nil for none.
+    public static func fieldsValue(_ fields: [String]) -> String? {
+        fields.isEmpty ? nil : fields.joined(separator: ",")
+    }
+
+    /// Throws `.invalidArgument` for a field name that is empty, holds a comma, or repeats.
+    public static func validate(fields: [String]) throws {
+        var seen: Set<String> = []
+        for f in fields {
+            guard !f.isEmpty, !f.contains(","), f.utf8.count <= 255 else {
+                throw StoreError(
+                    .invalidArgument, "a keyword field name must be 1 to 255 bytes without a comma, got \"\(f)\"",
+                    input: "keyword fields")
+            }
+            guard seen.insert(f).inserted else {
+                throw StoreError(.invalidArgument, "keyword field \"\(f)\" is named twice", input: "keyword fields")
+            }
+        }
+    }
 }
 
 extension CollectionSettings {
@@ -67,7 +96,20 @@ extension CollectionSettings {
     }
 }
 
+extension CollectionSettings {
+    /// The metadata fields indexed with the text by the collection's keyword index
+    /// (`KeywordIndexSettings.fieldsKey`); empty for text only.
+    public var keywordFields: [String] {
+        get { KeywordIndexSettings.fields(configuration[KeywordIndexSettings.fieldsKey]) }
+        set { configuration[KeywordIndexSettings.fieldsKey] = KeywordIndexSettings.fieldsValue(newValue) }
+    }
+}
+
 extension CollectionInfo {
+    /// The metadata fields indexed with the text by the collection's keyword index; empty
+    /// for text only.
+    public var keywordFields: [String] { KeywordIndexSettings.fields(configuration[KeywordIndexSettings.fieldsKey]) }
+
     /// The analyzer of the collection's keyword (BM25) index, or nil when it has none.
     public var keywordAnalyzer: AnalyzerSettings? {
         configuration[KeywordIndexSettings.configurationKey].flatMap { try? AnalyzerSettings(identifier: $0) }

@@ -105,7 +105,7 @@ public final class LMDBCollection: VectorCollection {
         }
         return KeywordIndex(
             postings: Table(dbi: postings), stats: Table(dbi: stats), segments: Table(dbi: segments), deleted: Table(dbi: deleted),
-            analyzer: analyzer, staleReason: stale)
+            analyzer: analyzer, fields: info.keywordFields, staleReason: stale)
     }
 
     /// The ways a search can find candidates (the scan, and what each index makes
@@ -139,8 +139,10 @@ public final class LMDBCollection: VectorCollection {
             throw StoreError(.invalidArgument, reason, collection: info.name)
         }
         let key = KeywordIndexSettings.configurationKey
-        let now = try store.info(named: info.name, txn).configuration[key]
-        guard now == info.configuration[key] else {
+        let current = try store.info(named: info.name, txn).configuration
+        let now = current[key]
+        guard now == info.configuration[key], current[KeywordIndexSettings.fieldsKey] == info.configuration[KeywordIndexSettings.fieldsKey]
+        else {
             throw StoreError(
                 .invalidArgument,
                 "the keyword index of collection \"\(info.name)\" was "

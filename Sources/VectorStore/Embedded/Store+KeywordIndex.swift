@@ -27,13 +27,20 @@ extension Store {
     /// Handles opened before cannot write afterwards (their writes would miss the index):
     /// open the collection again.
     ///
+    /// `fields` names metadata fields whose string values are indexed with each record's
+    /// text (`KeywordIndexSettings.fieldsKey`), such as the "title" every chunk of a
+    /// document carries; nil keeps the fields the collection records.
+    ///
     /// - Returns: the collection, opened again with its index.
-    /// - Throws: `.collectionNotFound`, `.invalidArgument` for an unknown language.
+    /// - Throws: `.collectionNotFound`, `.invalidArgument` for an unknown language or a
+    ///   bad field name.
     @discardableResult
     public func buildKeywordIndex(
-        of name: String, analyzer settings: AnalyzerSettings = .english, progress: ((Int, Int) -> Void)? = nil
+        of name: String, analyzer settings: AnalyzerSettings = .english, fields: [String]? = nil,
+        progress: ((Int, Int) -> Void)? = nil
     ) throws -> LMDBCollection {
         let analyzer = try AnalyzerCache.analyzer(settings)
+        if let fields { try KeywordIndexSettings.validate(fields: fields) }
         try env.write(openingDatabases: true) { txn in
             let old = try info(named: name, txn)
             var dbis: [DBI] = []
@@ -42,10 +49,11 @@ extension Store {
                 try txn.clear(dbi)
                 dbis.append(dbi)
             }
+            var newSettings = old.settings
+            if let fields { newSettings.keywordFields = fields }
             let index = KeywordIndex(
                 postings: Table(dbi: dbis[0]), stats: Table(dbi: dbis[1]), segments: Table(dbi: dbis[2]), deleted: Table(dbi: dbis[3]),
-                analyzer: analyzer)
-            var newSettings = old.settings
+                analyzer: analyzer, fields: newSettings.keywordFields)
             newSettings.keywordAnalyzer = settings
             newSettings.configuration[KeywordIndexSettings.stemmerKey] = analyzer.stemmerFingerprint
             let info = CollectionInfo(name: name, settings: newSettings, cid: old.cid)
@@ -66,7 +74,8 @@ extension Store {
                 var e = try c.get(.first)
                 while let entry = e {
                     let row = try U64Key.decode(entry.key)
-                    batch.append((row, try RecordCodec.decode(entry.value, rowID: row).text))
+                    let record = try RecordCodec.decode(entry.value, rowID: row)
+                    batch.append((row, index.indexedText(record.text, record.metadata)))
                     if batch.count == 4096 { try flush() }
                     e = try c.get(.next)
                 }
@@ -92,6 +101,7 @@ extension Store {
             var settings = old.settings
             settings.keywordAnalyzer = nil
             settings.configuration[KeywordIndexSettings.stemmerKey] = nil
+            settings.keywordFields = []
             try collectionsDB.put(txn, name, bytes: try Self.encodeInfo(CollectionInfo(name: name, settings: settings, cid: old.cid)))
             return true
         }

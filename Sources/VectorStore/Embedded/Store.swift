@@ -294,6 +294,11 @@ public final class Store: VectorDatabase {
             // The analyzer must exist here and now (a known language, a known version).
             let analyzer = try AnalyzerCache.analyzer(try AnalyzerSettings(identifier: identifier))
             settings.configuration[KeywordIndexSettings.stemmerKey] = analyzer.stemmerFingerprint
+            try KeywordIndexSettings.validate(fields: settings.keywordFields)
+        } else if settings.configuration[KeywordIndexSettings.fieldsKey] != nil {
+            throw StoreError(
+                .invalidArgument, "collection \"\(name)\": keyword fields need a keyword index (an analyzer)",
+                input: KeywordIndexSettings.fieldsKey, collection: name)
         }
         let info = try env.write(openingDatabases: true) { txn -> CollectionInfo in
             if try collectionsDB.get(txn, name) != nil {
@@ -380,11 +385,12 @@ public final class Store: VectorDatabase {
         for key in changes.keys where key.isEmpty {
             throw StoreError(.invalidArgument, "a configuration key must not be empty", input: "configuration key", collection: name)
         }
-        if changes.keys.contains(KeywordIndexSettings.configurationKey) || changes.keys.contains(KeywordIndexSettings.stemmerKey) {
+        let keywordKeys = [KeywordIndexSettings.configurationKey, KeywordIndexSettings.stemmerKey, KeywordIndexSettings.fieldsKey]
+        if let key = keywordKeys.first(where: { changes.keys.contains($0) }) {
             throw StoreError(
                 .invalidArgument,
-                "\(KeywordIndexSettings.configurationKey) names the keyword index's analyzer; change it with buildKeywordIndex "
-                    + "or dropKeywordIndex (`quiver reindex --keyword`)", input: KeywordIndexSettings.configurationKey, collection: name)
+                "\(key) describes how the keyword index was made; change it with buildKeywordIndex "
+                    + "or dropKeywordIndex (`quiver reindex --keyword`)", input: key, collection: name)
         }
         return try env.write { txn -> CollectionInfo in
             guard let value = try collectionsDB.get(txn, name) else {

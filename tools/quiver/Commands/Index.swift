@@ -76,10 +76,12 @@ struct Index: AsyncParsableCommand, VerboseCommand {
             // Made before keyword indexes (or by another stemmer): build its index now,
             // from the stored texts.
             let settings = try target.info.keywordAnalyzer ?? analyzerOptions.settings()
+            // A new index also indexes the chunks' titles; a stale one keeps its fields.
+            let fields: [String]? = target.info.keywordAnalyzer == nil ? [ChunkSchema.Key.title] : nil
             let progress = KeywordIndexProgress(label: "building the keyword index of \(TerminalText.line(collection))")
             let name = collection
             target = try await BlockingExecutor.shared.run {
-                try store.buildKeywordIndex(of: name, analyzer: settings) { progress.update($0, $1) }
+                try store.buildKeywordIndex(of: name, analyzer: settings, fields: fields) { progress.update($0, $1) }
             }
         }
         try report(try await ingest(try pipeline(target, embedder), started: Date()))

@@ -17,6 +17,11 @@ struct Reindex: ParsableCommand, VerboseCommand {
     @Flag(help: "Build the keyword index (the only index this command rebuilds today).") var keyword = false
     @Flag(help: "Remove the keyword index instead.") var drop = false
     @OptionGroup var analyzerOptions: AnalyzerOptions
+    @Option(
+        help: ArgumentHelp(
+            "Metadata fields indexed with each chunk's text, comma-separated (\"\" for the text alone).",
+            discussion: "Default: the fields the index was made with, or \"title\" for a collection without one.",
+            valueName: "fields")) var keywordFields: String?
     @OptionGroup var verbosity: VerboseOptions
 
     func validate() throws {
@@ -37,11 +42,14 @@ struct Reindex: ParsableCommand, VerboseCommand {
             try analyzerOptions.given ? analyzerOptions.settings() : existing.info.keywordAnalyzer ?? analyzerOptions.settings()
         let progress = KeywordIndexProgress(label: "keyword index of \(TerminalText.line(collection))")
         let started = Date()
-        let rebuilt = try store.buildKeywordIndex(of: collection, analyzer: settings) { progress.update($0, $1) }
+        let fields: [String]? =
+            keywordFields.map { KeywordIndexSettings.fields($0) } ?? (existing.info.keywordAnalyzer == nil ? [ChunkSchema.Key.title] : nil)
+        let rebuilt = try store.buildKeywordIndex(of: collection, analyzer: settings, fields: fields) { progress.update($0, $1) }
         let count = try rebuilt.count()
+        let indexed = rebuilt.info.keywordFields.isEmpty ? "" : ", fields " + rebuilt.info.keywordFields.joined(separator: ",")
         print(
             String(
-                format: "%@: keyword index built over %d chunks in %.1f s (analyzer %@)", TerminalText.line(collection), count,
-                Date().timeIntervalSince(started), settings.identifier))
+                format: "%@: keyword index built over %d chunks in %.1f s (analyzer %@%@)", TerminalText.line(collection), count,
+                Date().timeIntervalSince(started), settings.identifier, indexed))
     }
 }

@@ -181,10 +181,27 @@ struct KeywordIndex: SecondaryIndex {
     let segments: Table<U64Key>
     let deleted: Table<U64Key>
     let analyzer: TextAnalyzer
+    /// Metadata fields whose text is indexed with the record's (`KeywordIndexSettings.fieldsKey`).
+    var fields: [String] = []
     /// Why the index cannot be used (made by another stemmer release), if so.
     var staleReason: String? = nil
 
     var name: String { Self.name }
+
+    /// The text the index analyzes for a record: its own, then the string values of
+    /// ``fields`` it has, each after a blank line. Phrase checks read the same text.
+    func indexedText(_ text: String, _ metadata: [String: MetadataValue]) -> String {
+        guard !fields.isEmpty else { return text }
+        var out = text
+        for field in fields {
+            switch metadata[field] {
+            case .string(let s)?: out += "\n\n" + s
+            case .strings(let l)?: for s in l { out += "\n\n" + s }
+            default: break
+            }
+        }
+        return out
+    }
 
     /// The record's terms with their frequencies, and its length in terms. Terms are
     /// Strings: most are short enough to be stored inline, without an allocation.
@@ -202,7 +219,7 @@ struct KeywordIndex: SecondaryIndex {
     /// One entry per record: its length u32 LE, then per distinct term its frequency u32
     /// LE, its byte count u8 and its bytes (one allocation per record, not per term).
     func entries(for record: Record) -> [[UInt8]] {
-        let (terms, length) = analyze(record.text)
+        let (terms, length) = analyze(indexedText(record.text, record.metadata))
         var out: [UInt8] = []
         out.reserveCapacity(4 + terms.count * 14)
         withUnsafeBytes(of: length.littleEndian) { out.append(contentsOf: $0) }
@@ -338,7 +355,7 @@ struct KeywordIndex: SecondaryIndex {
     }
 
     func remove(row: UInt64, record: RecordCodec.Decoded, _ txn: Transaction) throws {
-        let (terms, length) = analyze(record.text)
+        let (terms, length) = analyze(indexedText(record.text, record.metadata))
         if try segment(holding: row, txn) != nil {
             try deleted.put(txn, row, bytes: [1])
         } else {
