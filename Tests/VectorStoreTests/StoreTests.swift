@@ -36,6 +36,38 @@ import TestSupport
         #expect(e3?.collection == "nope" && e3?.path == dir.path)
     }
 
+    /// A handle kept open while the store's files are removed (or replaced by a backup)
+    /// does not stand in for the files there now: opening the directory again reads
+    /// them, and the old handle goes on with the files it has open. (The same happens when
+    /// a removed directory's inode number is reused by a new one, as in a long test run.)
+    @Test func reopeningAfterTheFilesWereReplacedReadsTheNewFiles() throws {
+        let dir = TemporaryDirectory()
+        let backup = TemporaryDirectory()
+        defer {
+            dir.remove()
+            backup.remove()
+        }
+        let old = try Store(path: dir.path)
+        let oldDocs = try old.createCollection("docs", dimension: 2, metric: .l2)
+        try oldDocs.upsert([Record(id: "a", vector: [1, 2])])
+        try old.copy(to: backup.sub("copy"))
+        try oldDocs.upsert([Record(id: "b", vector: [3, 4])])
+        let fm = FileManager.default
+        for file in ["data.mdb", "lock.mdb"] { try fm.removeItem(atPath: dir.sub(file)) }
+        let fresh = try Store(path: dir.path)
+        #expect(try fresh.collections().isEmpty, "a new store, not the removed one")
+        _ = try fresh.createCollection("other", dimension: 3, metric: .cosine)
+        #expect(try oldDocs.count() == 2)
+        #expect(try old.collections().map(\.name) == ["docs"])
+        // Files replaced by a backup's while both handles are open.
+        for file in ["data.mdb", "lock.mdb"] { try fm.removeItem(atPath: dir.sub(file)) }
+        try fm.copyItem(atPath: backup.sub("copy/data.mdb"), toPath: dir.sub("data.mdb"))
+        let restored = try Store(path: dir.path)
+        #expect(try restored.collection("docs").count() == 1)
+        #expect(try restored.check().isHealthy)
+        #expect(try fresh.collections().map(\.name) == ["other"])
+    }
+
     @Test func dropRemovesRecordsAndNameCanBeReused() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

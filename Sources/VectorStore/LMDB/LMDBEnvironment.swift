@@ -49,18 +49,34 @@ final class LMDBEnvironment: @unchecked Sendable {
         }
         let key = "\(st.st_dev):\(st.st_ino)"
         return try registry.withLock { registry in
-            if let existing = registry[key]?.env { return (existing, false) }
+            // The directory's own identity is not enough: its files may have been removed
+            // or replaced while an environment stayed open, or the directory removed and
+            // another made that reuses its inode number. Such an environment still works
+            // on the files it has open, for whoever holds it; this open gets the files
+            // there now.
+            if let existing = registry[key]?.env, existing.hasDataFile(of: directory) { return (existing, false) }
             let env = try LMDBEnvironment(directory: directory, mapSize: mapSize, maxDBs: maxDBs, maxReaders: maxReaders, sync: sync)
             registry[key] = Weak(env: env)
             return (env, true)
         }
     }
 
+    /// Whether the data file this environment has open is the `data.mdb` in `directory`
+    /// now (same device and inode, not deleted).
+    func hasDataFile(of directory: String) -> Bool {
+        var fd: mdb_filehandle_t = -1
+        var open = stat()
+        guard mdb_env_get_fd(env, &fd) == 0, fstat(fd, &open) == 0 else { return true }
+        var onDisk = stat()
+        guard stat(directory + "/data.mdb", &onDisk) == 0 else { return false }
+        return open.st_nlink > 0 && open.st_dev == onDisk.st_dev && open.st_ino == onDisk.st_ino
+    }
+
     /// True when this process has the environment of `directory` open.
     static func isOpen(directory: String) -> Bool {
         var st = stat()
         guard stat(directory, &st) == 0 else { return false }
-        return registry.withLock { $0["\(st.st_dev):\(st.st_ino)"]?.env != nil }
+        return registry.withLock { $0["\(st.st_dev):\(st.st_ino)"]?.env?.hasDataFile(of: directory) == true }
     }
 
     /// Opens (creating files if needed) the environment in `directory`, which must exist.
