@@ -64,6 +64,16 @@ import Testing
         // 40: the sample corpus, its PDF pages and DOCX included.
         #expect(built.out.contains("keyword index built over 40 chunks"), "\(built.out)")
         #expect(built.err.contains("40/40 chunks"), "\(built.err)")
+        // A new index reads each chunk's title too; --keyword-fields says otherwise.
+        #expect(built.out.contains("(analyzer v1 english stem stop, fields title)"), "\(built.out)")
+        let textOnly = try runProduct(["reindex", "--keyword", "--keyword-fields", "", "--store", store])
+        #expect(textOnly.status == 0 && textOnly.out.contains("(analyzer v1 english stem stop)"), "\(textOnly.out)\(textOnly.err)")
+        let twice = try runProduct(["reindex", "--keyword", "--keyword-fields", "title,title", "--store", store])
+        #expect(twice.status != 0 && twice.err.contains("keyword field \"title\" is named twice"), "\(twice.err)")
+        let restored = try runProduct(["reindex", "--keyword", "--keyword-fields", "title,heading", "--store", store])
+        #expect(restored.out.contains("fields title,heading"), "\(restored.out)")
+        let kept = try runProduct(["reindex", "--keyword", "--store", store])
+        #expect(kept.out.contains("fields title,heading"), "a rebuild keeps the fields: \(kept.out)")
         let found = try runProduct(["search", "Grace Darling", "--store", store, "--mode", "keyword", "--json"])
         #expect(hits(found).first?["source"] as? String == "keepers/famous-keepers.txt")
 

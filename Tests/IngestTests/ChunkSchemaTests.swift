@@ -60,4 +60,24 @@ import TestSupport
             #expect(m[ChunkSchema.Key.source] == "lamps.md")
         }
     }
+
+    /// The pipeline's collections index each chunk's title with its text: a chunk that
+    /// does not hold the title's words is found by them.
+    @Test func keywordSearchFindsEveryChunkByItsDocumentsTitle() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.sub("store"))
+        let embedder = HashingEmbedder(dimension: 32)
+        let docs = try await store.openOrCreateCollection("docs", for: embedder)
+        #expect(docs.info.keywordFields == [ChunkSchema.Key.title])
+        let pipeline = IngestPipeline(collection: docs, embedder: embedder, splitter: RecursiveSplitter(chunkSize: 40, chunkOverlap: 0))
+        let text = "# Kerosene\n\nOil lamps came first. Then electric light, then LEDs, then nothing at all."
+        let doc = Document(id: "lamps.md", text: text, metadata: [ChunkSchema.Key.title: "Kerosene"])
+        _ = try await pipeline.run(documents: [doc])
+        let chunks = try await docs.metadata(where: ChunkSchema.chunks(of: "lamps.md"))
+        #expect(chunks.count >= 2)
+        let hits = try await docs.search(SearchRequest(texts: ["kerosene"], k: 10, mode: .keyword)).hits[0]
+        #expect(Set(hits.map(\.id)) == Set(chunks.keys), "\(hits.map(\.id))")
+        #expect(hits.contains { !$0.text.lowercased().contains("kerosene") })
+    }
 }
