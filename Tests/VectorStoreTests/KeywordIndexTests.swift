@@ -395,6 +395,38 @@ func keywordCollection(_ dir: TemporaryDirectory) throws -> (Store, LMDBCollecti
     }
 
     func txnCount(_ txn: Transaction, _ dbi: DBI) throws -> Int { try txn.count(dbi) }
+
+    /// A segment whose directory points past its end (checked as entries are read, not
+    /// all when a search opens the segments) gives `.corrupted` to searches, merges and
+    /// check, never a read outside it.
+    @Test func aDamagedSegmentEntryIsCorruptionNotACrash() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (store, c) = try keywordCollection(dir)
+        try c.upsert(KeywordIndexTests.records(40, seed: 5))
+        let index = try #require(c.keywordIndex)
+        try store.env.write { txn in
+            var key: UInt64 = 0
+            var bytes: [UInt8] = []
+            try txn.withCursor(index.segments.dbi) { cursor in
+                let e = try #require(try cursor.get(.first))
+                key = try U64Key.decode(e.key)
+                bytes = Array(e.value)
+            }
+            let segment = try KeywordSegment(first: key, bytes: UnsafeRawBufferPointer(start: bytes, count: bytes.count))
+            // Every entry's postings offset far past the end.
+            for i in 0..<segment.termCount {
+                let at = KeywordSegment.headerBytes + i * KeywordSegment.entryBytes + 8
+                withUnsafeBytes(of: UInt32(0x7fff_0000).littleEndian) { bytes.replaceSubrange(at..<at + 4, with: $0) }
+            }
+            try index.segments.put(txn, key, bytes: bytes)
+        }
+        let error = #expect(throws: QuiverError.self) { try c.search(SearchRequest(texts: ["lighthouse storm"], k: 5, mode: .keyword)) }
+        #expect(error?.code == .corrupted && error?.message.contains("points past its end") == true, "\(String(describing: error))")
+        let report = try store.check()
+        #expect(!report.isHealthy)
+        #expect(report.problems.contains { $0.contains("points past its end") }, "\(report.problems)")
+    }
 }
 
 @Suite struct KeywordFieldTests {

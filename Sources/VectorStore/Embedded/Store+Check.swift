@@ -160,8 +160,12 @@ extension LMDBCollection {
                 problem("\(try txn.count(fullVectors.dbi)) float32 vectors for \(idCount) records")
             }
             for index in indexes {
-                let dangling = try index.danglingEntries(txn) { row in try locations.get(txn, row) != nil }
-                if dangling > 0 { problem("\(dangling) \(index.name) index entries name rows that do not exist") }
+                do {
+                    let dangling = try index.danglingEntries(txn) { row in try locations.get(txn, row) != nil }
+                    if dangling > 0 { problem("\(dangling) \(index.name) index entries name rows that do not exist") }
+                } catch let e as StoreError where e.code == .corrupted {
+                    problem("the \(index.name) index is damaged: \(e.message); rebuild it")
+                }
             }
             if let keywordIndex {
                 let stats = try keywordIndex.readStats(txn)

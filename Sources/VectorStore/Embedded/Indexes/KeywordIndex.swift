@@ -82,38 +82,41 @@ struct KeywordSegment {
         guard Self.headerBytes + n * Self.entryBytes <= bytes.count else {
             throw StoreError(.corrupted, "keyword segment \(first) is damaged (its directory runs past its end)")
         }
-        for i in 0..<n {
-            let e = entry(i)
-            guard e.termOffset + e.termLength <= bytes.count, e.postingsOffset + e.count * Posting.size <= bytes.count else {
-                throw StoreError(.corrupted, "keyword segment \(first) is damaged (term \(i) points past its end)")
-            }
-        }
+        // Entries are checked as they are read (`entry`): a search reads a few of the
+        // thousands a segment holds, and checking them all here cost a tenth of a query.
     }
 
     var termCount: Int { Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self))) }
     var last: UInt64 { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
 
-    func entry(_ i: Int) -> (termOffset: Int, termLength: Int, postingsOffset: Int, count: Int) {
+    /// Directory entry `i` (below ``termCount``), checked to lie inside the segment.
+    ///
+    /// - Throws: `.corrupted` when its term or postings run past the segment's end.
+    func entry(_ i: Int) throws -> (termOffset: Int, termLength: Int, postingsOffset: Int, count: Int) {
         let at = Self.headerBytes + i * Self.entryBytes
         func u32(_ o: Int) -> Int { Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at + o, as: UInt32.self))) }
-        return (u32(0), u32(4), u32(8), u32(12))
+        let e = (termOffset: u32(0), termLength: u32(4), postingsOffset: u32(8), count: u32(12))
+        guard e.termOffset + e.termLength <= bytes.count, e.postingsOffset + e.count * Posting.size <= bytes.count else {
+            throw StoreError(.corrupted, "keyword segment \(first) is damaged (term \(i) points past its end)")
+        }
+        return e
     }
 
-    func term(_ i: Int) -> UnsafeRawBufferPointer {
-        let e = entry(i)
+    func term(_ i: Int) throws -> UnsafeRawBufferPointer {
+        let e = try entry(i)
         return UnsafeRawBufferPointer(rebasing: bytes[e.termOffset..<e.termOffset + e.termLength])
     }
 
     /// The postings of `term` in this segment (pointer and count), or nil.
-    func postings(of term: UnsafeRawBufferPointer) -> (UnsafeRawPointer, Int)? {
+    func postings(of term: UnsafeRawBufferPointer) throws -> (UnsafeRawPointer, Int)? {
         var lo = 0
         var hi = termCount
         while lo < hi {
             let mid = (lo + hi) >> 1
-            if Self.less(self.term(mid), term) { lo = mid + 1 } else { hi = mid }
+            if Self.less(try self.term(mid), term) { lo = mid + 1 } else { hi = mid }
         }
-        guard lo < termCount, self.term(lo).elementsEqual(term) else { return nil }
-        let e = entry(lo)
+        guard lo < termCount, try self.term(lo).elementsEqual(term) else { return nil }
+        let e = try entry(lo)
         return (bytes.baseAddress! + e.postingsOffset, e.count)
     }
 
@@ -293,8 +296,8 @@ struct KeywordIndex: SecondaryIndex {
         var byTerm: [[UInt8]: [UInt8]] = [:]
         for segment in snapshot.segments {
             for i in 0..<segment.termCount {
-                let e = segment.entry(i)
-                let term = Array(segment.term(i))
+                let e = try segment.entry(i)
+                let term = Array(try segment.term(i))
                 var out = byTerm[term] ?? []
                 for j in 0..<e.count {
                     let p = segment.bytes.baseAddress! + e.postingsOffset + j * Posting.size
@@ -419,7 +422,7 @@ struct KeywordIndex: SecondaryIndex {
         let snapshot = try self.snapshot(txn)
         for segment in snapshot.segments {
             for i in 0..<segment.termCount {
-                let e = segment.entry(i)
+                let e = try segment.entry(i)
                 for j in 0..<e.count {
                     let row = Posting.row(segment.bytes.baseAddress! + e.postingsOffset + j * Posting.size)
                     if !snapshot.isDeleted(row), try !rowExists(row) { dangling += 1 }

@@ -47,8 +47,8 @@ struct PostingList {
 
     /// Opens the postings of `term`; nil when no live row holds it.
     init?(term: [UInt8], _ txn: Transaction, _ dbi: DBI, _ snapshot: KeywordSnapshot) throws {
-        let runs: [(start: UnsafeRawPointer, count: Int)] = term.withUnsafeBytes { t in
-            snapshot.segments.compactMap { $0.postings(of: t) }.map { (start: $0.0, count: $0.1) }
+        let runs: [(start: UnsafeRawPointer, count: Int)] = try term.withUnsafeBytes { t in
+            try snapshot.segments.compactMap { try $0.postings(of: t) }.map { (start: $0.0, count: $0.1) }
         }
         var deletedInRuns = 0
         if !snapshot.deleted.isEmpty {
