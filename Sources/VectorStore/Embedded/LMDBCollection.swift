@@ -192,11 +192,22 @@ public final class LMDBCollection: VectorCollection {
 
     /// Every block of the collection, in block order, read in place.
     func blockViews(_ txn: Transaction) throws -> [BlockView] {
+        // One pass over the (few) tombstone bitmaps instead of a lookup per block: an IVF
+        // index has a block per list at least.
+        var dead: [UInt64: UnsafeRawBufferPointer] = [:]
+        try txn.withCursor(tombs.dbi) { c in
+            var e = try c.get(.first)
+            while let entry = e {
+                dead[try U64Key.decode(entry.key)] = entry.value
+                e = try c.get(.next)
+            }
+        }
         var views: [BlockView] = []
         try txn.withCursor(blocks.dbi) { c in
             var e = try c.get(.first)
             while let entry = e {
-                views.append(try blockView(try U64Key.decode(entry.key), value: entry.value, txn))
+                let no = try U64Key.decode(entry.key)
+                views.append(try blockView(no, value: entry.value, tombs: dead[no]))
                 e = try c.get(.next)
             }
         }
@@ -206,13 +217,13 @@ public final class LMDBCollection: VectorCollection {
     /// Block `no` read in place with its tombstones, or nil when it is gone.
     func blockView(_ no: UInt64, _ txn: Transaction) throws -> BlockView? {
         guard let value = try blocks.get(txn, no) else { return nil }
-        return try blockView(no, value: value, txn)
+        return try blockView(no, value: value, tombs: try tombs.get(txn, no))
     }
 
-    private func blockView(_ no: UInt64, value: UnsafeRawBufferPointer, _ txn: Transaction) throws -> BlockView {
+    private func blockView(_ no: UInt64, value: UnsafeRawBufferPointer, tombs: UnsafeRawBufferPointer?) throws -> BlockView {
         var view = try BlockView(blockNo: no, value: value, expectedDim: info.dimension, encoding: info.encoding)
         if store.options.verifyChecksums { try verifyOnce(view) }
-        if let t = try tombs.get(txn, no) {
+        if let t = tombs {
             guard t.count >= 4 + (view.count + 7) / 8 else {
                 throw StoreError(.corrupted, "tombstones of block \(no) are \(t.count) bytes for \(view.count) rows")
             }
