@@ -57,7 +57,11 @@ extension Store {
         let info = before.info
         let existing = try env.openExisting([Format.IVFTable.centroids.name(cid: info.cid)])[0]
         let previous = try existing.map { dbi in try env.read { txn in try Self.lastIVFGeneration(Table(dbi: dbi), txn) } } ?? 0
-        let trainer = IVFTrainer(dimension: info.dimension, lists: k, l2: info.metric == .l2, spherical: info.metric == .cosine)
+        // Lloyd's k-means is an L2 method: dot-product collections cluster (and probe) by
+        // L2 too (an inner-product assignment lets long centroids swallow the lists);
+        // cosine vectors are unit, where both agree, and train spherically.
+        let cosine = info.metric == .cosine
+        let trainer = IVFTrainer(dimension: info.dimension, lists: k, l2: !cosine, spherical: cosine)
         let model = trainer.train(sample.vectors, count: sample.count, generation: previous + 1) { progress?($0, $1, "train") }
         try env.write(openingDatabases: true) { txn in
             let now = try self.info(named: name, txn)

@@ -4,8 +4,8 @@ import Foundation
 /// dimension, stored as one value of the centroid table (`Format.IVFTable`).
 ///
 /// A vector belongs to the list whose centroid scores highest: `x·c` for cosine (the
-/// centroids are unit vectors: spherical k-means) and dot, `x·c − |c|²/2` for L2 (the
-/// nearest centroid). Scores of many vectors against every centroid are one sgemm.
+/// centroids are unit vectors: spherical k-means), `x·c − |c|²/2` (the nearest centroid)
+/// for L2 and dot. Scores of many vectors against every centroid are one sgemm.
 ///
 /// Value layout: a 64-byte header (magic u32 "QVI1", generation u32, lists u32, dimension
 /// u32, kind u8 at 16: 0 inner product, 1 L2; then zeros), `lists × dimension` f32 LE
