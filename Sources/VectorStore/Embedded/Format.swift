@@ -291,7 +291,11 @@ struct BlockLayout {
     static let magic: UInt32 = 0x3142_5651  // "QVB1"
     static let headerBytes = 64
     static let encodingOffset = 12
-    static let minBytes = 4096
+    /// 4080, not 4096: with LMDB's 16-byte page header a 4096-byte value takes two overflow
+    /// pages, and a multi-page allocation scans the free list for a contiguous run (slow once
+    /// a rewrite has freed much of the file); 4080 bytes fit one page and stay above the
+    /// inline limit (about 2 KB), so the value is still page-aligned.
+    static let minBytes = 4080
 
     let count: Int
     let dim: Int
