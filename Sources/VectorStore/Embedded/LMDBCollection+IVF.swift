@@ -55,7 +55,13 @@ extension LMDBCollection {
     /// The IVF centroids in `txn`, or nil when the collection has no IVF index.
     func ivfCentroids(_ txn: Transaction) throws -> IVFCentroids? {
         guard let ivfTable, let bytes = try ivfTable.get(txn, Format.IVFTable.centroidsKey) else { return nil }
+        if bytes.count >= IVFCentroids.headerBytes, let cached = ivfCache.withLock({ $0 }),
+            cached.generation == UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        {
+            return cached
+        }
         let model = try IVFCentroids(bytes: bytes, collection: info.name)
+        ivfCache.withLock { $0 = model }
         guard model.dimension == info.dimension else {
             throw StoreError(
                 .corrupted,

@@ -31,6 +31,9 @@ public final class LMDBCollection: VectorCollection {
     let fullVectors: Table<U64Key>?
     /// The centroid table of the collection's partitioned (IVF) index, when it has one.
     let ivfTable: Table<UTF8Key>?
+    /// The last IVF centroids decoded, reused while the stored generation is the same (a
+    /// retrain always stores a new one).
+    let ivfCache = Mutex<IVFCentroids?>(nil)
     /// Blocks whose checksum this handle has verified (with `StoreOptions.verifyChecksums`).
     let verifiedBlocks = Mutex<Set<UInt64>>([])
 
