@@ -206,6 +206,21 @@ import TestSupport
         #expect(try store.check().isHealthy)
     }
 
+    /// The async forms build, report and drop the index off the cooperative pool.
+    @Test func asyncFormsBuildAndDrop() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let c = try await store.createCollection("c", dimension: Self.dim, metric: .cosine)
+        try await c.upsert(Self.records(500, seed: 21).records)
+        let built = try await store.buildIVFIndex(of: "c", lists: 10, nprobe: 2)
+        let status = try await built.ivfStatus()
+        #expect(status?.lists == 10 && status?.nprobe == 2 && status?.liveRows == 500)
+        #expect(try await built.search(SearchRequest(queries: [Self.records(1, seed: 22).records[0].vector], k: 5)).plan.access == "ivf")
+        #expect(try await store.dropIVFIndex(of: "c"))
+        #expect(try await store.dropIVFIndex(of: "c") == false)
+    }
+
     /// Bad input gets a clear error: lists below 1 or above the vectors held, nprobe below
     /// 1 at build or below 0 per request, an unknown collection.
     @Test func badInputIsRefused() throws {

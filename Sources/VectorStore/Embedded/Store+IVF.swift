@@ -93,6 +93,12 @@ extension Store {
         try await run(on: writeQueue) { try self.buildIVFIndex(of: name, lists: lists, nprobe: nprobe) }
     }
 
+    /// Removes a collection's IVF index, on the store's writer queue.
+    @discardableResult
+    public func dropIVFIndex(of name: String) async throws -> Bool {
+        try await run(on: writeQueue) { try self.dropIVFIndex(of: name) }
+    }
+
     /// Removes a collection's IVF index (its centroids; its blocks leave their lists):
     /// searches scan again. Returns false when it had none.
     @discardableResult
