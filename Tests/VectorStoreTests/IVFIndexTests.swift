@@ -123,6 +123,13 @@ import TestSupport
         #expect(views.allSatisfy { $0?.generation == 1 })
         let report = try store.check()
         #expect(report.isHealthy, "\(report)")
+        // Compaction packs each list's small blocks into one, never mixing lists.
+        try c.compact()
+        let tags = try c.read { txn in try c.blockViews(txn).map { $0.list } }
+        #expect(tags.allSatisfy { $0?.generation == 1 })
+        #expect(tags.count == Set(tags.compactMap { $0?.list }).count, "a list kept more than one block after compact()")
+        #expect(try Self.recall(c, ref, queries, request: all) == 1)
+        #expect(try store.check().isHealthy)
     }
 
     /// Filters stay exact: a selective one (1 % of rows) runs the gather path; a broad

@@ -154,8 +154,12 @@ extension LMDBCollection {
                 }
                 var group: [BlockView] = []
                 var total = 0
-                // Blocks of one IVF list at a time (of the first candidate's).
-                let tag = candidates[0].list
+                // Blocks of one IVF list at a time: the first list (or the blocks in none)
+                // with work left, i.e. more than one candidate or a dirty one.
+                let byList = Dictionary(grouping: candidates, by: \.list)
+                guard let first = candidates.first(where: { $0.dead > 0 || !$0.isSealed || (byList[$0.list]?.count ?? 0) > 1 })
+                else { return false }
+                let tag = first.list
                 for v in candidates where v.list == tag {
                     group.append(v)
                     total += v.live
