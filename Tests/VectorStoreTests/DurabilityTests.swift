@@ -17,21 +17,25 @@ private func writerVector(_ i: Int, _ j: Int, _ dim: Int) -> [Float] {
     /// Kills a writer process with SIGKILL at random moments; the store must open, pass
     /// its integrity check, and hold exactly the batches committed before the kill. Rounds
     /// write f32, int8, f16 and int8 collections: a compact collection's float32 copies are
-    /// in the same transactions, and `check()` compares them with the records.
+    /// in the same transactions, and `check()` compares them with the records. The last two
+    /// rounds build an IVF index after batch 1 and retrain it every 3 batches (in chunks of
+    /// 256 rows, each its own commit): a kill inside a retrain leaves a usable index.
     @Test func killedWriterLeavesTheLastCommittedState() throws {
         let writer = try #require(BuiltProducts.executable("quiver-bench"), "quiver-bench is not built beside the tests")
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         var rng = SeededGenerator(seed: UInt64(Date().timeIntervalSince1970))
         let batchSize = 200
-        for round in 0..<4 {
+        for round in 0..<6 {
             let name = "crash\(round)"
             let process = Process()
             process.executableURL = URL(fileURLWithPath: writer)
-            let encoding = ["f32", "i8", "f16", "i8"][round]
-            process.arguments = [
-                "writer", "--store", dir.path, "--collection", name, "--batch-size", "\(batchSize)", "--encoding", encoding,
-            ]
+            let encoding = ["f32", "i8", "f16", "i8", "f32", "i8"][round]
+            let ivf = round >= 4
+            process.arguments =
+                [
+                    "writer", "--store", dir.path, "--collection", name, "--batch-size", "\(batchSize)", "--encoding", encoding,
+                ] + (ivf ? ["--ivf-lists", "8", "--retrain-every", "3"] : [])
             let pipe = Pipe()
             process.standardOutput = pipe
             try process.run()
@@ -87,11 +91,22 @@ private func writerVector(_ i: Int, _ j: Int, _ dim: Int) -> [Float] {
                 }
             }
             #expect(try c.get("r\(committed + 1)-0") == nil)
+            if ivf, committed >= 2, let status = try c.ivfStatus() {
+                // Probing every list is exact whatever a kill left outside the lists.
+                var all = SearchRequest(queries: [[Float](repeating: 1, count: 16)], k: 5)
+                all.nprobe = status.lists
+                let probed = try c.search(all)
+                all.nprobe = 0
+                #expect(probed.hits[0].map(\.id) == (try c.search(all).hits[0].map(\.id)))
+                all.nprobe = 1
+                let one = try c.search(all)
+                #expect(one.plan.access == "ivf" && one.hits[0].count == 5, "\(one.plan)")
+            }
             #expect(try c.search([Float](repeating: 1, count: 16), k: 3, filter: .equals("batch", .int(Int64(committed)))).count == 3)
         }
         // Earlier rounds survive later ones.
         let store = try Store(path: dir.path)
-        #expect(try store.collections().count == 4)
+        #expect(try store.collections().count == 6)
         #expect(try store.check().isHealthy)
     }
 }

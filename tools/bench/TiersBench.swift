@@ -33,6 +33,8 @@ struct TiersBench: ParsableCommand {
     @Flag(help: "Skip the recall sets.") var skipRecall = false
     @Flag(help: "Skip the 1M speed set.") var skipSpeed = false
     @Flag(help: "Skip the durable upsert figures.") var skipUpsert = false
+    @Flag(help: "Skip the IVF figures (GloVe and the clustered set).") var skipIvf = false
+    @Option(help: "Vectors in the IVF clustered set (default: --n).") var ivfN: Int?
     @Flag(help: "Print one flat JSON object.") var json = false
 
     static let encodings: [VectorEncoding] = [.float32, .float16, .int8]
@@ -53,6 +55,7 @@ struct TiersBench: ParsableCommand {
         if !skipRecall { try recallSets(root: root, note: note) }
         if !skipSpeed { try speed(root: root + "/speed", note: note) }
         if !skipUpsert { try durableUpserts(root: root + "/durable", note: note) }
+        if !skipIvf { try ivfSets(root: root + "/ivf", note: note) }
         note("load_1min_end", Machine.load())
         if json {
             print(Machine.json(out, text: [("compact_kernels", VectorEncoding.compactKernelInstructionSet)]))

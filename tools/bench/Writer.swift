@@ -15,11 +15,13 @@ struct Writer: ParsableCommand {
     @Option var batchSize = 200
     @Option var dim = 16
     @Option var encoding = "f32"
+    @Option(help: "Build an IVF index of this many lists after batch 1.") var ivfLists: Int?
+    @Option(help: "Retrain the IVF index after every this many batches (0: never).") var retrainEvery = 0
 
     func run() throws {
         let s = try Store(path: store)
         guard let encoding = VectorEncoding(rawValue: encoding) else { throw ValidationError("unknown encoding \(encoding)") }
-        let c = try s.openOrCreateCollection(collection, dimension: dim, metric: .dot, encoding: encoding)
+        var c = try s.openOrCreateCollection(collection, dimension: dim, metric: .dot, encoding: encoding)
         var i = 0
         while i < batches {
             var records: [Record] = []
@@ -37,6 +39,11 @@ struct Writer: ParsableCommand {
             }
             try c.upsert(records)
             FileHandle.standardOutput.write(Data("committed \(i)\n".utf8))
+            // A retrain moves rows in small chunks, each its own commit: kills land inside it.
+            if let ivfLists, i == 1 || (retrainEvery > 0 && i > 1 && i % retrainEvery == 0) {
+                c = try s.buildIVFIndex(of: collection, lists: ivfLists, chunkRows: 256)
+                FileHandle.standardOutput.write(Data("ivf built\n".utf8))
+            }
             i += 1
         }
     }

@@ -107,4 +107,10 @@ extension SearchPlan.Figure {
     /// Candidates per query that a scan of compact (f16, int8) vectors rescored from their
     /// float32 copies.
     public static let rescored = "rescored from f32"
+    /// IVF lists a partitioned search scored (the union over the batch's queries).
+    public static let listsProbed = "lists probed"
+    /// IVF lists in the collection's index.
+    public static let lists = "lists"
+    /// Lists each query probed, after widening for the filter.
+    public static let nprobe = "nprobe"
 }

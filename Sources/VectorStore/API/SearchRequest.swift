@@ -30,6 +30,11 @@ public struct SearchRequest: Sendable {
     /// top k, at the cost of reading more float32 vectors. Ignored by f32 collections,
     /// whose search is exact.
     public var oversampling: Int?
+    /// For a collection with a partitioned (IVF) index: how many lists each query probes
+    /// (nil: the store's or collection's default). More finds more of the exact top k at
+    /// the cost of scoring more rows; `0` searches exactly (a scan, no lists). Backends
+    /// without such an index ignore it.
+    public var nprobe: Int?
 
     /// Creates a dense request.
     public init(queries: [[Float]], k: Int, filter: Filter? = nil) {
@@ -75,6 +80,9 @@ public struct SearchRequest: Sendable {
         }
         if let o = oversampling, o < 1 {
             throw StoreError(.invalidArgument, "oversampling must be at least 1, got \(o)", input: "oversampling")
+        }
+        if let n = nprobe, n < 0 {
+            throw StoreError(.invalidArgument, "nprobe must be 0 (exact) or more, got \(n)", input: "nprobe")
         }
         if let c = fusionCandidates, c < 1 {
             throw StoreError(.invalidArgument, "fusion candidates must be at least 1, got \(c)", input: "fusionCandidates")

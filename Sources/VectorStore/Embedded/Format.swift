@@ -11,13 +11,19 @@ import Foundation
 /// read). Creating a collection of a compact encoding (f16, int8) raises the store's
 /// version to `compactEncodingsVersion`, so that older readers refuse the store instead
 /// of reading its blocks as f32; a store of f32 collections stays at version 1.
+///
+/// Building a partitioned (IVF) index raises the version to `ivfVersion`: its blocks each
+/// belong to one list (header bytes older readers ignore), and an older writer would
+/// merge blocks across lists and leave the centroid table behind when dropping.
 enum Format {
     /// The newest version this Quiver reads and writes; checked on open.
-    static let version: UInt32 = 2
+    static let version: UInt32 = 3
     /// Written when a store is created.
     static let baseVersion: UInt32 = 1
     /// The version of a store holding a collection of a compact encoding.
     static let compactEncodingsVersion: UInt32 = 2
+    /// The version of a store holding a collection with a partitioned (IVF) index.
+    static let ivfVersion: UInt32 = 3
     static let magic: [UInt8] = Array("quiver-store".utf8)
 
     // Environment-wide databases.
@@ -60,13 +66,28 @@ enum Format {
         var flags: DBFlags { [.create] }
     }
 
+    /// A collection's partitioned (IVF) index: its centroids. Which list a vector is in is
+    /// the list of its block (`BlockLayout.ivfGenerationOffset`), so a probe scores whole
+    /// blocks in place.
+    enum IVFTable: String, CaseIterable {
+        case centroids = "pc"  // UTF8Key "centroids" → IVFCentroids bytes, "generation" → u32 LE
+
+        func name(cid: UInt32) -> String { "c\(cid).\(rawValue)" }
+        var flags: DBFlags { [.create] }
+        /// The centroid table's keys: the centroids (absent after the index is dropped) and
+        /// the last generation ever trained (u32 LE; kept, so none is reused).
+        static let centroidsKey = "centroids"
+        static let generationKey = "generation"
+    }
+
     /// Tables per collection, at most.
-    static let tablesPerCollection = Table.allCases.count + KeywordTable.allCases.count + RescoreTable.allCases.count
+    static let tablesPerCollection =
+        Table.allCases.count + KeywordTable.allCases.count + RescoreTable.allCases.count + IVFTable.allCases.count
 
     /// Every table name a collection may have.
     static func allTableNames(cid: UInt32) -> [String] {
         Table.allCases.map { $0.name(cid: cid) } + KeywordTable.allCases.map { $0.name(cid: cid) }
-            + RescoreTable.allCases.map { $0.name(cid: cid) }
+            + RescoreTable.allCases.map { $0.name(cid: cid) } + IVFTable.allCases.map { $0.name(cid: cid) }
     }
 
     // Limits that keep keys under LMDB's 511-byte maximum and values sane.
@@ -261,7 +282,8 @@ struct RowLocation: Equatable {
 
 /// Layout of a block value: a 64-byte header (magic u32, count u32, dim u32, encoding u8
 /// at offset 12 — 0 for f32, which blocks written before encodings were recorded have —
-/// then zeros), `count` stored vectors of the collection's encoding, `count` float32
+/// checksum kind u8 at 13, checksum u64 at 16, IVF generation u32 and list u32 at 24 and
+/// 28 — zero for a block in no list — then zeros), `count` stored vectors of the collection's encoding, `count` float32
 /// squared norms, padding to 8, `count` u64 LE row ids (ascending). Values are padded to at
 /// least `minBytes` so LMDB always stores them in overflow pages, which start 16-byte
 /// aligned in the map: f32 vectors are read in place by BLAS.
@@ -269,11 +291,21 @@ struct BlockLayout {
     static let magic: UInt32 = 0x3142_5651  // "QVB1"
     static let headerBytes = 64
     static let encodingOffset = 12
-    static let minBytes = 4096
+    /// 4080, not 4096: with LMDB's 16-byte page header a 4096-byte value takes two overflow
+    /// pages, and a multi-page allocation scans the free list for a contiguous run (slow once
+    /// a rewrite has freed much of the file); 4080 bytes fit one page and stay above the
+    /// inline limit (about 2 KB), so the value is still page-aligned.
+    static let minBytes = 4080
 
     let count: Int
     let dim: Int
     let codec: any VectorCodec
+    /// The IVF list the block's rows belong to, or nil.
+    var list: IVFListTag? = nil
+
+    /// Where a block's IVF generation (u32 LE; 0: in no list) and list number (u32 LE) are.
+    static let ivfGenerationOffset = 24
+    static let ivfListOffset = 28
 
     var bytesPerVector: Int { codec.bytesPerVector(dimension: dim) }
     var vectorsOffset: Int { Self.headerBytes }
@@ -299,6 +331,10 @@ struct BlockLayout {
         out.storeBytes(of: UInt32(dim).littleEndian, toByteOffset: 8, as: UInt32.self)
         for i in 12..<Self.headerBytes { out[i] = 0 }
         out[Self.encodingOffset] = codec.headerCode
+        if let list {
+            out.storeBytes(of: list.generation.littleEndian, toByteOffset: Self.ivfGenerationOffset, as: UInt32.self)
+            out.storeBytes(of: list.list.littleEndian, toByteOffset: Self.ivfListOffset, as: UInt32.self)
+        }
     }
 
     /// Writes the checksum of a filled block into its header. Call last, once the
@@ -309,6 +345,14 @@ struct BlockLayout {
         out.storeBytes(of: sum.littleEndian, toByteOffset: Self.checksumOffset, as: UInt64.self)
         out[Self.checksumKindOffset] = Self.xxh64Kind
     }
+}
+
+/// Which IVF list a block belongs to: the generation of the centroids it was assigned
+/// with (a retrain makes a new one; blocks of an older one are in no list until moved) and
+/// the list's number.
+struct IVFListTag: Hashable {
+    var generation: UInt32
+    var list: UInt32
 }
 
 /// A block read in place from the map. Valid only inside its transaction.
@@ -369,6 +413,14 @@ struct BlockView {
 
     private let header: UnsafeRawPointer
     private let sealedRange: Range<Int>
+
+    /// The IVF list the block's rows belong to (nil: in no list, scanned by every search).
+    var list: IVFListTag? {
+        let generation = UInt32(littleEndian: header.loadUnaligned(fromByteOffset: BlockLayout.ivfGenerationOffset, as: UInt32.self))
+        guard generation != 0 else { return nil }
+        let list = UInt32(littleEndian: header.loadUnaligned(fromByteOffset: BlockLayout.ivfListOffset, as: UInt32.self))
+        return IVFListTag(generation: generation, list: list)
+    }
 
     /// True when the block carries a checksum (written by a Quiver with block checksums).
     var isSealed: Bool { header.load(fromByteOffset: BlockLayout.checksumKindOffset, as: UInt8.self) == BlockLayout.xxh64Kind }

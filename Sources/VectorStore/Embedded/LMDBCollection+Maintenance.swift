@@ -10,6 +10,12 @@ extension LMDBCollection {
     /// search nothing measurable, since scans work in tiles of at most 8192 rows anyway.
     var settledBlockRows: Int { min(maxBlockRows / 2, max(64, (1 << 20) / codec.bytesPerVector(dimension: info.dimension))) }
 
+    /// A size tier of blocks of one IVF list (nil: in no list), whose blocks merge together.
+    private struct MergeGroup: Hashable {
+        var list: IVFListTag?
+        var tier: Int
+    }
+
     /// Size tier of a block by live rows: tier t holds about 1024·F^t rows.
     private func tier(_ live: Int) -> Int {
         let f = Double(max(2, store.options.mergeFactor))
@@ -19,7 +25,8 @@ extension LMDBCollection {
 
     /// Keeps the number of small blocks logarithmic (merges `mergeFactor` blocks of a size
     /// tier into one) and rewrites blocks that are mostly tombstones, so repeated upserts of the
-    /// same ids do not grow the file without bound. Runs inside each write.
+    /// same ids do not grow the file without bound. Runs inside each write. Blocks merge only
+    /// with blocks of their own IVF list (or, outside any list, with each other).
     func maintain(_ counters: inout CollectionCounters, _ txn: Transaction) throws {
         let factor = max(2, store.options.mergeFactor)
         for _ in 0..<8 {
@@ -27,22 +34,33 @@ extension LMDBCollection {
             let half = settledBlockRows
             if let sparse = views.first(where: { $0.dead > 0 && $0.dead * 2 >= $0.count }) {
                 // Merge the sparse block with its tier's peers if any, else alone.
-                let peers = views.filter { $0.blockNo != sparse.blockNo && $0.live < half && tier($0.live) == tier(sparse.live) }
+                let tag = sparse.list
+                let peers = views.filter {
+                    $0.blockNo != sparse.blockNo && $0.live < half && tier($0.live) == tier(sparse.live) && $0.list == tag
+                }
                 try merge([sparse] + peers.prefix(factor - 1), &counters, txn)
                 continue
             }
-            var byTier: [Int: [BlockView]] = [:]
-            for v in views where v.live < half { byTier[tier(v.live), default: []].append(v) }
-            guard let (_, group) = byTier.sorted(by: { $0.key < $1.key }).first(where: { $0.value.count >= factor }) else {
-                return
+            var byTier: [MergeGroup: [BlockView]] = [:]
+            for v in views where v.live < half { byTier[MergeGroup(list: v.list, tier: tier(v.live)), default: []].append(v) }
+            // Groups are disjoint: every full one merges in this pass (an IVF index has a
+            // group per list).
+            let full = byTier.filter { $0.value.count >= factor }.sorted { $0.key.tier < $1.key.tier }
+            guard !full.isEmpty else { return }
+            for (_, group) in full {
+                // Read again: a merge's writes may move pages that other views point into.
+                let fresh = try group.prefix(factor * 2).compactMap { try blockView($0.blockNo, txn) }
+                try merge(fresh, &counters, txn)
             }
-            try merge(Array(group), &counters, txn)
         }
     }
 
     /// Rewrites `sources` as new blocks of at most `maxBlockRows` live rows each, sorted
     /// by row id, updates the moved rows' locations, and deletes the sources.
     func merge(_ sources: [BlockView], balanced: Bool = true, _ counters: inout CollectionCounters, _ txn: Transaction) throws {
+        // The sources' list when they share one; blocks of several lists leave theirs.
+        let tag = sources.first?.list
+        let list = sources.allSatisfy { $0.list == tag } ? tag : nil
         var rows: [(row: UInt64, src: Int, slot: Int)] = []
         rows.reserveCapacity(sources.reduce(0) { $0 + $1.live })
         for (i, v) in sources.enumerated() {
@@ -65,6 +83,22 @@ extension LMDBCollection {
             }
         }
         let sourceBlocks = sources.map(\.blockNo)
+        try writeBlocks(
+            rows: rows.map(\.row), vectors: vectors, normsSquared: normsSquared, list: list, balanced: balanced, &counters, txn)
+        for blockNo in sourceBlocks {
+            try blocks.delete(txn, blockNo)
+            try tombs.delete(txn, blockNo)
+        }
+    }
+
+    /// Writes rows (ascending ids, their stored vectors as bytes and squared norms) as new
+    /// blocks of at most `maxBlockRows` rows, in `list`, and points the rows' locations at them.
+    func writeBlocks(
+        rows: [UInt64], vectors: [UInt8], normsSquared: [Float], list: IVFListTag?, balanced: Bool,
+        _ counters: inout CollectionCounters, _ txn: Transaction
+    ) throws {
+        let dim = info.dimension
+        let bytesPerVector = codec.bytesPerVector(dimension: dim)
         let outputs = rows.isEmpty ? 0 : (rows.count + maxBlockRows - 1) / maxBlockRows
         var start = 0
         for o in 0..<outputs {
@@ -74,7 +108,7 @@ extension LMDBCollection {
             let n = end - start
             let blockNo = counters.nextBlockNo
             counters.nextBlockNo += 1
-            let layout = BlockLayout(count: n, dim: dim, codec: codec)
+            let layout = BlockLayout(count: n, dim: dim, codec: codec, list: list)
             let out = try blocks.reserve(txn, blockNo, size: layout.totalBytes)
             guard let base = out.baseAddress else { throw StoreError(.storage, "LMDB reserved no space for block \(blockNo)") }
             layout.writeHeader(out)
@@ -84,20 +118,16 @@ extension LMDBCollection {
             }
             for i in 0..<n {
                 norms[i] = normsSquared[start + i]
-                out.storeBytes(of: rows[start + i].row.littleEndian, toByteOffset: layout.rowIDsOffset + i * 8, as: UInt64.self)
+                out.storeBytes(of: rows[start + i].littleEndian, toByteOffset: layout.rowIDsOffset + i * 8, as: UInt64.self)
             }
             let endByte = layout.rowIDsOffset + n * 8
             if endByte < out.count { (base + endByte).initializeMemory(as: UInt8.self, repeating: 0, count: out.count - endByte) }
             layout.seal(out)
             // Only now touch other tables: the reserved space is valid until the next write.
             for i in 0..<n {
-                try RowLocation(block: blockNo, slot: UInt32(i)).withBytes { try locations.put(txn, rows[start + i].row, $0) }
+                try RowLocation(block: blockNo, slot: UInt32(i)).withBytes { try locations.put(txn, rows[start + i], $0) }
             }
             start = end
-        }
-        for blockNo in sourceBlocks {
-            try blocks.delete(txn, blockNo)
-            try tombs.delete(txn, blockNo)
         }
     }
 
@@ -124,7 +154,13 @@ extension LMDBCollection {
                 }
                 var group: [BlockView] = []
                 var total = 0
-                for v in candidates {
+                // Blocks of one IVF list at a time: the first list (or the blocks in none)
+                // with work left, i.e. more than one candidate or a dirty one.
+                let byList = Dictionary(grouping: candidates, by: \.list)
+                guard let first = candidates.first(where: { $0.dead > 0 || !$0.isSealed || (byList[$0.list]?.count ?? 0) > 1 })
+                else { return false }
+                let tag = first.list
+                for v in candidates where v.list == tag {
                     group.append(v)
                     total += v.live
                     if total >= maxBlockRows { break }

@@ -57,7 +57,25 @@ extension LMDBCollection {
     }
 
     /// Writes a prepared batch as blocks of at most `maxBlockRows`, in one transaction.
+    /// With an IVF index, each record goes to its nearest list: one block per list the
+    /// batch touches, merged with the list's other small blocks by `maintain`.
     func applyUpsert(_ all: [PreparedRecord], _ txn: Transaction) throws {
+        if let (model, lists) = try ivfAssignments(all, txn) {
+            let order = all.indices.sorted { lists[$0] != lists[$1] ? lists[$0] < lists[$1] : $0 < $1 }
+            var start = 0
+            while start < order.count {
+                let list = lists[order[start]]
+                var end = start
+                while end < order.count && lists[order[end]] == list && end - start < maxBlockRows { end += 1 }
+                let tag = IVFListTag(generation: model.generation, list: list)
+                try applyUpsertBlock(ArraySlice(order[start..<end].map { all[$0] }), list: tag, maintaining: false, txn)
+                start = end
+            }
+            var counters = try counters(txn)
+            try maintain(&counters, txn)
+            try setCounters(counters, txn)
+            return
+        }
         var start = 0
         while start < all.count {
             let end = min(all.count, start + maxBlockRows)
@@ -66,7 +84,9 @@ extension LMDBCollection {
         }
     }
 
-    private func applyUpsertBlock(_ batch: ArraySlice<PreparedRecord>, _ txn: Transaction) throws {
+    private func applyUpsertBlock(
+        _ batch: ArraySlice<PreparedRecord>, list: IVFListTag? = nil, maintaining: Bool = true, _ txn: Transaction
+    ) throws {
         var counters = try counters(txn)
         var tombs = TombEditor()
         var indexed = [[(row: UInt64, entries: [[UInt8]])]](repeating: [], count: indexes.count)
@@ -90,7 +110,7 @@ extension LMDBCollection {
         counters.nextRowID += UInt64(batch.count)
 
         let dim = info.dimension
-        let layout = BlockLayout(count: batch.count, dim: dim, codec: codec)
+        let layout = BlockLayout(count: batch.count, dim: dim, codec: codec, list: list)
         let out = try blocks.reserve(txn, blockNo, size: layout.totalBytes)
         layout.writeHeader(out)
         guard let base = out.baseAddress else { throw StoreError(.storage, "LMDB reserved no space for block \(blockNo)") }
@@ -109,7 +129,7 @@ extension LMDBCollection {
         try tombs.flush(self, txn)
         counters.live += UInt64(batch.count)
         // A settled block and no deletes leave nothing to merge: skip the block scan.
-        if batch.count < settledBlockRows || !tombs.isEmpty {
+        if maintaining && (batch.count < settledBlockRows || !tombs.isEmpty) {
             try maintain(&counters, txn)
         }
         try setCounters(counters, txn)

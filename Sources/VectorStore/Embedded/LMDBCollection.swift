@@ -29,6 +29,11 @@ public final class LMDBCollection: VectorCollection {
     let codec: any VectorCodec
     /// A compact collection's float32 copies of its vectors (nil for f32).
     let fullVectors: Table<U64Key>?
+    /// The centroid table of the collection's partitioned (IVF) index, when it has one.
+    let ivfTable: Table<UTF8Key>?
+    /// The last IVF centroids decoded, reused while the stored generation is the same (a
+    /// retrain always stores a new one).
+    let ivfCache = Mutex<IVFCentroids?>(nil)
     /// Blocks whose checksum this handle has verified (with `StoreOptions.verifyChecksums`).
     let verifiedBlocks = Mutex<Set<UInt64>>([])
 
@@ -63,7 +68,18 @@ public final class LMDBCollection: VectorCollection {
         } else {
             fullVectors = nil
         }
-        accessPaths = [ScanPath()] + indexes.flatMap(\.accessPaths)
+        if info.configuration[IVFSettings.listsKey] != nil {
+            let name = Format.IVFTable.centroids.name(cid: info.cid)
+            guard let dbi = try store.env.openExisting([name])[0] else {
+                throw StoreError(
+                    .corrupted, "collection \"\(info.name)\" records an IVF index but its centroid table \(name) is missing",
+                    collection: info.name)
+            }
+            ivfTable = Table(dbi: dbi)
+        } else {
+            ivfTable = nil
+        }
+        accessPaths = [ScanPath()] + indexes.flatMap(\.accessPaths) + (ivfTable == nil ? [] : [IVFPath()])
     }
 
     /// The store holding the collection.
@@ -141,6 +157,13 @@ public final class LMDBCollection: VectorCollection {
         let key = KeywordIndexSettings.configurationKey
         let current = try store.info(named: info.name, txn).configuration
         let now = current[key]
+        // Centroids are read in each transaction: only whether there is an index matters.
+        guard (current[IVFSettings.listsKey] == nil) == (info.configuration[IVFSettings.listsKey] == nil) else {
+            throw StoreError(
+                .invalidArgument,
+                "the IVF index of collection \"\(info.name)\" was built or dropped after this handle was opened; "
+                    + "open the collection again to write", collection: info.name)
+        }
         guard now == info.configuration[key], current[KeywordIndexSettings.fieldsKey] == info.configuration[KeywordIndexSettings.fieldsKey]
         else {
             throw StoreError(
@@ -173,25 +196,45 @@ public final class LMDBCollection: VectorCollection {
 
     /// Every block of the collection, in block order, read in place.
     func blockViews(_ txn: Transaction) throws -> [BlockView] {
+        // One pass over the (few) tombstone bitmaps instead of a lookup per block: an IVF
+        // index has a block per list at least.
+        var dead: [UInt64: UnsafeRawBufferPointer] = [:]
+        try txn.withCursor(tombs.dbi) { c in
+            var e = try c.get(.first)
+            while let entry = e {
+                dead[try U64Key.decode(entry.key)] = entry.value
+                e = try c.get(.next)
+            }
+        }
         var views: [BlockView] = []
         try txn.withCursor(blocks.dbi) { c in
             var e = try c.get(.first)
             while let entry = e {
                 let no = try U64Key.decode(entry.key)
-                var view = try BlockView(blockNo: no, value: entry.value, expectedDim: info.dimension, encoding: info.encoding)
-                if store.options.verifyChecksums { try verifyOnce(view) }
-                if let t = try tombs.get(txn, no) {
-                    guard t.count >= 4 + (view.count + 7) / 8 else {
-                        throw StoreError(.corrupted, "tombstones of block \(no) are \(t.count) bytes for \(view.count) rows")
-                    }
-                    view.tombs = t
-                    view.dead = Int(UInt32(littleEndian: t.loadUnaligned(as: UInt32.self)))
-                }
-                views.append(view)
+                views.append(try blockView(no, value: entry.value, tombs: dead[no]))
                 e = try c.get(.next)
             }
         }
         return views
+    }
+
+    /// Block `no` read in place with its tombstones, or nil when it is gone.
+    func blockView(_ no: UInt64, _ txn: Transaction) throws -> BlockView? {
+        guard let value = try blocks.get(txn, no) else { return nil }
+        return try blockView(no, value: value, tombs: try tombs.get(txn, no))
+    }
+
+    private func blockView(_ no: UInt64, value: UnsafeRawBufferPointer, tombs: UnsafeRawBufferPointer?) throws -> BlockView {
+        var view = try BlockView(blockNo: no, value: value, expectedDim: info.dimension, encoding: info.encoding)
+        if store.options.verifyChecksums { try verifyOnce(view) }
+        if let t = tombs {
+            guard t.count >= 4 + (view.count + 7) / 8 else {
+                throw StoreError(.corrupted, "tombstones of block \(no) are \(t.count) bytes for \(view.count) rows")
+            }
+            view.tombs = t
+            view.dead = Int(UInt32(littleEndian: t.loadUnaligned(as: UInt32.self)))
+        }
+        return view
     }
 
     /// Throws `.corrupted` naming the block when it fails its checksum; each block is

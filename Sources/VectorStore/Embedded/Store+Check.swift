@@ -175,7 +175,41 @@ extension LMDBCollection {
                             + "rebuild it with `quiver reindex --keyword`")
                 }
             }
+            try checkIVF(views: Array(views.values), txn, problem)
             report.counts[name] = idCount
+        }
+    }
+
+    /// The IVF index: centroids that decode, with the collection's dimension and the
+    /// recorded list count, and every block in a list of the current generation naming an
+    /// existing list. (A row is in exactly one list because it is in exactly one block,
+    /// which the location checks above verify.)
+    private func checkIVF(views: [BlockView], _ txn: Transaction, _ problem: (String) -> Void) throws {
+        guard let ivfTable else { return }
+        let model: IVFCentroids
+        do {
+            guard let m = try ivfCentroids(txn) else {
+                problem("the collection records an IVF index but has no centroids; rebuild it with `quiver reindex --ivf`")
+                return
+            }
+            model = m
+        } catch let e as StoreError {
+            problem("IVF centroids do not decode: \(e)")
+            return
+        }
+        if let recorded = info.configuration[IVFSettings.listsKey], recorded != String(model.lists) {
+            problem("the IVF index records \(recorded) lists but has \(model.lists) centroids")
+        }
+        if !model.centroids.allSatisfy(\.isFinite) { problem("an IVF centroid holds a non-finite component") }
+        let last = try Store.lastIVFGeneration(ivfTable, txn)
+        if last < model.generation { problem("IVF generation \(model.generation) is newer than the last recorded, \(last)") }
+        for v in views {
+            guard let tag = v.list else { continue }
+            if tag.generation > model.generation {
+                problem("block \(v.blockNo) is in IVF generation \(tag.generation), newer than the centroids' \(model.generation)")
+            } else if tag.generation == model.generation && Int(tag.list) >= model.lists {
+                problem("block \(v.blockNo) is in IVF list \(tag.list), beyond the \(model.lists) lists")
+            }
         }
     }
 }

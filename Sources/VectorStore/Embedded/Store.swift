@@ -222,7 +222,7 @@ public final class Store: VectorDatabase {
     }
 
     /// Raises the store's recorded format version to `version` (never lowers it).
-    private func raiseVersion(to version: UInt32, _ txn: Transaction) throws {
+    func raiseVersion(to version: UInt32, _ txn: Transaction) throws {
         if let v = try metaDB.get(txn, MetaKey.version), v.count == 4, UInt32(littleEndian: v.loadUnaligned(as: UInt32.self)) >= version {
             return
         }

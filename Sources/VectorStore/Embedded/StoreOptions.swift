@@ -29,6 +29,10 @@ public struct StoreOptions: Sendable {
     /// (`SearchRequest.oversampling`). Default 4, measured with `quiver-bench tiers`:
     /// recall@10 against exact f32 on GloVe and MiniLM vectors.
     public var oversampling: Int = 4
+    /// IVF lists a dense search of a collection with an IVF index probes per query, unless
+    /// the request says (`SearchRequest.nprobe`). nil: the collection's recorded default
+    /// (`IVFSettings.defaultNprobe`, or what `Store.buildIVFIndex` was given).
+    public var nprobe: Int? = nil
     /// Threads a search over a large collection uses. Default: active processors.
     public var searchThreads: Int = ProcessInfoCores.count
 

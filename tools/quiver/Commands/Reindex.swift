@@ -3,19 +3,27 @@ import Foundation
 import Query
 
 /// `quiver reindex --keyword`: builds (or rebuilds) a collection's keyword index from the
-/// texts it holds, without embedding anything again.
+/// texts it holds, without embedding anything again. `quiver reindex --ivf`: builds (or
+/// retrains) its partitioned (IVF) vector index.
 struct Reindex: ParsableCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Build or rebuild a collection's keyword (BM25) index from its stored texts.",
+        abstract: "Build or rebuild a collection's keyword (BM25) index from its stored texts, or its IVF vector index.",
         discussion: """
             Collections indexed before keyword search existed have no keyword index: this builds one, with \
             progress, in one transaction (searches see the old state until it commits). With analyzer flags it \
             rebuilds the index with another language or settings. No text is embedded again.
+
+            --ivf trains k-means centroids (about √N lists, or --lists) on a sample of the stored vectors and moves \
+            every vector into its list, in chunks that never block readers; later writes join their lists as they \
+            commit. Run it again to retrain when `quiver stats` says the lists are out of balance.
             """)
     @OptionGroup var storeOptions: StoreOptionsGroup
     @Option(help: "Collection name.") var collection = "docs"
-    @Flag(help: "Build the keyword index (the only index this command rebuilds today).") var keyword = false
-    @Flag(help: "Remove the keyword index instead.") var drop = false
+    @Flag(help: "Build the keyword index.") var keyword = false
+    @Flag(help: "Build or retrain the IVF (partitioned) vector index.") var ivf = false
+    @Option(help: "IVF lists (default: about the square root of the number of vectors).") var lists: Int?
+    @Option(help: "The collection's default IVF lists probed per query (default: lists/12, at least 8).") var nprobe: Int?
+    @Flag(help: "Remove the index named (--keyword or --ivf) instead.") var drop = false
     @OptionGroup var analyzerOptions: AnalyzerOptions
     @Option(
         help: ArgumentHelp(
@@ -25,13 +33,18 @@ struct Reindex: ParsableCommand, VerboseCommand {
     @OptionGroup var verbosity: VerboseOptions
 
     func validate() throws {
-        guard keyword || drop else { throw ValidationError("say what to rebuild: --keyword (or --drop to remove it)") }
+        guard keyword || ivf else { throw ValidationError("say what to rebuild: --keyword or --ivf (with --drop to remove it)") }
+        guard !(keyword && ivf) else { throw ValidationError("rebuild one index at a time: --keyword or --ivf") }
+        if let lists, lists < 1 { throw ValidationError("--lists must be at least 1, got \(lists)") }
+        if let nprobe, nprobe < 1 { throw ValidationError("--nprobe must be at least 1, got \(nprobe)") }
+        if (lists != nil || nprobe != nil) && !ivf { throw ValidationError("--lists and --nprobe go with --ivf") }
     }
 
     func run() throws {
         try storeOptions.requireEmbedded("reindex")
         let store = try Store(path: storeOptions.path, options: .noCreate)
         let existing = try store.collection(collection)
+        if ivf { return try runIVF(store) }
         if drop {
             let had = try store.dropKeywordIndex(of: collection)
             print(
@@ -51,5 +64,25 @@ struct Reindex: ParsableCommand, VerboseCommand {
             String(
                 format: "%@: keyword index built over %d chunks in %.1f s (analyzer %@%@)", TerminalText.line(collection), count,
                 Date().timeIntervalSince(started), settings.identifier, indexed))
+    }
+
+    private func runIVF(_ store: Store) throws {
+        let name = TerminalText.line(collection)
+        if drop {
+            print(try store.dropIVFIndex(of: collection) ? "\(name): IVF index removed" : "\(name): had no IVF index")
+            return
+        }
+        let started = Date()
+        let terminal = isatty(2) != 0
+        let built = try store.buildIVFIndex(of: collection, lists: lists, nprobe: nprobe) { done, total, phase in
+            let line = "IVF index of \(name): \(phase == "train" ? "k-means iteration" : "vectors assigned") \(done)/\(total)"
+            FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K\(line)" : "\(line)\n").utf8))
+        }
+        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        guard let status = try built.ivfStatus() else { throw ValidationError("the IVF index of \(name) was not built") }
+        print(
+            String(
+                format: "%@: IVF index of %d lists over %d vectors in %.1f s (largest list %d, nprobe %d)", name, status.lists,
+                status.liveRows, Date().timeIntervalSince(started), status.largestList, status.nprobe))
     }
 }

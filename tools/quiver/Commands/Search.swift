@@ -17,6 +17,8 @@ struct Search: AsyncParsableCommand, VerboseCommand {
     @Option(help: "The embedding server's base URL, instead of the one the collection recorded (openai, ollama).")
     var baseURL: String?
     @OptionGroup var modeOptions: SearchModeOptions
+    @Option(help: "IVF lists probed per query, for a collection with an IVF index (0: exact scan; default: the collection's).")
+    var nprobe: Int?
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var verbosity: VerboseOptions
 
@@ -28,10 +30,11 @@ struct Search: AsyncParsableCommand, VerboseCommand {
         // A keyword search needs no embedder (nor its model or server).
         let embedder = mode == .keyword ? nil : try EmbedderOptions.remembered(target, modelDirectory: modelDir, baseURL: baseURL)
         let vectors = try await embedder?.embed([question]) ?? []
-        let request =
+        var request =
             mode == .dense
             ? SearchRequest(queries: vectors, k: k, filter: options.filter)
             : SearchRequest(texts: [question], vectors: vectors, k: k, filter: options.filter, mode: mode, fusion: options.fusion)
+        request.nprobe = nprobe
         let response = try await target.search(request)
         let (batch, plan) = (response.hits, response.plan)
         let hits = batch[0]

@@ -31,6 +31,8 @@ struct Stats: ParsableCommand, VerboseCommand {
                 "metric": info.metric.rawValue, "encoding": info.encoding.rawValue,
                 "embedder": info.configuration[Store.embedderKey] ?? NSNull(),
                 "keyword_analyzer": info.keywordAnalyzer?.identifier ?? NSNull(),
+                "ivf_lists": info.configuration[IVFSettings.listsKey].flatMap { Int($0) } ?? NSNull(),
+                "ivf_nprobe": info.configuration[IVFSettings.nprobeKey].flatMap { Int($0) } ?? NSNull(),
             ])
         }
         if json {
@@ -48,7 +50,8 @@ struct Stats: ParsableCommand, VerboseCommand {
                 TerminalText.line(
                     "  \(r["name"]!): \(r["records"]!) chunks of \(r["documents"]!) documents, d=\(r["dimension"]!) \(r["metric"]!) \(r["encoding"]!), "
                         + "embedder \(r["embedder"] as? String ?? "unrecorded"), "
-                        + ((r["keyword_analyzer"] as? String).map { "keyword index (\($0))" } ?? "no keyword index")))
+                        + ((r["keyword_analyzer"] as? String).map { "keyword index (\($0))" } ?? "no keyword index")
+                        + ((r["ivf_lists"] as? Int).map { ", IVF index (\($0) lists, nprobe \(r["ivf_nprobe"] as? Int ?? 0))" } ?? "")))
         }
     }
 }

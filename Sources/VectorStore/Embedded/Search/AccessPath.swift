@@ -19,6 +19,10 @@ struct SearchContext {
     let candidates: Int
     /// The queries in double precision, and the float kernels' error bound.
     let scorer: ExactScorer
+    /// The IVF centroids when the collection has an IVF index and the search may use it.
+    var ivf: IVFCentroids? = nil
+    /// Lists to probe per query as the request says (nil: the collection's default).
+    var nprobe: Int? = nil
 
     var dimension: Int { collection.info.dimension }
 

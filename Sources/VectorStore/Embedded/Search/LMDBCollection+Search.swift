@@ -7,7 +7,7 @@ extension LMDBCollection {
         switch request.mode {
         case .dense:
             let (hits, plan) = try runSearch(
-                request.queries, k: request.k, filter: request.filter, oversampling: request.oversampling)
+                request.queries, k: request.k, filter: request.filter, oversampling: request.oversampling, nprobe: request.nprobe)
             return SearchResponse(hits: hits, plan: plan)
         case .keyword, .hybrid:
             return try runTextSearch(request)
@@ -21,7 +21,7 @@ extension LMDBCollection {
 
     // MARK: Engine
 
-    func runSearch(_ queries: [[Float]], k: Int, filter: Filter?, oversampling: Int? = nil) throws -> (
+    func runSearch(_ queries: [[Float]], k: Int, filter: Filter?, oversampling: Int? = nil, nprobe: Int? = nil) throws -> (
         hits: [[SearchHit]], plan: SearchPlan
     ) {
         try Self.checkK(k)
@@ -30,7 +30,8 @@ extension LMDBCollection {
         let scorer = try scorer(for: queries)
         return try read { txn in
             let rowSet = try filter.map { try evaluate($0, txn) }
-            return try denseSearch(scorer, count: queries.count, k: k, rowSet: rowSet, oversampling: oversampling, txn)
+            return try denseSearch(
+                scorer, count: queries.count, k: k, rowSet: rowSet, oversampling: oversampling, nprobe: nprobe, txn)
         }
     }
 
@@ -46,7 +47,8 @@ extension LMDBCollection {
     /// and for a compact encoding the exact top k among the `oversampling × k` best by the
     /// compact scores (nil: `StoreOptions.oversampling`).
     func denseSearch(
-        _ scorer: ExactScorer, count b: Int, k: Int, rowSet: RowSet?, oversampling: Int? = nil, _ txn: Transaction
+        _ scorer: ExactScorer, count b: Int, k: Int, rowSet: RowSet?, oversampling: Int? = nil, nprobe: Int? = nil,
+        _ txn: Transaction
     ) throws -> (hits: [[SearchHit]], plan: SearchPlan) {
         let views = try blockViews(txn)
         let live = views.reduce(0) { $0 + $1.live }
@@ -58,7 +60,7 @@ extension LMDBCollection {
         var tops = [TopK](repeating: TopK(k: k), count: b)
         let context = SearchContext(
             collection: self, txn: txn, views: views, live: live, rowSet: rowSet, queries: scorer.floatQueries, count: b, k: k,
-            candidates: candidates, scorer: scorer)
+            candidates: candidates, scorer: scorer, ivf: nprobe == 0 ? nil : try ivfCentroids(txn), nprobe: nprobe)
         let plan = try SearchPlanner.run(accessPaths, context, into: &tops)
         let hits = try materialize(tops, k: k, scorer: scorer, views: views, txn)
         return (hits, plan)
@@ -73,8 +75,10 @@ extension LMDBCollection {
 
     /// Scores every block, split over threads, into `tops` (one per query, made here);
     /// returns the threads used.
+    /// With `selected`, only the views it marks are scored (an IVF probe).
     func scan(
-        _ views: [BlockView], rowSet: RowSet?, queries: [Float], count b: Int, k: Int, scorer: ExactScorer, tops: inout [TopK]
+        _ views: [BlockView], selected: [Bool]? = nil, rowSet: RowSet?, queries: [Float], count b: Int, k: Int, scorer: ExactScorer,
+        tops: inout [TopK]
     ) -> Int {
         let dim = info.dimension
         let rowsPerTile = tileRows(b)
@@ -84,7 +88,7 @@ extension LMDBCollection {
         // all it needs), in a pass over 1/d of what the scan reads.
         let cosine = info.metric == .cosine
         var maxNormSquared: Float = cosine ? 1 : 0
-        for (i, v) in views.enumerated() where v.live > 0 {
+        for (i, v) in views.enumerated() where v.live > 0 && selected?[i] ?? true {
             var s = 0
             while s < v.count {
                 let n = min(rowsPerTile, v.count - s)

@@ -30,7 +30,7 @@ extension LMDBCollection {
             let keywordHits = try ranked.map { try hits($0, txn) }
             guard hybrid, let scorer else { return SearchResponse(hits: keywordHits, plan: keywordPlan) }
             let dense = try denseSearch(
-                scorer, count: parsed.count, k: pool, rowSet: rowSet, oversampling: request.oversampling, txn)
+                scorer, count: parsed.count, k: pool, rowSet: rowSet, oversampling: request.oversampling, nprobe: request.nprobe, txn)
             // `+term`, `-term` and phrases constrain the dense candidates too.
             let denseHits = zip(parsed, dense.hits).map { q, hits in
                 Self.hasConstraints(q) ? hits.filter { Self.satisfies(q, index.analyzer.termsWithPositions($0.text)) } : hits

@@ -1,0 +1,262 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import VectorStore
+
+/// The partitioned (IVF) index: k-means centroids, blocks as lists, probing, exact
+/// filters, inserts and deletes after the build, retrains, check() and bad input.
+@Suite struct IVFIndexTests {
+    static let dim = 32
+    static let clusters = 40
+
+    /// `n` records around `clusters` centres (the index's lists have structure to find),
+    /// with a `bucket` metadata field 0..<100 and `half` true for even rows.
+    static func records(_ n: Int, from start: Int = 0, seed: UInt64) -> (records: [Record], centers: [[Float]]) {
+        var rng = SeededGenerator(seed: 99)
+        let centers = (0..<clusters).map { _ in rng.vector(dim) }
+        var noise = SeededGenerator(seed: seed)
+        let records = (start..<(start + n)).map { i -> Record in
+            let c = centers[(i * 7) % clusters]
+            return Record(
+                id: "r\(i)", vector: zip(c, noise.vector(dim)).map { $0 + 0.35 * $1 },
+                metadata: ["bucket": .int(Int64(i % 100)), "half": .bool(i % 2 == 0)])
+        }
+        return (records, centers)
+    }
+
+    static func queries(_ centers: [[Float]], _ n: Int, seed: UInt64) -> [[Float]] {
+        var rng = SeededGenerator(seed: seed)
+        return (0..<n).map { i in zip(centers[i % centers.count], rng.vector(dim)).map { $0 + 0.35 * $1 } }
+    }
+
+    static func recall(_ c: LMDBCollection, _ ref: BruteForce, _ queries: [[Float]], k: Int = 10, request: SearchRequest) throws -> Double {
+        let response = try c.search(request)
+        var found = 0
+        for (q, hits) in zip(queries, response.hits) {
+            found += Set(hits.map(\.id)).intersection(ref.search(q, k: k).map(\.id)).count
+        }
+        return Double(found) / Double(queries.count * k)
+    }
+
+    /// With every list probed an IVF search is exact; with the default nprobe it finds
+    /// nearly all of the exact top 10 while scoring a fraction of the rows; the plan says
+    /// so; nprobe 0 scans. For each metric and for a compact encoding (which rescores).
+    @Test(arguments: [(Metric.cosine, VectorEncoding.float32), (.l2, .float32), (.dot, .float32), (.cosine, .int8)])
+    func probesFindTheNeighboursAndThePlanSaysSo(metric: Metric, encoding: VectorEncoding) throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        var c = try store.createCollection("c", dimension: Self.dim, metric: metric, encoding: encoding)
+        let (records, centers) = Self.records(4000, seed: 1)
+        try c.upsert(records)
+        var ref = BruteForce(metric: metric)
+        ref.upsert(records)
+        c = try store.buildIVFIndex(of: "c", lists: 40)
+        let queries = Self.queries(centers, 30, seed: 5)
+        var all = SearchRequest(queries: queries, k: 10)
+        all.nprobe = 40
+        let exact = try c.search(SearchRequest(queries: queries, k: 10))
+        #expect(exact.plan.access == IVFPath.name)
+        let full = try c.search(all)
+        let scanned = try c.search(all.with(nprobe: 0))
+        #expect(scanned.plan.access == ScanPath.name)
+        #expect(full.hits.map { $0.map(\.id) } == scanned.hits.map { $0.map(\.id) })
+        #expect(try Self.recall(c, ref, queries, request: all) == 1)
+        let recall = try Self.recall(c, ref, queries, request: SearchRequest(queries: queries, k: 10))
+        #expect(recall >= 0.9, "recall@10 \(recall) with \(metric) \(encoding.rawValue)")
+        var one = SearchRequest(queries: [queries[0]], k: 10)
+        one.nprobe = 3
+        let plan = try c.search(one).plan
+        #expect(plan.access == "ivf")
+        #expect(plan[SearchPlan.Figure.listsProbed] == 3)
+        #expect(plan[SearchPlan.Figure.lists] == 40)
+        #expect(plan.rowsScored < 4000 / 2, "\(plan)")
+        #expect(plan.description.hasPrefix("ivf: "), "\(plan)")
+        one.nprobe = 0
+        #expect(try c.search(one).plan.access == ScanPath.name)
+        let status = try #require(try c.ivfStatus())
+        #expect(status.lists == 40 && status.rowsOutsideLists == 0 && status.liveRows == 4000 && !status.needsRetrain)
+        #expect(try store.check().isHealthy)
+    }
+
+    /// Vectors written after the build join their nearest lists in their own transaction
+    /// (nothing is rebuilt); upserts move, deletes leave the lists; searches stay exact
+    /// with every list probed and check() finds the lists consistent.
+    @Test func writesAfterTheBuildJoinTheirLists() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        _ = try store.createCollection("c", dimension: Self.dim, metric: .cosine)
+        let (first, centers) = Self.records(2000, seed: 2)
+        try store.collection("c").upsert(first)
+        let c = try store.buildIVFIndex(of: "c", lists: 20)
+        var ref = BruteForce(metric: .cosine)
+        ref.upsert(first)
+        let (more, _) = Self.records(1500, from: 2000, seed: 3)
+        for batch in stride(from: 0, to: more.count, by: 100) {
+            let slice = Array(more[batch..<min(more.count, batch + 100)])
+            try c.upsert(slice)
+            ref.upsert(slice)
+        }
+        // Single-record writes too, then replacements of old ids and deletes.
+        for r in Self.records(30, from: 3500, seed: 4).records {
+            try c.upsert([r])
+            ref.upsert([r])
+        }
+        let moved = Self.records(200, from: 0, seed: 8).records
+        try c.upsert(moved)
+        ref.upsert(moved)
+        let gone = (0..<300).map { "r\($0 * 3)" }
+        try c.delete(ids: gone)
+        ref.delete(gone)
+        let status = try #require(try c.ivfStatus())
+        #expect(status.rowsOutsideLists == 0)
+        #expect(status.liveRows == 3530 - 300)
+        #expect(try c.count() == 3530 - 300)
+        let queries = Self.queries(centers, 20, seed: 6)
+        var all = SearchRequest(queries: queries, k: 10)
+        all.nprobe = 20
+        #expect(try Self.recall(c, ref, queries, request: all) == 1)
+        #expect(try Self.recall(c, ref, queries, request: SearchRequest(queries: queries, k: 10)) >= 0.9)
+        // Every block is in a list of the current generation.
+        let views = try c.read { txn in try c.blockViews(txn).map { $0.list } }
+        #expect(views.allSatisfy { $0?.generation == 1 })
+        let report = try store.check()
+        #expect(report.isHealthy, "\(report)")
+        // Compaction packs each list's small blocks into one, never mixing lists.
+        try c.compact()
+        let tags = try c.read { txn in try c.blockViews(txn).map { $0.list } }
+        #expect(tags.allSatisfy { $0?.generation == 1 })
+        #expect(tags.count == Set(tags.compactMap { $0?.list }).count, "a list kept more than one block after compact()")
+        #expect(try Self.recall(c, ref, queries, request: all) == 1)
+        #expect(try store.check().isHealthy)
+    }
+
+    /// Filters stay exact: a selective one (1 % of rows) runs the gather path; a broad
+    /// one probes with the filter as a mask, widened by its selectivity, and every hit
+    /// passes it.
+    @Test func filtersStayExact() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        _ = try store.createCollection("c", dimension: Self.dim, metric: .cosine)
+        let (records, centers) = Self.records(4000, seed: 9)
+        try store.collection("c").upsert(records)
+        let c = try store.buildIVFIndex(of: "c", lists: 40, nprobe: 4)
+        var ref = BruteForce(metric: .cosine)
+        ref.upsert(records)
+        let queries = Self.queries(centers, 20, seed: 10)
+        let selective = SearchRequest(queries: queries, k: 10, filter: .equals("bucket", .int(7)))
+        let response = try c.search(selective)
+        #expect(response.plan.access == GatherPath.name)
+        for (q, hits) in zip(queries, response.hits) {
+            #expect(hits.map(\.id) == ref.search(q, k: 10, where: { $0["bucket"] == .int(7) }).map(\.id))
+        }
+        let broad = SearchRequest(queries: [queries[0]], k: 10, filter: .equals("half", .bool(true)))
+        let b = try c.search(broad)
+        #expect(b.plan.access == IVFPath.name)
+        #expect(b.plan[SearchPlan.Figure.nprobe] == 8, "\(b.plan)")
+        #expect(b.hits[0].count == 10)
+        #expect(b.hits[0].allSatisfy { $0.metadata["half"] == .bool(true) })
+        // A filter of 10 % of the rows with nprobe 1: the probe widens to 10 lists.
+        let tenth = Filter.range("bucket", lower: 0, upper: 9)
+        var narrow = SearchRequest(queries: [queries[1]], k: 10, filter: tenth)
+        narrow.nprobe = 1
+        let n = try c.search(narrow)
+        #expect(n.plan.access == IVFPath.name)
+        #expect(n.plan[SearchPlan.Figure.nprobe] ?? 0 >= 10, "\(n.plan)")
+        #expect(n.hits[0].count == 10)
+        #expect(n.hits[0].allSatisfy { if case .int(let b)? = $0.metadata["bucket"] { return b < 10 } else { return false } })
+    }
+
+    /// A retrain moves rows chunk by chunk, each chunk its own commit: stopped half-way (as
+    /// a killed process would leave it) the index is consistent, searches are still exact
+    /// with every list probed (unmoved rows are scanned), and the next build finishes.
+    /// Generations are never reused, even after the index is dropped.
+    @Test func anInterruptedRetrainLeavesAUsableIndex() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        _ = try store.createCollection("c", dimension: Self.dim, metric: .l2)
+        let (records, centers) = Self.records(3000, seed: 12)
+        try store.collection("c").upsert(records)
+        var ref = BruteForce(metric: .l2)
+        ref.upsert(records)
+        _ = try store.buildIVFIndex(of: "c", lists: 30)
+        #expect(try store.formatVersion() == 3)
+        let c = try store.buildIVFIndex(
+            of: "c", lists: 25, nprobe: nil, chunkRows: 500, stopAfterChunks: 2, progress: nil)
+        let status = try #require(try c.ivfStatus())
+        #expect(status.generation == 2 && status.lists == 25)
+        #expect(status.rowsOutsideLists > 0 && status.needsRetrain)
+        let queries = Self.queries(centers, 10, seed: 13)
+        var all = SearchRequest(queries: queries, k: 10)
+        all.nprobe = 25
+        #expect(try Self.recall(c, ref, queries, request: all) == 1)
+        #expect(try Self.recall(c, ref, queries, request: SearchRequest(queries: queries, k: 10)) >= 0.9)
+        #expect(try store.check().isHealthy)
+        let done = try store.buildIVFIndex(of: "c")
+        let after = try #require(try done.ivfStatus())
+        #expect(after.generation == 3 && after.rowsOutsideLists == 0 && after.lists == 55)
+        #expect(try Self.recall(done, ref, queries, request: all.with(nprobe: 55)) == 1)
+        // A handle opened before a drop cannot write; after it searches scan; a new build
+        // takes a generation never used before.
+        #expect(try store.dropIVFIndex(of: "c"))
+        let stale = #expect(throws: StoreError.self) { try done.upsert([records[0]]) }
+        #expect(stale?.code == .invalidArgument)
+        let plain = try store.collection("c")
+        #expect(try plain.ivfStatus() == nil)
+        #expect(try plain.search(SearchRequest(queries: queries, k: 10)).plan.access == ScanPath.name)
+        let again = try store.buildIVFIndex(of: "c", lists: 10)
+        #expect(try again.ivfStatus()?.generation == 4)
+        #expect(try Self.recall(again, ref, queries, request: all.with(nprobe: 10)) == 1)
+        #expect(try store.check().isHealthy)
+    }
+
+    /// The async forms build, report and drop the index off the cooperative pool.
+    @Test func asyncFormsBuildAndDrop() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let c = try await store.createCollection("c", dimension: Self.dim, metric: .cosine)
+        try await c.upsert(Self.records(500, seed: 21).records)
+        let built = try await store.buildIVFIndex(of: "c", lists: 10, nprobe: 2)
+        let status = try await built.ivfStatus()
+        #expect(status?.lists == 10 && status?.nprobe == 2 && status?.liveRows == 500)
+        #expect(try await built.search(SearchRequest(queries: [Self.records(1, seed: 22).records[0].vector], k: 5)).plan.access == "ivf")
+        #expect(try await store.dropIVFIndex(of: "c"))
+        #expect(try await store.dropIVFIndex(of: "c") == false)
+    }
+
+    /// Bad input gets a clear error: lists below 1 or above the vectors held, nprobe below
+    /// 1 at build or below 0 per request, an unknown collection.
+    @Test func badInputIsRefused() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let c = try store.createCollection("c", dimension: Self.dim, metric: .cosine)
+        try c.upsert(Self.records(50, seed: 1).records)
+        let zero = #expect(throws: StoreError.self) { try store.buildIVFIndex(of: "c", lists: 0) }
+        #expect(zero?.code == .invalidArgument && zero?.input == "lists")
+        let many = #expect(throws: StoreError.self) { try store.buildIVFIndex(of: "c", lists: 51) }
+        #expect(many?.code == .invalidArgument)
+        #expect(many?.message.contains("50 vectors") == true)
+        let probe = #expect(throws: StoreError.self) { try store.buildIVFIndex(of: "c", lists: 5, nprobe: 0) }
+        #expect(probe?.input == "nprobe")
+        let missing = #expect(throws: StoreError.self) { try store.buildIVFIndex(of: "nope") }
+        #expect(missing?.code == .collectionNotFound)
+        var request = SearchRequest(queries: [[Float](repeating: 1, count: Self.dim)], k: 3)
+        request.nprobe = -1
+        let negative = #expect(throws: StoreError.self) { try c.search(request) }
+        #expect(negative?.input == "nprobe")
+        #expect(try store.formatVersion() == 1)
+    }
+}
+
+extension SearchRequest {
+    fileprivate func with(nprobe: Int) -> SearchRequest {
+        var r = self
+        r.nprobe = nprobe
+        return r
+    }
+}

@@ -1,0 +1,218 @@
+import ArgumentParser
+import Foundation
+import Synthetic
+import VectorStore
+
+/// The partitioned (IVF) index figures of `quiver-bench tiers`.
+extension TiersBench {
+    /// One IVF set: `count` vectors from `vector(i)` (cosine, f32), `queries` held out.
+    struct IVFSet {
+        var name: String
+        var count: Int
+        var dim: Int
+        var vector: (Int) -> [Float]
+        var queries: [[Float]]
+    }
+
+    /// Builds the set's collection (each record with `bucket` = i mod 100, so
+    /// `bucket == 0` passes 1 % of rows), times 10k inserts into it flat, takes the exact
+    /// top k (a scan), builds the IVF index (√N lists), sweeps nprobe (recall@k against
+    /// the exact top k, single-query p50), measures the default nprobe, a 1 % and a 50 %
+    /// filter, 10k inserts into the index, and faiss `IndexIVFFlat` with the same lists on
+    /// the same vectors in the same run. Keys are prefixed by `prefix` ("" for the speed set).
+    func ivf(_ set: IVFSet, prefix: String, root: String, note: (String, Double) -> Void) throws {
+        var options = StoreOptions()
+        options.durable = false
+        try? FileManager.default.removeItem(atPath: root)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let store = try Store(path: root, options: options)
+        var c = try store.createCollection("ivf", dimension: set.dim, metric: .cosine)
+        func records(_ range: Range<Int>, id: String = "") -> [Record] {
+            range.map { Record(id: "\(id)\($0)", vector: set.vector($0), metadata: ["bucket": .int(Int64($0 % 100))]) }
+        }
+        var i = 0
+        while i < set.count {
+            let end = min(set.count, i + 10_000)
+            try c.upsert(records(i..<end))
+            i = end
+        }
+        try c.compact()
+        let extra = 10_000
+        func timeInserts(_ c: LMDBCollection, tag: String) throws -> Double {
+            let t = Machine.now()
+            var j = 0
+            while j < extra {
+                try c.upsert(records(j..<(j + 100), id: tag))
+                j += 100
+            }
+            return Double(extra) / (Machine.now() - t)
+        }
+        let flatInserts = try timeInserts(c, tag: "flat-")
+        let queries = set.queries
+        let timed = min(queries.count, self.queries)
+        func run(_ nprobe: Int?, filter: Filter? = nil) throws -> (ids: [[String]], p50: Double, plan: SearchPlan) {
+            var ids: [[String]] = []
+            var times: [Double] = []
+            var plan = SearchPlan(access: "")
+            for (qi, q) in queries.enumerated() {
+                var r = SearchRequest(queries: [q], k: k, filter: filter)
+                r.nprobe = nprobe
+                let t = Machine.now()
+                let response = try c.search(r)
+                if qi < timed { times.append(Machine.now() - t) }
+                ids.append(response.hits[0].map(\.id))
+                plan = response.plan
+            }
+            times.sort()
+            return (ids, times[times.count / 2], plan)
+        }
+        func recall(_ found: [[String]], _ truth: [[String]]) -> Double {
+            var hit = 0
+            for (f, x) in zip(found, truth) { hit += Set(f).intersection(x).count }
+            return Double(hit) / Double(max(1, truth.reduce(0) { $0 + $1.count }))
+        }
+        let exact = try run(0)
+        note("\(prefix)exact_p50_ms", exact.p50 * 1000)
+        let t0 = Machine.now()
+        c = try store.buildIVFIndex(of: "ivf")
+        note("\(prefix)ivf_build_s", Machine.now() - t0)
+        guard let status = try c.ivfStatus() else { throw ValidationError("the IVF index was not built") }
+        note("\(prefix)ivf_lists", Double(status.lists))
+        var sweep: [(nprobe: Int, recall: Double, p50: Double)] = []
+        for p in [1, 2, 4, 8, 16, 32, 64, 128] where p <= status.lists {
+            let r = try run(p)
+            sweep.append((p, recall(r.ids, exact.ids), r.p50))
+            note("\(prefix)ivf_recall\(k)_np\(p)", sweep.last!.recall)
+            note("\(prefix)ivf_p50_ms_np\(p)", r.p50 * 1000)
+        }
+        let byDefault = try run(nil)
+        note("\(prefix)ivf_nprobe_default", Double(status.nprobe))
+        note("\(prefix)ivf_recall\(k)", recall(byDefault.ids, exact.ids))
+        note("\(prefix)ivf_p50_ms", byDefault.p50 * 1000)
+        note("\(prefix)ivf_speedup", exact.p50 / byDefault.p50)
+        note("\(prefix)ivf_rows_scored", Double(byDefault.plan.rowsScored))
+        FileHandle.standardError.write(Data("\(prefix)plan: \(byDefault.plan)\n".utf8))
+        // Filters: 1 % of rows (gather path), half of them (a masked probe).
+        let one = Filter.equals("bucket", .int(0))
+        let oneExact = try run(0, filter: one)
+        let oneIVF = try run(nil, filter: one)
+        note("\(prefix)ivf_filtered_recall\(k)", recall(oneIVF.ids, oneExact.ids))
+        note("\(prefix)ivf_filtered_p50_ms", oneIVF.p50 * 1000)
+        note("\(prefix)ivf_filtered_path_is_gather", oneIVF.plan.access == "gather" ? 1 : 0)
+        let half = Filter.range("bucket", lower: 0, upper: 49)
+        let halfExact = try run(0, filter: half)
+        let halfIVF = try run(nil, filter: half)
+        note("\(prefix)ivf_filtered50_recall\(k)", recall(halfIVF.ids, halfExact.ids))
+        note("\(prefix)ivf_filtered50_speedup", halfExact.p50 / halfIVF.p50)
+        // faiss IndexIVFFlat, same lists, same vectors, same run.
+        if let faiss = try faissIVF(set, lists: status.lists, root: root) {
+            let mine = sweep.first { $0.recall >= 0.95 }
+            let theirs = faiss.first { $0.recall >= 0.95 }
+            for f in faiss {
+                note("\(prefix)faiss_ivf_recall\(k)_np\(f.nprobe)", f.recall)
+                note("\(prefix)faiss_ivf_p50_ms_np\(f.nprobe)", f.p50 * 1000)
+            }
+            if let mine, let theirs {
+                note("\(prefix)ivf_nprobe_at_095", Double(mine.nprobe))
+                note("\(prefix)faiss_nprobe_at_095", Double(theirs.nprobe))
+                note("\(prefix)ivf_vs_faiss", theirs.p50 / mine.p50)
+            }
+        }
+        let ivfInserts = try timeInserts(c, tag: "ivf-")
+        note("\(prefix)flat_insert_per_s", flatInserts)
+        note("\(prefix)ivf_insert_per_s", ivfInserts)
+        note("\(prefix)ivf_insert_ratio", ivfInserts / flatInserts)
+        let report = try store.check()
+        note("\(prefix)ivf_check_ok", report.isHealthy ? 1 : 0)
+    }
+
+    /// The IVF sets: GloVe (when fetched; its held-out rows are the queries, as for
+    /// recall) and `ivfN` clustered vectors of `dim` dimensions (the speed set's generator,
+    /// seeded per row).
+    func ivfSets(root: String, note: (String, Double) -> Void) throws {
+        let defaultGlove = NSHomeDirectory() + "/.cache/quiver/glove/glove-6B-50d.npy"
+        let glovePath = glove ?? (FileManager.default.fileExists(atPath: defaultGlove) ? defaultGlove : nil)
+        if let glovePath {
+            let m = try NPY.load(glovePath)
+            let stride = max(1, m.rows / realQueries)
+            var queryRows: [Int] = []
+            var baseRows: [Int] = []
+            for r in 0..<m.rows {
+                if r % stride == 0 && queryRows.count < realQueries { queryRows.append(r) } else { baseRows.append(r) }
+            }
+            let set = IVFSet(
+                name: "glove", count: baseRows.count, dim: m.cols, vector: { m.row(baseRows[$0]) }, queries: queryRows.map { m.row($0) })
+            try ivf(set, prefix: "glove_", root: root + "/glove", note: note)
+        }
+        let count = ivfN ?? n
+        let data = Clustered(dim: dim, seed: seed)
+        let base = seed
+        var qrng = SeededGenerator(seed: seed &+ 1)
+        let queries = (0..<realQueries).map { data.vector($0 * 7, &qrng) }
+        let set = IVFSet(
+            name: "clustered", count: count, dim: dim,
+            vector: { i in
+                var rng = SeededGenerator(seed: base &+ 7 &+ UInt64(i))
+                return data.vector(i, &rng)
+            }, queries: queries)
+        note("ivf_n", Double(count))
+        try ivf(set, prefix: "", root: root + "/clustered", note: note)
+    }
+
+    /// faiss-cpu's `IndexIVFFlat` (inner product on unit vectors, `lists` lists) over the
+    /// same vectors: recall@k against its exact flat index and single-query p50 per nprobe,
+    /// from `tools/bench/faiss_ivf.py`; nil (with a note) when faiss is not installed.
+    func faissIVF(_ set: IVFSet, lists: Int, root: String) throws -> [(nprobe: Int, recall: Double, p50: Double)]? {
+        let base = root + "-faiss-base.npy"
+        let queries = root + "-faiss-queries.npy"
+        defer {
+            try? FileManager.default.removeItem(atPath: base)
+            try? FileManager.default.removeItem(atPath: queries)
+        }
+        try Self.streamNPY(rows: set.count, cols: set.dim, to: base) { set.vector($0) }
+        try NPY.save(set.queries, to: queries)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("faiss_ivf.py").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [
+            "python3", script, "--base", base, "--queries", queries, "--lists", "\(lists)", "--k", "\(k)",
+            "--timed", "\(self.queries)",
+        ]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0,
+            let rows = try JSONSerialization.jsonObject(with: data) as? [[String: Double]]
+        else {
+            FileHandle.standardError.write(Data("note: faiss comparison skipped (pip install faiss-cpu)\n".utf8))
+            return nil
+        }
+        return rows.compactMap { r in
+            guard let n = r["nprobe"], let rec = r["recall"], let p50 = r["p50"] else { return nil }
+            return (Int(n), rec, p50)
+        }
+    }
+
+    /// Writes `rows` vectors from `row` as a C-order float32 .npy file, streaming.
+    static func streamNPY(rows: Int, cols: Int, to path: String, _ row: (Int) -> [Float]) throws {
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(rows), \(cols)), }"
+        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+        header += "\n"
+        FileManager.default.createFile(atPath: path, contents: nil)
+        guard let h = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write \(path)") }
+        defer { try? h.close() }
+        h.write(Data([0x93]) + Data("NUMPY".utf8) + Data([1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)]))
+        h.write(Data(header.utf8))
+        var buffer = Data()
+        for r in 0..<rows {
+            row(r).withUnsafeBytes { buffer += Data($0) }
+            if buffer.count >= 1 << 24 {
+                h.write(buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        h.write(buffer)
+    }
+}
