@@ -17,8 +17,13 @@ struct PostgresConformanceTests {
     /// and hybrid searches are refused.
     static let knownFailures: Set<CollectionConformance.Check> = [.keywordSearch, .hybridSearch]
 
-    @Test(arguments: CollectionConformance.Check.allCases.filter { !knownFailures.contains($0) })
+    @Test(arguments: CollectionConformance.checks(excluding: knownFailures))
     func conformance(_ check: CollectionConformance.Check) async throws {
         try await Self.suite.run(check)
+    }
+
+    @Test(.enabled(if: runsIsolatedTests, "runs in a process of its own (scripts/test.sh)"))
+    func postgresConformanceRunAlone() async throws {
+        for check in CollectionConformance.runAlone { try await Self.suite.run(check) }
     }
 }

@@ -149,13 +149,27 @@ public func withWatchdog<T>(
             Thread.sleep(forTimeInterval: 0.05)
         }
         if !finished.isSet {
-            FileHandle.standardError.write(Data("\(label): no progress after \(seconds) s, deadlocked\n".utf8))
+            FileHandle.standardError.write(Data("\(label): no progress after \(seconds) s, deadlocked (\(processThreads()))\n".utf8))
             if let diagnose { FileHandle.standardError.write(Data("\(label): \(diagnose())\n".utf8)) }
             abort()
         }
     }
     defer { finished.set() }
     return try await body()
+}
+
+/// How many threads this process has, and in which states (from /proc): what a hang
+/// that may be starvation rather than a deadlock needs to be told apart.
+func processThreads() -> String {
+    guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return "threads unknown" }
+    var states: [String: Int] = [:]
+    for t in tasks {
+        guard let stat = try? String(contentsOfFile: "/proc/self/task/\(t)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex
+        else { continue }
+        states[String(stat[stat.index(close, offsetBy: 2)]), default: 0] += 1
+    }
+    return "\(tasks.count) threads: " + states.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
 }
 
 /// A flag threads can share.

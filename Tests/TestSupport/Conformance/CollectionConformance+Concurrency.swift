@@ -205,7 +205,7 @@ extension CollectionConformance {
         let dim = 40
         let c = try await db.createCollection("c", dimension: dim, metric: .cosine)
         @Sendable func vector(_ t: Int) -> [Float] { (0..<dim).map { $0 == t ? 1 : 0.01 } }
-        try await withWatchdog(seconds: 120, "sync calls from many tasks") {
+        try await withWatchdog(seconds: 120, "sync calls from many tasks (\(type(of: db)))") {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for t in 0..<24 {
                     group.addTask {

@@ -120,6 +120,19 @@ public struct CollectionConformance: Sendable {
         public var description: String { rawValue }
     }
 
+    /// Checks that crowd the cooperative pool and libdispatch's threads on purpose. Beside
+    /// the whole suite's other tests one of them hit its 120 s deadlock guard (locally and
+    /// in CI, with the process's other threads busy), so the parametrized tests leave them
+    /// out when `scripts/test.sh` runs the isolated tests apart, and each suite runs them
+    /// in a test of their own (`…RunAlone`), in a process of its own.
+    public static let runAlone: Set<Check> = [.syncCallsFromManyTasks]
+
+    /// The checks a suite's parametrized test runs in this process: all but `excluded`,
+    /// and but ``runAlone`` when the isolated tests run apart.
+    public static func checks(excluding excluded: Set<Check> = []) -> [Check] {
+        Check.allCases.filter { !excluded.contains($0) && (runsIsolatedTests || !runAlone.contains($0)) }
+    }
+
     /// Largest difference allowed between a backend's score and the reference's.
     public static let scoreTolerance = 1e-4
 

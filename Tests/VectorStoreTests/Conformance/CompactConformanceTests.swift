@@ -27,14 +27,22 @@ import VectorStore
         .createAndOpen, .openOrCreateChecksSettings, .drop, .updateConfiguration, .asyncFormsMatchSync,
     ]
 
-    @Test(arguments: CollectionConformance.Check.allCases.filter { !statesTheDefaultEncoding.contains($0) })
+    @Test(arguments: CollectionConformance.checks(excluding: statesTheDefaultEncoding))
     func int8(_ check: CollectionConformance.Check) async throws {
         try await Self.suite(.int8).run(check)
     }
 
-    @Test(arguments: CollectionConformance.Check.allCases.filter { !statesTheDefaultEncoding.contains($0) })
+    @Test(arguments: CollectionConformance.checks(excluding: statesTheDefaultEncoding))
     func float16(_ check: CollectionConformance.Check) async throws {
         try await Self.suite(.float16).run(check)
+    }
+
+    @Test(.enabled(if: runsIsolatedTests, "runs in a process of its own (scripts/test.sh)"))
+    func compactConformanceRunAlone() async throws {
+        for check in CollectionConformance.runAlone {
+            try await Self.suite(.int8).run(check)
+            try await Self.suite(.float16).run(check)
+        }
     }
 }
 

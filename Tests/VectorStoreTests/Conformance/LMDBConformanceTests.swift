@@ -13,8 +13,13 @@ import VectorStore
     /// Checks the LMDB backend does not pass yet; each has a disabled test below saying why.
     static let knownFailures: Set<CollectionConformance.Check> = []
 
-    @Test(arguments: CollectionConformance.Check.allCases.filter { !knownFailures.contains($0) })
+    @Test(arguments: CollectionConformance.checks(excluding: knownFailures))
     func conformance(_ check: CollectionConformance.Check) async throws {
         try await Self.suite.run(check)
+    }
+
+    @Test(.enabled(if: runsIsolatedTests, "runs in a process of its own (scripts/test.sh)"))
+    func lmdbConformanceRunAlone() async throws {
+        for check in CollectionConformance.runAlone { try await Self.suite.run(check) }
     }
 }
