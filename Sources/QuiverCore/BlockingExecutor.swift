@@ -19,26 +19,28 @@ public final class BlockingExecutor: Sendable {
 
     private let queue: DispatchQueue
     private let concurrent: Bool
-    private let label: String
 
     /// An executor of its own: serial (one job at a time, in order: a store's writer) or
     /// concurrent.
     ///
-    /// A concurrent executor runs each job on a serial queue of its own, not on one
-    /// concurrent queue: on Linux a concurrent queue draws its threads from the pool that
-    /// libdispatch grows by about one thread a second while its threads are blocked, so
-    /// jobs that block (an LMDB read, a synchronous HTTP call, a tool that runs another
-    /// answer) queued behind each other for minutes under load; serial queues run on the
-    /// overcommit pool, which starts a thread whenever its threads are all busy. Callers
-    /// bound how many jobs they start (pipeline windows, batch limits).
+    /// A concurrent executor runs each job on one of Quiver's own threads (``OwnThreads``:
+    /// an idle one, or a new one when all are busy), not on libdispatch's pools, which are
+    /// shared with the application and grow slowly, or not at all, while their threads
+    /// are blocked: jobs that block (an LMDB read, a synchronous HTTP call, a tool that
+    /// runs another answer) then waited for minutes. Callers bound how many jobs they
+    /// start (pipeline windows, batch limits).
     public init(label: String, concurrent: Bool) {
         queue = DispatchQueue(label: label)
         self.concurrent = concurrent
-        self.label = label
     }
 
-    /// The queue the next job runs on.
-    private var jobQueue: DispatchQueue { concurrent ? DispatchQueue(label: label) : queue }
+    /// Quiver's own threads, shared by every concurrent executor and the task executor.
+    static let threads = OwnThreads(name: "quiver.blocking")
+
+    /// Runs `job` on the serial queue, or for a concurrent executor on an own thread.
+    private func submit(_ job: @escaping @Sendable () -> Void) {
+        if concurrent { Self.threads.submit(job) } else { queue.async(execute: job) }
+    }
 
     /// Runs blocking `body` on this executor and returns its result; checks for
     /// cancellation before it starts (the work itself is not interrupted).
@@ -47,17 +49,15 @@ public final class BlockingExecutor: Sendable {
     ///   or what `body` throws.
     public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         if Task.isCancelled { throw QuiverError(.cancelled, "the operation was cancelled before it started") }
-        let queue = jobQueue
         return try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body() }) }
+            submit { continuation.resume(with: Result { try body() }) }
         }
     }
 
     /// Runs blocking, non-throwing `body` on this executor.
     public func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        let queue = jobQueue
-        return await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: body()) }
+        await withCheckedContinuation { continuation in
+            submit { continuation.resume(returning: body()) }
         }
     }
 
@@ -89,7 +89,7 @@ public final class BlockingExecutor: Sendable {
     /// so they never need the cooperative pool either.
     @TaskLocal public static var current: (any TaskExecutor)?
 
-    /// Quiver's own task executor: a concurrent queue.
+    /// Quiver's own task executor: jobs run on Quiver's own threads.
     public static let taskExecutor: any TaskExecutor = QueueTaskExecutor()
 
     /// Runs `async` work to completion for a synchronous caller and returns its result. The
@@ -113,20 +113,18 @@ public final class BlockingExecutor: Sendable {
         return try r.get()
     }
 
-    /// A task executor that runs each job on a serial dispatch queue of its own.
+    /// A task executor that runs each job on one of Quiver's own threads (``OwnThreads``).
     ///
-    /// Not one concurrent queue: on Linux a concurrent queue draws its threads from the
-    /// same default-QoS pool as the cooperative executor, and libdispatch adds a thread to
-    /// that pool only about once a second while its threads are blocked, so work for a
+    /// Not on libdispatch: on Linux a concurrent queue draws its threads from the same
+    /// default-QoS pool as the cooperative executor, and libdispatch adds a thread to that
+    /// pool only about once a second while its threads are blocked, so work for a
     /// synchronous caller waited seconds (16 blocked jobs on `DispatchQueue.global()`
-    /// delayed `wait { 42 }` by 15 s) or, under a whole test suite's blocking work, until a
-    /// deadlock guard fired. Serial queues run on the overcommit pool, which starts a
-    /// thread whenever all of its threads are busy; a queue per job keeps jobs from
-    /// waiting behind one another.
+    /// delayed `wait { 42 }` by 15 s); a serial queue per job (the overcommit pool) still
+    /// waited minutes beside a whole test suite's blocking work.
     private final class QueueTaskExecutor: TaskExecutor, Sendable {
         func enqueue(_ job: consuming ExecutorJob) {
             let job = UnownedJob(job)
-            DispatchQueue(label: "quiver.task-executor").async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+            BlockingExecutor.threads.submit { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
         }
     }
 }
