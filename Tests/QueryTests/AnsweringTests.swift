@@ -99,7 +99,10 @@ import TestSupport
 
     @Test func batchAnswersInInputOrderWithPerQuestionErrors() async throws {
         let corpus = try await Corpus()
-        let server = try LoopbackServer(["--latency-ms", "20"])
+        // 150 ms per completion: long enough that four answers overlap at the server even
+        // when a loaded machine is slow to start them (at 20 ms the maximum in flight
+        // came out 3 in full test runs at load 5+).
+        let server = try LoopbackServer(["--latency-ms", "150"])
         try server.control(#"{"faults": [{}, {}, {"status": 400}]}"#)
         var engine = QueryEngine(retriever: try corpus.retriever(), model: try llm(server))
         engine.concurrency = 4
