@@ -44,13 +44,6 @@ final class OwnThreads: @unchecked Sendable {
         }
     }
 
-    /// Threads now, and how many of them wait for a job (tests, diagnostics).
-    var counts: (threads: Int, idle: Int) {
-        condition.lock()
-        defer { condition.unlock() }
-        return (threads, idle)
-    }
-
     private func work() {
         condition.lock()
         while true {
