@@ -17,8 +17,8 @@ public final class BlockingExecutor: Sendable {
     /// Concurrent work of no particular owner (file loads, CPU-heavy embedding).
     public static let shared = BlockingExecutor(label: "quiver.blocking", concurrent: true)
 
-    private let queue: DispatchQueue
-    private let concurrent: Bool
+    /// The queue of a serial executor; nil for a concurrent one.
+    private let serialQueue: DispatchQueue?
 
     /// An executor of its own: serial (one job at a time, in order: a store's writer) or
     /// concurrent.
@@ -30,8 +30,7 @@ public final class BlockingExecutor: Sendable {
     /// runs another answer) then waited for minutes. Callers bound how many jobs they
     /// start (pipeline windows, batch limits).
     public init(label: String, concurrent: Bool) {
-        queue = DispatchQueue(label: label)
-        self.concurrent = concurrent
+        serialQueue = concurrent ? nil : DispatchQueue(label: label)
     }
 
     /// Quiver's own threads, shared by every concurrent executor and the task executor.
@@ -39,7 +38,7 @@ public final class BlockingExecutor: Sendable {
 
     /// Runs `job` on the serial queue, or for a concurrent executor on an own thread.
     private func submit(_ job: @escaping @Sendable () -> Void) {
-        if concurrent { Self.threads.submit(job) } else { queue.async(execute: job) }
+        if let serialQueue { serialQueue.async(execute: job) } else { Self.threads.submit(job) }
     }
 
     /// Runs blocking `body` on this executor and returns its result; checks for

@@ -38,6 +38,17 @@ import TestSupport
         return Double(found) / Double(queries.count * k)
     }
 
+    /// A store in `dir` with a cosine collection "c" of `n` records and an IVF index on it.
+    static func indexed(_ dir: TemporaryDirectory, _ n: Int, seed: UInt64, lists: Int, nprobe: Int? = nil) throws -> (
+        store: Store, collection: LMDBCollection, records: [Record], centers: [[Float]]
+    ) {
+        let store = try Store(path: dir.path)
+        _ = try store.createCollection("c", dimension: dim, metric: .cosine)
+        let (records, centers) = Self.records(n, seed: seed)
+        try store.collection("c").upsert(records)
+        return (store, try store.buildIVFIndex(of: "c", lists: lists, nprobe: nprobe), records, centers)
+    }
+
     /// With every list probed an IVF search is exact; with the default nprobe it finds
     /// nearly all of the exact top 10 while scoring a fraction of the rows; the plan says
     /// so; nprobe 0 scans. For each metric and for a compact encoding (which rescores).
@@ -85,11 +96,7 @@ import TestSupport
     @Test func writesAfterTheBuildJoinTheirLists() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let store = try Store(path: dir.path)
-        _ = try store.createCollection("c", dimension: Self.dim, metric: .cosine)
-        let (first, centers) = Self.records(2000, seed: 2)
-        try store.collection("c").upsert(first)
-        let c = try store.buildIVFIndex(of: "c", lists: 20)
+        let (store, c, first, centers) = try Self.indexed(dir, 2000, seed: 2, lists: 20)
         var ref = BruteForce(metric: .cosine)
         ref.upsert(first)
         let (more, _) = Self.records(1500, from: 2000, seed: 3)
@@ -138,11 +145,7 @@ import TestSupport
     @Test func filtersStayExact() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let store = try Store(path: dir.path)
-        _ = try store.createCollection("c", dimension: Self.dim, metric: .cosine)
-        let (records, centers) = Self.records(4000, seed: 9)
-        try store.collection("c").upsert(records)
-        let c = try store.buildIVFIndex(of: "c", lists: 40, nprobe: 4)
+        let (store, c, records, centers) = try Self.indexed(dir, 4000, seed: 9, lists: 40, nprobe: 4)
         var ref = BruteForce(metric: .cosine)
         ref.upsert(records)
         let queries = Self.queries(centers, 20, seed: 10)

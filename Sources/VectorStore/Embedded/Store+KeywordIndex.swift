@@ -62,9 +62,9 @@ extension Store {
             let total = try txn.count(records.dbi)
             var done = 0
             progress?(0, total)
-            var batch: [(row: UInt64, text: String)] = []
+            var batch: [(row: UInt64, record: Record)] = []
             func flush() throws {
-                let entries = Self.analyzeConcurrently(batch.map(\.text), index)
+                let entries = Self.analyzeConcurrently(batch.map(\.record), index)
                 try index.insert(zip(batch, entries).map { ($0.row, $1) }, txn)
                 done += batch.count
                 batch.removeAll(keepingCapacity: true)
@@ -75,7 +75,7 @@ extension Store {
                 while let entry = e {
                     let row = try U64Key.decode(entry.key)
                     let record = try RecordCodec.decode(entry.value, rowID: row)
-                    batch.append((row, index.indexedText(record.text, record.metadata)))
+                    batch.append((row, Record(id: "", vector: [], text: record.text, metadata: record.metadata)))
                     if batch.count == 4096 { try flush() }
                     e = try c.get(.next)
                 }
@@ -114,15 +114,16 @@ extension Store {
         return dbi
     }
 
-    /// The index entries of each text, computed on all cores.
-    private static func analyzeConcurrently(_ texts: [String], _ index: KeywordIndex) -> [[[UInt8]]] {
-        let out = UnsafeMutableBufferPointer<[[UInt8]]>.allocate(capacity: texts.count)
+    /// The index entries of each record (its text and indexed fields), computed on all cores.
+    private static func analyzeConcurrently(_ records: [Record], _ index: KeywordIndex) -> [[[UInt8]]] {
+        let out = UnsafeMutableBufferPointer<[[UInt8]]>.allocate(capacity: records.count)
         out.initialize(repeating: [])
         defer {
-            out.baseAddress?.deinitialize(count: texts.count)
+            out.baseAddress?.deinitialize(count: records.count)
             out.deallocate()
         }
-        let job = AnalyzeJob(texts: texts, index: index, out: out, workers: max(1, min(ProcessInfoCores.count, texts.count / 64)))
+        let job = AnalyzeJob(
+            records: records, index: index, out: out, workers: max(1, min(ProcessInfoCores.count, records.count / 64)))
         if job.workers == 1 { job.run(0) } else { DispatchQueue.concurrentPerform(iterations: job.workers) { job.run($0) } }
         return Array(out)
     }
@@ -133,14 +134,14 @@ extension Store {
 /// `@unchecked Sendable`: `out` is written at disjoint indices and read after
 /// `concurrentPerform` returns; the rest is immutable.
 private struct AnalyzeJob: @unchecked Sendable {
-    let texts: [String]
+    let records: [Record]
     let index: KeywordIndex
     let out: UnsafeMutableBufferPointer<[[UInt8]]>
     let workers: Int
 
     func run(_ w: Int) {
-        for i in texts.count * w / workers..<texts.count * (w + 1) / workers {
-            out[i] = index.entries(for: Record(id: "", vector: [], text: texts[i]))
+        for i in records.count * w / workers..<records.count * (w + 1) / workers {
+            out[i] = index.entries(for: records[i])
         }
     }
 }

@@ -191,30 +191,38 @@ struct KeywordIndex: SecondaryIndex {
 
     var name: String { Self.name }
 
-    /// The text the index analyzes for a record: its own, then the string values of
-    /// ``fields`` it has, each after a blank line. Phrase checks read the same text.
-    func indexedText(_ text: String, _ metadata: [String: MetadataValue]) -> String {
-        guard !fields.isEmpty else { return text }
-        var out = text
+    /// The texts the index analyzes for a record: its own, then the string values of the
+    /// ``fields`` it has.
+    func indexedTexts(_ text: String, _ metadata: [String: MetadataValue]) -> [String] {
+        var out = [text]
         for field in fields {
             switch metadata[field] {
-            case .string(let s)?: out += "\n\n" + s
-            case .strings(let l)?: for s in l { out += "\n\n" + s }
+            case .string(let s)?: out.append(s)
+            case .strings(let l)?: out += l
             default: break
             }
         }
         return out
     }
 
-    /// The record's terms with their frequencies, and its length in terms. Terms are
-    /// Strings: most are short enough to be stored inline, without an allocation.
-    func analyze(_ text: String) -> (terms: [String: UInt32], length: UInt32) {
+    /// The record's texts as one, each after a blank line, for phrase checks: the terms
+    /// ``analyze`` counts, with positions.
+    func indexedText(_ text: String, _ metadata: [String: MetadataValue]) -> String {
+        fields.isEmpty ? text : indexedTexts(text, metadata).joined(separator: "\n\n")
+    }
+
+    /// The record's terms with their frequencies, and its length in terms, over all its
+    /// indexed texts (no copy of the text is made). Terms are Strings: most are short
+    /// enough to be stored inline, without an allocation.
+    func analyze(_ texts: [String]) -> (terms: [String: UInt32], length: UInt32) {
         var terms: [String: UInt32] = [:]
         var length: UInt32 = 0
-        analyzer.forEachTerm(in: text) { term, _ in
-            length &+= 1
-            guard term.count <= Self.maxTermBytes, !term.isEmpty else { return }
-            terms[String(decoding: term, as: UTF8.self), default: 0] += 1
+        for text in texts {
+            analyzer.forEachTerm(in: text) { term, _ in
+                length &+= 1
+                guard term.count <= Self.maxTermBytes, !term.isEmpty else { return }
+                terms[String(decoding: term, as: UTF8.self), default: 0] += 1
+            }
         }
         return (terms, length)
     }
@@ -222,7 +230,7 @@ struct KeywordIndex: SecondaryIndex {
     /// One entry per record: its length u32 LE, then per distinct term its frequency u32
     /// LE, its byte count u8 and its bytes (one allocation per record, not per term).
     func entries(for record: Record) -> [[UInt8]] {
-        let (terms, length) = analyze(indexedText(record.text, record.metadata))
+        let (terms, length) = analyze(indexedTexts(record.text, record.metadata))
         var out: [UInt8] = []
         out.reserveCapacity(4 + terms.count * 14)
         withUnsafeBytes(of: length.littleEndian) { out.append(contentsOf: $0) }
@@ -358,7 +366,7 @@ struct KeywordIndex: SecondaryIndex {
     }
 
     func remove(row: UInt64, record: RecordCodec.Decoded, _ txn: Transaction) throws {
-        let (terms, length) = analyze(indexedText(record.text, record.metadata))
+        let (terms, length) = analyze(indexedTexts(record.text, record.metadata))
         if try segment(holding: row, txn) != nil {
             try deleted.put(txn, row, bytes: [1])
         } else {
