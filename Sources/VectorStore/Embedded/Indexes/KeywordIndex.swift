@@ -123,28 +123,32 @@ struct KeywordSegment {
     static func less(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool { a.lexicographicallyPrecedes(b) }
 
     /// A segment's bytes from postings grouped by term (each term's rows ascending).
-    static func encode(_ byTerm: [[UInt8]: [UInt8]], last: UInt64) -> [UInt8] {
-        let terms = byTerm.keys.sorted { $0.lexicographicallyPrecedes($1) }
-        let termBytes = terms.reduce(0) { $0 + $1.count }
-        let postingBytes = byTerm.values.reduce(0) { $0 + $1.count }
-        let directoryEnd = headerBytes + terms.count * entryBytes
-        var out = [UInt8](repeating: 0, count: directoryEnd + termBytes + postingBytes)
+    static func encode(_ groups: PostingGroups, last: UInt64) -> [UInt8] {
+        let (order, first, postings) = groups.grouped()
+        let terms = groups.terms
+        let termBytes = order.reduce(0) { $0 + terms.length($1) }
+        let directoryEnd = headerBytes + order.count * entryBytes
+        let postingsStart = directoryEnd + termBytes
+        var out = [UInt8](repeating: 0, count: postingsStart + postings.count)
         out.withUnsafeMutableBytes { o in
             o.storeBytes(of: magic.littleEndian, as: UInt32.self)
-            o.storeBytes(of: UInt32(terms.count).littleEndian, toByteOffset: 4, as: UInt32.self)
+            o.storeBytes(of: UInt32(order.count).littleEndian, toByteOffset: 4, as: UInt32.self)
             o.storeBytes(of: last.littleEndian, toByteOffset: 8, as: UInt64.self)
             var termAt = directoryEnd
-            var postingAt = directoryEnd + termBytes
-            for (i, t) in terms.enumerated() {
-                let p = byTerm[t]!
+            for (i, id) in order.enumerated() {
+                let length = terms.length(id)
                 let e = headerBytes + i * entryBytes
-                for (j, v) in [termAt, t.count, postingAt, p.count / Posting.size].enumerated() {
+                let values = [termAt, length, postingsStart + first[id] * Posting.size, groups.count(of: id)]
+                for (j, v) in values.enumerated() {
                     o.storeBytes(of: UInt32(v).littleEndian, toByteOffset: e + j * 4, as: UInt32.self)
                 }
-                t.withUnsafeBytes { (o.baseAddress! + termAt).copyMemory(from: $0.baseAddress!, byteCount: t.count) }
-                p.withUnsafeBytes { (o.baseAddress! + postingAt).copyMemory(from: $0.baseAddress!, byteCount: p.count) }
-                termAt += t.count
-                postingAt += p.count
+                terms.withTerm(id) { t in
+                    if let b = t.baseAddress { (o.baseAddress! + termAt).copyMemory(from: b, byteCount: length) }
+                }
+                termAt += length
+            }
+            postings.withUnsafeBytes { p in
+                if let b = p.baseAddress { (o.baseAddress! + postingsStart).copyMemory(from: b, byteCount: p.count) }
             }
         }
         return out
@@ -211,33 +215,40 @@ struct KeywordIndex: SecondaryIndex {
         fields.isEmpty ? text : indexedTexts(text, metadata).joined(separator: "\n\n")
     }
 
-    /// The record's terms with their frequencies, and its length in terms, over all its
-    /// indexed texts (no copy of the text is made). Terms are Strings: most are short
-    /// enough to be stored inline, without an allocation.
-    func analyze(_ texts: [String]) -> (terms: [String: UInt32], length: UInt32) {
-        var terms: [String: UInt32] = [:]
+    /// A record's distinct terms and their frequencies, and its length in terms.
+    struct TermCounts {
+        var terms = TermTable(expected: 128)
+        /// Per term id, how often it occurs.
+        var frequencies: [UInt32] = []
         var length: UInt32 = 0
+    }
+
+    /// The record's terms with their frequencies, and its length in terms, over all its
+    /// indexed texts (no copy of the text is made, no allocation per term).
+    func analyze(_ texts: [String]) -> TermCounts {
+        var out = TermCounts()
         for text in texts {
             analyzer.forEachTerm(in: text) { term, _ in
-                length &+= 1
+                out.length &+= 1
                 guard term.count <= Self.maxTermBytes, !term.isEmpty else { return }
-                terms[String(decoding: term, as: UTF8.self), default: 0] += 1
+                let id = out.terms.id(of: term)
+                if id == out.frequencies.count { out.frequencies.append(1) } else { out.frequencies[id] &+= 1 }
             }
         }
-        return (terms, length)
+        return out
     }
 
     /// One entry per record: its length u32 LE, then per distinct term its frequency u32
     /// LE, its byte count u8 and its bytes (one allocation per record, not per term).
     func entries(for record: Record) -> [[UInt8]] {
-        let (terms, length) = analyze(indexedTexts(record.text, record.metadata))
+        let counts = analyze(indexedTexts(record.text, record.metadata))
         var out: [UInt8] = []
-        out.reserveCapacity(4 + terms.count * 14)
-        withUnsafeBytes(of: length.littleEndian) { out.append(contentsOf: $0) }
-        for (term, frequency) in terms {
-            withUnsafeBytes(of: frequency.littleEndian) { out.append(contentsOf: $0) }
-            out.append(UInt8(term.utf8.count))
-            out.append(contentsOf: term.utf8)
+        out.reserveCapacity(4 + counts.terms.count * 5 + counts.terms.totalBytes)
+        withUnsafeBytes(of: counts.length.littleEndian) { out.append(contentsOf: $0) }
+        for id in 0..<counts.terms.count {
+            withUnsafeBytes(of: counts.frequencies[id].littleEndian) { out.append(contentsOf: $0) }
+            out.append(UInt8(counts.terms.length(id)))
+            counts.terms.withTerm(id) { out.append(contentsOf: $0) }
         }
         return [out]
     }
@@ -245,7 +256,7 @@ struct KeywordIndex: SecondaryIndex {
     /// Writes the rows' postings as one segment (rows ascending, above every row indexed
     /// before), and merges when enough segments have piled up.
     func insert(_ rows: [(row: UInt64, entries: [[UInt8]])], _ txn: Transaction) throws {
-        var byTerm: [[UInt8]: [UInt8]] = [:]
+        var groups = PostingGroups()
         var s = try readStats(txn)
         var first = UInt64.max
         var last: UInt64 = 0
@@ -257,21 +268,22 @@ struct KeywordIndex: SecondaryIndex {
                 let length = e.loadUnaligned(as: UInt32.self)
                 s.documents += 1
                 s.totalLength += UInt64(UInt32(littleEndian: length))
-                var posting = [UInt8](repeating: 0, count: Posting.size)
-                posting.withUnsafeMutableBytes { p in
+                try withUnsafeTemporaryAllocation(byteCount: Posting.size, alignment: 8) { p in
                     p.storeBytes(of: row.bigEndian, as: UInt64.self)
                     p.storeBytes(of: length, toByteOffset: 12, as: UInt32.self)
-                }
-                var at = 4
-                while at < e.count {
-                    guard at + 5 <= e.count else { throw StoreError(.corrupted, "a keyword index entry of row \(row) is cut short") }
-                    let frequency = e.loadUnaligned(fromByteOffset: at, as: UInt32.self)
-                    let n = Int(e[at + 4])
-                    guard at + 5 + n <= e.count else { throw StoreError(.corrupted, "a keyword index entry of row \(row) is cut short") }
-                    let term = Array(UnsafeRawBufferPointer(rebasing: e[at + 5..<at + 5 + n]))
-                    posting.withUnsafeMutableBytes { $0.storeBytes(of: frequency, toByteOffset: 8, as: UInt32.self) }
-                    byTerm[term, default: []].append(contentsOf: posting)
-                    at += 5 + n
+                    var at = 4
+                    while at < e.count {
+                        guard at + 5 <= e.count else { throw StoreError(.corrupted, "a keyword index entry of row \(row) is cut short") }
+                        let frequency = e.loadUnaligned(fromByteOffset: at, as: UInt32.self)
+                        let n = Int(e[at + 4])
+                        guard at + 5 + n <= e.count else {
+                            throw StoreError(.corrupted, "a keyword index entry of row \(row) is cut short")
+                        }
+                        p.storeBytes(of: frequency, toByteOffset: 8, as: UInt32.self)
+                        let id = groups.id(of: UnsafeRawBufferPointer(rebasing: e[at + 5..<at + 5 + n]))
+                        groups.add(id, UnsafeRawPointer(p.baseAddress!))
+                        at += 5 + n
+                    }
                 }
             }
         }
@@ -279,19 +291,23 @@ struct KeywordIndex: SecondaryIndex {
         guard first != .max else { return }
         if let newest = try newestSegment(txn), newest.last >= first {
             // Rows must only grow; a row below an existing segment goes straight to the lists.
-            try putLists(byTerm, txn)
+            try putLists(groups, txn)
             return
         }
-        try segments.put(txn, first, bytes: KeywordSegment.encode(byTerm, last: last))
+        try segments.put(txn, first, bytes: KeywordSegment.encode(groups, last: last))
         if try txn.count(segments.dbi) >= Self.segmentsBeforeMerge { try merge(txn) }
     }
 
     /// Appends postings (grouped by term) to the term lists, terms in key order.
-    private func putLists(_ byTerm: [[UInt8]: [UInt8]], _ txn: Transaction) throws {
-        for term in byTerm.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            let values = byTerm[term]!
-            try term.withUnsafeBytes { k in
-                try values.withUnsafeBytes { try txn.putMultiple(postings.dbi, k, values: $0, elementSize: Posting.size) }
+    private func putLists(_ groups: PostingGroups, _ txn: Transaction) throws {
+        let (order, first, grouped) = groups.grouped()
+        try grouped.withUnsafeBytes { p in
+            for id in order {
+                let start = first[id] * Posting.size
+                let values = UnsafeRawBufferPointer(rebasing: p[start..<start + groups.count(of: id) * Posting.size])
+                try groups.terms.withTerm(id) { k in
+                    try txn.putMultiple(postings.dbi, k, values: values, elementSize: Posting.size)
+                }
             }
         }
     }
@@ -301,24 +317,21 @@ struct KeywordIndex: SecondaryIndex {
     func merge(_ txn: Transaction) throws {
         let snapshot = try self.snapshot(txn)
         guard !snapshot.segments.isEmpty else { return }
-        var byTerm: [[UInt8]: [UInt8]] = [:]
+        var groups = PostingGroups()
         for segment in snapshot.segments {
             for i in 0..<segment.termCount {
                 let e = try segment.entry(i)
-                let term = Array(try segment.term(i))
-                var out = byTerm[term] ?? []
+                let id = groups.id(of: try segment.term(i))
                 for j in 0..<e.count {
                     let p = segment.bytes.baseAddress! + e.postingsOffset + j * Posting.size
                     if snapshot.isDeleted(Posting.row(p)) { continue }
-                    out.append(contentsOf: UnsafeRawBufferPointer(start: p, count: Posting.size))
+                    groups.add(id, p)
                 }
-                byTerm[term] = out
             }
         }
-        byTerm = byTerm.filter { !$0.value.isEmpty }
         try txn.clear(segments.dbi)
         try txn.clear(deleted.dbi)
-        try putLists(byTerm, txn)
+        try putLists(groups, txn)
     }
 
     /// The segments (oldest first) and the rows deleted from them.
@@ -366,19 +379,19 @@ struct KeywordIndex: SecondaryIndex {
     }
 
     func remove(row: UInt64, record: RecordCodec.Decoded, _ txn: Transaction) throws {
-        let (terms, length) = analyze(indexedTexts(record.text, record.metadata))
+        let counts = analyze(indexedTexts(record.text, record.metadata))
+        let length = counts.length
         if try segment(holding: row, txn) != nil {
             try deleted.put(txn, row, bytes: [1])
         } else {
-            for (term, frequency) in terms {
-                let p = Posting(row: row, frequency: frequency, length: length).bytes
-                var t = term
-                let removed = try t.withUTF8 { k in
-                    try p.withUnsafeBytes { try txn.delete(postings.dbi, UnsafeRawBufferPointer(k), value: $0) }
-                }
-                if !removed {
-                    // Written by another analysis than this one: find the row's posting by id.
-                    try removeAnyPosting(term, row: row, txn)
+            for id in 0..<counts.terms.count {
+                let p = Posting(row: row, frequency: counts.frequencies[id], length: length).bytes
+                try counts.terms.withTerm(id) { k in
+                    let removed = try p.withUnsafeBytes { try txn.delete(postings.dbi, k, value: $0) }
+                    if !removed {
+                        // Written by another analysis than this one: find the row's posting by id.
+                        try removeAnyPosting(k, row: row, txn)
+                    }
                 }
             }
         }
@@ -393,12 +406,10 @@ struct KeywordIndex: SecondaryIndex {
     }
 
     /// Deletes the posting of `row` under `term` whatever its frequency and length.
-    private func removeAnyPosting(_ term: String, row: UInt64, _ txn: Transaction) throws {
+    private func removeAnyPosting(_ term: UnsafeRawBufferPointer, row: UInt64, _ txn: Transaction) throws {
         try txn.withCursor(postings.dbi) { c in
             var probe = row.bigEndian
-            let found = try Array(term.utf8).withUnsafeBytes { k in
-                try withUnsafeBytes(of: &probe) { try c.get(.getBothRange, key: k, value: $0) }
-            }
+            let found = try withUnsafeBytes(of: &probe) { try c.get(.getBothRange, key: term, value: $0) }
             if let found, found.value.count == Posting.size, Posting.row(found.value.baseAddress!) == row {
                 try c.deleteCurrent()
             }
