@@ -341,19 +341,37 @@ func keywordCollection(_ dir: TemporaryDirectory) throws -> (Store, LMDBCollecti
 }
 
 @Suite struct KeywordSegmentTests {
-    /// Many small writes pile up segments that merges fold into the term lists; deletes,
-    /// replacements and document rewrites hit rows in both; at every step searches equal
-    /// the reference, and a walk that crosses from the lists into the segments skips
-    /// correctly.
-    @Test func segmentsAndMergesKeepRankingsExact() throws {
+    /// Segment policies: the default, and one small enough that 70 writes of 20 records
+    /// merge segments by size class, fold them into the lists by count and by bytes, and
+    /// fold in many rounds of a few postings each.
+    static let policies: [KeywordSegmentPolicy] = [
+        KeywordSegmentPolicy(),
+        KeywordSegmentPolicy(
+            segmentsBeforeFold: 7, bytesBeforeFold: 40_000, mergeFactor: 3, classBaseBytes: 2_000, maxMergedBytes: 12_000,
+            foldChunkBytes: 200),
+    ]
+
+    /// Many small writes pile up segments that merge by size class and fold into the term
+    /// lists; deletes, replacements and document rewrites hit rows in lists and segments;
+    /// at every step searches equal the reference, and a walk that crosses from the lists
+    /// into the segments skips correctly.
+    @Test(arguments: 0..<2) func segmentsAndMergesKeepRankingsExact(policy: Int) throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let (store, c) = try keywordCollection(dir)
+        var options = StoreOptions()
+        options.keywordSegments = Self.policies[policy]
+        let store = try Store(path: dir.path, options: options)
+        var settings = CollectionSettings(dimension: 3, metric: .cosine)
+        settings.keywordAnalyzer = .english
+        let c = try store.createCollection("docs", settings: settings)
         let analyzer = try TextAnalyzer(.english)
         var live: [String: Record] = [:]
         var rng = SeededGenerator(seed: 77)
         var sawSegments = false
         var sawMerge = false
+        var sawFold = false
+        var previous = 0
+        var most = 0
         for step in 0..<70 {
             let batch = KeywordIndexTests.records(20, seed: UInt64(step), from: step * 10)  // overlaps: replacements
             try c.upsert(batch)
@@ -369,7 +387,16 @@ func keywordCollection(_ dir: TemporaryDirectory) throws -> (Store, LMDBCollecti
             }
             let segments = try store.env.read { try txnCount($0, c.keywordIndex!.segments.dbi) }
             if segments > 0 { sawSegments = true }
-            if step > 0 && segments == 0 { sawMerge = true }
+            if segments > 0 && segments < previous { sawMerge = true }
+            if step > 0 && segments == 0 { sawFold = true }
+            // Deleted rows are forgotten as their segments merge: none outside a segment.
+            let (segmentRows, deletedRows) = try store.env.read { txn in
+                let snapshot = try c.keywordIndex!.snapshot(txn)
+                return (snapshot.segments.map { $0.first...$0.last }, snapshot.deleted)
+            }
+            #expect(deletedRows.allSatisfy { row in segmentRows.contains { $0.contains(row) } }, "step \(step)")
+            previous = segments
+            most = max(most, segments)
             if step % 7 == 6 {
                 let reference = ReferenceBM25(analyzer, Array(live.values))
                 for q in KeywordIndexTests.queries {
@@ -381,6 +408,8 @@ func keywordCollection(_ dir: TemporaryDirectory) throws -> (Store, LMDBCollecti
             }
         }
         #expect(sawSegments && sawMerge)
+        #expect(sawFold == (policy == 1))
+        #expect(most < Self.policies[policy].segmentsBeforeFold)
         #expect(try store.check().isHealthy)
         // compact folds what is left in segments into the lists; rankings stay exact.
         _ = try c.compact()

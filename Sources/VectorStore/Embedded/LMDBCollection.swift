@@ -121,7 +121,7 @@ public final class LMDBCollection: VectorCollection {
         }
         return KeywordIndex(
             postings: Table(dbi: postings), stats: Table(dbi: stats), segments: Table(dbi: segments), deleted: Table(dbi: deleted),
-            analyzer: analyzer, fields: info.keywordFields, staleReason: stale)
+            analyzer: analyzer, fields: info.keywordFields, staleReason: stale, policy: store.options.keywordSegments)
     }
 
     /// The ways a search can find candidates (the scan, and what each index makes

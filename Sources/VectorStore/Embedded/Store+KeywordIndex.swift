@@ -53,7 +53,7 @@ extension Store {
             if let fields { newSettings.keywordFields = fields }
             let index = KeywordIndex(
                 postings: Table(dbi: dbis[0]), stats: Table(dbi: dbis[1]), segments: Table(dbi: dbis[2]), deleted: Table(dbi: dbis[3]),
-                analyzer: analyzer, fields: newSettings.keywordFields)
+                analyzer: analyzer, fields: newSettings.keywordFields, policy: options.keywordSegments)
             newSettings.keywordAnalyzer = settings
             newSettings.configuration[KeywordIndexSettings.stemmerKey] = analyzer.stemmerFingerprint
             let info = CollectionInfo(name: name, settings: newSettings, cid: old.cid)

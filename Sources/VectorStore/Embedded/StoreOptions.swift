@@ -35,6 +35,8 @@ public struct StoreOptions: Sendable {
     public var nprobe: Int? = nil
     /// Threads a search over a large collection uses. Default: active processors.
     public var searchThreads: Int = ProcessInfoCores.count
+    /// When keyword-index segments merge and fold into the term lists (tests make it small).
+    var keywordSegments = KeywordSegmentPolicy()
 
     /// Default options.
     public init() {}

@@ -1,3 +1,4 @@
+import Foundation
 import TextAnalysis
 
 /// One posting of the keyword index: a row that holds a term, how often, and the row's
@@ -122,6 +123,118 @@ struct KeywordSegment {
 
     static func less(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool { a.lexicographicallyPrecedes(b) }
 
+    /// Byte order of two terms (memcmp, then the shorter first).
+    @inline(__always)
+    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int32 {
+        let n = min(a.count, b.count)
+        if n > 0, let x = a.baseAddress, let y = b.baseAddress {
+            let c = memcmp(x, y, n)
+            if c != 0 { return c }
+        }
+        return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
+    }
+
+    /// Calls `body` for every term of `segments` (oldest first) in byte order, after
+    /// `after` when given, with the term and its postings in each segment that has it,
+    /// oldest first (so rows ascend across them): a k-way merge of the segments'
+    /// directories, reading in place. Stops when `body` returns false.
+    static func forEachTerm(
+        in segments: [KeywordSegment], after: [UInt8]? = nil,
+        _ body: (UnsafeRawBufferPointer, [(UnsafeRawPointer, Int)]) throws -> Bool
+    ) throws {
+        // Per segment, its next directory entry: the first term after `after`.
+        var next = try segments.map { segment -> Int in
+            guard let after else { return 0 }
+            return try after.withUnsafeBytes { a in
+                var lo = 0
+                var hi = segment.termCount
+                while lo < hi {
+                    let mid = (lo + hi) >> 1
+                    if compare(try segment.term(mid), a) <= 0 { lo = mid + 1 } else { hi = mid }
+                }
+                return lo
+            }
+        }
+        var heads: [UnsafeRawBufferPointer?] = try segments.indices.map {
+            next[$0] < segments[$0].termCount ? try segments[$0].term(next[$0]) : nil
+        }
+        var lists: [(UnsafeRawPointer, Int)] = []
+        while true {
+            var smallest: UnsafeRawBufferPointer? = nil
+            for head in heads {
+                guard let head else { continue }
+                if let s = smallest, compare(head, s) >= 0 { continue }
+                smallest = head
+            }
+            guard let term = smallest else { return }
+            lists.removeAll(keepingCapacity: true)
+            for k in segments.indices {
+                guard let head = heads[k], compare(head, term) == 0 else { continue }
+                let e = try segments[k].entry(next[k])
+                lists.append((segments[k].bytes.baseAddress! + e.postingsOffset, e.count))
+            }
+            guard try body(term, lists) else { return }
+            for k in segments.indices {
+                guard let head = heads[k], compare(head, term) == 0 else { continue }
+                next[k] += 1
+                heads[k] = next[k] < segments[k].termCount ? try segments[k].term(next[k]) : nil
+            }
+        }
+    }
+
+    /// One segment with the postings of `segments` (consecutive, oldest first) but those of
+    /// deleted rows; nil when none is left.
+    static func merged(_ segments: [KeywordSegment], _ snapshot: KeywordSnapshot) throws -> [UInt8]? {
+        // First pass: the size; second: the bytes.
+        var terms = 0
+        var termBytes = 0
+        var postings = 0
+        try forEachTerm(in: segments) { term, lists in
+            var live = 0
+            for (p, n) in lists {
+                for j in 0..<n where !snapshot.isDeleted(Posting.row(p + j * Posting.size)) { live += 1 }
+            }
+            guard live > 0 else { return true }
+            terms += 1
+            termBytes += term.count
+            postings += live
+            return true
+        }
+        guard terms > 0, let last = segments.last?.last else { return nil }
+        let directoryEnd = headerBytes + terms * entryBytes
+        var out = [UInt8](repeating: 0, count: directoryEnd + termBytes + postings * Posting.size)
+        try out.withUnsafeMutableBytes { o in
+            let base = o.baseAddress!
+            o.storeBytes(of: magic.littleEndian, as: UInt32.self)
+            o.storeBytes(of: UInt32(terms).littleEndian, toByteOffset: 4, as: UInt32.self)
+            o.storeBytes(of: last.littleEndian, toByteOffset: 8, as: UInt64.self)
+            var i = 0
+            var termAt = directoryEnd
+            var postingAt = directoryEnd + termBytes
+            try forEachTerm(in: segments) { term, lists in
+                let start = postingAt
+                for (p, n) in lists {
+                    for j in 0..<n {
+                        let posting = p + j * Posting.size
+                        if snapshot.isDeleted(Posting.row(posting)) { continue }
+                        (base + postingAt).copyMemory(from: posting, byteCount: Posting.size)
+                        postingAt += Posting.size
+                    }
+                }
+                guard postingAt > start else { return true }
+                let e = headerBytes + i * entryBytes
+                for (j, v) in [termAt, term.count, start, (postingAt - start) / Posting.size].enumerated() {
+                    o.storeBytes(of: UInt32(v).littleEndian, toByteOffset: e + j * 4, as: UInt32.self)
+                }
+                (base + termAt).copyMemory(from: term.baseAddress!, byteCount: term.count)
+                termAt += term.count
+                i += 1
+                return true
+            }
+        }
+        return out
+    }
+
     /// A segment's bytes from postings grouped by term (each term's rows ascending).
     static func encode(_ groups: PostingGroups, last: UInt64) -> [UInt8] {
         let (order, first, postings) = groups.grouped()
@@ -169,20 +282,22 @@ struct KeywordSnapshot {
 /// collection statistics; maintained in the records' own write transactions like the
 /// metadata index, from each record's text as the collection's analyzer splits it.
 ///
-/// A write adds one segment (`KeywordSegment`); once `segmentsBeforeMerge` have piled
-/// up, the write that adds the next folds them all into the per-term lists (LMDB
-/// duplicates, rows ascending). Rows only grow and a merge takes every segment, so a
-/// term's postings are its list followed by its postings in each segment, in row order.
-/// A delete removes a row's postings from the lists, or, for a row still in a segment,
-/// records the row as deleted (dropped by the next merge).
+/// A write adds one segment (`KeywordSegment`). Segments merge by size class, as in a
+/// log-structured index: when the newest `mergeFactor` segments are of one class, they
+/// become one segment (sequential writes; each posting is rewritten once per class).
+/// When `segmentsBeforeFold` segments, or `bytesBeforeFold` bytes of them (`KeywordSegmentPolicy`), have piled up,
+/// the write folds them all into the per-term lists (LMDB duplicates, rows ascending):
+/// folding dirties a page per term, so it is done rarely and in bulk (folding every 24
+/// writes was most of an ingest's keyword-index cost). Rows only grow and segments hold
+/// consecutive row ranges, so a term's postings are its list followed by its postings in
+/// each segment, in row order. A delete removes a row's postings from the lists, or, for
+/// a row still in a segment, records the row as deleted (dropped by the next merge of
+/// that segment).
 struct KeywordIndex: SecondaryIndex {
     static let name = "keyword"
     /// Terms longer than this are not indexed (LMDB keys are at most 511 bytes; the
     /// analyzer bounds its terms well below).
     static let maxTermBytes = 255
-    /// Segments that make the next write merge them into the term lists.
-    static let segmentsBeforeMerge = 24
-
     let postings: Table<IndexKeyBytes>
     let stats: Table<UTF8Key>
     let segments: Table<U64Key>
@@ -192,6 +307,8 @@ struct KeywordIndex: SecondaryIndex {
     var fields: [String] = []
     /// Why the index cannot be used (made by another stemmer release), if so.
     var staleReason: String? = nil
+    /// When segments merge and fold (`StoreOptions.keywordSegments`).
+    var policy = KeywordSegmentPolicy()
 
     var name: String { Self.name }
 
@@ -295,7 +412,47 @@ struct KeywordIndex: SecondaryIndex {
             return
         }
         try segments.put(txn, first, bytes: KeywordSegment.encode(groups, last: last))
-        if try txn.count(segments.dbi) >= Self.segmentsBeforeMerge { try merge(txn) }
+        try settle(txn)
+    }
+
+    /// Merges the newest segments while `mergeFactor` of one size class end the list, and
+    /// folds them all into the lists when too many have piled up.
+    func settle(_ txn: Transaction) throws {
+        while true {
+            var sizes: [(first: UInt64, bytes: Int)] = []
+            try txn.withCursor(segments.dbi) { c in
+                var e = try c.get(.first)
+                while let entry = e {
+                    sizes.append((try U64Key.decode(entry.key), entry.value.count))
+                    e = try c.get(.next)
+                }
+            }
+            let total = sizes.reduce(0) { $0 + $1.bytes }
+            if sizes.count >= policy.segmentsBeforeFold || total >= policy.bytesBeforeFold {
+                try merge(txn)
+                return
+            }
+            let tail = sizes.suffix(policy.mergeFactor)
+            guard tail.count == policy.mergeFactor, let oldest = tail.first else { return }
+            let level = policy.sizeClass(oldest.bytes)
+            guard tail.allSatisfy({ policy.sizeClass($0.bytes) == level }) else { return }
+            guard tail.reduce(0, { $0 + $1.bytes }) <= policy.maxMergedBytes else { return }
+            try mergeNewest(policy.mergeFactor, txn)
+        }
+    }
+
+    /// Merges the newest `count` segments into one, leaving out (and forgetting) the rows
+    /// deleted from them.
+    func mergeNewest(_ count: Int, _ txn: Transaction) throws {
+        let snapshot = try self.snapshot(txn)
+        let merging = Array(snapshot.segments.suffix(count))
+        guard merging.count >= 2, let oldest = merging.first, let newest = merging.last else { return }
+        // Built before the inputs are deleted: a segment written by this transaction is
+        // freed, not kept, when it is deleted.
+        let bytes = try KeywordSegment.merged(merging, snapshot)
+        for segment in merging { _ = try segments.delete(txn, segment.first) }
+        for row in snapshot.deleted where row >= oldest.first && row <= newest.last { _ = try deleted.delete(txn, row) }
+        if let bytes { try segments.put(txn, oldest.first, bytes: bytes) }
     }
 
     /// Appends postings (grouped by term) to the term lists, terms in key order.
@@ -313,25 +470,55 @@ struct KeywordIndex: SecondaryIndex {
     }
 
     /// Folds every segment into the term lists, leaving out deleted rows, and clears the
-    /// segments and the deleted rows.
+    /// segments and the deleted rows. Term by term in key order, `foldChunkBytes` of
+    /// postings at a time: each round reads the segments afresh, because LMDB may spill
+    /// (write out and free) pages this transaction dirtied, a segment's among them, while
+    /// the lists are written.
     func merge(_ txn: Transaction) throws {
-        let snapshot = try self.snapshot(txn)
-        guard !snapshot.segments.isEmpty else { return }
-        var groups = PostingGroups()
-        for segment in snapshot.segments {
-            for i in 0..<segment.termCount {
-                let e = try segment.entry(i)
-                let id = groups.id(of: try segment.term(i))
-                for j in 0..<e.count {
-                    let p = segment.bytes.baseAddress! + e.postingsOffset + j * Posting.size
-                    if snapshot.isDeleted(Posting.row(p)) { continue }
-                    groups.add(id, p)
+        var after: [UInt8]? = nil
+        var terms: [UInt8] = []  // the round's terms, one after another
+        var ranges: [(term: Range<Int>, values: Range<Int>)] = []
+        var values: [UInt8] = []
+        while true {
+            let snapshot = try self.snapshot(txn)
+            guard !snapshot.segments.isEmpty else { return }
+            terms.removeAll(keepingCapacity: true)
+            ranges.removeAll(keepingCapacity: true)
+            values.removeAll(keepingCapacity: true)
+            var stoppedAt: [UInt8]? = nil
+            try KeywordSegment.forEachTerm(in: snapshot.segments, after: after) { term, lists in
+                let start = values.count
+                for (p, n) in lists {
+                    for j in 0..<n {
+                        let posting = p + j * Posting.size
+                        if snapshot.isDeleted(Posting.row(posting)) { continue }
+                        values.append(contentsOf: UnsafeRawBufferPointer(start: posting, count: Posting.size))
+                    }
+                }
+                if values.count > start {
+                    ranges.append((terms.count..<terms.count + term.count, start..<values.count))
+                    terms.append(contentsOf: term)
+                }
+                guard values.count < policy.foldChunkBytes else {
+                    stoppedAt = Array(term)
+                    return false
+                }
+                return true
+            }
+            try terms.withUnsafeBytes { t in
+                try values.withUnsafeBytes { v in
+                    for (term, range) in ranges {
+                        try txn.putMultiple(
+                            postings.dbi, UnsafeRawBufferPointer(rebasing: t[term]), values: UnsafeRawBufferPointer(rebasing: v[range]),
+                            elementSize: Posting.size)
+                    }
                 }
             }
+            guard let stoppedAt else { break }
+            after = stoppedAt
         }
         try txn.clear(segments.dbi)
         try txn.clear(deleted.dbi)
-        try putLists(groups, txn)
     }
 
     /// The segments (oldest first) and the rows deleted from them.
@@ -452,4 +639,34 @@ struct KeywordIndex: SecondaryIndex {
     }
 
     var accessPaths: [any AccessPath] { [] }
+}
+
+/// When a keyword index's segments merge and fold into its term lists (`KeywordIndex`);
+/// `StoreOptions.keywordSegments`, which tests set small to exercise every path.
+struct KeywordSegmentPolicy: Sendable, Equatable {
+    /// Segments that make the write that adds the next fold them all into the term lists.
+    var segmentsBeforeFold = 40
+    /// Bytes of segments that make the write that adds the next fold them all into the lists.
+    var bytesBeforeFold = 256 << 20
+    /// How many segments of one size class merge into one.
+    var mergeFactor = 8
+    /// Size class 0 is segments below this many bytes; each class above is `mergeFactor`
+    /// times larger.
+    var classBaseBytes = 64 << 10
+    /// Segments whose merge would be larger than this wait for the fold (a merge builds
+    /// its result in memory).
+    var maxMergedBytes = 32 << 20
+    /// Postings a fold holds in memory at a time.
+    var foldChunkBytes = 16 << 20
+
+    /// The size class of a segment of `bytes` bytes.
+    func sizeClass(_ bytes: Int) -> Int {
+        var level = 0
+        var bound = classBaseBytes
+        while bytes >= bound {
+            level += 1
+            bound *= mergeFactor
+        }
+        return level
+    }
 }
