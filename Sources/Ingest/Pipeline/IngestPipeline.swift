@@ -395,7 +395,8 @@ public struct IngestPipeline: Sendable {
         var firstText = 0  // of the document at the frontier
         var frontier = 0  // documents before it are queued for writing
         var pending: (records: [Record], docs: [(String, Bool)]) = ([], [])
-        var writer: Task<Void, Error>?
+        var writer: Task<Void, Error>?  // the newest write; it ends after every write before it
+        var writerBefore: Task<Void, Error>?  // the one before it
         let written = Locked(0)
         let committedDocuments = Locked(0)
         let documentsBefore = report.added.count + report.updated.count  // earlier windows: all committed
@@ -408,13 +409,27 @@ public struct IngestPipeline: Sendable {
             let records = pending.records
             let replaced = Filter.isIn(ChunkSchema.Key.document, pending.docs.map { .string($0.0) })
             let previous = writer
+            let beforePrevious = writerBefore
             let documents = pending.docs.count
+            // Two writes in flight: this one prepares its records (the keyword index's
+            // analysis, encoding; on all cores) while the one before commits. Each
+            // transaction holds whole documents and decides their old chunks itself, so
+            // the two may commit in either order; a write ends after every write before
+            // it, with the first error among them, and none starts after an error two back.
             writer = Task(executorPreference: BlockingExecutor.current) {
-                try await previous?.value
-                try await collection.write(upsert: records, deleting: [], deletingWhere: replaced)
-                written.withLock { $0 += records.count }
-                committedDocuments.withLock { $0 += documents }
+                var failure: Error?
+                do {
+                    try await beforePrevious?.value
+                    try await collection.write(upsert: records, deleting: [], deletingWhere: replaced)
+                    written.withLock { $0 += records.count }
+                    committedDocuments.withLock { $0 += documents }
+                } catch {
+                    failure = error
+                }
+                try await previous?.value  // an earlier write's error comes first
+                if let failure { throw failure }
             }
+            writerBefore = previous
             report.chunksWritten += records.count
             for (id, isNew) in pending.docs {
                 if isNew { report.added.append(id) } else { report.updated.append(id) }

@@ -1,0 +1,121 @@
+import Foundation
+import Ingest
+import TestSupport
+import Testing
+
+/// A collection that forwards to a real one, holds each write for `delay` seconds,
+/// counts the writes in flight, and fails write number `failing` (from 1) with a storage
+/// error, as a full disk would.
+final class WatchedCollection: VectorCollection, @unchecked Sendable {
+    let inner: LMDBCollection
+    let delay: Double
+    let failing: Int?
+    private let lock = NSLock()
+    private var started = 0
+    private var inFlight = 0
+    private(set) var mostInFlight = 0
+    private(set) var startedAfterFailure = 0
+    private var failed = false
+
+    init(_ inner: LMDBCollection, delay: Double, failing: Int?) {
+        self.inner = inner
+        self.delay = delay
+        self.failing = failing
+    }
+
+    var info: CollectionInfo { inner.info }
+    var database: any VectorDatabase { inner.database }
+    func count() throws -> Int { try inner.count() }
+    func count() async throws -> Int { try await inner.count() }
+    func get(_ ids: [String]) throws -> [Record?] { try inner.get(ids) }
+    func get(_ ids: [String]) async throws -> [Record?] { try await inner.get(ids) }
+    func write(upsert records: [Record], deleting ids: [String], deletingWhere filter: Filter?) throws {
+        try inner.write(upsert: records, deleting: ids, deletingWhere: filter)
+    }
+    func write(upsert records: [Record], deleting ids: [String], deletingWhere filter: Filter?) async throws {
+        let number: Int = lock.withLock {
+            started += 1
+            inFlight += 1
+            mostInFlight = max(mostInFlight, inFlight)
+            if failed { startedAfterFailure += 1 }
+            return started
+        }
+        defer { lock.withLock { inFlight -= 1 } }
+        try await Task.sleep(for: .seconds(delay))
+        if number == failing {
+            lock.withLock { failed = true }
+            throw StoreError(.storage, "write \(number): no space left on device")
+        }
+        try await inner.write(upsert: records, deleting: ids, deletingWhere: filter)
+    }
+    func validate(_ records: [Record]) throws { try inner.validate(records) }
+    func delete(ids: [String]) throws -> Int { try inner.delete(ids: ids) }
+    func delete(ids: [String]) async throws -> Int { try await inner.delete(ids: ids) }
+    func delete(where filter: Filter) throws -> Int { try inner.delete(where: filter) }
+    func delete(where filter: Filter) async throws -> Int { try await inner.delete(where: filter) }
+    func metadata(where filter: Filter) throws -> [String: [String: MetadataValue]] { try inner.metadata(where: filter) }
+    func metadata(where filter: Filter) async throws -> [String: [String: MetadataValue]] { try await inner.metadata(where: filter) }
+    func distinctStringValueCount(of field: String) throws -> Int { try inner.distinctStringValueCount(of: field) }
+    func distinctStringValueCount(of field: String) async throws -> Int { try await inner.distinctStringValueCount(of: field) }
+    func search(_ request: SearchRequest) throws -> SearchResponse { try inner.search(request) }
+    func search(_ request: SearchRequest) async throws -> SearchResponse { try await inner.search(request) }
+}
+
+@Suite struct PipelineWriteTests {
+    static func documents(_ n: Int) -> [Document] {
+        (0..<n).map { i in
+            Document(id: "doc\(i)", text: (0..<6).map { "Sentence \($0) of document \(i) about tides and lamps." }.joined(separator: " "))
+        }
+    }
+
+    func pipeline(_ dir: TemporaryDirectory, delay: Double, failing: Int?) throws -> (IngestPipeline, WatchedCollection) {
+        let store = try Store(path: dir.sub("store"))
+        let embedder = HashingEmbedder(dimension: 32)
+        let watched = WatchedCollection(try store.openOrCreateCollection("docs", for: embedder), delay: delay, failing: failing)
+        var p = IngestPipeline(collection: watched, embedder: embedder, splitter: RecursiveSplitter(chunkSize: 60, chunkOverlap: 0))
+        p.documentsPerTransaction = 2
+        return (p, watched)
+    }
+
+    /// The next write prepares while the one before commits (two in flight), never more;
+    /// every document lands.
+    @Test func twoWritesOverlapAndNoMore() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (p, watched) = try pipeline(dir, delay: 0.05, failing: nil)
+        let report = try await p.run(documents: Self.documents(20))
+        #expect(report.added.count == 20)
+        #expect(watched.mostInFlight == 2)
+        let stored = try await watched.inner.metadata(where: .exists(ChunkSchema.Key.document))
+        #expect(Set(stored.values.compactMap { $0[ChunkSchema.Key.document] }) == Set((0..<20).map { .string("doc\($0)") }))
+    }
+
+    /// A write that fails (a full disk) stops the run: the error says how many documents
+    /// were committed, exactly those are in the store, whole, and no write starts after
+    /// the failure but the one already preparing beside it.
+    @Test func aFailedWriteSaysWhatWasCommitted() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (p, watched) = try pipeline(dir, delay: 0.03, failing: 4)
+        let error = await #expect(throws: QuiverError.self) { try await p.run(documents: Self.documents(20)) }
+        #expect(error?.code == .storage)
+        let message = error?.message ?? ""
+        #expect(message.contains("no space left on device") && message.contains("were committed before it"), "\(message)")
+        let stored = try await watched.inner.metadata(where: .exists(ChunkSchema.Key.document))
+        var chunks: [String: Int] = [:]
+        for m in stored.values { if case .string(let d)? = m[ChunkSchema.Key.document] { chunks[d, default: 0] += 1 } }
+        #expect(message.contains("; \(chunks.count) documents (\(stored.count) chunks) of this run were committed"), "\(message)")
+        // Whole documents: each stored one has every chunk a clean run gives it.
+        let clean = TemporaryDirectory()
+        defer { clean.remove() }
+        let (q, reference) = try pipeline(clean, delay: 0, failing: nil)
+        _ = try await q.run(documents: Self.documents(20))
+        let full = try await reference.inner.metadata(where: .exists(ChunkSchema.Key.document))
+        var fullChunks: [String: Int] = [:]
+        for m in full.values { if case .string(let d)? = m[ChunkSchema.Key.document] { fullChunks[d, default: 0] += 1 } }
+        for (d, n) in chunks { #expect(fullChunks[d] == n, "\(d)") }
+        // Writes 1-3 and 5 (two documents each; 5 prepares beside 4) commit; none begins after.
+        #expect(chunks.count == 8, "\(chunks.keys.sorted())")
+        #expect(watched.startedAfterFailure <= 1)
+    }
+}
