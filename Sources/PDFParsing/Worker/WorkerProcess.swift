@@ -32,6 +32,15 @@ final class WorkerProcess: @unchecked Sendable {
     /// extraction used about 15% less CPU with it here).
     static let allocatorTunables = "glibc.malloc.tcache_count=2000"
 
+    /// The environment a worker started with `command` gets: `inherited` with the command's
+    /// entries over it, and `allocatorTunables` unless one of them sets `GLIBC_TUNABLES`.
+    static func environment(of command: PDFWorkerCommand, inheriting inherited: [String: String]) -> [String: String] {
+        var environment = inherited
+        environment.merge(command.environment) { _, new in new }
+        if environment[tunablesVariable] == nil { environment[tunablesVariable] = allocatorTunables }
+        return environment
+    }
+
     /// Starts `command` with one end of a new socket pair as its standard input and output,
     /// and `allocatorTunables` unless its environment names its own.
     ///
@@ -60,9 +69,7 @@ final class WorkerProcess: @unchecked Sendable {
         posix_spawnattr_setsigmask(&attributes, &none)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-        var environment = ProcessInfo.processInfo.environment
-        environment.merge(command.environment) { _, new in new }
-        if environment[tunablesVariable] == nil { environment[tunablesVariable] = allocatorTunables }
+        let environment = Self.environment(of: command, inheriting: ProcessInfo.processInfo.environment)
         let argv = ([command.executable] + command.arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
