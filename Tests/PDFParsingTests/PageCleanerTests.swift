@@ -68,6 +68,31 @@ import Testing
     @Test func normalization() {
         #expect(PageCleaner.normalize("  Page 12  of 30 ") == "page # of #")
         #expect(PageCleaner.normalize("- 7 -") == "- # -")
+        #expect(PageCleaner.normalize("Chapter\r\n 3\t\u{0B}IV") == "chapter # iv")
+        #expect(PageCleaner.normalize("Seite 12 — Übersicht") == "seite # — übersicht")
+    }
+
+    /// The byte-by-byte path for ASCII lines says what the character-by-character one says,
+    /// on every ASCII byte (controls, CR LF, digits, capitals) in seeded random lines.
+    @Test func asciiNormalizationMatchesTheUnicodePath() {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(state >> 33)
+        }
+        let pieces = ["\r\n", "\r", "\n", " ", "  ", "\t", "12", "Page", "of", "IV", "-", "#"]
+        for _ in 0..<2_000 {
+            var line = ""
+            for _ in 0..<(next() % 24) {
+                if next() % 2 == 0 {
+                    line.unicodeScalars.append(Unicode.Scalar(UInt8(next() % 128)))
+                } else {
+                    line += pieces[next() % pieces.count]
+                }
+            }
+            #expect(PageCleaner.asciiNormalized(line) == PageCleaner.unicodeNormalized(line), "\(Array(line.utf8))")
+        }
+        #expect(PageCleaner.asciiNormalized("Übersicht") == nil)
     }
 }
 

@@ -61,20 +61,24 @@ final class PopplerDocument {
     /// The Info dictionary's (or XMP's) author, when it has a non-blank one.
     var author: String? { Self.take(poppler_document_get_author(document)) }
 
-    /// The text of page `index` (from 0) in reading order, lines separated by `\n`; "" for
-    /// a page without text or one that does not load.
-    func text(ofPage index: Int) -> String {
-        guard let page = poppler_document_get_page(document, Int32(index)) else { return "" }
+    /// `body` over the text of page `index` (from 0) in reading order, lines separated by
+    /// `\n`, as poppler wrote it (UTF-8, not checked), without copying it into a String;
+    /// the bytes are valid only inside `body`. No bytes for a page that does not load.
+    func withText<R>(ofPage index: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        guard let page = poppler_document_get_page(document, Int32(index)) else {
+            return body(UnsafeRawBufferPointer(start: nil, count: 0))
+        }
         defer { g_object_unref(UnsafeMutableRawPointer(page)) }
-        return Self.take(poppler_page_get_text(page), trimming: false) ?? ""
+        guard let text = poppler_page_get_text(page) else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        defer { g_free(text) }
+        return body(UnsafeRawBufferPointer(start: text, count: strlen(text)))
     }
 
-    /// A string poppler allocated, freed; nil when NULL (or blank, with `trimming`).
-    private static func take(_ pointer: UnsafeMutablePointer<gchar>?, trimming: Bool = true) -> String? {
+    /// A string poppler allocated, freed; nil when NULL or blank.
+    private static func take(_ pointer: UnsafeMutablePointer<gchar>?) -> String? {
         guard let pointer else { return nil }
         defer { g_free(pointer) }
         let s = String(decoding: UnsafeRawBufferPointer(start: pointer, count: strlen(pointer)), as: UTF8.self)
-        guard trimming else { return s }
         let trimmed = s.trimmingCharacters(in: .whitespacesAndNewlines)
         return trimmed.isEmpty ? nil : trimmed
     }

@@ -34,8 +34,9 @@ enum PageCleaner {
     static func edges(of page: String) -> [String] {
         withBytes(page) { b in
             let lines = topLines(b, from: 0, count: edgeLines) + bottomLines(b, to: b.count, count: edgeLines)
+            // The UTF-8 length bounds the character count: most lines skip counting.
             return lines.map { String(decoding: UnsafeBufferPointer(rebasing: b[$0]), as: UTF8.self) }
-                .filter { $0.count <= maxEdgeLineLength }
+                .filter { $0.utf8.count <= maxEdgeLineLength || $0.count <= maxEdgeLineLength }
         }
     }
 
@@ -132,6 +133,46 @@ enum PageCleaner {
     /// A line as headers are compared: whitespace collapsed, lowercased, every run of
     /// digits (a page number, a date) as `#`.
     static func normalize(_ line: String) -> String {
+        asciiNormalized(line) ?? unicodeNormalized(line)
+    }
+
+    /// `normalize` of an ASCII line, byte by byte (the same result, without the Unicode
+    /// properties of every character); nil when the line is not ASCII.
+    static func asciiNormalized(_ line: String) -> String? {
+        var line = line  // withUTF8 needs a var
+        return line.withUTF8 { b -> String? in
+            guard !b.contains(where: { $0 >= 0x80 }) else { return nil }
+            var out: [UInt8] = []
+            out.reserveCapacity(b.count)
+            var inDigits = false
+            var pendingSpace = false
+            for var c in b {
+                // Character.isWhitespace for ASCII: tab, line feed, vertical tab, form feed,
+                // carriage return (CR LF is one Character, and a whitespace one), space.
+                if c == 0x20 || (c >= 0x09 && c <= 0x0D) {
+                    pendingSpace = !out.isEmpty
+                    inDigits = false
+                    continue
+                }
+                if pendingSpace {
+                    out.append(0x20)
+                    pendingSpace = false
+                }
+                if c >= 0x30 && c <= 0x39 {
+                    if !inDigits { out.append(UInt8(ascii: "#")) }
+                    inDigits = true
+                } else {
+                    inDigits = false
+                    if c >= 0x41 && c <= 0x5A { c += 0x20 }
+                    out.append(c)
+                }
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
+    /// `normalize` for any line, character by character.
+    static func unicodeNormalized(_ line: String) -> String {
         var out = ""
         var inDigits = false
         var pendingSpace = false

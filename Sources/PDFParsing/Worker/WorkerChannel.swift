@@ -36,6 +36,33 @@ struct WorkerChannel {
         self.writeFD = writeFD
     }
 
+    /// Frames queued by `enqueue` and not yet written.
+    private var outgoing: [UInt8] = []
+    /// Queued frames are written once they hold this many bytes.
+    static let flushSize = 1 << 16
+
+    /// Queues `frame` to be sent with the frames queued after it, writing the queue once it
+    /// holds `flushSize` bytes (a frame that large is written at once, after the queue);
+    /// `flush` writes the rest. Many small frames, pages, then leave in a few writes.
+    mutating func enqueue(_ frame: WorkerFrame, deadline: ContinuousClock.Instant? = nil) throws(Failure) {
+        guard WorkerFrame.headerSize + frame.payload.count < Self.flushSize else {
+            try flush(deadline: deadline)
+            try send(frame, deadline: deadline)
+            return
+        }
+        outgoing.append(frame.kind.rawValue)
+        for i in 0..<4 { outgoing.append(UInt8(truncatingIfNeeded: UInt32(frame.payload.count) >> (8 * UInt32(i)))) }
+        outgoing += frame.payload
+        if outgoing.count >= Self.flushSize { try flush(deadline: deadline) }
+    }
+
+    /// Writes the frames `enqueue` queued.
+    mutating func flush(deadline: ContinuousClock.Instant? = nil) throws(Failure) {
+        guard !outgoing.isEmpty else { return }
+        defer { outgoing.removeAll(keepingCapacity: true) }
+        try write(outgoing[...], deadline: deadline)
+    }
+
     /// Sends `frame`, waiting at most until `deadline` for the other side to take it.
     mutating func send(_ frame: WorkerFrame, deadline: ContinuousClock.Instant? = nil) throws(Failure) {
         try send(frame.kind, parts: [frame.payload[...]], deadline: deadline)

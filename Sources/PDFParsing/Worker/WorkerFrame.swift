@@ -97,10 +97,16 @@ struct WorkerFrame: Equatable, Sendable {
     }
 
     static func page(_ index: Int, text: String) -> WorkerFrame {
+        var text = text  // withUTF8 needs a var
+        return text.withUTF8 { page(index, utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// A `.page` whose text is `utf8` as it is (the receiver repairs invalid UTF-8).
+    static func page(_ index: Int, utf8: UnsafeRawBufferPointer) -> WorkerFrame {
         var p: [UInt8] = []
-        p.reserveCapacity(4 + text.utf8.count)
+        p.reserveCapacity(4 + utf8.count)
         p.appendUInt32(UInt32(clamping: index))
-        p += text.utf8
+        p.append(contentsOf: utf8)
         return WorkerFrame(kind: .page, payload: p)
     }
 

@@ -22,7 +22,27 @@ final class WorkerProcess: @unchecked Sendable {
         channel = WorkerChannel(readFD: fd, writeFD: fd)
     }
 
-    /// Starts `command` with one end of a new socket pair as its standard input and output.
+    /// The environment variable through which glibc reads its malloc settings at start.
+    static let tunablesVariable = "GLIBC_TUNABLES"
+
+    /// The worker's malloc settings, unless its environment sets `GLIBC_TUNABLES` itself:
+    /// poppler's text layout allocates and frees small objects for every character and word
+    /// of a page, and a thread cache of 2,000 freed chunks per size (glibc keeps 7) serves
+    /// most of them without the arena's locking, splitting and merging (poppler's own text
+    /// extraction used about 15% less CPU with it here).
+    static let allocatorTunables = "glibc.malloc.tcache_count=2000"
+
+    /// The environment a worker started with `command` gets: `inherited` with the command's
+    /// entries over it, and `allocatorTunables` unless one of them sets `GLIBC_TUNABLES`.
+    static func environment(of command: PDFWorkerCommand, inheriting inherited: [String: String]) -> [String: String] {
+        var environment = inherited
+        environment.merge(command.environment) { _, new in new }
+        if environment[tunablesVariable] == nil { environment[tunablesVariable] = allocatorTunables }
+        return environment
+    }
+
+    /// Starts `command` with one end of a new socket pair as its standard input and output,
+    /// and `allocatorTunables` unless its environment names its own.
     ///
     /// - Throws: a message naming the executable and the failed call.
     static func spawn(_ command: PDFWorkerCommand) throws(WorkerPool.Failure) -> WorkerProcess {
@@ -49,8 +69,7 @@ final class WorkerProcess: @unchecked Sendable {
         posix_spawnattr_setsigmask(&attributes, &none)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-        var environment = ProcessInfo.processInfo.environment
-        environment.merge(command.environment) { _, new in new }
+        let environment = Self.environment(of: command, inheriting: ProcessInfo.processInfo.environment)
         let argv = ([command.executable] + command.arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
