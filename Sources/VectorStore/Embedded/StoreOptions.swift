@@ -37,6 +37,10 @@ public struct StoreOptions: Sendable {
     public var searchThreads: Int = ProcessInfoCores.count
     /// When keyword-index segments merge and fold into the term lists (tests make it small).
     var keywordSegments = KeywordSegmentPolicy()
+    /// Collections of at most this many rows (ever written) may run keyword searches term
+    /// at a time into an accumulator of one Double per row (8 MiB at the bound); 0: never
+    /// (tests compare the two ways).
+    var keywordAccumulatorRows = 1 << 20
 
     /// Default options.
     public init() {}

@@ -147,6 +147,21 @@ struct PostingList {
         row = Posting.row(page)
     }
 
+    /// Calls `body` with every live posting from the current one on, a page or segment run
+    /// at a time, and leaves the list exhausted.
+    mutating func drain(_ body: (UnsafeRawPointer) -> Void) throws {
+        while row != .max {
+            let checkDeleted = run >= 0 && !snapshot.deleted.isEmpty
+            for i in index..<pageCount {
+                let p = page + i * Posting.size
+                if checkDeleted && snapshot.isDeleted(Posting.row(p)) { continue }
+                body(p)
+            }
+            index = pageCount - 1
+            try next()
+        }
+    }
+
     /// Moves to the first live posting whose row is at least `target`.
     mutating func seek(_ target: UInt64) throws {
         guard row < target else { return }
@@ -187,6 +202,40 @@ struct PostingList {
         }
         index = lo - 1
         try next()
+    }
+}
+
+/// Zeroed score accumulators indexed by row, for term-at-a-time keyword searches: taken
+/// for a search and given back zeroed, a few kept for the next searches (allocating and
+/// zeroing one per search would cost more than the search).
+final class ScoreAccumulators: @unchecked Sendable {
+    static let shared = ScoreAccumulators()
+    private let lock = NSLock()
+    private var idle: [UnsafeMutableBufferPointer<Double>] = []
+
+    /// Runs `body` with a zeroed accumulator of at least `rows` entries; `body` must leave
+    /// it zeroed.
+    func with<R>(rows: Int, _ body: (UnsafeMutableBufferPointer<Double>) throws -> R) rethrows -> R {
+        var buffer = lock.withLock { () -> UnsafeMutableBufferPointer<Double>? in
+            guard let i = idle.firstIndex(where: { $0.count >= rows }) else { return nil }
+            return idle.remove(at: i)
+        }
+        if buffer == nil {
+            let raw = calloc(max(rows, 1), MemoryLayout<Double>.stride)!.assumingMemoryBound(to: Double.self)
+            buffer = UnsafeMutableBufferPointer(start: raw, count: max(rows, 1))
+        }
+        let b = buffer!
+        defer {
+            lock.withLock {
+                idle.append(b)
+                if idle.count > max(4, ProcessInfoCores.count) {
+                    // Keep the largest.
+                    idle.sort { $0.count > $1.count }
+                    free(idle.removeLast().baseAddress)
+                }
+            }
+        }
+        return try body(b)
     }
 }
 
@@ -249,6 +298,8 @@ struct KeywordFigures {
     var phraseChecks = 0
     var termsDropped = 0
     var segments = 0
+    /// Rows of the accumulator when a search ran term at a time (0: MaxScore).
+    var accumulatorRows = 0
 
     func figures(filterMatches: Int?) -> [SearchPlan.Figure] {
         var f = [
@@ -260,6 +311,7 @@ struct KeywordFigures {
         if phraseChecks > 0 { f.append(SearchPlan.Figure("phrase checks", Double(phraseChecks))) }
         if termsDropped > 0 { f.append(SearchPlan.Figure("terms dropped", Double(termsDropped))) }
         if segments > 0 { f.append(SearchPlan.Figure("segments", Double(segments))) }
+        if accumulatorRows > 0 { f.append(SearchPlan.Figure("term-at-a-time rows", Double(accumulatorRows))) }
         if let filterMatches { f.append(SearchPlan.Figure(SearchPlan.Figure.filterMatches, Double(filterMatches))) }
         return f
     }
@@ -291,7 +343,7 @@ extension LMDBCollection {
     /// walked. Required terms (`+term`, phrases) drive the walk instead, leapfrogging.
     func keywordTop(
         _ query: KeywordQuery, k: Int, rowSet: RowSet?, bm25: BM25Parameters, index: KeywordIndex, snapshot: KeywordSnapshot,
-        _ txn: Transaction, figures: inout KeywordFigures
+        rowBound: Int, _ txn: Transaction, figures: inout KeywordFigures
     ) throws -> [(score: Double, row: UInt64)] {
         guard !query.isEmpty else { return [] }
         let stats = try index.readStats(txn)
@@ -404,6 +456,38 @@ extension LMDBCollection {
                 }
                 figures.rowsScored += 1
                 if score > heap.threshold, try phrasesHold(row) { heap.push(score, row) }
+            }
+        } else if rowBound <= store.options.keywordAccumulatorRows,
+            rowBound <= 32 * lists.reduce(0, { $0 + $1.list.count }) + 4096
+        {
+            // Disjunctive, term at a time: every posting of every term into an accumulator
+            // indexed by row, then the rows in order. When the rows are few next to the
+            // postings (a small collection, or common terms), this reads each posting once
+            // in a tight loop, where MaxScore pays a cursor step, a comparison per list and
+            // a heap test per row.
+            figures.accumulatorRows = max(figures.accumulatorRows, rowBound)
+            try ScoreAccumulators.shared.with(rows: rowBound) { acc in
+                var lo = Int.max
+                var hi = -1
+                defer { if hi >= lo { (acc.baseAddress! + lo).update(repeating: 0, count: hi - lo + 1) } }
+                for i in lists.indices {
+                    let weight = lists[i].weight
+                    try lists[i].list.drain { p in
+                        let r = Int(Posting.row(p))
+                        guard r < acc.count else { return }  // not reached: rows are below the bound
+                        acc[r] += contribution(p, weight)
+                        lo = min(lo, r)
+                        hi = max(hi, r)
+                    }
+                }
+                guard hi >= lo else { return }
+                for r in lo...hi {
+                    let score = acc[r]
+                    guard score != 0 else { continue }  // every contribution is positive
+                    figures.rowsScored += 1
+                    let row = UInt64(r)
+                    if score > heap.threshold, try admitted(row), try phrasesHold(row) { heap.push(score, row) }
+                }
             }
         } else {
             // Disjunctive, MaxScore: lists below `essential` cannot lift a row past the

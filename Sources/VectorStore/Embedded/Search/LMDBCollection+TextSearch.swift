@@ -15,14 +15,18 @@ extension LMDBCollection {
         let scorer = hybrid ? try scorer(for: request.queries) : nil
         return try read { txn in
             let rowSet = try request.filter.map { try evaluate($0, txn) }
-            let live = Int(try counters(txn).live)
+            let counters = try counters(txn)
+            let live = Int(counters.live)
+            let rowBound = Int(clamping: counters.nextRowID)
             let k = min(request.k, max(1, live))
             let pool = hybrid ? min(max(request.fusionCandidates ?? max(k, 100), k), max(1, live)) : k
             var figures = KeywordFigures()
             let snapshot = try index.snapshot(txn)
             figures.segments = snapshot.segments.count
             let ranked = try parsed.map {
-                try keywordTop($0, k: pool, rowSet: rowSet, bm25: request.bm25, index: index, snapshot: snapshot, txn, figures: &figures)
+                try keywordTop(
+                    $0, k: pool, rowSet: rowSet, bm25: request.bm25, index: index, snapshot: snapshot, rowBound: rowBound, txn,
+                    figures: &figures)
             }
             var matches: Int?
             if case .include(let rows)? = rowSet { matches = rows.count }
