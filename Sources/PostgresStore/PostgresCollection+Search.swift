@@ -22,12 +22,15 @@ extension PostgresCollection {
         try BackendChecks.checkQueries(request.queries, info: info)
         guard !request.queries.isEmpty else { return SearchResponse(hits: [], plan: SearchPlan(access: "exact")) }
         let queries = request.queries.map { info.metric == .cosine ? Self.unit($0) : $0 }
+        let response: SearchResponse
         switch searchMethod {
         case .exact:
-            return try exactBatch(queries, k: request.k, filter: request.filter)
+            response = try exactBatch(queries, k: request.k, filter: request.filter)
         case .hnsw(let ef):
-            return try indexSearch(queries, k: request.k, filter: request.filter, efSearch: ef)
+            response = try indexSearch(queries, k: request.k, filter: request.filter, efSearch: ef)
         }
+        guard request.fields != .all else { return response }
+        return SearchResponse(hits: response.hits.map { $0.map { $0.keeping(request.fields) } }, plan: response.plan)
     }
 
     /// Runs a search request on the database's threads.

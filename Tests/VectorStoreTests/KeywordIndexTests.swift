@@ -74,6 +74,29 @@ func keywordCollection(_ dir: TemporaryDirectory, options: StoreOptions = StoreO
         }
     }
 
+    /// Keyword and hybrid hits carry only the fields asked for, ranked the same; a hybrid
+    /// query with operators still filters its dense candidates by their text.
+    @Test func hitFieldsInEveryMode() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (_, c) = try open(dir)
+        try c.upsert(Self.records(300, seed: 9))
+        for q in ["lighthouse keeper", "storm -boat", "+\"tower of the sea\""] {
+            for mode: SearchMode in [.keyword, .hybrid] {
+                var request = SearchRequest(texts: [q], vectors: mode == .hybrid ? [[1, 0, 1]] : [], k: 8, mode: mode)
+                let all = try c.search(request).hits[0]
+                #expect(!all.isEmpty && all.allSatisfy { !$0.text.isEmpty && !$0.metadata.isEmpty }, "\(q) \(mode)")
+                for fields: SearchHit.Fields in [.none, .text, .metadata] {
+                    request.fields = fields
+                    let some = try c.search(request).hits[0]
+                    #expect(some.map(\.id) == all.map(\.id) && some.map(\.score) == all.map(\.score), "\(q) \(mode) \(fields.rawValue)")
+                    #expect(some.allSatisfy { $0.text.isEmpty != fields.contains(.text) }, "\(q) \(mode) \(fields.rawValue)")
+                    #expect(some.allSatisfy { $0.metadata.isEmpty != fields.contains(.metadata) }, "\(q) \(mode) \(fields.rawValue)")
+                }
+            }
+        }
+    }
+
     /// Terms held by thousands of rows span many LMDB pages: walking, skipping within a
     /// page and skipping across pages all agree with the reference.
     @Test(arguments: [true, false]) func longPostingListsAcrossPages(termAtATime: Bool) throws {

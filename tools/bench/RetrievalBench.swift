@@ -80,9 +80,16 @@ struct RetrievalBench: ParsableCommand {
         if let reference {
             out += [("bm25s_ndcg10", reference.ndcg10), ("bm25s_recall100", reference.recall100), ("bm25s_qps", reference.qps)]
         }
-        let qps = try keywordQueriesPerSecond(corpus.collection, data.queries.map(\.text))
+        // bm25s returns document indices and scores: so do these hits (ids and scores);
+        // with each hit's text and metadata decoded too, as a default search returns them.
+        let qps = try keywordQueriesPerSecond(corpus.collection, data.queries.map(\.text), fields: .none)
+        let qpsWithText = try keywordQueriesPerSecond(corpus.collection, data.queries.map(\.text), fields: .all)
         out.append(("keyword_qps", qps))
-        if let reference { out.append(("keyword_qps_vs_bm25s", qps / reference.qps)) }
+        out.append(("keyword_qps_with_text", qpsWithText))
+        if let reference {
+            out.append(("keyword_qps_vs_bm25s", qps / reference.qps))
+            out.append(("keyword_qps_with_text_vs_bm25s", qpsWithText / reference.qps))
+        }
         if !skipScale { out += try scaleLatency(corpus, data) }
         if !skipIngest { out += try ingestOverhead(root: root + "/ingest") }
         out.append(("load_1min_after", Machine.load()))

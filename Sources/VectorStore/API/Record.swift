@@ -37,4 +37,29 @@ public struct SearchHit: Sendable, Hashable {
         self.text = text
         self.metadata = metadata
     }
+
+    /// What a hit carries besides its id and score (`SearchRequest.fields`).
+    public struct Fields: OptionSet, Sendable, Hashable {
+        /// The option's bits.
+        public let rawValue: Int
+        /// Creates fields from their bits.
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        /// The record's text.
+        public static let text = Fields(rawValue: 1)
+        /// The record's metadata.
+        public static let metadata = Fields(rawValue: 2)
+        /// Text and metadata (the default).
+        public static let all: Fields = [.text, .metadata]
+        /// Ids and scores only.
+        public static let none: Fields = []
+    }
+
+    /// This hit with the fields not in `fields` emptied ("" and no metadata).
+    public func keeping(_ fields: Fields) -> SearchHit {
+        guard fields != .all else { return self }
+        var hit = self
+        if !fields.contains(.text) { hit.text = "" }
+        if !fields.contains(.metadata) { hit.metadata = [:] }
+        return hit
+    }
 }

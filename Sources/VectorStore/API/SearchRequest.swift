@@ -35,6 +35,11 @@ public struct SearchRequest: Sendable {
     /// the cost of scoring more rows; `0` searches exactly (a scan, no lists). Backends
     /// without such an index ignore it.
     public var nprobe: Int?
+    /// What each hit carries besides its id and score: fields left out come back empty
+    /// ("" and no metadata). Asking for `.none` when only ids are needed (an evaluation, a
+    /// reranker that has the texts) saves reading them: the embedded store's keyword
+    /// search then reads only each hit's id. Default `.all`.
+    public var fields: SearchHit.Fields = .all
 
     /// Creates a dense request.
     public init(queries: [[Float]], k: Int, filter: Filter? = nil) {

@@ -216,6 +216,19 @@ extension CollectionConformance {
             for (i, q) in [queries[3], queries[4]].enumerated() {
                 expectHits(response.hits[i], ref.search(q, k: 6) { $0["draft"] != nil }, ref, "\(metric) request #\(i)")
             }
+            // Fields: the same hits, carrying only what was asked for.
+            var request = SearchRequest(queries: [queries[5]], k: 6, filter: .exists("lang"))
+            let all = try c.search(request).hits[0]
+            #expect(all.contains { !$0.metadata.isEmpty })
+            for fields: SearchHit.Fields in [.none, .text, .metadata] {
+                request.fields = fields
+                let some = try c.search(request).hits[0]
+                #expect(some.map(\.id) == all.map(\.id) && some.map(\.score) == all.map(\.score), "\(metric) fields \(fields.rawValue)")
+                for (s, a) in zip(some, all) {
+                    #expect(s.text == (fields.contains(.text) ? a.text : ""), "\(metric) fields \(fields.rawValue) text")
+                    #expect(s.metadata == (fields.contains(.metadata) ? a.metadata : [:]), "\(metric) fields \(fields.rawValue) metadata")
+                }
+            }
             // An empty batch has no results.
             #expect(try c.search(batch: [], k: 5).isEmpty)
         }

@@ -8,7 +8,7 @@ extension LMDBCollection {
         case .dense:
             let (hits, plan) = try runSearch(
                 request.queries, k: request.k, filter: request.filter, oversampling: request.oversampling, nprobe: request.nprobe)
-            return SearchResponse(hits: hits, plan: plan)
+            return SearchResponse(hits: hits.map { $0.map { $0.keeping(request.fields) } }, plan: plan)
         case .keyword, .hybrid:
             return try runTextSearch(request)
         }

@@ -31,7 +31,9 @@ extension LMDBCollection {
             var matches: Int?
             if case .include(let rows)? = rowSet { matches = rows.count }
             let keywordPlan = SearchPlan(access: SearchMode.keyword.rawValue, figures: figures.figures(filterMatches: matches))
-            let keywordHits = try ranked.map { try hits($0, txn) }
+            // A hybrid search with operators filters the dense candidates by their text.
+            let fields = hybrid && parsed.contains(where: Self.hasConstraints) ? .all : request.fields
+            let keywordHits = try ranked.map { try hits($0, fields: fields, txn) }
             guard hybrid, let scorer else { return SearchResponse(hits: keywordHits, plan: keywordPlan) }
             let dense = try denseSearch(
                 scorer, count: parsed.count, k: pool, rowSet: rowSet, oversampling: request.oversampling, nprobe: request.nprobe, txn)
@@ -39,7 +41,9 @@ extension LMDBCollection {
             let denseHits = zip(parsed, dense.hits).map { q, hits in
                 Self.hasConstraints(q) ? hits.filter { Self.satisfies(q, index.analyzer.termsWithPositions($0.text)) } : hits
             }
-            let fused = zip(denseHits, keywordHits).map { Self.fuse(dense: $0, keyword: $1, request.fusion, metric: info.metric, k: k) }
+            let fused = zip(denseHits, keywordHits).map {
+                Self.fuse(dense: $0, keyword: $1, request.fusion, metric: info.metric, k: k).map { $0.keeping(request.fields) }
+            }
             var fusionFigures = [SearchPlan.Figure("candidates", Double(pool))]
             switch request.fusion {
             case .reciprocalRank(let c): fusionFigures.insert(SearchPlan.Figure("rrf k", c), at: 0)
@@ -63,16 +67,20 @@ extension LMDBCollection {
             && q.phrases.allSatisfy { contains($0, in: terms) } && !q.excludedPhrases.contains { contains($0, in: terms) }
     }
 
-    /// Records of ranked rows as hits, best first, equal scores ordered by id.
-    private func hits(_ ranked: [(score: Double, row: UInt64)], _ txn: Transaction) throws -> [SearchHit] {
+    /// Records of ranked rows as hits with `fields`, best first, equal scores ordered by id
+    /// (without fields, only the ids are decoded).
+    private func hits(_ ranked: [(score: Double, row: UInt64)], fields: SearchHit.Fields, _ txn: Transaction) throws -> [SearchHit] {
         try ranked.map { r -> SearchHit in
             guard let bytes = try records.get(txn, r.row) else {
                 throw StoreError(
                     .corrupted, "the keyword index of \"\(info.name)\" names row \(r.row), which has no record; `quiver check` reports it",
                     collection: info.name)
             }
+            if fields.isEmpty {
+                return SearchHit(id: try RecordCodec.decodeID(bytes, rowID: r.row), score: Float(r.score), text: "", metadata: [:])
+            }
             let d = try RecordCodec.decode(bytes, rowID: r.row)
-            return SearchHit(id: d.id, score: Float(r.score), text: d.text, metadata: d.metadata)
+            return SearchHit(id: d.id, score: Float(r.score), text: d.text, metadata: d.metadata).keeping(fields)
         }.sorted { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
     }
 
