@@ -447,12 +447,14 @@ struct KeywordIndex: SecondaryIndex {
         let snapshot = try self.snapshot(txn)
         let merging = Array(snapshot.segments.suffix(count))
         guard merging.count >= 2, let oldest = merging.first, let newest = merging.last else { return }
-        // Built before the inputs are deleted: a segment written by this transaction is
-        // freed, not kept, when it is deleted.
+        // Everything read from the inputs is read before they are deleted: a segment
+        // written by this transaction is freed, not kept, when it is deleted (its last row
+        // read after the delete was a use after free, a crash under ThreadSanitizer).
         let bytes = try KeywordSegment.merged(merging, snapshot)
+        let rows = oldest.first...newest.last
         for segment in merging { _ = try segments.delete(txn, segment.first) }
-        for row in snapshot.deleted where row >= oldest.first && row <= newest.last { _ = try deleted.delete(txn, row) }
-        if let bytes { try segments.put(txn, oldest.first, bytes: bytes) }
+        for row in snapshot.deleted where rows.contains(row) { _ = try deleted.delete(txn, row) }
+        if let bytes { try segments.put(txn, rows.lowerBound, bytes: bytes) }
     }
 
     /// Appends postings (grouped by term) to the term lists, terms in key order.
