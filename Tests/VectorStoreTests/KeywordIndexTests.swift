@@ -466,6 +466,41 @@ func keywordCollection(_ dir: TemporaryDirectory, options: StoreOptions = StoreO
 
     func txnCount(_ txn: Transaction, _ dbi: DBI) throws -> Int { try txn.count(dbi) }
 
+    /// A merge of segments larger than malloc's mmap threshold (128 KiB), the newest
+    /// written by the same transaction, with rows deleted from them: the merge read the
+    /// newest segment after deleting it, memory LMDB had already unmapped (a crash).
+    @Test func mergingLargeSegmentsWithDeletedRows() throws {
+        // glibc raises its mmap threshold as large blocks are freed, keeping them mapped;
+        // fixed at 128 KiB, a freed segment's memory is unmapped at once.
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        let mallopt = unsafeBitCast(try #require(dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt")), to: Mallopt.self)
+        #expect(mallopt(-3, 128 << 10) == 1)  // M_MMAP_THRESHOLD
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (store, c) = try keywordCollection(dir)
+        var live: [String: Record] = [:]
+        var sizes: [Int] = []
+        var before: [Int] = []
+        for step in 0..<KeywordSegmentPolicy().mergeFactor {
+            before = sizes
+            let batch = KeywordIndexTests.records(1500, seed: UInt64(step), from: step * 1500)
+            try c.upsert(batch)
+            for r in batch { live[r.id] = r }
+            let victims = batch.prefix(5).map(\.id)
+            _ = try c.delete(ids: victims)
+            for v in victims { live[v] = nil }
+            sizes = try store.env.read { txn in try c.keywordIndex!.snapshot(txn).segments.map(\.bytes.count) }
+        }
+        // Eight segments of one size class, each past the threshold, became one.
+        #expect(before.count == 7 && before.allSatisfy { $0 > 128 << 10 }, "\(before)")
+        #expect(sizes.count == 1, "\(sizes)")
+        let reference = ReferenceBM25(try TextAnalyzer(.english), Array(live.values))
+        for q in KeywordIndexTests.queries {
+            expectMatches(try c.search(SearchRequest(texts: [q], k: 20, mode: .keyword)).hits[0], reference.search(q, k: 20), q)
+        }
+        #expect(try store.check().isHealthy)
+    }
+
     /// A segment whose directory points past its end (checked as entries are read, not
     /// all when a search opens the segments) gives `.corrupted` to searches, merges and
     /// check, never a read outside it.
