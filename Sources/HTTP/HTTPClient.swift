@@ -1,6 +1,6 @@
 import CCurl
 import Foundation
-import Synchronization
+import QuiverCore
 
 /// An HTTP client on libcurl. `send` has a synchronous form, which does its I/O on the
 /// calling thread with a pooled easy handle, and an `async` form, which runs on a curl
@@ -171,7 +171,7 @@ public struct HTTPStream: Sendable {
 /// handle is used by one thread at a time.
 final class EasyPool: @unchecked Sendable {
     private struct Handle: @unchecked Sendable { let easy: UnsafeMutableRawPointer }
-    private let idle = Mutex<[Handle]>([])
+    private let idle = PosixMutex<[Handle]>([])
 
     func take(url: String) throws -> UnsafeMutableRawPointer {
         if let h = idle.withLock({ $0.popLast() }) { return h.easy }

@@ -1,5 +1,5 @@
-import Synchronization
 import VectorStore
+import QuiverCore
 
 extension PostgresCollection {
     /// Runs a dense search request: exact (every candidate row scored, one statement for
@@ -55,7 +55,7 @@ extension PostgresCollection {
         let parts = min(db.pool.capacity, db.options.batchConnections, queries.count / Self.minQueriesPerPart)
         guard parts > 1 else { return try exactSearch(queries, k: k, filter: filter) }
         let bounds = (0...parts).map { queries.count * $0 / parts }
-        let results = Mutex<[Int: Result<SearchResponse, Error>]>([:])
+        let results = PosixMutex<[Int: Result<SearchResponse, Error>]>([:])
         BlockingExecutor.onOwnThreads(parts) { p in
             let r = Result { try self.exactSearch(Array(queries[bounds[p]..<bounds[p + 1]]), k: k, filter: filter) }
             results.withLock { $0[p] = r }

@@ -1,6 +1,5 @@
 import Dispatch
 import Foundation
-import Synchronization
 
 /// The one way Quiver's work leaves the Swift-concurrency cooperative pool.
 ///
@@ -96,7 +95,7 @@ public final class BlockingExecutor: Sendable {
     /// `current` too); the caller's thread waits, but nothing it waits for needs a thread
     /// of the cooperative pool, so this is safe from any thread or task, many at once.
     public static func wait<T: Sendable>(for body: @escaping @Sendable () async throws -> T) throws -> T {
-        let result = Mutex<Result<T, Error>?>(nil)
+        let result = PosixMutex<Result<T, Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         let executor = taskExecutor
         Task(executorPreference: executor) {

@@ -1,6 +1,5 @@
 import Foundation
 import QuiverCore
-import Synchronization
 
 /// Turns text into the terms of a keyword (BM25) index, with their positions.
 ///
@@ -69,7 +68,9 @@ public final class TextAnalyzer: Sendable {
     let stopwords: Stopwords?
     /// Whether a final "'s" is removed (English).
     let stripsPossessive: Bool
-    private let pool: Mutex<[AnalysisWorker]>
+    /// Idle workers. A `PosixMutex`, not a `Mutex`: a worker goes from one thread to another
+    /// through it, and ThreadSanitizer must see that hand-over (see ``PosixMutex``).
+    private let pool: PosixMutex<[AnalysisWorker]>
     /// How many idle workers the pool keeps (one per core; about 1.2 MB each when stemming);
     /// more threads than this still get a worker each, made for the call.
     private let idleWorkers: Int
@@ -96,7 +97,7 @@ public final class TextAnalyzer: Sendable {
             throw QuiverError(.invalidArgument, "libstemmer could not create the \"\(language)\" stemmer", input: language)
         }
         stemmerFingerprint = !none && settings.stemming ? Self.fingerprint(first) : "none"
-        pool = Mutex([first])
+        pool = PosixMutex([first])
         idleWorkers = max(2, ProcessInfo.processInfo.activeProcessorCount)
     }
 

@@ -1,7 +1,7 @@
 import Foundation
-import Synchronization
 import TestSupport
 import Testing
+import QuiverCore
 
 /// `quiver` with `--store postgres://…`: index, search, query, stats and migrate against
 /// a real server, answering as the embedded store does, with the password never printed;
@@ -128,9 +128,9 @@ struct PostgresCommandTests {
         let pg = try await Self.url("multi", secret: "unused")
         // The collection exists before the race, as after a first run.
         #expect(try await Self.run(["index", dir.sub("a/a-0.md"), "--store", pg, "--embedder", "hash"]).status == 0)
-        let results = Mutex<[String: ProcessOutput]>([:])
-        let indexing = Mutex(2)
-        let searches = Mutex<[ProcessOutput]>([])
+        let results = PosixMutex<[String: ProcessOutput]>([:])
+        let indexing = PosixMutex(2)
+        let searches = PosixMutex<[ProcessOutput]>([])
         try await PostgresTestServer.onOwnThread {
             onThreads(3) { w in
                 if w < 2 {

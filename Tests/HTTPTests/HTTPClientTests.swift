@@ -1,8 +1,8 @@
 import Foundation
 import HTTP
-import Synchronization
 import TestSupport
 import Testing
+import QuiverCore
 
 /// The libcurl client against the real loopback server.
 @Suite struct HTTPClientTests {
@@ -49,7 +49,7 @@ import Testing
     @Test func eightThreadsRunEightRequestsAtOnce() throws {
         let server = try LoopbackServer(["--latency-ms", "300"])
         let client = HTTPClient()
-        let failures = Mutex(0)
+        let failures = PosixMutex(0)
         onThreads(8) { _ in
             do {
                 let r = try client.send(try embedRequest(server, ["x"]))

@@ -1,8 +1,8 @@
 import Foundation
 import Ingest
-import Synchronization
 import TestSupport
 import Testing
+import QuiverCore
 
 /// The OpenAI and Ollama clients against the real loopback server.
 @Suite struct HTTPEmbedderTests {
@@ -131,7 +131,7 @@ import Testing
     @Test func eightThreadsCallingSyncEmbedRunConcurrently() throws {
         let server = try LoopbackServer(["--latency-ms", "300"])
         let e = try openAI(server)
-        let ok = Mutex(0)
+        let ok = PosixMutex(0)
         onThreads(8) { i in
             if (try? e.embed(["thread \(i)"]).count) == 1 { ok.withLock { $0 += 1 } }
         }

@@ -1,8 +1,8 @@
 import Foundation
 import Ingest
 import PDFParsing
-import Synchronization
 import Testing
+import QuiverCore
 
 #if canImport(Glibc)
     import Glibc
@@ -48,7 +48,7 @@ import Testing
                 ("corrupt.pdf", try PDFFixtures.bytes("corrupt.pdf")), ("encrypted.pdf", try PDFFixtures.bytes("encrypted.pdf")),
                 ("scanned.pdf", try PDFFixtures.bytes("scanned.pdf")),
             ]
-        let outcomes = Mutex([String: String]())
+        let outcomes = PosixMutex([String: String]())
         DispatchQueue.concurrentPerform(iterations: inputs.count) { i in
             let (id, bytes) = inputs[i]
             let outcome: String

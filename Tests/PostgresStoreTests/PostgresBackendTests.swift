@@ -1,9 +1,9 @@
 import Foundation
 import PostgresStore
-import Synchronization
 import Testing
 import TestSupport
 import VectorStore
+import QuiverCore
 
 /// What the PostgreSQL backend must do beyond the conformance suite: keep hostile input
 /// out of its SQL, keep passwords out of what it prints, keep concurrent writers of one
@@ -138,8 +138,8 @@ struct PostgresBackendTests {
                     metadata: ["doc": .string(doc), "version": .int(Int64(version))])
             }
         }
-        let failures = Mutex<[String]>([])
-        let writing = Mutex(6)
+        let failures = PosixMutex<[String]>([])
+        let writing = PosixMutex(6)
         // Six writers, and a reader that checks every state it sees: each commit takes a
         // document from one whole version to another, so no read may see two versions.
         // On a thread of its own: the writers take seconds, and the pool is for other suites.

@@ -1,9 +1,9 @@
 import Foundation
 import PostgresStore
-import Synchronization
 import Testing
 import TestSupport
 import VectorStore
+import QuiverCore
 
 /// A server killed with SIGKILL in the middle of an ingest and started again: what was
 /// committed is there, the interrupted run fails with a storage error, and running it
@@ -71,8 +71,8 @@ struct PostgresRestartTests {
 
         let url = try server.createDatabase("killed")
         let c = try PostgresDatabase(url: url, options: options).createCollection("docs", dimension: 32, metric: .cosine)
-        let committed = Mutex(-1)
-        let failure = Mutex<Error?>(nil)
+        let committed = PosixMutex(-1)
+        let failure = PosixMutex<Error?>(nil)
         let writer = Thread {
             do {
                 try Self.ingest(c) { d in committed.withLock { $0 = d } }

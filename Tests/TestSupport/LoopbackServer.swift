@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import HTTP
+import QuiverCore
 
 /// The project's loopback embedding server (`tools/testserver/embedding_server.py`), run
 /// as a child process on 127.0.0.1 for one test and stopped when this value goes away.
@@ -108,9 +108,9 @@ public func blocking<T>(_ body: () throws -> T) rethrows -> T { try body() }
 
 /// A value threads and tasks can share.
 public final class Shared<Value: Sendable>: Sendable {
-    private let value: Mutex<Value>
+    private let value: PosixMutex<Value>
     /// Creates a shared value.
-    public init(_ value: Value) { self.value = Mutex(value) }
+    public init(_ value: Value) { self.value = PosixMutex(value) }
     /// Reads or changes the value under the lock.
     public func withLock<R>(_ body: (inout Value) -> R) -> R { value.withLock { body(&$0) } }
 }
@@ -174,7 +174,7 @@ func processThreads() -> String {
 
 /// A flag threads can share.
 public final class Flag: Sendable {
-    private let value = Mutex(false)
+    private let value = PosixMutex(false)
     /// An unset flag.
     public init() {}
     /// Whether it was set.

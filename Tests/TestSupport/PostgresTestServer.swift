@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import Testing
+import QuiverCore
 
 #if canImport(Glibc)
     import Glibc
@@ -67,11 +67,11 @@ public final class PostgresTestServer: Sendable {
     private let bin: String
     private let data: String
     private let asNobody: Bool
-    private let counter = Mutex(0)
+    private let counter = PosixMutex(0)
 
-    private static let sharedServer = Mutex<PostgresTestServer?>(nil)
+    private static let sharedServer = PosixMutex<PostgresTestServer?>(nil)
     /// Why the shared server did not start, so that every test says so without trying again.
-    private static let sharedFailure = Mutex<String?>(nil)
+    private static let sharedFailure = PosixMutex<String?>(nil)
 
     /// The server shared by this test process, started on first use and stopped at exit.
     ///
@@ -198,7 +198,7 @@ public final class PostgresTestServer: Sendable {
         }
     }
 
-    private let watchdogStarted = Mutex(false)
+    private let watchdogStarted = PosixMutex(false)
 
     /// Stops the server when this process is gone without having stopped it (a crash, a
     /// kill): a shell polls for the process and stops the server, then removes the folder.

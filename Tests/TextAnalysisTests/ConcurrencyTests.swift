@@ -3,6 +3,7 @@ import Synchronization
 import Synthetic
 import Testing
 import TextAnalysis
+import QuiverCore
 
 /// One analyzer used from many threads at once gives what it gives serially.
 @Suite struct ConcurrencyTests {
@@ -17,7 +18,7 @@ import TextAnalysis
         // Eight threads of our own (more than the pool keeps idle, and more than the cores),
         // each analyzing every text, starting at different places.
         let threads = 8
-        let results = Mutex<[[[String]]]>(Array(repeating: [], count: threads))
+        let results = PosixMutex<[[[String]]]>(Array(repeating: [], count: threads))
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             let remaining = Atomic(threads)
             for t in 0..<threads {

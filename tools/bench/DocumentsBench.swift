@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import Ingest
 import PDFParsing
 import Synthetic
+import QuiverCore
 
 /// `quiver-bench documents`: PDF pages per second on all cores (PDFParser, its worker
 /// processes included) against `pdftotext` run over the same files at the same
@@ -45,7 +45,7 @@ struct DocumentsBench: AsyncParsableCommand {
         // weighs on both alike.
         let (quiverSeconds, parsed, referenceSeconds) = await BlockingExecutor.shared.run {
             var best = (quiver: Double.infinity, reference: Double.infinity)
-            let parsed = Mutex(0)
+            let parsed = PosixMutex(0)
             for _ in 0..<rounds {
                 parsed.withLock { $0 = 0 }
                 let t0 = Machine.now()
@@ -83,7 +83,7 @@ struct DocumentsBench: AsyncParsableCommand {
         let bytes = Double(docs.reduce(0) { $0 + $1.count })
         return await BlockingExecutor.shared.run {
             let parser = DOCXParser()
-            let characters = Mutex(0)
+            let characters = PosixMutex(0)
             let t0 = Machine.now()
             DispatchQueue.concurrentPerform(iterations: docs.count) { i in
                 let n = (try? parser.parse(ParseInput(bytes: docs[i], id: "d\(i).docx")))?.documents.first?.text.utf8.count ?? 0
@@ -91,7 +91,7 @@ struct DocumentsBench: AsyncParsableCommand {
             }
             let seconds = Machine.now() - t0
             let t1 = Machine.now()
-            let inflated = Mutex(0)
+            let inflated = PosixMutex(0)
             DispatchQueue.concurrentPerform(iterations: docs.count) { i in
                 let n = (try? ZipArchive(bytes: docs[i]) { $0.hasPrefix("word/") })?.entries.values.reduce(0) { $0 + $1.count } ?? 0
                 inflated.withLock { $0 += n }

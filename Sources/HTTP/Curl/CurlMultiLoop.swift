@@ -1,6 +1,6 @@
 import CCurl
 import Foundation
-import Synchronization
+import QuiverCore
 
 /// Drives async transfers: one curl multi handle on a thread Quiver owns. Callers hand
 /// transfers over through a mutex-guarded inbox and wake the loop; the loop adds them,
@@ -17,8 +17,8 @@ final class CurlMultiLoop: @unchecked Sendable {
     }
 
     private let multi: UnsafeMutableRawPointer
-    private let inbox = Mutex<[Command]>([])
-    private let stopping = Mutex(false)
+    private let inbox = PosixMutex<[Command]>([])
+    private let stopping = PosixMutex(false)
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     /// Returns easy handles for reuse once their transfer is over.
     private let recycle: @Sendable (UnsafeMutableRawPointer) -> Void

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import QuiverCore
 
 /// Sends requests to one endpoint through a retry policy and a circuit breaker shared by
 /// all its calls. Sync and async forms; the sync form sleeps on the calling thread
@@ -20,14 +20,14 @@ public final class ResilientCaller: Sendable {
     public let client: HTTPClient
     /// The retry policy.
     public let policy: RetryPolicy
-    private let breaker: Mutex<CircuitBreaker>
-    private let observers = Mutex<(next: Int, all: [Int: @Sendable (Event) -> Void])>((0, [:]))
+    private let breaker: PosixMutex<CircuitBreaker>
+    private let observers = PosixMutex<(next: Int, all: [Int: @Sendable (Event) -> Void])>((0, [:]))
 
     /// Creates a caller.
     public init(client: HTTPClient, policy: RetryPolicy = RetryPolicy(), breaker: CircuitBreaker = CircuitBreaker()) {
         self.client = client
         self.policy = policy
-        self.breaker = Mutex(breaker)
+        self.breaker = PosixMutex(breaker)
     }
 
     /// Calls `observer` for every attempt's outcome until `removeObserver` with the

@@ -1,11 +1,11 @@
-import Synchronization
+import QuiverCore
 
-/// A value behind a `Mutex`, as a class so closures can share it (a `Mutex` itself cannot
-/// be captured by an escaping closure).
+/// A value behind a lock, shared by closures. A ``PosixMutex`` (not a `Mutex`, so that
+/// ThreadSanitizer sees it); this wrapper keeps `Value` `Sendable` for its callers.
 final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
+    private let mutex: PosixMutex<Value>
 
-    init(_ value: Value) { mutex = Mutex(value) }
+    init(_ value: Value) { mutex = PosixMutex(value) }
 
     func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
         try mutex.withLock { try body(&$0) }

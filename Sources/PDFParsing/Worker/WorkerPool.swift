@@ -1,4 +1,4 @@
-import Synchronization
+import QuiverCore
 
 /// PDF worker processes, started on demand and reused: a parse checks one out (or starts
 /// one), and gives it back when the document was read. A worker that crashed, hung past
@@ -32,7 +32,7 @@ final class WorkerPool: Sendable {
 
     let command: PDFWorkerCommand
     let maxIdle: Int
-    private let idle = Mutex<[WorkerProcess]>([])
+    private let idle = PosixMutex<[WorkerProcess]>([])
 
     init(command: PDFWorkerCommand, maxIdle: Int) {
         self.command = command

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
-import Synchronization
 import VectorStore
+import QuiverCore
 
 /// A small pool of libpq connections: at most `capacity` open at once, opened on demand,
 /// reused, and dropped when broken. A caller holds one connection for one operation (never
@@ -13,7 +13,7 @@ final class ConnectionPool: Sendable {
     let location: String
     let capacity: Int
     private let reconnect: ReconnectPolicy
-    private let idle = Mutex<[PGConnection]>([])
+    private let idle = PosixMutex<[PGConnection]>([])
     private let slots: DispatchSemaphore
 
     init(conninfo: String, location: String, capacity: Int, reconnect: ReconnectPolicy) {

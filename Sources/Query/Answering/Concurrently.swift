@@ -1,6 +1,7 @@
 import Foundation
 import HTTP
 import Synchronization
+import QuiverCore
 
 /// Runs work for many inputs under a concurrency limit, one result per input, in input
 /// order.
@@ -47,7 +48,7 @@ enum Concurrently {
     /// Sync: `min(limit, count)` threads of Quiver's own take inputs in turn; the calling
     /// thread waits.
     static func map<T: Sendable>(_ count: Int, limit: Int, _ body: @escaping @Sendable (Int) throws -> T) -> [Result<T, Error>] {
-        let results = Mutex([Result<T, Error>?](repeating: nil, count: count))
+        let results = PosixMutex([Result<T, Error>?](repeating: nil, count: count))
         let next = Atomic<Int>(0)
         BlockingExecutor.onOwnThreads(max(1, min(limit, count))) { _ in
             while true {

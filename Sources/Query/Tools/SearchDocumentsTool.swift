@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import QuiverCore
 
 /// The built-in `search_documents` tool: a collection's retrieval, with the query, `k`, a
 /// metadata filter and the search mode as arguments, and passages numbered for citation
@@ -81,7 +81,7 @@ enum SearchDocumentsTool {
 /// The passages one answer's searches found, numbered in the order found; safe from the
 /// answer's concurrent tool calls.
 final class SourceLedger: Sendable {
-    private let sources = Mutex<[Citation]>([])
+    private let sources = PosixMutex<[Citation]>([])
 
     /// Numbers `chunks` (a chunk seen before keeps its number) and returns the tool's text:
     /// `[n] reference` then the passage, per chunk, within `budget`.

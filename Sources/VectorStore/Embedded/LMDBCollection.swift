@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import TextAnalysis
+import QuiverCore
 
 /// A collection of the embedded LMDB store: the `VectorCollection` that `Store` holds.
 ///
@@ -33,9 +33,9 @@ public final class LMDBCollection: VectorCollection {
     let ivfTable: Table<UTF8Key>?
     /// The last IVF centroids decoded, reused while the stored generation is the same (a
     /// retrain always stores a new one).
-    let ivfCache = Mutex<IVFCentroids?>(nil)
+    let ivfCache = PosixMutex<IVFCentroids?>(nil)
     /// Blocks whose checksum this handle has verified (with `StoreOptions.verifyChecksums`).
-    let verifiedBlocks = Mutex<Set<UInt64>>([])
+    let verifiedBlocks = PosixMutex<Set<UInt64>>([])
 
     init(store: Store, info: CollectionInfo) throws {
         self.store = store

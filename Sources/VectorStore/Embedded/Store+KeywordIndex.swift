@@ -1,10 +1,10 @@
 import Foundation
-import Synchronization
 import TextAnalysis
+import QuiverCore
 
 /// One analyzer per settings for the process: each holds a pool of stemmers.
 enum AnalyzerCache {
-    private static let analyzers = Mutex<[AnalyzerSettings: TextAnalyzer]>([:])
+    private static let analyzers = PosixMutex<[AnalyzerSettings: TextAnalyzer]>([:])
 
     static func analyzer(_ settings: AnalyzerSettings) throws -> TextAnalyzer {
         if let a = analyzers.withLock({ $0[settings] }) { return a }

@@ -1,7 +1,7 @@
 import CLMDB
 import Foundation
 import Glibc
-import Synchronization
+import QuiverCore
 
 /// Thrown inside a write transaction when the map is full; `write` catches it, grows the
 /// map and runs the transaction again. It never reaches the caller.
@@ -35,7 +35,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// fixed maps), nil when unknown; changed with the map size, under `resizeLock`.
     private var mapStart: UInt?
 
-    private static let registry = Mutex<[String: Weak]>([:])
+    private static let registry = PosixMutex<[String: Weak]>([:])
     private struct Weak { weak var env: LMDBEnvironment? }
 
     /// The open environment of `directory` in this process (`isNew` false), or a newly

@@ -1,13 +1,13 @@
 import Foundation
 import Ingest
-import Synchronization
+import QuiverCore
 
 /// The index command's progress on stderr: a redrawn bar on a terminal, a plain line every
 /// few seconds otherwise.
 final class ProgressBar: Sendable {
     private let terminal = isatty(2) != 0
-    private let lastDraw = Mutex<Double>(0)
-    private let latest = Mutex(IngestProgress())
+    private let lastDraw = PosixMutex<Double>(0)
+    private let latest = PosixMutex(IngestProgress())
     private let label: String
 
     init(label: String) { self.label = label }
