@@ -40,6 +40,12 @@ for kind in "${kinds[@]}"; do
   scratch=.build-asan
   [ "$kind" = thread ] && scratch=.build-tsan
   export QUIVER_SANITIZER="$kind"  # tests that cannot run under a sanitizer skip themselves
+  # Every process's reports go to files (report.PID): a child's (the `quiver` that the
+  # CommandLineTests run) would otherwise land in the stderr the test captured, unseen.
+  reports="$PWD/$scratch/sanitizer-reports"
+  rm -rf "$reports" && mkdir -p "$reports"
+  export TSAN_OPTIONS="${TSAN_OPTIONS%% log_path=*} log_path=$reports/report"
+  export ASAN_OPTIONS="${ASAN_OPTIONS%% log_path=*} log_path=$reports/report"
   start=$(date +%s)
   echo "sanitize: building with --sanitize=$kind in $scratch" >&2
   swift build --build-tests --sanitize="$kind" --scratch-path "$scratch"
@@ -48,7 +54,12 @@ for kind in "${kinds[@]}"; do
   status=0
   swift test --skip-build --sanitize="$kind" --scratch-path "$scratch" ${test_args[@]+"${test_args[@]}"} || status=$?
   done_at=$(date +%s)
-  summary+=("$kind: build $((built - start)) s, tests $((done_at - built)) s, exit $status")
+  found=$(find "$reports" -type f -size +0 | sort)
+  if [ -n "$found" ]; then
+    for f in $found; do echo "sanitize: $f" >&2; cat "$f" >&2; done
+    [ "$status" -ne 0 ] || status=1
+  fi
+  summary+=("$kind: build $((built - start)) s, tests $((done_at - built)) s, exit $status, $(echo "$found" | grep -c . || true) report files")
   if [ "$status" -ne 0 ]; then
     printf 'sanitize: %s\n' "${summary[@]}" >&2
     exit "$status"
