@@ -174,7 +174,7 @@ extension LMDBCollection {
         }
         // The keyword index's segments fold into its term lists: searches read them best.
         if let keywordIndex, keywordIndex.staleReason == nil {
-            try write { txn in try keywordIndex.merge(txn) }
+            try write { txn in try keywordIndex.fold(txn) }
         }
         return try read { txn in try blockViews(txn).count }
     }

@@ -82,7 +82,7 @@ extension Store {
             }
             if !batch.isEmpty { try flush() }
             // Searches read the lists best: fold what the batches left in segments.
-            try index.merge(txn)
+            try index.fold(txn)
         }
         return try collection(name)
     }

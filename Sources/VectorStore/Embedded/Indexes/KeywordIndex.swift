@@ -114,14 +114,29 @@ struct KeywordSegment {
         var hi = termCount
         while lo < hi {
             let mid = (lo + hi) >> 1
-            if Self.less(try self.term(mid), term) { lo = mid + 1 } else { hi = mid }
+            if Self.compare(try self.term(mid), term) < 0 { lo = mid + 1 } else { hi = mid }
         }
-        guard lo < termCount, try self.term(lo).elementsEqual(term) else { return nil }
+        guard lo < termCount, Self.compare(try self.term(lo), term) == 0 else { return nil }
         let e = try entry(lo)
         return (bytes.baseAddress! + e.postingsOffset, e.count)
     }
 
-    static func less(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool { a.lexicographicallyPrecedes(b) }
+    /// Writes a segment's header: the magic, `terms` directory entries, the last row.
+    static func writeHeader(_ o: UnsafeMutableRawBufferPointer, terms: Int, last: UInt64) {
+        o.storeBytes(of: magic.littleEndian, as: UInt32.self)
+        o.storeBytes(of: UInt32(terms).littleEndian, toByteOffset: 4, as: UInt32.self)
+        o.storeBytes(of: last.littleEndian, toByteOffset: 8, as: UInt64.self)
+    }
+
+    /// Writes directory entry `i`: where its term and its postings lie, and how many postings.
+    static func writeEntry(
+        _ o: UnsafeMutableRawBufferPointer, _ i: Int, termOffset: Int, termLength: Int, postingsOffset: Int, count: Int
+    ) {
+        let e = headerBytes + i * entryBytes
+        for (j, v) in [termOffset, termLength, postingsOffset, count].enumerated() {
+            o.storeBytes(of: UInt32(v).littleEndian, toByteOffset: e + j * 4, as: UInt32.self)
+        }
+    }
 
     /// Byte order of two terms (memcmp, then the shorter first).
     @inline(__always)
@@ -205,9 +220,7 @@ struct KeywordSegment {
         var out = [UInt8](repeating: 0, count: directoryEnd + termBytes + postings * Posting.size)
         try out.withUnsafeMutableBytes { o in
             let base = o.baseAddress!
-            o.storeBytes(of: magic.littleEndian, as: UInt32.self)
-            o.storeBytes(of: UInt32(terms).littleEndian, toByteOffset: 4, as: UInt32.self)
-            o.storeBytes(of: last.littleEndian, toByteOffset: 8, as: UInt64.self)
+            writeHeader(o, terms: terms, last: last)
             var i = 0
             var termAt = directoryEnd
             var postingAt = directoryEnd + termBytes
@@ -222,10 +235,8 @@ struct KeywordSegment {
                     }
                 }
                 guard postingAt > start else { return true }
-                let e = headerBytes + i * entryBytes
-                for (j, v) in [termAt, term.count, start, (postingAt - start) / Posting.size].enumerated() {
-                    o.storeBytes(of: UInt32(v).littleEndian, toByteOffset: e + j * 4, as: UInt32.self)
-                }
+                writeEntry(
+                    o, i, termOffset: termAt, termLength: term.count, postingsOffset: start, count: (postingAt - start) / Posting.size)
                 (base + termAt).copyMemory(from: term.baseAddress!, byteCount: term.count)
                 termAt += term.count
                 i += 1
@@ -244,17 +255,13 @@ struct KeywordSegment {
         let postingsStart = directoryEnd + termBytes
         var out = [UInt8](repeating: 0, count: postingsStart + postings.count)
         out.withUnsafeMutableBytes { o in
-            o.storeBytes(of: magic.littleEndian, as: UInt32.self)
-            o.storeBytes(of: UInt32(order.count).littleEndian, toByteOffset: 4, as: UInt32.self)
-            o.storeBytes(of: last.littleEndian, toByteOffset: 8, as: UInt64.self)
+            writeHeader(o, terms: order.count, last: last)
             var termAt = directoryEnd
             for (i, id) in order.enumerated() {
                 let length = terms.length(id)
-                let e = headerBytes + i * entryBytes
-                let values = [termAt, length, postingsStart + first[id] * Posting.size, groups.count(of: id)]
-                for (j, v) in values.enumerated() {
-                    o.storeBytes(of: UInt32(v).littleEndian, toByteOffset: e + j * 4, as: UInt32.self)
-                }
+                writeEntry(
+                    o, i, termOffset: termAt, termLength: length, postingsOffset: postingsStart + first[id] * Posting.size,
+                    count: groups.count(of: id))
                 terms.withTerm(id) { t in
                     if let b = t.baseAddress { (o.baseAddress! + termAt).copyMemory(from: b, byteCount: length) }
                 }
@@ -429,7 +436,7 @@ struct KeywordIndex: SecondaryIndex {
             }
             let total = sizes.reduce(0) { $0 + $1.bytes }
             if sizes.count >= policy.segmentsBeforeFold || total >= policy.bytesBeforeFold {
-                try merge(txn)
+                try fold(txn)
                 return
             }
             let tail = sizes.suffix(policy.mergeFactor)
@@ -476,7 +483,7 @@ struct KeywordIndex: SecondaryIndex {
     /// postings at a time: each round reads the segments afresh, because LMDB may spill
     /// (write out and free) pages this transaction dirtied, a segment's among them, while
     /// the lists are written.
-    func merge(_ txn: Transaction) throws {
+    func fold(_ txn: Transaction) throws {
         var after: [UInt8]? = nil
         var terms: [UInt8] = []  // the round's terms, one after another
         var ranges: [(term: Range<Int>, values: Range<Int>)] = []
