@@ -116,6 +116,30 @@ import QuiverCore
         #expect(try e.embed((0..<10).map { "t\($0)" }).count == 10)
     }
 
+    /// The benchmarks' cheap vectors (`--fast-vectors`): the same for a text whichever
+    /// API and encoding carries them (OpenAI base64, Ollama JSON), different across texts,
+    /// in ±[0.5, 1), and the server's faults still apply to them.
+    @Test func fastVectorsAgreeAcrossEncodingsAndKeepTheFaults() throws {
+        let server = try LoopbackServer(["--fast-vectors", "--dimension", "384"])
+        let openAI = try openAI(server, dimension: 384)
+        let ollama = try OllamaEmbedder(
+            model: "m", dimension: 384, host: server.baseURL.replacingOccurrences(of: "http://", with: ""),
+            caller: ResilientCaller(client: HTTPClient(), policy: Self.fast))
+        let texts = ["lighthouse 1", "lighthouse 2", "é ü 灯台"]
+        let a = try openAI.embed(texts)
+        let b = try ollama.embed(texts)
+        #expect(a == b)
+        #expect(a[0] != a[1] && a[1] != a[2])
+        #expect(a.joined().allSatisfy { abs($0) >= 0.5 && abs($0) < 1 })
+        // Signs vary: about half of each vector's components are negative.
+        #expect(a.allSatisfy { v in (100...284).contains(v.filter { $0 < 0 }.count) })
+
+        try server.control(#"{"faults": [{"wrong_dimension": true}]}"#)
+        let error = #expect(throws: IngestError.self) { try openAI.embed(texts) }
+        #expect(error?.code == .badEmbedding)
+        #expect(error?.expected == "384 components" && error?.actual == "383 components", "\(error?.message ?? "")")
+    }
+
     @Test func circuitBreakerFailsFastAfterRepeatedFailures() throws {
         let server = try LoopbackServer()
         let e = try openAI(server, breaker: CircuitBreaker(threshold: 2, coolDown: .seconds(60)))
