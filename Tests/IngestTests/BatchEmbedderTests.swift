@@ -50,7 +50,7 @@ import Testing
     @Test func rateLimitingHalvesTheLimitAndSuccessRaisesItAgain() throws {
         let server = try LoopbackServer()
         let e = try openAI(server)
-        let control = BatchEmbedder.Control(BatchEmbedder(e, concurrency: 16))
+        let control = BatchEmbedder(e, concurrency: 16).gate()
         defer { control.stop() }
         #expect(control.limit == 16)
         try server.control(

@@ -71,7 +71,7 @@ public struct BatchEmbedder: Sendable {
         _ texts: [String], onBatch: (_ inputs: Range<Int>, _ vectors: [[Float]]?, _ failure: String?) -> Void
     ) async -> BatchEmbedding {
         let ranges = batches(texts)
-        let control = Control(self)
+        let control = gate()
         defer { control.stop() }
         var vectors = [[Float]?](repeating: nil, count: texts.count)
         var failures: [BatchFailure] = []
@@ -112,7 +112,7 @@ public struct BatchEmbedder: Sendable {
     /// calling thread only waits for them (it is never a cooperative-pool wait on a Task).
     public func embed(_ texts: [String]) -> BatchEmbedding {
         let ranges = batches(texts)
-        let control = Control(self)
+        let control = gate()
         defer { control.stop() }
         let state = Locked((next: 0, vectors: [[Float]?](repeating: nil, count: texts.count), failures: [BatchFailure]()))
         let embedder = self.embedder
@@ -162,56 +162,8 @@ public struct BatchEmbedder: Sendable {
         }
     }
 
-    /// The adaptive limit of one run, fed by the embedder's caller, and a gate for the
-    /// synchronous workers.
-    final class Control: Sendable {
-        private let state: Locked<(aimd: AdaptiveConcurrency, active: Int)>
-        private let condition = NSCondition()
-        private let caller: ResilientCaller?
-        private let token: Int?
-
-        init(_ owner: BatchEmbedder) {
-            let state = Locked((aimd: AdaptiveConcurrency(maximum: owner.concurrency), active: 0))
-            self.state = state
-            caller = (owner.embedder as? any HTTPBackedEmbedder)?.caller
-            let condition = self.condition
-            token = caller?.observe { event in
-                condition.lock()
-                defer { condition.unlock() }
-                switch event {
-                case .rateLimited: state.withLock { $0.aimd.recordRateLimited(now: .now) }
-                case .success: state.withLock { $0.aimd.recordSuccess() }
-                case .retrying: return
-                }
-                condition.broadcast()
-            }
-        }
-
-        /// Batches allowed in flight now.
-        var limit: Int { state.withLock { $0.aimd.limit } }
-
-        /// Waits until one more batch may run (synchronous workers).
-        func enter() {
-            condition.lock()
-            defer { condition.unlock() }
-            while !state.withLock({ s in
-                guard s.active < s.aimd.limit else { return false }
-                s.active += 1
-                return true
-            }) {
-                _ = condition.wait(until: Date().addingTimeInterval(0.05))  // a timeout just polls again
-            }
-        }
-
-        func leave() {
-            condition.lock()
-            defer { condition.unlock() }
-            state.withLock { $0.active -= 1 }
-            condition.broadcast()
-        }
-
-        func stop() {
-            if let token { caller?.removeObserver(token) }
-        }
+    /// The adaptive limit of one run, fed by the embedder's caller (when it has one).
+    func gate() -> AdaptiveGate {
+        AdaptiveGate(maximum: concurrency, caller: (embedder as? any HTTPBackedEmbedder)?.caller)
     }
 }
