@@ -11,17 +11,18 @@ enum Concurrently {
         let result: Result<T, Error>
     }
 
-    /// Async: at most `limit` child tasks at once. Cancelling the caller cancels the
-    /// running ones; inputs not started get `QueryError.cancelled`.
+    /// Async: at most `limit` child tasks at once (or `gate.limit` as it is when each one
+    /// starts). Cancelling the caller cancels the running ones; inputs not started get
+    /// `QueryError.cancelled`.
     static func map<T: Sendable>(
-        _ count: Int, limit: Int, _ body: @escaping @Sendable (Int) async throws -> T
+        _ count: Int, limit: Int, gate: AdaptiveGate? = nil, _ body: @escaping @Sendable (Int) async throws -> T
     ) async -> [Result<T, Error>] {
         var results = [Result<T, Error>?](repeating: nil, count: count)
         await withTaskGroup(of: Indexed<T>.self) { group in
             var next = 0
             var running = 0
             while true {
-                while next < count, running < max(1, limit), !Task.isCancelled {
+                while next < count, running < max(1, gate?.limit ?? limit), !Task.isCancelled {
                     let i = next
                     next += 1
                     running += 1
@@ -45,16 +46,20 @@ enum Concurrently {
         error is CancellationError ? QueryError(.cancelled, "cancelled") : error
     }
 
-    /// Sync: `min(limit, count)` threads of Quiver's own take inputs in turn; the calling
-    /// thread waits.
-    static func map<T: Sendable>(_ count: Int, limit: Int, _ body: @escaping @Sendable (Int) throws -> T) -> [Result<T, Error>] {
+    /// Sync: `min(limit, count)` threads of Quiver's own take inputs in turn, each passing
+    /// `gate` first when there is one; the calling thread waits.
+    static func map<T: Sendable>(
+        _ count: Int, limit: Int, gate: AdaptiveGate? = nil, _ body: @escaping @Sendable (Int) throws -> T
+    ) -> [Result<T, Error>] {
         let results = PosixMutex([Result<T, Error>?](repeating: nil, count: count))
         let next = Atomic<Int>(0)
         BlockingExecutor.onOwnThreads(max(1, min(limit, count))) { _ in
             while true {
                 let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
                 guard i < count else { break }
+                gate?.enter()
                 let r = Result { try body(i) }
+                gate?.leave()
                 results.withLock { $0[i] = r }
             }
         }

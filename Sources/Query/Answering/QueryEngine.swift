@@ -69,17 +69,19 @@ public struct QueryEngine: Sendable {
     public var budget: ContextBudget
     /// Completion options.
     public var completion: CompletionOptions
-    /// Most completions (and hooks) in flight at once for a batch.
+    /// Most completions (and hooks) in flight at once for a batch. By default the model's
+    /// `preferredConcurrency` (8 without a model); a batch's completions go lower while
+    /// the model's server answers 429 (`AdaptiveGate`).
     public var concurrency: Int
     /// Sentences of an extractive answer.
     public var extractiveSentences: Int
     /// Rewriter and re-ranker.
     public var hooks: AnswerHooks
 
-    /// Creates an engine.
+    /// Creates an engine. `concurrency` defaults to the model's `preferredConcurrency`.
     public init(
         retriever: Retriever, model: (any LanguageModel)? = nil, template: PromptTemplate = .standard,
-        budget: ContextBudget = .characters(8000), completion: CompletionOptions = CompletionOptions(), concurrency: Int = 8,
+        budget: ContextBudget = .characters(8000), completion: CompletionOptions = CompletionOptions(), concurrency: Int? = nil,
         extractiveSentences: Int = 3, hooks: AnswerHooks = AnswerHooks()
     ) {
         self.retriever = retriever
@@ -87,7 +89,7 @@ public struct QueryEngine: Sendable {
         self.template = template
         self.budget = budget
         self.completion = completion
-        self.concurrency = concurrency
+        self.concurrency = concurrency ?? model?.preferredConcurrency ?? 8
         self.extractiveSentences = extractiveSentences
         self.hooks = hooks
     }
@@ -145,12 +147,14 @@ public struct QueryEngine: Sendable {
     // MARK: Many questions
 
     /// Answers every question: rewrites (concurrently), one batched retrieval, re-ranks,
-    /// then at most `concurrency` completions at once. One result per question, in input
-    /// order; one question's failure does not fail the others. Cancelling the caller
-    /// cancels the requests in flight.
+    /// then at most `concurrency` completions at once (fewer while the server answers
+    /// 429). One result per question, in input order; one question's failure does not
+    /// fail the others. Cancelling the caller cancels the requests in flight.
     public func answer(batch questions: [String], options: RetrievalOptions? = nil) async -> [Result<Answer, Error>] {
         let prepared = await prepare(questions, options: options)
-        return await Concurrently.map(questions.count, limit: concurrency) { i in
+        let gate = model?.completionGate(maximum: concurrency)
+        defer { gate?.stop() }
+        return await Concurrently.map(questions.count, limit: concurrency, gate: gate) { i in
             let (searched, context) = try prepared[i].get()
             return try await complete(question: questions[i], searched: searched, context: context)
         }
@@ -160,7 +164,9 @@ public struct QueryEngine: Sendable {
     /// threads of Quiver's own.
     public func answer(batch questions: [String], options: RetrievalOptions? = nil) -> [Result<Answer, Error>] {
         let prepared = prepare(questions, options: options)
-        return Concurrently.map(questions.count, limit: concurrency) { i in
+        let gate = model?.completionGate(maximum: concurrency)
+        defer { gate?.stop() }
+        return Concurrently.map(questions.count, limit: concurrency, gate: gate) { i in
             let (searched, context) = try prepared[i].get()
             return try completeSync(question: questions[i], searched: searched, context: context)
         }

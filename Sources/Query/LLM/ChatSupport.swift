@@ -218,3 +218,20 @@ enum ChatSupport {
         }
     }
 }
+
+/// A model whose requests go through a `ResilientCaller`: a batch of its completions
+/// follows the server's 429s with an `AdaptiveGate`.
+protocol HTTPBackedModel {
+    /// The model's caller.
+    var caller: ResilientCaller { get }
+}
+
+extension OpenAIChat: HTTPBackedModel {}
+extension OllamaChat: HTTPBackedModel {}
+
+extension LanguageModel {
+    /// A gate for `maximum` completions at once, fed by this model's caller when it has one.
+    func completionGate(maximum: Int) -> AdaptiveGate {
+        AdaptiveGate(maximum: maximum, caller: (self as? any HTTPBackedModel)?.caller)
+    }
+}

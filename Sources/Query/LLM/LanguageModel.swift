@@ -156,6 +156,10 @@ public typealias CompletionDelta = Completion
 public protocol LanguageModel: Sendable {
     /// `provider/model`, for messages and logs.
     var name: String { get }
+    /// How many completions a batch (`QueryEngine.answer(batch:)`, `ToolAnswerer`) runs at
+    /// once unless told otherwise: what the model's server serves well at the same time.
+    /// 8 unless the model says otherwise.
+    var preferredConcurrency: Int { get }
     /// Completes `messages`.
     func complete(_ messages: [ChatMessage], options: CompletionOptions) async throws -> Completion
     /// Completes `messages` on the calling thread.
@@ -167,6 +171,9 @@ public protocol LanguageModel: Sendable {
 }
 
 extension LanguageModel {
+    /// 8 completions at once.
+    public var preferredConcurrency: Int { 8 }
+
     /// Completes `messages` with default options.
     public func complete(_ messages: [ChatMessage]) async throws -> Completion {
         try await complete(messages, options: CompletionOptions())

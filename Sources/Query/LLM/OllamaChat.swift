@@ -15,6 +15,10 @@ public struct OllamaChat: LanguageModel {
     /// Retries and circuit breaker over the shared HTTP client.
     public let caller: ResilientCaller
 
+    /// 4: Ollama runs up to `OLLAMA_NUM_PARALLEL` requests per model at once (4 by
+    /// default when memory allows) and queues the rest, where they would only wait.
+    public var preferredConcurrency: Int { 4 }
+
     /// Creates a client. `host` defaults to `$OLLAMA_HOST`, then `http://127.0.0.1:11434`.
     ///
     /// - Throws: `QueryError.invalidArgument` for a bad URL or an empty model name.

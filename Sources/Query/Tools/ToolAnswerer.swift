@@ -42,7 +42,8 @@ public struct ToolAnswerer: Sendable {
     public var searchBudget: ContextBudget
     /// Most passages one search may return, whatever `k` the model asks for.
     public var maxSearchResults: Int
-    /// Most questions answered at once by `answer(batch:)`.
+    /// Most questions answered at once by `answer(batch:)`; by default the model's
+    /// `preferredConcurrency`.
     public var concurrency: Int
 
     /// The system message by default: search, search again for each part, cite `[n]`.
@@ -57,7 +58,7 @@ public struct ToolAnswerer: Sendable {
         model: any LanguageModel, retriever: Retriever? = nil, tools: [Tool] = [], limits: ToolLimits = ToolLimits(),
         toolErrors: ToolErrorPolicy = .reportToModel, completion: CompletionOptions = CompletionOptions(),
         instructions: String = ToolAnswerer.defaultInstructions, streaming: Bool = false,
-        searchBudget: ContextBudget = .characters(4000), maxSearchResults: Int = 20, concurrency: Int = 8
+        searchBudget: ContextBudget = .characters(4000), maxSearchResults: Int = 20, concurrency: Int? = nil
     ) {
         self.model = model
         self.retriever = retriever
@@ -69,7 +70,7 @@ public struct ToolAnswerer: Sendable {
         self.streaming = streaming
         self.searchBudget = searchBudget
         self.maxSearchResults = maxSearchResults
-        self.concurrency = concurrency
+        self.concurrency = concurrency ?? model.preferredConcurrency
     }
 
     /// The definitions the model is offered: `search_documents` first when there is a

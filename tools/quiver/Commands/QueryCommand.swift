@@ -12,13 +12,14 @@ struct QueryCommand: AsyncParsableCommand, VerboseCommand {
     @Argument(help: "The question (omit with --questions).") var question: String?
     @OptionGroup var ask: AskOptions
     @Option(help: "Answer every line of FILE concurrently; one JSON line per question, in order.") var questions: String?
-    @Option(help: "Completions in flight with --questions.") var concurrency = 8
+    @Option(help: "Completions in flight with --questions (default: the model's: 64 OpenAI-compatible, 4 Ollama, 8 extractive).")
+    var concurrency: Int?
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var verbosity: VerboseOptions
 
     func validate() throws {
         guard (question == nil) != (questions == nil) else { throw ValidationError("give either QUESTION or --questions FILE") }
-        guard concurrency > 0 else { throw ValidationError("--concurrency must be positive") }
+        guard concurrency.map({ $0 > 0 }) ?? true else { throw ValidationError("--concurrency must be positive") }
     }
 
     func run() async throws {
@@ -72,6 +73,8 @@ struct QueryCommand: AsyncParsableCommand, VerboseCommand {
     }
 
     func answerFile(_ file: String) async throws {
+        let engine = try await ask.engine(concurrency: concurrency)
+        let concurrency = engine.concurrency
         try FileDescriptors.ensureAvailable(2 * concurrency, for: "--questions at --concurrency \(concurrency)", perUnit: 2)
         guard let data = FileManager.default.contents(atPath: file) else {
             throw CLIError("cannot read the questions file \(file)", hint: "give a text file with one question per line")
@@ -79,7 +82,6 @@ struct QueryCommand: AsyncParsableCommand, VerboseCommand {
         let lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map {
             $0.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty }
-        let engine = try await ask.engine(concurrency: concurrency)
         let results: [Result<[String: Any], Error>]
         if ask.tools {
             let answerer = try AskOptions.toolAnswerer(engine, maxSteps: ask.maxSteps, concurrency: concurrency)

@@ -34,7 +34,7 @@ struct AskOptions: ParsableArguments {
 
     /// Opens the store and collection and builds the engine with the collection's own
     /// embedder.
-    func engine(concurrency: Int = 8) async throws -> QueryEngine {
+    func engine(concurrency: Int? = nil) async throws -> QueryEngine {
         let store = try storeOptions.open(create: false)
         let target = try await store.collection(collection)
         let embedder = try EmbedderOptions.remembered(target, modelDirectory: modelDir, baseURL: embedderBaseURL)
@@ -50,7 +50,7 @@ struct AskOptions: ParsableArguments {
     /// The tool-calling answerer over `engine`'s retriever and model.
     ///
     /// - Throws: `CLIError` without a language model.
-    static func toolAnswerer(_ engine: QueryEngine, maxSteps: Int, concurrency: Int = 8) throws -> ToolAnswerer {
+    static func toolAnswerer(_ engine: QueryEngine, maxSteps: Int, concurrency: Int? = nil) throws -> ToolAnswerer {
         guard let model = engine.model else {
             throw CLIError("answering with tools needs a language model", hint: "add --llm openai or --llm ollama")
         }
