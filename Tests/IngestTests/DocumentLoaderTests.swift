@@ -220,4 +220,28 @@ import Testing
         let onlyB = DocumentLoader(options: .init(include: ["b-*"])).walk(root).files
         #expect(onlyB == ["b-note.txt"])
     }
+
+    /// A file is read whole however its size compares with the sniffed head (shorter, equal,
+    /// longer, many times longer), and the size limit is exact: at the limit it loads, one
+    /// byte over it is too large.
+    @Test func filesAreReadWholeAndTheSizeLimitIsExact() throws {
+        let dir = TemporaryDirectory()
+        var options = DocumentLoader.Options()
+        options.parsers.sniffLength = 64
+        options.maxFileBytes = 10_000
+        let loader = DocumentLoader(options: options)
+        for size in [1, 63, 64, 65, 128, 4_097, 10_000] {
+            let bytes: [UInt8] = (0..<size).map { i in i % 50 == 49 ? 10 : UInt8(97 + i % 26) }
+            let text = String(decoding: bytes, as: UTF8.self)
+            let path = dir.sub("f\(size).txt")
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let result = loader.load(file: path, id: "f\(size).txt")
+            #expect(result.issues.isEmpty, "\(size): \(result.issues)")
+            #expect(result.documents.map(\.text) == [text], "\(size) bytes")
+        }
+        try String(repeating: "x", count: 10_001).write(toFile: dir.sub("over.txt"), atomically: true, encoding: .utf8)
+        let over = loader.load(file: dir.sub("over.txt"), id: "over.txt")
+        #expect(over.documents.isEmpty)
+        #expect(over.issues == [LoadIssue(path: "over.txt", kind: .tooLarge, detail: "10001 bytes, the limit is 10000")])
+    }
 }

@@ -122,51 +122,63 @@ public struct DocumentLoader: Sendable {
         let id = id ?? path
         var result = Result()
         func issue(_ kind: LoadIssue.Kind, _ detail: String = "") { result.issues.append(LoadIssue(path: id, kind: kind, detail: detail)) }
-        let fm = FileManager.default
-        // The attributes of what a link leads to: its size is what would be read, and since
-        // the walk lists every file, a FIFO (whose read waits for a writer) or a device
-        // (whose read may never end) must be recognised before it is opened.
-        let target = (path as NSString).resolvingSymlinksInPath
-        guard let attributes = try? fm.attributesOfItem(atPath: target) else {
+        // The attributes of what a link leads to (stat follows links): its size is what
+        // would be read, and since the walk lists every file, a FIFO (whose read waits for a
+        // writer) or a device (whose read may never end) must be recognised before it is
+        // opened. One stat, one open, reads: Foundation's attributes and FileHandle cost a
+        // readlink per path component and several stats per file, a fifth of the time of
+        // ingesting a thousand small files.
+        var info = stat()
+        guard stat(path, &info) == 0 else {
             issue(.unreadable, "cannot read its attributes")
             return result
         }
-        guard attributes[.type] as? FileAttributeType == .typeRegular else {
+        guard info.st_mode & S_IFMT == S_IFREG else {
             issue(.unsupported, "not a regular file")
             return result
         }
-        guard let file = FileHandle(forReadingAtPath: path) else {
+        // Non-blocking, and checked again once open: a file swapped for a FIFO in between
+        // is refused, not waited on.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else {
             issue(.unreadable, "cannot read it")
             return result
         }
-        defer { try? file.close() }
+        defer { close(fd) }
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            issue(.unsupported, "not a regular file")
+            return result
+        }
         let registry = options.parsers
-        guard let head = try? file.read(upToCount: registry.sniffLength) ?? Data() else {
+        var bytes: [UInt8] = []
+        guard Self.read(fd, upTo: registry.sniffLength, into: &bytes) else {
             issue(.unreadable, "cannot read it")
             return result
         }
-        var bytes = [UInt8](head)
         let ext = (path as NSString).pathExtension.lowercased()
         guard let parser = registry.parser(fileExtension: ext, prefix: bytes) else {
             issue(.unsupported, ext.isEmpty ? "no parser for this content" : "no parser for .\(ext)")
             return result
         }
-        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        let size = Int(info.st_size)
         guard size <= options.maxFileBytes else {
             issue(.tooLarge, "\(size) bytes, the limit is \(options.maxFileBytes)")
             return result
         }
-        do {
-            bytes += try file.readToEnd() ?? Data()
-        } catch {
+        // To the end, whatever the size said (a file may grow while it is read), but never
+        // past the limit.
+        guard bytes.count < registry.sniffLength || Self.read(fd, upTo: options.maxFileBytes - bytes.count + 1, into: &bytes)
+        else {
             issue(.unreadable, "cannot read it")
+            return result
+        }
+        guard bytes.count <= options.maxFileBytes else {
+            issue(.tooLarge, "over \(options.maxFileBytes) bytes (it grew while it was read)")
             return result
         }
         var base = options.metadata
         base[ChunkSchema.Key.source] = .string(id)
-        if let modified = attributes[.modificationDate] as? Date {
-            base[ChunkSchema.Key.modified] = .int(Int64(modified.timeIntervalSince1970))
-        }
+        base[ChunkSchema.Key.modified] = .int(Int64(info.st_mtim.tv_sec))
         do {
             result = try parser.parse(ParseInput(bytes: bytes, id: id, metadata: base, fileExtension: ext, options: options))
         } catch let stop as LoadIssue {
@@ -180,5 +192,23 @@ public struct DocumentLoader: Sendable {
         result.documents.removeAll { $0.text.unicodeScalars.allSatisfy { $0.properties.isWhitespace } }
         if result.documents.isEmpty { issue(.empty, "no text") }
         return result
+    }
+
+    /// Appends up to `limit` more bytes from `fd` to `bytes`, stopping early at the end of
+    /// the file; false on a read error.
+    static func read(_ fd: Int32, upTo limit: Int, into bytes: inout [UInt8]) -> Bool {
+        var left = limit
+        var chunk = [UInt8](repeating: 0, count: min(max(limit, 1), 1 << 20))
+        while left > 0 {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, min(left, $0.count)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+            left -= n
+        }
+        return true
     }
 }
