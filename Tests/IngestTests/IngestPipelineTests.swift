@@ -23,6 +23,7 @@ import Testing
         var p = IngestPipeline(
             collection: collection, embedder: embedder, splitter: RecursiveSplitter(chunkSize: chunkSize, chunkOverlap: 20))
         p.window = 5  // several windows
+        p.windowBytes = 0  // of exactly 5 documents, however small
         p.documentsPerTransaction = 3
         p.prune = true
         return p
@@ -133,6 +134,7 @@ import Testing
         let (p, _, _) = try loopbackPipeline(server, dir, RecursiveSplitter(chunkSize: 1000))
         var pipeline = p
         pipeline.window = 10
+        pipeline.windowBytes = 0
         pipeline.batchSize = 1
         pipeline.concurrency = 2
         let docs = (0..<200).map { Document(id: "d\($0)", text: "Document number \($0).") }
@@ -179,6 +181,7 @@ import Testing
         var configured = p
         configured.batchSize = 4
         configured.window = 8
+        configured.windowBytes = 0
         let pipeline = configured
         let reports = try await withWatchdog(seconds: 120, "synchronous ingest on the pool", diagnose: statsOf(server)) {
             try await withThrowingTaskGroup(of: IngestReport.self) { group in
@@ -316,6 +319,39 @@ import Testing
         #expect(cached[0] == (try await embedder.embed([paragraphs[0]]))[0])
         #expect(try await p.collection.count() == 8)
     }
+
+    /// Small documents are taken together up to `windowBytes`: 1,000 one-chunk documents
+    /// (given, and as files) fill all 8 embedding requests in flight, where windows of 256
+    /// documents had at most 4 (256 / 64) in flight at a time, each window waiting for the
+    /// last. With `windowBytes` 0 the windows are exactly `window` documents again.
+    @Test func smallDocumentsShareAWindowAndFillTheRequestsInFlight() async throws {
+        let server = try LoopbackServer(["--latency-ms", "150"])
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (p, store, _) = try loopbackPipeline(server, dir, RecursiveSplitter(chunkSize: 1000))
+        #expect(p.window == 256 && p.batchSize == 64 && p.concurrency == 8)
+        let docs = (0..<1000).map { Document(id: "d\($0)", text: "Note \($0) about the harbour light.") }
+        var report = try await p.run(documents: docs)
+        #expect(report.added.count == 1000 && report.chunksWritten == 1000)
+        #expect(try server.stats()["max_in_flight"] == 8)
+
+        let files = TemporaryDirectory()
+        defer { files.remove() }
+        for i in 0..<1000 { try "File \(i) about the fog horn.".write(toFile: files.sub("f\(i).txt"), atomically: false, encoding: .utf8) }
+        try server.reset()
+        report = try await p.run(directory: files.path)
+        #expect(report.added.count == 1000 && report.failed.isEmpty)
+        // The first window is 256 files (4 requests); the rest come in one window.
+        #expect(try server.stats()["max_in_flight"] == 8)
+        #expect(try await store.collection("docs").count() == 2000)
+
+        var exact = p
+        exact.windowBytes = 0
+        try server.reset()
+        _ = try await exact.run(documents: docs.map { Document(id: "e" + $0.id, text: $0.text + " Again.") })
+        #expect(try server.stats()["max_in_flight"] == 4)
+    }
+
 }
 
 /// A pipeline into a fresh store in `dir`, embedding through the loopback server without retries.

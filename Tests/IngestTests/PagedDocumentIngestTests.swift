@@ -37,6 +37,7 @@ struct LinePagesParser: DocumentParser {
         options.parsers.register(LinePagesParser())
         pipeline.loader = DocumentLoader(options: options)
         pipeline.window = 4  // a 10-page file is written in 3 slices
+        pipeline.windowBytes = 0  // windows of exactly `window` documents, however small
         return pipeline
     }
 

@@ -77,7 +77,8 @@ public enum IngestEvent: Sendable {
 /// collection, incrementally: unchanged documents (same content hash, splitter and
 /// embedder) are skipped, changed ones have their chunks replaced in one transaction, and
 /// with `prune` documents whose source vanished are deleted. Work proceeds in windows of
-/// `window` documents, so memory stays bounded however large the corpus.
+/// `window` documents or more (small documents are taken together up to `windowBytes` of
+/// text), so memory stays bounded however large the corpus.
 ///
 /// Chunk records have ids `<document id>#<n>` and metadata: the document's, plus `doc`,
 /// `chunk`, `start`/`end` (byte offsets in the document text) and `doc_version`.
@@ -96,8 +97,15 @@ public struct IngestPipeline: Sendable {
     public var concurrency = 8
     /// Documents per write transaction.
     public var documentsPerTransaction = 32
-    /// Documents loaded, split and embedded together.
+    /// Documents loaded, split and embedded together: at least this many (the first window
+    /// of files exactly this many).
     public var window = 256
+    /// Text per window, for small documents: a window takes more than `window` documents
+    /// (at most 16 times as many) while their text stays under this, so that a thousand
+    /// short notes fill the embedding requests in flight instead of waiting on four windows
+    /// in turn. For files, the next window's count comes from the average size of the
+    /// files so far.
+    public var windowBytes = 8 << 20
     /// Delete documents whose source vanished.
     public var prune = false
     /// Write nothing: the report says what would be added, updated, left unchanged and
@@ -183,18 +191,22 @@ public struct IngestPipeline: Sendable {
             }
         }
         var start = 0
-        var next = sources.isEmpty ? nil : load(0..<min(sources.count, window))
+        var count = min(sources.count, window)
+        var next = sources.isEmpty ? nil : load(0..<count)
+        var loadedBytes = 0
         while let current = next {
-            let count = min(sources.count, start + window) - start
             start += count
             let results = await current.value
-            next = start < sources.count ? load(start..<min(sources.count, start + window)) : nil
+            loadedBytes += results.reduce(0) { $0 + $1.documents.reduce(0) { $0 + $1.text.utf8.count } }
+            let thisCount = count
+            count = min(sources.count - start, filesPerWindow(averageBytes: loadedBytes / max(1, start)))
+            next = start < sources.count ? load(start..<start + count) : nil
             var documents: [Document] = []
             var multiDocument: [(source: String, documents: Set<String>)] = []
             for (i, r) in results.enumerated() {
                 documents += r.documents
                 report.issues += r.issues
-                let source = sources[start - count + i]
+                let source = sources[start - thisCount + i]
                 if !r.documents.isEmpty && (r.documents.count > 1 || r.documents[0].id != source.id) {
                     multiDocument.append((source.id, Set(r.documents.map(\.id))))
                 }
@@ -212,11 +224,11 @@ public struct IngestPipeline: Sendable {
             report.bytes += documents.reduce(0) { $0 + $1.text.utf8.count }
             do {
                 // A file of many documents (a PDF's pages, a JSON Lines file's rows) is
-                // split, embedded and written `window` documents at a time, like the files.
+                // split, embedded and written a window of documents at a time, like the files.
                 var first = 0
                 while first < documents.count {
                     try Task.checkCancellation()
-                    let slice = Array(documents[first..<min(documents.count, first + window)])
+                    let slice = Array(documents[first..<sliceEnd(documents, from: first)])
                     first += slice.count
                     try await ingest(slice, cache: cache, into: &report, progress: &state, callback: timed(progress, started))
                 }
@@ -225,7 +237,7 @@ public struct IngestPipeline: Sendable {
                 _ = await next?.value  // no load left running behind the error
                 throw error
             }
-            state.documents += count
+            state.documents += thisCount
             state.elapsed = Date().timeIntervalSince(started)
             progress?(state)
         }
@@ -234,6 +246,29 @@ public struct IngestPipeline: Sendable {
         }
         report.seconds = Date().timeIntervalSince(started)
         return report
+    }
+
+    /// How many files the next window loads, given their average text so far: `window`,
+    /// or more while they fit in `windowBytes`, at most `16 * window`.
+    func filesPerWindow(averageBytes: Int) -> Int {
+        let window = max(1, self.window)
+        return min(16 * window, max(window, windowBytes / max(1, averageBytes)))
+    }
+
+    /// Where the window of `documents` starting at `first` ends: after `window` documents,
+    /// or later while their text stays under `windowBytes`, at most `16 * window`.
+    func sliceEnd(_ documents: [Document], from first: Int) -> Int {
+        let window = max(1, self.window)
+        var end = min(documents.count, first + window)
+        var bytes = documents[first..<end].reduce(0) { $0 + $1.text.utf8.count }
+        let last = min(documents.count, first + 16 * window)
+        while end < last {
+            let size = documents[end].text.utf8.count
+            guard bytes + size <= windowBytes else { break }
+            bytes += size
+            end += 1
+        }
+        return end
     }
 
     /// Ingests documents given directly (ids chosen by the caller).
@@ -248,7 +283,7 @@ public struct IngestPipeline: Sendable {
         var start = 0
         var seen: Set<String> = []
         while start < documents.count {
-            let window = Array(documents[start..<min(documents.count, start + self.window)])
+            let window = Array(documents[start..<sliceEnd(documents, from: start)])
             start += window.count
             let slice = Self.droppingDuplicates(window, seen: &seen, into: &report)
             try await ingest(slice, cache: cache, into: &report, progress: &state, callback: timed(progress, started))
