@@ -1,7 +1,8 @@
 import Foundation
-import Ingest
 import TestSupport
 import Testing
+
+@testable import Ingest
 
 @Suite struct IngestPipelineTests {
     func corpus() throws -> TemporaryDirectory {
@@ -320,6 +321,37 @@ import Testing
         #expect(try await p.collection.count() == 8)
     }
 
+    /// How many files a window takes: at least `window`, more while their sizes (or the
+    /// average so far) fit in `windowBytes`, never more than 16 windows' worth.
+    @Test func windowsAreSizedByBytes() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let embedder = HashingEmbedder(dimension: 8)
+        let collection = try Store(path: dir.path).openOrCreateCollection("docs", for: embedder)
+        var p = IngestPipeline(collection: collection, embedder: embedder, splitter: RecursiveSplitter())
+        p.window = 4
+        p.windowBytes = 8 << 20
+        let mib = 1 << 20
+        #expect(p.filesInWindow(from: 0, of: 100, sizes: Array(repeating: 100, count: 100), averageBytes: nil) == 64)
+        #expect(p.filesInWindow(from: 90, of: 100, sizes: Array(repeating: 100, count: 100), averageBytes: nil) == 10)
+        #expect(p.filesInWindow(from: 0, of: 100, sizes: Array(repeating: mib, count: 100), averageBytes: nil) == 8)
+        #expect(p.filesInWindow(from: 0, of: 100, sizes: Array(repeating: 3 * mib, count: 100), averageBytes: nil) == 4)
+        let oneBigThenSmall = [5 * mib, 0, 0, 0, 4 * mib] + Array(repeating: 0, count: 95)
+        #expect(p.filesInWindow(from: 0, of: 100, sizes: oneBigThenSmall, averageBytes: nil) == 4)
+        #expect(p.filesInWindow(from: 0, of: 100, sizes: [Int]?.none, averageBytes: nil) == 4)
+        #expect(p.filesInWindow(from: 4, of: 100, sizes: nil, averageBytes: 2 * mib) == 4)
+        #expect(p.filesInWindow(from: 4, of: 100, sizes: nil, averageBytes: mib) == 8)
+        #expect(p.filesInWindow(from: 4, of: 100, sizes: nil, averageBytes: 10) == 64)
+        #expect(p.filesInWindow(from: 98, of: 100, sizes: nil, averageBytes: 10) == 2)
+        p.windowBytes = 0
+        #expect(p.filesInWindow(from: 0, of: 100, sizes: Array(repeating: 1, count: 100), averageBytes: nil) == 4)
+        let docs = (0..<100).map { i in Document(id: "\(i)", text: String(repeating: "x", count: i == 50 ? 9 * mib : 10)) }
+        p.windowBytes = 8 << 20
+        #expect(p.sliceEnd(docs, from: 0) == 50)  // 50 small ones; the 9 MiB one does not fit
+        #expect(p.sliceEnd(docs, from: 48) == 52)  // at least `window`, even past the bytes
+        #expect(p.sliceEnd(docs, from: 51) == 100)
+    }
+
     /// Small documents are taken together up to `windowBytes`: 1,000 one-chunk documents
     /// (given, and as files) fill all 8 embedding requests in flight, where windows of 256
     /// documents had at most 4 (256 / 64) in flight at a time, each window waiting for the
@@ -341,7 +373,7 @@ import Testing
         try server.reset()
         report = try await p.run(directory: files.path)
         #expect(report.added.count == 1000 && report.failed.isEmpty)
-        // The first window is 256 files (4 requests); the rest come in one window.
+        // The walk measured the files: all 1,000 fit one window.
         #expect(try server.stats()["max_in_flight"] == 8)
         #expect(try await store.collection("docs").count() == 2000)
 

@@ -19,6 +19,13 @@ extension DocumentLoader {
     /// own path is reported `.symlinkLoop`; a link to a folder walked elsewhere is passed
     /// over silently.
     public func walk(_ root: String) -> (files: [String], issues: [LoadIssue]) {
+        let (files, issues) = measuredWalk(root)
+        return (files.map(\.path), issues)
+    }
+
+    /// `walk(_:)` with each file's size in bytes as the walk saw it (of a link's target for
+    /// a link): what the ingest pipeline sizes its windows by.
+    func measuredWalk(_ root: String) -> (files: [(path: String, bytes: Int)], issues: [LoadIssue]) {
         var walk = Walk(root: root, loader: self)
         return walk.run()
     }
@@ -36,6 +43,7 @@ private struct Entry {
 
     var identity: FileIdentity
     var kind: Kind
+    var bytes: Int
 
     /// What `path` is (with `following` false, a link is itself: `lstat`), or nil when it
     /// cannot be read.
@@ -43,6 +51,7 @@ private struct Entry {
         var st = stat()
         guard (following ? stat(path, &st) : lstat(path, &st)) == 0 else { return nil }
         identity = FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        bytes = Int(st.st_size)
         switch st.st_mode & S_IFMT {
         case S_IFDIR: kind = .directory
         case S_IFLNK: kind = .link
@@ -58,7 +67,7 @@ private struct Walk {
 
     let root: String
     let loader: DocumentLoader
-    var files: [String] = []
+    var files: [(path: String, bytes: Int)] = []
     var issues: [LoadIssue] = []
     var folders: Set<FileIdentity> = []
     var taken: Set<FileIdentity> = []
@@ -74,7 +83,7 @@ private struct Walk {
         relative.isEmpty ? root : (root as NSString).appendingPathComponent(relative)
     }
 
-    mutating func run() -> (files: [String], issues: [LoadIssue]) {
+    mutating func run() -> (files: [(path: String, bytes: Int)], issues: [LoadIssue]) {
         guard let entry = Entry(root, following: true) else {
             issues.append(LoadIssue(path: root, kind: .unreadable, detail: "cannot list the directory"))
             return ([], issues)
@@ -93,10 +102,10 @@ private struct Walk {
             if target.kind == .directory {
                 enter(relative, target.identity, ancestors: ancestors)
             } else {
-                take(relative, target.identity)
+                take(relative, target)
             }
         }
-        return (files.sorted(), issues)
+        return (files.sorted { $0.path < $1.path }, issues)
     }
 
     /// Walks the folder `relative` unless it is on its own path (a loop) or was walked.
@@ -122,14 +131,14 @@ private struct Walk {
             switch entry.kind {
             case .link: links.append((child, chain))
             case .directory: enter(child, entry.identity, ancestors: chain)
-            case .other: take(child, entry.identity)
+            case .other: take(child, entry)
             }
         }
     }
 
     /// Lists the file `relative` if the globs select it and no other path took it.
-    mutating func take(_ relative: String, _ identity: FileIdentity) {
-        guard loader.selected(relative), taken.insert(identity).inserted else { return }
-        files.append(relative)
+    mutating func take(_ relative: String, _ entry: Entry) {
+        guard loader.selected(relative), taken.insert(entry.identity).inserted else { return }
+        files.append((relative, entry.bytes))
     }
 }

@@ -132,9 +132,10 @@ public struct IngestPipeline: Sendable {
     /// Ingests every file under `root`; document ids are paths relative to it. Files no
     /// parser takes are in the report's `issues` as `.unsupported`: not failures.
     public func run(directory root: String, progress: (@Sendable (IngestProgress) -> Void)? = nil) async throws -> IngestReport {
-        let (files, issues) = loader.walk(root)
-        let sources = files.map { (path: (root as NSString).appendingPathComponent($0), id: $0) }
-        return try await run(sources: sources, issues: issues, root: root, pruneWithin: nil, progress: progress)
+        let (files, issues) = loader.measuredWalk(root)
+        let sources = files.map { (path: (root as NSString).appendingPathComponent($0.path), id: $0.path) }
+        return try await run(
+            sources: sources, sizes: files.map(\.bytes), issues: issues, root: root, pruneWithin: nil, progress: progress)
     }
 
     /// Ingests the given files; document ids are their paths relative to `root` when
@@ -147,14 +148,15 @@ public struct IngestPipeline: Sendable {
         let sources = files.map { path in
             (path: path, id: base.flatMap { path.hasPrefix($0) ? String(path.dropFirst($0.count)) : nil } ?? path)
         }
-        return try await run(sources: sources, issues: [], root: nil, pruneWithin: Set(sources.map(\.id)), progress: progress)
+        return try await run(
+            sources: sources, sizes: nil, issues: [], root: nil, pruneWithin: Set(sources.map(\.id)), progress: progress)
     }
 
     /// Loads and ingests `sources` window by window, loading the next window (on all
     /// cores, off the cooperative pool) while the current one is split, embedded and
-    /// written.
+    /// written. `sizes` (the files' bytes, when the walk measured them) size the windows.
     private func run(
-        sources: [(path: String, id: String)], issues: [LoadIssue], root: String?, pruneWithin: Set<String>?,
+        sources: [(path: String, id: String)], sizes: [Int]?, issues: [LoadIssue], root: String?, pruneWithin: Set<String>?,
         progress: (@Sendable (IngestProgress) -> Void)?
     ) async throws -> IngestReport {
         try FileDescriptors.ensureAvailable(2 * concurrency, for: "an ingest at concurrency \(concurrency)", perUnit: 2)
@@ -191,7 +193,7 @@ public struct IngestPipeline: Sendable {
             }
         }
         var start = 0
-        var count = min(sources.count, window)
+        var count = filesInWindow(from: 0, of: sources.count, sizes: sizes, averageBytes: nil)
         var next = sources.isEmpty ? nil : load(0..<count)
         var loadedBytes = 0
         while let current = next {
@@ -199,7 +201,7 @@ public struct IngestPipeline: Sendable {
             let results = await current.value
             loadedBytes += results.reduce(0) { $0 + $1.documents.reduce(0) { $0 + $1.text.utf8.count } }
             let thisCount = count
-            count = min(sources.count - start, filesPerWindow(averageBytes: loadedBytes / max(1, start)))
+            count = filesInWindow(from: start, of: sources.count, sizes: sizes, averageBytes: loadedBytes / max(1, start))
             next = start < sources.count ? load(start..<start + count) : nil
             var documents: [Document] = []
             var multiDocument: [(source: String, documents: Set<String>)] = []
@@ -248,11 +250,23 @@ public struct IngestPipeline: Sendable {
         return report
     }
 
-    /// How many files the next window loads, given their average text so far: `window`,
-    /// or more while they fit in `windowBytes`, at most `16 * window`.
-    func filesPerWindow(averageBytes: Int) -> Int {
+    /// How many files the window starting at `start` loads: `window`, or more while they
+    /// fit in `windowBytes` (by their sizes when known, else by the average text of the
+    /// files so far; the first window without sizes is `window`), at most `16 * window`.
+    func filesInWindow(from start: Int, of total: Int, sizes: [Int]?, averageBytes: Int?) -> Int {
         let window = max(1, self.window)
-        return min(16 * window, max(window, windowBytes / max(1, averageBytes)))
+        let most = min(total - start, 16 * window)
+        if let sizes {
+            var count = min(most, window)
+            var bytes = sizes[start..<start + count].reduce(0, +)
+            while count < most, bytes + sizes[start + count] <= windowBytes {
+                bytes += sizes[start + count]
+                count += 1
+            }
+            return count
+        }
+        guard let averageBytes else { return min(most, window) }
+        return min(most, max(window, windowBytes / max(1, averageBytes)))
     }
 
     /// Where the window of `documents` starting at `first` ends: after `window` documents,
