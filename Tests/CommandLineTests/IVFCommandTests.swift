@@ -33,4 +33,31 @@ import Testing
         let many = try runProduct(["reindex", "--ivf", "--lists", "41", "--store", store])
         #expect(many.status != 0 && many.err.contains("40 vectors"), "\(many.err)")
     }
+
+    /// `quiver index` retrains the IVF index when a run leaves it out of date: 40 vectors
+    /// trained into 4 lists, then 160 more documents (the collection grew 5×) are indexed,
+    /// and the run says it retrained, for lists of the new size. A run that leaves the
+    /// index balanced says nothing of it.
+    @Test func indexRetrainsTheIVFIndexWhenTheCollectionOutgrowsIt() throws {
+        let dir = TemporaryDirectory("quiver-ivf-retrain")
+        defer { dir.remove() }
+        let store = dir.sub("store")
+        #expect(try runProduct(["index", CommandLineQueryTests.data, "--store", store, "--embedder", "hash"]).status == 0)
+        #expect(try runProduct(["reindex", "--ivf", "--lists", "4", "--store", store]).status == 0)
+        let more = dir.sub("more")
+        try FileManager.default.createDirectory(atPath: more, withIntermediateDirectories: true)
+        for i in 0..<160 {
+            try "Note \(i): the keeper of light \(i) logged fog, wind and tides.".write(
+                toFile: more + "/n\(i).txt", atomically: false, encoding: .utf8)
+        }
+        let grown = try runProduct(["index", more, "--store", store])
+        #expect(grown.status == 0, "\(grown.err)")
+        #expect(grown.err.contains("retrained the IVF index (the collection grew from 40 to 200 vectors): 14 lists"), "\(grown.err)")
+        let stats = try runProduct(["stats", "--store", store])
+        #expect(stats.out.contains("IVF index (14 lists"), "\(stats.out)")
+        try "One more note about the lantern.".write(toFile: more + "/extra.txt", atomically: false, encoding: .utf8)
+        let again = try runProduct(["index", more, "--store", store])
+        #expect(again.status == 0 && !again.err.contains("retrained"), "\(again.err)")
+        #expect(try runProduct(["check", "--store", store]).status == 0)
+    }
 }

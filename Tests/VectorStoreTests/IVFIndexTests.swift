@@ -217,6 +217,49 @@ import TestSupport
     }
 
     /// The async forms build, report and drop the index off the cooperative pool.
+    /// `retrainIVFIfNeeded` does nothing to a balanced index; after a burst of vectors all
+    /// near one centre (one list holds far more than 4× the mean) it retrains with the same
+    /// lists and nprobe, the lists balance again and searches stay exact with every list
+    /// probed; after the collection grows 4× it retrains with lists for the new size.
+    @Test func aDriftedIndexIsRetrainedOnlyWhenNeeded() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var (store, c, records, centers) = try Self.indexed(dir, 1000, seed: 3, lists: 10, nprobe: 3)
+        #expect(try store.retrainIVFIfNeeded(of: "c") == nil)
+        #expect(try c.ivfStatus()?.generation == 1)
+
+        var noise = SeededGenerator(seed: 8)
+        let burst = (0..<1500).map { i in
+            Record(id: "hot\(i)", vector: zip(centers[0], noise.vector(Self.dim)).map { $0 + 0.35 * $1 }, metadata: ["bucket": .int(0)])
+        }
+        try c.upsert(burst)
+        let drifted = try #require(try c.ivfStatus())
+        #expect(drifted.needsRetrain && Double(drifted.largestList) > 4 * drifted.meanList, "\(drifted)")
+        let reason = try #require(try store.retrainIVFIfNeeded(of: "c"))
+        #expect(reason.generation == 1 && reason.largestList == drifted.largestList)
+        c = try store.collection("c")
+        let balanced = try #require(try c.ivfStatus())
+        #expect(balanced.generation == 2 && balanced.lists == 10 && balanced.nprobe == 3, "\(balanced)")
+        #expect(balanced.rowsOutsideLists == 0 && balanced.liveRows == 2500)
+        #expect(Double(balanced.largestList) < Double(drifted.largestList), "\(balanced) after \(drifted)")
+        var ref = BruteForce(metric: .cosine)
+        ref.upsert(records + burst)
+        let queries = Self.queries(centers, 20, seed: 9)
+        var all = SearchRequest(queries: queries, k: 10)
+        all.nprobe = 10
+        #expect(try Self.recall(c, ref, queries, request: all) == 1)
+
+        // Grown 4× since that training: lists for the new size (√10,000 = 100), default nprobe.
+        let (more, _) = Self.records(7500, from: 5000, seed: 4)
+        try c.upsert(more)
+        let grown = try #require(try store.retrainIVFIfNeeded(of: "c"))
+        #expect(grown.liveRows == 10_000 && grown.trainedRows == 2500)
+        let after = try #require(try store.collection("c").ivfStatus())
+        #expect(after.lists == 100 && after.nprobe == IVFSettings.defaultNprobe(lists: 100) && after.generation == 3, "\(after)")
+        #expect(!after.needsRetrain)
+        #expect(try store.check().isHealthy)
+    }
+
     @Test func asyncFormsBuildAndDrop() async throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
@@ -227,6 +270,10 @@ import TestSupport
         let status = try await built.ivfStatus()
         #expect(status?.lists == 10 && status?.nprobe == 2 && status?.liveRows == 500)
         #expect(try await built.search(SearchRequest(queries: [Self.records(1, seed: 22).records[0].vector], k: 5)).plan.access == "ivf")
+        #expect(try await store.retrainIVFIfNeeded(of: "c") == nil)  // balanced: nothing to do
+        try await store.collection("c").upsert(Self.records(1500, from: 500, seed: 23).records)  // grown 4×
+        #expect(try await store.retrainIVFIfNeeded(of: "c")?.liveRows == 2000)
+        #expect(try await store.collection("c").ivfStatus()?.generation == 2)
         #expect(try await store.dropIVFIndex(of: "c"))
         #expect(try await store.dropIVFIndex(of: "c") == false)
     }

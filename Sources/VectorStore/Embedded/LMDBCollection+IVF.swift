@@ -9,6 +9,9 @@ public enum IVFSettings {
     public static let nprobeKey = "ivf.nprobe"
     /// Configuration key holding the live rows the centroids were trained for.
     public static let trainedKey = "ivf.trained"
+    /// Configuration key holding the largest list over the mean list right after the last
+    /// build (how even k-means could make the lists of these vectors).
+    public static let balanceKey = "ivf.balance"
 
     /// Lists for `rows` vectors when none are asked for: about √rows.
     public static func defaultLists(rows: Int) -> Int { max(1, Int(Double(rows).squareRoot().rounded())) }
@@ -39,15 +42,24 @@ public struct IVFStatus: Sendable, Hashable {
     /// Live rows in no list (written before the index, or by an interrupted retrain):
     /// every search scans them.
     public var rowsOutsideLists: Int
+    /// The largest list over the mean right after the last build (nil: not recorded, or
+    /// the build was interrupted).
+    public var trainedBalance: Double?
+
+    /// The largest list over the mean now.
+    public var balance: Double { Double(largestList) / max(1, meanList) }
 
     /// Mean live rows per list.
     public var meanList: Double { lists == 0 ? 0 : Double(liveRows - rowsOutsideLists) / Double(lists) }
 
     /// True when the lists drifted out of balance (the largest holds more than 4× the
-    /// mean), the collection grew 4× since training, or rows sit outside the lists: a
-    /// retrain (`Store.buildIVFIndex`) would make searches faster.
+    /// mean, and twice the share it had right after the last build: vectors that k-means
+    /// cannot spread evenly do not call for a retrain after every write), the collection
+    /// grew 4× since training, or rows sit outside the lists: a retrain
+    /// (`Store.buildIVFIndex`) would make searches faster.
     public var needsRetrain: Bool {
-        Double(largestList) > 4 * max(1, meanList) || liveRows >= 4 * max(1, trainedRows) || rowsOutsideLists > 0
+        let drifted = balance > 4 && balance > 2 * (trainedBalance ?? 0)
+        return drifted || liveRows >= 4 * max(1, trainedRows) || rowsOutsideLists > 0
     }
 }
 
@@ -106,7 +118,8 @@ extension LMDBCollection {
             let trained = Int(info.configuration[IVFSettings.trainedKey] ?? "") ?? live
             return IVFStatus(
                 lists: model.lists, generation: Int(model.generation), nprobe: defaultNprobe(lists: model.lists), trainedRows: trained,
-                liveRows: live, largestList: sizes.max() ?? 0, rowsOutsideLists: outside)
+                liveRows: live, largestList: sizes.max() ?? 0, rowsOutsideLists: outside,
+                trainedBalance: info.configuration[IVFSettings.balanceKey].flatMap(Double.init))
         }
     }
 

@@ -79,11 +79,22 @@ extension Store {
             settings.configuration[IVFSettings.listsKey] = String(k)
             settings.configuration[IVFSettings.nprobeKey] = String(nprobe ?? IVFSettings.defaultNprobe(lists: k))
             settings.configuration[IVFSettings.trainedKey] = String(sample.live)
+            settings.configuration[IVFSettings.balanceKey] = nil  // recorded once every row is in its list
             try collectionsDB.put(txn, name, bytes: try Self.encodeInfo(CollectionInfo(name: name, settings: settings, cid: info.cid)))
             try raiseVersion(to: Format.ivfVersion, txn)
         }
-        let after = try collection(name)
+        var after = try collection(name)
         _ = try after.moveIntoLists(chunkRows: max(1, chunkRows), stopAfterChunks: stopAfterChunks) { progress?($0, $1, "assign") }
+        if stopAfterChunks == nil, let status = try after.ivfStatus(), status.rowsOutsideLists == 0 {
+            try env.write { txn in
+                let now = try self.info(named: name, txn)
+                guard now.cid == info.cid, now.configuration[IVFSettings.listsKey] != nil else { return }
+                var settings = now.settings
+                settings.configuration[IVFSettings.balanceKey] = String(format: "%.3f", status.balance)
+                try collectionsDB.put(txn, name, bytes: try Self.encodeInfo(CollectionInfo(name: name, settings: settings, cid: info.cid)))
+            }
+            after = try collection(name)
+        }
         return after
     }
 
@@ -91,6 +102,34 @@ extension Store {
     @discardableResult
     public func buildIVFIndex(of name: String, lists: Int? = nil, nprobe: Int? = nil) async throws -> LMDBCollection {
         try await run(on: writeQueue) { try self.buildIVFIndex(of: name, lists: lists, nprobe: nprobe) }
+    }
+
+    /// Retrains a collection's IVF index when `ivfStatus().needsRetrain` says it drifted:
+    /// the largest list holds more than 4× the mean, the collection grew 4× since training,
+    /// or rows sit outside the lists. A collection that grew gets lists for its new size
+    /// (about √N) and their default `nprobe`; otherwise it keeps its lists and `nprobe`.
+    /// Like `buildIVFIndex`, readers are never blocked and a retrain killed mid-way leaves a
+    /// usable index. `quiver index` calls this after every run.
+    ///
+    /// - Returns: the status that called for the retrain, or nil when none was needed (or
+    ///   the collection has no IVF index).
+    /// - Throws: `.collectionNotFound`; what `buildIVFIndex` throws.
+    @discardableResult
+    public func retrainIVFIfNeeded(of name: String, progress: ((Int, Int, String) -> Void)? = nil) throws -> IVFStatus? {
+        let current = try collection(name)
+        guard let status = try current.ivfStatus(), status.needsRetrain else { return nil }
+        let grew = status.liveRows >= 4 * max(1, status.trainedRows)
+        let lists = grew ? IVFSettings.defaultLists(rows: status.liveRows) : status.lists
+        guard status.liveRows >= lists else { return nil }  // shrank below its lists: nothing better to train
+        try buildIVFIndex(
+            of: name, lists: lists, nprobe: grew ? nil : status.nprobe, chunkRows: 1 << 18, stopAfterChunks: nil, progress: progress)
+        return status
+    }
+
+    /// `retrainIVFIfNeeded(of:)` on the store's writer queue.
+    @discardableResult
+    public func retrainIVFIfNeeded(of name: String) async throws -> IVFStatus? {
+        try await run(on: writeQueue) { try self.retrainIVFIfNeeded(of: name) }
     }
 
     /// Removes a collection's IVF index, on the store's writer queue.
@@ -111,7 +150,9 @@ extension Store {
                 try Table<UTF8Key>(dbi: dbi).delete(txn, Format.IVFTable.centroidsKey)
             }
             var settings = old.settings
-            for key in [IVFSettings.listsKey, IVFSettings.nprobeKey, IVFSettings.trainedKey] { settings.configuration[key] = nil }
+            for key in [IVFSettings.listsKey, IVFSettings.nprobeKey, IVFSettings.trainedKey, IVFSettings.balanceKey] {
+                settings.configuration[key] = nil
+            }
             try collectionsDB.put(txn, name, bytes: try Self.encodeInfo(CollectionInfo(name: name, settings: settings, cid: old.cid)))
             return true
         }

@@ -84,7 +84,36 @@ struct Index: AsyncParsableCommand, VerboseCommand {
                 try store.buildKeywordIndex(of: name, analyzer: settings, fields: fields) { progress.update($0, $1) }
             }
         }
-        try report(try await ingest(try pipeline(target, embedder), started: Date()))
+        let total = try await ingest(try pipeline(target, embedder), started: Date())
+        if let store = store as? Store, target.info.configuration[IVFSettings.listsKey] != nil, total.chunksWritten > 0 {
+            try await retrainIVF(store)
+        }
+        try report(total)
+    }
+
+    /// Retrains the collection's IVF index if this run left its lists out of balance (or
+    /// the collection grew 4× since it was trained), saying so and showing progress on
+    /// standard error.
+    func retrainIVF(_ store: Store) async throws {
+        let name = collection
+        let terminal = isatty(2) != 0
+        let retrained = try await BlockingExecutor.shared.run {
+            try store.retrainIVFIfNeeded(of: name) { done, total, phase in
+                let line = "retraining the IVF index: \(phase == "train" ? "k-means iteration" : "vectors assigned") \(done)/\(total)"
+                if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8)) }
+            }
+        }
+        guard let before = retrained else { return }
+        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        let after = try await store.collection(name).ivfStatus()
+        let why =
+            before.liveRows >= 4 * max(1, before.trainedRows)
+            ? "the collection grew from \(before.trainedRows) to \(before.liveRows) vectors"
+            : before.rowsOutsideLists > 0
+                ? "\(before.rowsOutsideLists) vectors were in no list"
+                : String(format: "its largest list held %.1f× the mean", before.balance)
+        let now = after.map { "\($0.lists) lists, largest \($0.largestList), nprobe \($0.nprobe)" } ?? "rebuilt"
+        FileHandle.standardError.write(Data("note: retrained the IVF index (\(why)): \(now)\n".utf8))
     }
 
     /// The splitter the flags name (the token splitter counts in `embedder`'s tokens when
