@@ -1,0 +1,222 @@
+import VectorStore
+
+extension PostgresCollection {
+    /// Distinct scoring terms a keyword query uses at most; the others are dropped (the
+    /// plan counts them), required terms never. The embedded store's limit.
+    static let maxQueryTerms = 1024
+
+    /// Rows fetched at a time while phrases are checked in Swift.
+    static let phraseFetch = 256
+
+    /// A keyword or hybrid search in one snapshot (a REPEATABLE READ transaction): each
+    /// query's text is parsed with the collection's analyzer (in Swift, as the embedded
+    /// store parses it) and ranked by BM25 in SQL over the query terms' postings only; a
+    /// hybrid search also ranks the query vectors (exactly, or through the HNSW index on an
+    /// approximate handle) and fuses the two rankings with `Fusion.fuse`, as the embedded
+    /// store does. The filter applies to both.
+    func runTextSearch(_ request: SearchRequest) throws -> SearchResponse {
+        try request.bm25.validate()
+        guard let keywordIndex else {
+            throw StoreError(
+                .invalidArgument,
+                "collection \"\(info.name)\" has no keyword index; build one with `quiver reindex --keyword` "
+                    + "(PostgresDatabase.buildKeywordIndex), or search in dense mode",
+                collection: info.name)
+        }
+        let analyzer = try keywordIndex.usableAnalyzer(info.name)
+        let hybrid = request.mode == .hybrid
+        if hybrid { try BackendChecks.checkQueries(request.queries, info: info) }
+        guard !request.texts.isEmpty else { return SearchResponse(hits: [], plan: SearchPlan(access: request.mode.rawValue)) }
+        let parsed = request.texts.map { KeywordQuery.parse($0, analyzer: analyzer) }
+        let k = request.k
+        let pool = hybrid ? max(request.fusionCandidates ?? max(k, 100), k) : k
+        // A hybrid search with operators filters the dense candidates by their text.
+        let fields: SearchHit.Fields = hybrid ? .all : request.fields
+        let queries = request.queries.map { info.metric == .cosine ? Self.unit($0) : $0 }
+        return try run { conn in
+            try conn.transaction(readOnly: true, snapshot: true) {
+                var figures = PostgresKeywordFigures()
+                let keywordHits = try parsed.map {
+                    try keywordTop(
+                        $0, k: pool, filter: request.filter, bm25: request.bm25, fields: fields, index: keywordIndex, conn, &figures)
+                }
+                var matches: Int?
+                if let filter = request.filter {
+                    var p = SQLParameters()
+                    let condition = SQLFilter.condition(filter, &p)
+                    matches = Int(try conn.exec("SELECT count(*) FROM \(table) WHERE \(condition)", p.values).string(0, 0) ?? "0")
+                }
+                let keywordPlan = SearchPlan(access: SearchMode.keyword.rawValue, figures: figures.figures(filterMatches: matches))
+                guard hybrid else { return SearchResponse(hits: keywordHits, plan: keywordPlan) }
+                let dense: SearchResponse
+                switch searchMethod {
+                case .exact: dense = try exactSearch(on: conn, queries, k: pool, filter: request.filter)
+                case .hnsw(let ef): dense = try indexSearch(on: conn, queries, k: pool, filter: request.filter, efSearch: ef)
+                }
+                // `+term`, `-term` and phrases constrain the dense candidates too (their text, as the embedded store checks).
+                let denseHits = zip(parsed, dense.hits).map { q, hits in
+                    q.hasConstraints ? hits.filter { q.isSatisfied(by: analyzer.termsWithPositions($0.text)) } : hits
+                }
+                let fused = zip(denseHits, keywordHits).map {
+                    request.fusion.fuse(dense: $0, keyword: $1, metric: info.metric, k: k).map { $0.keeping(request.fields) }
+                }
+                let plan = SearchPlan(
+                    access: SearchMode.hybrid.rawValue, figures: request.fusion.planFigures(candidates: pool),
+                    parts: [dense.plan, keywordPlan])
+                return SearchResponse(hits: fused, plan: plan)
+            }
+        }
+    }
+
+    /// The top `k` hits of one keyword query by BM25, best first (equal scores by id), on
+    /// `conn` inside the search's transaction.
+    ///
+    /// One statement: the query terms' document frequencies (a count over each term's
+    /// index range), then their postings only, summed per record into BM25 scores with the
+    /// collection statistics; records missing a required term or holding an excluded one
+    /// are dropped in SQL; the filter is joined before the cut to `k`. Phrases need
+    /// positions, which the index does not store: the ranked rows are then read through a
+    /// cursor a batch at a time and their texts analyzed again, until `k` hold.
+    /// Every value is a bound parameter.
+    func keywordTop(
+        _ query: KeywordQuery, k: Int, filter: Filter?, bm25: BM25Parameters, fields: SearchHit.Fields, index: PostgresKeywordIndex,
+        _ conn: PGConnection, _ figures: inout PostgresKeywordFigures
+    ) throws -> [SearchHit] {
+        guard !query.isEmpty else { return [] }
+        var weightOf: [String: Double] = [:]
+        var order: [String] = []
+        for t in query.should + query.must + query.phrases.flatMap(\.terms) {
+            if weightOf[t] == nil { order.append(t) }
+            weightOf[t, default: 0] += 1
+        }
+        if order.count > Self.maxQueryTerms {
+            // A pasted page as a query: its first terms, all the required ones.
+            let keep = Set(order.prefix(Self.maxQueryTerms)).union(query.must).union(query.phrases.flatMap(\.terms))
+            let kept = order.filter(keep.contains)
+            figures.termsDropped += order.count - kept.count
+            order = kept
+        }
+        figures.terms += order.count
+        let required = Array(Set(query.must + query.phrases.flatMap(\.terms)))
+        let excluded = Array(Set(query.mustNot))
+        let phrases = !query.phrases.isEmpty || !query.excludedPhrases.isEmpty
+
+        var p = SQLParameters()
+        let terms = p.bind(SQLText.array(order), as: "text[]")
+        let weights = p.bind(SQLText.array(order.map { String(weightOf[$0] ?? 1) }), as: "float8[]")
+        let requiredTerms = p.bind(SQLText.array(required), as: "text[]")
+        let requiredCount = p.bind(String(required.count), as: "integer")
+        let excludedTerms = p.bind(SQLText.array(excluded), as: "text[]")
+        let k1 = p.bind(String(bm25.k1), as: "float8")
+        let b = p.bind(String(bm25.b), as: "float8")
+        let condition = filter.map { SQLFilter.condition($0, &p) }
+        let limit = p.bind(String(k), as: "integer")
+        let postings = index.postings
+        // Texts are read for the hits that need them, and for phrase checks.
+        let wantsText = phrases || !fields.isEmpty
+        let ranked = """
+            WITH q AS (SELECT * FROM unnest(\(terms), \(weights)) AS q(term, weight)),
+            s AS (
+                SELECT documents::float8 AS n,
+                    CASE WHEN documents = 0 OR total_length = 0 THEN 1 ELSE total_length::float8 / documents END AS avgdl
+                FROM \(index.stats)),
+            w AS (
+                SELECT q.term, q.weight * ln(1 + (s.n - d.df + 0.5) / (d.df + 0.5)) AS weight, d.df
+                FROM q CROSS JOIN s CROSS JOIN LATERAL (SELECT count(*)::float8 AS df FROM \(postings) c WHERE c.term = q.term) d
+                WHERE d.df > 0),
+            scored AS (
+                SELECT p.id, sum(w.weight * p.frequency / (p.frequency + \(k1) * (1 - \(b) + \(b) * p.length / s.avgdl))) AS score
+                FROM w JOIN \(postings) p ON p.term = w.term CROSS JOIN s
+                GROUP BY p.id
+                HAVING count(*) FILTER (WHERE p.term = ANY(\(requiredTerms))) = \(requiredCount)),
+            kept AS (
+                SELECT c.id, c.score FROM scored c
+                WHERE NOT EXISTS (SELECT 1 FROM \(postings) x WHERE x.term = ANY(\(excludedTerms)) AND x.id = c.id))
+            """
+        let counts = "(SELECT sum(df) FROM w) AS postings, (SELECT count(*) FROM scored) AS scored"
+        let columns = wantsText ? "r.text, r.metadata::text, r.double_fields::text" : "'', '{}', NULL::text"
+        let sql: String
+        if condition == nil && !phrases {
+            // The cut to k first, then the k records' texts.
+            sql = """
+                \(ranked)
+                SELECT t.id, t.score, \(columns), \(counts)
+                FROM (SELECT id, score FROM kept ORDER BY score DESC, id LIMIT \(limit)) t
+                \(wantsText ? "JOIN \(table) r ON r.id = t.id" : "")
+                ORDER BY t.score DESC, t.id
+                """
+        } else {
+            sql = """
+                \(ranked)
+                SELECT t.id, t.score, \(columns), \(counts)
+                FROM kept t JOIN \(table) r ON r.id = t.id
+                \(condition.map { "WHERE \($0)" } ?? "")
+                ORDER BY t.score DESC, t.id
+                \(phrases ? "" : "LIMIT \(limit)")
+                """
+        }
+        guard phrases else {
+            let r = try conn.exec(sql, p.values)
+            figures.add(r)
+            return try (0..<r.rowCount).map { try hit(r, $0, offset: -1).keeping(fields) }
+        }
+        // The cursor's statement has no LIMIT: its placeholder (bound last) is left out.
+        try conn.exec("DECLARE quiver_phrases NO SCROLL CURSOR FOR \(sql)", Array(p.values.dropLast()))
+        defer { _ = try? conn.exec("CLOSE quiver_phrases") }
+        var hits: [SearchHit] = []
+        var first = true
+        while hits.count < k {
+            let r = try conn.exec("FETCH \(Self.phraseFetch) FROM quiver_phrases")
+            guard r.rowCount > 0 else { break }
+            if first { figures.add(r) }
+            first = false
+            for row in 0..<r.rowCount {
+                let h = try hit(r, row, offset: -1)
+                figures.phraseChecks += 1
+                let positions = index.analyzerTerms(KeywordDocument.indexedText(h.text, h.metadata, fields: index.fields))
+                guard query.phrases.allSatisfy({ $0.occurs(in: positions) }),
+                    !query.excludedPhrases.contains(where: { $0.occurs(in: positions) })
+                else { continue }
+                hits.append(h.keeping(fields))
+                if hits.count == k { break }
+            }
+        }
+        return hits
+    }
+}
+
+extension PostgresKeywordIndex {
+    /// A text's analyzed terms with positions (for phrase checks).
+    func analyzerTerms(_ text: String) -> [(term: String, position: Int)] {
+        analyzer?.termsWithPositions(text) ?? []
+    }
+}
+
+/// What the keyword searches of one request did, for the plan.
+struct PostgresKeywordFigures {
+    var terms = 0
+    var postings = 0
+    var rowsScored = 0
+    var phraseChecks = 0
+    var termsDropped = 0
+
+    /// Takes the postings and scored-row counts from a result's last two columns (once per
+    /// statement: a cursor's batches repeat them).
+    mutating func add(_ r: PGResult) {
+        guard r.rowCount > 0 else { return }
+        postings += Int(r.string(0, 5) ?? "0") ?? 0
+        rowsScored += Int(r.string(0, 6) ?? "0") ?? 0
+    }
+
+    func figures(filterMatches: Int?) -> [SearchPlan.Figure] {
+        var f = [
+            SearchPlan.Figure("terms", Double(terms)),
+            SearchPlan.Figure("postings", Double(postings)),
+            SearchPlan.Figure(SearchPlan.Figure.rowsScored, Double(rowsScored)),
+        ]
+        if phraseChecks > 0 { f.append(SearchPlan.Figure("phrase checks", Double(phraseChecks))) }
+        if termsDropped > 0 { f.append(SearchPlan.Figure("terms dropped", Double(termsDropped))) }
+        if let filterMatches { f.append(SearchPlan.Figure(SearchPlan.Figure.filterMatches, Double(filterMatches))) }
+        return f
+    }
+}
