@@ -102,6 +102,57 @@ struct PostgresCommandTests {
         for text in outputs { #expect(!text.contains(secret), "printed the password: \(text)") }
     }
 
+    /// The hits of `question` in `store` in `mode`: (id, score) best first.
+    static func hits(_ question: String, _ store: String, mode: String) async throws -> [(id: String, score: Double)] {
+        let r = try await Self.run(["search", question, "--store", store, "-k", "5", "--mode", mode, "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        return (json(r.out)["hits"] as? [[String: Any]] ?? []).map { ($0["id"] as? String ?? "", $0["score"] as? Double ?? .nan) }
+    }
+
+    /// Keyword and hybrid search from the command line: a collection `quiver index` makes
+    /// in PostgreSQL ranks as the embedded store's, and so does one migrated from it (the
+    /// analyzer and keyword fields come along); `quiver reindex --keyword` builds the index
+    /// of a dense-only PostgreSQL collection from its texts (then it ranks alike too) and
+    /// `--drop` removes it, after which keyword searches are refused, saying how to build one.
+    @Test func keywordAndHybridSearchAnswerAsTheEmbeddedStore() async throws {
+        try await Self.keywordAndHybridSearchAnswerAsTheEmbeddedStoreBody()
+    }
+
+    static func keywordAndHybridSearchAnswerAsTheEmbeddedStoreBody() async throws {
+        let dir = TemporaryDirectory("quiver-pg-cli-keyword")
+        defer { dir.remove() }
+        let lmdb = dir.sub("store")
+        let pg = try await Self.url("cli-kw", secret: "unused")
+        let migrated = try await Self.url("cli-kw-migrated", secret: "unused")
+        let later = try await Self.url("cli-kw-later", secret: "unused")
+        for store in [lmdb, pg] {
+            let r = try await Self.run(["index", Self.data, "--store", store, "--embedder", "hash"])
+            #expect(r.status == 0, "\(r.err)")
+        }
+        let migrate = try await Self.run(["migrate", "--from", lmdb, "--to", migrated])
+        #expect(migrate.status == 0, "\(migrate.err)")
+        let dense = try await Self.run(["index", Self.data, "--store", later, "--embedder", "hash", "--no-keyword-index"])
+        #expect(dense.status == 0, "\(dense.err)")
+        let refused = try await Self.run(["search", "lighthouse", "--store", later, "--mode", "keyword"])
+        #expect(refused.status != 0)
+        #expect(refused.err.contains("quiver reindex --keyword"), "\(refused.err)")
+        let reindex = try await Self.run(["reindex", "--keyword", "--store", later])
+        #expect(reindex.status == 0, "\(reindex.err)")
+        #expect(reindex.out.contains("keyword index built over"), "\(reindex.out)")
+        for store in [pg, migrated, later] {
+            for q in Self.questions + ["\"Fresnel lens\"", "+keeper -storm wickies"] {
+                for mode in ["keyword", "hybrid"] {
+                    Self.expectSame(try await Self.hits(q, lmdb, mode: mode), try await Self.hits(q, store, mode: mode), "\(mode) \(q)")
+                }
+            }
+        }
+        let drop = try await Self.run(["reindex", "--keyword", "--drop", "--store", later])
+        #expect(drop.status == 0 && drop.out.contains("keyword index removed"), "\(drop.out) \(drop.err)")
+        #expect(try await Self.run(["search", "lighthouse", "--store", later, "--mode", "keyword"]).status != 0)
+        let ivf = try await Self.run(["reindex", "--ivf", "--store", later])
+        #expect(ivf.status != 0 && ivf.err.contains("PostgreSQL"), "\(ivf.err)")
+    }
+
     /// Two `quiver index` processes fill one collection from two folders at once while a
     /// third process searches it over and over: every run succeeds, and the collection ends
     /// with exactly the chunks of both folders.
