@@ -114,21 +114,25 @@ extension PostgresCollection {
         let postings = index.postings
         // Texts are read for the hits that need them, and for phrase checks.
         let wantsText = phrases || !fields.isEmpty
+        // Each term's postings are read through a LATERAL index lookup (never a scan or a
+        // merge over the whole postings index, which the planner picks for a plain join), the
+        // statistics row once as a scalar.
         let ranked = """
-            WITH q AS (SELECT * FROM unnest(\(terms), \(weights)) AS q(term, weight)),
-            s AS (
+            WITH s AS (
                 SELECT documents::float8 AS n,
                     CASE WHEN documents = 0 OR total_length = 0 THEN 1 ELSE total_length::float8 / documents END AS avgdl
-                FROM \(index.stats)),
+                FROM \(index.stats) LIMIT 1),
             w AS (
-                SELECT q.term, q.weight * ln(1 + (s.n - d.df + 0.5) / (d.df + 0.5)) AS weight, d.df
-                FROM q CROSS JOIN s CROSS JOIN LATERAL (SELECT count(*)::float8 AS df FROM \(postings) c WHERE c.term = q.term) d
+                SELECT q.term, q.weight * ln(1 + ((SELECT n FROM s) - d.df + 0.5) / (d.df + 0.5)) AS weight, d.df
+                FROM unnest(\(terms), \(weights)) AS q(term, weight)
+                CROSS JOIN LATERAL (SELECT count(*)::float8 AS df FROM \(postings) c WHERE c.term = q.term) d
                 WHERE d.df > 0),
             scored AS (
-                SELECT p.id, sum(w.weight * p.frequency / (p.frequency + \(k1) * (1 - \(b) + \(b) * p.length / s.avgdl))) AS score
-                FROM w JOIN \(postings) p ON p.term = w.term CROSS JOIN s
+                SELECT p.id,
+                    sum(w.weight * p.frequency / (p.frequency + \(k1) * (1 - \(b) + \(b) * p.length / (SELECT avgdl FROM s)))) AS score
+                FROM w CROSS JOIN LATERAL (SELECT id, frequency, length FROM \(postings) p WHERE p.term = w.term) p
                 GROUP BY p.id
-                HAVING count(*) FILTER (WHERE p.term = ANY(\(requiredTerms))) = \(requiredCount)),
+                HAVING count(*) FILTER (WHERE w.term = ANY(\(requiredTerms))) = \(requiredCount)),
             kept AS (
                 SELECT c.id, c.score FROM scored c
                 WHERE NOT EXISTS (SELECT 1 FROM \(postings) x WHERE x.term = ANY(\(excludedTerms)) AND x.id = c.id))
