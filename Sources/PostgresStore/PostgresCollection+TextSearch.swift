@@ -83,6 +83,45 @@ extension PostgresCollection {
         _ conn: PGConnection, _ figures: inout PostgresKeywordFigures
     ) throws -> [SearchHit] {
         guard !query.isEmpty else { return [] }
+        let statement = keywordStatement(query, k: k, filter: filter, bm25: bm25, fields: fields, index: index, &figures)
+        let sql = statement.sql
+        guard statement.phrases else {
+            let r = try conn.exec(sql, statement.values)
+            figures.add(r)
+            return try (0..<r.rowCount).map { try hit(r, $0, offset: -1).keeping(fields) }
+        }
+        // The cursor's statement has no LIMIT: its placeholder (bound last) is left out.
+        try conn.exec("DECLARE quiver_phrases NO SCROLL CURSOR FOR \(sql)", Array(statement.values.dropLast()))
+        defer { _ = try? conn.exec("CLOSE quiver_phrases") }
+        var hits: [SearchHit] = []
+        var first = true
+        while hits.count < k {
+            let r = try conn.exec("FETCH \(Self.phraseFetch) FROM quiver_phrases")
+            guard r.rowCount > 0 else { break }
+            if first { figures.add(r) }
+            first = false
+            for row in 0..<r.rowCount {
+                let h = try hit(r, row, offset: -1)
+                figures.phraseChecks += 1
+                let positions = index.analyzerTerms(KeywordDocument.indexedText(h.text, h.metadata, fields: index.fields))
+                guard query.phrases.allSatisfy({ $0.occurs(in: positions) }),
+                    !query.excludedPhrases.contains(where: { $0.occurs(in: positions) })
+                else { continue }
+                hits.append(h.keeping(fields))
+                if hits.count == k { break }
+            }
+        }
+        return hits
+    }
+
+    /// The statement ranking one (non-empty) keyword query's records, its bound values
+    /// (the LIMIT's last), and whether phrases must be checked on its rows (then it has no
+    /// LIMIT and the last value is not used). Columns: id, score, text, metadata,
+    /// double_fields, the query terms' postings, the rows scored.
+    func keywordStatement(
+        _ query: KeywordQuery, k: Int, filter: Filter?, bm25: BM25Parameters, fields: SearchHit.Fields, index: PostgresKeywordIndex,
+        _ figures: inout PostgresKeywordFigures
+    ) -> (sql: String, values: [String?], phrases: Bool) {
         var weightOf: [String: Double] = [:]
         var order: [String] = []
         for t in query.should + query.must + query.phrases.flatMap(\.terms) {
@@ -159,33 +198,7 @@ extension PostgresCollection {
                 \(phrases ? "" : "LIMIT \(limit)")
                 """
         }
-        guard phrases else {
-            let r = try conn.exec(sql, p.values)
-            figures.add(r)
-            return try (0..<r.rowCount).map { try hit(r, $0, offset: -1).keeping(fields) }
-        }
-        // The cursor's statement has no LIMIT: its placeholder (bound last) is left out.
-        try conn.exec("DECLARE quiver_phrases NO SCROLL CURSOR FOR \(sql)", Array(p.values.dropLast()))
-        defer { _ = try? conn.exec("CLOSE quiver_phrases") }
-        var hits: [SearchHit] = []
-        var first = true
-        while hits.count < k {
-            let r = try conn.exec("FETCH \(Self.phraseFetch) FROM quiver_phrases")
-            guard r.rowCount > 0 else { break }
-            if first { figures.add(r) }
-            first = false
-            for row in 0..<r.rowCount {
-                let h = try hit(r, row, offset: -1)
-                figures.phraseChecks += 1
-                let positions = index.analyzerTerms(KeywordDocument.indexedText(h.text, h.metadata, fields: index.fields))
-                guard query.phrases.allSatisfy({ $0.occurs(in: positions) }),
-                    !query.excludedPhrases.contains(where: { $0.occurs(in: positions) })
-                else { continue }
-                hits.append(h.keeping(fields))
-                if hits.count == k { break }
-            }
-        }
-        return hits
+        return (sql, p.values, phrases)
     }
 }
 
