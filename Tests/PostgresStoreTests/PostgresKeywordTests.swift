@@ -211,6 +211,70 @@ struct PostgresKeywordTests {
         return out
     }
 
+    /// A keyword query reads the postings of its own terms only: in the executed plan
+    /// (EXPLAIN ANALYZE of the statement a search runs) the rows read from the postings
+    /// table are at most twice the query terms' postings (their counts, then their
+    /// scores) plus the excluded terms', however many other postings the table holds.
+    @Test func aQueryReadsOnlyItsTermsPostings() async throws {
+        try await PostgresTestServer.startShared()
+        try Self.aQueryReadsOnlyItsTermsPostingsBody()
+    }
+
+    static func aQueryReadsOnlyItsTermsPostingsBody() throws {
+        let db = try Self.database("kw-plan")
+        var settings = CollectionSettings(dimension: 2, metric: .dot)
+        settings.keywordAnalyzer = .english
+        let c = try db.createCollection("kw", settings: settings)
+        var rng = SeededGenerator(seed: 70)
+        let records = (0..<3000).map { i in
+            var words = (0..<30).map { _ in "filler\(rng.next() % 200)x" }
+            if i % 300 == 0 { words.append("rarelighthouse") }
+            if i % 150 == 0 { words.append("rarekeeper") }
+            return Record(id: "p\(i)", vector: [1, Float(i)], text: words.joined(separator: " "), metadata: ["part": .int(Int64(i % 3))])
+        }
+        try c.upsert(records)
+        guard let index = c.keywordIndex, let analyzer = index.analyzer else {
+            Issue.record("no keyword index")
+            return
+        }
+        // "rarelighthouse" is in 10 records, "rarekeeper" in 20: a scoring term's postings are
+        // read twice (counted, then scored), an excluded term's once at most.
+        // Statistics as autovacuum leaves them after a bulk load (the statistics row, just
+        // made, not yet analyzed): the planner knows the postings are many.
+        _ = try c.run { conn in try conn.exec("ANALYZE \(index.postings), \(index.docs), \(c.table)") }
+        let common = (0..<12).map { "filler\($0)x" }
+        let commonPostings = common.reduce(0) { n, t in n + records.filter { $0.text.split(separator: " ").contains(Substring(t)) }.count }
+        let cases: [(String, Filter?, Int)] = [
+            ("rarelighthouse", nil, 2 * 10), ("rarelighthouse rarekeeper", .equals("part", .int(0)), 2 * 30),
+            ("+rarekeeper rarelighthouse", nil, 2 * 30), ("rarekeeper -rarelighthouse", nil, 2 * 20 + 10),
+            ("\"rarekeeper rarelighthouse\"", nil, 2 * 30), (common.joined(separator: " "), nil, 2 * commonPostings),
+            (common.joined(separator: " ") + " rarekeeper", .equals("part", .int(1)), 2 * (commonPostings + 20)),
+        ]
+        for (text, filter, budget) in cases {
+            let query = KeywordQuery.parse(text, analyzer: analyzer)
+            var figures = PostgresKeywordFigures()
+            let statement = c.keywordStatement(query, k: 5, filter: filter, bm25: BM25Parameters(), fields: .all, index: index, &figures)
+            let values = statement.phrases ? Array(statement.values.dropLast()) : statement.values
+            let plan = try c.run { conn in
+                try conn.exec("EXPLAIN (ANALYZE, FORMAT JSON) " + statement.sql, values).string(0, 0) ?? ""
+            }
+            let json = try JSONSerialization.jsonObject(with: Data(plan.utf8)) as? [[String: Any]]
+            var read = 0.0
+            func walk(_ node: [String: Any]) {
+                if node["Relation Name"] as? String == index.postings {
+                    read += (node["Actual Rows"] as? Double ?? 0) * (node["Actual Loops"] as? Double ?? 1)
+                }
+                for child in node["Plans"] as? [[String: Any]] ?? [] { walk(child) }
+            }
+            for top in json ?? [] { if let node = top["Plan"] as? [String: Any] { walk(node) } }
+            #expect(read > 0, "\(text): \(plan.prefix(300))")
+            #expect(read <= Double(budget), "\(text): \(read) postings read of \(3000 * 30) in the table")
+            // And the search itself finds what the reference finds.
+            let hits = try c.search(SearchRequest(texts: [text], k: 5, filter: filter, mode: .keyword)).hits[0]
+            expectMatches(hits, ReferenceBM25(analyzer, records).search(text, k: 5, filter: filter), text)
+        }
+    }
+
     /// Four writers upsert, replace and delete overlapping records at once (and replace
     /// whole documents by filter) while a reader searches: no write fails, every state the
     /// reader sees ranks with scores in order, and afterwards the statistics equal the
