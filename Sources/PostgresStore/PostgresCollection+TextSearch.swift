@@ -40,13 +40,9 @@ extension PostgresCollection {
                     try keywordTop(
                         $0, k: pool, filter: request.filter, bm25: request.bm25, fields: fields, index: keywordIndex, conn, &figures)
                 }
-                var matches: Int?
-                if let filter = request.filter {
-                    var p = SQLParameters()
-                    let condition = SQLFilter.condition(filter, &p)
-                    matches = Int(try conn.exec("SELECT count(*) FROM \(table) WHERE \(condition)", p.values).string(0, 0) ?? "0")
-                }
-                let keywordPlan = SearchPlan(access: SearchMode.keyword.rawValue, figures: figures.figures(filterMatches: matches))
+                // No count of the filter's matches (the embedded store has them from its row set):
+                // here it would be a statement over every match, on every search.
+                let keywordPlan = SearchPlan(access: SearchMode.keyword.rawValue, figures: figures.figures)
                 guard hybrid else { return SearchResponse(hits: keywordHits, plan: keywordPlan) }
                 let dense: SearchResponse
                 switch searchMethod {
@@ -225,7 +221,9 @@ struct PostgresKeywordFigures {
         rowsScored += Int(r.string(0, 6) ?? "0") ?? 0
     }
 
-    func figures(filterMatches: Int?) -> [SearchPlan.Figure] {
+    /// The plan's figures: terms, postings, rows scored, and phrase checks and dropped
+    /// terms when there were any.
+    var figures: [SearchPlan.Figure] {
         var f = [
             SearchPlan.Figure("terms", Double(terms)),
             SearchPlan.Figure("postings", Double(postings)),
@@ -233,7 +231,6 @@ struct PostgresKeywordFigures {
         ]
         if phraseChecks > 0 { f.append(SearchPlan.Figure("phrase checks", Double(phraseChecks))) }
         if termsDropped > 0 { f.append(SearchPlan.Figure("terms dropped", Double(termsDropped))) }
-        if let filterMatches { f.append(SearchPlan.Figure(SearchPlan.Figure.filterMatches, Double(filterMatches))) }
         return f
     }
 }
