@@ -110,8 +110,8 @@ struct PostgresCommandTests {
     }
 
     /// Keyword and hybrid search from the command line: a collection `quiver index` makes
-    /// in PostgreSQL ranks as the embedded store's, and so does one migrated from it (the
-    /// analyzer and keyword fields come along); `quiver reindex --keyword` builds the index
+    /// in PostgreSQL ranks as the embedded store's, and so does one migrated from it and
+    /// one migrated back (the analyzer and keyword fields come along); `quiver reindex --keyword` builds the index
     /// of a dense-only PostgreSQL collection from its texts (then it ranks alike too) and
     /// `--drop` removes it, after which keyword searches are refused, saying how to build one.
     @Test func keywordAndHybridSearchAnswerAsTheEmbeddedStore() async throws {
@@ -139,7 +139,11 @@ struct PostgresCommandTests {
         let reindex = try await Self.run(["reindex", "--keyword", "--store", later])
         #expect(reindex.status == 0, "\(reindex.err)")
         #expect(reindex.out.contains("keyword index built over"), "\(reindex.out)")
-        for store in [pg, migrated, later] {
+        // And from PostgreSQL back into a new directory.
+        let back = dir.sub("back")
+        let migrateBack = try await Self.run(["migrate", "--from", pg, "--to", back])
+        #expect(migrateBack.status == 0, "\(migrateBack.err)")
+        for store in [pg, migrated, later, back] {
             for q in Self.questions + ["\"Fresnel lens\"", "+keeper -storm wickies"] {
                 for mode in ["keyword", "hybrid"] {
                     Self.expectSame(try await Self.hits(q, lmdb, mode: mode), try await Self.hits(q, store, mode: mode), "\(mode) \(q)")
