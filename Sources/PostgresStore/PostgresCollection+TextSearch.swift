@@ -33,6 +33,25 @@ extension PostgresCollection {
         // A hybrid search with operators filters the dense candidates by their text.
         let fields: SearchHit.Fields = hybrid ? .all : request.fields
         let queries = request.queries.map { info.metric == .cosine ? Self.unit($0) : $0 }
+        do {
+            return try textSearch(request, parsed: parsed, pool: pool, fields: fields, queries: queries, index: keywordIndex)
+        } catch let error as StoreError where error.code == .collectionNotFound {
+            // The collection is there but the index's tables are not: dropped after this handle was opened.
+            guard let current = try? db.collection(info.name), current.id == id else { throw error }
+            throw StoreError(
+                .invalidArgument,
+                "the keyword index of collection \"\(info.name)\" was dropped after this handle was opened; open the collection again",
+                collection: info.name)
+        }
+    }
+
+    private func textSearch(
+        _ request: SearchRequest, parsed: [KeywordQuery], pool: Int, fields: SearchHit.Fields, queries: [[Float]],
+        index keywordIndex: PostgresKeywordIndex
+    ) throws -> SearchResponse {
+        let analyzer = try keywordIndex.usableAnalyzer(info.name)
+        let hybrid = request.mode == .hybrid
+        let k = request.k
         return try run { conn in
             try conn.transaction(readOnly: true, snapshot: true) {
                 var figures = PostgresKeywordFigures()

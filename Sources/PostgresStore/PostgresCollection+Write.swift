@@ -47,6 +47,7 @@ extension PostgresCollection {
                 SQLText.array(rows.map(\.id)), SQLText.array(rows.map(\.vector)), SQLText.array(rows.map(\.text)),
                 SQLText.array(rows.map(\.metadata)), SQLText.array(rows.map(\.doubles)),
             ]
+        try checkKeywordIndexWritable()
         let keywordRows = try keywordIndex.map { index in
             try index.rows(
                 records.enumerated().filter { last[$0.element.id] == $0.offset }.map {
@@ -67,10 +68,7 @@ extension PostgresCollection {
         deleting ids: [String], condition: (sql: String, values: [String?])?, insert: [String?]?,
         keywordRows: PostgresKeywordIndex.Rows?
     ) throws -> Int {
-        if let problem = keywordIndex?.problem {
-            // Deletes find postings through the docs rows, but new postings would be another analyzer's terms.
-            throw StoreError(.invalidArgument, problem, collection: info.name)
-        }
+        try checkKeywordIndexWritable()
         return try run { conn in
             try conn.transaction {
                 try lockForWriting(conn)
@@ -106,6 +104,12 @@ extension PostgresCollection {
                 return gone.count
             }
         }
+    }
+
+    /// Throws `.invalidArgument` when the keyword index cannot be used: new postings would
+    /// be another analyzer's terms.
+    func checkKeywordIndexWritable() throws {
+        if let problem = keywordIndex?.problem { throw StoreError(.invalidArgument, problem, collection: info.name) }
     }
 
     /// Takes the lock every write holds on the records table (`ROW EXCLUSIVE`, which

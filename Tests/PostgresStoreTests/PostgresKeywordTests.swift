@@ -466,6 +466,10 @@ struct PostgresKeywordTests {
         #expect(dropped.info.keywordAnalyzer == nil && dropped.info.keywordFields.isEmpty)
         #expect(throws: StoreError.self) { try dropped.search(SearchRequest(texts: ["storm"], k: 3, mode: .keyword)) }
         #expect(throws: StoreError.self) { try rebuilt.upsert(Self.records(1, seed: 64)) }
+        // A handle from before the drop says so, rather than that the collection is gone.
+        let gone = #expect(throws: StoreError.self) { try rebuilt.search(SearchRequest(texts: ["storm"], k: 3, mode: .keyword)) }
+        #expect(gone?.code == .invalidArgument)
+        #expect(gone?.message.contains("dropped after this handle was opened") == true, "\(gone?.message ?? "")")
         try dropped.upsert(Self.records(1, seed: 65))
         #expect(try dropped.search([1, 1, 1], k: 3).count == 3)
         // Dropping the collection drops its keyword tables too.
