@@ -132,7 +132,7 @@ extension PostgresCollection {
     /// The statement ranking one (non-empty) keyword query's records, its bound values
     /// (the LIMIT's last), and whether phrases must be checked on its rows (then it has no
     /// LIMIT and the last value is not used). Columns: id, score, text, metadata,
-    /// double_fields, the query terms' postings, the rows scored.
+    /// double_fields, the query terms' postings.
     func keywordStatement(
         _ query: KeywordQuery, k: Int, filter: Filter?, bm25: BM25Parameters, fields: SearchHit.Fields, index: PostgresKeywordIndex,
         _ figures: inout PostgresKeywordFigures
@@ -191,7 +191,9 @@ extension PostgresCollection {
                 SELECT c.id, c.score FROM scored c
                 WHERE NOT EXISTS (SELECT 1 FROM \(postings) x WHERE x.term = ANY(\(excludedTerms)) AND x.id = c.id))
             """
-        let counts = "(SELECT sum(df) FROM w) AS postings, (SELECT count(*) FROM scored) AS scored"
+        // No count of the rows scored: it would materialize them all (a third of a query over
+        // common terms); the postings count comes from the small per-term table.
+        let counts = "(SELECT sum(df) FROM w) AS postings"
         let columns = wantsText ? "r.text, r.metadata::text, r.double_fields::text" : "'', '{}', NULL::text"
         let sql: String
         if condition == nil && !phrases {
@@ -228,25 +230,22 @@ extension PostgresKeywordIndex {
 struct PostgresKeywordFigures {
     var terms = 0
     var postings = 0
-    var rowsScored = 0
     var phraseChecks = 0
     var termsDropped = 0
 
-    /// Takes the postings and scored-row counts from a result's last two columns (once per
+    /// Takes the postings count from a result's last column (once per
     /// statement: a cursor's batches repeat them).
     mutating func add(_ r: PGResult) {
         guard r.rowCount > 0 else { return }
         postings += Int(r.string(0, 5) ?? "0") ?? 0
-        rowsScored += Int(r.string(0, 6) ?? "0") ?? 0
     }
 
-    /// The plan's figures: terms, postings, rows scored, and phrase checks and dropped
+    /// The plan's figures: terms, postings, and phrase checks and dropped
     /// terms when there were any.
     var figures: [SearchPlan.Figure] {
         var f = [
             SearchPlan.Figure("terms", Double(terms)),
             SearchPlan.Figure("postings", Double(postings)),
-            SearchPlan.Figure(SearchPlan.Figure.rowsScored, Double(rowsScored)),
         ]
         if phraseChecks > 0 { f.append(SearchPlan.Figure("phrase checks", Double(phraseChecks))) }
         if termsDropped > 0 { f.append(SearchPlan.Figure("terms dropped", Double(termsDropped))) }
