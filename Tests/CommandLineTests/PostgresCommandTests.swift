@@ -158,8 +158,9 @@ struct PostgresCommandTests {
     }
 
     /// Two `quiver index` processes fill one collection from two folders at once while a
-    /// third process searches it over and over: every run succeeds, and the collection ends
-    /// with exactly the chunks of both folders.
+    /// third process searches it over and over: every run succeeds, the collection ends
+    /// with exactly the chunks of both folders, and its keyword index ranks as one built
+    /// by a single process.
     @Test func twoIndexersAndAReaderAtOnce() async throws {
         try await Self.twoIndexersAndAReaderAtOnceBody()
     }
@@ -177,7 +178,7 @@ struct PostgresCommandTests {
         }
         let reference = dir.sub("reference")
         for folder in ["a", "b"] {
-            let r = try await Self.run(["index", dir.sub(folder), "--store", reference, "--embedder", "hash", "--no-keyword-index"])
+            let r = try await Self.run(["index", dir.sub(folder), "--store", reference, "--embedder", "hash"])
             #expect(r.status == 0, "\(r.err)")
         }
         let pg = try await Self.url("multi", secret: "unused")
@@ -218,5 +219,10 @@ struct PostgresCommandTests {
         #expect(pgStats.first?["records"] as? Int == refStats.first?["records"] as? Int)
         #expect(pgStats.first?["documents"] as? Int == 80)
         #expect(refStats.first?["documents"] as? Int == 80)
+        // The keyword index the two processes kept up at once ranks as one built alone:
+        // its postings and statistics (document count, total length) add up exactly.
+        for q in ["quick vector store", "a note 7", "+note -lmdb 漢字", "\"b note\"", "テキスト 3.14"] {
+            Self.expectSame(try await Self.hits(q, reference, mode: "keyword"), try await Self.hits(q, pg, mode: "keyword"), "keyword \(q)")
+        }
     }
 }
