@@ -103,6 +103,19 @@ struct PostgresKeywordTests {
                     let single = try lmdb.search(SearchRequest(texts: [q], k: 5, filter: filter, mode: .keyword)).hits[0]
                     expectMatches(hits, single.map { ($0.id, Double($0.score)) }, "\(label)batch \(q)")
                 }
+                // A hybrid batch (one vector per text) equals its single searches on this backend.
+                let vectors = Self.queries.indices.map { [Float($0 % 3) + 1, Float($0 % 5), 1] }
+                let hybridBatch = try pg.search(
+                    SearchRequest(texts: Self.queries, vectors: vectors, k: 6, filter: filter, mode: .hybrid, fusionCandidates: 40)
+                ).hits
+                #expect(hybridBatch.count == Self.queries.count)
+                for (i, hits) in hybridBatch.enumerated() {
+                    let single = try pg.search(
+                        SearchRequest(
+                            texts: [Self.queries[i]], vectors: [vectors[i]], k: 6, filter: filter, mode: .hybrid, fusionCandidates: 40)
+                    ).hits[0]
+                    #expect(hits.map(\.id) == single.map(\.id) && hits.map(\.score) == single.map(\.score), "\(label)hybrid batch \(i)")
+                }
             }
             // Hits carry only the fields asked for.
             var idsOnly = SearchRequest(texts: ["lighthouse keeper"], k: 5, mode: .keyword)
