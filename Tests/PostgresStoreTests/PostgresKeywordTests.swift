@@ -46,7 +46,8 @@ struct PostgresKeywordTests {
     /// before and after replacements and deletes.
     @Test func ranksAsTheEmbeddedStore() async throws {
         try await PostgresTestServer.startShared()
-        try Self.ranksAsTheEmbeddedStoreBody()
+        // On a thread of its own: seconds of synchronous calls must not hold the cooperative pool.
+        try await PostgresTestServer.onOwnThread { try Self.ranksAsTheEmbeddedStoreBody() }
     }
 
     static func ranksAsTheEmbeddedStoreBody() throws {
@@ -230,7 +231,8 @@ struct PostgresKeywordTests {
     /// scores) plus the excluded terms', however many other postings the table holds.
     @Test func aQueryReadsOnlyItsTermsPostings() async throws {
         try await PostgresTestServer.startShared()
-        try Self.aQueryReadsOnlyItsTermsPostingsBody()
+        // On a thread of its own: seconds of synchronous calls must not hold the cooperative pool.
+        try await PostgresTestServer.onOwnThread { try Self.aQueryReadsOnlyItsTermsPostingsBody() }
     }
 
     static func aQueryReadsOnlyItsTermsPostingsBody() throws {
@@ -344,7 +346,7 @@ struct PostgresKeywordTests {
             }
         }
         #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
-        try Self.expectConsistentAndRanked(c)
+        try await PostgresTestServer.onOwnThread { try Self.expectConsistentAndRanked(c) }
     }
 
     static func expectConsistentAndRanked(_ c: PostgresCollection) throws {
@@ -364,7 +366,8 @@ struct PostgresKeywordTests {
     /// database changes.
     @Test func hostileTextsAndQueries() async throws {
         try await PostgresTestServer.startShared()
-        try Self.hostileTextsAndQueriesBody()
+        // On a thread of its own: seconds of synchronous calls must not hold the cooperative pool.
+        try await PostgresTestServer.onOwnThread { try Self.hostileTextsAndQueriesBody() }
     }
 
     static func hostileTextsAndQueriesBody() throws {
@@ -414,7 +417,8 @@ struct PostgresKeywordTests {
     /// until rebuilt; dropping it refuses keyword searches again.
     @Test func buildingAndDroppingAnIndexLater() async throws {
         try await PostgresTestServer.startShared()
-        try Self.buildingAndDroppingAnIndexLaterBody()
+        // On a thread of its own: seconds of synchronous calls must not hold the cooperative pool.
+        try await PostgresTestServer.onOwnThread { try Self.buildingAndDroppingAnIndexLaterBody() }
     }
 
     static func buildingAndDroppingAnIndexLaterBody() throws {
