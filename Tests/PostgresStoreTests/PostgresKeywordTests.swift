@@ -347,6 +347,13 @@ struct PostgresKeywordTests {
         }
         #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
         try await PostgresTestServer.onOwnThread { try Self.expectConsistentAndRanked(c) }
+        // The async form gives what the synchronous form gives, in every mode.
+        for mode in [SearchMode.keyword, .hybrid] {
+            let request = SearchRequest(texts: ["lighthouse storm", "+keeper -fog"], vectors: [[1, 2, 1], [2, 1, 1]], k: 6, mode: mode)
+            let asynchronous = try await c.search(request).hits
+            let synchronous = try await PostgresTestServer.onOwnThread { try c.search(request).hits }
+            #expect(asynchronous.map { $0.map(\.id) } == synchronous.map { $0.map(\.id) }, "\(mode)")
+        }
     }
 
     static func expectConsistentAndRanked(_ c: PostgresCollection) throws {
@@ -457,6 +464,14 @@ struct PostgresKeywordTests {
         #expect(try built.count() == 500)
         try built.upsert(Self.records(10, seed: 62, from: 495))
         try Self.expectConsistent(built, "written after the build")
+        // Keyword fields need an analyzer, and an analyzer must be one this build knows.
+        var fieldsOnly = CollectionSettings(dimension: 3, metric: .cosine)
+        fieldsOnly.keywordFields = ["title"]
+        #expect(throws: StoreError.self) { try db.createCollection("fields-only", settings: fieldsOnly) }
+        var unknown = CollectionSettings(dimension: 3, metric: .cosine)
+        unknown.configuration[KeywordIndexSettings.configurationKey] = "klingon/v9"
+        #expect(throws: (any Error).self) { try db.createCollection("unknown", settings: unknown) }
+        #expect(try db.collections().map(\.name) == ["docs"])
         let manual = #expect(throws: StoreError.self) {
             try db.updateConfiguration(of: "docs", [KeywordIndexSettings.configurationKey: "x"])
         }
