@@ -88,6 +88,23 @@ extension PostgresDatabase {
         return try collection(name)
     }
 
+    /// Vacuums and analyzes a collection's tables (its records and, with a keyword index,
+    /// its postings and term lists): after a bulk load, so that the postings' index-only
+    /// scans skip the heap (until autovacuum gets there, each posting read also visits its
+    /// table page) and the planner knows the tables' sizes. Readers and writers go on
+    /// meanwhile (`VACUUM` without `FULL` takes no lock they wait for).
+    ///
+    /// - Throws: `.collectionNotFound`.
+    public func vacuum(_ name: String) throws {
+        let c = try collection(name)
+        var tables = [c.table]
+        if let index = c.keywordIndex { tables += [index.postings, index.docs, index.stats] }
+        try run(name) { conn in
+            // VACUUM runs outside a transaction block, one statement.
+            try conn.exec("VACUUM (ANALYZE) " + tables.joined(separator: ", "))
+        }
+    }
+
     /// Removes a collection's keyword index (its tables and its analyzer record); keyword
     /// and hybrid searches of it are refused until one is built again. Returns false when
     /// it had none. Handles opened before cannot write afterwards: open the collection again.

@@ -445,6 +445,14 @@ struct PostgresKeywordTests {
         #expect(built.info.keywordAnalyzer == .english && built.info.keywordFields == ["title"])
         #expect(built.info.configuration[KeywordIndexSettings.stemmerKey] != nil)
         try Self.expectConsistent(built, "built")
+        // Vacuuming after the bulk load changes no answer; a missing collection is named.
+        let before = try built.search(SearchRequest(texts: Self.queries, k: 6, mode: .keyword)).hits
+        try db.vacuum("docs")
+        #expect(
+            try built.search(SearchRequest(texts: Self.queries, k: 6, mode: .keyword)).hits.map { $0.map(\.id) }
+                == before.map { $0.map(\.id) })
+        let missing = #expect(throws: StoreError.self) { try db.vacuum("nope") }
+        #expect(missing?.code == .collectionNotFound)
         // The same ranking as an embedded collection made with the index from the start.
         let dir = TemporaryDirectory("quiver-pg-keyword-build")
         defer { dir.remove() }
