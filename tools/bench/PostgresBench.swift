@@ -87,7 +87,8 @@ struct PostgresBench: AsyncParsableCommand {
 
     /// Keyword (BM25) and hybrid search in both backends, same run: the BEIR corpus (title
     /// and text, times `keywordCopies`) written into a keyword-indexed collection of each
-    /// (hashing embedder, 64 dimensions), then its queries one at a time, top 10: p50
+    /// (hashing embedder, 64 dimensions), and into a PostgreSQL collection without the index
+    /// (what the index adds to writes), then its queries one at a time, top 10: p50
     /// latency in each mode, and how often PostgreSQL's top 10 ids equal the embedded
     /// store's (the same BM25; only the order among equal scores may differ).
     func keywordFigures(_ pg: PostgresDatabase, _ lmdb: Store, _ folder: String, _ note: (String, Double) -> Void) throws {
@@ -99,6 +100,10 @@ struct PostgresBench: AsyncParsableCommand {
         try lmdb.dropCollection("bench_keyword")
         let pc = try pg.createCollection("bench_keyword", settings: settings)
         let lc = try lmdb.createCollection("bench_keyword", settings: settings)
+        // The same records into a PostgreSQL collection without the index: what the index costs writes.
+        try pg.dropCollection("bench_keyword_plain")
+        let plain = try pg.createCollection("bench_keyword_plain", dimension: 64, metric: .cosine)
+        var plainLoad = 0.0
         var pgLoad = 0.0
         var lmdbLoad = 0.0
         var written = 0
@@ -118,6 +123,9 @@ struct PostgresBench: AsyncParsableCommand {
                 t0 = Machine.now()
                 try lc.upsert(records)
                 lmdbLoad += Machine.now() - t0
+                t0 = Machine.now()
+                try plain.upsert(records)
+                plainLoad += Machine.now() - t0
                 written += records.count
                 start += part.count
             }
@@ -125,6 +133,13 @@ struct PostgresBench: AsyncParsableCommand {
         note("keyword_records", Double(written))
         note("pg_keyword_upsert_per_s", Double(written) / pgLoad)
         note("lmdb_keyword_upsert_per_s", Double(written) / lmdbLoad)
+        note("pg_plain_upsert_per_s", Double(written) / plainLoad)
+        note("pg_keyword_upsert_overhead", pgLoad / plainLoad - 1)
+        try pg.dropCollection("bench_keyword_plain")
+        // As autovacuum leaves a bulk load, in the time it takes: visibility map set, statistics taken.
+        let t0 = Machine.now()
+        try pg.vacuum("bench_keyword")
+        note("pg_keyword_vacuum_s", Machine.now() - t0)
         let texts = data.queries.prefix(queries * 4).map(\.text)
         let vectors = try embedder.embed(texts)
         var times: [[Double]] = [[], [], [], []]
