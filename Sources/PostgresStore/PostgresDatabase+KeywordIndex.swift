@@ -101,7 +101,7 @@ extension PostgresDatabase {
         if let index = c.keywordIndex { tables += [index.postings, index.docs, index.stats] }
         try run(name) { conn in
             // VACUUM runs outside a transaction block, one statement.
-            try conn.exec("VACUUM (ANALYZE) " + tables.joined(separator: ", "))
+            _ = try conn.exec("VACUUM (ANALYZE) " + tables.joined(separator: ", "))
         }
     }
 
