@@ -2,23 +2,20 @@ import VectorStore
 import QuiverCore
 
 extension PostgresCollection {
-    /// Runs a dense search request: exact (every candidate row scored, one statement for
+    /// Runs a search request. Dense: exact (every candidate row scored, one statement for
     /// the whole batch, so one snapshot) or through the HNSW index, as the handle's
-    /// `searchMethod` says. Hits come best first, equal scores ordered by id.
+    /// `searchMethod` says. Keyword and hybrid: BM25 over the collection's keyword index,
+    /// and for hybrid the dense ranking too, fused (see `runTextSearch`). Hits come best
+    /// first, equal scores ordered by id.
     ///
     /// - Throws: `.dimensionMismatch`, `.invalidVector`, `.invalidArgument` for `k < 1`, a
-    ///   malformed filter, or a keyword or hybrid search (this backend has no keyword index
-    ///   yet).
+    ///   malformed filter, or a keyword or hybrid search of a collection without a keyword
+    ///   index.
     public func search(_ request: SearchRequest) throws -> SearchResponse {
         try request.validateShape()
         try BackendChecks.checkK(request.k)
         try BackendChecks.checkFilter(request.filter)
-        guard request.mode == .dense else {
-            throw StoreError(
-                .invalidArgument,
-                "collection \"\(info.name)\" has no keyword index: the PostgreSQL backend runs dense searches only",
-                input: "mode", collection: info.name, expected: SearchMode.dense.rawValue, actual: request.mode.rawValue)
-        }
+        guard request.mode == .dense else { return try runTextSearch(request) }
         try BackendChecks.checkQueries(request.queries, info: info)
         guard !request.queries.isEmpty else { return SearchResponse(hits: [], plan: SearchPlan(access: "exact")) }
         let queries = request.queries.map { info.metric == .cosine ? Self.unit($0) : $0 }
@@ -74,6 +71,11 @@ extension PostgresCollection {
     }
 
     private func exactSearch(_ queries: [[Float]], k: Int, filter: Filter?) throws -> SearchResponse {
+        try run { conn in try exactSearch(on: conn, queries, k: k, filter: filter) }
+    }
+
+    /// The exact top `k` of each query (unit vectors for cosine) on `conn`, in one statement.
+    func exactSearch(on conn: PGConnection, _ queries: [[Float]], k: Int, filter: Filter?) throws -> SearchResponse {
         var p = SQLParameters()
         let condition = filter.map { SQLFilter.condition($0, &p) } ?? "TRUE"
         let vectors = p.bind(SQLText.array(queries.map { SQLText.vector($0) }), as: "vector[]")
@@ -92,24 +94,30 @@ extension PostgresCollection {
             JOIN \(table) d ON d.id = r.id
             ORDER BY q.i, r.score \(order), r.id
             """
-        return try run { conn in
-            let r = try conn.exec(sql, p.values)
-            var hits = [[SearchHit]](repeating: [], count: queries.count)
-            var candidates = 0
-            for row in 0..<r.rowCount {
-                guard let i = r.string(row, 0).flatMap({ Int($0) }), (1...queries.count).contains(i) else { continue }
-                hits[i - 1].append(try hit(r, row))
-                candidates = Int(r.string(row, 6) ?? "0") ?? 0
-            }
-            var figures = [
-                SearchPlan.Figure(SearchPlan.Figure.rowsScored, Double(candidates)), SearchPlan.Figure("queries", Double(queries.count)),
-            ]
-            if filter != nil { figures.append(SearchPlan.Figure(SearchPlan.Figure.filterMatches, Double(candidates))) }
-            return SearchResponse(hits: hits, plan: SearchPlan(access: "exact", figures: figures))
+        let r = try conn.exec(sql, p.values)
+        var hits = [[SearchHit]](repeating: [], count: queries.count)
+        var candidates = 0
+        for row in 0..<r.rowCount {
+            guard let i = r.string(row, 0).flatMap({ Int($0) }), (1...queries.count).contains(i) else { continue }
+            hits[i - 1].append(try hit(r, row))
+            candidates = Int(r.string(row, 6) ?? "0") ?? 0
         }
+        var figures = [
+            SearchPlan.Figure(SearchPlan.Figure.rowsScored, Double(candidates)), SearchPlan.Figure("queries", Double(queries.count)),
+        ]
+        if filter != nil { figures.append(SearchPlan.Figure(SearchPlan.Figure.filterMatches, Double(candidates))) }
+        return SearchResponse(hits: hits, plan: SearchPlan(access: "exact", figures: figures))
     }
 
     private func indexSearch(_ queries: [[Float]], k: Int, filter: Filter?, efSearch: Int) throws -> SearchResponse {
+        try run { conn in
+            try conn.transaction(readOnly: true) { try indexSearch(on: conn, queries, k: k, filter: filter, efSearch: efSearch) }
+        }
+    }
+
+    /// The top `k` of each query through the HNSW index, on `conn` inside a transaction
+    /// (its settings are the transaction's).
+    func indexSearch(on conn: PGConnection, _ queries: [[Float]], k: Int, filter: Filter?, efSearch: Int) throws -> SearchResponse {
         var p = SQLParameters()
         let condition = filter.map { SQLFilter.condition($0, &p) } ?? "TRUE"
         let q = p.bind(nil, as: "vector")
@@ -120,38 +128,34 @@ extension PostgresCollection {
             FROM \(table) WHERE \(condition) ORDER BY \(distance) LIMIT \(limit)
             """
         let vectorSlot = p.values.count - 2
-        return try run { conn in
-            try conn.transaction(readOnly: true) {
-                try conn.exec("SELECT set_config('hnsw.ef_search', $1, true)", [String(min(1000, efSearch))])
-                if db.hasIterativeScan {
-                    // With a filter, keep scanning the index until k rows match (pgvector 0.8).
-                    try conn.exec("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-                }
-                var hits: [[SearchHit]] = []
-                var values = p.values
-                for query in queries {
-                    values[vectorSlot] = SQLText.vector(query)
-                    let r = try conn.exec(sql, values)
-                    var list = try (0..<r.rowCount).map { try hit(r, $0, offset: -1) }
-                    list.sort {
-                        descending
-                            ? ($0.score > $1.score || ($0.score == $1.score && $0.id < $1.id))
-                            : ($0.score < $1.score || ($0.score == $1.score && $0.id < $1.id))
-                    }
-                    hits.append(list)
-                }
-                return SearchResponse(
-                    hits: hits,
-                    plan: SearchPlan(
-                        access: "hnsw",
-                        figures: [SearchPlan.Figure("ef search", Double(efSearch)), SearchPlan.Figure("queries", Double(queries.count))]))
-            }
+        try conn.exec("SELECT set_config('hnsw.ef_search', $1, true)", [String(min(1000, efSearch))])
+        if db.hasIterativeScan {
+            // With a filter, keep scanning the index until k rows match (pgvector 0.8).
+            try conn.exec("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
         }
+        var hits: [[SearchHit]] = []
+        var values = p.values
+        for query in queries {
+            values[vectorSlot] = SQLText.vector(query)
+            let r = try conn.exec(sql, values)
+            var list = try (0..<r.rowCount).map { try hit(r, $0, offset: -1) }
+            list.sort {
+                descending
+                    ? ($0.score > $1.score || ($0.score == $1.score && $0.id < $1.id))
+                    : ($0.score < $1.score || ($0.score == $1.score && $0.id < $1.id))
+            }
+            hits.append(list)
+        }
+        return SearchResponse(
+            hits: hits,
+            plan: SearchPlan(
+                access: "hnsw",
+                figures: [SearchPlan.Figure("ef search", Double(efSearch)), SearchPlan.Figure("queries", Double(queries.count))]))
     }
 
     /// A hit from columns (id, score, text, metadata, double_fields) starting at
     /// `offset + 1`.
-    private func hit(_ r: PGResult, _ row: Int, offset: Int = 0) throws -> SearchHit {
+    func hit(_ r: PGResult, _ row: Int, offset: Int = 0) throws -> SearchHit {
         guard let id = r.string(row, offset + 1), let score = r.string(row, offset + 2).flatMap({ Double($0) }),
             let text = r.string(row, offset + 3), let json = r.string(row, offset + 4)
         else {

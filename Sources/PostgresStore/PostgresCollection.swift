@@ -30,13 +30,22 @@ public struct PostgresCollection: VectorCollection {
     let db: PostgresDatabase
     /// How this handle searches.
     public let searchMethod: SearchMethod
+    /// The keyword (BM25) index the collection had when this handle was opened.
+    let keywordIndex: PostgresKeywordIndex?
 
     init(database: PostgresDatabase, info: CollectionInfo, id: Int64, searchMethod: SearchMethod = .exact) {
         db = database
         self.info = info
         self.id = id
         self.searchMethod = searchMethod
+        keywordIndex = PostgresKeywordIndex(info: info, id: id)
     }
+
+    /// Why the collection's keyword index cannot be used as it is (made by an analyzer or
+    /// a Snowball stemmer release this build does not have), or nil. Keyword and hybrid
+    /// searches and writes are refused until `PostgresDatabase.buildKeywordIndex`
+    /// rebuilds it.
+    public var keywordIndexProblem: String? { keywordIndex?.problem }
 
     /// The database holding the collection.
     public var database: any VectorDatabase { db }

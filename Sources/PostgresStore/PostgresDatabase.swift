@@ -8,7 +8,9 @@ import VectorStore
 /// Layout: a catalog table `quiver_collections` (name, dimension, metric, encoding and the
 /// configuration, the embedder record included) and one table per collection,
 /// `quiver_records_<id>`, holding the id, a `vector(d)` column (with an HNSW index), the
-/// chunk text, and the metadata as `jsonb` with a GIN index.
+/// chunk text, and the metadata as `jsonb` with a GIN index; a collection with a keyword
+/// analyzer also has its keyword (BM25) index's tables (`PostgresKeywordIndex`), written in
+/// the records' own transactions.
 ///
 /// ```swift
 /// let db = try PostgresDatabase(url: "postgres://quiver@db.internal/rag")
@@ -136,8 +138,12 @@ public final class PostgresDatabase: VectorDatabase, Sendable {
 
     /// Creates a collection: its catalog row, its table and its indexes, in one transaction.
     ///
+    /// With a keyword analyzer in the settings (`CollectionSettings.keywordAnalyzer`) the
+    /// collection gets a keyword (BM25) index (`PostgresKeywordIndex`), and records the
+    /// Snowball stemmer's fingerprint as the embedded store does.
+    ///
     /// - Throws: `.collectionExists` if the name is taken; `.invalidArgument` for a bad
-    ///   name or dimension, or a keyword index (this backend has none yet).
+    ///   name or dimension, an unknown analyzer, or keyword fields without an analyzer.
     public func createCollection(_ name: String, settings: CollectionSettings) throws -> PostgresCollection {
         try BackendChecks.checkNewCollection(name, settings)
         guard settings.dimension <= Self.maxDimension else {
@@ -146,11 +152,16 @@ public final class PostgresDatabase: VectorDatabase, Sendable {
                 "collection \"\(name)\": pgvector stores at most \(Self.maxDimension) dimensions, got \(settings.dimension)",
                 input: "dimension", collection: name, expected: "at most \(Self.maxDimension)", actual: "\(settings.dimension)")
         }
-        if settings.configuration[KeywordIndexSettings.configurationKey] != nil {
+        var settings = settings
+        if let identifier = settings.configuration[KeywordIndexSettings.configurationKey] {
+            // The analyzer must exist here and now (a known language, a known version).
+            let analyzer = try KeywordIndexSettings.analyzer(try AnalyzerSettings(identifier: identifier))
+            settings.configuration[KeywordIndexSettings.stemmerKey] = analyzer.stemmerFingerprint
+            try KeywordIndexSettings.validate(fields: settings.keywordFields)
+        } else if settings.configuration[KeywordIndexSettings.fieldsKey] != nil {
             throw StoreError(
-                .invalidArgument,
-                "collection \"\(name)\": the PostgreSQL backend has no keyword (BM25) index yet; create the collection without one",
-                input: KeywordIndexSettings.configurationKey, collection: name)
+                .invalidArgument, "collection \"\(name)\": keyword fields need a keyword index (an analyzer)",
+                input: KeywordIndexSettings.fieldsKey, collection: name)
         }
         // Its `vector(d)` column holds float32; the compact encodings are the embedded store's.
         guard settings.encoding == .float32 else {
@@ -190,6 +201,9 @@ public final class PostgresDatabase: VectorDatabase, Sendable {
                 try conn.exec("CREATE INDEX \(table)_metadata ON \(table) USING gin (metadata)")
                 if options.hnswIndex && settings.dimension <= Self.maxIndexedDimension {
                     try conn.exec(Self.hnswIndexSQL(table: table, metric: settings.metric, options: options))
+                }
+                if settings.keywordAnalyzer != nil {
+                    for sql in PostgresKeywordIndex.createSQL(id) { try conn.exec(sql) }
                 }
                 return id
             }
@@ -235,6 +249,7 @@ public final class PostgresDatabase: VectorDatabase, Sendable {
                 let r = try conn.exec("DELETE FROM \(Self.catalog) WHERE name = $1 RETURNING id", [name])
                 guard r.rowCount == 1, let id = r.string(0, 0).flatMap({ Int64($0) }) else { return false }
                 try conn.exec("DROP TABLE IF EXISTS \(PostgresCollection.tableName(id))")
+                try conn.exec(PostgresKeywordIndex.dropSQL(id))
                 return true
             }
         }
@@ -248,10 +263,18 @@ public final class PostgresDatabase: VectorDatabase, Sendable {
 
     /// Sets or removes keys of a collection's configuration in one transaction.
     ///
-    /// - Throws: `.collectionNotFound`, `.invalidArgument` for an empty key.
+    /// - Throws: `.collectionNotFound`, `.invalidArgument` for an empty key or a key of the
+    ///   keyword index (`buildKeywordIndex` and `dropKeywordIndex` change those).
     @discardableResult
     public func updateConfiguration(of name: String, _ changes: [String: String?]) throws -> CollectionInfo {
         try BackendChecks.checkConfigurationChange(changes, collection: name)
+        let keywordKeys = [KeywordIndexSettings.configurationKey, KeywordIndexSettings.stemmerKey, KeywordIndexSettings.fieldsKey]
+        if let key = keywordKeys.first(where: { changes.keys.contains($0) }) {
+            throw StoreError(
+                .invalidArgument,
+                "\(key) describes how the keyword index was made; change it with buildKeywordIndex "
+                    + "or dropKeywordIndex (`quiver reindex --keyword`)", input: key, collection: name)
+        }
         guard BackendChecks.isPossibleName(name) else { throw notFound(name) }
         return try run(name) { conn in
             try conn.transaction {

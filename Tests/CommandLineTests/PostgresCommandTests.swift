@@ -102,9 +102,65 @@ struct PostgresCommandTests {
         for text in outputs { #expect(!text.contains(secret), "printed the password: \(text)") }
     }
 
+    /// The hits of `question` in `store` in `mode`: (id, score) best first.
+    static func hits(_ question: String, _ store: String, mode: String) async throws -> [(id: String, score: Double)] {
+        let r = try await Self.run(["search", question, "--store", store, "-k", "5", "--mode", mode, "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        return (json(r.out)["hits"] as? [[String: Any]] ?? []).map { ($0["id"] as? String ?? "", $0["score"] as? Double ?? .nan) }
+    }
+
+    /// Keyword and hybrid search from the command line: a collection `quiver index` makes
+    /// in PostgreSQL ranks as the embedded store's, and so does one migrated from it and
+    /// one migrated back (the analyzer and keyword fields come along); `quiver reindex --keyword` builds the index
+    /// of a dense-only PostgreSQL collection from its texts (then it ranks alike too) and
+    /// `--drop` removes it, after which keyword searches are refused, saying how to build one.
+    @Test func keywordAndHybridSearchAnswerAsTheEmbeddedStore() async throws {
+        try await Self.keywordAndHybridSearchAnswerAsTheEmbeddedStoreBody()
+    }
+
+    static func keywordAndHybridSearchAnswerAsTheEmbeddedStoreBody() async throws {
+        let dir = TemporaryDirectory("quiver-pg-cli-keyword")
+        defer { dir.remove() }
+        let lmdb = dir.sub("store")
+        let pg = try await Self.url("cli-kw", secret: "unused")
+        let migrated = try await Self.url("cli-kw-migrated", secret: "unused")
+        let later = try await Self.url("cli-kw-later", secret: "unused")
+        for store in [lmdb, pg] {
+            let r = try await Self.run(["index", Self.data, "--store", store, "--embedder", "hash"])
+            #expect(r.status == 0, "\(r.err)")
+        }
+        let migrate = try await Self.run(["migrate", "--from", lmdb, "--to", migrated])
+        #expect(migrate.status == 0, "\(migrate.err)")
+        let dense = try await Self.run(["index", Self.data, "--store", later, "--embedder", "hash", "--no-keyword-index"])
+        #expect(dense.status == 0, "\(dense.err)")
+        let refused = try await Self.run(["search", "lighthouse", "--store", later, "--mode", "keyword"])
+        #expect(refused.status != 0)
+        #expect(refused.err.contains("quiver reindex --keyword"), "\(refused.err)")
+        let reindex = try await Self.run(["reindex", "--keyword", "--store", later])
+        #expect(reindex.status == 0, "\(reindex.err)")
+        #expect(reindex.out.contains("keyword index built over"), "\(reindex.out)")
+        // And from PostgreSQL back into a new directory.
+        let back = dir.sub("back")
+        let migrateBack = try await Self.run(["migrate", "--from", pg, "--to", back])
+        #expect(migrateBack.status == 0, "\(migrateBack.err)")
+        for store in [pg, migrated, later, back] {
+            for q in Self.questions + ["\"Fresnel lens\"", "+keeper -storm wickies"] {
+                for mode in ["keyword", "hybrid"] {
+                    Self.expectSame(try await Self.hits(q, lmdb, mode: mode), try await Self.hits(q, store, mode: mode), "\(mode) \(q)")
+                }
+            }
+        }
+        let drop = try await Self.run(["reindex", "--keyword", "--drop", "--store", later])
+        #expect(drop.status == 0 && drop.out.contains("keyword index removed"), "\(drop.out) \(drop.err)")
+        #expect(try await Self.run(["search", "lighthouse", "--store", later, "--mode", "keyword"]).status != 0)
+        let ivf = try await Self.run(["reindex", "--ivf", "--store", later])
+        #expect(ivf.status != 0 && ivf.err.contains("PostgreSQL"), "\(ivf.err)")
+    }
+
     /// Two `quiver index` processes fill one collection from two folders at once while a
-    /// third process searches it over and over: every run succeeds, and the collection ends
-    /// with exactly the chunks of both folders.
+    /// third process searches it over and over: every run succeeds, the collection ends
+    /// with exactly the chunks of both folders, and its keyword index ranks as one built
+    /// by a single process.
     @Test func twoIndexersAndAReaderAtOnce() async throws {
         try await Self.twoIndexersAndAReaderAtOnceBody()
     }
@@ -122,7 +178,7 @@ struct PostgresCommandTests {
         }
         let reference = dir.sub("reference")
         for folder in ["a", "b"] {
-            let r = try await Self.run(["index", dir.sub(folder), "--store", reference, "--embedder", "hash", "--no-keyword-index"])
+            let r = try await Self.run(["index", dir.sub(folder), "--store", reference, "--embedder", "hash"])
             #expect(r.status == 0, "\(r.err)")
         }
         let pg = try await Self.url("multi", secret: "unused")
@@ -163,5 +219,10 @@ struct PostgresCommandTests {
         #expect(pgStats.first?["records"] as? Int == refStats.first?["records"] as? Int)
         #expect(pgStats.first?["documents"] as? Int == 80)
         #expect(refStats.first?["documents"] as? Int == 80)
+        // The keyword index the two processes kept up at once ranks as one built alone:
+        // its postings and statistics (document count, total length) add up exactly.
+        for q in ["quick vector store", "a note 7", "+note -lmdb 漢字", "\"b note\"", "テキスト 3.14"] {
+            Self.expectSame(try await Self.hits(q, reference, mode: "keyword"), try await Self.hits(q, pg, mode: "keyword"), "keyword \(q)")
+        }
     }
 }

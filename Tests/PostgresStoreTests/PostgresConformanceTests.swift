@@ -13,11 +13,7 @@ struct PostgresConformanceTests {
         return ConformanceDatabase(db)
     }
 
-    /// Checks this backend does not pass: it has no keyword (BM25) index yet, so keyword
-    /// and hybrid searches are refused.
-    static let knownFailures: Set<CollectionConformance.Check> = [.keywordSearch, .hybridSearch]
-
-    @Test(arguments: CollectionConformance.checks(excluding: knownFailures))
+    @Test(arguments: CollectionConformance.checks())
     func conformance(_ check: CollectionConformance.Check) async throws {
         try await Self.suite.run(check)
     }

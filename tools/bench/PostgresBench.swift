@@ -22,6 +22,11 @@ struct PostgresBench: AsyncParsableCommand {
     @Option(help: "Questions in the batch figure.") var batch = 256
     @Option(help: "HNSW candidate list (hnsw.ef_search).") var efSearch = 40
     @Option(help: "Ingest corpus size in MB.") var mb = 10
+    @Option(help: "A BEIR folder (corpus.jsonl, queries.jsonl, qrels/) for the keyword and hybrid figures; none: skipped.")
+    var beir: String?
+    @Option(help: "The BEIR qrels split whose queries are timed.") var beirSplit = "train"
+    @Option(help: "Copies of the BEIR corpus for the keyword figures (ids suffixed), for a larger collection.") var keywordCopies = 1
+    @Flag(help: "The keyword and hybrid figures only (with --beir): no ingest, no vector search figures.") var keywordOnly = false
     @Flag(help: "Print one flat JSON object.") var json = false
 
     func run() async throws {
@@ -42,6 +47,10 @@ struct PostgresBench: AsyncParsableCommand {
         let pg = try PostgresDatabase(url: url, options: PostgresOptions(hnswIndex: false))
         let lmdb = try Store(path: root + "/store")
 
+        if let beir { try keywordFigures(pg, lmdb, beir, note) }
+        if keywordOnly {
+            return print("{" + out.map { "\"\($0.0)\": \(StoreBench.format($0.1))" }.joined(separator: ", ") + "}")
+        }
         // Ingest: the same corpus and embedder through the same pipeline into each backend.
         let (documents, _) = try Corpus.generate(at: root + "/corpus", mb: mb, documentBytes: 20_000)
         note("ingest_documents", Double(documents))
@@ -74,6 +83,87 @@ struct PostgresBench: AsyncParsableCommand {
         } else {
             for (key, value) in out { print(key.padding(toLength: 30, withPad: " ", startingAt: 0), StoreBench.format(value)) }
         }
+    }
+
+    /// Keyword (BM25) and hybrid search in both backends, same run: the BEIR corpus (title
+    /// and text, times `keywordCopies`) written into a keyword-indexed collection of each
+    /// (hashing embedder, 64 dimensions), and into a PostgreSQL collection without the index
+    /// (what the index adds to writes), then its queries one at a time, top 10: p50
+    /// latency in each mode, and how often PostgreSQL's top 10 ids equal the embedded
+    /// store's (the same BM25; only the order among equal scores may differ).
+    func keywordFigures(_ pg: PostgresDatabase, _ lmdb: Store, _ folder: String, _ note: (String, Double) -> Void) throws {
+        let data = try BEIRDataset.load(folder, split: beirSplit)
+        let embedder = HashingEmbedder(dimension: 64)
+        var settings = CollectionSettings(dimension: 64, metric: .cosine)
+        settings.keywordAnalyzer = .english
+        try pg.dropCollection("bench_keyword")
+        try lmdb.dropCollection("bench_keyword")
+        let pc = try pg.createCollection("bench_keyword", settings: settings)
+        let lc = try lmdb.createCollection("bench_keyword", settings: settings)
+        // The same records into a PostgreSQL collection without the index: what the index costs writes.
+        try pg.dropCollection("bench_keyword_plain")
+        let plain = try pg.createCollection("bench_keyword_plain", dimension: 64, metric: .cosine)
+        var plainLoad = 0.0
+        var pgLoad = 0.0
+        var lmdbLoad = 0.0
+        var written = 0
+        for copy in 0..<max(1, keywordCopies) {
+            var start = 0
+            while start < data.documents.count {
+                let part = data.documents[start..<min(data.documents.count, start + 500)]
+                let texts = part.map { $0.title.isEmpty ? $0.text : $0.title + "\n\n" + $0.text }
+                let vectors = try embedder.embed(texts)
+                let records = zip(part, zip(texts, vectors)).map { d, tv in
+                    Record(
+                        id: d.id + (copy == 0 ? "" : "~\(copy)"), vector: tv.1, text: tv.0, metadata: ["part": .int(Int64(written % 10))])
+                }
+                var t0 = Machine.now()
+                try pc.upsert(records)
+                pgLoad += Machine.now() - t0
+                t0 = Machine.now()
+                try lc.upsert(records)
+                lmdbLoad += Machine.now() - t0
+                t0 = Machine.now()
+                try plain.upsert(records)
+                plainLoad += Machine.now() - t0
+                written += records.count
+                start += part.count
+            }
+        }
+        note("keyword_records", Double(written))
+        note("pg_keyword_upsert_per_s", Double(written) / pgLoad)
+        note("lmdb_keyword_upsert_per_s", Double(written) / lmdbLoad)
+        note("pg_plain_upsert_per_s", Double(written) / plainLoad)
+        note("pg_keyword_upsert_overhead", pgLoad / plainLoad - 1)
+        try pg.dropCollection("bench_keyword_plain")
+        // As autovacuum leaves a bulk load, in the time it takes: visibility map set, statistics taken.
+        let t0 = Machine.now()
+        try pg.vacuum("bench_keyword")
+        note("pg_keyword_vacuum_s", Machine.now() - t0)
+        let texts = data.queries.prefix(queries * 4).map(\.text)
+        let vectors = try embedder.embed(texts)
+        var times: [[Double]] = [[], [], [], []]
+        var same = 0
+        for (i, text) in texts.enumerated() {
+            let keyword = SearchRequest(texts: [text], k: k, mode: .keyword)
+            let hybrid = SearchRequest(texts: [text], vectors: [vectors[i]], k: k, mode: .hybrid)
+            var results: [[String]] = []
+            for (m, (c, request)) in [(pc as any VectorCollection, keyword), (lc, keyword), (pc, hybrid), (lc, hybrid)].enumerated() {
+                let t = Machine.now()
+                let hits = try c.search(request).hits[0]
+                times[m].append(Machine.now() - t)
+                if m < 2 { results.append(hits.map(\.id)) }
+            }
+            if results[0] == results[1] { same += 1 }
+        }
+        let p50 = times.map { $0.sorted()[$0.count / 2] * 1000 }
+        note("keyword_queries", Double(texts.count))
+        note("pg_keyword_p50_ms", p50[0])
+        note("lmdb_keyword_p50_ms", p50[1])
+        note("pg_keyword_p50_ratio", p50[0] / p50[1])
+        note("pg_hybrid_p50_ms", p50[2])
+        note("lmdb_hybrid_p50_ms", p50[3])
+        note("pg_keyword_same_top10", Double(same) / Double(texts.count))
     }
 
     /// The search figures (synchronous calls, as an application's request handler makes).

@@ -59,8 +59,10 @@ final class PGConnection: @unchecked Sendable {
     }
 
     /// Runs `body` in one transaction (`BEGIN` … `COMMIT`, rolled back when `body` throws).
-    func transaction<T>(readOnly: Bool = false, _ body: () throws -> T) throws -> T {
-        try exec(readOnly ? "BEGIN READ ONLY" : "BEGIN")
+    /// With `snapshot`, every statement sees the one snapshot taken by the first
+    /// (REPEATABLE READ; for read-only work, which it cannot make fail).
+    func transaction<T>(readOnly: Bool = false, snapshot: Bool = false, _ body: () throws -> T) throws -> T {
+        try exec((snapshot ? "BEGIN ISOLATION LEVEL REPEATABLE READ" : "BEGIN") + (readOnly ? " READ ONLY" : ""))
         do {
             let value = try body()
             try exec("COMMIT")

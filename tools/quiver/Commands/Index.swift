@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Ingest
 import PDFParsing
+import PostgresStore
 
 /// `quiver index PATH…`: builds or updates an index.
 struct Index: AsyncParsableCommand, VerboseCommand {
@@ -56,23 +57,18 @@ struct Index: AsyncParsableCommand, VerboseCommand {
         if dryRun { return try await plan(embedder) }
         let store = try storeOptions.open(create: true)
         var target: any VectorCollection
-        if storeOptions.isPostgres && !noKeywordIndex && found == nil {
-            FileHandle.standardError.write(Data("note: PostgreSQL collections have no keyword index yet; searches are dense\n".utf8))
-        }
         // Analyzer flags are checked against an existing index; without them it keeps its own.
-        // PostgreSQL collections have none.
         let analyzer: AnalyzerSettings? =
-            noKeywordIndex || storeOptions.isPostgres
-            ? nil : analyzerOptions.given ? try analyzerOptions.settings() : found == nil ? .english : nil
+            noKeywordIndex ? nil : analyzerOptions.given ? try analyzerOptions.settings() : found == nil ? .english : nil
         do {
             // A new collection records the embedder and, for a server, where it runs.
             target = try await store.openOrCreateCollection(collection, for: embedder, keywordAnalyzer: analyzer, encoding: encoding)
         } catch let e as IngestError where e.code == .embedderMismatch {
             throw CLIError(e.message, hint: "pass the same --embedder, --model and --dimensions as before, or another --collection")
         }
-        let stale = (target as? LMDBCollection)?.keywordIndexProblem
+        let stale = (target as? LMDBCollection)?.keywordIndexProblem ?? (target as? PostgresCollection)?.keywordIndexProblem
         if let stale { FileHandle.standardError.write(Data("note: \(TerminalText.line(stale))\n".utf8)) }
-        if let store = store as? Store, (target.info.keywordAnalyzer == nil && !noKeywordIndex && found != nil) || stale != nil {
+        if (target.info.keywordAnalyzer == nil && !noKeywordIndex && found != nil) || stale != nil {
             // Made before keyword indexes (or by another stemmer): build its index now,
             // from the stored texts.
             let settings = try target.info.keywordAnalyzer ?? analyzerOptions.settings()
@@ -80,8 +76,14 @@ struct Index: AsyncParsableCommand, VerboseCommand {
             let fields: [String]? = target.info.keywordAnalyzer == nil ? [ChunkSchema.Key.title] : nil
             let progress = KeywordIndexProgress(label: "building the keyword index of \(TerminalText.line(collection))")
             let name = collection
-            target = try await BlockingExecutor.shared.run {
-                try store.buildKeywordIndex(of: name, analyzer: settings, fields: fields) { progress.update($0, $1) }
+            if let store = store as? Store {
+                target = try await BlockingExecutor.shared.run {
+                    try store.buildKeywordIndex(of: name, analyzer: settings, fields: fields) { progress.update($0, $1) }
+                }
+            } else if let store = store as? PostgresDatabase {
+                target = try await BlockingExecutor.shared.run {
+                    try store.buildKeywordIndex(of: name, analyzer: settings, fields: fields) { progress.update($0, $1) }
+                }
             }
         }
         let total = try await ingest(try pipeline(target, embedder), started: Date())

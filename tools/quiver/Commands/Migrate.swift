@@ -14,7 +14,8 @@ struct Migrate: ParsableCommand, VerboseCommand {
             its records (ids, vectors, texts, metadata) in batches; exact searches of the copy \
             answer as the original does. A collection that already exists at the destination is \
             refused unless its settings match, and then records of the same id are replaced. \
-            PostgreSQL collections have no keyword index: one in the source is not copied.
+            A keyword index in the source (its analyzer and fields) is made again in the copy as the \
+            records arrive, so keyword and hybrid searches of the copy rank as the original's.
             """)
 
     @Option(help: "The store to copy from: a directory or a postgres:// URL.") var from: String
@@ -52,10 +53,8 @@ struct Migrate: ParsableCommand, VerboseCommand {
     func copy(_ name: String, from source: any VectorDatabase, to target: any VectorDatabase) throws -> Int {
         let original = try source.collection(name)
         var settings = original.info.settings
-        if target is PostgresDatabase {
-            settings.configuration[KeywordIndexSettings.configurationKey] = nil
-            settings.configuration[KeywordIndexSettings.stemmerKey] = nil
-        }
+        // The copy's keyword index is made by this build's stemmer, which the destination records.
+        settings.configuration[KeywordIndexSettings.stemmerKey] = nil
         let copy = try target.openOrCreateCollection(name, settings: settings)
         // Every id (with metadata, which is small): then the records a batch at a time.
         let ids = try original.metadata(where: .and([])).keys.sorted()

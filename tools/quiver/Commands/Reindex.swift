@@ -1,9 +1,11 @@
 import ArgumentParser
 import Foundation
+import PostgresStore
 import Query
 
 /// `quiver reindex --keyword`: builds (or rebuilds) a collection's keyword index from the
-/// texts it holds, without embedding anything again. `quiver reindex --ivf`: builds (or
+/// texts it holds, without embedding anything again, in an embedded store or a PostgreSQL
+/// database. `quiver reindex --ivf`: builds (or
 /// retrains) its partitioned (IVF) vector index.
 struct Reindex: ParsableCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
@@ -41,12 +43,29 @@ struct Reindex: ParsableCommand, VerboseCommand {
     }
 
     func run() throws {
-        try storeOptions.requireEmbedded("reindex")
-        let store = try Store(path: storeOptions.path, options: .noCreate)
-        let existing = try store.collection(collection)
-        if ivf { return try runIVF(store) }
+        if storeOptions.isPostgres && ivf {
+            throw CLIError(
+                "`quiver reindex --ivf` builds the embedded store's IVF index; \(storeOptions.display) is a PostgreSQL database",
+                hint: "its collections have pgvector's HNSW index (PostgresDatabase.buildHNSWIndex), or give --store DIR")
+        }
+        let name = collection
+        let existing: any VectorCollection
+        let build: (AnalyzerSettings, [String]?, @escaping (Int, Int) -> Void) throws -> any VectorCollection
+        let dropIndex: () throws -> Bool
+        if storeOptions.isPostgres {
+            let db = try PostgresDatabase(url: storeOptions.path)
+            existing = try db.collection(name)
+            build = { try db.buildKeywordIndex(of: name, analyzer: $0, fields: $1, progress: $2) }
+            dropIndex = { try db.dropKeywordIndex(of: name) }
+        } else {
+            let store = try Store(path: storeOptions.path, options: .noCreate)
+            existing = try store.collection(name)
+            if ivf { return try runIVF(store) }
+            build = { try store.buildKeywordIndex(of: name, analyzer: $0, fields: $1, progress: $2) }
+            dropIndex = { try store.dropKeywordIndex(of: name) }
+        }
         if drop {
-            let had = try store.dropKeywordIndex(of: collection)
+            let had = try dropIndex()
             print(
                 had ? "\(TerminalText.line(collection)): keyword index removed" : "\(TerminalText.line(collection)): had no keyword index")
             return
@@ -57,7 +76,7 @@ struct Reindex: ParsableCommand, VerboseCommand {
         let started = Date()
         let fields: [String]? =
             keywordFields.map { KeywordIndexSettings.fields($0) } ?? (existing.info.keywordAnalyzer == nil ? [ChunkSchema.Key.title] : nil)
-        let rebuilt = try store.buildKeywordIndex(of: collection, analyzer: settings, fields: fields) { progress.update($0, $1) }
+        let rebuilt = try build(settings, fields) { progress.update($0, $1) }
         let count = try rebuilt.count()
         let indexed = rebuilt.info.keywordFields.isEmpty ? "" : ", fields " + rebuilt.info.keywordFields.joined(separator: ",")
         print(

@@ -322,21 +322,13 @@ struct KeywordIndex: SecondaryIndex {
     /// The texts the index analyzes for a record: its own, then the string values of the
     /// ``fields`` it has.
     func indexedTexts(_ text: String, _ metadata: [String: MetadataValue]) -> [String] {
-        var out = [text]
-        for field in fields {
-            switch metadata[field] {
-            case .string(let s)?: out.append(s)
-            case .strings(let l)?: out += l
-            default: break
-            }
-        }
-        return out
+        KeywordDocument.indexedTexts(text, metadata, fields: fields)
     }
 
     /// The record's texts as one, each after a blank line, for phrase checks: the terms
     /// ``analyze`` counts, with positions.
     func indexedText(_ text: String, _ metadata: [String: MetadataValue]) -> String {
-        fields.isEmpty ? text : indexedTexts(text, metadata).joined(separator: "\n\n")
+        KeywordDocument.indexedText(text, metadata, fields: fields)
     }
 
     /// A record's distinct terms and their frequencies, and its length in terms.

@@ -15,7 +15,8 @@ public struct BM25Parameters: Sendable, Hashable {
         self.b = b
     }
 
-    func validate() throws {
+    /// Throws `.invalidArgument` unless k1 ≥ 0 and b is in 0…1 (both finite).
+    public func validate() throws {
         guard k1.isFinite, k1 >= 0, b.isFinite, (0...1).contains(b) else {
             throw StoreError(.invalidArgument, "BM25 needs k1 ≥ 0 and b in 0…1, got k1 \(k1), b \(b)", input: "bm25")
         }
@@ -526,17 +527,6 @@ extension LMDBCollection {
 
     /// Whether the phrase's terms occur at its offsets from some position.
     static func contains(_ phrase: KeywordQuery.Phrase, in positions: [(term: String, position: Int)]) -> Bool {
-        guard let first = phrase.terms.first else { return true }
-        var at: [Int: String] = [:]
-        for p in positions { at[p.position] = p.term }
-        for p in positions where p.term == first {
-            var all = true
-            for (t, o) in zip(phrase.terms, phrase.offsets).dropFirst() where at[p.position + o] != t {
-                all = false
-                break
-            }
-            if all { return true }
-        }
-        return false
+        phrase.occurs(in: positions)
     }
 }

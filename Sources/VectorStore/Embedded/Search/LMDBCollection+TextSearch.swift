@@ -44,28 +44,18 @@ extension LMDBCollection {
             let fused = zip(denseHits, keywordHits).map {
                 Self.fuse(dense: $0, keyword: $1, request.fusion, metric: info.metric, k: k).map { $0.keeping(request.fields) }
             }
-            var fusionFigures = [SearchPlan.Figure("candidates", Double(pool))]
-            switch request.fusion {
-            case .reciprocalRank(let c): fusionFigures.insert(SearchPlan.Figure("rrf k", c), at: 0)
-            case .weighted(let w): fusionFigures.insert(SearchPlan.Figure("keyword weight", w), at: 0)
-            }
+            let fusionFigures = request.fusion.planFigures(candidates: pool)
             let plan = SearchPlan(access: SearchMode.hybrid.rawValue, figures: fusionFigures, parts: [dense.plan, keywordPlan])
             return SearchResponse(hits: fused, plan: plan)
         }
     }
 
     /// Whether a query has operators that every hit must satisfy.
-    static func hasConstraints(_ q: KeywordQuery) -> Bool {
-        !q.must.isEmpty || !q.mustNot.isEmpty || !q.phrases.isEmpty || !q.excludedPhrases.isEmpty
-    }
+    static func hasConstraints(_ q: KeywordQuery) -> Bool { q.hasConstraints }
 
     /// Whether a text (its analyzed terms) has every required term and phrase and no
     /// excluded one.
-    static func satisfies(_ q: KeywordQuery, _ terms: [(term: String, position: Int)]) -> Bool {
-        let present = Set(terms.map(\.term))
-        return q.must.allSatisfy(present.contains) && !q.mustNot.contains(where: present.contains)
-            && q.phrases.allSatisfy { contains($0, in: terms) } && !q.excludedPhrases.contains { contains($0, in: terms) }
-    }
+    static func satisfies(_ q: KeywordQuery, _ terms: [(term: String, position: Int)]) -> Bool { q.isSatisfied(by: terms) }
 
     /// Records of ranked rows as hits with `fields`, best first, equal scores ordered by id
     /// (without fields, only the ids are decoded).
@@ -86,39 +76,6 @@ extension LMDBCollection {
 
     /// The fused ranking of one query, best first (equal scores by id), cut to `k`.
     static func fuse(dense: [SearchHit], keyword: [SearchHit], _ fusion: Fusion, metric: Metric, k: Int) -> [SearchHit] {
-        var byID: [String: (hit: SearchHit, score: Double)] = [:]
-        func add(_ list: [SearchHit], _ value: (Int, SearchHit) -> Double) {
-            for (i, h) in list.enumerated() {
-                let v = value(i, h)
-                if let e = byID[h.id] { byID[h.id] = (e.hit, e.score + v) } else { byID[h.id] = (h, v) }
-            }
-        }
-        switch fusion {
-        case .reciprocalRank(let c):
-            add(dense) { i, _ in 1 / (c + Double(i + 1)) }
-            add(keyword) { i, _ in 1 / (c + Double(i + 1)) }
-        case .weighted(let w):
-            // Each list scaled to 0…1 over its own candidates; under L2 a smaller distance is better.
-            func scaled(_ list: [SearchHit], higherIsBetter: Bool) -> (Int, SearchHit) -> Double {
-                let scores = list.map { Double($0.score) }
-                let lo = scores.min() ?? 0
-                let hi = scores.max() ?? 0
-                return { _, h in
-                    guard hi > lo else { return 1 }
-                    let x = (Double(h.score) - lo) / (hi - lo)
-                    return higherIsBetter ? x : 1 - x
-                }
-            }
-            let d = scaled(dense, higherIsBetter: metric != .l2)
-            let kw = scaled(keyword, higherIsBetter: true)
-            add(dense) { i, h in (1 - w) * d(i, h) }
-            add(keyword) { i, h in w * kw(i, h) }
-        }
-        return byID.values.sorted { $0.score > $1.score || ($0.score == $1.score && $0.hit.id < $1.hit.id) }
-            .prefix(k).map { e in
-                var h = e.hit
-                h.score = Float(e.score)
-                return h
-            }
+        fusion.fuse(dense: dense, keyword: keyword, metric: metric, k: k)
     }
 }
