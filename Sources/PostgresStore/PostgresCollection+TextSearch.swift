@@ -137,19 +137,8 @@ extension PostgresCollection {
         _ query: KeywordQuery, k: Int, filter: Filter?, bm25: BM25Parameters, fields: SearchHit.Fields, index: PostgresKeywordIndex,
         _ figures: inout PostgresKeywordFigures
     ) -> (sql: String, values: [String?], phrases: Bool) {
-        var weightOf: [String: Double] = [:]
-        var order: [String] = []
-        for t in query.should + query.must + query.phrases.flatMap(\.terms) {
-            if weightOf[t] == nil { order.append(t) }
-            weightOf[t, default: 0] += 1
-        }
-        if order.count > Self.maxQueryTerms {
-            // A pasted page as a query: its first terms, all the required ones.
-            let keep = Set(order.prefix(Self.maxQueryTerms)).union(query.must).union(query.phrases.flatMap(\.terms))
-            let kept = order.filter(keep.contains)
-            figures.termsDropped += order.count - kept.count
-            order = kept
-        }
+        let (order, weightOf, dropped) = query.scoringTerms(limit: Self.maxQueryTerms)
+        figures.termsDropped += dropped
         figures.terms += order.count
         let required = Array(Set(query.must + query.phrases.flatMap(\.terms)))
         let excluded = Array(Set(query.mustNot))

@@ -152,17 +152,7 @@ public final class PostgresDatabase: VectorDatabase, Sendable {
                 "collection \"\(name)\": pgvector stores at most \(Self.maxDimension) dimensions, got \(settings.dimension)",
                 input: "dimension", collection: name, expected: "at most \(Self.maxDimension)", actual: "\(settings.dimension)")
         }
-        var settings = settings
-        if let identifier = settings.configuration[KeywordIndexSettings.configurationKey] {
-            // The analyzer must exist here and now (a known language, a known version).
-            let analyzer = try KeywordIndexSettings.analyzer(try AnalyzerSettings(identifier: identifier))
-            settings.configuration[KeywordIndexSettings.stemmerKey] = analyzer.stemmerFingerprint
-            try KeywordIndexSettings.validate(fields: settings.keywordFields)
-        } else if settings.configuration[KeywordIndexSettings.fieldsKey] != nil {
-            throw StoreError(
-                .invalidArgument, "collection \"\(name)\": keyword fields need a keyword index (an analyzer)",
-                input: KeywordIndexSettings.fieldsKey, collection: name)
-        }
+        let settings = try KeywordIndexSettings.preparedForCreate(settings, name: name)
         // Its `vector(d)` column holds float32; the compact encodings are the embedded store's.
         guard settings.encoding == .float32 else {
             throw StoreError(

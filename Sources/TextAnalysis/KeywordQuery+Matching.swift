@@ -1,4 +1,21 @@
 extension KeywordQuery {
+    /// The distinct terms the query scores (its optional, required and phrase terms), in
+    /// the order first met, each weighted by how often it occurs in the query. Past `limit`
+    /// terms (a pasted page as a query) only the first `limit` are kept, and every required
+    /// or phrase term; `dropped` counts the rest. Both backends rank with these.
+    public func scoringTerms(limit: Int) -> (terms: [String], weights: [String: Double], dropped: Int) {
+        var weights: [String: Double] = [:]
+        var order: [String] = []
+        for t in should + must + phrases.flatMap(\.terms) {
+            if weights[t] == nil { order.append(t) }
+            weights[t, default: 0] += 1
+        }
+        guard order.count > limit else { return (order, weights, 0) }
+        let keep = Set(order.prefix(limit)).union(must).union(phrases.flatMap(\.terms))
+        let kept = order.filter(keep.contains)
+        return (kept, weights, order.count - kept.count)
+    }
+
     /// Whether the query has operators that every hit must satisfy (`+term`, `-term`,
     /// phrases), which a ranking that ignores them (a dense one, in a hybrid search) must
     /// then be checked against.

@@ -66,4 +66,24 @@ extension KeywordIndexSettings {
     public static func analyzer(_ settings: AnalyzerSettings) throws -> TextAnalyzer {
         try AnalyzerCache.analyzer(settings)
     }
+
+    /// `settings` of a collection `name` about to be created, checked and completed for
+    /// its keyword index (either backend): the analyzer must exist here and now (a known
+    /// language, a known version), its stemmer's fingerprint is recorded, and keyword
+    /// fields are valid and come with an analyzer.
+    ///
+    /// - Throws: `.invalidArgument` naming the setting.
+    public static func preparedForCreate(_ settings: CollectionSettings, name: String) throws -> CollectionSettings {
+        var settings = settings
+        if let identifier = settings.configuration[configurationKey] {
+            let analyzer = try analyzer(try AnalyzerSettings(identifier: identifier))
+            settings.configuration[stemmerKey] = analyzer.stemmerFingerprint
+            try validate(fields: settings.keywordFields)
+        } else if settings.configuration[fieldsKey] != nil {
+            throw StoreError(
+                .invalidArgument, "collection \"\(name)\": keyword fields need a keyword index (an analyzer)", input: fieldsKey,
+                collection: name)
+        }
+        return settings
+    }
 }

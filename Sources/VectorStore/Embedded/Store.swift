@@ -289,17 +289,7 @@ public final class Store: VectorDatabase {
         guard settings.dimension > 0 && settings.dimension <= 65536 else {
             throw StoreError(.invalidArgument, "collection \"\(name)\": dimension must be 1...65536, got \(settings.dimension)")
         }
-        var settings = settings
-        if let identifier = settings.configuration[KeywordIndexSettings.configurationKey] {
-            // The analyzer must exist here and now (a known language, a known version).
-            let analyzer = try AnalyzerCache.analyzer(try AnalyzerSettings(identifier: identifier))
-            settings.configuration[KeywordIndexSettings.stemmerKey] = analyzer.stemmerFingerprint
-            try KeywordIndexSettings.validate(fields: settings.keywordFields)
-        } else if settings.configuration[KeywordIndexSettings.fieldsKey] != nil {
-            throw StoreError(
-                .invalidArgument, "collection \"\(name)\": keyword fields need a keyword index (an analyzer)",
-                input: KeywordIndexSettings.fieldsKey, collection: name)
-        }
+        let settings = try KeywordIndexSettings.preparedForCreate(settings, name: name)
         let info = try env.write(openingDatabases: true) { txn -> CollectionInfo in
             if try collectionsDB.get(txn, name) != nil {
                 throw StoreError(.collectionExists, "collection \"\(name)\" already exists", collection: name)

@@ -351,18 +351,8 @@ extension LMDBCollection {
         let n = Double(stats.documents)
         let avgdl = stats.averageLength
         // Distinct scoring terms with their query frequency.
-        var weightOf: [String: Double] = [:]
-        var order: [String] = []
-        for t in query.should + query.must + query.phrases.flatMap(\.terms) {
-            if weightOf[t] == nil { order.append(t) }
-            weightOf[t, default: 0] += 1
-        }
-        if order.count > Self.maxQueryTerms {
-            // A pasted page as a query: its first terms, all the required ones.
-            let keep = Set(order.prefix(Self.maxQueryTerms)).union(query.must).union(query.phrases.flatMap(\.terms))
-            order = order.filter(keep.contains)
-            figures.termsDropped += weightOf.count - order.count
-        }
+        let (order, weightOf, dropped) = query.scoringTerms(limit: Self.maxQueryTerms)
+        figures.termsDropped += dropped
         var lists: [(list: PostingList, weight: Double)] = []
         var required: [PostingList] = []
         var excluded: [PostingList] = []
