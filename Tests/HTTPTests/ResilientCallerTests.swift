@@ -24,12 +24,16 @@ import Testing
         #expect(try caller.send(request(server)).status == 200)
     }
 
+    /// The first attempt answers 500 well inside the deadline; the retry's wait (1 s) would
+    /// end past it, so the call stops there with the server's answer. (With a 100 ms wait
+    /// and a 150 ms deadline, a loaded machine's first attempt alone outlasted the deadline
+    /// and the call failed as a timeout instead.)
     @Test func retriesStopAtTheCallsDeadline() throws {
         let server = try LoopbackServer()
-        let policy = RetryPolicy(maxAttempts: 10, baseDelay: .milliseconds(100), jitter: 0, maxTotalWait: .seconds(60))
+        let policy = RetryPolicy(maxAttempts: 10, baseDelay: .seconds(1), jitter: 0, maxTotalWait: .seconds(60))
         let caller = ResilientCaller(client: HTTPClient(), policy: policy, breaker: CircuitBreaker(threshold: 3))
         try server.control(#"{"faults": [\#(Array(repeating: #"{"status": 500}"#, count: 10).joined(separator: ","))]}"#)
-        let error = #expect(throws: HTTPError.self) { try caller.send(request(server, deadline: .now + .milliseconds(150))) }
+        let error = #expect(throws: HTTPError.self) { try caller.send(request(server, deadline: .now + .milliseconds(900))) }
         #expect(error?.status == 500)
         #expect((error?.attempts ?? 99) <= 2)
         #expect((try server.stats()["requests"] ?? 99) <= 2)
