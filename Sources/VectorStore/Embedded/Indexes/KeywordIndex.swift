@@ -422,6 +422,76 @@ struct KeywordIndex: SecondaryIndex {
         try settle(txn)
     }
 
+    /// Writes a batch analyzed and grouped ahead of the transaction (`KeywordBatch`): its
+    /// statistics, and its segment with row `rows[i]` for the record at position `i`; then
+    /// merges as ``insert(_:_:)`` does. The rows need not ascend with the positions (an IVF
+    /// batch is written list by list): each term's postings are sorted by row then.
+    ///
+    /// - Throws: `.corrupted` when `rows` does not have a row per record of the batch.
+    func insert(_ batch: KeywordBatch, rows: [UInt64], _ txn: Transaction) throws {
+        guard batch.documents > 0, let bytes = batch.segment else { return }
+        guard rows.count == batch.documents else {
+            throw StoreError(.corrupted, "a keyword batch of \(batch.documents) records was given \(rows.count) rows")
+        }
+        var s = try readStats(txn)
+        s.documents += UInt64(batch.documents)
+        s.totalLength += batch.totalLength
+        try writeStats(s, txn)
+        var first = UInt64.max
+        var last: UInt64 = 0
+        var ascending = true
+        for (i, row) in rows.enumerated() {
+            first = min(first, row)
+            last = max(last, row)
+            if i > 0 && row <= rows[i - 1] { ascending = false }
+        }
+        if let newest = try newestSegment(txn), newest.last >= first {
+            // Rows must only grow; a row below an existing segment goes straight to the lists.
+            var renumbered = bytes
+            try renumbered.withUnsafeMutableBytes { try Self.renumber($0, rows: rows, last: last, sorting: !ascending) }
+            try renumbered.withUnsafeBytes { try putLists(KeywordSegment(first: first, bytes: UnsafeRawBufferPointer($0)), txn) }
+            return
+        }
+        let out = try segments.reserve(txn, first, size: bytes.count)
+        bytes.withUnsafeBytes { out.copyMemory(from: $0) }
+        try Self.renumber(out, rows: rows, last: last, sorting: !ascending)
+        try settle(txn)
+    }
+
+    /// Gives a segment made with batch positions for rows (`KeywordBatch`) the rows
+    /// `rows[position]` and the last row `last`, and sorts each term's postings by row when
+    /// `sorting`.
+    static func renumber(_ segment: UnsafeMutableRawBufferPointer, rows: [UInt64], last: UInt64, sorting: Bool) throws {
+        guard let base = segment.baseAddress else { return }
+        let view = try KeywordSegment(first: 0, bytes: UnsafeRawBufferPointer(segment))
+        segment.storeBytes(of: last.littleEndian, toByteOffset: 8, as: UInt64.self)
+        var sorted: [(row: UInt64, rest: UInt64)] = []
+        for i in 0..<view.termCount {
+            let e = try view.entry(i)
+            let postings = base + e.postingsOffset
+            for j in 0..<e.count {
+                let p = postings + j * Posting.size
+                let position = Posting.row(p)
+                guard position < UInt64(rows.count) else {
+                    throw StoreError(.corrupted, "a keyword batch names record \(position) of \(rows.count)")
+                }
+                p.storeBytes(of: rows[Int(position)].bigEndian, as: UInt64.self)
+            }
+            guard sorting else { continue }
+            sorted.removeAll(keepingCapacity: true)
+            for j in 0..<e.count {
+                let p = postings + j * Posting.size
+                sorted.append((Posting.row(p), p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+            }
+            sorted.sort { $0.row < $1.row }
+            for (j, posting) in sorted.enumerated() {
+                let p = postings + j * Posting.size
+                p.storeBytes(of: posting.row.bigEndian, as: UInt64.self)
+                p.storeBytes(of: posting.rest, toByteOffset: 8, as: UInt64.self)
+            }
+        }
+    }
+
     /// Merges the newest segments while `mergeFactor` of one size class end the list, and
     /// folds them all into the lists when too many have piled up.
     func settle(_ txn: Transaction) throws {
@@ -475,6 +545,16 @@ struct KeywordIndex: SecondaryIndex {
                     try txn.putMultiple(postings.dbi, k, values: values, elementSize: Posting.size)
                 }
             }
+        }
+    }
+
+    /// Appends a segment's postings to the term lists, terms in key order.
+    private func putLists(_ segment: KeywordSegment, _ txn: Transaction) throws {
+        guard let base = segment.bytes.baseAddress else { return }
+        for i in 0..<segment.termCount {
+            let e = try segment.entry(i)
+            let values = UnsafeRawBufferPointer(start: base + e.postingsOffset, count: e.count * Posting.size)
+            try txn.putMultiple(postings.dbi, try segment.term(i), values: values, elementSize: Posting.size)
         }
     }
 
@@ -648,6 +728,8 @@ struct KeywordIndex: SecondaryIndex {
     }
 
     var accessPaths: [any AccessPath] { [] }
+
+    var preparesBatches: Bool { true }
 }
 
 /// When a keyword index's segments merge and fold into its term lists (`KeywordIndex`);
