@@ -204,9 +204,14 @@ struct KeywordSegment {
         var terms = 0
         var termBytes = 0
         var postings = 0
+        let anyDeleted = !snapshot.deleted.isEmpty
         try forEachTerm(in: segments) { term, lists in
             var live = 0
             for (p, n) in lists {
+                guard anyDeleted else {
+                    live += n
+                    continue
+                }
                 for j in 0..<n where !snapshot.isDeleted(Posting.row(p + j * Posting.size)) { live += 1 }
             }
             guard live > 0 else { return true }
@@ -227,6 +232,12 @@ struct KeywordSegment {
             try forEachTerm(in: segments) { term, lists in
                 let start = postingAt
                 for (p, n) in lists {
+                    guard anyDeleted else {
+                        // No row to leave out: the term's postings in this segment at once.
+                        (base + postingAt).copyMemory(from: p, byteCount: n * Posting.size)
+                        postingAt += n * Posting.size
+                        continue
+                    }
                     for j in 0..<n {
                         let posting = p + j * Posting.size
                         if snapshot.isDeleted(Posting.row(posting)) { continue }
