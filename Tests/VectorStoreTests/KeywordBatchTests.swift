@@ -17,6 +17,7 @@ import TextAnalysis
             switch rng.next() % 8 {
             case 0: r.text = ""
             case 1: r.text = "the of and a"
+            case 2: r.text = GeneratedText.text(&rng, length: 30) + " Straße café's 東京タワー " + String(repeating: "long", count: 20)
             default: break
             }
             if i % 3 == 0 { r.metadata["title"] = .string(KeywordIndexTests.text(&rng, words: 3)) }

@@ -17,10 +17,19 @@ struct KeywordBatch {
     let totalLength: UInt64
 
     /// Postings of consecutive positions of a batch, built as one worker analyzes its
-    /// records in order: one term-table lookup per term occurrence (no table per record),
-    /// each term's postings in position order.
+    /// records in order: one table lookup per word (no table per record), each term's
+    /// postings in position order.
     struct Builder {
         private var terms = TermTable(expected: 4096)
+        /// The words seen (before stopwords and stemming), and per word id its term id,
+        /// `stopword`, or `unindexed` (a term too long or empty: counted, not indexed).
+        /// A word's term depends on its bytes alone (`TextAnalyzer.forEachWord`), so each
+        /// new word is stemmed once: the stopword set, the stem cache and the term table
+        /// cost more per word than this one lookup.
+        private var words = TermTable(expected: 4096)
+        private var wordTerm: [Int32] = []
+        private static let stopword: Int32 = -1
+        private static let unindexed: Int32 = -2
         /// Per term id: how many postings it has, and the index of its newest posting.
         private var counts: [Int32] = []
         private var newest: [Int32] = []
@@ -41,13 +50,21 @@ struct KeywordBatch {
             let row = UInt32(firstPosition + lengths.count)
             var length: UInt32 = 0
             for text in index.indexedTexts(record.text, record.metadata) {
-                index.analyzer.forEachTerm(in: text) { term, _ in
-                    length &+= 1
-                    guard term.count <= KeywordIndex.maxTermBytes, !term.isEmpty else { return }
-                    let id = terms.id(of: term)
-                    if id == counts.count {
-                        counts.append(0)
-                        newest.append(-1)
+                index.analyzer.forEachWord(in: text) { word, stemmed, term in
+                    let id: Int
+                    if stemmed {
+                        let w = words.id(of: word)
+                        if w == wordTerm.count { wordTerm.append(termID(term())) }
+                        let t = wordTerm[w]
+                        if t == Self.stopword { return }
+                        length &+= 1
+                        if t == Self.unindexed { return }
+                        id = Int(t)
+                    } else {
+                        length &+= 1
+                        let t = termID(word)
+                        if t == Self.unindexed { return }
+                        id = Int(t)
                     }
                     let last = Int(newest[id])
                     if last >= 0 && postingRow[last] == row {
@@ -62,6 +79,18 @@ struct KeywordBatch {
                 }
             }
             lengths.append(length)
+        }
+
+        /// The id of `term` (added when new), `stopword` for nil, or `unindexed`.
+        private mutating func termID(_ term: UnsafeRawBufferPointer?) -> Int32 {
+            guard let term else { return Self.stopword }
+            guard term.count <= KeywordIndex.maxTermBytes, !term.isEmpty else { return Self.unindexed }
+            let id = terms.id(of: term)
+            if id == counts.count {
+                counts.append(0)
+                newest.append(-1)
+            }
+            return Int32(id)
         }
 
         /// Positions added.
