@@ -107,8 +107,10 @@ struct KeywordBatch {
             let postingsStart = directoryEnd + termBytes
             // Where each term's postings go, counted in postings.
             var next = [Int](repeating: 0, count: counts.count)
-            var out = [UInt8](repeating: 0, count: postingsStart + postingTerm.count * Posting.size)
-            out.withUnsafeMutableBytes { o in
+            // Every byte is written below: no zero fill first.
+            let size = postingsStart + postingTerm.count * Posting.size
+            return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+                let o = UnsafeMutableRawBufferPointer(buffer)
                 guard let base = o.baseAddress else { return }
                 KeywordSegment.writeHeader(o, terms: order.count, last: UInt64(firstPosition + lengths.count - 1))
                 var termAt = directoryEnd
@@ -134,8 +136,8 @@ struct KeywordBatch {
                     ).write(to: postings + next[id] * Posting.size)
                     next[id] += 1
                 }
+                initialized = size
             }
-            return out
         }
 
         /// Lengths of the positions added, added up.

@@ -222,8 +222,11 @@ struct KeywordSegment {
         }
         guard terms > 0, let last = segments.last?.last else { return nil }
         let directoryEnd = headerBytes + terms * entryBytes
-        var out = [UInt8](repeating: 0, count: directoryEnd + termBytes + postings * Posting.size)
-        try out.withUnsafeMutableBytes { o in
+        // Every byte is written below (the first pass counted them): no zero fill first,
+        // which for a merge of megabytes was a pass of its own over fresh pages.
+        let size = directoryEnd + termBytes + postings * Posting.size
+        return try [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            let o = UnsafeMutableRawBufferPointer(buffer)
             let base = o.baseAddress!
             writeHeader(o, terms: terms, last: last)
             var i = 0
@@ -253,8 +256,8 @@ struct KeywordSegment {
                 i += 1
                 return true
             }
+            initialized = size
         }
-        return out
     }
 
     /// A segment's bytes from postings grouped by term (each term's rows ascending).
