@@ -7,9 +7,11 @@ import Foundation
 // piece around it, between hard separators, and the ASCII text between those pieces takes
 // the fast path over bytes. Both paths give the same terms (tested on random text).
 extension TextAnalyzer {
-    /// Analyzes UTF-8 `bytes` (a valid string's).
+    /// Analyzes UTF-8 `bytes` (a valid string's): `emit` gets each word (lowercased,
+    /// normalized, cut to ``maxTermBytes``), its position, and whether stopwords and
+    /// stemming apply to it (false for a CJK bigram, which is its own term).
     func analyze(
-        _ bytes: UnsafeBufferPointer<UInt8>, worker: AnalysisWorker, _ body: (UnsafeRawBufferPointer, Int) throws -> Void
+        _ bytes: UnsafeBufferPointer<UInt8>, worker: AnalysisWorker, _ body: (UnsafeRawBufferPointer, Int, Bool) throws -> Void
     ) rethrows {
         var position = 0
         var cursor = 0
@@ -72,7 +74,7 @@ extension TextAnalyzer {
     /// lowercased into the worker's scratch while it is scanned.
     private func analyzeASCII(
         _ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, position: inout Int, worker: AnalysisWorker,
-        _ body: (UnsafeRawBufferPointer, Int) throws -> Void
+        _ body: (UnsafeRawBufferPointer, Int, Bool) throws -> Void
     ) rethrows {
         let scratch = worker.scratch
         var i = range.lowerBound
@@ -122,7 +124,7 @@ extension TextAnalyzer {
             if stripsPossessive && i - start >= 3 && bytes[i - 2] == UInt8(ascii: "'") && bytes[i - 1] | 0x20 == UInt8(ascii: "s") {
                 length = min(length, i - start - 2)
             }
-            try emitWord(UnsafeRawBufferPointer(start: scratch, count: length), position: position, worker: worker, body)
+            try body(UnsafeRawBufferPointer(start: scratch, count: length), position, true)
             position += 1
         }
     }
@@ -130,7 +132,7 @@ extension TextAnalyzer {
     /// The general path: `utf8` (a valid string's) in NFC, segmented over Unicode scalars.
     func analyzeUnicode(
         _ utf8: UnsafeBufferPointer<UInt8>, position: inout Int, worker: AnalysisWorker,
-        _ body: (UnsafeRawBufferPointer, Int) throws -> Void
+        _ body: (UnsafeRawBufferPointer, Int, Bool) throws -> Void
     ) rethrows {
         var scalars: [Unicode.Scalar] = []
         scalars.reserveCapacity(utf8.count)
@@ -182,7 +184,7 @@ extension TextAnalyzer {
                         count -= 2
                     }
                     let cut = Self.truncated(UnsafeRawBufferPointer(rebasing: word[0..<count]))
-                    try emitWord(cut, position: position, worker: worker, body)
+                    try body(cut, position, true)
                 }
                 position += 1
             case .cjk:
@@ -201,7 +203,7 @@ extension TextAnalyzer {
                 for pair in pairs {
                     term.removeAll(keepingCapacity: true)
                     for scalar in scalars[pair] { UTF8.encode(scalar) { term.append($0) } }
-                    try term.withUnsafeBytes { try body(Self.truncated($0), position) }
+                    try term.withUnsafeBytes { try body(Self.truncated($0), position, false) }
                     position += 1
                 }
             case .mark, .separator, .apostrophe, .period, .comma:
@@ -267,7 +269,7 @@ extension TextAnalyzer {
     /// A word (lowercased, folded, at most ``maxTermBytes``): dropped if a stopword, else
     /// stemmed and given to `body`.
     @inline(__always)
-    private func emitWord(
+    func emitWord(
         _ word: UnsafeRawBufferPointer, position: Int, worker: AnalysisWorker,
         _ body: (UnsafeRawBufferPointer, Int) throws -> Void
     ) rethrows {

@@ -109,7 +109,39 @@ public final class TextAnalyzer: Sendable {
     public func forEachTerm(in text: String, _ body: (UnsafeRawBufferPointer, Int) throws -> Void) rethrows {
         try withWorker { worker in
             var text = text
-            try text.withUTF8 { bytes in try analyze(bytes, worker: worker, body) }
+            try text.withUTF8 { bytes in
+                try analyze(bytes, worker: worker) { word, position, stemmed in
+                    if stemmed { try emitWord(word, position: position, worker: worker, body) } else { try body(word, position) }
+                }
+            }
+        }
+    }
+
+    /// Calls `body` for each word of `text` in order, before stopwords and stemming: the
+    /// word (lowercased, normalized, folded if set, cut to ``maxTermBytes``; valid only
+    /// during the call), whether stopwords and stemming apply to it (false for a CJK bigram,
+    /// which is its own term), and a function that gives the word's term as
+    /// ``forEachTerm(in:_:)`` gives it (nil for a stopword; valid only during the call).
+    ///
+    /// The terms are ``forEachTerm(in:_:)``'s. A word's term depends on its bytes alone, so
+    /// an indexer may remember it by them and ask for the term of a new word only: what a
+    /// batch's keyword index does (one lookup per word instead of the stopword set, the stem
+    /// cache and its own term table).
+    public func forEachWord(
+        in text: String, _ body: (UnsafeRawBufferPointer, Bool, () -> UnsafeRawBufferPointer?) throws -> Void
+    ) rethrows {
+        try withWorker { worker in
+            var text = text
+            try text.withUTF8 { bytes in
+                try analyze(bytes, worker: worker) { word, _, stemmed in
+                    try body(word, stemmed) {
+                        guard stemmed else { return word }
+                        var term: UnsafeRawBufferPointer? = nil
+                        emitWord(word, position: 0, worker: worker) { t, _ in term = t }
+                        return term
+                    }
+                }
+            }
         }
     }
 
@@ -133,7 +165,11 @@ public final class TextAnalyzer: Sendable {
         try withWorker { worker in
             var position = 0
             var text = text
-            try text.withUTF8 { try analyzeUnicode($0, position: &position, worker: worker, body) }
+            try text.withUTF8 {
+                try analyzeUnicode($0, position: &position, worker: worker) { word, position, stemmed in
+                    if stemmed { try emitWord(word, position: position, worker: worker, body) } else { try body(word, position) }
+                }
+            }
         }
     }
 

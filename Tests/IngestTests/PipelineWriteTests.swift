@@ -61,6 +61,15 @@ final class WatchedCollection: VectorCollection, @unchecked Sendable {
     func search(_ request: SearchRequest) async throws -> SearchResponse { try await inner.search(request) }
 }
 
+/// The `written` counts of the progress reports, in order.
+final class WrittenCounts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [Int] = []
+
+    func append(_ n: Int) { lock.withLock { counts.append(n) } }
+    var values: [Int] { lock.withLock { counts } }
+}
+
 @Suite struct PipelineWriteTests {
     static func documents(_ n: Int) -> [Document] {
         (0..<n).map { i in
@@ -117,5 +126,47 @@ final class WatchedCollection: VectorCollection, @unchecked Sendable {
         // Writes 1-3 and 5 (two documents each; 5 prepares beside 4) commit; none begins after.
         #expect(chunks.count == 8, "\(chunks.keys.sorted())")
         #expect(watched.startedAfterFailure <= 1)
+    }
+
+    /// A window's last write commits while the next window is split and embedded: with one
+    /// write per window, two are still in flight at once; every document lands.
+    @Test func writesOverlapTheNextWindow() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var (p, watched) = try pipeline(dir, delay: 0.05, failing: nil)
+        p.window = 2
+        let progress = WrittenCounts()
+        let report = try await p.run(documents: Self.documents(12)) { progress.append($0.written) }
+        let written = progress.values
+        #expect(report.added.count == 12)
+        #expect(watched.mostInFlight == 2)
+        let stored = try await watched.inner.metadata(where: .exists(ChunkSchema.Key.document))
+        #expect(Set(stored.values.compactMap { $0[ChunkSchema.Key.document] }) == Set((0..<12).map { .string("doc\($0)") }))
+        // The last progress counts every chunk written.
+        #expect(written.last == stored.count)
+        #expect(report.chunksWritten == stored.count)
+    }
+
+    /// A write that fails while a later window works stops the run with the same report:
+    /// what was committed, whole documents only, no write started after it but the one
+    /// beside it.
+    @Test func aFailedWriteOfAnEarlierWindowSaysWhatWasCommitted() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var (p, watched) = try pipeline(dir, delay: 0.03, failing: 3)
+        p.window = 2
+        let error = await #expect(throws: QuiverError.self) { try await p.run(documents: Self.documents(20)) }
+        #expect(error?.code == .storage)
+        let message = error?.message ?? ""
+        let stored = try await watched.inner.metadata(where: .exists(ChunkSchema.Key.document))
+        var chunks: [String: Int] = [:]
+        for m in stored.values { if case .string(let d)? = m[ChunkSchema.Key.document] { chunks[d, default: 0] += 1 } }
+        #expect(message.contains("; \(chunks.count) documents (\(stored.count) chunks) of this run were committed"), "\(message)")
+        // Writes 1 and 2 commit; 4 may (it prepares beside 3); nothing after.
+        #expect(Set(chunks.keys).isSuperset(of: ["doc0", "doc1", "doc2", "doc3"]), "\(chunks.keys.sorted())")
+        #expect(chunks.count <= 6, "\(chunks.keys.sorted())")
+        #expect(watched.startedAfterFailure <= 1)
+        let perDocument = Set(chunks.values)
+        #expect(perDocument.count == 1, "\(chunks)")  // every document whole (the test documents split alike)
     }
 }

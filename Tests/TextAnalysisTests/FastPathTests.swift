@@ -43,6 +43,38 @@ import Testing
         }
     }
 
+    /// `forEachWord` resolves its words to exactly `forEachTerm`'s terms, in order, and a
+    /// stemmed word's term depends on its bytes alone (what an indexer caching terms by
+    /// word relies on).
+    @Test(arguments: settings)
+    func wordsResolveToTheTerms(_ settings: AnalyzerSettings) throws {
+        let analyzer = try TextAnalyzer(settings)
+        var rng = SeededGenerator(seed: 31)
+        var seen: [[UInt8]: String?] = [:]
+        for round in 0..<2000 {
+            var text = ""
+            for _ in 0..<Int(rng.next() % 40) {
+                if rng.next() % 8 == 0 {
+                    text.unicodeScalars.append(Self.randomScalar(&rng))
+                } else {
+                    text += Self.pieces[Int(rng.next() % UInt64(Self.pieces.count))]
+                }
+            }
+            var resolved: [String] = []
+            var consistent = true
+            analyzer.forEachWord(in: text) { word, stemmed, term in
+                let t = term().map { String(decoding: $0, as: UTF8.self) }
+                if let t { resolved.append(t) }
+                guard stemmed else { return }
+                if let known = seen[Array(word)], known != t { consistent = false }
+                seen[Array(word)] = t
+            }
+            #expect(resolved == analyzer.terms(text), "round \(round): \(Array(text.unicodeScalars))")
+            #expect(consistent, "round \(round): \(Array(text.unicodeScalars))")
+            if resolved != analyzer.terms(text) || !consistent { break }
+        }
+    }
+
     @Test(.enabled(if: FileManager.default.fileExists(atPath: Fixture.scifactCorpus.path), "needs ../shared/beir"))
     func scifactTextsAgree() throws {
         let analyzer = try TextAnalyzer(.english)

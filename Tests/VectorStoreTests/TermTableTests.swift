@@ -44,6 +44,21 @@ import Testing
         #expect(sorted == words.sorted { $0.lexicographicallyPrecedes($1) })
     }
 
+    /// Terms that share their first eight bytes (or are prefixes of each other, or hold
+    /// zero bytes) sort as the bytes do.
+    @Test func sortedIDsAgreeWithByteOrderPastTheFirstEightBytes() {
+        var table = TermTable()
+        var rng = SeededGenerator(seed: 21)
+        var terms = Self.terms(3_000, seed: 13)
+        for _ in 0..<500 {
+            let tail = (0..<Int(rng.next() % 5)).map { _ in UInt8(rng.next() % 3) }
+            terms.append([UInt8]("lighthou".utf8) + tail)
+        }
+        for term in terms { _ = term.withUnsafeBytes { table.id(of: $0) } }
+        let sorted = table.sortedIDs().map { id in table.withTerm(id) { Array($0) } }
+        #expect(sorted == Array(Set(terms)).sorted { $0.lexicographicallyPrecedes($1) })
+    }
+
     @Test func postingGroupsKeepEachTermsPostingsInOrderAndSkipEmptyTerms() {
         var groups = PostingGroups()
         var reference: [[UInt8]: [UInt64]] = [:]

@@ -196,6 +196,7 @@ public struct IngestPipeline: Sendable {
         var count = filesInWindow(from: 0, of: sources.count, sizes: sizes, averageBytes: nil)
         var next = sources.isEmpty ? nil : load(0..<count)
         var loadedBytes = 0
+        var writes = WriteChain()
         while let current = next {
             start += count
             let results = await current.value
@@ -232,17 +233,23 @@ public struct IngestPipeline: Sendable {
                     try Task.checkCancellation()
                     let slice = Array(documents[first..<sliceEnd(documents, from: first)])
                     first += slice.count
-                    try await ingest(slice, cache: cache, into: &report, progress: &state, callback: timed(progress, started))
+                    try await ingest(
+                        slice, cache: cache, writes: &writes, into: &report, progress: &state, callback: timed(progress, started))
                 }
-                try await removeVanished(from: multiDocument, into: &report)
+                if !multiDocument.isEmpty {
+                    try await writes.drain()
+                    try await removeVanished(from: multiDocument, into: &report)
+                }
             } catch {
                 _ = await next?.value  // no load left running behind the error
-                throw error
+                await writes.settle()  // nor any write
+                throw Self.explained(error, writes)
             }
             state.documents += thisCount
             state.elapsed = Date().timeIntervalSince(started)
             progress?(state)
         }
+        try await finish(writes, progress: &state, callback: timed(progress, started))
         if prune && !rootUnreadable {
             try await prune(keeping: seen, protecting: failedToLoad.union(unreadable), within: pruneWithin, into: &report)
         }
@@ -296,15 +303,22 @@ public struct IngestPipeline: Sendable {
         state.documentsTotal = documents.count
         var start = 0
         var seen: Set<String> = []
+        var writes = WriteChain()
         while start < documents.count {
             let window = Array(documents[start..<sliceEnd(documents, from: start)])
             start += window.count
             let slice = Self.droppingDuplicates(window, seen: &seen, into: &report)
-            try await ingest(slice, cache: cache, into: &report, progress: &state, callback: timed(progress, started))
+            do {
+                try await ingest(slice, cache: cache, writes: &writes, into: &report, progress: &state, callback: timed(progress, started))
+            } catch {
+                await writes.settle()  // no write left running behind the error
+                throw Self.explained(error, writes)
+            }
             state.documents += window.count
             state.elapsed = Date().timeIntervalSince(started)
             progress?(state)
         }
+        try await finish(writes, progress: &state, callback: timed(progress, started))
         if prune { try await prune(keeping: seen, protecting: [], within: nil, into: &report) }
         report.seconds = Date().timeIntervalSince(started)
         return report
@@ -395,10 +409,29 @@ public struct IngestPipeline: Sendable {
         useCache && !dryRun ? try await EmbeddingCache.open(store: collection.database, embedder: embedder) : nil
     }
 
-    private func ingest(
-        _ documents: [Document], cache: EmbeddingCache?, into report: inout IngestReport, progress: inout IngestProgress,
-        callback: (@Sendable (IngestProgress) -> Void)?
+    /// Waits for the run's last writes and reports the chunks written.
+    private func finish(
+        _ writes: WriteChain, progress: inout IngestProgress, callback: (@Sendable (IngestProgress) -> Void)?
     ) async throws {
+        do {
+            try await writes.drain()
+        } catch {
+            throw Self.explained(error, writes)
+        }
+        let written = writes.written.withLock { $0 }
+        if progress.written != written {
+            progress.written = written
+            callback?(progress)
+        }
+    }
+
+    /// Splits, embeds and writes one window's documents. Its last writes may still be in
+    /// flight when it returns (`writes`): the next window's work overlaps them.
+    private func ingest(
+        _ documents: [Document], cache: EmbeddingCache?, writes: inout WriteChain, into report: inout IngestReport,
+        progress: inout IngestProgress, callback: (@Sendable (IngestProgress) -> Void)?
+    ) async throws {
+        try await writes.rethrowAnyFailure()
         let version = settingsVersion
         // Which documents changed: their stored chunks and version.
         var work: [(doc: Document, isNew: Bool)] = []
@@ -435,7 +468,6 @@ public struct IngestPipeline: Sendable {
         // Split on all cores.
         let chunks = work.map(\.doc.text).split(with: splitter)
         progress.chunks += chunks.reduce(0) { $0 + $1.count }
-        let startWritten = progress.written
         callback?(progress)
         // Embed the chunks the cache lacks in concurrent batches, and write each document as
         // soon as its chunks, and those of every document before it, have vectors: writes
@@ -453,11 +485,15 @@ public struct IngestPipeline: Sendable {
         var firstText = 0  // of the document at the frontier
         var frontier = 0  // documents before it are queued for writing
         var pending: (records: [Record], docs: [(String, Bool)]) = ([], [])
-        var writer: Task<Void, Error>?  // the newest write; it ends after every write before it
-        var writerBefore: Task<Void, Error>?  // the one before it
-        let written = Locked(0)
-        let committedDocuments = Locked(0)
-        let documentsBefore = report.added.count + report.updated.count  // earlier windows: all committed
+        var writer = writes.newest  // the newest write (perhaps an earlier window's); it ends after every write before it
+        var writerBefore = writes.beforeNewest  // the one before it
+        defer {
+            writes.newest = writer
+            writes.beforeNewest = writerBefore
+        }
+        let written = writes.written
+        let committedDocuments = writes.committedDocuments
+        let failed = writes.failed
         let collection = self.collection
         func dispatch() {
             guard !pending.docs.isEmpty else { return }
@@ -483,6 +519,7 @@ public struct IngestPipeline: Sendable {
                     committedDocuments.withLock { $0 += documents }
                 } catch {
                     failure = error
+                    failed.withLock { $0 = true }
                 }
                 try await previous?.value  // an earlier write's error comes first
                 if let failure { throw failure }
@@ -542,7 +579,7 @@ public struct IngestPipeline: Sendable {
                     }
                     if batch != nil { progress.embedded += inputs.count }
                     advance()
-                    progress.written = written.withLock { $0 } + startWritten
+                    progress.written = written.withLock { $0 }
                     callback?(progress)
                 }
                 try Task.checkCancellation()  // a cancelled run stops here, not with every document "failed"
@@ -555,22 +592,27 @@ public struct IngestPipeline: Sendable {
             }
             advance()
             dispatch()
-            try await writer?.value
         } catch {
             _ = await writer?.result  // no write left running behind the error
-            // A write that failed (a full disk, a damaged store): say what was committed.
-            if var e = error as? QuiverError, e.code == .storage || e.code == .corrupted {
-                let documents = documentsBefore + committedDocuments.withLock { $0 }
-                let chunks = startWritten + written.withLock { $0 }
-                e.message +=
-                    "; \(documents) documents (\(chunks) chunks) of this run were committed before it and are searchable, "
-                    + "the rest were not: the same command, run again, goes on from there"
-                throw e
-            }
             throw error
         }
-        progress.written = written.withLock { $0 } + startWritten
+        progress.written = written.withLock { $0 }
         callback?(progress)
+    }
+
+    /// `error` (from a window's work or a write), with what was committed when a write
+    /// failed.
+    private static func explained(_ error: Error, _ writes: WriteChain) -> Error {
+        // A write that failed (a full disk, a damaged store): say what was committed.
+        if var e = error as? QuiverError, e.code == .storage || e.code == .corrupted {
+            let documents = writes.committedDocuments.withLock { $0 }
+            let chunks = writes.written.withLock { $0 }
+            e.message +=
+                "; \(documents) documents (\(chunks) chunks) of this run were committed before it and are searchable, "
+                + "the rest were not: the same command, run again, goes on from there"
+            return e
+        }
+        return error
     }
 
     /// Deletes the documents that files of several documents no longer give (the pages

@@ -6,16 +6,25 @@ struct PreparedRecord {
     var vector: [Float]
     var normSquared: Float
     var encoded: [UInt8]
-    /// Per secondary index (in `LMDBCollection.indexes` order), the record's entries.
+    /// Per secondary index (in `LMDBCollection.indexes` order), the record's entries; none
+    /// for an index that ``SecondaryIndex/preparesBatches``.
     var indexEntries: [[[UInt8]]]
+}
+
+/// A batch validated, encoded and analyzed for writing.
+struct PreparedBatch {
+    var records: [PreparedRecord]
+    /// The keyword index's share of the records (positions in `records`), when there is one.
+    var keyword: KeywordBatch?
 }
 
 extension LMDBCollection {
     // MARK: Upsert
 
-    /// Validates and encodes a batch; the last record of an id wins. Large batches are
-    /// prepared on all cores (normalizing and encoding cost more than the LMDB writes).
-    func prepare(_ records: [Record]) throws -> [PreparedRecord] {
+    /// Validates, encodes and analyzes a batch; the last record of an id wins. Large
+    /// batches are prepared on all cores (normalizing, encoding and the keyword index's
+    /// analysis cost more than the LMDB writes).
+    func prepare(_ records: [Record]) throws -> PreparedBatch {
         var lastIndex: [String: Int] = [:]
         lastIndex.reserveCapacity(records.count)
         for (i, r) in records.enumerated() { lastIndex[r.id] = i }
@@ -25,15 +34,27 @@ extension LMDBCollection {
         for i in records.indices where lastIndex[records[i].id] != i { _ = try prepareOne(records[i], position: i, indexing: false) }
         let workers = kept.count >= 512 ? min(ProcessInfoCores.count, kept.count / 256) : 1
         if workers <= 1 {
-            return try kept.map { try prepareOne(records[$0], position: $0) }
+            let prepared = try kept.map { try prepareOne(records[$0], position: $0) }
+            guard let keywordIndex else { return PreparedBatch(records: prepared) }
+            var builder = KeywordBatch.Builder(firstPosition: 0)
+            for i in kept { builder.add(records[i], keywordIndex) }
+            return PreparedBatch(records: prepared, keyword: try KeywordBatch([builder]))
         }
         let results = UnsafeMutableBufferPointer<Result<PreparedRecord, Error>>.allocate(capacity: kept.count)
         defer { results.deallocate() }
-        let job = PrepareJob(collection: self, records: records, kept: kept, workers: workers, results: results)
+        let builders = UnsafeMutableBufferPointer<KeywordBatch.Builder?>.allocate(capacity: workers)
+        builders.initialize(repeating: nil)
+        defer {
+            builders.baseAddress?.deinitialize(count: workers)
+            builders.deallocate()
+        }
+        let job = PrepareJob(collection: self, records: records, kept: kept, workers: workers, results: results, builders: builders)
         DispatchQueue.concurrentPerform(iterations: workers) { job.run($0) }
         defer { results.baseAddress?.deinitialize(count: kept.count) }
         // Errors surface in batch order, as the serial path would raise them.
-        return try results.map { try $0.get() }
+        let prepared = try results.map { try $0.get() }
+        guard keywordIndex != nil else { return PreparedBatch(records: prepared) }
+        return PreparedBatch(records: prepared, keyword: try KeywordBatch(builders.compactMap { $0 }))
     }
 
     /// Checks `records` as `write(upsert:deleting:)` would, writing nothing.
@@ -53,13 +74,16 @@ extension LMDBCollection {
         return PreparedRecord(
             id: r.id, vector: vector, normSquared: normSq,
             encoded: RecordCodec.encode(id: r.id, text: r.text, metadata: r.metadata),
-            indexEntries: indexing ? indexes.map { $0.entries(for: r) } : [])
+            indexEntries: indexing ? indexes.map { $0.preparesBatches ? [] : $0.entries(for: r) } : [])
     }
 
     /// Writes a prepared batch as blocks of at most `maxBlockRows`, in one transaction.
     /// With an IVF index, each record goes to its nearest list: one block per list the
     /// batch touches, merged with the list's other small blocks by `maintain`.
-    func applyUpsert(_ all: [PreparedRecord], _ txn: Transaction) throws {
+    func applyUpsert(_ batch: PreparedBatch, _ txn: Transaction) throws {
+        let all = batch.records
+        // The row each record is given, by position in the batch (for the keyword index).
+        var rows = [UInt64](repeating: 0, count: all.count)
         if let (model, lists) = try ivfAssignments(all, txn) {
             let order = all.indices.sorted { lists[$0] != lists[$1] ? lists[$0] < lists[$1] : $0 < $1 }
             var start = 0
@@ -68,9 +92,11 @@ extension LMDBCollection {
                 var end = start
                 while end < order.count && lists[order[end]] == list && end - start < maxBlockRows { end += 1 }
                 let tag = IVFListTag(generation: model.generation, list: list)
-                try applyUpsertBlock(ArraySlice(order[start..<end].map { all[$0] }), list: tag, maintaining: false, txn)
+                let firstRow = try applyUpsertBlock(ArraySlice(order[start..<end].map { all[$0] }), list: tag, maintaining: false, txn)
+                for (slot, position) in order[start..<end].enumerated() { rows[position] = firstRow + UInt64(slot) }
                 start = end
             }
+            if let keyword = batch.keyword, let keywordIndex { try keywordIndex.insert(keyword, rows: rows, txn) }
             var counters = try counters(txn)
             try maintain(&counters, txn)
             try setCounters(counters, txn)
@@ -79,14 +105,18 @@ extension LMDBCollection {
         var start = 0
         while start < all.count {
             let end = min(all.count, start + maxBlockRows)
-            try applyUpsertBlock(all[start..<end], txn)
+            let firstRow = try applyUpsertBlock(all[start..<end], txn)
+            for position in start..<end { rows[position] = firstRow + UInt64(position - start) }
             start = end
         }
+        if let keyword = batch.keyword, let keywordIndex { try keywordIndex.insert(keyword, rows: rows, txn) }
     }
 
+    /// Writes one block of records, given rows from the first returned, in order; the
+    /// indexes that prepare whole batches are the caller's to write.
     private func applyUpsertBlock(
         _ batch: ArraySlice<PreparedRecord>, list: IVFListTag? = nil, maintaining: Bool = true, _ txn: Transaction
-    ) throws {
+    ) throws -> UInt64 {
         var counters = try counters(txn)
         var tombs = TombEditor()
         var indexed = [[(row: UInt64, entries: [[UInt8]])]](repeating: [], count: indexes.count)
@@ -125,7 +155,7 @@ extension LMDBCollection {
         if end < out.count { (base + end).initializeMemory(as: UInt8.self, repeating: 0, count: out.count - end) }
         layout.seal(out)
 
-        for (index, rows) in zip(indexes, indexed) { try index.insert(rows, txn) }
+        for (index, rows) in zip(indexes, indexed) where !index.preparesBatches { try index.insert(rows, txn) }
         try tombs.flush(self, txn)
         counters.live += UInt64(batch.count)
         // A settled block and no deletes leave nothing to merge: skip the block scan.
@@ -133,6 +163,7 @@ extension LMDBCollection {
             try maintain(&counters, txn)
         }
         try setCounters(counters, txn)
+        return firstRow
     }
 
     /// Removes a row's location, record and index entries and marks its slot dead. The
@@ -288,6 +319,8 @@ private struct PrepareJob: @unchecked Sendable {
     let kept: [Int]
     let workers: Int
     let results: UnsafeMutableBufferPointer<Result<PreparedRecord, Error>>
+    /// Per worker, the keyword index's postings of its range (positions in `kept`).
+    let builders: UnsafeMutableBufferPointer<KeywordBatch.Builder?>
 
     func run(_ w: Int) {
         let lo = kept.count * w / workers
@@ -296,6 +329,10 @@ private struct PrepareJob: @unchecked Sendable {
             let i = kept[j]
             (results.baseAddress! + j).initialize(to: Result { try collection.prepareOne(records[i], position: i) })
         }
+        guard let keywordIndex = collection.keywordIndex else { return }
+        var builder = KeywordBatch.Builder(firstPosition: lo)
+        for j in lo..<hi { builder.add(records[kept[j]], keywordIndex) }
+        builders[w] = builder
     }
 }
 
@@ -338,9 +375,9 @@ extension LMDBCollection {
         return ids.filter { !keep.contains($0) }
     }
 
-    private func applyWrite(_ prepared: [PreparedRecord], deleting stale: [String], _ txn: Transaction) throws {
+    private func applyWrite(_ prepared: PreparedBatch, deleting stale: [String], _ txn: Transaction) throws {
         if !stale.isEmpty { _ = try applyDelete(ids: stale, txn) }
-        if !prepared.isEmpty { try applyUpsert(prepared, txn) }
+        if !prepared.records.isEmpty { try applyUpsert(prepared, txn) }
     }
 
     /// Ids and metadata (no texts, no vectors) of the records matching `filter`, from the

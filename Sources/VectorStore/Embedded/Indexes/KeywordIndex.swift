@@ -204,9 +204,14 @@ struct KeywordSegment {
         var terms = 0
         var termBytes = 0
         var postings = 0
+        let anyDeleted = !snapshot.deleted.isEmpty
         try forEachTerm(in: segments) { term, lists in
             var live = 0
             for (p, n) in lists {
+                guard anyDeleted else {
+                    live += n
+                    continue
+                }
                 for j in 0..<n where !snapshot.isDeleted(Posting.row(p + j * Posting.size)) { live += 1 }
             }
             guard live > 0 else { return true }
@@ -217,8 +222,11 @@ struct KeywordSegment {
         }
         guard terms > 0, let last = segments.last?.last else { return nil }
         let directoryEnd = headerBytes + terms * entryBytes
-        var out = [UInt8](repeating: 0, count: directoryEnd + termBytes + postings * Posting.size)
-        try out.withUnsafeMutableBytes { o in
+        // Every byte is written below (the first pass counted them): no zero fill first,
+        // which for a merge of megabytes was a pass of its own over fresh pages.
+        let size = directoryEnd + termBytes + postings * Posting.size
+        return try [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            let o = UnsafeMutableRawBufferPointer(buffer)
             let base = o.baseAddress!
             writeHeader(o, terms: terms, last: last)
             var i = 0
@@ -227,6 +235,12 @@ struct KeywordSegment {
             try forEachTerm(in: segments) { term, lists in
                 let start = postingAt
                 for (p, n) in lists {
+                    guard anyDeleted else {
+                        // No row to leave out: the term's postings in this segment at once.
+                        (base + postingAt).copyMemory(from: p, byteCount: n * Posting.size)
+                        postingAt += n * Posting.size
+                        continue
+                    }
                     for j in 0..<n {
                         let posting = p + j * Posting.size
                         if snapshot.isDeleted(Posting.row(posting)) { continue }
@@ -242,8 +256,8 @@ struct KeywordSegment {
                 i += 1
                 return true
             }
+            initialized = size
         }
-        return out
     }
 
     /// A segment's bytes from postings grouped by term (each term's rows ascending).
@@ -414,6 +428,76 @@ struct KeywordIndex: SecondaryIndex {
         try settle(txn)
     }
 
+    /// Writes a batch analyzed and grouped ahead of the transaction (`KeywordBatch`): its
+    /// statistics, and its segment with row `rows[i]` for the record at position `i`; then
+    /// merges as ``insert(_:_:)`` does. The rows need not ascend with the positions (an IVF
+    /// batch is written list by list): each term's postings are sorted by row then.
+    ///
+    /// - Throws: `.corrupted` when `rows` does not have a row per record of the batch.
+    func insert(_ batch: KeywordBatch, rows: [UInt64], _ txn: Transaction) throws {
+        guard batch.documents > 0, let bytes = batch.segment else { return }
+        guard rows.count == batch.documents else {
+            throw StoreError(.corrupted, "a keyword batch of \(batch.documents) records was given \(rows.count) rows")
+        }
+        var s = try readStats(txn)
+        s.documents += UInt64(batch.documents)
+        s.totalLength += batch.totalLength
+        try writeStats(s, txn)
+        var first = UInt64.max
+        var last: UInt64 = 0
+        var ascending = true
+        for (i, row) in rows.enumerated() {
+            first = min(first, row)
+            last = max(last, row)
+            if i > 0 && row <= rows[i - 1] { ascending = false }
+        }
+        if let newest = try newestSegment(txn), newest.last >= first {
+            // Rows must only grow; a row below an existing segment goes straight to the lists.
+            var renumbered = bytes
+            try renumbered.withUnsafeMutableBytes { try Self.renumber($0, rows: rows, last: last, sorting: !ascending) }
+            try renumbered.withUnsafeBytes { try putLists(KeywordSegment(first: first, bytes: UnsafeRawBufferPointer($0)), txn) }
+            return
+        }
+        let out = try segments.reserve(txn, first, size: bytes.count)
+        bytes.withUnsafeBytes { out.copyMemory(from: $0) }
+        try Self.renumber(out, rows: rows, last: last, sorting: !ascending)
+        try settle(txn)
+    }
+
+    /// Gives a segment made with batch positions for rows (`KeywordBatch`) the rows
+    /// `rows[position]` and the last row `last`, and sorts each term's postings by row when
+    /// `sorting`.
+    static func renumber(_ segment: UnsafeMutableRawBufferPointer, rows: [UInt64], last: UInt64, sorting: Bool) throws {
+        guard let base = segment.baseAddress else { return }
+        let view = try KeywordSegment(first: 0, bytes: UnsafeRawBufferPointer(segment))
+        segment.storeBytes(of: last.littleEndian, toByteOffset: 8, as: UInt64.self)
+        var sorted: [(row: UInt64, rest: UInt64)] = []
+        for i in 0..<view.termCount {
+            let e = try view.entry(i)
+            let postings = base + e.postingsOffset
+            for j in 0..<e.count {
+                let p = postings + j * Posting.size
+                let position = Posting.row(p)
+                guard position < UInt64(rows.count) else {
+                    throw StoreError(.corrupted, "a keyword batch names record \(position) of \(rows.count)")
+                }
+                p.storeBytes(of: rows[Int(position)].bigEndian, as: UInt64.self)
+            }
+            guard sorting else { continue }
+            sorted.removeAll(keepingCapacity: true)
+            for j in 0..<e.count {
+                let p = postings + j * Posting.size
+                sorted.append((Posting.row(p), p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+            }
+            sorted.sort { $0.row < $1.row }
+            for (j, posting) in sorted.enumerated() {
+                let p = postings + j * Posting.size
+                p.storeBytes(of: posting.row.bigEndian, as: UInt64.self)
+                p.storeBytes(of: posting.rest, toByteOffset: 8, as: UInt64.self)
+            }
+        }
+    }
+
     /// Merges the newest segments while `mergeFactor` of one size class end the list, and
     /// folds them all into the lists when too many have piled up.
     func settle(_ txn: Transaction) throws {
@@ -467,6 +551,16 @@ struct KeywordIndex: SecondaryIndex {
                     try txn.putMultiple(postings.dbi, k, values: values, elementSize: Posting.size)
                 }
             }
+        }
+    }
+
+    /// Appends a segment's postings to the term lists, terms in key order.
+    private func putLists(_ segment: KeywordSegment, _ txn: Transaction) throws {
+        guard let base = segment.bytes.baseAddress else { return }
+        for i in 0..<segment.termCount {
+            let e = try segment.entry(i)
+            let values = UnsafeRawBufferPointer(start: base + e.postingsOffset, count: e.count * Posting.size)
+            try txn.putMultiple(postings.dbi, try segment.term(i), values: values, elementSize: Posting.size)
         }
     }
 
@@ -640,6 +734,8 @@ struct KeywordIndex: SecondaryIndex {
     }
 
     var accessPaths: [any AccessPath] { [] }
+
+    var preparesBatches: Bool { true }
 }
 
 /// When a keyword index's segments merge and fold into its term lists (`KeywordIndex`);

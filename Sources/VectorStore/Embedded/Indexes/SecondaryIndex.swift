@@ -19,4 +19,11 @@ protocol SecondaryIndex: Sendable {
     func danglingEntries(_ txn: Transaction, rowExists: (UInt64) throws -> Bool) throws -> Int
     /// Access paths this index makes possible.
     var accessPaths: [any AccessPath] { get }
+    /// Whether a write prepares this index's share of a whole batch at once (the keyword
+    /// index's `KeywordBatch`) instead of ``entries(for:)`` per record and ``insert(_:_:)``.
+    var preparesBatches: Bool { get }
+}
+
+extension SecondaryIndex {
+    var preparesBatches: Bool { false }
 }

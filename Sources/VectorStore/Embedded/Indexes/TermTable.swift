@@ -69,15 +69,31 @@ struct TermTable {
     var totalBytes: Int { arena.count }
 
     /// The ids in the terms' byte order (the order of LMDB keys and of a segment's directory).
+    ///
+    /// Sorted by each term's first eight bytes as one big-endian integer (zero-padded), and
+    /// only terms whose first eight bytes agree are compared in full: a comparison closure
+    /// that called memcmp for every pair was most of the sort.
     func sortedIDs() -> [Int] {
         arena.withUnsafeBytes { a in
-            let base = a.baseAddress
-            return (0..<count).sorted { x, y in
-                let lx = Int(lengths[x])
-                let ly = Int(lengths[y])
-                let c = lx == 0 || ly == 0 ? 0 : memcmp(base! + Int(starts[x]), base! + Int(starts[y]), min(lx, ly))
+            guard let base = a.baseAddress else { return Array(0..<count) }
+            var keys: [(prefix: UInt64, id: Int32)] = []
+            keys.reserveCapacity(count)
+            for id in 0..<count {
+                let start = Int(starts[id])
+                let length = Int(lengths[id])
+                var prefix: UInt64 = 0
+                for i in 0..<8 { prefix = prefix << 8 | UInt64(i < length ? base.load(fromByteOffset: start + i, as: UInt8.self) : 0) }
+                keys.append((prefix, Int32(id)))
+            }
+            keys.sort { x, y in
+                if x.prefix != y.prefix { return x.prefix < y.prefix }
+                let lx = Int(lengths[Int(x.id)])
+                let ly = Int(lengths[Int(y.id)])
+                let n = min(lx, ly)
+                let c = n == 0 ? 0 : memcmp(base + Int(starts[Int(x.id)]), base + Int(starts[Int(y.id)]), n)
                 return c != 0 ? c < 0 : lx < ly
             }
+            return keys.map { Int($0.id) }
         }
     }
 
