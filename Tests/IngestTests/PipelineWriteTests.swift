@@ -4,12 +4,13 @@ import TestSupport
 import Testing
 
 /// A collection that forwards to a real one, holds each write for `delay` seconds,
-/// counts the writes in flight, and fails write number `failing` (from 1) with a storage
-/// error, as a full disk would.
+/// counts the writes in flight, and fails the write holding document `failing` with a
+/// storage error, as a full disk would. (Chosen by content, not by start order: two
+/// writes in flight may start in either order.)
 final class WatchedCollection: VectorCollection, @unchecked Sendable {
     let inner: LMDBCollection
     let delay: Double
-    let failing: Int?
+    let failing: String?
     private let lock = NSLock()
     private var started = 0
     private var inFlight = 0
@@ -17,7 +18,7 @@ final class WatchedCollection: VectorCollection, @unchecked Sendable {
     private(set) var startedAfterFailure = 0
     private var failed = false
 
-    init(_ inner: LMDBCollection, delay: Double, failing: Int?) {
+    init(_ inner: LMDBCollection, delay: Double, failing: String?) {
         self.inner = inner
         self.delay = delay
         self.failing = failing
@@ -42,7 +43,7 @@ final class WatchedCollection: VectorCollection, @unchecked Sendable {
         }
         defer { lock.withLock { inFlight -= 1 } }
         try await Task.sleep(for: .seconds(delay))
-        if number == failing {
+        if let failing, records.contains(where: { $0.metadata[ChunkSchema.Key.document] == .string(failing) }) {
             lock.withLock { failed = true }
             throw StoreError(.storage, "write \(number): no space left on device")
         }
@@ -77,7 +78,7 @@ final class WrittenCounts: @unchecked Sendable {
         }
     }
 
-    func pipeline(_ dir: TemporaryDirectory, delay: Double, failing: Int?) throws -> (IngestPipeline, WatchedCollection) {
+    func pipeline(_ dir: TemporaryDirectory, delay: Double, failing: String?) throws -> (IngestPipeline, WatchedCollection) {
         let store = try Store(path: dir.sub("store"))
         let embedder = HashingEmbedder(dimension: 32)
         let watched = WatchedCollection(try store.openOrCreateCollection("docs", for: embedder), delay: delay, failing: failing)
@@ -105,7 +106,7 @@ final class WrittenCounts: @unchecked Sendable {
     @Test func aFailedWriteSaysWhatWasCommitted() async throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let (p, watched) = try pipeline(dir, delay: 0.03, failing: 4)
+        let (p, watched) = try pipeline(dir, delay: 0.03, failing: "doc6")  // the fourth write
         let error = await #expect(throws: QuiverError.self) { try await p.run(documents: Self.documents(20)) }
         #expect(error?.code == .storage)
         let message = error?.message ?? ""
@@ -135,6 +136,7 @@ final class WrittenCounts: @unchecked Sendable {
         defer { dir.remove() }
         var (p, watched) = try pipeline(dir, delay: 0.05, failing: nil)
         p.window = 2
+        p.windowBytes = 0  // windows of exactly 2 documents, however small
         let progress = WrittenCounts()
         let report = try await p.run(documents: Self.documents(12)) { progress.append($0.written) }
         let written = progress.values
@@ -153,8 +155,9 @@ final class WrittenCounts: @unchecked Sendable {
     @Test func aFailedWriteOfAnEarlierWindowSaysWhatWasCommitted() async throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        var (p, watched) = try pipeline(dir, delay: 0.03, failing: 3)
+        var (p, watched) = try pipeline(dir, delay: 0.03, failing: "doc4")  // the third write
         p.window = 2
+        p.windowBytes = 0  // windows of exactly 2 documents, however small
         let error = await #expect(throws: QuiverError.self) { try await p.run(documents: Self.documents(20)) }
         #expect(error?.code == .storage)
         let message = error?.message ?? ""
