@@ -121,7 +121,7 @@ extension Store {
         let grew = status.liveRows >= 4 * max(1, status.trainedRows)
         let lists = grew ? IVFSettings.defaultLists(rows: status.liveRows) : status.lists
         guard status.liveRows >= lists else { return nil }  // shrank below its lists: nothing better to train
-        try buildIVFIndex(
+        _ = try buildIVFIndex(
             of: name, lists: lists, nprobe: grew ? nil : status.nprobe, chunkRows: 1 << 18, stopAfterChunks: nil, progress: progress)
         return status
     }
