@@ -81,7 +81,9 @@ struct EmbedBench: AsyncParsableCommand {
         var i = 0
         while i < inputs.count {
             let slice = Array(inputs[i..<min(inputs.count, i + batch)])
-            bodies.append(Array(try JSONSerialization.data(withJSONObject: ["model": "bench", "input": slice])))
+            // The request OpenAIEmbedder sends: vectors as base64 float32.
+            bodies.append(
+                Array(try JSONSerialization.data(withJSONObject: ["model": "bench", "input": slice, "encoding_format": "base64"])))
             i += batch
         }
         let requests = bodies.map {
