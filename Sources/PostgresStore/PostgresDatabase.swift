@@ -258,13 +258,6 @@ public final class PostgresDatabase: VectorDatabase, Sendable {
     @discardableResult
     public func updateConfiguration(of name: String, _ changes: [String: String?]) throws -> CollectionInfo {
         try BackendChecks.checkConfigurationChange(changes, collection: name)
-        let keywordKeys = [KeywordIndexSettings.configurationKey, KeywordIndexSettings.stemmerKey, KeywordIndexSettings.fieldsKey]
-        if let key = keywordKeys.first(where: { changes.keys.contains($0) }) {
-            throw StoreError(
-                .invalidArgument,
-                "\(key) describes how the keyword index was made; change it with buildKeywordIndex "
-                    + "or dropKeywordIndex (`quiver reindex --keyword`)", input: key, collection: name)
-        }
         guard BackendChecks.isPossibleName(name) else { throw notFound(name) }
         return try run(name) { conn in
             try conn.transaction {

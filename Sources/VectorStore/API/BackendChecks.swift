@@ -186,12 +186,20 @@ public enum BackendChecks {
     /// - Throws: `.invalidArgument`.
     public static func checkFilter(_ filter: Filter?) throws { try filter?.validate() }
 
-    /// Checks a configuration change.
+    /// Checks a configuration change: no empty key, and none of the keys that say how the
+    /// keyword index was made (only building or dropping the index changes those).
     ///
-    /// - Throws: `.invalidArgument` for an empty key.
+    /// - Throws: `.invalidArgument` naming the key.
     public static func checkConfigurationChange(_ changes: [String: String?], collection name: String) throws {
         for key in changes.keys where key.isEmpty {
             throw StoreError(.invalidArgument, "a configuration key must not be empty", input: "configuration key", collection: name)
+        }
+        let keywordKeys = [KeywordIndexSettings.configurationKey, KeywordIndexSettings.stemmerKey, KeywordIndexSettings.fieldsKey]
+        if let key = keywordKeys.first(where: { changes.keys.contains($0) }) {
+            throw StoreError(
+                .invalidArgument,
+                "\(key) describes how the keyword index was made; change it with buildKeywordIndex "
+                    + "or dropKeywordIndex (`quiver reindex --keyword`)", input: key, collection: name)
         }
     }
 }

@@ -372,16 +372,7 @@ public final class Store: VectorDatabase {
     /// Sets or removes keys of a collection's configuration in one transaction.
     @discardableResult
     public func updateConfiguration(of name: String, _ changes: [String: String?]) throws -> CollectionInfo {
-        for key in changes.keys where key.isEmpty {
-            throw StoreError(.invalidArgument, "a configuration key must not be empty", input: "configuration key", collection: name)
-        }
-        let keywordKeys = [KeywordIndexSettings.configurationKey, KeywordIndexSettings.stemmerKey, KeywordIndexSettings.fieldsKey]
-        if let key = keywordKeys.first(where: { changes.keys.contains($0) }) {
-            throw StoreError(
-                .invalidArgument,
-                "\(key) describes how the keyword index was made; change it with buildKeywordIndex "
-                    + "or dropKeywordIndex (`quiver reindex --keyword`)", input: key, collection: name)
-        }
+        try BackendChecks.checkConfigurationChange(changes, collection: name)
         return try env.write { txn -> CollectionInfo in
             guard let value = try collectionsDB.get(txn, name) else {
                 throw StoreError(.collectionNotFound, "no collection \"\(name)\" in \(path)", collection: name)
