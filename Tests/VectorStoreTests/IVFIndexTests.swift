@@ -235,6 +235,7 @@ import TestSupport
         try c.upsert(burst)
         let drifted = try #require(try c.ivfStatus())
         #expect(drifted.needsRetrain && Double(drifted.largestList) > 4 * drifted.meanList, "\(drifted)")
+        #expect(drifted.retrainReason?.hasPrefix("its largest list holds") == true, "\(drifted.retrainReason ?? "nil")")
         let reason = try #require(try store.retrainIVFIfNeeded(of: "c"))
         #expect(reason.generation == 1 && reason.largestList == drifted.largestList)
         c = try store.collection("c")
@@ -256,7 +257,8 @@ import TestSupport
         #expect(grown.liveRows == 10_000 && grown.trainedRows == 2500)
         let after = try #require(try store.collection("c").ivfStatus())
         #expect(after.lists == 100 && after.nprobe == IVFSettings.defaultNprobe(lists: 100) && after.generation == 3, "\(after)")
-        #expect(!after.needsRetrain)
+        #expect(!after.needsRetrain && after.retrainReason == nil)
+        #expect(grown.retrainReason == "the collection grew from 2500 to 10000 vectors")
         #expect(try store.check().isHealthy)
     }
 

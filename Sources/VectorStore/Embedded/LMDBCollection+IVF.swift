@@ -52,15 +52,25 @@ public struct IVFStatus: Sendable, Hashable {
     /// Mean live rows per list.
     public var meanList: Double { lists == 0 ? 0 : Double(liveRows - rowsOutsideLists) / Double(lists) }
 
-    /// True when the lists drifted out of balance (the largest holds more than 4× the
-    /// mean, and twice the share it had right after the last build: vectors that k-means
-    /// cannot spread evenly do not call for a retrain after every write), the collection
-    /// grew 4× since training, or rows sit outside the lists: a retrain
-    /// (`Store.buildIVFIndex`) would make searches faster.
-    public var needsRetrain: Bool {
-        let drifted = balance > 4 && balance > 2 * (trainedBalance ?? 0)
-        return drifted || liveRows >= 4 * max(1, trainedRows) || rowsOutsideLists > 0
+    /// True when the collection holds 4× the rows its centroids were trained for.
+    public var grewSinceTraining: Bool { liveRows >= 4 * max(1, trainedRows) }
+
+    /// Why a retrain (`Store.buildIVFIndex`) would make searches faster, or nil: the
+    /// collection grew 4× since training, rows sit outside the lists, or the lists drifted
+    /// out of balance (the largest holds more than 4× the mean, and twice the share it had
+    /// right after the last build: vectors that k-means cannot spread evenly do not call
+    /// for a retrain after every write).
+    public var retrainReason: String? {
+        if grewSinceTraining { return "the collection grew from \(trainedRows) to \(liveRows) vectors" }
+        if rowsOutsideLists > 0 { return "\(rowsOutsideLists) vectors are in no list" }
+        if balance > 4 && balance > 2 * (trainedBalance ?? 0) {
+            return String(format: "its largest list holds %.1f× the mean", balance)
+        }
+        return nil
     }
+
+    /// True when `retrainReason` has one.
+    public var needsRetrain: Bool { retrainReason != nil }
 }
 
 extension LMDBCollection {

@@ -118,7 +118,7 @@ extension Store {
     public func retrainIVFIfNeeded(of name: String, progress: ((Int, Int, String) -> Void)? = nil) throws -> IVFStatus? {
         let current = try collection(name)
         guard let status = try current.ivfStatus(), status.needsRetrain else { return nil }
-        let grew = status.liveRows >= 4 * max(1, status.trainedRows)
+        let grew = status.grewSinceTraining
         let lists = grew ? IVFSettings.defaultLists(rows: status.liveRows) : status.lists
         guard status.liveRows >= lists else { return nil }  // shrank below its lists: nothing better to train
         _ = try buildIVFIndex(

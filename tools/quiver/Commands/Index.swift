@@ -108,12 +108,7 @@ struct Index: AsyncParsableCommand, VerboseCommand {
         guard let before = retrained else { return }
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let after = try await store.collection(name).ivfStatus()
-        let why =
-            before.liveRows >= 4 * max(1, before.trainedRows)
-            ? "the collection grew from \(before.trainedRows) to \(before.liveRows) vectors"
-            : before.rowsOutsideLists > 0
-                ? "\(before.rowsOutsideLists) vectors were in no list"
-                : String(format: "its largest list held %.1f× the mean", before.balance)
+        let why = before.retrainReason ?? "it was out of date"
         let now = after.map { "\($0.lists) lists, largest \($0.largestList), nprobe \($0.nprobe)" } ?? "rebuilt"
         FileHandle.standardError.write(Data("note: retrained the IVF index (\(why)): \(now)\n".utf8))
     }
