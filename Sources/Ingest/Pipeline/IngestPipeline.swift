@@ -200,7 +200,9 @@ public struct IngestPipeline: Sendable {
         while let current = next {
             start += count
             let results = await current.value
-            loadedBytes += results.reduce(0) { $0 + $1.documents.reduce(0) { $0 + $1.text.utf8.count } }
+            if sizes == nil {  // else the walk's sizes say how big the next window is
+                loadedBytes += results.reduce(0) { $0 + $1.documents.reduce(0) { $0 + $1.text.utf8.count } }
+            }
             let thisCount = count
             count = filesInWindow(from: start, of: sources.count, sizes: sizes, averageBytes: loadedBytes / max(1, start))
             next = start < sources.count ? load(start..<start + count) : nil
@@ -263,15 +265,7 @@ public struct IngestPipeline: Sendable {
     func filesInWindow(from start: Int, of total: Int, sizes: [Int]?, averageBytes: Int?) -> Int {
         let window = max(1, self.window)
         let most = min(total - start, 16 * window)
-        if let sizes {
-            var count = min(most, window)
-            var bytes = sizes[start..<start + count].reduce(0, +)
-            while count < most, bytes + sizes[start + count] <= windowBytes {
-                bytes += sizes[start + count]
-                count += 1
-            }
-            return count
-        }
+        if let sizes { return windowEnd(from: start, limit: start + most) { sizes[$0] } - start }
         guard let averageBytes else { return min(most, window) }
         return min(most, max(window, windowBytes / max(1, averageBytes)))
     }
@@ -279,14 +273,16 @@ public struct IngestPipeline: Sendable {
     /// Where the window of `documents` starting at `first` ends: after `window` documents,
     /// or later while their text stays under `windowBytes`, at most `16 * window`.
     func sliceEnd(_ documents: [Document], from first: Int) -> Int {
-        let window = max(1, self.window)
-        var end = min(documents.count, first + window)
-        var bytes = documents[first..<end].reduce(0) { $0 + $1.text.utf8.count }
-        let last = min(documents.count, first + 16 * window)
-        while end < last {
-            let size = documents[end].text.utf8.count
-            guard bytes + size <= windowBytes else { break }
-            bytes += size
+        windowEnd(from: first, limit: min(documents.count, first + 16 * max(1, window))) { documents[$0].text.utf8.count }
+    }
+
+    /// Where a window of items starting at `first` ends (at most `limit`): after `window`
+    /// items, then one more while their sizes stay within `windowBytes`.
+    private func windowEnd(from first: Int, limit: Int, size: (Int) -> Int) -> Int {
+        var end = min(limit, first + max(1, window))
+        var bytes = (first..<end).reduce(0) { $0 + size($1) }
+        while end < limit, bytes + size(end) <= windowBytes {
+            bytes += size(end)
             end += 1
         }
         return end
