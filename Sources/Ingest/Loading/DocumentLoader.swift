@@ -198,7 +198,7 @@ public struct DocumentLoader: Sendable {
     /// the file; false on a read error.
     static func read(_ fd: Int32, upTo limit: Int, into bytes: inout [UInt8]) -> Bool {
         var left = limit
-        var chunk = [UInt8](repeating: 0, count: min(max(limit, 1), 1 << 20))
+        var chunk = [UInt8](repeating: 0, count: min(max(limit, 1), 1 << 16))  // not a zeroed MiB per file over the sniff
         while left > 0 {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, min(left, $0.count)) }
             if n < 0 {
