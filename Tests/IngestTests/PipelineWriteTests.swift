@@ -17,6 +17,9 @@ final class WatchedCollection: VectorCollection, @unchecked Sendable {
     private(set) var mostInFlight = 0
     private(set) var startedAfterFailure = 0
     private var failed = false
+    /// Write 1 waits (up to 2 s) until write 2 has begun before it goes on: a pipeline that
+    /// overlaps them shows two in flight whatever the machine's load.
+    var holdFirstUntilSecond = false
 
     init(_ inner: LMDBCollection, delay: Double, failing: String?) {
         self.inner = inner
@@ -43,6 +46,10 @@ final class WatchedCollection: VectorCollection, @unchecked Sendable {
         }
         defer { lock.withLock { inFlight -= 1 } }
         try await Task.sleep(for: .seconds(delay))
+        if number == 1 && holdFirstUntilSecond {
+            let until = Date().addingTimeInterval(2)
+            while lock.withLock({ started < 2 }) && Date() < until { try await Task.sleep(for: .milliseconds(2)) }
+        }
         if let failing, records.contains(where: { $0.metadata[ChunkSchema.Key.document] == .string(failing) }) {
             lock.withLock { failed = true }
             throw StoreError(.storage, "write \(number): no space left on device")
@@ -137,6 +144,9 @@ final class WrittenCounts: @unchecked Sendable {
         var (p, watched) = try pipeline(dir, delay: 0.05, failing: nil)
         p.window = 2
         p.windowBytes = 0  // windows of exactly 2 documents, however small
+        // The first window's write holds until the second window's has begun: were writes
+        // drained at the end of each window, that would never happen (the hold times out).
+        watched.holdFirstUntilSecond = true
         let progress = WrittenCounts()
         let report = try await p.run(documents: Self.documents(12)) { progress.append($0.written) }
         let written = progress.values
