@@ -39,10 +39,12 @@ import TestSupport
     }
 
     /// A store in `dir` with a cosine collection "c" of `n` records and an IVF index on it.
-    static func indexed(_ dir: TemporaryDirectory, _ n: Int, seed: UInt64, lists: Int, nprobe: Int? = nil) throws -> (
+    static func indexed(
+        _ dir: TemporaryDirectory, _ n: Int, seed: UInt64, lists: Int, nprobe: Int? = nil, options: StoreOptions = StoreOptions()
+    ) throws -> (
         store: Store, collection: LMDBCollection, records: [Record], centers: [[Float]]
     ) {
-        let store = try Store(path: dir.path)
+        let store = try Store(path: dir.path, options: options)
         _ = try store.createCollection("c", dimension: dim, metric: .cosine)
         let (records, centers) = Self.records(n, seed: seed)
         try store.collection("c").upsert(records)
@@ -90,13 +92,19 @@ import TestSupport
         #expect(try store.check().isHealthy)
     }
 
-    /// Vectors written after the build join their nearest lists in their own transaction
-    /// (nothing is rebuilt); upserts move, deletes leave the lists; searches stay exact
-    /// with every list probed and check() finds the lists consistent.
-    @Test func writesAfterTheBuildJoinTheirLists() throws {
+    /// Vectors written after the build join their nearest lists (nothing is rebuilt):
+    /// with `ivfPendingRows` 0 in their own transaction; by default once more than the
+    /// pending limit sit outside the lists, in the transaction of the write that passes it
+    /// (so some rows are left outside, and every search scores them). Upserts move,
+    /// deletes leave the lists; searches stay exact with every list probed, and check()
+    /// finds the lists consistent; compact() files the rows left outside.
+    @Test(arguments: [0, nil, 500])
+    func writesAfterTheBuildJoinTheirLists(pending: Int?) throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let (store, c, first, centers) = try Self.indexed(dir, 2000, seed: 2, lists: 20)
+        var options = StoreOptions()
+        options.ivfPendingRows = pending
+        let (store, c, first, centers) = try Self.indexed(dir, 2000, seed: 2, lists: 20, options: options)
         var ref = BruteForce(metric: .cosine)
         ref.upsert(first)
         let (more, _) = Self.records(1500, from: 2000, seed: 3)
@@ -117,7 +125,15 @@ import TestSupport
         try c.delete(ids: gone)
         ref.delete(gone)
         let status = try #require(try c.ivfStatus())
-        #expect(status.rowsOutsideLists == 0)
+        // Default limit: max(1024, a quarter of what nprobe 8 of 20 lists scores) = 1024.
+        // The 11th write of 100 passes it and files 1100 rows; 400 more, 30 single rows
+        // and 200 replacements (of rows in lists) leave 630 outside, and the deletes take
+        // 67 of those (r0, r3, …, r198). With a limit of 500 the 6th and 12th writes and
+        // the replacements file theirs: none are left.
+        let left = pending == nil ? 563 : 0
+        #expect(status.pendingLimit == (pending ?? 1024))
+        #expect(status.rowsOutsideLists == left, "\(status)")
+        #expect(status.retrainReason == nil)
         #expect(status.liveRows == 3530 - 300)
         #expect(try c.count() == 3530 - 300)
         let queries = Self.queries(centers, 20, seed: 6)
@@ -125,17 +141,50 @@ import TestSupport
         all.nprobe = 20
         #expect(try Self.recall(c, ref, queries, request: all) == 1)
         #expect(try Self.recall(c, ref, queries, request: SearchRequest(queries: queries, k: 10)) >= 0.9)
-        // Every block is in a list of the current generation.
-        let views = try c.read { txn in try c.blockViews(txn).map { $0.list } }
-        #expect(views.allSatisfy { $0?.generation == 1 })
+        // Every block is in a list of the current generation (with rows left outside,
+        // those rows' blocks are in none).
+        let views = try c.read { txn in try c.blockViews(txn).map { ($0.list, $0.live) } }
+        #expect(views.filter { $0.0?.generation != 1 }.reduce(0) { $0 + $1.1 } == left)
+        #expect(views.allSatisfy { $0.0 == nil || $0.0?.generation == 1 })
         let report = try store.check()
         #expect(report.isHealthy, "\(report)")
-        // Compaction packs each list's small blocks into one, never mixing lists.
+        // Compaction files the rows left outside and packs each list's small blocks into
+        // one, never mixing lists.
         try c.compact()
+        #expect(try c.ivfStatus()?.rowsOutsideLists == 0)
         let tags = try c.read { txn in try c.blockViews(txn).map { $0.list } }
         #expect(tags.allSatisfy { $0?.generation == 1 })
         #expect(tags.count == Set(tags.compactMap { $0?.list }).count, "a list kept more than one block after compact()")
         #expect(try Self.recall(c, ref, queries, request: all) == 1)
+        #expect(try store.check().isHealthy)
+    }
+
+    /// Rows that writes leave outside the lists are scored by every search: a row written
+    /// at each query's own vector is that query's top hit at nprobe 1, and the plan counts
+    /// the rows outside; the write that passes the limit files them all into their lists
+    /// in its own transaction, and the same searches then find them there.
+    @Test func rowsLeftOutsideTheListsAreScoredByEverySearch() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var options = StoreOptions()
+        options.ivfPendingRows = 50
+        let (store, c, _, centers) = try Self.indexed(dir, 1000, seed: 21, lists: 10, nprobe: 1, options: options)
+        let queries = Self.queries(centers, 10, seed: 22)
+        try c.upsert(queries.enumerated().map { Record(id: "q\($0.offset)", vector: $0.element) })
+        #expect(try c.ivfStatus()?.rowsOutsideLists == 10)
+        var one = SearchRequest(queries: queries, k: 1)
+        one.nprobe = 1
+        let expected: [String?] = (0..<10).map { "q\($0)" }
+        let before = try c.search(one)
+        #expect(before.hits.map { $0.first?.id } == expected)
+        #expect(before.plan[SearchPlan.Figure.rowsOutsideLists] == 10, "\(before.plan)")
+        // 41 more rows take the rows outside to 51, past the limit of 50: this write files them all.
+        try c.upsert(Self.records(41, from: 1000, seed: 23).records)
+        let status = try #require(try c.ivfStatus())
+        #expect(status.rowsOutsideLists == 0 && status.liveRows == 1051, "\(status)")
+        let after = try c.search(one)
+        #expect(after.hits.map { $0.first?.id } == expected)
+        #expect(after.plan[SearchPlan.Figure.rowsOutsideLists] == 0, "\(after.plan)")
         #expect(try store.check().isHealthy)
     }
 

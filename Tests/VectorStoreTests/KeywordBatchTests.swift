@@ -121,16 +121,20 @@ import TextAnalysis
         #expect(documents == 5)
     }
 
-    /// A collection with an IVF index writes each batch list by list (rows not in batch
-    /// order): keyword searches still rank exactly as the reference does.
+    /// A collection with an IVF index moves a batch's rows into their lists in the same
+    /// transaction (`ivfPendingRows` 0): the rows keep their ids, and keyword searches
+    /// still rank exactly as the reference does.
     @Test func ivfBatchesRankAsTheReference() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let (store, first) = try keywordCollection(dir)
+        var options = StoreOptions()
+        options.ivfPendingRows = 0
+        let (store, first) = try keywordCollection(dir, options: options)
         try first.upsert(KeywordIndexTests.records(600, seed: 3))
         let c = try store.buildIVFIndex(of: "docs", lists: 8)
         let more = KeywordIndexTests.records(700, seed: 4, from: 600)
         try c.upsert(more)
+        #expect(try c.ivfStatus()?.rowsOutsideLists == 0)
         let all = KeywordIndexTests.records(600, seed: 3) + more
         let reference = ReferenceBM25(try TextAnalyzer(.english), all)
         for q in KeywordIndexTests.queries {

@@ -119,6 +119,12 @@ extension TiersBench {
             }
         }
         let ivfInserts = try timeInserts(c, tag: "ivf-")
+        // Rows the inserts left outside the lists (below the limit; the write that passed
+        // it filed the rest, inside the timed loop).
+        if let after = try c.ivfStatus() {
+            note("\(prefix)ivf_pending_limit", Double(after.pendingLimit))
+            note("\(prefix)ivf_rows_outside_after_inserts", Double(after.rowsOutsideLists))
+        }
         note("\(prefix)flat_insert_per_s", flatInserts)
         note("\(prefix)ivf_insert_per_s", ivfInserts)
         note("\(prefix)ivf_insert_ratio", ivfInserts / flatInserts)

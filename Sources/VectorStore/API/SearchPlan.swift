@@ -113,4 +113,7 @@ extension SearchPlan.Figure {
     public static let lists = "lists"
     /// Lists each query probed, after widening for the filter.
     public static let nprobe = "nprobe"
+    /// Rows in no IVF list (written since writes last filed rows into lists) that a
+    /// partitioned search scored besides its lists.
+    public static let rowsOutsideLists = "rows in no list"
 }

@@ -23,6 +23,14 @@ public enum IVFSettings {
 
     /// Sample vectors per list that k-means trains on (all rows when fewer).
     public static let samplePerList = 64
+
+    /// Rows writes leave outside the lists by default (`StoreOptions.ivfPendingRows`): a
+    /// quarter of the rows a query probing `nprobe` of `lists` scores, so they add at most
+    /// a quarter to a search's work; at least 1,024 and at most 65,536.
+    public static func defaultPendingRows(rows: Int, lists: Int, nprobe: Int) -> Int {
+        let probed = rows / max(1, lists) * nprobe
+        return min(65_536, max(1024, probed / 4))
+    }
 }
 
 /// The state of a collection's IVF index, from `LMDBCollection.ivfStatus()`.
@@ -39,9 +47,12 @@ public struct IVFStatus: Sendable, Hashable {
     public var liveRows: Int
     /// Live rows in the largest list.
     public var largestList: Int
-    /// Live rows in no list (written before the index, or by an interrupted retrain):
-    /// every search scans them.
+    /// Live rows in no list (written since writes last filed rows into lists, before the
+    /// index, or left by an interrupted retrain): every search scores them.
     public var rowsOutsideLists: Int
+    /// Rows outside the lists that writes leave there (`StoreOptions.ivfPendingRows`):
+    /// the write that takes them past this moves them all into their lists.
+    public var pendingLimit: Int
     /// The largest list over the mean right after the last build (nil: not recorded, or
     /// the build was interrupted).
     public var trainedBalance: Double?
@@ -56,13 +67,14 @@ public struct IVFStatus: Sendable, Hashable {
     public var grewSinceTraining: Bool { liveRows >= 4 * max(1, trainedRows) }
 
     /// Why a retrain (`Store.buildIVFIndex`) would make searches faster, or nil: the
-    /// collection grew 4× since training, rows sit outside the lists, or the lists drifted
+    /// collection grew 4× since training, more rows sit outside the lists than writes
+    /// leave there (`pendingLimit`: an interrupted retrain), or the lists drifted
     /// out of balance (the largest holds more than 4× the mean, and twice the share it had
     /// right after the last build: vectors that k-means cannot spread evenly do not call
     /// for a retrain after every write).
     public var retrainReason: String? {
         if grewSinceTraining { return "the collection grew from \(trainedRows) to \(liveRows) vectors" }
-        if rowsOutsideLists > 0 { return "\(rowsOutsideLists) vectors are in no list" }
+        if rowsOutsideLists > pendingLimit { return "\(rowsOutsideLists) vectors are in no list" }
         if balance > 4 && balance > 2 * (trainedBalance ?? 0) {
             return String(format: "its largest list holds %.1f× the mean", balance)
         }
@@ -100,14 +112,31 @@ extension LMDBCollection {
         return IVFSettings.defaultNprobe(lists: lists)
     }
 
-    /// The IVF list of each prepared record, or nil when the collection has no IVF index.
-    func ivfAssignments(_ batch: [PreparedRecord], _ txn: Transaction) throws -> (IVFCentroids, [UInt32])? {
-        guard let model = try ivfCentroids(txn) else { return nil }
-        let dim = info.dimension
-        var flat = [Float]()
-        flat.reserveCapacity(batch.count * dim)
-        for r in batch { flat += r.vector }
-        return (model, IVFTrainer.assignConcurrently(model, flat, count: batch.count))
+    /// Rows outside the lists that writes leave there: the store's option, else
+    /// `IVFSettings.defaultPendingRows` for `live` rows.
+    func pendingLimit(live: Int, lists: Int) -> Int {
+        if let n = store.options.ivfPendingRows { return max(0, n) }
+        return IVFSettings.defaultPendingRows(rows: live, lists: lists, nprobe: defaultNprobe(lists: lists))
+    }
+
+    /// After a write: when more live rows sit outside the lists of `model` than the
+    /// pending limit, moves them into their lists in this transaction (at most 4× the
+    /// limit's rows, and at least one block, per write: an interrupted retrain's leftovers
+    /// are filed over several writes). Rows are assigned to their nearest list then, in
+    /// bulk: each list gets one new block per move, not one per write.
+    func fileOutsideRows(_ model: IVFCentroids, _ counters: inout CollectionCounters, _ txn: Transaction) throws {
+        let outside = try blockViews(txn).filter { $0.list?.generation != model.generation }
+        let pending = outside.reduce(0) { $0 + $1.live }
+        let limit = pendingLimit(live: Int(counters.live), lists: model.lists)
+        guard pending > limit else { return }
+        let budget = max(4 * limit, 1024)
+        var chosen: [BlockView] = []
+        var rows = 0
+        for v in outside where chosen.isEmpty || rows + v.live <= budget {
+            chosen.append(v)
+            rows += v.live
+        }
+        try moveRows(of: chosen, model, &counters, txn)
     }
 
     /// The state of the IVF index (list sizes, balance), or nil without one.
@@ -129,6 +158,7 @@ extension LMDBCollection {
             return IVFStatus(
                 lists: model.lists, generation: Int(model.generation), nprobe: defaultNprobe(lists: model.lists), trainedRows: trained,
                 liveRows: live, largestList: sizes.max() ?? 0, rowsOutsideLists: outside,
+                pendingLimit: pendingLimit(live: live, lists: model.lists),
                 trainedBalance: info.configuration[IVFSettings.balanceKey].flatMap(Double.init))
         }
     }

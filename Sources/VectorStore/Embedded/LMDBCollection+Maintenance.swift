@@ -134,12 +134,14 @@ extension LMDBCollection {
     /// Reclaims the space of deleted records: rewrites every block holding tombstones or
     /// written before block checksums, and packs blocks under 1 MiB into full ones, one
     /// transaction per output block so readers
-    /// and the file's free list keep up.
+    /// and the file's free list keep up. With an IVF index, first moves the rows that
+    /// writes left outside the lists into them.
     /// Returns the number of blocks afterwards. The file itself does not shrink (LMDB
     /// reuses the freed pages); `Store.copy(to:compact:)` writes a minimal copy. Also folds
     /// the keyword index's segments into its term lists (what searches read fastest).
     @discardableResult
     public func compact() throws -> Int {
+        if try read({ try ivfCentroids($0) }) != nil { _ = try moveIntoLists(chunkRows: 1 << 16, progress: nil) }
         while true {
             let more = try write { txn -> Bool in
                 var counters = try counters(txn)

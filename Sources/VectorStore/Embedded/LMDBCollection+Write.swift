@@ -78,44 +78,34 @@ extension LMDBCollection {
     }
 
     /// Writes a prepared batch as blocks of at most `maxBlockRows`, in one transaction.
-    /// With an IVF index, each record goes to its nearest list: one block per list the
-    /// batch touches, merged with the list's other small blocks by `maintain`.
+    /// With an IVF index the blocks are in no list (every search scores them) until the
+    /// rows outside the lists pass the pending limit (`StoreOptions.ivfPendingRows`); then
+    /// this write moves them all into their nearest lists, one block per list touched.
     func applyUpsert(_ batch: PreparedBatch, _ txn: Transaction) throws {
         let all = batch.records
+        let model = try ivfCentroids(txn)
         // The row each record is given, by position in the batch (for the keyword index).
         var rows = [UInt64](repeating: 0, count: all.count)
-        if let (model, lists) = try ivfAssignments(all, txn) {
-            let order = all.indices.sorted { lists[$0] != lists[$1] ? lists[$0] < lists[$1] : $0 < $1 }
-            var start = 0
-            while start < order.count {
-                let list = lists[order[start]]
-                var end = start
-                while end < order.count && lists[order[end]] == list && end - start < maxBlockRows { end += 1 }
-                let tag = IVFListTag(generation: model.generation, list: list)
-                let firstRow = try applyUpsertBlock(ArraySlice(order[start..<end].map { all[$0] }), list: tag, maintaining: false, txn)
-                for (slot, position) in order[start..<end].enumerated() { rows[position] = firstRow + UInt64(slot) }
-                start = end
-            }
-            if let keyword = batch.keyword, let keywordIndex { try keywordIndex.insert(keyword, rows: rows, txn) }
-            var counters = try counters(txn)
-            try maintain(&counters, txn)
-            try setCounters(counters, txn)
-            return
-        }
         var start = 0
         while start < all.count {
             let end = min(all.count, start + maxBlockRows)
-            let firstRow = try applyUpsertBlock(all[start..<end], txn)
+            let firstRow = try applyUpsertBlock(all[start..<end], maintaining: model == nil, txn)
             for position in start..<end { rows[position] = firstRow + UInt64(position - start) }
             start = end
         }
         if let keyword = batch.keyword, let keywordIndex { try keywordIndex.insert(keyword, rows: rows, txn) }
+        if let model {
+            var counters = try counters(txn)
+            try fileOutsideRows(model, &counters, txn)
+            try maintain(&counters, txn)
+            try setCounters(counters, txn)
+        }
     }
 
     /// Writes one block of records, given rows from the first returned, in order; the
     /// indexes that prepare whole batches are the caller's to write.
     private func applyUpsertBlock(
-        _ batch: ArraySlice<PreparedRecord>, list: IVFListTag? = nil, maintaining: Bool = true, _ txn: Transaction
+        _ batch: ArraySlice<PreparedRecord>, maintaining: Bool = true, _ txn: Transaction
     ) throws -> UInt64 {
         var counters = try counters(txn)
         var tombs = TombEditor()
@@ -140,7 +130,7 @@ extension LMDBCollection {
         counters.nextRowID += UInt64(batch.count)
 
         let dim = info.dimension
-        let layout = BlockLayout(count: batch.count, dim: dim, codec: codec, list: list)
+        let layout = BlockLayout(count: batch.count, dim: dim, codec: codec, list: nil)
         let out = try blocks.reserve(txn, blockNo, size: layout.totalBytes)
         layout.writeHeader(out)
         guard let base = out.baseAddress else { throw StoreError(.storage, "LMDB reserved no space for block \(blockNo)") }

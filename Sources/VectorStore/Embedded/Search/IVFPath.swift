@@ -1,6 +1,7 @@
 /// A partitioned (IVF) search: the `nprobe` lists nearest to each query are scored, block
 /// by block in place (a list's rows are whole blocks), plus every block in no list (rows
-/// written before the index or left by an interrupted retrain). A filter is a mask; the
+/// that writes have not filed into lists yet, written before the index, or left by an
+/// interrupted retrain). A filter is a mask; the
 /// probe widens by the filter's selectivity, and again (doubling) while a query finds fewer
 /// than k rows, up to every list. A selective filter (under `selectiveFraction` of the rows)
 /// is left to the gather path, which is exact.
@@ -60,9 +61,11 @@ struct IVFPath: AccessPath {
         }
         var scored = 0
         var blocks = 0
+        var outside = 0
         for (i, v) in context.views.enumerated() where selected[i] {
             scored += v.count
             blocks += 1
+            if v.list?.generation != model.generation { outside += v.live }
         }
         var figures = [
             SearchPlan.Figure(SearchPlan.Figure.rowsScored, Double(scored)),
@@ -71,6 +74,7 @@ struct IVFPath: AccessPath {
             SearchPlan.Figure(SearchPlan.Figure.listsProbed, Double(lists.count)),
             SearchPlan.Figure(SearchPlan.Figure.lists, Double(model.lists)),
             SearchPlan.Figure(SearchPlan.Figure.nprobe, Double(probe)),
+            SearchPlan.Figure(SearchPlan.Figure.rowsOutsideLists, Double(outside)),
         ]
         if case .include(let rows)? = context.rowSet {
             figures.append(SearchPlan.Figure(SearchPlan.Figure.filterMatches, Double(rows.count)))
