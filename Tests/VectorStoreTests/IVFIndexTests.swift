@@ -188,6 +188,21 @@ import TestSupport
         #expect(try store.check().isHealthy)
     }
 
+    /// The lists a query probes are the n best scores exactly as a full sort ranks them
+    /// (ties to the lower list), for n from 1 to every list, with many equal scores.
+    @Test func probeSelectionMatchesASort() {
+        var rng = SeededGenerator(seed: 31)
+        for lists in [1, 2, 7, 64, 300] {
+            // Scores drawn from 8 values: ties everywhere.
+            let scores = (0..<lists).map { _ in Float(Int(rng.next() % 8)) }
+            let sorted = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+            for n in Set([1, 2, 3, lists / 2, lists - 1, lists]) where n >= 1 && n <= lists {
+                let best = scores.withUnsafeBufferPointer { IVFCentroids.best(n, of: $0) }
+                #expect(Set(best) == Set(sorted.prefix(n)) && best.count == n, "lists \(lists), n \(n)")
+            }
+        }
+    }
+
     /// Filters stay exact: a selective one (1 % of rows) runs the gather path; a broad
     /// one probes with the filter as a mask, widened by its selectivity, and every hit
     /// passes it.

@@ -131,10 +131,47 @@ struct IVFCentroids: Sendable {
         defer { scores.deallocate() }
         queries.withUnsafeBufferPointer { score($0.baseAddress!, rows: count, into: scores) }
         for q in 0..<count {
-            let s = UnsafeBufferPointer(start: scores + q * lists, count: lists)
-            let order = s.indices.sorted { s[$0] > s[$1] || (s[$0] == s[$1] && $0 < $1) }
-            for c in order.prefix(n) { chosen.insert(UInt32(c)) }
+            for c in Self.best(n, of: UnsafeBufferPointer(start: scores + q * lists, count: lists)) { chosen.insert(UInt32(c)) }
         }
         return chosen
+    }
+
+    /// The indices of the `n` highest scores (ties: the lower index), in no particular
+    /// order: a bounded selection, O(count · log n), where a sort of every list was
+    /// O(count · log count) per query.
+    static func best(_ n: Int, of s: UnsafeBufferPointer<Float>) -> [Int] {
+        // A binary min-heap of the n best so far; the root is the worst kept.
+        var heap = [Int]()
+        heap.reserveCapacity(n)
+        @inline(__always) func worse(_ a: Int, _ b: Int) -> Bool { s[a] < s[b] || (s[a] == s[b] && a > b) }
+        func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1
+                let r = l + 1
+                var m = i
+                if l < heap.count && worse(heap[l], heap[m]) { m = l }
+                if r < heap.count && worse(heap[r], heap[m]) { m = r }
+                if m == i { return }
+                heap.swapAt(i, m)
+                i = m
+            }
+        }
+        for i in 0..<s.count {
+            if heap.count < n {
+                heap.append(i)
+                var c = heap.count - 1
+                while c > 0 {
+                    let p = (c - 1) / 2
+                    guard worse(heap[c], heap[p]) else { break }
+                    heap.swapAt(c, p)
+                    c = p
+                }
+            } else if worse(heap[0], i) {
+                heap[0] = i
+                siftDown(0)
+            }
+        }
+        return heap
     }
 }
