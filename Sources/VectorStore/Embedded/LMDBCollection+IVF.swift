@@ -124,11 +124,20 @@ extension LMDBCollection {
     /// limit's rows, and at least one block, per write: an interrupted retrain's leftovers
     /// are filed over several writes). Rows are assigned to their nearest list then, in
     /// bulk: each list gets one new block per move, not one per write.
+    /// Then keeps the small blocks merged (`maintain`): when no rows moved, only those
+    /// outside the lists and mostly deleted ones, from the same walk over the blocks.
     func fileOutsideRows(_ model: IVFCentroids, _ counters: inout CollectionCounters, _ txn: Transaction) throws {
-        let outside = try blockViews(txn).filter { $0.list?.generation != model.generation }
+        let views = try blockViews(txn)
+        let outside = views.filter { $0.list?.generation != model.generation }
         let pending = outside.reduce(0) { $0 + $1.live }
         let limit = pendingLimit(live: Int(counters.live), lists: model.lists)
-        guard pending > limit else { return }
+        guard pending > limit else {
+            // Replaced rows may have left a list's block mostly tombstones: that one too.
+            try maintain(
+                &counters, txn, first: views,
+                scope: { $0.list?.generation != model.generation || ($0.dead > 0 && $0.dead * 2 >= $0.count) })
+            return
+        }
         let budget = max(4 * limit, 1024)
         var chosen: [BlockView] = []
         var rows = 0
@@ -137,6 +146,7 @@ extension LMDBCollection {
             rows += v.live
         }
         try moveRows(of: chosen, model, &counters, txn)
+        try maintain(&counters, txn)
     }
 
     /// The state of the IVF index (list sizes, balance), or nil without one.

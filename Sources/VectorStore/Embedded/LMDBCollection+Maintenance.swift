@@ -26,11 +26,19 @@ extension LMDBCollection {
     /// Keeps the number of small blocks logarithmic (merges `mergeFactor` blocks of a size
     /// tier into one) and rewrites blocks that are mostly tombstones, so repeated upserts of the
     /// same ids do not grow the file without bound. Runs inside each write. Blocks merge only
-    /// with blocks of their own IVF list (or, outside any list, with each other).
-    func maintain(_ counters: inout CollectionCounters, _ txn: Transaction) throws {
+    /// with blocks of their own IVF list (or, outside any list, with each other). `first`:
+    /// the blocks as the caller just read them (saves a walk); `scope`: only blocks it
+    /// admits are considered (a write that added rows outside the lists and moved none
+    /// changed no list).
+    func maintain(
+        _ counters: inout CollectionCounters, _ txn: Transaction, first: [BlockView]? = nil, scope: ((BlockView) -> Bool)? = nil
+    ) throws {
         let factor = max(2, store.options.mergeFactor)
+        var given = first
         for _ in 0..<8 {
-            let views = try blockViews(txn)
+            var views = try given ?? blockViews(txn)
+            given = nil
+            if let scope { views = views.filter(scope) }
             let half = settledBlockRows
             if let sparse = views.first(where: { $0.dead > 0 && $0.dead * 2 >= $0.count }) {
                 // Merge the sparse block with its tier's peers if any, else alone.

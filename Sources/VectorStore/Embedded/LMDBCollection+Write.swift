@@ -97,7 +97,6 @@ extension LMDBCollection {
         if let model {
             var counters = try counters(txn)
             try fileOutsideRows(model, &counters, txn)
-            try maintain(&counters, txn)
             try setCounters(counters, txn)
         }
     }
