@@ -309,9 +309,16 @@ struct BlockLayout {
 
     var bytesPerVector: Int { codec.bytesPerVector(dimension: dim) }
     var vectorsOffset: Int { Self.headerBytes }
-    var normsOffset: Int { vectorsOffset + count * bytesPerVector }
-    var rowIDsOffset: Int { (normsOffset + count * 4 + 7) & ~7 }
+    var normsOffset: Int { Self.normsOffset(count: count, bytesPerVector: bytesPerVector) }
+    var rowIDsOffset: Int { Self.rowIDsOffset(count: count, bytesPerVector: bytesPerVector) }
     var totalBytes: Int { max(Self.minBytes, rowIDsOffset + count * 8) }
+
+    /// Where the squared norms of a block of `count` vectors of `bytesPerVector` start.
+    static func normsOffset(count: Int, bytesPerVector: Int) -> Int { headerBytes + count * bytesPerVector }
+    /// Where the row ids of such a block start (after the norms, aligned to 8).
+    static func rowIDsOffset(count: Int, bytesPerVector: Int) -> Int {
+        (normsOffset(count: count, bytesPerVector: bytesPerVector) + count * 4 + 7) & ~7
+    }
 
     /// Header byte saying how the block is sealed: 0 for blocks written before checksums
     /// (readers of any version ignore header bytes they do not know, so sealed blocks stay
@@ -355,13 +362,16 @@ struct IVFListTag: Hashable {
     var list: UInt32
 }
 
-/// A block read in place from the map. Valid only inside its transaction.
+/// A block read in place from the map. Valid only inside its transaction. Trivially
+/// copyable (no existential or reference inside): a probe copies a view per block.
 struct BlockView {
     let blockNo: UInt64
     let count: Int
     let dim: Int
-    /// The codec of the block's (and collection's) encoding.
-    let codec: any VectorCodec
+    /// The block's (and collection's) encoding.
+    let encoding: VectorEncoding
+    /// The codec of the encoding.
+    var codec: any VectorCodec { encoding.codec }
     /// Bytes one stored vector takes.
     let bytesPerVector: Int
     /// The first stored vector.
@@ -384,14 +394,17 @@ struct BlockView {
             throw StoreError(.corrupted, "block \(blockNo) has dimension \(dim), collection has \(expectedDim)")
         }
         let code = value[BlockLayout.encodingOffset]
-        guard VectorEncoding.fromHeaderCode(code) == encoding else {
+        let codec = encoding.codec
+        guard code == codec.headerCode else {
             throw StoreError(
                 .corrupted, "block \(blockNo) has vector encoding code \(code), the collection stores \(encoding.rawValue)")
         }
-        let codec = encoding.codec
-        let layout = BlockLayout(count: count, dim: dim, codec: codec)
-        guard value.count >= layout.rowIDsOffset + count * 8 else {
-            throw StoreError(.corrupted, "block \(blockNo) is \(value.count) bytes, \(count) rows need \(layout.totalBytes)")
+        let bytesPerVector = codec.bytesPerVector(dimension: dim)
+        let normsOffset = BlockLayout.normsOffset(count: count, bytesPerVector: bytesPerVector)
+        let rowIDsOffset = BlockLayout.rowIDsOffset(count: count, bytesPerVector: bytesPerVector)
+        guard value.count >= rowIDsOffset + count * 8 else {
+            let needed = max(BlockLayout.minBytes, rowIDsOffset + count * 8)
+            throw StoreError(.corrupted, "block \(blockNo) is \(value.count) bytes, \(count) rows need \(needed)")
         }
         // Overflow pages are 16-byte aligned; anything else means the value was stored inline.
         guard Int(bitPattern: base) % 16 == 0 else {
@@ -400,15 +413,15 @@ struct BlockView {
         self.blockNo = blockNo
         self.count = count
         self.dim = dim
-        self.codec = codec
-        bytesPerVector = layout.bytesPerVector
-        vectors = UnsafeRawPointer(base + layout.vectorsOffset)
-        normsSquared = (base + layout.normsOffset).assumingMemoryBound(to: Float.self)
-        rowIDs = base + layout.rowIDsOffset
+        self.encoding = encoding
+        self.bytesPerVector = bytesPerVector
+        vectors = UnsafeRawPointer(base + BlockLayout.headerBytes)
+        normsSquared = (base + normsOffset).assumingMemoryBound(to: Float.self)
+        rowIDs = base + rowIDsOffset
         tombs = nil
         dead = 0
         header = UnsafeRawPointer(base)
-        sealedRange = layout.sealedRange
+        sealedRange = BlockLayout.headerBytes..<(rowIDsOffset + count * 8)
     }
 
     private let header: UnsafeRawPointer

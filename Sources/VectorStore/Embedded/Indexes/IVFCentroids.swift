@@ -121,17 +121,17 @@ struct IVFCentroids: Sendable {
         return out
     }
 
-    /// The lists `nprobe` nearest to each of `count` queries (`count × dimension`), united:
-    /// a batch probes every list one of its queries wants.
-    func probe(_ queries: [Float], count: Int, nprobe: Int) -> Set<UInt32> {
+    /// The lists `nprobe` nearest to each of `count` queries (`count × dimension`), united
+    /// (a batch probes every list one of its queries wants), as one flag per list.
+    func probe(_ queries: [Float], count: Int, nprobe: Int) -> [Bool] {
         let n = min(max(1, nprobe), lists)
-        guard n < lists else { return Set((0..<lists).map { UInt32($0) }) }
-        var chosen = Set<UInt32>()
+        guard n < lists else { return [Bool](repeating: true, count: lists) }
+        var chosen = [Bool](repeating: false, count: lists)
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: count * lists)
         defer { scores.deallocate() }
         queries.withUnsafeBufferPointer { score($0.baseAddress!, rows: count, into: scores) }
         for q in 0..<count {
-            for c in Self.best(n, of: UnsafeBufferPointer(start: scores + q * lists, count: lists)) { chosen.insert(UInt32(c)) }
+            for c in Self.best(n, of: UnsafeBufferPointer(start: scores + q * lists, count: lists)) { chosen[c] = true }
         }
         return chosen
     }

@@ -40,13 +40,13 @@ struct IVFPath: AccessPath {
         guard let model = context.ivf, var probe = probeSize(context, model) else { return [] }
         let collection = context.collection
         var threads = 1
-        var lists = Set<UInt32>()
+        var lists = [Bool]()
         var selected = [Bool](repeating: false, count: context.views.count)
         while true {
             lists = model.probe(context.queries, count: context.count, nprobe: probe)
-            for (i, v) in context.views.enumerated() {
-                if let tag = v.list, tag.generation == model.generation {
-                    selected[i] = lists.contains(tag.list)
+            for i in context.views.indices {
+                if let tag = context.views[i].list, tag.generation == model.generation, Int(tag.list) < lists.count {
+                    selected[i] = lists[Int(tag.list)]
                 } else {
                     selected[i] = true
                 }
@@ -71,7 +71,7 @@ struct IVFPath: AccessPath {
             SearchPlan.Figure(SearchPlan.Figure.rowsScored, Double(scored)),
             SearchPlan.Figure(SearchPlan.Figure.blocks, Double(blocks)),
             SearchPlan.Figure(SearchPlan.Figure.threads, Double(threads)),
-            SearchPlan.Figure(SearchPlan.Figure.listsProbed, Double(lists.count)),
+            SearchPlan.Figure(SearchPlan.Figure.listsProbed, Double(lists.lazy.filter { $0 }.count)),
             SearchPlan.Figure(SearchPlan.Figure.lists, Double(model.lists)),
             SearchPlan.Figure(SearchPlan.Figure.nprobe, Double(probe)),
             SearchPlan.Figure(SearchPlan.Figure.rowsOutsideLists, Double(outside)),
