@@ -38,16 +38,19 @@ extension TiersBench {
         }
         try c.compact()
         let extra = 10_000
-        func timeInserts(_ c: LMDBCollection, tag: String) throws -> Double {
+        // Inserts per second, and the process's CPU seconds for them (steadier than the
+        // wall clock on a shared machine: other processes' load does not count).
+        func timeInserts(_ c: LMDBCollection, tag: String) throws -> (rate: Double, cpu: Double) {
             let t = Machine.now()
+            let cpu = Machine.cpuSeconds()
             var j = 0
             while j < extra {
                 try c.upsert(records(j..<(j + 100), id: tag))
                 j += 100
             }
-            return Double(extra) / (Machine.now() - t)
+            return (Double(extra) / (Machine.now() - t), Machine.cpuSeconds() - cpu)
         }
-        let flatInserts = try timeInserts(c, tag: "flat-")
+        let (flatInserts, flatCPU) = try timeInserts(c, tag: "flat-")
         let queries = set.queries
         let timed = min(queries.count, self.queries)
         func run(_ nprobe: Int?, filter: Filter? = nil) throws -> (ids: [[String]], p50: Double, plan: SearchPlan) {
@@ -85,6 +88,11 @@ extension TiersBench {
             note("\(prefix)ivf_recall\(k)_np\(p)", sweep.last!.recall)
             note("\(prefix)ivf_p50_ms_np\(p)", r.p50 * 1000)
         }
+        for i in 0..<probeRepeat {
+            var r = SearchRequest(queries: [queries[i % queries.count]], k: k)
+            r.nprobe = 1
+            _ = try c.search(r)
+        }
         let byDefault = try run(nil)
         note("\(prefix)ivf_nprobe_default", Double(status.nprobe))
         note("\(prefix)ivf_recall\(k)", recall(byDefault.ids, exact.ids))
@@ -118,7 +126,7 @@ extension TiersBench {
                 note("\(prefix)ivf_vs_faiss", theirs.p50 / mine.p50)
             }
         }
-        let ivfInserts = try timeInserts(c, tag: "ivf-")
+        let (ivfInserts, ivfCPU) = try timeInserts(c, tag: "ivf-")
         // Rows the inserts left outside the lists (below the limit; the write that passed
         // it filed the rest, inside the timed loop).
         if let after = try c.ivfStatus() {
@@ -128,6 +136,9 @@ extension TiersBench {
         note("\(prefix)flat_insert_per_s", flatInserts)
         note("\(prefix)ivf_insert_per_s", ivfInserts)
         note("\(prefix)ivf_insert_ratio", ivfInserts / flatInserts)
+        note("\(prefix)flat_insert_cpu_s", flatCPU)
+        note("\(prefix)ivf_insert_cpu_s", ivfCPU)
+        note("\(prefix)ivf_insert_cpu_ratio", flatCPU / max(ivfCPU, 1e-9))
         let report = try store.check()
         note("\(prefix)ivf_check_ok", report.isHealthy ? 1 : 0)
     }

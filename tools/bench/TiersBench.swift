@@ -35,6 +35,8 @@ struct TiersBench: ParsableCommand {
     @Flag(help: "Skip the durable upsert figures.") var skipUpsert = false
     @Flag(help: "Skip the IVF figures (GloVe and the clustered set).") var skipIvf = false
     @Option(help: "Vectors in the IVF clustered set (default: --n).") var ivfN: Int?
+    @Option(help: "Single queries run again at nprobe 1 after the sweep, untimed (to profile a probe's fixed cost).")
+    var probeRepeat = 0
     @Flag(help: "Print one flat JSON object.") var json = false
 
     static let encodings: [VectorEncoding] = [.float32, .float16, .int8]
