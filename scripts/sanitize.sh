@@ -3,7 +3,7 @@
 # own scratch folder (.build-tsan, .build-asan), and prints how long each took.
 #
 #   scripts/sanitize.sh              both
-#   scripts/sanitize.sh thread       ThreadSanitizer only (what CI runs)
+#   scripts/sanitize.sh thread       ThreadSanitizer only (CI runs it over some suites: test.sh)
 #   scripts/sanitize.sh address      AddressSanitizer (and LeakSanitizer) only
 #
 # Findings in dependencies or the toolchain are suppressed narrowly, with the reason, in

@@ -9,10 +9,14 @@
 #include <string.h>
 
 int quiver_compact_simd_available(void) {
-    static int available = -1;
+    // Set by the first calls, which may run at once on many threads: atomic (relaxed: each
+    // caller computes the same value).
+    static int cached = -1;
+    int available = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (available < 0) {
         __builtin_cpu_init();
         available = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        __atomic_store_n(&cached, available, __ATOMIC_RELAXED);
     }
     return available;
 }

@@ -177,8 +177,14 @@ TARGET static size_t select_avx2(const float *scores, size_t rows, size_t nq, co
 
 size_t quiver_select(const float *scores, size_t rows, size_t nq, const float *norms,
                      const float *th, uint32_t *out) {
-    static int avx2 = -1;
-    if (avx2 < 0) avx2 = quiver_kernels_available();
+    // Set by the first calls, which may run at once on many threads: atomic (relaxed: each
+    // caller computes the same value), as a plain int it was a data race.
+    static int cached = -1;
+    int avx2 = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (avx2 < 0) {
+        avx2 = quiver_kernels_available();
+        __atomic_store_n(&cached, avx2, __ATOMIC_RELAXED);
+    }
     if (avx2) return select_avx2(scores, rows, nq, norms, th, out);
     size_t n = 0;
     for (size_t r = 0; r < rows; r++) {

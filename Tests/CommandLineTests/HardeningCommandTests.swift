@@ -463,10 +463,19 @@ import VectorStore
     @Test func fullDiskDuringCreationAndIndexing() throws {
         let dir = TemporaryDirectory("quiver-harden-full")
         defer { dir.remove() }
+        // Under ThreadSanitizer, its runtime starts by writing a 512 KiB file of shadow
+        // markers to $TMPDIR/tsan.rodata.PID and mapping it over the shadow of every
+        // read-only segment (MapRodata in tsan_platform_linux.cpp). The file-size limit
+        // cuts that write short, unchecked, and the first shadow read past the cut (a
+        // memcpy out of libswiftCore's constants, before main) was "BUS on unknown
+        // address" in every limited child. Where the file cannot be created, the runtime
+        // leaves that shadow anonymous and goes on: a TMPDIR that does not exist (Quiver
+        // writes nothing there).
+        let runtimeFiles = testSanitizer == "thread" ? ["TMPDIR": dir.sub("no-such-folder")] : [:]
         func limited(_ bytes: Int, _ arguments: [String]) throws -> ProcessOutput {
             try Self.quiver(
                 after: "resource.setrlimit(resource.RLIMIT_FSIZE, (\(bytes), \(bytes)))\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)",
-                arguments)
+                arguments, environment: runtimeFiles)
         }
         // Creation is atomic: nothing is left behind, and the next run creates the store.
         let store = dir.sub("store")

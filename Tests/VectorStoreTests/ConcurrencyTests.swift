@@ -1,9 +1,42 @@
+import CQuiverKernels
 import Foundation
 import Testing
 import TestSupport
 @testable import VectorStore
 
 @Suite struct ConcurrencyTests {
+    /// The kernels remember which CPU path they take in statics that their first callers
+    /// set: plain ints that concurrent first searches read and wrote at once, a data race
+    /// ThreadSanitizer reported in `quiver_select` (scripts/sanitize.sh thread). Run alone,
+    /// this test makes the first calls in its process, 64 at once: before the fix TSan
+    /// reported the race in 4 of 6 runs of it (it sees only the interleavings that happen).
+    /// Same answers on every thread.
+    @Test func kernelsFirstCalledFromManyThreadsAtOnce() {
+        let scores: [Float] = [0.5, 2, 1, 3]
+        let threshold: [Float] = [1]
+        let found = Shared<[[UInt32]]>([])
+        let simd = Shared<Set<Int32>>([])
+        let barrier = Barrier(64)  // the 64 first calls at once, not one thread after another
+        onThreads(64) { _ in
+            barrier.wait()
+            var out = [UInt32](repeating: 0, count: 4)
+            let n = quiver_select(scores, 4, 1, nil, threshold, &out)
+            let available = quiver_compact_simd_available()
+            found.withLock { $0.append(Array(out[0..<n])) }
+            simd.withLock { $0.insert(available) }
+        }
+        #expect(found.withLock { $0 } == [[UInt32]](repeating: [1, 2, 3], count: 64))
+        #expect(simd.withLock { $0.count } == 1)
+    }
+
+    /// A pthread barrier: `wait` returns once `count` threads wait.
+    private final class Barrier: @unchecked Sendable {
+        private var barrier = pthread_barrier_t()
+        init(_ count: Int) { pthread_barrier_init(&barrier, nil, UInt32(count)) }
+        deinit { pthread_barrier_destroy(&barrier) }
+        func wait() { pthread_barrier_wait(&barrier) }
+    }
+
     /// Readers on many threads search while one writer commits batches; each search sees
     /// one committed snapshot (whole batches only, consistent with its own count).
     @Test func readersSeeCommittedSnapshotsWhileAWriterIngests() async throws {
