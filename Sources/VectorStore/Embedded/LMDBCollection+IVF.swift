@@ -138,15 +138,20 @@ extension LMDBCollection {
                 scope: { $0.list?.generation != model.generation || ($0.dead > 0 && $0.dead * 2 >= $0.count) })
             return
         }
-        let budget = max(4 * limit, 1024)
+        try moveRows(of: Self.upTo(max(4 * limit, 1024), rowsOf: outside).blocks, model, &counters, txn)
+        try maintain(&counters, txn)
+    }
+
+    /// The first of `views` whose live rows fit in `budget` together (the first always),
+    /// and their live rows.
+    static func upTo(_ budget: Int, rowsOf views: [BlockView]) -> (blocks: [BlockView], rows: Int) {
         var chosen: [BlockView] = []
         var rows = 0
-        for v in outside where chosen.isEmpty || rows + v.live <= budget {
+        for v in views where chosen.isEmpty || rows + v.live <= budget {
             chosen.append(v)
             rows += v.live
         }
-        try moveRows(of: chosen, model, &counters, txn)
-        try maintain(&counters, txn)
+        return (chosen, rows)
     }
 
     /// The state of the IVF index (list sizes, balance), or nil without one.
@@ -225,12 +230,7 @@ extension LMDBCollection {
                 var counters = try counters(txn)
                 let stale = try blockViews(txn).filter { $0.list?.generation != model.generation }
                 guard !stale.isEmpty else { return 0 }
-                var chosen: [BlockView] = []
-                var rows = 0
-                for v in stale where chosen.isEmpty || rows + v.live <= chunkRows {
-                    chosen.append(v)
-                    rows += v.live
-                }
+                let (chosen, rows) = Self.upTo(chunkRows, rowsOf: stale)
                 try moveRows(of: chosen, model, &counters, txn)
                 try setCounters(counters, txn)
                 return max(1, rows)
