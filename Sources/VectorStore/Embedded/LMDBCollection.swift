@@ -36,6 +36,9 @@ public final class LMDBCollection: VectorCollection {
     let ivfCache = PosixMutex<IVFCentroids?>(nil)
     /// Blocks whose checksum this handle has verified (with `StoreOptions.verifyChecksums`).
     let verifiedBlocks = PosixMutex<Set<UInt64>>([])
+    /// The stored settings (catalog bytes) a write last found consistent with this
+    /// handle's: the same bytes need no JSON decoding to be checked again.
+    let verifiedSettings = PosixMutex<[UInt8]?>(nil)
 
     init(store: Store, info: CollectionInfo) throws {
         self.store = store
@@ -154,8 +157,12 @@ public final class LMDBCollection: VectorCollection {
             // they would leave the old ones behind.
             throw StoreError(.invalidArgument, reason, collection: info.name)
         }
+        guard let stored = try store.collectionsDB.get(txn, info.name) else {
+            throw StoreError(.collectionNotFound, "no collection named \"\(info.name)\"", collection: info.name)
+        }
+        if verifiedSettings.withLock({ $0.map { $0.elementsEqual(stored) } ?? false }) { return }
         let key = KeywordIndexSettings.configurationKey
-        let current = try store.info(named: info.name, txn).configuration
+        let current = try Store.decodeInfo(stored, name: info.name).configuration
         let now = current[key]
         // Centroids are read in each transaction: only whether there is an index matters.
         guard (current[IVFSettings.listsKey] == nil) == (info.configuration[IVFSettings.listsKey] == nil) else {
@@ -172,6 +179,7 @@ public final class LMDBCollection: VectorCollection {
                     + (now == nil ? "dropped" : "built or changed") + " after this handle was opened; open the collection again to write",
                 collection: info.name)
         }
+        verifiedSettings.withLock { $0 = Array(stored) }
     }
 
     /// A dropped (or dropped and recreated) collection's tables must not be touched.
