@@ -23,7 +23,7 @@ import TestSupport
             let n = quiver_select(scores, 4, 1, nil, threshold, &out)
             let available = quiver_compact_simd_available()
             found.withLock { $0.append(Array(out[0..<n])) }
-            simd.withLock { $0.insert(available) }
+            simd.withLock { _ = $0.insert(available) }
         }
         #expect(found.withLock { $0 } == [[UInt32]](repeating: [1, 2, 3], count: 64))
         #expect(simd.withLock { $0.count } == 1)

@@ -209,7 +209,7 @@ import TestSupport
     @Test func filtersStayExact() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let (store, c, records, centers) = try Self.indexed(dir, 4000, seed: 9, lists: 40, nprobe: 4)
+        let (_, c, records, centers) = try Self.indexed(dir, 4000, seed: 9, lists: 40, nprobe: 4)
         var ref = BruteForce(metric: .cosine)
         ref.upsert(records)
         let queries = Self.queries(centers, 20, seed: 10)

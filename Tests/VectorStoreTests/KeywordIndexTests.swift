@@ -518,9 +518,9 @@ func keywordCollection(_ dir: TemporaryDirectory, options: StoreOptions = StoreO
                 key = try U64Key.decode(e.key)
                 bytes = Array(e.value)
             }
-            let segment = try KeywordSegment(first: key, bytes: UnsafeRawBufferPointer(start: bytes, count: bytes.count))
+            let terms = try bytes.withUnsafeBytes { try KeywordSegment(first: key, bytes: $0).termCount }
             // Every entry's postings offset far past the end.
-            for i in 0..<segment.termCount {
+            for i in 0..<terms {
                 let at = KeywordSegment.headerBytes + i * KeywordSegment.entryBytes + 8
                 withUnsafeBytes(of: UInt32(0x7fff_0000).littleEndian) { bytes.replaceSubrange(at..<at + 4, with: $0) }
             }
