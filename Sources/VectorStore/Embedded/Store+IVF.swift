@@ -9,8 +9,10 @@ extension Store {
     /// mid-way leaves a usable index (searches stay correct, slower until a build finishes).
     /// Writers wait only while a chunk is written.
     ///
-    /// From then on each upserted vector joins its nearest list in its own write
-    /// transaction; `LMDBCollection.ivfStatus()` says when a retrain would help.
+    /// From then on upserted vectors wait in no list (every search scores them) until more
+    /// than `StoreOptions.ivfPendingRows` do; the write that passes it moves them all into
+    /// their nearest lists in its own transaction. `LMDBCollection.ivfStatus()` says when a
+    /// retrain would help.
     ///
     /// - Parameters:
     ///   - lists: centroids; nil: about √N (`IVFSettings.defaultLists`).

@@ -16,8 +16,8 @@ struct Reindex: ParsableCommand, VerboseCommand {
             rebuilds the index with another language or settings. No text is embedded again.
 
             --ivf trains k-means centroids (about √N lists, or --lists) on a sample of the stored vectors and moves \
-            every vector into its list, in chunks that never block readers; later writes join their lists as they \
-            commit. Run it again to retrain when `quiver stats` says the lists are out of balance.
+            every vector into its list, in chunks that never block readers; later writes are scanned until enough \
+            of them wait, then a write moves them all into their lists. Run it again to retrain when `quiver stats` says the lists are out of balance.
             """)
     @OptionGroup var storeOptions: StoreOptionsGroup
     @Option(help: "Collection name.") var collection = "docs"
