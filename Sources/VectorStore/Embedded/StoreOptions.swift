@@ -37,9 +37,9 @@ public struct StoreOptions: Sendable {
     /// a write moves them all into their lists, in its own transaction. Rows outside the
     /// lists are found by every search (each query scores them exactly), so this bounds
     /// the extra work a query does, while filing a write's rows in bulk touches each list
-    /// once rather than once per write (10,000 inserts in batches of 100 went from 0.10× to
-    /// 0.60× the speed of a collection without the index on 200k clustered vectors, and from
-    /// 0.19× to 0.73× on GloVe, measured with `quiver-bench tiers`). nil:
+    /// once rather than once per write (10,000 inserts in batches of 100 went from 0.10–0.23×
+    /// the speed of a collection without the index to 0.45–0.88× on 200k and 1M clustered
+    /// vectors and GloVe, filings included, measured with `quiver-bench tiers`). nil:
     /// `IVFSettings.defaultPendingRows`; 0: every write files its rows at once.
     public var ivfPendingRows: Int? = nil
     /// Threads a search over a large collection uses. Default: active processors.
