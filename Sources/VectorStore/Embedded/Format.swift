@@ -459,6 +459,9 @@ struct BlockView {
     }
 
     var live: Int { count - dead }
+
+    /// At least half the block's slots are deleted: the tier merges rewrite it.
+    var isMostlyDeleted: Bool { dead > 0 && dead * 2 >= count }
 }
 
 /// Order-preserving keys for the metadata index: `field 0x00 tag value`.

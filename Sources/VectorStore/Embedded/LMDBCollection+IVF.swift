@@ -135,7 +135,7 @@ extension LMDBCollection {
             // Replaced rows may have left a list's block mostly tombstones: that one too.
             try maintain(
                 &counters, txn, first: views,
-                scope: { $0.list?.generation != model.generation || ($0.dead > 0 && $0.dead * 2 >= $0.count) })
+                scope: { $0.list?.generation != model.generation || $0.isMostlyDeleted })
             return
         }
         try moveRows(of: Self.upTo(max(4 * limit, 1024), rowsOf: outside).blocks, model, &counters, txn)

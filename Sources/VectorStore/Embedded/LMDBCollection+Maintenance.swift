@@ -40,7 +40,7 @@ extension LMDBCollection {
             given = nil
             if let scope { views = views.filter(scope) }
             let half = settledBlockRows
-            if let sparse = views.first(where: { $0.dead > 0 && $0.dead * 2 >= $0.count }) {
+            if let sparse = views.first(where: \.isMostlyDeleted) {
                 // Merge the sparse block with its tier's peers if any, else alone.
                 let tag = sparse.list
                 let peers = views.filter {

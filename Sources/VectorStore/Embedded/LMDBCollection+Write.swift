@@ -129,7 +129,7 @@ extension LMDBCollection {
         counters.nextRowID += UInt64(batch.count)
 
         let dim = info.dimension
-        let layout = BlockLayout(count: batch.count, dim: dim, codec: codec, list: nil)
+        let layout = BlockLayout(count: batch.count, dim: dim, codec: codec)
         let out = try blocks.reserve(txn, blockNo, size: layout.totalBytes)
         layout.writeHeader(out)
         guard let base = out.baseAddress else { throw StoreError(.storage, "LMDB reserved no space for block \(blockNo)") }

@@ -40,11 +40,6 @@ extension VectorEncoding {
         case .int8: Int8Codec()
         }
     }
-
-    /// The encoding whose codec stores `code` in block headers, if any.
-    static func fromHeaderCode(_ code: UInt8) -> VectorEncoding? {
-        allCases.first { $0.codec.headerCode == code }
-    }
 }
 
 extension VectorCodec {
