@@ -356,8 +356,11 @@ import Testing
     /// (given, and as files) fill all 8 embedding requests in flight, where windows of 256
     /// documents had at most 4 (256 / 64) in flight at a time, each window waiting for the
     /// last. With `windowBytes` 0 the windows are exactly `window` documents again.
+    /// The latency grows with `testTimeScale`: under ThreadSanitizer, preparing 8 requests
+    /// took longer than 150 ms and the first had answered before the last was sent (CI's
+    /// TSan step once saw fewer than 8 in flight).
     @Test func smallDocumentsShareAWindowAndFillTheRequestsInFlight() async throws {
-        let server = try LoopbackServer(["--latency-ms", "150"])
+        let server = try LoopbackServer(["--latency-ms", "\(Int(150 * testTimeScale))"])
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let (p, store, _) = try loopbackPipeline(server, dir, RecursiveSplitter(chunkSize: 1000))
