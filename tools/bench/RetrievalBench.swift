@@ -26,6 +26,13 @@ struct RetrievalBench: ParsableCommand {
     @Option(help: "Chunk overlap in tokens.") var chunkOverlap = 32
     @Option(help: "Texts per embedding call.") var embedBatch = 256
     @Option(help: "Chunks fetched per query to rank the top 100 documents.") var fetch = 400
+    @Option(help: "Candidates per ranking that a hybrid search fuses (default: the library's, max(2 × --fetch, 100)).") var fusionCandidates: Int?
+    @Flag(
+        help: """
+            With the local model at the default chunking, reuse the MiniLM vectors that `quiver-bench tiers --beir` \
+            cached under ~/.cache/quiver/vectors (and save them there when missing); embed_seconds is then 0.
+            """)
+    var vectorCache = false
     @Option(help: "Queries per batched search.") var searchBatch = 64
     @Option(parsing: .upToNextOption, help: "Keyword weights of extra hybrid runs with weighted fusion (the default is 0.5).")
     var keywordWeights = [0.3, 0.7]
@@ -51,6 +58,7 @@ struct RetrievalBench: ParsableCommand {
         guard embedBatch > 0, searchBatch > 0, scaleQueries > 0, scaleK > 0, ingestMb > 0, ingestRounds > 0 else {
             throw ValidationError("batch sizes, --scale-queries, --scale-k, --ingest-mb and --ingest-rounds must be positive")
         }
+        if let c = fusionCandidates, c < 1 { throw ValidationError("--fusion-candidates must be positive") }
         guard fetch >= 100 else { throw ValidationError("--fetch must be at least 100 (the top 100 documents are ranked)") }
         guard keywordWeights.allSatisfy({ (0...1).contains($0) }) else {
             throw ValidationError("--keyword-weights must be between 0 and 1")
@@ -106,6 +114,8 @@ struct RetrievalBench: ParsableCommand {
         var embedder: any Embedder
         var embedderName: String
         var records: [Record]
+        /// The queries' vectors, when they came from the cache.
+        var queryVectors: [[Float]]?
         var splitSeconds: Double
         var embedSeconds: Double
         var indexSeconds: Double
@@ -138,14 +148,24 @@ struct RetrievalBench: ParsableCommand {
         var vectors: [[Float]] = []
         vectors.reserveCapacity(chunks.count)
         let t1 = Machine.now()
+        let cached = try cachedVectors(data, chunks: chunks.count)
         var start = 0
-        while start < chunks.count {
+        if let cached { vectors = cached.chunks }
+        while vectors.isEmpty && start < chunks.count {
             let end = min(chunks.count, start + embedBatch)
             vectors += try embedder.embed(chunks[start..<end].map(\.text))
             start = end
             Self.progress("embedding", start, chunks.count, since: t1)
         }
-        let embedSeconds = Machine.now() - t1
+        let embedSeconds = cached == nil ? Machine.now() - t1 : 0
+        var queryVectors = cached?.queries
+        if vectorCache, cached == nil, let path = vectorCachePaths() {
+            queryVectors = try embedder.embed(data.queries.map(\.text))
+            try FileManager.default.createDirectory(
+                atPath: (path.chunks as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try NPY.save(vectors, to: path.chunks)
+            try NPY.save(queryVectors ?? [], to: path.queries)
+        }
 
         let store = try Store(path: path)
         let collection = try store.openOrCreateCollection(
@@ -165,7 +185,32 @@ struct RetrievalBench: ParsableCommand {
         let indexSeconds = Machine.now() - t2
         return IndexedCorpus(
             store: store, collection: collection, embedder: embedder, embedderName: embedder.identifier.description, records: records,
-            splitSeconds: splitSeconds, embedSeconds: embedSeconds, indexSeconds: indexSeconds)
+            queryVectors: queryVectors, splitSeconds: splitSeconds, embedSeconds: embedSeconds, indexSeconds: indexSeconds)
+    }
+
+    /// Where `--vector-cache` keeps this corpus's vectors (the files `quiver-bench tiers`
+    /// writes), or nil when the flag is off or the run's chunking or model differs.
+    func vectorCachePaths() -> (chunks: String, queries: String)? {
+        guard vectorCache, embedder == .local, chunkSize == 256, chunkOverlap == 32, split == "train" else { return nil }
+        let cache = NSHomeDirectory() + "/.cache/quiver/vectors/"
+        let tag = URL(fileURLWithPath: beir).standardizedFileURL.lastPathComponent
+        return (cache + "\(tag)-minilm-256.npy", cache + "\(tag)-minilm-queries.npy")
+    }
+
+    /// The cached vectors, when `--vector-cache` is on and they match this corpus's chunk
+    /// and query counts.
+    func cachedVectors(_ data: BEIRDataset, chunks: Int) throws -> (chunks: [[Float]], queries: [[Float]])? {
+        guard let path = vectorCachePaths(), FileManager.default.fileExists(atPath: path.chunks),
+            FileManager.default.fileExists(atPath: path.queries)
+        else { return nil }
+        let c = try NPY.load(path.chunks)
+        let q = try NPY.load(path.queries)
+        guard c.rows == chunks, q.rows == data.queries.count else {
+            FileHandle.standardError.write(Data("vector cache \(path.chunks) does not match this corpus; embedding\n".utf8))
+            return nil
+        }
+        FileHandle.standardError.write(Data("vectors from \(path.chunks)\n".utf8))
+        return ((0..<c.rows).map { c.row($0) }, (0..<q.rows).map { q.row($0) })
     }
 
     static func progress(_ label: String, _ done: Int, _ total: Int, since start: Double) {
@@ -181,7 +226,7 @@ struct RetrievalBench: ParsableCommand {
     func evaluate(_ corpus: IndexedCorpus, _ data: BEIRDataset) throws -> [(String, Double)] {
         let texts = data.queries.map(\.text)
         let t0 = Machine.now()
-        let vectors = try corpus.embedder.embed(texts)
+        let vectors = try corpus.queryVectors ?? corpus.embedder.embed(texts)
         var out: [(String, Double)] = [("query_embed_seconds", Machine.now() - t0)]
         var runs: [(key: String, mode: SearchMode, fusion: Fusion)] = [
             ("dense", .dense, .default), ("keyword", .keyword, .default), ("hybrid", .hybrid, .default),
@@ -199,7 +244,7 @@ struct RetrievalBench: ParsableCommand {
                     ? SearchRequest(queries: Array(vectors[start..<end]), k: fetch)
                     : SearchRequest(
                         texts: Array(texts[start..<end]), vectors: run.mode == .hybrid ? Array(vectors[start..<end]) : [], k: fetch,
-                        mode: run.mode, fusion: run.fusion, fusionCandidates: fetch)
+                        mode: run.mode, fusion: run.fusion, fusionCandidates: fusionCandidates)
                 var tuned = request
                 tuned.bm25 = BM25Parameters(k1: k1, b: b)
                 let response = try corpus.collection.search(tuned)

@@ -20,7 +20,8 @@ public struct SearchRequest: Sendable {
     public var mode: SearchMode
     /// How `.hybrid` fuses the two rankings.
     public var fusion: Fusion
-    /// Candidates each ranking contributes to a hybrid fusion (nil: `max(k, 100)`).
+    /// Candidates each ranking contributes to a hybrid fusion (nil: `max(2k, 100)`; see
+    /// ``fusionPool``).
     public var fusionCandidates: Int?
     /// BM25's constants for `.keyword` and `.hybrid`.
     public var bm25 = BM25Parameters()
@@ -107,4 +108,13 @@ public struct SearchResponse: Sendable {
         self.hits = hits
         self.plan = plan
     }
+}
+
+extension SearchRequest {
+    /// Candidates each ranking contributes to a hybrid fusion: ``fusionCandidates``, else
+    /// `max(2k, 100)`, never fewer than `k`. Twice `k` so that a record just below the top
+    /// `k` of both rankings, which fusion can rank above records that only one ranking
+    /// found, is a candidate at all (on SciFact, fusing 800 rather than 400 candidates for
+    /// a top 400 raised hybrid Recall@100 from 0.949 to 0.951; `quiver-bench retrieval`).
+    public var fusionPool: Int { max(fusionCandidates ?? max(min(k, Int.max / 2) * 2, 100), k) }
 }

@@ -105,6 +105,31 @@ extension CollectionConformance {
                 #expect(abs(Double(h.score) - e.value) < 1e-4, "\(text): \(h.id) \(h.score) vs \(e.key) \(e.value)")
             }
         }
+        // Without `fusionCandidates`, each ranking contributes max(2k, 100) candidates:
+        // 120 for a top 60 (the scaling over 120 candidates, not 60 or 100, gives the scores).
+        do {
+            let text = "storm rescue"
+            let dense = try c.search(q, k: 120)
+            let keyword = try c.search(SearchRequest(texts: [text], k: 120, mode: .keyword)).hits[0]
+            #expect(keyword.count > 100, "the keyword ranking must be longer than the old default pool")
+            var weighted: [String: Double] = [:]
+            for list in [dense, keyword] {
+                let scores = list.map { Double($0.score) }
+                guard let lo = scores.min(), let hi = scores.max() else { continue }
+                for h in list { weighted[h.id, default: 0] += 0.5 * (hi > lo ? (Double(h.score) - lo) / (hi - lo) : 1) }
+            }
+            let best = weighted.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+            let request = SearchRequest(texts: [text], vectors: [q], k: 60, mode: .hybrid)
+            #expect(request.fusionPool == 120)
+            let response = try c.search(request)
+            #expect(response.plan.parts.count == 2)
+            #expect(response.plan.figures.first { $0.name == "candidates" }?.value == 120)
+            let hits = response.hits[0]
+            #expect(hits.count == 60)
+            for (h, e) in zip(hits, best) {
+                #expect(abs(Double(h.score) - e.value) < 1e-4, "default pool: \(h.id) \(h.score) vs \(e.key) \(e.value)")
+            }
+        }
         let analyzer = try TextAnalyzer(.english)
         for text in ["storm -boat", "\"rescue survivors\""] {
             let hits = try c.search(SearchRequest(texts: [text], vectors: [q], k: 30, mode: .hybrid)).hits[0]
