@@ -26,7 +26,8 @@ struct RetrievalBench: ParsableCommand {
     @Option(help: "Chunk overlap in tokens.") var chunkOverlap = 32
     @Option(help: "Texts per embedding call.") var embedBatch = 256
     @Option(help: "Chunks fetched per query to rank the top 100 documents.") var fetch = 400
-    @Option(help: "Candidates per ranking that a hybrid search fuses (default: the library's, max(2 × --fetch, 100)).") var fusionCandidates: Int?
+    @Option(help: "Candidates per ranking that a hybrid search fuses (default: the library's, max(2 × --fetch, 100)).")
+    var fusionCandidates: Int?
     @Flag(
         help: """
             With the local model at the default chunking, reuse the MiniLM vectors that `quiver-bench tiers --beir` \
