@@ -152,7 +152,7 @@ struct RetrievalBench: ParsableCommand {
         let cached = try cachedVectors(data, chunks: chunks.count)
         var start = 0
         if let cached { vectors = cached.chunks }
-        while vectors.isEmpty && start < chunks.count {
+        while cached == nil && start < chunks.count {
             let end = min(chunks.count, start + embedBatch)
             vectors += try embedder.embed(chunks[start..<end].map(\.text))
             start = end
