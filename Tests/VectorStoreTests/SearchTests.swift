@@ -308,4 +308,38 @@ import TestSupport
             }
         }
     }
+
+    /// Reads of one snapshot reuse the block walk (``BlockDirectory``); a commit through
+    /// another handle, another `Store` of the same folder, or the same handle is seen by
+    /// the next search, and so is a delete that only adds tombstones.
+    @Test func readsOfOneSnapshotShareTheBlockWalkAndSeeEveryCommit() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(path: dir.path)
+        let c = try store.createCollection("c", dimension: 3, metric: .cosine)
+        try c.upsert((0..<3).map { Record(id: "r\($0)", vector: [1, Float($0), 0]) })
+        func ids(_ handle: LMDBCollection) throws -> Set<String> { Set(try handle.search([1, 0, 0], k: 50).map(\.id)) }
+        func cachedTransaction() -> Int? { c.blockDirectory.withLock { $0?.key.transaction } }
+
+        #expect(try ids(c) == ["r0", "r1", "r2"])
+        let first = try #require(cachedTransaction())
+        #expect(try ids(c) == ["r0", "r1", "r2"])
+        #expect(cachedTransaction() == first, "a second read of the same snapshot walks again")
+
+        // Another handle of the same store, then another Store of the same folder.
+        try store.collection("c").upsert([Record(id: "r3", vector: [1, 3, 0])])
+        #expect(try ids(c) == ["r0", "r1", "r2", "r3"])
+        let second = try #require(cachedTransaction())
+        #expect(second > first)
+        let other = try Store(path: dir.path)
+        try other.collection("c").upsert([Record(id: "r4", vector: [1, 4, 0])])
+        #expect(try ids(c) == ["r0", "r1", "r2", "r3", "r4"])
+        // A delete only adds a tombstone bitmap; a replacement moves the row.
+        #expect(try c.delete(ids: ["r1"]) == 1)
+        #expect(try ids(c) == ["r0", "r2", "r3", "r4"])
+        try other.collection("c").upsert([Record(id: "r0", vector: [0, 0, 1])])
+        let hits = try c.search([0, 0, 1], k: 1)
+        #expect(hits.map(\.id) == ["r0"])
+        #expect(abs((hits.first?.score ?? 0) - 1) < 1e-6)
+        #expect(try c.count() == 4)
+    }
 }

@@ -34,6 +34,9 @@ public final class LMDBCollection: VectorCollection {
     /// The last IVF centroids decoded, reused while the stored generation is the same (a
     /// retrain always stores a new one).
     let ivfCache = PosixMutex<IVFCentroids?>(nil)
+    /// The block views of the last read snapshot walked, reused by reads of the same
+    /// snapshot (see ``BlockDirectory``).
+    let blockDirectory = PosixMutex<BlockDirectory?>(nil)
     /// Blocks whose checksum this handle has verified (with `StoreOptions.verifyChecksums`).
     let verifiedBlocks = PosixMutex<Set<UInt64>>([])
     /// The stored settings (catalog bytes) a write last found consistent with this
@@ -202,8 +205,23 @@ public final class LMDBCollection: VectorCollection {
         try store.stateDB.put(txn, info.cid, bytes: c.bytes)
     }
 
-    /// Every block of the collection, in block order, read in place.
+    /// Every block of the collection, in block order, read in place. A read of the same
+    /// snapshot as the last one walked (no commit since, in any process) gets the views
+    /// that walk made: an IVF probe at nprobe 1 otherwise spent most of its time reading
+    /// the headers of every block, about 1,000 of them at 1M rows.
     func blockViews(_ txn: Transaction) throws -> [BlockView] {
+        let key = BlockDirectory.Key(txn)
+        if let key, let cached = blockDirectory.withLock({ $0 }), cached.key == key { return cached.views }
+        let views = try walkBlocks(txn)
+        if let key {
+            let made = BlockDirectory(key: key, views: views)
+            blockDirectory.withLock { $0 = made }
+        }
+        return views
+    }
+
+    /// Every block of the collection, in block order, read in place from `txn`.
+    private func walkBlocks(_ txn: Transaction) throws -> [BlockView] {
         // One pass over the (few) tombstone bitmaps instead of a lookup per block: an IVF
         // index has a block per list at least.
         var dead: [UInt64: UnsafeRawBufferPointer] = [:]
@@ -338,4 +356,35 @@ public final class LMDBCollection: VectorCollection {
     func onWriteQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await store.run(on: store.writeQueue, body)
     }
+}
+
+/// The block views of one read snapshot of a collection. They point into LMDB's map, at
+/// pages that no writer changes while the snapshot is the newest: a commit (in any
+/// process) makes a new transaction id, and pages are reused only after a newer commit.
+/// So a read transaction with the same id, over the same map (a resize can move it), may
+/// use them as if it had walked the blocks itself. Write transactions never share them:
+/// a write's id is that of its commit, and it changes blocks as it goes.
+///
+/// `@unchecked Sendable`: the views' pointers are only ever read, and only by reads of
+/// the snapshot they point into (the key says which).
+struct BlockDirectory: @unchecked Sendable {
+    /// What a read must match to reuse the views.
+    struct Key: Equatable {
+        let transaction: Int
+        let mapStart: UInt
+        let mapEnd: UInt
+        let filled: UInt
+
+        /// The key of a read transaction; nil for a write, or when the map's place is unknown.
+        init?(_ txn: Transaction) {
+            guard txn.readOnly, txn.extent.start != 0 else { return nil }
+            transaction = txn.id
+            mapStart = txn.extent.start
+            mapEnd = txn.extent.end
+            filled = txn.extent.filled
+        }
+    }
+
+    let key: Key
+    let views: [BlockView]
 }

@@ -17,6 +17,11 @@ struct Transaction {
         extent = env.extent(readOnly: readOnly)
     }
 
+    /// The snapshot's transaction id: for a read transaction, that of the newest commit
+    /// it sees (the same for every read that begins before the next commit, in any
+    /// process); for a write, the id its commit will have.
+    var id: Int { Int(mdb_txn_id(txn)) }
+
     /// A key for error messages: its printable prefix (keys are ids, index keys or
     /// big-endian numbers), never a value.
     static func describe(_ key: UnsafeRawBufferPointer) -> String {
