@@ -144,4 +144,60 @@ import TestSupport
         #expect(store.env.mapSize > 1 << 20)
         #expect(try store.check().isHealthy)
     }
+
+    /// `putMultiple(appending:)` appends values above a key's last duplicate in full pages
+    /// (a keyword fold's postings), and inserts any others as before.
+    @Test func appendedDuplicatesFillTheirPagesAndOthersAreInserted() throws {
+        func posting(_ row: Int) -> [UInt8] { withUnsafeBytes(of: UInt64(row).bigEndian) { Array($0) } + [UInt8](repeating: 7, count: 8) }
+        /// Pages the file uses after 20 puts of 1,000 ascending values under one key, in one
+        /// transaction, and the rows stored there afterwards.
+        func build(appending: Bool, then extra: [Int] = []) throws -> (pages: Int, rows: [Int]) {
+            let dir = TemporaryDirectory()
+            defer { dir.remove() }
+            let store = try Store(path: dir.path)
+            let key = Array("term".utf8)
+            let dbi = try store.env.write(openingDatabases: true) { txn in
+                try #require(try store.env.database("dups-test", flags: [.create, .dupSort, .dupFixed], in: txn))
+            }
+            let before = store.env.usedBytes
+            try store.env.write { txn in
+                for round in 0..<20 {
+                    let values = (0..<1000).flatMap { posting(round * 1000 + $0) }
+                    try key.withUnsafeBytes { k in
+                        try values.withUnsafeBytes { try txn.putMultiple(dbi, k, values: $0, elementSize: 16, appending: appending) }
+                    }
+                }
+            }
+            // LMDB updates the last page number at commit.
+            let pages = (store.env.usedBytes - before) / 4096
+            return try store.env.write { txn in
+                if !extra.isEmpty {
+                    let values = extra.flatMap(posting)
+                    try key.withUnsafeBytes { k in
+                        try values.withUnsafeBytes { try txn.putMultiple(dbi, k, values: $0, elementSize: 16, appending: true) }
+                    }
+                }
+                var rows: [Int] = []
+                try txn.withCursor(dbi) { c in
+                    var e = try key.withUnsafeBytes { try c.get(.set, key: $0) }
+                    while let entry = e {
+                        rows.append(Int(UInt64(bigEndian: entry.value.loadUnaligned(as: UInt64.self))))
+                        e = try c.get(.nextDup)
+                    }
+                }
+                return (pages, rows)
+            }
+        }
+        let inserted = try build(appending: false)
+        let appended = try build(appending: true)
+        #expect(inserted.rows == Array(0..<20_000) && appended.rows == inserted.rows)
+        // 20,000 × 16 bytes is 79 full pages; half-full pages after splits are about twice that.
+        #expect(appended.pages < 100, "appended: \(appended.pages) pages")
+        #expect(inserted.pages > 140, "inserted: \(inserted.pages) pages")
+        // Values that do not all sort above the key's last (or do not ascend) are inserted.
+        let mixed = try build(appending: true, then: [25_000, 20_500, 5, 19_999, 30_000])
+        #expect(mixed.rows == Array(0..<20_000) + [20_500, 25_000, 30_000])
+        let below = try build(appending: true, then: [3, 9_000_000])
+        #expect(below.rows == Array(0..<20_000) + [9_000_000])
+    }
 }

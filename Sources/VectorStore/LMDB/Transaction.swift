@@ -1,4 +1,5 @@
 import CLMDB
+import Foundation
 
 /// A transaction handle, valid only inside the `read { }` / `write { }` closure that
 /// received it. Buffers it returns point into the memory map and are valid only while
@@ -61,7 +62,14 @@ struct Transaction {
     }
 
     /// Puts many fixed-size duplicate values under one key of a `DUPFIXED` database.
-    func putMultiple(_ db: DBI, _ key: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, elementSize: Int) throws {
+    ///
+    /// With `appending`, when the values ascend strictly and the first sorts after every
+    /// duplicate already under the key, they are appended (`MDB_APPENDDUP`): LMDB then
+    /// fills each page before starting the next, where inserting splits full pages in
+    /// half and leaves a long list in half-empty pages. Otherwise they are inserted.
+    func putMultiple(
+        _ db: DBI, _ key: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, elementSize: Int, appending: Bool = false
+    ) throws {
         guard values.count > 0 else { return }
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var vals = (
@@ -70,10 +78,33 @@ struct Transaction {
         )
         let cursor = try Cursor(self, db)
         defer { cursor.close() }
+        var flags = UInt32(MDB_MULTIPLE)
+        if appending, Self.ascendsStrictly(values, elementSize: elementSize) {
+            let first = UnsafeRawBufferPointer(rebasing: values[0..<elementSize])
+            if try cursor.get(.set, key: key) == nil {
+                flags |= UInt32(MDB_APPENDDUP)
+            } else if let last = try cursor.get(.lastDup), last.value.count == elementSize,
+                memcmp(first.baseAddress!, last.value.baseAddress!, elementSize) > 0
+            {
+                flags |= UInt32(MDB_APPENDDUP)
+            }
+        }
         let rc = withUnsafeMutablePointer(to: &vals) { p in
-            p.withMemoryRebound(to: MDB_val.self, capacity: 2) { mdb_cursor_put(cursor.cursor, &k, $0, UInt32(MDB_MULTIPLE)) }
+            p.withMemoryRebound(to: MDB_val.self, capacity: 2) { mdb_cursor_put(cursor.cursor, &k, $0, flags) }
         }
         try lmdbCheck(rc, "mdb_cursor_put(MDB_MULTIPLE)", "index key " + Self.describe(key))
+    }
+
+    /// Whether fixed-size values sort strictly ascending (as LMDB compares duplicates:
+    /// bytewise).
+    static func ascendsStrictly(_ values: UnsafeRawBufferPointer, elementSize: Int) -> Bool {
+        guard let base = values.baseAddress, elementSize > 0 else { return true }
+        var at = elementSize
+        while at + elementSize <= values.count {
+            if memcmp(base + at - elementSize, base + at, elementSize) >= 0 { return false }
+            at += elementSize
+        }
+        return true
     }
 
     /// Deletes `key` (and, for a duplicate-sorted database, only `value` if given).
@@ -123,7 +154,7 @@ final class Cursor {
     func close() { mdb_cursor_close(cursor) }
 
     enum Op {
-        case first, last, next, prev, setRange, set, nextDup, nextNoDup, getMultiple, nextMultiple, getCurrent, getBothRange
+        case first, last, next, prev, setRange, set, nextDup, nextNoDup, lastDup, getMultiple, nextMultiple, getCurrent, getBothRange
         var raw: MDB_cursor_op {
             switch self {
             case .first: MDB_FIRST
@@ -134,6 +165,7 @@ final class Cursor {
             case .set: MDB_SET_KEY
             case .nextDup: MDB_NEXT_DUP
             case .nextNoDup: MDB_NEXT_NODUP
+            case .lastDup: MDB_LAST_DUP
             case .getMultiple: MDB_GET_MULTIPLE
             case .nextMultiple: MDB_NEXT_MULTIPLE
             case .getCurrent: MDB_GET_CURRENT

@@ -603,9 +603,11 @@ struct KeywordIndex: SecondaryIndex {
             try terms.withUnsafeBytes { t in
                 try values.withUnsafeBytes { v in
                     for (term, range) in ranges {
+                        // Segments hold rows above the lists' (unless a write went
+                        // straight to the lists): appended, the lists fill whole pages.
                         try txn.putMultiple(
                             postings.dbi, UnsafeRawBufferPointer(rebasing: t[term]), values: UnsafeRawBufferPointer(rebasing: v[range]),
-                            elementSize: Posting.size)
+                            elementSize: Posting.size, appending: true)
                     }
                 }
             }
