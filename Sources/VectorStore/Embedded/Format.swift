@@ -422,18 +422,18 @@ struct BlockView {
         dead = 0
         header = UnsafeRawPointer(base)
         sealedRange = BlockLayout.headerBytes..<(rowIDsOffset + count * 8)
+        let generation = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: BlockLayout.ivfGenerationOffset, as: UInt32.self))
+        let listNo = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: BlockLayout.ivfListOffset, as: UInt32.self))
+        list = generation == 0 ? nil : IVFListTag(generation: generation, list: listNo)
     }
 
     private let header: UnsafeRawPointer
     private let sealedRange: Range<Int>
 
     /// The IVF list the block's rows belong to (nil: in no list, scanned by every search).
-    var list: IVFListTag? {
-        let generation = UInt32(littleEndian: header.loadUnaligned(fromByteOffset: BlockLayout.ivfGenerationOffset, as: UInt32.self))
-        guard generation != 0 else { return nil }
-        let list = UInt32(littleEndian: header.loadUnaligned(fromByteOffset: BlockLayout.ivfListOffset, as: UInt32.self))
-        return IVFListTag(generation: generation, list: list)
-    }
+    /// Read once, with the header: an IVF probe asks every block per query, and the
+    /// headers lie on as many pages as there are blocks.
+    let list: IVFListTag?
 
     /// True when the block carries a checksum (written by a Quiver with block checksums).
     var isSealed: Bool { header.load(fromByteOffset: BlockLayout.checksumKindOffset, as: UInt8.self) == BlockLayout.xxh64Kind }
