@@ -29,7 +29,7 @@ extension PostgresCollection {
         guard !request.texts.isEmpty else { return SearchResponse(hits: [], plan: SearchPlan(access: request.mode.rawValue)) }
         let parsed = request.texts.map { KeywordQuery.parse($0, analyzer: analyzer) }
         let k = request.k
-        let pool = hybrid ? max(request.fusionPool, k) : k
+        let pool = hybrid ? request.fusionPool : k
         // A hybrid search with operators filters the dense candidates by their text.
         let fields: SearchHit.Fields = hybrid ? .all : request.fields
         let queries = request.queries.map { info.metric == .cosine ? Self.unit($0) : $0 }

@@ -373,7 +373,6 @@ struct BlockDirectory: @unchecked Sendable {
         let transaction: Int
         let mapStart: UInt
         let mapEnd: UInt
-        let filled: UInt
 
         /// The key of a read transaction; nil for a write, or when the map's place is unknown.
         init?(_ txn: Transaction) {
@@ -381,7 +380,6 @@ struct BlockDirectory: @unchecked Sendable {
             transaction = txn.id
             mapStart = txn.extent.start
             mapEnd = txn.extent.end
-            filled = txn.extent.filled
         }
     }
 

@@ -79,12 +79,11 @@ struct Transaction {
         let cursor = try Cursor(self, db)
         defer { cursor.close() }
         var flags = UInt32(MDB_MULTIPLE)
-        if appending, Self.ascendsStrictly(values, elementSize: elementSize) {
-            let first = UnsafeRawBufferPointer(rebasing: values[0..<elementSize])
+        if appending, let first = values.baseAddress, Self.ascendsStrictly(values, elementSize: elementSize) {
             if try cursor.get(.set, key: key) == nil {
                 flags |= UInt32(MDB_APPENDDUP)
-            } else if let last = try cursor.get(.lastDup), last.value.count == elementSize,
-                memcmp(first.baseAddress!, last.value.baseAddress!, elementSize) > 0
+            } else if let last = try cursor.get(.lastDup), last.value.count == elementSize, let lastBytes = last.value.baseAddress,
+                memcmp(first, lastBytes, elementSize) > 0
             {
                 flags |= UInt32(MDB_APPENDDUP)
             }

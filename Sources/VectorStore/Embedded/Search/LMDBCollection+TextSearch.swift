@@ -19,7 +19,7 @@ extension LMDBCollection {
             let live = Int(counters.live)
             let rowBound = Int(clamping: counters.nextRowID)
             let k = min(request.k, max(1, live))
-            let pool = hybrid ? min(max(request.fusionPool, k), max(1, live)) : k
+            let pool = hybrid ? min(request.fusionPool, max(1, live)) : k
             var figures = KeywordFigures()
             let snapshot = try index.snapshot(txn)
             figures.segments = snapshot.segments.count
