@@ -150,23 +150,23 @@ struct RetrievalBench: ParsableCommand {
         vectors.reserveCapacity(chunks.count)
         let t1 = Machine.now()
         let cached = try cachedVectors(data, chunks: chunks.count)
-        var start = 0
-        if let cached { vectors = cached.chunks }
-        while cached == nil && start < chunks.count {
-            let end = min(chunks.count, start + embedBatch)
-            vectors += try embedder.embed(chunks[start..<end].map(\.text))
-            start = end
-            Self.progress("embedding", start, chunks.count, since: t1)
+        var queryVectors = cached?.queries
+        if let cached {
+            vectors = cached.chunks
+        } else {
+            var start = 0
+            while start < chunks.count {
+                let end = min(chunks.count, start + embedBatch)
+                vectors += try embedder.embed(chunks[start..<end].map(\.text))
+                start = end
+                Self.progress("embedding", start, chunks.count, since: t1)
+            }
+            if usesVectorCache {
+                queryVectors = try embedder.embed(data.queries.map(\.text))
+                try MiniLMVectorCache.save(beir, chunks: vectors, queries: queryVectors ?? [])
+            }
         }
         let embedSeconds = cached == nil ? Machine.now() - t1 : 0
-        var queryVectors = cached?.queries
-        if vectorCache, cached == nil, let path = vectorCachePaths() {
-            queryVectors = try embedder.embed(data.queries.map(\.text))
-            try FileManager.default.createDirectory(
-                atPath: (path.chunks as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try NPY.save(vectors, to: path.chunks)
-            try NPY.save(queryVectors ?? [], to: path.queries)
-        }
 
         let store = try Store(path: path)
         let collection = try store.openOrCreateCollection(
@@ -177,7 +177,7 @@ struct RetrievalBench: ParsableCommand {
             return Record(id: c.id, vector: v, text: c.text, metadata: metadata)
         }
         let t2 = Machine.now()
-        start = 0
+        var start = 0
         while start < records.count {
             let end = min(records.count, start + 5000)
             try collection.upsert(Array(records[start..<end]))
@@ -189,28 +189,19 @@ struct RetrievalBench: ParsableCommand {
             queryVectors: queryVectors, splitSeconds: splitSeconds, embedSeconds: embedSeconds, indexSeconds: indexSeconds)
     }
 
-    /// Where `--vector-cache` keeps this corpus's vectors (the files `quiver-bench tiers`
-    /// writes), or nil when the flag is off or the run's chunking or model differs.
-    func vectorCachePaths() -> (chunks: String, queries: String)? {
-        guard vectorCache, embedder == .local, chunkSize == 256, chunkOverlap == 32, split == "train" else { return nil }
-        let cache = NSHomeDirectory() + "/.cache/quiver/vectors/"
-        let tag = URL(fileURLWithPath: beir).standardizedFileURL.lastPathComponent
-        return (cache + "\(tag)-minilm-256.npy", cache + "\(tag)-minilm-queries.npy")
-    }
+    /// Whether `--vector-cache` applies: the local model at the chunking the cache holds.
+    var usesVectorCache: Bool { vectorCache && embedder == .local && chunkSize == 256 && chunkOverlap == 32 && split == "train" }
 
-    /// The cached vectors, when `--vector-cache` is on and they match this corpus's chunk
-    /// and query counts.
+    /// The cached vectors (`MiniLMVectorCache`), when `--vector-cache` applies and they
+    /// match this corpus's chunk and query counts.
     func cachedVectors(_ data: BEIRDataset, chunks: Int) throws -> (chunks: [[Float]], queries: [[Float]])? {
-        guard let path = vectorCachePaths(), FileManager.default.fileExists(atPath: path.chunks),
-            FileManager.default.fileExists(atPath: path.queries)
-        else { return nil }
-        let c = try NPY.load(path.chunks)
-        let q = try NPY.load(path.queries)
+        guard usesVectorCache, let cached = try MiniLMVectorCache.load(beir) else { return nil }
+        let (c, q) = (cached.chunks, cached.queries)
         guard c.rows == chunks, q.rows == data.queries.count else {
-            FileHandle.standardError.write(Data("vector cache \(path.chunks) does not match this corpus; embedding\n".utf8))
+            FileHandle.standardError.write(Data("the vector cache does not match this corpus; embedding\n".utf8))
             return nil
         }
-        FileHandle.standardError.write(Data("vectors from \(path.chunks)\n".utf8))
+        FileHandle.standardError.write(Data("vectors from \(MiniLMVectorCache.paths(beir).chunks)\n".utf8))
         return ((0..<c.rows).map { c.row($0) }, (0..<q.rows).map { q.row($0) })
     }
 

@@ -171,18 +171,12 @@ struct TiersBench: ParsableCommand {
     }
 
     /// MiniLM vectors of the BEIR corpus, chunked as `quiver-bench retrieval` chunks it
-    /// (title + text, 256 tokens, overlap 32), and of its queries; cached under
-    /// ~/.cache/quiver/vectors (embedding the corpus takes minutes).
+    /// (title + text, 256 tokens, overlap 32), and of its queries (`MiniLMVectorCache`).
     func minilmVectors(_ folder: String) throws -> (NPY.Matrix, [[Float]]) {
-        let cache = NSHomeDirectory() + "/.cache/quiver/vectors"
-        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
-        let tag = URL(fileURLWithPath: folder).standardizedFileURL.lastPathComponent
-        let basePath = cache + "/\(tag)-minilm-256.npy"
-        let queryPath = cache + "/\(tag)-minilm-queries.npy"
-        if FileManager.default.fileExists(atPath: basePath), FileManager.default.fileExists(atPath: queryPath) {
-            let q = try NPY.load(queryPath)
-            return (try NPY.load(basePath), (0..<q.rows).map { q.row($0) })
+        if let cached = try MiniLMVectorCache.load(folder) {
+            return (cached.chunks, (0..<cached.queries.rows).map { cached.queries.row($0) })
         }
+        let tag = URL(fileURLWithPath: folder).standardizedFileURL.lastPathComponent
         let data = try BEIRDataset.load(folder, split: "train")
         let embedder = try LocalEmbedder(directory: modelDir)
         let splitter = TokenSplitter(chunkSize: 256, chunkOverlap: 32, tokenizer: embedder.tokenizer)
@@ -198,9 +192,8 @@ struct TiersBench: ParsableCommand {
             RetrievalBench.progress("embedding \(tag)", start, chunks.count, since: t0)
         }
         let queries = try embedder.embed(data.queries.map(\.text))
-        try NPY.save(vectors, to: basePath)
-        try NPY.save(queries, to: queryPath)
-        return (try NPY.load(basePath), queries)
+        try MiniLMVectorCache.save(folder, chunks: vectors, queries: queries)
+        return (try NPY.load(MiniLMVectorCache.paths(folder).chunks), queries)
     }
 
     static func unit(_ v: [Float]) -> [Float] {
