@@ -30,8 +30,9 @@ extension LMDBCollection {
         let scorer = try scorer(for: queries)
         return try read { txn in
             let rowSet = try filter.map { try evaluate($0, txn) }
-            return try denseSearch(
+            let found = try denseSearch(
                 scorer, count: queries.count, k: k, rowSet: rowSet, oversampling: oversampling, nprobe: nprobe, txn)
+            return (found.hits, found.plan)
         }
     }
 
@@ -48,8 +49,8 @@ extension LMDBCollection {
     /// compact scores (nil: `StoreOptions.oversampling`).
     func denseSearch(
         _ scorer: ExactScorer, count b: Int, k: Int, rowSet: RowSet?, oversampling: Int? = nil, nprobe: Int? = nil,
-        _ txn: Transaction
-    ) throws -> (hits: [[SearchHit]], plan: SearchPlan) {
+        fields: SearchHit.Fields = .all, _ txn: Transaction
+    ) throws -> (hits: [[SearchHit]], plan: SearchPlan, rows: [[UInt64]]) {
         let views = try blockViews(txn)
         let live = views.reduce(0) { $0 + $1.live }
         // No search returns more than the collection holds: a huge k costs nothing.
@@ -62,8 +63,8 @@ extension LMDBCollection {
             collection: self, txn: txn, views: views, live: live, rowSet: rowSet, queries: scorer.floatQueries, count: b, k: k,
             candidates: candidates, scorer: scorer, ivf: nprobe == 0 ? nil : try ivfCentroids(txn), nprobe: nprobe)
         let plan = try SearchPlanner.run(accessPaths, context, into: &tops)
-        let hits = try materialize(tops, k: k, scorer: scorer, views: views, txn)
-        return (hits, plan)
+        let hits = try materialize(tops, k: k, scorer: scorer, views: views, fields: fields, txn)
+        return (hits.map { $0.map(\.hit) }, plan, hits.map { $0.map(\.row) })
     }
 
     /// Tile height.
@@ -200,11 +201,13 @@ extension LMDBCollection {
     /// its stored vector, read in place through the collection's codec, and the k best by
     /// that score are returned with it, ties ordered by id. Only the ids of rows tied at the
     /// k-th exact score are decoded (there may be many: every row ties for a zero query);
-    /// full records only for the k returned, once per row across the batch.
-    private func materialize(_ tops: [TopK], k: Int, scorer: ExactScorer, views: [BlockView], _ txn: Transaction) throws
-        -> [[SearchHit]]
-    {
+    /// full records only for the k returned, once per row across the batch (without
+    /// `fields`, only their ids). Each hit comes with its row.
+    private func materialize(
+        _ tops: [TopK], k: Int, scorer: ExactScorer, views: [BlockView], fields: SearchHit.Fields, _ txn: Transaction
+    ) throws -> [[(hit: SearchHit, row: UInt64)]] {
         var cache: [UInt64: RecordCodec.Decoded] = [:]
+        var idCache: [UInt64: String] = [:]
         let dim = info.dimension
         let vector = UnsafeMutablePointer<Float>.allocate(capacity: dim)
         defer { vector.deallocate() }
@@ -231,20 +234,32 @@ extension LMDBCollection {
                     .sorted { $0.id < $1.id }
                 chosen += tied.prefix(k - chosen.count).map(\.entry)
             }
-            var hits: [(rank: Double, hit: SearchHit)] = []
+            var hits: [(rank: Double, hit: SearchHit, row: UInt64)] = []
             for c in chosen {
-                let decoded: RecordCodec.Decoded
-                if let d = cache[c.row] {
-                    decoded = d
+                let hit: SearchHit
+                if fields.isEmpty {
+                    let id: String
+                    if let known = idCache[c.row] {
+                        id = known
+                    } else {
+                        id = try RecordCodec.decodeID(try recordBytes(c.row), rowID: c.row)
+                        idCache[c.row] = id
+                    }
+                    hit = SearchHit(id: id, score: scorer.reported(c.exact), text: "", metadata: [:])
                 } else {
-                    decoded = try RecordCodec.decode(try recordBytes(c.row), rowID: c.row)
-                    cache[c.row] = decoded
+                    let decoded: RecordCodec.Decoded
+                    if let d = cache[c.row] {
+                        decoded = d
+                    } else {
+                        decoded = try RecordCodec.decode(try recordBytes(c.row), rowID: c.row)
+                        cache[c.row] = decoded
+                    }
+                    hit = SearchHit(id: decoded.id, score: scorer.reported(c.exact), text: decoded.text, metadata: decoded.metadata)
                 }
-                let hit = SearchHit(id: decoded.id, score: scorer.reported(c.exact), text: decoded.text, metadata: decoded.metadata)
-                hits.append((c.rank, hit))
+                hits.append((c.rank, hit, c.row))
             }
             hits.sort { $0.rank > $1.rank || ($0.rank == $1.rank && $0.hit.id < $1.hit.id) }
-            return hits.map(\.hit)
+            return hits.map { ($0.hit, $0.row) }
         }
     }
 }

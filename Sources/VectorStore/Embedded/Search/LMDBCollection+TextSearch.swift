@@ -31,18 +31,41 @@ extension LMDBCollection {
             var matches: Int?
             if case .include(let rows)? = rowSet { matches = rows.count }
             let keywordPlan = SearchPlan(access: SearchMode.keyword.rawValue, figures: figures.figures(filterMatches: matches))
-            // A hybrid search with operators filters the dense candidates by their text.
-            let fields = hybrid && parsed.contains(where: Self.hasConstraints) ? .all : request.fields
-            let keywordHits = try ranked.map { try hits($0, fields: fields, txn) }
+            // A hybrid search fuses the candidates by id and reads the records of the k fused
+            // hits alone; with operators it filters the dense candidates by their text, so
+            // it reads theirs.
+            let constrained = hybrid && parsed.contains(where: Self.hasConstraints)
+            let fields: SearchHit.Fields = hybrid ? (constrained ? .all : []) : request.fields
+            let keywordRanked = try ranked.map { try hits($0, fields: fields, txn) }
+            let keywordHits = keywordRanked.map { $0.map(\.hit) }
             guard hybrid, let scorer else { return SearchResponse(hits: keywordHits, plan: keywordPlan) }
             let dense = try denseSearch(
-                scorer, count: parsed.count, k: pool, rowSet: rowSet, oversampling: request.oversampling, nprobe: request.nprobe, txn)
+                scorer, count: parsed.count, k: pool, rowSet: rowSet, oversampling: request.oversampling, nprobe: request.nprobe,
+                fields: fields, txn)
             // `+term`, `-term` and phrases constrain the dense candidates too.
             let denseHits = zip(parsed, dense.hits).map { q, hits in
                 Self.hasConstraints(q) ? hits.filter { Self.satisfies(q, index.analyzer.termsWithPositions($0.text)) } : hits
             }
-            let fused = zip(denseHits, keywordHits).map {
-                Self.fuse(dense: $0, keyword: $1, request.fusion, metric: info.metric, k: k).map { $0.keeping(request.fields) }
+            var decoded: [UInt64: RecordCodec.Decoded] = [:]  // across the batch
+            let fused = try denseHits.indices.map { i in
+                let top = Self.fuse(dense: denseHits[i], keyword: keywordHits[i], request.fusion, metric: info.metric, k: k)
+                guard !constrained, !request.fields.isEmpty else { return top.map { $0.keeping(request.fields) } }
+                var rows: [String: UInt64] = [:]
+                for (hit, row) in zip(dense.hits[i], dense.rows[i]) { rows[hit.id] = row }
+                for r in keywordRanked[i] { rows[r.hit.id] = r.row }
+                return try top.map { hit in
+                    guard let row = rows[hit.id], let bytes = try records.get(txn, row) else {
+                        throw StoreError(.corrupted, "hit \"\(hit.id)\" of \"\(info.name)\" has no record", collection: info.name)
+                    }
+                    let d: RecordCodec.Decoded
+                    if let known = decoded[row] {
+                        d = known
+                    } else {
+                        d = try RecordCodec.decode(bytes, rowID: row)
+                        decoded[row] = d
+                    }
+                    return SearchHit(id: hit.id, score: hit.score, text: d.text, metadata: d.metadata).keeping(request.fields)
+                }
             }
             let fusionFigures = request.fusion.planFigures(candidates: pool)
             let plan = SearchPlan(access: SearchMode.hybrid.rawValue, figures: fusionFigures, parts: [dense.plan, keywordPlan])
@@ -59,19 +82,21 @@ extension LMDBCollection {
 
     /// Records of ranked rows as hits with `fields`, best first, equal scores ordered by id
     /// (without fields, only the ids are decoded).
-    private func hits(_ ranked: [(score: Double, row: UInt64)], fields: SearchHit.Fields, _ txn: Transaction) throws -> [SearchHit] {
-        try ranked.map { r -> SearchHit in
+    private func hits(_ ranked: [(score: Double, row: UInt64)], fields: SearchHit.Fields, _ txn: Transaction) throws
+        -> [(hit: SearchHit, row: UInt64)]
+    {
+        try ranked.map { r -> (hit: SearchHit, row: UInt64) in
             guard let bytes = try records.get(txn, r.row) else {
                 throw StoreError(
                     .corrupted, "the keyword index of \"\(info.name)\" names row \(r.row), which has no record; `quiver check` reports it",
                     collection: info.name)
             }
             if fields.isEmpty {
-                return SearchHit(id: try RecordCodec.decodeID(bytes, rowID: r.row), score: Float(r.score), text: "", metadata: [:])
+                return (SearchHit(id: try RecordCodec.decodeID(bytes, rowID: r.row), score: Float(r.score), text: "", metadata: [:]), r.row)
             }
             let d = try RecordCodec.decode(bytes, rowID: r.row)
-            return SearchHit(id: d.id, score: Float(r.score), text: d.text, metadata: d.metadata).keeping(fields)
-        }.sorted { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
+            return (SearchHit(id: d.id, score: Float(r.score), text: d.text, metadata: d.metadata).keeping(fields), r.row)
+        }.sorted { $0.hit.score > $1.hit.score || ($0.hit.score == $1.hit.score && $0.hit.id < $1.hit.id) }
     }
 
     /// The fused ranking of one query, best first (equal scores by id), cut to `k`.
