@@ -16,6 +16,8 @@ final class WatchedCollection: VectorCollection, @unchecked Sendable {
     private var inFlight = 0
     private(set) var mostInFlight = 0
     private(set) var startedAfterFailure = 0
+    /// Writes begun so far.
+    var writes: Int { lock.withLock { started } }
     private var failed = false
     /// Write 1 waits (up to 2 s) until write 2 has begun before it goes on: a pipeline that
     /// overlaps them shows two in flight whatever the machine's load.
@@ -107,13 +109,35 @@ final class WrittenCounts: @unchecked Sendable {
         #expect(Set(stored.values.compactMap { $0[ChunkSchema.Key.document] }) == Set((0..<20).map { .string("doc\($0)") }))
     }
 
+    /// Group commit: when the embeddings of many documents arrive at once and two writes
+    /// are already in flight, the next transaction takes every document ready meanwhile
+    /// (up to `documentsPerGroupCommit`) instead of one transaction per 2 documents:
+    /// 40 documents in at most 8 writes, not 20, and every chunk of each lands.
+    @Test func aBurstOfReadyDocumentsCommitsInFewTransactions() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (p, watched) = try pipeline(dir, delay: 0.05, failing: nil)
+        let report = try await p.run(documents: Self.documents(40))
+        #expect(report.added.count == 40)
+        #expect(watched.writes <= 8 && watched.mostInFlight == 2, "\(watched.writes) writes")
+        let clean = TemporaryDirectory()
+        defer { clean.remove() }
+        var (q, reference) = try pipeline(clean, delay: 0, failing: nil)
+        q.documentsPerTransaction = 1000  // one transaction
+        _ = try await q.run(documents: Self.documents(40))
+        #expect(try await watched.inner.metadata(where: .exists(ChunkSchema.Key.document)).count
+            == (try await reference.inner.metadata(where: .exists(ChunkSchema.Key.document)).count))
+        #expect(reference.writes == 1)
+    }
+
     /// A write that fails (a full disk) stops the run: the error says how many documents
     /// were committed, exactly those are in the store, whole, and no write starts after
     /// the failure but the one already preparing beside it.
     @Test func aFailedWriteSaysWhatWasCommitted() async throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let (p, watched) = try pipeline(dir, delay: 0.03, failing: "doc6")  // the fourth write
+        var (p, watched) = try pipeline(dir, delay: 0.03, failing: "doc6")  // the fourth write
+        p.documentsPerGroupCommit = 2  // transactions of 2 documents, whatever the writes' pace
         let error = await #expect(throws: QuiverError.self) { try await p.run(documents: Self.documents(20)) }
         #expect(error?.code == .storage)
         let message = error?.message ?? ""

@@ -95,8 +95,18 @@ public struct IngestPipeline: Sendable {
     public var batchSize = 64
     /// Embedding requests in flight.
     public var concurrency = 8
-    /// Documents per write transaction.
+    /// Documents per write transaction while the writes keep up with the embedding.
     public var documentsPerTransaction = 32
+    /// Most documents one transaction gathers when the writes fall behind (two in flight):
+    /// the next transaction then takes the documents that become ready meanwhile (group
+    /// commit), up to this many or ``recordsPerGroupCommit`` chunks, so a burst of
+    /// embeddings commits in a few transactions, not one per `documentsPerTransaction`
+    /// (each commit waits for the disk). Set it to `documentsPerTransaction` for
+    /// transactions of that size always.
+    public var documentsPerGroupCommit = 256
+    /// Chunks at which a transaction gathering documents is dispatched whatever its count
+    /// (bounds a transaction's size when documents are long).
+    public var recordsPerGroupCommit = 8192
     /// Documents loaded, split and embedded together: at least this many (the first window
     /// of files exactly this many).
     public var window = 256
@@ -490,6 +500,7 @@ public struct IngestPipeline: Sendable {
         let written = writes.written
         let committedDocuments = writes.committedDocuments
         let failed = writes.failed
+        let inFlight = writes.inFlight
         let collection = self.collection
         func dispatch() {
             guard !pending.docs.isEmpty else { return }
@@ -506,6 +517,7 @@ public struct IngestPipeline: Sendable {
             // transaction holds whole documents and decides their old chunks itself, so
             // the two may commit in either order; a write ends after every write before
             // it, with the first error among them, and none starts after an error two back.
+            inFlight.withLock { $0 += 1 }
             writer = Task(executorPreference: BlockingExecutor.current) {
                 var failure: Error?
                 do {
@@ -517,6 +529,7 @@ public struct IngestPipeline: Sendable {
                     failure = error
                     failed.withLock { $0 = true }
                 }
+                inFlight.withLock { $0 -= 1 }
                 try await previous?.value  // an earlier write's error comes first
                 if let failure { throw failure }
             }
@@ -559,7 +572,13 @@ public struct IngestPipeline: Sendable {
                 }
                 pending.records += records
                 pending.docs.append((item.doc.id, item.isNew))
-                if pending.docs.count >= documentsPerTransaction { dispatch() }
+                // Group commit: while two writes are in flight, gather (bounded).
+                if pending.docs.count >= documentsPerTransaction
+                    && (inFlight.withLock({ $0 }) < 2 || pending.docs.count >= documentsPerGroupCommit
+                        || pending.records.count >= recordsPerGroupCommit)
+                {
+                    dispatch()
+                }
             }
         }
         do {

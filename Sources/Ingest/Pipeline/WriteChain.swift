@@ -11,6 +11,9 @@ struct WriteChain {
     /// Chunks and documents committed in this run so far.
     let written = Locked(0)
     let committedDocuments = Locked(0)
+    /// Writes dispatched and not yet ended: while two are, the next transaction takes the
+    /// documents that become ready meanwhile (group commit).
+    let inFlight = Locked(0)
     /// Set by a write that failed, so that the next window stops before its work.
     let failed = Locked(false)
 
