@@ -125,8 +125,9 @@ final class WrittenCounts: @unchecked Sendable {
         var (q, reference) = try pipeline(clean, delay: 0, failing: nil)
         q.documentsPerTransaction = 1000  // one transaction
         _ = try await q.run(documents: Self.documents(40))
-        #expect(try await watched.inner.metadata(where: .exists(ChunkSchema.Key.document)).count
-            == (try await reference.inner.metadata(where: .exists(ChunkSchema.Key.document)).count))
+        #expect(
+            try await watched.inner.metadata(where: .exists(ChunkSchema.Key.document)).count
+                == (try await reference.inner.metadata(where: .exists(ChunkSchema.Key.document)).count))
         #expect(reference.writes == 1)
     }
 
