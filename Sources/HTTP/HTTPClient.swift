@@ -19,8 +19,10 @@ public final class HTTPClient: Sendable {
         public var requestTimeout: Duration = .seconds(120)
         /// Verify TLS certificates and host names. Default true.
         public var verifyTLS = true
-        /// Most connections the async path opens to one host.
-        public var maxConnectionsPerHost = 64
+        /// Most connections the async path opens to one host (128: a batch of 100
+        /// completions, `OpenAIChat`'s preferred concurrency, in flight at once; over
+        /// HTTP/2 the requests share connections instead).
+        public var maxConnectionsPerHost = 128
 
         /// Defaults.
         public init() {}

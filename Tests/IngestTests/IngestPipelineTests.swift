@@ -353,7 +353,7 @@ import Testing
     }
 
     /// Small documents are taken together up to `windowBytes`: 1,000 one-chunk documents
-    /// (given, and as files) fill all 8 embedding requests in flight, where windows of 256
+    /// (given, and as files) fill all 16 embedding requests in flight, where windows of 256
     /// documents had at most 4 (256 / 64) in flight at a time, each window waiting for the
     /// last. With `windowBytes` 0 the windows are exactly `window` documents again.
     /// The latency grows with `testTimeScale`: under ThreadSanitizer, preparing 8 requests
@@ -364,11 +364,11 @@ import Testing
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let (p, store, _) = try loopbackPipeline(server, dir, RecursiveSplitter(chunkSize: 1000))
-        #expect(p.window == 256 && p.batchSize == 64 && p.concurrency == 8)
+        #expect(p.window == 256 && p.batchSize == 64 && p.concurrency == 16)
         let docs = (0..<1000).map { Document(id: "d\($0)", text: "Note \($0) about the harbour light.") }
         var report = try await p.run(documents: docs)
         #expect(report.added.count == 1000 && report.chunksWritten == 1000)
-        #expect(try server.stats()["max_in_flight"] == 8)
+        #expect(try server.stats()["max_in_flight"] == 16)
 
         let files = TemporaryDirectory()
         defer { files.remove() }
@@ -377,7 +377,7 @@ import Testing
         report = try await p.run(directory: files.path)
         #expect(report.added.count == 1000 && report.failed.isEmpty)
         // The walk measured the files: all 1,000 fit one window.
-        #expect(try server.stats()["max_in_flight"] == 8)
+        #expect(try server.stats()["max_in_flight"] == 16)
         #expect(try await store.collection("docs").count() == 2000)
 
         var exact = p

@@ -116,7 +116,7 @@ final class WrittenCounts: @unchecked Sendable {
     @Test func aBurstOfReadyDocumentsCommitsInFewTransactions() async throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let (p, watched) = try pipeline(dir, delay: 0.05, failing: nil)
+        let (p, watched) = try pipeline(dir, delay: 0.05 * testTimeScale, failing: nil)
         let report = try await p.run(documents: Self.documents(40))
         #expect(report.added.count == 40)
         #expect(watched.writes <= 8 && watched.mostInFlight == 2, "\(watched.writes) writes")

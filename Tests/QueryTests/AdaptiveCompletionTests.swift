@@ -13,27 +13,27 @@ import TestSupport
         try OpenAIChat(model: "m", baseURL: server.baseURL + "/v1", caller: ResilientCaller(client: HTTPClient(), policy: policy))
     }
 
-    /// By default a batch runs as many completions at once as the model prefers (64 for an
+    /// By default a batch runs as many completions at once as the model prefers (128 for an
     /// OpenAI-compatible server, the transport's connection limit per host; 4 for Ollama; 8
-    /// for extractive answers); an explicit number wins. 80 questions reach past the old
-    /// fixed 8 at the server, and never past 64.
+    /// for extractive answers); an explicit number wins. 160 questions reach past the old
+    /// 64 at the server, and never past 128.
     @Test func theDefaultIsTheModelsPreference() async throws {
         let corpus = try await Corpus()
-        let server = try LoopbackServer(["--latency-ms", "300"])
+        let server = try LoopbackServer(["--latency-ms", "\(Int(300 * testTimeScale))"])
         let openAI = try llm(server)
         let ollama = try OllamaChat(model: "m", host: server.baseURL)
         let retriever = try corpus.retriever()
-        #expect(openAI.preferredConcurrency == 64 && ollama.preferredConcurrency == 4)
-        #expect(QueryEngine(retriever: retriever, model: openAI).concurrency == 64)
+        #expect(openAI.preferredConcurrency == 128 && ollama.preferredConcurrency == 4)
+        #expect(QueryEngine(retriever: retriever, model: openAI).concurrency == 128)
         #expect(QueryEngine(retriever: retriever, model: ollama).concurrency == 4)
         #expect(QueryEngine(retriever: retriever).concurrency == 8)
         #expect(QueryEngine(retriever: retriever, model: openAI, concurrency: 3).concurrency == 3)
-        #expect(ToolAnswerer(model: openAI).concurrency == 64 && ToolAnswerer(model: ollama).concurrency == 4)
+        #expect(ToolAnswerer(model: openAI).concurrency == 128 && ToolAnswerer(model: ollama).concurrency == 4)
 
-        let results = await QueryEngine(retriever: retriever, model: openAI).answer(batch: (0..<80).map { "Question \($0) on keepers?" })
+        let results = await QueryEngine(retriever: retriever, model: openAI).answer(batch: (0..<160).map { "Question \($0) on keepers?" })
         #expect(results.allSatisfy { (try? $0.get()) != nil })
         let inFlight = try server.stats()["max_in_flight"] ?? 0
-        #expect(inFlight > 8 && inFlight <= 64, "\(inFlight) completions in flight")
+        #expect(inFlight > 64 && inFlight <= 128, "\(inFlight) completions in flight")
     }
 
     /// The gate follows the model's caller: three quick 429s halve it once, and as many

@@ -93,8 +93,9 @@ public struct IngestPipeline: Sendable {
     public var loader = DocumentLoader()
     /// Texts per embedding request.
     public var batchSize = 64
-    /// Embedding requests in flight.
-    public var concurrency = 8
+    /// Embedding requests in flight (16: a thousand one-chunk notes, 16 requests of 64
+    /// texts, in one round of the server's latency; lowered while the server answers 429).
+    public var concurrency = 16
     /// Documents per write transaction while the writes keep up with the embedding.
     public var documentsPerTransaction = 32
     /// Most documents one transaction gathers when the writes fall behind (two in flight):

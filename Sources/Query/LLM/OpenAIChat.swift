@@ -20,12 +20,13 @@ public struct OpenAIChat: LanguageModel {
     public let caller: ResilientCaller
     private let apiKey: Secret?
 
-    /// 64: hosted OpenAI-compatible APIs (and vLLM, which batches requests) serve many
-    /// completions at once, and 64 is the transport's connection limit per host. A batch
+    /// 128: hosted OpenAI-compatible APIs (and vLLM, which batches requests) serve many
+    /// completions at once, and 128 is the transport's connection limit per host, so a
+    /// batch of 100 questions is answered in one round of the server's latency. A batch
     /// halves it when the server answers 429 and raises it back as requests succeed
     /// (`AdaptiveGate`). For a server that runs one request at a time (llama.cpp's default
     /// single slot), set `QueryEngine.concurrency` lower: extra requests only wait there.
-    public var preferredConcurrency: Int { 64 }
+    public var preferredConcurrency: Int { 128 }
 
     /// Creates a client. `baseURL` defaults to `$OPENAI_BASE_URL`, then
     /// `https://api.openai.com/v1`; `apiKey` to `$OPENAI_API_KEY`.

@@ -16,7 +16,7 @@ struct Index: AsyncParsableCommand, VerboseCommand {
     @Option(help: "Chunk size (scalars; tokens for the token splitter).") var chunkSize = 800
     @Option(help: "Chunk overlap.") var chunkOverlap = 100
     @Option(help: "Texts per embedding request.") var batchSize = 64
-    @Option(help: "Embedding requests in flight.") var concurrency = 8
+    @Option(help: "Embedding requests in flight.") var concurrency = 16
     @Option(help: "Only files matching (glob; repeatable).") var include: [String] = []
     @Option(help: "Leave out files matching (glob; repeatable).") var exclude: [String] = []
     @Flag(help: "Delete documents whose source vanished (one folder, or the files given).") var prune = false
