@@ -1,5 +1,6 @@
 import Foundation
 import HTTP
+import QuiverCore
 
 /// Embeddings from Ollama's `/api/embed`.
 ///
@@ -59,7 +60,7 @@ public struct OllamaEmbedder: HTTPBackedEmbedder {
     func request(_ texts: [String]) throws -> HTTPRequest {
         HTTPRequest(
             method: "POST", url: EndpointURL.join(host, "/api/embed"), headers: [("Content-Type", "application/json")],
-            body: Array(try JSONSerialization.data(withJSONObject: ["model": model, "input": texts] as [String: Any])))
+            body: try JSONBody.encode(["model": model, "input": texts] as [String: Any]))
     }
 
     func parse(_ response: HTTPResponse, count: Int) throws -> [[Float]] {

@@ -1,5 +1,6 @@
 import Foundation
 import HTTP
+import QuiverCore
 
 /// Embeddings from an OpenAI-compatible `/v1/embeddings` endpoint (OpenAI, vLLM,
 /// llama.cpp server, LM Studio, TEI, …).
@@ -78,7 +79,7 @@ public struct OpenAIEmbedder: HTTPBackedEmbedder {
         if let apiKey, !apiKey.value.isEmpty { headers.append(("Authorization", "Bearer \(apiKey.value)")) }
         return HTTPRequest(
             method: "POST", url: EndpointURL.join(baseURL, "/embeddings"), headers: headers,
-            body: Array(try JSONSerialization.data(withJSONObject: body)))
+            body: try JSONBody.encode(body))
     }
 
     func parse(_ response: HTTPResponse, count: Int) throws -> [[Float]] {

@@ -1,5 +1,6 @@
 import Foundation
 import HTTP
+import QuiverCore
 
 /// What the OpenAI and Ollama chat clients share: JSON in and out, deadlines, and the
 /// loop that turns a streamed body into deltas.
@@ -34,7 +35,7 @@ enum ChatSupport {
     }
 
     static func body(_ object: [String: Any]) throws -> [UInt8] {
-        Array(try JSONSerialization.data(withJSONObject: object))
+        try JSONBody.encode(object)
     }
 
     static func deadline(_ options: CompletionOptions) -> ContinuousClock.Instant? {
