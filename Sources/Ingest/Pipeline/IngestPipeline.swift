@@ -599,6 +599,8 @@ public struct IngestPipeline: Sendable {
                     callback?(progress)
                 }
                 try Task.checkCancellation()  // a cancelled run stops here, not with every document "failed"
+                advance()
+                dispatch()  // the window's last documents go to the writes before the cache's own write
                 if let cache {
                     let fresh = missing.indices.compactMap { j in embedded.vectors[j].map { (texts[missing[j]], $0) } }
                     if !fresh.isEmpty {
