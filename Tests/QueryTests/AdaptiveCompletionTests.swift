@@ -19,7 +19,9 @@ import TestSupport
     /// 64 at the server, and never past 128.
     @Test func theDefaultIsTheModelsPreference() async throws {
         let corpus = try await Corpus()
-        let server = try LoopbackServer(["--latency-ms", "\(Int(300 * testTimeScale))"])
+        // Long enough that 65 requests reach the server before the first answers, even on a
+        // loaded machine (with 300 ms a parallel run of the whole suite saw 60 in flight).
+        let server = try LoopbackServer(["--latency-ms", "\(Int(1200 * testTimeScale))"])
         let openAI = try llm(server)
         let ollama = try OllamaChat(model: "m", host: server.baseURL)
         let retriever = try corpus.retriever()
