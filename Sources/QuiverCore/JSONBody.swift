@@ -45,23 +45,9 @@ public enum JSONBody {
         } else if let j = value as? JSONValue {
             try write(j, into: &out)
         } else if let object = value as? [String: Any] {
-            out.append(UInt8(ascii: "{"))
-            var first = true
-            for (key, v) in object {
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                appendString(key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                try write(v, into: &out)
-            }
-            out.append(UInt8(ascii: "}"))
+            try writeObject(object, into: &out) { try write($0, into: &$1) }
         } else if let array = value as? [Any] {
-            out.append(UInt8(ascii: "["))
-            for (i, v) in array.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                try write(v, into: &out)
-            }
-            out.append(UInt8(ascii: "]"))
+            try writeArray(array, into: &out) { try write($0, into: &$1) }
         } else {
             // An NSNumber, an NSString subclass, a wider integer: as Foundation writes it.
             guard JSONSerialization.isValidJSONObject([value]) else {
@@ -80,25 +66,33 @@ public enum JSONBody {
         case .int(let i): out.append(contentsOf: String(i).utf8)
         case .double(let d): try appendNumber(d, into: &out)
         case .string(let s): appendString(s, into: &out)
-        case .array(let items):
-            out.append(UInt8(ascii: "["))
-            for (i, v) in items.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                try write(v, into: &out)
-            }
-            out.append(UInt8(ascii: "]"))
-        case .object(let members):
-            out.append(UInt8(ascii: "{"))
-            var first = true
-            for (key, v) in members {
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                appendString(key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                try write(v, into: &out)
-            }
-            out.append(UInt8(ascii: "}"))
+        case .array(let items): try writeArray(items, into: &out) { try write($0, into: &$1) }
+        case .object(let members): try writeObject(members, into: &out) { try write($0, into: &$1) }
         }
+    }
+
+    private static func writeObject<V>(
+        _ members: [String: V], into out: inout [UInt8], _ element: (V, inout [UInt8]) throws -> Void
+    ) throws {
+        out.append(UInt8(ascii: "{"))
+        var first = true
+        for (key, v) in members {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            appendString(key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            try element(v, &out)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    private static func writeArray<V>(_ items: [V], into out: inout [UInt8], _ element: (V, inout [UInt8]) throws -> Void) throws {
+        out.append(UInt8(ascii: "["))
+        for (i, v) in items.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            try element(v, &out)
+        }
+        out.append(UInt8(ascii: "]"))
     }
 
     /// Appends `s` as a JSON string: quoted, with `"`, `\` and the control characters
