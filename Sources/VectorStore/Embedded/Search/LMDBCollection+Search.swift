@@ -7,8 +7,9 @@ extension LMDBCollection {
         switch request.mode {
         case .dense:
             let (hits, plan) = try runSearch(
-                request.queries, k: request.k, filter: request.filter, oversampling: request.oversampling, nprobe: request.nprobe)
-            return SearchResponse(hits: hits.map { $0.map { $0.keeping(request.fields) } }, plan: plan)
+                request.queries, k: request.k, filter: request.filter, oversampling: request.oversampling, nprobe: request.nprobe,
+                fields: request.fields)
+            return SearchResponse(hits: hits, plan: plan)
         case .keyword, .hybrid:
             return try runTextSearch(request)
         }
@@ -21,7 +22,9 @@ extension LMDBCollection {
 
     // MARK: Engine
 
-    func runSearch(_ queries: [[Float]], k: Int, filter: Filter?, oversampling: Int? = nil, nprobe: Int? = nil) throws -> (
+    func runSearch(
+        _ queries: [[Float]], k: Int, filter: Filter?, oversampling: Int? = nil, nprobe: Int? = nil, fields: SearchHit.Fields = .all
+    ) throws -> (
         hits: [[SearchHit]], plan: SearchPlan
     ) {
         try Self.checkK(k)
@@ -31,7 +34,7 @@ extension LMDBCollection {
         return try read { txn in
             let rowSet = try filter.map { try evaluate($0, txn) }
             let found = try denseSearch(
-                scorer, count: queries.count, k: k, rowSet: rowSet, oversampling: oversampling, nprobe: nprobe, txn)
+                scorer, count: queries.count, k: k, rowSet: rowSet, oversampling: oversampling, nprobe: nprobe, fields: fields, txn)
             return (found.hits, found.plan)
         }
     }
@@ -206,17 +209,10 @@ extension LMDBCollection {
     private func materialize(
         _ tops: [TopK], k: Int, scorer: ExactScorer, views: [BlockView], fields: SearchHit.Fields, _ txn: Transaction
     ) throws -> [[(hit: SearchHit, row: UInt64)]] {
-        var cache: [UInt64: RecordCodec.Decoded] = [:]
-        var idCache: [UInt64: String] = [:]
+        var decoded = RowRecords(collection: self, txn: txn)
         let dim = info.dimension
         let vector = UnsafeMutablePointer<Float>.allocate(capacity: dim)
         defer { vector.deallocate() }
-        func recordBytes(_ row: UInt64) throws -> UnsafeRawBufferPointer {
-            guard let bytes = try records.get(txn, row) else {
-                throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" is in a block but has no record")
-            }
-            return bytes
-        }
         return try tops.enumerated().map { qi, top in
             // Best first by exact score; row order among equal scores only to be definite.
             let candidates = try top.candidates().map { e -> (rank: Double, exact: Double, row: UInt64) in
@@ -230,33 +226,13 @@ extension LMDBCollection {
                 let kth = candidates[k - 1].rank
                 chosen = candidates.prefix { $0.rank > kth }
                 let tied = try candidates.filter { $0.rank == kth }
-                    .map { (entry: $0, id: try RecordCodec.decodeID(try recordBytes($0.row), rowID: $0.row)) }
+                    .map { (entry: $0, id: try decoded.id($0.row)) }
                     .sorted { $0.id < $1.id }
                 chosen += tied.prefix(k - chosen.count).map(\.entry)
             }
             var hits: [(rank: Double, hit: SearchHit, row: UInt64)] = []
             for c in chosen {
-                let hit: SearchHit
-                if fields.isEmpty {
-                    let id: String
-                    if let known = idCache[c.row] {
-                        id = known
-                    } else {
-                        id = try RecordCodec.decodeID(try recordBytes(c.row), rowID: c.row)
-                        idCache[c.row] = id
-                    }
-                    hit = SearchHit(id: id, score: scorer.reported(c.exact), text: "", metadata: [:])
-                } else {
-                    let decoded: RecordCodec.Decoded
-                    if let d = cache[c.row] {
-                        decoded = d
-                    } else {
-                        decoded = try RecordCodec.decode(try recordBytes(c.row), rowID: c.row)
-                        cache[c.row] = decoded
-                    }
-                    hit = SearchHit(id: decoded.id, score: scorer.reported(c.exact), text: decoded.text, metadata: decoded.metadata)
-                }
-                hits.append((c.rank, hit, c.row))
+                hits.append((c.rank, try decoded.hit(c.row, score: scorer.reported(c.exact), fields: fields), c.row))
             }
             hits.sort { $0.rank > $1.rank || ($0.rank == $1.rank && $0.hit.id < $1.hit.id) }
             return hits.map { ($0.hit, $0.row) }
@@ -323,5 +299,52 @@ private struct ScanJob: @unchecked Sendable {
             t += 1
         }
         results[w] = local
+    }
+}
+
+/// The records of one read transaction's rows, each decoded once however many queries of
+/// a batch hit it: whole, or only its id when no other field is wanted.
+struct RowRecords {
+    let collection: LMDBCollection
+    let txn: Transaction
+    private var whole: [UInt64: RecordCodec.Decoded] = [:]
+    private var ids: [UInt64: String] = [:]
+
+    init(collection: LMDBCollection, txn: Transaction) {
+        self.collection = collection
+        self.txn = txn
+    }
+
+    private func bytes(_ row: UInt64) throws -> UnsafeRawBufferPointer {
+        guard let bytes = try collection.records.get(txn, row) else {
+            throw StoreError(
+                .corrupted, "row \(row) of \"\(collection.info.name)\" has no record; `quiver check` reports it",
+                collection: collection.info.name)
+        }
+        return bytes
+    }
+
+    /// The row's record id.
+    mutating func id(_ row: UInt64) throws -> String {
+        if let d = whole[row] { return d.id }
+        if let id = ids[row] { return id }
+        let id = try RecordCodec.decodeID(try bytes(row), rowID: row)
+        ids[row] = id
+        return id
+    }
+
+    /// The row's whole record.
+    mutating func record(_ row: UInt64) throws -> RecordCodec.Decoded {
+        if let d = whole[row] { return d }
+        let d = try RecordCodec.decode(try bytes(row), rowID: row)
+        whole[row] = d
+        return d
+    }
+
+    /// The row as a hit with `score` and `fields` (without fields, only the id is decoded).
+    mutating func hit(_ row: UInt64, score: Float, fields: SearchHit.Fields) throws -> SearchHit {
+        if fields.isEmpty { return SearchHit(id: try id(row), score: score, text: "", metadata: [:]) }
+        let d = try record(row)
+        return SearchHit(id: d.id, score: score, text: d.text, metadata: d.metadata).keeping(fields)
     }
 }

@@ -46,7 +46,7 @@ extension LMDBCollection {
             let denseHits = zip(parsed, dense.hits).map { q, hits in
                 Self.hasConstraints(q) ? hits.filter { Self.satisfies(q, index.analyzer.termsWithPositions($0.text)) } : hits
             }
-            var decoded: [UInt64: RecordCodec.Decoded] = [:]  // across the batch
+            var decoded = RowRecords(collection: self, txn: txn)  // across the batch
             let fused = try denseHits.indices.map { i in
                 let top = Self.fuse(dense: denseHits[i], keyword: keywordHits[i], request.fusion, metric: info.metric, k: k)
                 guard !constrained, !request.fields.isEmpty else { return top.map { $0.keeping(request.fields) } }
@@ -54,17 +54,8 @@ extension LMDBCollection {
                 for (hit, row) in zip(dense.hits[i], dense.rows[i]) { rows[hit.id] = row }
                 for r in keywordRanked[i] { rows[r.hit.id] = r.row }
                 return try top.map { hit in
-                    guard let row = rows[hit.id], let bytes = try records.get(txn, row) else {
-                        throw StoreError(.corrupted, "hit \"\(hit.id)\" of \"\(info.name)\" has no record", collection: info.name)
-                    }
-                    let d: RecordCodec.Decoded
-                    if let known = decoded[row] {
-                        d = known
-                    } else {
-                        d = try RecordCodec.decode(bytes, rowID: row)
-                        decoded[row] = d
-                    }
-                    return SearchHit(id: hit.id, score: hit.score, text: d.text, metadata: d.metadata).keeping(request.fields)
+                    guard let row = rows[hit.id] else { throw StoreError(.corrupted, "hit \"\(hit.id)\" of \"\(info.name)\" has no row") }
+                    return try decoded.hit(row, score: hit.score, fields: request.fields)
                 }
             }
             let fusionFigures = request.fusion.planFigures(candidates: pool)
