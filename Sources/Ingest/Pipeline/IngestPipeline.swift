@@ -585,6 +585,7 @@ public struct IngestPipeline: Sendable {
         do {
             progress.embedded += texts.count - missing.count
             advance()  // documents wholly in the cache
+            var fresh: [(text: String, vector: [Float])] = []  // for the cache
             if !missing.isEmpty {
                 let batcher = BatchEmbedder(embedder, batchSize: batchSize, concurrency: concurrency)
                 let embedded = await batcher.embed(missing.map { texts[$0] }) { inputs, batch, failure in
@@ -599,17 +600,15 @@ public struct IngestPipeline: Sendable {
                     callback?(progress)
                 }
                 try Task.checkCancellation()  // a cancelled run stops here, not with every document "failed"
-                advance()
-                dispatch()  // the window's last documents go to the writes before the cache's own write
-                if let cache {
-                    let fresh = missing.indices.compactMap { j in embedded.vectors[j].map { (texts[missing[j]], $0) } }
-                    if !fresh.isEmpty {
-                        try await cache.collection.upsert(fresh.map { Record(id: EmbeddingCache.key($0.0), vector: $0.1) })
-                    }
+                if cache != nil {
+                    fresh = missing.indices.compactMap { j in embedded.vectors[j].map { (texts[missing[j]], $0) } }
                 }
             }
             advance()
-            dispatch()
+            dispatch()  // the window's last documents go to the writes before the cache's own write
+            if let cache, !fresh.isEmpty {
+                try await cache.collection.upsert(fresh.map { Record(id: EmbeddingCache.key($0.text), vector: $0.vector) })
+            }
         } catch {
             _ = await writer?.result  // no write left running behind the error
             throw error
