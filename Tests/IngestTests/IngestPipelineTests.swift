@@ -360,7 +360,9 @@ import Testing
     /// took longer than 150 ms and the first had answered before the last was sent (CI's
     /// TSan step once saw fewer than 8 in flight).
     @Test func smallDocumentsShareAWindowAndFillTheRequestsInFlight() async throws {
-        let server = try LoopbackServer(["--latency-ms", "\(Int(150 * testTimeScale))"])
+        // 400 ms: all 16 requests reach the server before the first answers even in a loaded
+        // parallel run of the suite (150 ms saw fewer once the default went from 8 to 16).
+        let server = try LoopbackServer(["--latency-ms", "\(Int(400 * testTimeScale))"])
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let (p, store, _) = try loopbackPipeline(server, dir, RecursiveSplitter(chunkSize: 1000))
