@@ -88,4 +88,42 @@ import TestSupport
         let report = try store.check()
         #expect(report.isHealthy && report.unsealedBlocks == 0 && report.verifiedBlocks > 0, "\(report)")
     }
+
+    /// A keyword index built before postings were compressed (16-byte duplicates in
+    /// `kp`, "QKS1" segments) is recognized, never read: the collection opens, dense
+    /// search works, keyword search and writes are refused naming the rebuild, `check`
+    /// says the same; `buildKeywordIndex` rebuilds it in the new format (the store's
+    /// version rises to 4) with the same ranking, and the old lists are emptied.
+    @Test func keywordIndexOfSixteenBytePostingsIsRebuiltNotRead() throws {
+        let dir = try Self.copy("keyword-16-byte-postings")
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        #expect(try store.formatVersion() == 1)
+        let old = try store.collection("docs")
+        let problem = try #require(old.keywordIndexProblem)
+        #expect(problem.contains("earlier Quiver") && problem.contains("quiver reindex --keyword"), "\(problem)")
+        let question = "Who rowed out to rescue the survivors?"
+        let keyword = #expect(throws: QuiverError.self) { try old.search(SearchRequest(texts: [question], k: 3, mode: .keyword)) }
+        #expect(keyword?.message == problem)
+        let ids = try old.metadata(where: .exists("doc")).keys.sorted()
+        let knownID = try #require(ids.first { $0.hasPrefix("famous-keepers.txt#") })
+        let known = try #require(try old.get(knownID))
+        #expect(try old.search(known.vector, k: 1).first?.id == known.id)
+        #expect(throws: QuiverError.self) { try old.upsert([Record(id: "x", vector: [Float](repeating: 0.25, count: 16), text: "x")]) }
+        #expect(try old.count() == 38)
+        let report = try store.check()
+        #expect(report.problems == ["docs: " + problem], "\(report.problems)")
+
+        let docs = try store.buildKeywordIndex(of: "docs")
+        #expect(docs.keywordIndexProblem == nil)
+        #expect(try store.formatVersion() == 4)
+        let hits = try docs.search(SearchRequest(texts: [question], k: 3, mode: .keyword)).hits[0]
+        #expect(hits.first?.id.hasPrefix("famous-keepers.txt#") == true)
+        #expect(abs((hits.first?.score ?? 0) - 6.820) < 0.001, "\(hits)")
+        #expect(try store.check().isHealthy)
+        let legacy = try #require(try store.env.openExisting([Format.KeywordTable.legacyPostingsName(cid: docs.info.cid)])[0])
+        #expect(try store.env.read { try $0.count(legacy) } == 0)
+        try docs.upsert([Record(id: "x", vector: [Float](repeating: 0.25, count: 16), text: "rowed rowed rowed")])
+        #expect(try docs.search(SearchRequest(texts: ["rowed"], k: 1, mode: .keyword)).hits[0].first?.id == "x")
+    }
 }

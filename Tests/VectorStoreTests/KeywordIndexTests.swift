@@ -387,7 +387,7 @@ func keywordCollection(_ dir: TemporaryDirectory, options: StoreOptions = StoreO
     static let policies: [KeywordSegmentPolicy] = [
         KeywordSegmentPolicy(),
         KeywordSegmentPolicy(
-            segmentsBeforeFold: 7, bytesBeforeFold: 40_000, mergeFactor: 3, classBaseBytes: 2_000, maxMergedBytes: 12_000,
+            segmentsBeforeFold: 7, bytesBeforeFold: 20_000, mergeFactor: 3, classBaseBytes: 1_000, maxMergedBytes: 6_000,
             foldChunkBytes: 200),
     ]
 
@@ -483,7 +483,8 @@ func keywordCollection(_ dir: TemporaryDirectory, options: StoreOptions = StoreO
         var before: [Int] = []
         for step in 0..<KeywordSegmentPolicy().mergeFactor {
             before = sizes
-            let batch = KeywordIndexTests.records(1500, seed: UInt64(step), from: step * 1500)
+            // 4,500 records: a segment of about 150 KB (compressed postings).
+            let batch = KeywordIndexTests.records(4500, seed: UInt64(step), from: step * 4500)
             try c.upsert(batch)
             for r in batch { live[r.id] = r }
             let victims = batch.prefix(5).map(\.id)

@@ -17,13 +17,17 @@ import Foundation
 /// merge blocks across lists and leave the centroid table behind when dropping.
 enum Format {
     /// The newest version this Quiver reads and writes; checked on open.
-    static let version: UInt32 = 3
+    static let version: UInt32 = 4
     /// Written when a store is created.
     static let baseVersion: UInt32 = 1
     /// The version of a store holding a collection of a compact encoding.
     static let compactEncodingsVersion: UInt32 = 2
     /// The version of a store holding a collection with a partitioned (IVF) index.
     static let ivfVersion: UInt32 = 3
+    /// The version of a store holding a keyword index whose postings are compressed
+    /// blocks (`PostingBlock`); older readers expected 16-byte duplicates, and would
+    /// rebuild the index beside the blocks, which then go stale.
+    static let keywordBlocksVersion: UInt32 = 4
     static let magic: [UInt8] = Array("quiver-store".utf8)
 
     // Environment-wide databases.
@@ -48,13 +52,19 @@ enum Format {
     /// A collection's keyword-index tables, there when it has a keyword index (a
     /// collection created before keyword indexes gets them from `buildKeywordIndex`).
     enum KeywordTable: String, CaseIterable {
-        case postings = "kp"  // term UTF-8 bytes → Posting duplicates (DUPSORT | DUPFIXED), ascending row id
+        case postings = "kb"  // TermRowKey (term, first row) → PostingBlock, a term's blocks ascending by row
         case stats = "ks"  // UTF8Key "docs" → KeywordStats (16 bytes)
         case segments = "kg"  // U64Key first row → KeywordSegment (the postings of one write's rows)
         case deleted = "kd"  // U64Key row → 1 byte: rows deleted while their postings are in a segment
+        case frequencies = "kn"  // term UTF-8 bytes → u64 LE: the term's postings in its list (blocks)
 
         func name(cid: UInt32) -> String { "c\(cid).\(rawValue)" }
-        var flags: DBFlags { self == .postings ? [.create, .dupSort, .dupFixed] : [.create] }
+        var flags: DBFlags { [.create] }
+
+        /// The term lists of keyword indexes built before `keywordBlocksVersion`: term →
+        /// 16-byte postings as duplicates (DUPSORT | DUPFIXED). A collection that has it
+        /// and no `postings` table has such an index, which is rebuilt, not read.
+        static func legacyPostingsName(cid: UInt32) -> String { "c\(cid).kp" }
     }
 
     /// A compact-encoding collection's float32 copies of its vectors, from which searches
@@ -82,11 +92,12 @@ enum Format {
 
     /// Tables per collection, at most.
     static let tablesPerCollection =
-        Table.allCases.count + KeywordTable.allCases.count + RescoreTable.allCases.count + IVFTable.allCases.count
+        Table.allCases.count + KeywordTable.allCases.count + 1 + RescoreTable.allCases.count + IVFTable.allCases.count
 
-    /// Every table name a collection may have.
+    /// Every table name a collection may have (a format 1–3 keyword index's too).
     static func allTableNames(cid: UInt32) -> [String] {
         Table.allCases.map { $0.name(cid: cid) } + KeywordTable.allCases.map { $0.name(cid: cid) }
+            + [KeywordTable.legacyPostingsName(cid: cid)]
             + RescoreTable.allCases.map { $0.name(cid: cid) } + IVFTable.allCases.map { $0.name(cid: cid) }
     }
 
@@ -107,6 +118,36 @@ protocol KeyCodec {
     static func withBytes<R>(_ value: Value, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
     /// The value of key bytes read from a cursor.
     static func decode(_ bytes: UnsafeRawBufferPointer) throws -> Value
+}
+
+/// A keyword term list's block key: the term's UTF-8 bytes, a 0 byte (terms hold none,
+/// `KeywordIndex.indexable`), and the block's first row as 8 big-endian bytes. A term's
+/// blocks are adjacent and ascend by row (a longer term that starts with this one sorts
+/// after them: its next byte is above 0, where a row's first byte is 0 below 2^56).
+enum TermRowKey {
+    static func withBytes<R>(_ term: UnsafeRawBufferPointer, _ row: UInt64, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeTemporaryAllocation(byteCount: term.count + 9, alignment: 8) { k in
+            if let t = term.baseAddress, term.count > 0 { k.baseAddress!.copyMemory(from: t, byteCount: term.count) }
+            k[term.count] = 0
+            k.storeBytes(of: row.bigEndian, toByteOffset: term.count + 1, as: UInt64.self)
+            return try body(UnsafeRawBufferPointer(k))
+        }
+    }
+
+    /// The first row of `key` when it is a key of `term`'s blocks, else nil.
+    @inline(__always)
+    static func row(_ key: UnsafeRawBufferPointer, of term: UnsafeRawBufferPointer) -> UInt64? {
+        guard key.count == term.count + 9, key[term.count] == 0 else { return nil }
+        if term.count > 0, memcmp(key.baseAddress!, term.baseAddress!, term.count) != 0 { return nil }
+        return UInt64(bigEndian: key.loadUnaligned(fromByteOffset: term.count + 1, as: UInt64.self))
+    }
+
+    /// The term and first row of a key, nil when it is not one.
+    static func split(_ key: UnsafeRawBufferPointer) -> (term: UnsafeRawBufferPointer, row: UInt64)? {
+        guard key.count >= 10, key[key.count - 9] == 0 else { return nil }
+        let term = UnsafeRawBufferPointer(rebasing: key[0..<key.count - 9])
+        return (term, UInt64(bigEndian: key.loadUnaligned(fromByteOffset: key.count - 8, as: UInt64.self)))
+    }
 }
 
 /// A u64 as 8 big-endian bytes (row ids, block numbers): keys sort numerically, so appends

@@ -109,16 +109,26 @@ public final class LMDBCollection: VectorCollection {
                     + "does not know; rebuild it with `quiver reindex --keyword`",
                 collection: info.name, actual: identifier)
         }
-        let names = Format.KeywordTable.allCases.map { $0.name(cid: info.cid) }
+        let names = Format.KeywordTable.allCases.map { $0.name(cid: info.cid) } + [Format.KeywordTable.legacyPostingsName(cid: info.cid)]
         let dbis = try store.env.openExisting(names)
-        guard let postings = dbis[0], let stats = dbis[1], let segments = dbis[2], let deleted = dbis[3] else {
-            throw StoreError(
-                .corrupted,
-                "collection \"\(info.name)\" records a keyword index but its tables are missing; rebuild it with "
-                    + "`quiver reindex --keyword`", collection: info.name)
-        }
         let analyzer = try AnalyzerCache.analyzer(settings)
         var stale: String?
+        guard let postings = dbis[0], let stats = dbis[1], let segments = dbis[2], let deleted = dbis[3], let frequencies = dbis[4] else {
+            guard let legacy = dbis[5], let stats = dbis[1], let segments = dbis[2], let deleted = dbis[3] else {
+                throw StoreError(
+                    .corrupted,
+                    "collection \"\(info.name)\" records a keyword index but its tables are missing; rebuild it with "
+                        + "`quiver reindex --keyword`", collection: info.name)
+            }
+            // Built before postings were compressed (store format 1–3): rebuilt, not read.
+            let reason =
+                "the keyword index of collection \"\(info.name)\" was built by an earlier Quiver (16-byte postings, store "
+                + "format 3 or older); rebuild it with `quiver reindex --keyword` (the records and vectors stay as they are)"
+            return KeywordIndex(
+                postings: Table(dbi: legacy), stats: Table(dbi: stats), segments: Table(dbi: segments), deleted: Table(dbi: deleted),
+                frequencies: Table(dbi: legacy), analyzer: analyzer, fields: info.keywordFields, staleReason: reason,
+                policy: store.options.keywordSegments)
+        }
         if let recorded = info.configuration[KeywordIndexSettings.stemmerKey], recorded != analyzer.stemmerFingerprint {
             stale =
                 "the keyword index of collection \"\(info.name)\" was made by another release of the Snowball stemmer "
@@ -127,7 +137,8 @@ public final class LMDBCollection: VectorCollection {
         }
         return KeywordIndex(
             postings: Table(dbi: postings), stats: Table(dbi: stats), segments: Table(dbi: segments), deleted: Table(dbi: deleted),
-            analyzer: analyzer, fields: info.keywordFields, staleReason: stale, policy: store.options.keywordSegments)
+            frequencies: Table(dbi: frequencies), analyzer: analyzer, fields: info.keywordFields, staleReason: stale,
+            policy: store.options.keywordSegments)
     }
 
     /// The ways a search can find candidates (the scan, and what each index makes

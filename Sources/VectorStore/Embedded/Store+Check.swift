@@ -159,7 +159,11 @@ extension LMDBCollection {
             if let fullVectors, try txn.count(fullVectors.dbi) != idCount {
                 problem("\(try txn.count(fullVectors.dbi)) float32 vectors for \(idCount) records")
             }
-            for index in indexes {
+            // An index to rebuild (another stemmer's terms, or postings in an earlier
+            // format) is reported as such; its entries are not read.
+            let stale = keywordIndex?.staleReason
+            if let stale { problem(stale) }
+            for index in indexes where stale == nil || index.name != KeywordIndex.name {
                 do {
                     let dangling = try index.danglingEntries(txn) { row in try locations.get(txn, row) != nil }
                     if dangling > 0 { problem("\(dangling) \(index.name) index entries name rows that do not exist") }
@@ -167,7 +171,7 @@ extension LMDBCollection {
                     problem("the \(index.name) index is damaged: \(e.message); rebuild it")
                 }
             }
-            if let keywordIndex {
+            if let keywordIndex, stale == nil {
                 let stats = try keywordIndex.readStats(txn)
                 if stats.documents != counters.live {
                     problem(

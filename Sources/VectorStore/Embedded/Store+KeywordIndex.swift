@@ -49,11 +49,16 @@ extension Store {
                 try txn.clear(dbi)
                 dbis.append(dbi)
             }
+            // An index built before postings were compressed leaves its lists behind.
+            if let legacy = try env.database(Format.KeywordTable.legacyPostingsName(cid: old.cid), flags: [], in: txn) {
+                try txn.clear(legacy)
+            }
+            try raiseVersion(to: Format.keywordBlocksVersion, txn)
             var newSettings = old.settings
             if let fields { newSettings.keywordFields = fields }
             let index = KeywordIndex(
                 postings: Table(dbi: dbis[0]), stats: Table(dbi: dbis[1]), segments: Table(dbi: dbis[2]), deleted: Table(dbi: dbis[3]),
-                analyzer: analyzer, fields: newSettings.keywordFields, policy: options.keywordSegments)
+                frequencies: Table(dbi: dbis[4]), analyzer: analyzer, fields: newSettings.keywordFields, policy: options.keywordSegments)
             newSettings.keywordAnalyzer = settings
             newSettings.configuration[KeywordIndexSettings.stemmerKey] = analyzer.stemmerFingerprint
             let info = CollectionInfo(name: name, settings: newSettings, cid: old.cid)
@@ -95,8 +100,9 @@ extension Store {
         try env.write(openingDatabases: true) { txn in
             let old = try info(named: name, txn)
             guard old.configuration[KeywordIndexSettings.configurationKey] != nil else { return false }
-            for table in Format.KeywordTable.allCases {
-                if let dbi = try env.database(table.name(cid: old.cid), flags: [], in: txn) { try txn.clear(dbi) }
+            for name in Format.KeywordTable.allCases.map({ $0.name(cid: old.cid) }) + [Format.KeywordTable.legacyPostingsName(cid: old.cid)]
+            {
+                if let dbi = try env.database(name, flags: [], in: txn) { try txn.clear(dbi) }
             }
             var settings = old.settings
             settings.keywordAnalyzer = nil

@@ -303,6 +303,7 @@ public final class Store: VectorDatabase {
                 for table in Format.KeywordTable.allCases {
                     _ = try Self.openDB(env, table.name(cid: cid), txn, flags: table.flags)
                 }
+                try raiseVersion(to: Format.keywordBlocksVersion, txn)
             }
             if settings.encoding.isCompact {
                 for table in Format.RescoreTable.allCases {

@@ -84,7 +84,7 @@ struct KeywordBatch {
         /// The id of `term` (added when new), `stopword` for nil, or `unindexed`.
         private mutating func termID(_ term: UnsafeRawBufferPointer?) -> Int32 {
             guard let term else { return Self.stopword }
-            guard term.count <= KeywordIndex.maxTermBytes, !term.isEmpty else { return Self.unindexed }
+            guard KeywordIndex.indexable(term) else { return Self.unindexed }
             let id = terms.id(of: term)
             if id == counts.count {
                 counts.append(0)
@@ -101,43 +101,29 @@ struct KeywordBatch {
         func segment() -> [UInt8]? {
             guard !lengths.isEmpty else { return nil }
             let order = terms.sortedIDs()
-            var termBytes = 0
-            for id in order { termBytes += terms.length(id) }
-            let directoryEnd = KeywordSegment.headerBytes + order.count * KeywordSegment.entryBytes
-            let postingsStart = directoryEnd + termBytes
             // Where each term's postings go, counted in postings.
             var next = [Int](repeating: 0, count: counts.count)
-            // Every byte is written below: no zero fill first.
-            let size = postingsStart + postingTerm.count * Posting.size
-            return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-                let o = UnsafeMutableRawBufferPointer(buffer)
-                guard let base = o.baseAddress else { return }
-                KeywordSegment.writeHeader(o, terms: order.count, last: UInt64(firstPosition + lengths.count - 1))
-                var termAt = directoryEnd
-                var at = 0
-                for (i, id) in order.enumerated() {
-                    let length = terms.length(id)
-                    KeywordSegment.writeEntry(
-                        o, i, termOffset: termAt, termLength: length, postingsOffset: postingsStart + at * Posting.size,
-                        count: Int(counts[id]))
-                    terms.withTerm(id) { t in
-                        if let b = t.baseAddress { (base + termAt).copyMemory(from: b, byteCount: length) }
-                    }
-                    termAt += length
-                    next[id] = at
-                    at += Int(counts[id])
-                }
-                let postings = base + postingsStart
-                for i in postingTerm.indices {
-                    let id = Int(postingTerm[i])
-                    let row = postingRow[i]
-                    Posting(
-                        row: UInt64(row), frequency: postingFrequency[i], length: lengths[Int(row) - firstPosition]
-                    ).write(to: postings + next[id] * Posting.size)
-                    next[id] += 1
-                }
-                initialized = size
+            var at = 0
+            for id in order {
+                next[id] = at
+                at += Int(counts[id])
             }
+            let start = next
+            let grouped = PostingScratch(postings: postingTerm.count)
+            let postings = grouped.pointer
+            for i in postingTerm.indices {
+                let id = Int(postingTerm[i])
+                let row = postingRow[i]
+                Posting(row: UInt64(row), frequency: postingFrequency[i], length: lengths[Int(row) - firstPosition])
+                    .write(to: postings + next[id] * Posting.size)
+                next[id] += 1
+            }
+            var writer = SegmentWriter()
+            for id in order {
+                terms.withTerm(id) { t in writer.add(term: t, postings: postings + start[id] * Posting.size, count: Int(counts[id])) }
+            }
+            let last = UInt64(firstPosition + lengths.count - 1)
+            return writer.isEmpty ? KeywordSegment.empty(last: last) : writer.finish(last: last)
         }
 
         /// Lengths of the positions added, added up.
@@ -175,9 +161,7 @@ struct KeywordBatch {
             segment = merged
         } else {
             // Records without terms still make a segment (of no terms), as they always have.
-            var empty = [UInt8](repeating: 0, count: KeywordSegment.headerBytes)
-            empty.withUnsafeMutableBytes { KeywordSegment.writeHeader($0, terms: 0, last: UInt64(documents - 1)) }
-            segment = empty
+            segment = KeywordSegment.empty(last: UInt64(documents - 1))
         }
     }
 }

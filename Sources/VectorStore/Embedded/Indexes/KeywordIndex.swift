@@ -2,8 +2,8 @@ import Foundation
 import TextAnalysis
 
 /// One posting of the keyword index: a row that holds a term, how often, and the row's
-/// length in terms. 16 bytes, stored as a duplicate of the term's key (DUPFIXED), so a
-/// term's postings sort by row id and are read in place a page at a time.
+/// length in terms. 16 bytes: the form postings are grouped, merged and scored in; the
+/// store keeps them compressed (`PostingBlock`, about 4 bytes each).
 struct Posting {
     static let size = 16
     var row: UInt64
@@ -59,16 +59,17 @@ struct KeywordStats: Equatable {
 
 /// A segment of the keyword index: the postings of the rows one write added, as one LMDB
 /// value read in place. Layout: magic u32, term count u32, last row u64; a directory of
-/// (term offset u32, term length u32, postings offset u32, postings count u32) sorted by
-/// term bytes; the term bytes; the postings (16 bytes each, by term, rows ascending).
+/// (term offset u32, term length u32, postings offset u32, postings bytes u32, postings
+/// count u32) sorted by term bytes; the term bytes; each term's postings as a run of
+/// `PostingBlock`s, in directory order.
 ///
-/// Why segments: appending to every term's duplicate list in every transaction dirtied a
-/// page per term per write (thousands per batch of chunks, each written and synced);
-/// a segment is one sequential value, and `merge` folds many into the lists at once.
+/// Why segments: appending to every term's list in every transaction dirtied a page per
+/// term per write (thousands per batch of chunks, each written and synced); a segment is
+/// one sequential value, and `fold` moves many into the lists at once.
 struct KeywordSegment {
-    static let magic: UInt32 = 0x3153_4B51  // "QKS1"
+    static let magic: UInt32 = 0x3253_4B51  // "QKS2" (format 1 segments, "QKS1", held 16-byte postings)
     static let headerBytes = 16
-    static let entryBytes = 16
+    static let entryBytes = 20
 
     let first: UInt64
     let bytes: UnsafeRawBufferPointer
@@ -90,15 +91,25 @@ struct KeywordSegment {
     var termCount: Int { Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self))) }
     var last: UInt64 { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
 
+    /// One term's postings in a segment: a run of `PostingBlock`s.
+    struct Run {
+        let start: UnsafeRawPointer
+        let bytes: Int
+        let count: Int
+    }
+
     /// Directory entry `i` (below ``termCount``), checked to lie inside the segment.
     ///
     /// - Throws: `.corrupted` when its term or postings run past the segment's end.
-    func entry(_ i: Int) throws -> (termOffset: Int, termLength: Int, postingsOffset: Int, count: Int) {
+    func entry(_ i: Int) throws -> (termOffset: Int, termLength: Int, postingsOffset: Int, bytes: Int, count: Int) {
         let at = Self.headerBytes + i * Self.entryBytes
         func u32(_ o: Int) -> Int { Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at + o, as: UInt32.self))) }
-        let e = (termOffset: u32(0), termLength: u32(4), postingsOffset: u32(8), count: u32(12))
-        guard e.termOffset + e.termLength <= bytes.count, e.postingsOffset + e.count * Posting.size <= bytes.count else {
+        let e = (termOffset: u32(0), termLength: u32(4), postingsOffset: u32(8), bytes: u32(12), count: u32(16))
+        guard e.termOffset + e.termLength <= bytes.count, e.postingsOffset + e.bytes <= bytes.count else {
             throw StoreError(.corrupted, "keyword segment \(first) is damaged (term \(i) points past its end)")
+        }
+        guard e.count > 0, e.bytes >= PostingBlock.headerBytes else {
+            throw StoreError(.corrupted, "keyword segment \(first) is damaged (term \(i) has \(e.count) postings in \(e.bytes) bytes)")
         }
         return e
     }
@@ -108,8 +119,14 @@ struct KeywordSegment {
         return UnsafeRawBufferPointer(rebasing: bytes[e.termOffset..<e.termOffset + e.termLength])
     }
 
-    /// The postings of `term` in this segment (pointer and count), or nil.
-    func postings(of term: UnsafeRawBufferPointer) throws -> (UnsafeRawPointer, Int)? {
+    /// The postings of directory entry `i`.
+    func run(_ i: Int) throws -> Run {
+        let e = try entry(i)
+        return Run(start: bytes.baseAddress! + e.postingsOffset, bytes: e.bytes, count: e.count)
+    }
+
+    /// The postings of `term` in this segment, or nil.
+    func postings(of term: UnsafeRawBufferPointer) throws -> Run? {
         var lo = 0
         var hi = termCount
         while lo < hi {
@@ -117,8 +134,7 @@ struct KeywordSegment {
             if Self.compare(try self.term(mid), term) < 0 { lo = mid + 1 } else { hi = mid }
         }
         guard lo < termCount, Self.compare(try self.term(lo), term) == 0 else { return nil }
-        let e = try entry(lo)
-        return (bytes.baseAddress! + e.postingsOffset, e.count)
+        return try run(lo)
     }
 
     /// Writes a segment's header: the magic, `terms` directory entries, the last row.
@@ -130,12 +146,19 @@ struct KeywordSegment {
 
     /// Writes directory entry `i`: where its term and its postings lie, and how many postings.
     static func writeEntry(
-        _ o: UnsafeMutableRawBufferPointer, _ i: Int, termOffset: Int, termLength: Int, postingsOffset: Int, count: Int
+        _ o: UnsafeMutableRawBufferPointer, _ i: Int, termOffset: Int, termLength: Int, postingsOffset: Int, bytes: Int, count: Int
     ) {
         let e = headerBytes + i * entryBytes
-        for (j, v) in [termOffset, termLength, postingsOffset, count].enumerated() {
+        for (j, v) in [termOffset, termLength, postingsOffset, bytes, count].enumerated() {
             o.storeBytes(of: UInt32(v).littleEndian, toByteOffset: e + j * 4, as: UInt32.self)
         }
+    }
+
+    /// A segment of no terms, its last row `last` (a batch of records none of which has a term).
+    static func empty(last: UInt64) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: headerBytes)
+        out.withUnsafeMutableBytes { writeHeader($0, terms: 0, last: last) }
+        return out
     }
 
     /// Byte order of two terms (memcmp, then the shorter first).
@@ -151,8 +174,8 @@ struct KeywordSegment {
 
     /// Calls `body` for every term of `segments` (oldest first) in byte order, after
     /// `after` when given, with the term and its postings in each segment that has it,
-    /// oldest first (so rows ascend across them): a k-way merge of the segments'
-    /// directories, reading in place. Stops when `body` returns false.
+    /// oldest first (so rows ascend across them), decoded into the 16-byte form: a k-way
+    /// merge of the segments' directories. Stops when `body` returns false.
     static func forEachTerm(
         in segments: [KeywordSegment], after: [UInt8]? = nil,
         _ body: (UnsafeRawBufferPointer, [(UnsafeRawPointer, Int)]) throws -> Bool
@@ -173,6 +196,7 @@ struct KeywordSegment {
         var heads: [UnsafeRawBufferPointer?] = try segments.indices.map {
             next[$0] < segments[$0].termCount ? try segments[$0].term(next[$0]) : nil
         }
+        let scratch = segments.map { _ in PostingScratch() }
         var lists: [(UnsafeRawPointer, Int)] = []
         while true {
             var smallest: UnsafeRawBufferPointer? = nil
@@ -185,8 +209,10 @@ struct KeywordSegment {
             lists.removeAll(keepingCapacity: true)
             for k in segments.indices {
                 guard let head = heads[k], compare(head, term) == 0 else { continue }
-                let e = try segments[k].entry(next[k])
-                lists.append((segments[k].bytes.baseAddress! + e.postingsOffset, e.count))
+                let run = try segments[k].run(next[k])
+                let out = scratch[k].reserve(run.count)
+                try PostingBlock.decodeRun(run.start, bytes: run.bytes, count: run.count, into: out)
+                lists.append((UnsafeRawPointer(out), run.count))
             }
             guard try body(term, lists) else { return }
             for k in segments.indices {
@@ -200,92 +226,99 @@ struct KeywordSegment {
     /// One segment with the postings of `segments` (consecutive, oldest first) but those of
     /// deleted rows; nil when none is left.
     static func merged(_ segments: [KeywordSegment], _ snapshot: KeywordSnapshot) throws -> [UInt8]? {
-        // First pass: the size; second: the bytes.
-        var terms = 0
-        var termBytes = 0
-        var postings = 0
+        var writer = SegmentWriter()
+        let live = PostingScratch()
         let anyDeleted = !snapshot.deleted.isEmpty
         try forEachTerm(in: segments) { term, lists in
-            var live = 0
-            for (p, n) in lists {
+            let out = live.reserve(lists.reduce(0) { $0 + $1.1 })
+            var n = 0
+            for (p, count) in lists {
                 guard anyDeleted else {
-                    live += n
+                    (out + n * Posting.size).copyMemory(from: p, byteCount: count * Posting.size)
+                    n += count
                     continue
                 }
-                for j in 0..<n where !snapshot.isDeleted(Posting.row(p + j * Posting.size)) { live += 1 }
+                for j in 0..<count where !snapshot.isDeleted(Posting.row(p + j * Posting.size)) {
+                    (out + n * Posting.size).copyMemory(from: p + j * Posting.size, byteCount: Posting.size)
+                    n += 1
+                }
             }
-            guard live > 0 else { return true }
-            terms += 1
-            termBytes += term.count
-            postings += live
+            writer.add(term: term, postings: out, count: n)
             return true
         }
-        guard terms > 0, let last = segments.last?.last else { return nil }
-        let directoryEnd = headerBytes + terms * entryBytes
-        // Every byte is written below (the first pass counted them): no zero fill first,
-        // which for a merge of megabytes was a pass of its own over fresh pages.
-        let size = directoryEnd + termBytes + postings * Posting.size
-        return try [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-            let o = UnsafeMutableRawBufferPointer(buffer)
-            let base = o.baseAddress!
-            writeHeader(o, terms: terms, last: last)
-            var i = 0
-            var termAt = directoryEnd
-            var postingAt = directoryEnd + termBytes
-            try forEachTerm(in: segments) { term, lists in
-                let start = postingAt
-                for (p, n) in lists {
-                    guard anyDeleted else {
-                        // No row to leave out: the term's postings in this segment at once.
-                        (base + postingAt).copyMemory(from: p, byteCount: n * Posting.size)
-                        postingAt += n * Posting.size
-                        continue
-                    }
-                    for j in 0..<n {
-                        let posting = p + j * Posting.size
-                        if snapshot.isDeleted(Posting.row(posting)) { continue }
-                        (base + postingAt).copyMemory(from: posting, byteCount: Posting.size)
-                        postingAt += Posting.size
-                    }
-                }
-                guard postingAt > start else { return true }
-                writeEntry(
-                    o, i, termOffset: termAt, termLength: term.count, postingsOffset: start, count: (postingAt - start) / Posting.size)
-                (base + termAt).copyMemory(from: term.baseAddress!, byteCount: term.count)
-                termAt += term.count
-                i += 1
-                return true
-            }
-            initialized = size
-        }
+        guard !writer.isEmpty, let last = segments.last?.last else { return nil }
+        return writer.finish(last: last)
     }
 
     /// A segment's bytes from postings grouped by term (each term's rows ascending).
     static func encode(_ groups: PostingGroups, last: UInt64) -> [UInt8] {
         let (order, first, postings) = groups.grouped()
-        let terms = groups.terms
-        let termBytes = order.reduce(0) { $0 + terms.length($1) }
-        let directoryEnd = headerBytes + order.count * entryBytes
-        let postingsStart = directoryEnd + termBytes
-        var out = [UInt8](repeating: 0, count: postingsStart + postings.count)
-        out.withUnsafeMutableBytes { o in
-            writeHeader(o, terms: order.count, last: last)
-            var termAt = directoryEnd
-            for (i, id) in order.enumerated() {
-                let length = terms.length(id)
-                writeEntry(
-                    o, i, termOffset: termAt, termLength: length, postingsOffset: postingsStart + first[id] * Posting.size,
-                    count: groups.count(of: id))
-                terms.withTerm(id) { t in
-                    if let b = t.baseAddress { (o.baseAddress! + termAt).copyMemory(from: b, byteCount: length) }
+        var writer = SegmentWriter()
+        postings.withUnsafeBytes { p in
+            for id in order {
+                groups.terms.withTerm(id) { t in
+                    writer.add(term: t, postings: p.baseAddress! + first[id] * Posting.size, count: groups.count(of: id))
                 }
-                termAt += length
-            }
-            postings.withUnsafeBytes { p in
-                if let b = p.baseAddress { (o.baseAddress! + postingsStart).copyMemory(from: b, byteCount: p.count) }
             }
         }
-        return out
+        return writer.isEmpty ? empty(last: last) : writer.finish(last: last)
+    }
+
+    /// The segment `segment` (made with batch positions for rows, `KeywordBatch`) with row
+    /// `rows[position]` for each position and last row `last`. When the rows are
+    /// consecutive the blocks keep their bodies (which hold distances only) and only
+    /// their headers move, in place; otherwise each term's postings are renumbered,
+    /// sorted and encoded again, into the bytes returned.
+    ///
+    /// - Throws: `.corrupted` when a posting names a position past `rows`.
+    static func renumber(_ segment: UnsafeMutableRawBufferPointer, rows: [UInt64], last: UInt64) throws -> [UInt8]? {
+        let view = try KeywordSegment(first: 0, bytes: UnsafeRawBufferPointer(segment))
+        var consecutive = true
+        for (i, row) in rows.enumerated() where row != rows[0] &+ UInt64(i) {
+            consecutive = false
+            break
+        }
+        if consecutive, let base = rows.first {
+            for i in 0..<view.termCount {
+                let run = try view.run(i)
+                var at = 0
+                while at < run.bytes {
+                    let h = try PostingBlock.header(run.start + at, available: run.bytes - at)
+                    guard h.last < UInt64(rows.count) else {
+                        throw StoreError(.corrupted, "a keyword batch names record \(h.last) of \(rows.count)")
+                    }
+                    PostingBlock.shiftRows(UnsafeMutableRawPointer(mutating: run.start + at), by: base)
+                    at += h.bytes
+                }
+            }
+            segment.storeBytes(of: last.littleEndian, toByteOffset: 8, as: UInt64.self)
+            return nil
+        }
+        var writer = SegmentWriter()
+        let scratch = PostingScratch()
+        var sorted: [(row: UInt64, rest: UInt64)] = []
+        for i in 0..<view.termCount {
+            let run = try view.run(i)
+            let p = scratch.reserve(run.count)
+            try PostingBlock.decodeRun(run.start, bytes: run.bytes, count: run.count, into: p)
+            sorted.removeAll(keepingCapacity: true)
+            for j in 0..<run.count {
+                let posting = p + j * Posting.size
+                let position = Posting.row(posting)
+                guard position < UInt64(rows.count) else {
+                    throw StoreError(.corrupted, "a keyword batch names record \(position) of \(rows.count)")
+                }
+                sorted.append((rows[Int(position)], posting.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+            }
+            sorted.sort { $0.row < $1.row }
+            for (j, posting) in sorted.enumerated() {
+                let o = p + j * Posting.size
+                o.storeBytes(of: posting.row.bigEndian, as: UInt64.self)
+                o.storeBytes(of: posting.rest, toByteOffset: 8, as: UInt64.self)
+            }
+            writer.add(term: try view.term(i), postings: p, count: run.count)
+        }
+        return writer.isEmpty ? empty(last: last) : writer.finish(last: last)
     }
 }
 
@@ -307,7 +340,8 @@ struct KeywordSnapshot {
 /// log-structured index: when the newest `mergeFactor` segments are of one class, they
 /// become one segment (sequential writes; each posting is rewritten once per class).
 /// When `segmentsBeforeFold` segments, or `bytesBeforeFold` bytes of them (`KeywordSegmentPolicy`), have piled up,
-/// the write folds them all into the per-term lists (LMDB duplicates, rows ascending):
+/// the write folds them all into the per-term lists (blocks keyed by term and first row,
+/// `TermRowKey`, rows ascending, and each term's document frequency):
 /// folding dirties a page per term, so it is done rarely and in bulk (folding every 24
 /// writes was most of an ingest's keyword-index cost). Rows only grow and segments hold
 /// consecutive row ranges, so a term's postings are its list followed by its postings in
@@ -319,10 +353,20 @@ struct KeywordIndex: SecondaryIndex {
     /// Terms longer than this are not indexed (LMDB keys are at most 511 bytes; the
     /// analyzer bounds its terms well below).
     static let maxTermBytes = 255
+
+    /// Whether a term is indexed: not empty, at most `maxTermBytes`, no NUL byte (the
+    /// separator of `TermRowKey`). Others still count towards the record's length.
+    @inline(__always)
+    static func indexable(_ term: UnsafeRawBufferPointer) -> Bool {
+        !term.isEmpty && term.count <= maxTermBytes && memchr(term.baseAddress!, 0, term.count) == nil
+    }
+    /// Term lists: `TermRowKey` (term, first row) → `PostingBlock`.
     let postings: Table<IndexKeyBytes>
     let stats: Table<UTF8Key>
     let segments: Table<U64Key>
     let deleted: Table<U64Key>
+    /// Per term, the postings in its list (u64 LE): its document frequency there.
+    let frequencies: Table<IndexKeyBytes>
     let analyzer: TextAnalyzer
     /// Metadata fields whose text is indexed with the record's (`KeywordIndexSettings.fieldsKey`).
     var fields: [String] = []
@@ -360,7 +404,7 @@ struct KeywordIndex: SecondaryIndex {
         for text in texts {
             analyzer.forEachTerm(in: text) { term, _ in
                 out.length &+= 1
-                guard term.count <= Self.maxTermBytes, !term.isEmpty else { return }
+                guard Self.indexable(term) else { return }
                 let id = out.terms.id(of: term)
                 if id == out.frequencies.count { out.frequencies.append(1) } else { out.frequencies[id] &+= 1 }
             }
@@ -445,57 +489,23 @@ struct KeywordIndex: SecondaryIndex {
         try writeStats(s, txn)
         var first = UInt64.max
         var last: UInt64 = 0
-        var ascending = true
-        for (i, row) in rows.enumerated() {
+        for row in rows {
             first = min(first, row)
             last = max(last, row)
-            if i > 0 && row <= rows[i - 1] { ascending = false }
         }
         if let newest = try newestSegment(txn), newest.last >= first {
             // Rows must only grow; a row below an existing segment goes straight to the lists.
-            var renumbered = bytes
-            try renumbered.withUnsafeMutableBytes { try Self.renumber($0, rows: rows, last: last, sorting: !ascending) }
+            var copy = bytes
+            let renumbered = try copy.withUnsafeMutableBytes { try KeywordSegment.renumber($0, rows: rows, last: last) } ?? copy
             try renumbered.withUnsafeBytes { try putLists(KeywordSegment(first: first, bytes: UnsafeRawBufferPointer($0)), txn) }
             return
         }
         let out = try segments.reserve(txn, first, size: bytes.count)
         bytes.withUnsafeBytes { out.copyMemory(from: $0) }
-        try Self.renumber(out, rows: rows, last: last, sorting: !ascending)
-        try settle(txn)
-    }
-
-    /// Gives a segment made with batch positions for rows (`KeywordBatch`) the rows
-    /// `rows[position]` and the last row `last`, and sorts each term's postings by row when
-    /// `sorting`.
-    static func renumber(_ segment: UnsafeMutableRawBufferPointer, rows: [UInt64], last: UInt64, sorting: Bool) throws {
-        guard let base = segment.baseAddress else { return }
-        let view = try KeywordSegment(first: 0, bytes: UnsafeRawBufferPointer(segment))
-        segment.storeBytes(of: last.littleEndian, toByteOffset: 8, as: UInt64.self)
-        var sorted: [(row: UInt64, rest: UInt64)] = []
-        for i in 0..<view.termCount {
-            let e = try view.entry(i)
-            let postings = base + e.postingsOffset
-            for j in 0..<e.count {
-                let p = postings + j * Posting.size
-                let position = Posting.row(p)
-                guard position < UInt64(rows.count) else {
-                    throw StoreError(.corrupted, "a keyword batch names record \(position) of \(rows.count)")
-                }
-                p.storeBytes(of: rows[Int(position)].bigEndian, as: UInt64.self)
-            }
-            guard sorting else { continue }
-            sorted.removeAll(keepingCapacity: true)
-            for j in 0..<e.count {
-                let p = postings + j * Posting.size
-                sorted.append((Posting.row(p), p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
-            }
-            sorted.sort { $0.row < $1.row }
-            for (j, posting) in sorted.enumerated() {
-                let p = postings + j * Posting.size
-                p.storeBytes(of: posting.row.bigEndian, as: UInt64.self)
-                p.storeBytes(of: posting.rest, toByteOffset: 8, as: UInt64.self)
-            }
+        if let renumbered = try KeywordSegment.renumber(out, rows: rows, last: last) {
+            try segments.put(txn, first, bytes: renumbered)
         }
+        try settle(txn)
     }
 
     /// Merges the newest segments while `mergeFactor` of one size class end the list, and
@@ -540,28 +550,170 @@ struct KeywordIndex: SecondaryIndex {
         if let bytes { try segments.put(txn, rows.lowerBound, bytes: bytes) }
     }
 
-    /// Appends postings (grouped by term) to the term lists, terms in key order.
+    /// Adds postings (grouped by term) to the term lists, terms in key order.
     private func putLists(_ groups: PostingGroups, _ txn: Transaction) throws {
         let (order, first, grouped) = groups.grouped()
+        let scratch = PostingScratch()
         try grouped.withUnsafeBytes { p in
             for id in order {
-                let start = first[id] * Posting.size
-                let values = UnsafeRawBufferPointer(rebasing: p[start..<start + groups.count(of: id) * Posting.size])
                 try groups.terms.withTerm(id) { k in
-                    try txn.putMultiple(postings.dbi, k, values: values, elementSize: Posting.size)
+                    try addToList(k, p.baseAddress! + first[id] * Posting.size, count: groups.count(of: id), txn, scratch)
                 }
             }
         }
     }
 
-    /// Appends a segment's postings to the term lists, terms in key order.
+    /// Adds a segment's postings to the term lists, terms in key order.
     private func putLists(_ segment: KeywordSegment, _ txn: Transaction) throws {
-        guard let base = segment.bytes.baseAddress else { return }
-        for i in 0..<segment.termCount {
-            let e = try segment.entry(i)
-            let values = UnsafeRawBufferPointer(start: base + e.postingsOffset, count: e.count * Posting.size)
-            try txn.putMultiple(postings.dbi, try segment.term(i), values: values, elementSize: Posting.size)
+        let scratch = PostingScratch()
+        try KeywordSegment.forEachTerm(in: [segment]) { term, lists in
+            for (p, n) in lists { try addToList(term, p, count: n, txn, scratch) }
+            return true
         }
+    }
+
+    /// Adds `count` postings of `term` (16-byte form at `p`, rows ascending) to its list.
+    /// Postings above the list's last row start new blocks after a full last block, or
+    /// fill a partial one; postings among the list's rows are merged into the block that
+    /// covers them (a posting of a row already there replaces it). Blocks of up to
+    /// `PostingBlock.maxPostings` are written; the term's document frequency follows.
+    func addToList(
+        _ term: UnsafeRawBufferPointer, _ p: UnsafeRawPointer, count: Int, _ txn: Transaction, _ scratch: PostingScratch
+    ) throws {
+        guard count > 0 else { return }
+        var added = 0
+        var encoded: [UInt8] = []
+        var merged: [UInt8] = []
+        try txn.withCursor(postings.dbi) { c in
+            var i = 0
+            while i < count {
+                let row = Posting.row(p + i * Posting.size)
+                // The block that covers `row`: the term's last block whose first row is at
+                // most `row`; and the first row of the block after it, which bounds the
+                // postings that go into this one.
+                let found = try TermRowKey.withBytes(term, row) { try c.get(.setRange, key: $0) }
+                let foundRow = found.flatMap { TermRowKey.row($0.key, of: term) }
+                var target: (row: UInt64, value: UnsafeRawBufferPointer)? = nil
+                var nextFirst = UInt64.max
+                if let foundRow, foundRow == row {
+                    target = (row, found!.value)
+                    if let after = try c.get(.next), let r = TermRowKey.row(after.key, of: term) { nextFirst = r }
+                } else {
+                    nextFirst = foundRow ?? .max
+                    if let before = try (found == nil ? c.get(.last) : c.get(.prev)), let r = TermRowKey.row(before.key, of: term) {
+                        target = (r, before.value)
+                    }
+                }
+                var j = i + 1
+                while j < count && Posting.row(p + j * Posting.size) < nextFirst { j += 1 }
+                let group = p + i * Posting.size
+                let n = j - i
+                encoded.removeAll(keepingCapacity: true)
+                if let t = target {
+                    let h = try PostingBlock.header(t.value.baseAddress!, available: t.value.count)
+                    guard t.value.count == h.bytes, h.first == t.row else {
+                        throw PostingBlock.damaged(
+                            "a block of term \(Transaction.describe(term)) keyed at row \(t.row) is \(t.value.count) bytes, rows from \(h.first)"
+                        )
+                    }
+                    if h.count >= PostingBlock.maxPostings && h.last < row {
+                        // A full block before them: new blocks after it.
+                        PostingBlock.append(group, count: n, to: &encoded)
+                        added += n
+                    } else {
+                        let old = scratch.reserve(h.count)
+                        _ = try PostingBlock.decode(t.value.baseAddress!, available: t.value.count, into: old)
+                        merged.removeAll(keepingCapacity: true)
+                        var a = 0
+                        var b = 0
+                        while a < h.count || b < n {
+                            let ra = a < h.count ? Posting.row(old + a * Posting.size) : .max
+                            let rb = b < n ? Posting.row(group + b * Posting.size) : .max
+                            if rb <= ra {
+                                merged.append(contentsOf: UnsafeRawBufferPointer(start: group + b * Posting.size, count: Posting.size))
+                                if rb == ra { a += 1 } else { added += 1 }
+                                b += 1
+                            } else {
+                                merged.append(contentsOf: UnsafeRawBufferPointer(start: old + a * Posting.size, count: Posting.size))
+                                a += 1
+                            }
+                        }
+                        _ = try TermRowKey.withBytes(term, t.row) { try txn.delete(postings.dbi, $0) }
+                        merged.withUnsafeBytes { m in
+                            PostingBlock.append(m.baseAddress!, count: m.count / Posting.size, to: &encoded)
+                        }
+                    }
+                } else {
+                    PostingBlock.append(group, count: n, to: &encoded)
+                    added += n
+                }
+                try putBlocks(term, encoded, txn)
+                i = j
+            }
+        }
+        try addFrequency(term, added, txn)
+    }
+
+    /// Puts the blocks `encoded` (one after another) into `term`'s list.
+    private func putBlocks(_ term: UnsafeRawBufferPointer, _ encoded: [UInt8], _ txn: Transaction) throws {
+        try encoded.withUnsafeBytes { e in
+            var at = 0
+            while at < e.count {
+                let h = try PostingBlock.header(e.baseAddress! + at, available: e.count - at)
+                try TermRowKey.withBytes(term, h.first) { k in
+                    try txn.put(postings.dbi, k, UnsafeRawBufferPointer(rebasing: e[at..<at + h.bytes]))
+                }
+                at += h.bytes
+            }
+        }
+    }
+
+    /// The postings in `term`'s list (its document frequency there).
+    func listFrequency(_ term: UnsafeRawBufferPointer, _ txn: Transaction) throws -> Int {
+        guard let v = try txn.get(frequencies.dbi, term) else { return 0 }
+        guard v.count == 8 else {
+            throw StoreError(.corrupted, "the keyword document frequency of \(Transaction.describe(term)) is \(v.count) bytes, expected 8")
+        }
+        return Int(UInt64(littleEndian: v.loadUnaligned(as: UInt64.self)))
+    }
+
+    /// Adds `delta` to `term`'s list frequency (removing it at 0).
+    private func addFrequency(_ term: UnsafeRawBufferPointer, _ delta: Int, _ txn: Transaction) throws {
+        guard delta != 0 else { return }
+        let n = max(0, try listFrequency(term, txn) + delta)
+        if n == 0 {
+            _ = try txn.delete(frequencies.dbi, term)
+        } else {
+            try withUnsafeBytes(of: UInt64(n).littleEndian) { try txn.put(frequencies.dbi, term, $0) }
+        }
+    }
+
+    /// Removes `row`'s posting from `term`'s list; false when the list has none.
+    func removeFromList(_ term: UnsafeRawBufferPointer, row: UInt64, _ txn: Transaction, _ scratch: PostingScratch) throws -> Bool {
+        let removed: Bool = try txn.withCursor(postings.dbi) { c in
+            let found = try TermRowKey.withBytes(term, row) { try c.get(.setRange, key: $0) }
+            var block = found.flatMap { e in TermRowKey.row(e.key, of: term) == row ? e : nil }
+            if block == nil {
+                let before = try found == nil ? c.get(.last) : c.get(.prev)
+                block = before.flatMap { e in TermRowKey.row(e.key, of: term) != nil ? e : nil }
+            }
+            guard let block else { return false }
+            let decoded = scratch.reserve(PostingBlock.maxPostings)
+            let h = try PostingBlock.decode(block.value.baseAddress!, available: block.value.count, into: decoded)
+            guard h.first <= row, row <= h.last else { return false }
+            var at = -1
+            for j in 0..<h.count where Posting.row(decoded + j * Posting.size) == row { at = j }
+            guard at >= 0 else { return false }
+            try c.deleteCurrent()
+            guard h.count > 1 else { return true }
+            (decoded + at * Posting.size).copyMemory(from: decoded + (at + 1) * Posting.size, byteCount: (h.count - at - 1) * Posting.size)
+            var encoded: [UInt8] = []
+            PostingBlock.append(decoded, count: h.count - 1, to: &encoded)
+            try putBlocks(term, encoded, txn)
+            return true
+        }
+        if removed { try addFrequency(term, -1, txn) }
+        return removed
     }
 
     /// Folds every segment into the term lists, leaving out deleted rows, and clears the
@@ -574,6 +726,7 @@ struct KeywordIndex: SecondaryIndex {
         var terms: [UInt8] = []  // the round's terms, one after another
         var ranges: [(term: Range<Int>, values: Range<Int>)] = []
         var values: [UInt8] = []
+        let scratch = PostingScratch()
         while true {
             let snapshot = try self.snapshot(txn)
             guard !snapshot.segments.isEmpty else { return }
@@ -604,10 +757,10 @@ struct KeywordIndex: SecondaryIndex {
                 try values.withUnsafeBytes { v in
                     for (term, range) in ranges {
                         // Segments hold rows above the lists' (unless a write went
-                        // straight to the lists): appended, the lists fill whole pages.
-                        try txn.putMultiple(
-                            postings.dbi, UnsafeRawBufferPointer(rebasing: t[term]), values: UnsafeRawBufferPointer(rebasing: v[range]),
-                            elementSize: Posting.size, appending: true)
+                        // straight to the lists): they fill the last block and start new ones.
+                        try addToList(
+                            UnsafeRawBufferPointer(rebasing: t[term]), v.baseAddress! + range.lowerBound, count: range.count / Posting.size,
+                            txn, scratch)
                     }
                 }
             }
@@ -668,15 +821,10 @@ struct KeywordIndex: SecondaryIndex {
         if try segment(holding: row, txn) != nil {
             try deleted.put(txn, row, bytes: [1])
         } else {
+            // By row: a posting written by another analysis (frequency, length) goes too.
+            let scratch = PostingScratch()
             for id in 0..<counts.terms.count {
-                let p = Posting(row: row, frequency: counts.frequencies[id], length: length).bytes
-                try counts.terms.withTerm(id) { k in
-                    let removed = try p.withUnsafeBytes { try txn.delete(postings.dbi, k, value: $0) }
-                    if !removed {
-                        // Written by another analysis than this one: find the row's posting by id.
-                        try removeAnyPosting(k, row: row, txn)
-                    }
-                }
+                try counts.terms.withTerm(id) { k in _ = try removeFromList(k, row: row, txn, scratch) }
             }
         }
         var s = try readStats(txn)
@@ -684,20 +832,9 @@ struct KeywordIndex: SecondaryIndex {
         s.totalLength = s.totalLength >= UInt64(length) ? s.totalLength - UInt64(length) : 0
         if s.documents == 0 {
             // Nothing left: no list, segment or deleted row either.
-            for dbi in [postings.dbi, segments.dbi, deleted.dbi] { try txn.clear(dbi) }
+            for dbi in [postings.dbi, frequencies.dbi, segments.dbi, deleted.dbi] { try txn.clear(dbi) }
         }
         try writeStats(s, txn)
-    }
-
-    /// Deletes the posting of `row` under `term` whatever its frequency and length.
-    private func removeAnyPosting(_ term: UnsafeRawBufferPointer, row: UInt64, _ txn: Transaction) throws {
-        try txn.withCursor(postings.dbi) { c in
-            var probe = row.bigEndian
-            let found = try withUnsafeBytes(of: &probe) { try c.get(.getBothRange, key: term, value: $0) }
-            if let found, found.value.count == Posting.size, Posting.row(found.value.baseAddress!) == row {
-                try c.deleteCurrent()
-            }
-        }
     }
 
     func readStats(_ txn: Transaction) throws -> KeywordStats {
@@ -709,25 +846,37 @@ struct KeywordIndex: SecondaryIndex {
         try stats.put(txn, KeywordStats.key, bytes: s.bytes)
     }
 
+    /// Postings (in the lists and the segments) whose row is gone, and list blocks that
+    /// cannot be read or whose term's frequency disagrees with them, each counted once.
     func danglingEntries(_ txn: Transaction, rowExists: (UInt64) throws -> Bool) throws -> Int {
         var dangling = 0
+        let decoded = PostingScratch()
+        var counted: [[UInt8]: Int] = [:]
         try txn.withCursor(postings.dbi) { c in
             var e = try c.get(.first)
             while let entry = e {
-                if entry.value.count != Posting.size {
-                    dangling += 1
-                } else if try !rowExists(Posting.row(entry.value.baseAddress!)) {
-                    dangling += 1
-                }
                 e = try c.get(.next)
+                guard let (term, row) = TermRowKey.split(entry.key),
+                    let h = try? PostingBlock.decode(entry.value.baseAddress!, available: entry.value.count, into: decoded.pointer),
+                    h.bytes == entry.value.count, h.first == row
+                else {
+                    dangling += 1
+                    continue
+                }
+                counted[Array(term), default: 0] += h.count
+                for j in 0..<h.count where try !rowExists(Posting.row(decoded.pointer + j * Posting.size)) { dangling += 1 }
             }
         }
+        for (term, n) in counted where try term.withUnsafeBytes({ try listFrequency($0, txn) }) != n { dangling += 1 }
+        if try txn.count(frequencies.dbi) != counted.count { dangling += 1 }
         let snapshot = try self.snapshot(txn)
         for segment in snapshot.segments {
             for i in 0..<segment.termCount {
-                let e = try segment.entry(i)
-                for j in 0..<e.count {
-                    let row = Posting.row(segment.bytes.baseAddress! + e.postingsOffset + j * Posting.size)
+                let run = try segment.run(i)
+                let p = decoded.reserve(run.count)
+                try PostingBlock.decodeRun(run.start, bytes: run.bytes, count: run.count, into: p)
+                for j in 0..<run.count {
+                    let row = Posting.row(p + j * Posting.size)
                     if !snapshot.isDeleted(row), try !rowExists(row) { dangling += 1 }
                 }
             }

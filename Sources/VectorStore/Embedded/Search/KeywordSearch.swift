@@ -23,88 +23,108 @@ public struct BM25Parameters: Sendable, Hashable {
     }
 }
 
-/// A term's postings in row order: its list (LMDB duplicates, read in place a page at a
-/// time with `MDB_GET_MULTIPLE`, skipped through with `MDB_GET_BOTH_RANGE`), then its
-/// postings in each segment (in place too), leaving out rows deleted from segments.
+/// A term's postings in row order: its list (`PostingBlock`s keyed by term and first row,
+/// read through a cursor and skipped through with `MDB_SET_RANGE`), then its postings in
+/// each segment (runs of blocks, read in place), leaving out rows deleted from segments.
+/// One block at a time is decoded, into the 16-byte `Posting` form that scoring reads.
 struct PostingList {
     private let cursor: Cursor?
     let term: [UInt8]
     /// Live postings of the term (its document frequency).
     let count: Int
-    /// Postings in the list (LMDB duplicates).
-    private let listCount: Int
     /// The term's postings in each segment that has it, oldest first.
-    private let runs: [(start: UnsafeRawPointer, count: Int)]
+    private let runs: [KeywordSegment.Run]
     private let snapshot: KeywordSnapshot
+    /// The current block, decoded.
+    private let scratch: PostingScratch
     private var page: UnsafeRawPointer
     private var pageCount: Int
     private var index: Int
     /// -1 while in the list, else the segment run.
     private var run: Int
+    /// Within segment run `run`: where the block after the current one starts.
+    private var runAt = 0
     /// The current posting's row, `UInt64.max` when the list is exhausted.
     private(set) var row: UInt64 = .max
-    /// LMDB pages of the list read, and segment runs entered (for the plan's figures).
+    /// Blocks decoded (for the plan's figures).
     private(set) var pagesRead = 0
 
     /// Opens the postings of `term`; nil when no live row holds it.
-    init?(term: [UInt8], _ txn: Transaction, _ dbi: DBI, _ snapshot: KeywordSnapshot) throws {
-        let runs: [(start: UnsafeRawPointer, count: Int)] = try term.withUnsafeBytes { t in
-            try snapshot.segments.compactMap { try $0.postings(of: t) }.map { (start: $0.0, count: $0.1) }
-        }
+    init?(term: [UInt8], _ txn: Transaction, _ index: KeywordIndex, _ snapshot: KeywordSnapshot) throws {
+        let runs: [KeywordSegment.Run] = try term.withUnsafeBytes { t in try snapshot.segments.compactMap { try $0.postings(of: t) } }
+        let scratch = PostingScratch()
         var deletedInRuns = 0
         if !snapshot.deleted.isEmpty {
             for r in runs {
-                for j in 0..<r.count where snapshot.isDeleted(Posting.row(r.start + j * Posting.size)) { deletedInRuns += 1 }
+                let p = scratch.reserve(r.count)
+                try PostingBlock.decodeRun(r.start, bytes: r.bytes, count: r.count, into: p)
+                for j in 0..<r.count where snapshot.isDeleted(Posting.row(p + j * Posting.size)) { deletedInRuns += 1 }
             }
         }
-        let cursor = try Cursor(txn, dbi)
-        let found = try term.withUnsafeBytes { try cursor.get(.set, key: $0) }
-        if let found, found.value.count != Posting.size {
-            cursor.close()
-            throw StoreError(.corrupted, "a keyword posting of \(Transaction.describe(found.key)) is \(found.value.count) bytes")
-        }
-        var listCount = 0
-        page = UnsafeRawPointer(bitPattern: 8)!
-        pageCount = 0
-        if let found {
-            listCount = try cursor.duplicateCount()
-            page = found.value.baseAddress!
-            pageCount = 1
-            if listCount > 1 {
-                guard let p = try cursor.get(.getMultiple), p.value.count >= Posting.size else {
-                    cursor.close()
-                    throw StoreError(.corrupted, "the keyword postings of \(Transaction.describe(found.key)) cannot be read")
-                }
-                page = p.value.baseAddress!
-                pageCount = p.value.count / Posting.size
-            }
-        }
+        let listCount = try term.withUnsafeBytes { try index.listFrequency($0, txn) }
         let count = listCount + runs.reduce(0) { $0 + $1.count } - deletedInRuns
-        guard count > 0 else {
-            cursor.close()
-            return nil
-        }
-        self.cursor = listCount > 0 ? cursor : nil
-        if listCount == 0 { cursor.close() }
+        guard count > 0 else { return nil }
         self.term = term
         self.count = count
-        self.listCount = listCount
         self.runs = runs
         self.snapshot = snapshot
-        index = 0
+        self.scratch = scratch
+        page = UnsafeRawPointer(scratch.reserve(PostingBlock.maxPostings))
+        pageCount = 0
+        self.index = 0
         run = -1
         if listCount > 0 {
-            pagesRead = 1
-            row = Posting.row(page)
+            let cursor = try Cursor(txn, index.postings.dbi)
+            self.cursor = cursor
+            do {
+                let first = try term.withUnsafeBytes { t in try TermRowKey.withBytes(t, 0) { try cursor.get(.setRange, key: $0) } }
+                guard let first, try load(first) else {
+                    throw StoreError(
+                        .corrupted,
+                        "the keyword index counts \(listCount) postings of \(String(decoding: term, as: UTF8.self)) but its list has none")
+                }
+            } catch {
+                cursor.close()
+                throw error
+            }
         } else {
+            cursor = nil
             try enterRun(0)
         }
     }
 
     func close() { cursor?.close() }
 
-    /// The current posting's bytes (valid while the transaction is).
+    /// The current posting's bytes (valid until the list moves).
     var current: UnsafeRawPointer { page + index * Posting.size }
+
+    /// Decodes the list block `entry` when it is one of the term's; false when it is not.
+    private mutating func load(_ entry: (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)) throws -> Bool {
+        let first = term.withUnsafeBytes { TermRowKey.row(entry.key, of: $0) }
+        guard let first else { return false }
+        let h = try PostingBlock.decode(entry.value.baseAddress!, available: entry.value.count, into: scratch.pointer)
+        guard h.first == first, h.bytes == entry.value.count else {
+            throw PostingBlock.damaged("a block of \(String(decoding: term, as: UTF8.self)) keyed at row \(first) starts at row \(h.first)")
+        }
+        page = UnsafeRawPointer(scratch.pointer)
+        pageCount = h.count
+        index = 0
+        pagesRead += 1
+        row = Posting.row(page)
+        return true
+    }
+
+    /// Decodes the block of the current segment run at `runAt`.
+    private mutating func loadRunBlock() throws {
+        let r = runs[run]
+        let h = try PostingBlock.decode(r.start + runAt, available: r.bytes - runAt, into: scratch.pointer)
+        runAt += h.bytes
+        page = UnsafeRawPointer(scratch.pointer)
+        pageCount = h.count
+        index = 0
+        pagesRead += 1
+        row = Posting.row(page)
+    }
 
     /// Starts segment run `r` (or ends the list past the last one), at its first live posting.
     private mutating func enterRun(_ r: Int) throws {
@@ -113,11 +133,8 @@ struct PostingList {
             row = .max
             return
         }
-        page = runs[r].start
-        pageCount = runs[r].count
-        index = 0
-        pagesRead += 1
-        row = Posting.row(page)
+        runAt = 0
+        try loadRunBlock()
         try skipDeleted()
     }
 
@@ -137,19 +154,20 @@ struct PostingList {
             row = Posting.row(current)
             return
         }
-        if run >= 0 { return try enterRun(run + 1) }
-        guard listCount > 1, let cursor, let p = try cursor.get(.nextMultiple), p.value.count >= Posting.size else {
-            return try enterRun(0)
-        }
-        page = p.value.baseAddress!
-        pageCount = p.value.count / Posting.size
-        index = 0
-        pagesRead += 1
-        row = Posting.row(page)
+        try nextBlock()
     }
 
-    /// Calls `body` with every live posting from the current one on, a page or segment run
-    /// at a time, and leaves the list exhausted.
+    /// Moves to the first posting of the next block (list, then runs).
+    private mutating func nextBlock() throws {
+        if run >= 0 {
+            if runAt < runs[run].bytes { return try loadRunBlock() }
+            return try enterRun(run + 1)
+        }
+        guard let cursor, let e = try cursor.get(.next), try load(e) else { return try enterRun(0) }
+    }
+
+    /// Calls `body` with every live posting from the current one on, a block at a time,
+    /// and leaves the list exhausted.
     mutating func drain(_ body: (UnsafeRawPointer) -> Void) throws {
         while row != .max {
             let checkDeleted = run >= 0 && !snapshot.deleted.isEmpty
@@ -166,35 +184,57 @@ struct PostingList {
     /// Moves to the first live posting whose row is at least `target`.
     mutating func seek(_ target: UInt64) throws {
         guard row < target else { return }
-        if run < 0 {
-            let last = Posting.row(page + (pageCount - 1) * Posting.size)
-            if last < target {
-                // Beyond this page: let the B-tree find the page that holds the target.
-                var probe = target.bigEndian
+        if Posting.row(page + (pageCount - 1) * Posting.size) < target {
+            if run < 0 {
+                // Beyond this block: the block that covers the target is the term's last
+                // one whose first row is at most the target (the B-tree finds the one after).
                 let t = term
-                let found =
-                    listCount > 1
-                    ? try t.withUnsafeBytes { k in try withUnsafeBytes(of: &probe) { try cursor!.get(.getBothRange, key: k, value: $0) } }
-                    : nil
-                guard found != nil, let p = try cursor!.get(.getMultiple), p.value.count >= Posting.size else {
-                    // Not in the list: in the segments.
-                    try enterRun(0)
-                    return try seek(target)
+                func blockAtOrAfter() throws -> (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)? {
+                    try t.withUnsafeBytes { t in try TermRowKey.withBytes(t, target) { try cursor!.get(.setRange, key: $0) } }
                 }
-                page = p.value.baseAddress!
-                pageCount = p.value.count / Posting.size
-                index = 0
-                pagesRead += 1
-            }
-        } else {
-            // Runs before the one holding the target are skipped whole.
-            while run < runs.count, Posting.row(page + (pageCount - 1) * Posting.size) < target {
-                try enterRun(run + 1)
-                if run >= runs.count { return }
-                if row >= target { return }
+                let found = try blockAtOrAfter()
+                let foundFirst = t.withUnsafeBytes { t in found.flatMap { TermRowKey.row($0.key, of: t) } }
+                if foundFirst == target {
+                    _ = try load(found!)
+                } else {
+                    let before = try found == nil ? cursor!.get(.last) : cursor!.get(.prev)
+                    if let before, t.withUnsafeBytes({ TermRowKey.row(before.key, of: $0) }) != nil,
+                        try PostingBlock.header(before.value.baseAddress!, available: before.value.count).last >= target
+                    {
+                        _ = try load(before)
+                    } else if foundFirst != nil, let again = try blockAtOrAfter() {
+                        // The block after: its rows are all above the target.
+                        _ = try load(again)
+                    } else {
+                        // Past the list's last row: in the segments.
+                        try enterRun(0)
+                        return try seek(target)
+                    }
+                }
+            } else {
+                // Blocks (and runs) before the one holding the target are skipped whole,
+                // reading their headers only.
+                while true {
+                    let r = runs[run]
+                    while runAt < r.bytes {
+                        let h = try PostingBlock.header(r.start + runAt, available: r.bytes - runAt)
+                        if h.last >= target { break }
+                        runAt += h.bytes
+                    }
+                    if runAt < r.bytes {
+                        try loadRunBlock()
+                        break
+                    }
+                    run += 1
+                    runAt = 0
+                    guard run < runs.count else {
+                        row = .max
+                        return
+                    }
+                }
             }
         }
-        // Binary search within the page or run.
+        // Binary search within the block.
         var lo = index
         var hi = pageCount
         while lo < hi {
@@ -364,7 +404,7 @@ extension LMDBCollection {
         let requiredTerms = Set(query.must + query.phrases.flatMap(\.terms))
         for t in order {
             let bytes = Array(t.utf8)
-            guard bytes.count <= KeywordIndex.maxTermBytes, let list = try PostingList(term: bytes, txn, index.postings.dbi, snapshot)
+            guard bytes.count <= KeywordIndex.maxTermBytes, let list = try PostingList(term: bytes, txn, index, snapshot)
             else {
                 // A required term that no row holds: nothing matches.
                 if requiredTerms.contains(t) { return [] }
@@ -377,11 +417,11 @@ extension LMDBCollection {
         }
         figures.terms += order.count
         for t in requiredTerms {
-            guard let list = try PostingList(term: Array(t.utf8), txn, index.postings.dbi, snapshot) else { return [] }
+            guard let list = try PostingList(term: Array(t.utf8), txn, index, snapshot) else { return [] }
             required.append(list)
         }
         for t in Set(query.mustNot) {
-            if let list = try PostingList(term: Array(t.utf8), txn, index.postings.dbi, snapshot) { excluded.append(list) }
+            if let list = try PostingList(term: Array(t.utf8), txn, index, snapshot) { excluded.append(list) }
         }
         guard !lists.isEmpty else { return [] }
         lists.sort { $0.weight < $1.weight }
