@@ -32,7 +32,7 @@ import Testing
 
     static func encode(_ postings: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
-        postings.withUnsafeBytes { PostingBlock.append($0.baseAddress!, count: $0.count / Posting.size, to: &out) }
+        postings.withUnsafeBytes { _ = PostingBlock.append($0.baseAddress!, count: $0.count / Posting.size, to: &out) }
         return out
     }
 

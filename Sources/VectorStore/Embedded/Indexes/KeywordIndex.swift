@@ -640,7 +640,7 @@ struct KeywordIndex: SecondaryIndex {
                         }
                         _ = try TermRowKey.withBytes(term, t.row) { try txn.delete(postings.dbi, $0) }
                         merged.withUnsafeBytes { m in
-                            PostingBlock.append(m.baseAddress!, count: m.count / Posting.size, to: &encoded)
+                            _ = PostingBlock.append(m.baseAddress!, count: m.count / Posting.size, to: &encoded)
                         }
                     }
                 } else {
