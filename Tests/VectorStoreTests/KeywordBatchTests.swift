@@ -48,7 +48,7 @@ import TextAnalysis
             for i in bounds[w]..<bounds[w + 1] { builder.add(records[i], index) }
             return builder
         }
-        return try KeywordBatch(builders)
+        return KeywordBatch(builders)
     }
 
     /// One worker or several, rows ascending with the positions or in another order (an

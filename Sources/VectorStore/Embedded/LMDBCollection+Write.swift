@@ -38,7 +38,7 @@ extension LMDBCollection {
             guard let keywordIndex else { return PreparedBatch(records: prepared) }
             var builder = KeywordBatch.Builder(firstPosition: 0)
             for i in kept { builder.add(records[i], keywordIndex) }
-            return PreparedBatch(records: prepared, keyword: try KeywordBatch([builder]))
+            return PreparedBatch(records: prepared, keyword: KeywordBatch([builder]))
         }
         let results = UnsafeMutableBufferPointer<Result<PreparedRecord, Error>>.allocate(capacity: kept.count)
         defer { results.deallocate() }
@@ -54,7 +54,7 @@ extension LMDBCollection {
         // Errors surface in batch order, as the serial path would raise them.
         let prepared = try results.map { try $0.get() }
         guard keywordIndex != nil else { return PreparedBatch(records: prepared) }
-        return PreparedBatch(records: prepared, keyword: try KeywordBatch(builders.compactMap { $0 }))
+        return PreparedBatch(records: prepared, keyword: KeywordBatch(builders.compactMap { $0 }))
     }
 
     /// Checks `records` as `write(upsert:deleting:)` would, writing nothing.

@@ -96,12 +96,11 @@ struct KeywordBatch {
         /// Positions added.
         var count: Int { lengths.count }
 
-        /// The postings as a segment (terms in byte order, each term's positions
-        /// ascending), nil when no position was added.
-        func segment() -> [UInt8]? {
-            guard !lengths.isEmpty else { return nil }
+        /// The postings grouped by term: the terms in byte order, where each term's
+        /// postings start (counted in postings) and the postings (16-byte form, each
+        /// term's positions ascending).
+        func grouped() -> (order: [Int], start: [Int], postings: PostingScratch) {
             let order = terms.sortedIDs()
-            // Where each term's postings go, counted in postings.
             var next = [Int](repeating: 0, count: counts.count)
             var at = 0
             for id in order {
@@ -118,50 +117,72 @@ struct KeywordBatch {
                     .write(to: postings + next[id] * Posting.size)
                 next[id] += 1
             }
-            var writer = SegmentWriter()
-            for id in order {
-                terms.withTerm(id) { t in writer.add(term: t, postings: postings + start[id] * Posting.size, count: Int(counts[id])) }
-            }
-            let last = UInt64(firstPosition + lengths.count - 1)
-            return writer.isEmpty ? KeywordSegment.empty(last: last) : writer.finish(last: last)
+            return (order, start, grouped)
         }
+
+        /// Runs `body` with the bytes of term `id`.
+        func withTerm<R>(_ id: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try terms.withTerm(id, body) }
+
+        /// Postings of term `id`.
+        func count(of id: Int) -> Int { Int(counts[id]) }
+
+        /// Last position added.
+        var lastPosition: Int { firstPosition + lengths.count - 1 }
 
         /// Lengths of the positions added, added up.
         var totalLength: UInt64 { lengths.reduce(0) { $0 + UInt64($1) } }
     }
 
-    /// The batch from the builders of consecutive position ranges, in position order.
-    ///
-    /// - Throws: `.corrupted` only if a builder's segment were malformed (a bug).
-    init(_ builders: [Builder]) throws {
-        let documents = builders.reduce(0) { $0 + $1.count }
-        self.documents = documents
+    /// The batch from the builders of consecutive position ranges, in position order: one
+    /// segment, each term's postings those of the builders one after another (a k-way
+    /// merge of their terms in byte order), encoded once.
+    init(_ builders: [Builder]) {
+        let builders = builders.filter { $0.count > 0 }
+        documents = builders.reduce(0) { $0 + $1.count }
         totalLength = builders.reduce(0) { $0 + $1.totalLength }
-        let parts = builders.compactMap { $0.segment() }
-        guard parts.count > 1 else {
-            segment = parts.first
+        guard let last = builders.last?.lastPosition else {
+            segment = nil
             return
         }
-        // One buffer holds the parts, so that one closure reads them all.
-        var starts: [Int] = []
-        var joined: [UInt8] = []
-        joined.reserveCapacity(parts.reduce(0) { $0 + $1.count })
-        for part in parts {
-            starts.append(joined.count)
-            joined += part
-        }
-        let merged = try joined.withUnsafeBytes { all in
-            let segments = try parts.indices.map { i in
-                try KeywordSegment(
-                    first: UInt64(i), bytes: UnsafeRawBufferPointer(rebasing: all[starts[i]..<starts[i] + parts[i].count]))
+        let parts = builders.map { $0.grouped() }
+        var next = [Int](repeating: 0, count: parts.count)
+        var writer = SegmentWriter()
+        let joined = PostingScratch()
+        while true {
+            // The smallest next term among the builders.
+            var smallest = -1
+            for k in parts.indices where next[k] < parts[k].order.count {
+                if smallest < 0 { smallest = k; continue }
+                let c = builders[k].withTerm(parts[k].order[next[k]]) { a in
+                    builders[smallest].withTerm(parts[smallest].order[next[smallest]]) { b in KeywordSegment.compare(a, b) }
+                }
+                if c < 0 { smallest = k }
             }
-            return try KeywordSegment.merged(segments, KeywordSnapshot(segments: [], deleted: []))
+            guard smallest >= 0 else { break }
+            builders[smallest].withTerm(parts[smallest].order[next[smallest]]) { term in
+                var n = 0
+                var sources: [(UnsafeRawPointer, Int)] = []
+                for k in parts.indices where next[k] < parts[k].order.count {
+                    let id = parts[k].order[next[k]]
+                    guard builders[k].withTerm(id, { KeywordSegment.compare($0, term) }) == 0 else { continue }
+                    sources.append((UnsafeRawPointer(parts[k].postings.pointer + parts[k].start[id] * Posting.size), builders[k].count(of: id)))
+                    n += builders[k].count(of: id)
+                    next[k] += 1
+                }
+                if sources.count == 1 {
+                    writer.add(term: term, postings: sources[0].0, count: n)
+                    return
+                }
+                let out = joined.reserve(n)
+                var at = 0
+                for (p, count) in sources {
+                    (out + at * Posting.size).copyMemory(from: p, byteCount: count * Posting.size)
+                    at += count
+                }
+                writer.add(term: term, postings: out, count: n)
+            }
         }
-        if let merged {
-            segment = merged
-        } else {
-            // Records without terms still make a segment (of no terms), as they always have.
-            segment = KeywordSegment.empty(last: UInt64(documents - 1))
-        }
+        // Records without terms still make a segment (of no terms), as they always have.
+        segment = writer.isEmpty ? KeywordSegment.empty(last: UInt64(last)) : writer.finish(last: UInt64(last))
     }
 }
