@@ -152,7 +152,10 @@ struct KeywordBatch {
             // The smallest next term among the builders.
             var smallest = -1
             for k in parts.indices where next[k] < parts[k].order.count {
-                if smallest < 0 { smallest = k; continue }
+                if smallest < 0 {
+                    smallest = k
+                    continue
+                }
                 let c = builders[k].withTerm(parts[k].order[next[k]]) { a in
                     builders[smallest].withTerm(parts[smallest].order[next[smallest]]) { b in KeywordSegment.compare(a, b) }
                 }
@@ -165,7 +168,8 @@ struct KeywordBatch {
                 for k in parts.indices where next[k] < parts[k].order.count {
                     let id = parts[k].order[next[k]]
                     guard builders[k].withTerm(id, { KeywordSegment.compare($0, term) }) == 0 else { continue }
-                    sources.append((UnsafeRawPointer(parts[k].postings.pointer + parts[k].start[id] * Posting.size), builders[k].count(of: id)))
+                    sources.append(
+                        (UnsafeRawPointer(parts[k].postings.pointer + parts[k].start[id] * Posting.size), builders[k].count(of: id)))
                     n += builders[k].count(of: id)
                     next[k] += 1
                 }
