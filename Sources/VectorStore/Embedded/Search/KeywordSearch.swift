@@ -47,7 +47,7 @@ struct PostingList {
     /// The current posting's row, `UInt64.max` when the list is exhausted.
     private(set) var row: UInt64 = .max
     /// Blocks decoded (for the plan's figures).
-    private(set) var pagesRead = 0
+    private(set) var blocksRead = 0
 
     /// Opens the postings of `term`; nil when no live row holds it.
     init?(term: [UInt8], _ txn: Transaction, _ index: KeywordIndex, _ snapshot: KeywordSnapshot) throws {
@@ -109,7 +109,7 @@ struct PostingList {
         page = UnsafeRawPointer(scratch.pointer)
         pageCount = h.count
         index = 0
-        pagesRead += 1
+        blocksRead += 1
         row = Posting.row(page)
         return true
     }
@@ -122,7 +122,7 @@ struct PostingList {
         page = UnsafeRawPointer(scratch.pointer)
         pageCount = h.count
         index = 0
-        pagesRead += 1
+        blocksRead += 1
         row = Posting.row(page)
     }
 
@@ -334,7 +334,7 @@ struct ScoreHeap {
 struct KeywordFigures {
     var terms = 0
     var postings = 0
-    var pagesRead = 0
+    var blocksRead = 0
     var rowsScored = 0
     var phraseChecks = 0
     var termsDropped = 0
@@ -346,7 +346,7 @@ struct KeywordFigures {
         var f = [
             SearchPlan.Figure("terms", Double(terms)),
             SearchPlan.Figure("postings", Double(postings)),
-            SearchPlan.Figure("pages read", Double(pagesRead)),
+            SearchPlan.Figure("blocks read", Double(blocksRead)),
             SearchPlan.Figure(SearchPlan.Figure.rowsScored, Double(rowsScored)),
         ]
         if phraseChecks > 0 { f.append(SearchPlan.Figure("phrase checks", Double(phraseChecks))) }
@@ -551,7 +551,7 @@ extension LMDBCollection {
                 }
             }
         }
-        for l in lists { figures.pagesRead += l.list.pagesRead }
+        for l in lists { figures.blocksRead += l.list.blocksRead }
         return heap.sorted
     }
 
