@@ -588,34 +588,14 @@ struct KeywordIndex: SecondaryIndex {
             var i = 0
             while i < count {
                 let row = Posting.row(p + i * Posting.size)
-                // The block that covers `row`: the term's last block whose first row is at
-                // most `row`; and the first row of the block after it, which bounds the
-                // postings that go into this one.
-                let found = try TermRowKey.withBytes(term, row) { try c.get(.setRange, key: $0) }
-                let foundRow = found.flatMap { TermRowKey.row($0.key, of: term) }
-                var target: (row: UInt64, value: UnsafeRawBufferPointer)? = nil
-                var nextFirst = UInt64.max
-                if let foundRow, foundRow == row {
-                    target = (row, found!.value)
-                    if let after = try c.get(.next), let r = TermRowKey.row(after.key, of: term) { nextFirst = r }
-                } else {
-                    nextFirst = foundRow ?? .max
-                    if let before = try (found == nil ? c.get(.last) : c.get(.prev)), let r = TermRowKey.row(before.key, of: term) {
-                        target = (r, before.value)
-                    }
-                }
+                let (target, nextFirst) = try coveringBlock(term, row, c)
                 var j = i + 1
                 while j < count && Posting.row(p + j * Posting.size) < nextFirst { j += 1 }
                 let group = p + i * Posting.size
                 let n = j - i
                 encoded.removeAll(keepingCapacity: true)
                 if let t = target {
-                    let h = try PostingBlock.header(t.value.baseAddress!, available: t.value.count)
-                    guard t.value.count == h.bytes, h.first == t.row else {
-                        throw PostingBlock.damaged(
-                            "a block of term \(Transaction.describe(term)) keyed at row \(t.row) is \(t.value.count) bytes, rows from \(h.first)"
-                        )
-                    }
+                    let h = t.header
                     if h.count >= PostingBlock.maxPostings && h.last < row {
                         // A full block before them: new blocks after it.
                         PostingBlock.append(group, count: n, to: &encoded)
@@ -652,6 +632,35 @@ struct KeywordIndex: SecondaryIndex {
             }
         }
         try addFrequency(term, added, txn)
+    }
+
+    /// `term`'s block that covers `row` — its last block whose first row is at most `row`,
+    /// checked against its header — and the first row of the term's block after it
+    /// (`UInt64.max` when none), which bounds the rows that belong in this one.
+    private func coveringBlock(_ term: UnsafeRawBufferPointer, _ row: UInt64, _ c: Cursor) throws -> (
+        block: (row: UInt64, value: UnsafeRawBufferPointer, header: PostingBlock.Header)?, nextFirst: UInt64
+    ) {
+        let found = try TermRowKey.withBytes(term, row) { try c.get(.setRange, key: $0) }
+        let foundRow = found.flatMap { TermRowKey.row($0.key, of: term) }
+        var block: (row: UInt64, value: UnsafeRawBufferPointer)? = nil
+        var nextFirst = UInt64.max
+        if let found, foundRow == row {
+            block = (row, found.value)
+            if let after = try c.get(.next), let r = TermRowKey.row(after.key, of: term) { nextFirst = r }
+        } else {
+            nextFirst = foundRow ?? .max
+            if let before = try (found == nil ? c.get(.last) : c.get(.prev)), let r = TermRowKey.row(before.key, of: term) {
+                block = (r, before.value)
+            }
+        }
+        guard let block else { return (nil, nextFirst) }
+        let h = try PostingBlock.header(block.value.baseAddress!, available: block.value.count)
+        guard block.value.count == h.bytes, h.first == block.row else {
+            throw PostingBlock.damaged(
+                "a block of term \(Transaction.describe(term)) keyed at row \(block.row) is \(block.value.count) bytes, rows from \(h.first)"
+            )
+        }
+        return ((block.row, block.value, h), nextFirst)
     }
 
     /// Puts the blocks `encoded` (one after another) into `term`'s list.
@@ -691,20 +700,13 @@ struct KeywordIndex: SecondaryIndex {
     /// Removes `row`'s posting from `term`'s list; false when the list has none.
     func removeFromList(_ term: UnsafeRawBufferPointer, row: UInt64, _ txn: Transaction, _ scratch: PostingScratch) throws -> Bool {
         let removed: Bool = try txn.withCursor(postings.dbi) { c in
-            let found = try TermRowKey.withBytes(term, row) { try c.get(.setRange, key: $0) }
-            var block = found.flatMap { e in TermRowKey.row(e.key, of: term) == row ? e : nil }
-            if block == nil {
-                let before = try found == nil ? c.get(.last) : c.get(.prev)
-                block = before.flatMap { e in TermRowKey.row(e.key, of: term) != nil ? e : nil }
-            }
-            guard let block else { return false }
+            guard let block = try coveringBlock(term, row, c).block, row <= block.header.last else { return false }
             let decoded = scratch.reserve(PostingBlock.maxPostings)
             let h = try PostingBlock.decode(block.value.baseAddress!, available: block.value.count, into: decoded)
-            guard h.first <= row, row <= h.last else { return false }
             var at = -1
             for j in 0..<h.count where Posting.row(decoded + j * Posting.size) == row { at = j }
             guard at >= 0 else { return false }
-            try c.deleteCurrent()
+            _ = try TermRowKey.withBytes(term, block.row) { try txn.delete(postings.dbi, $0) }
             guard h.count > 1 else { return true }
             (decoded + at * Posting.size).copyMemory(from: decoded + (at + 1) * Posting.size, byteCount: (h.count - at - 1) * Posting.size)
             var encoded: [UInt8] = []
