@@ -82,18 +82,41 @@ public struct KeywordQuery: Sendable, Hashable {
     /// Parses `text` with the analyzer the keyword index was built with. Never fails and
     /// never traps, whatever the input; see ``KeywordQuery`` for the syntax.
     public static func parse(_ text: String, analyzer: TextAnalyzer) -> KeywordQuery {
+        // Without quotes or operators every token's terms are `should` terms, in order:
+        // one pass of the analyzer over the whole text gives them (whitespace ends a word
+        // either way), without a string and an analysis per token.
+        if !hasOperators(text) { return KeywordQuery(should: analyzer.terms(text)) }
+        return parseTokens(text, analyzer: analyzer)
+    }
+
+    /// Whether `text` has a quote, or a `+` or `-` that starts a token and is followed by
+    /// something: what makes ``parse(_:analyzer:)`` read it token by token.
+    static func hasOperators(_ text: String) -> Bool {
+        var previous: Unicode.Scalar? = nil
+        var operatorBefore = false
+        for scalar in text.unicodeScalars {
+            if isQuote(scalar) { return true }
+            if operatorBefore && !isSpace(scalar) { return true }
+            operatorBefore = (scalar == "+" || scalar == "-") && (previous.map(isSpace) ?? true)
+            previous = scalar
+        }
+        return false
+    }
+
+    /// The general parser: token by token, each analyzed on its own.
+    static func parseTokens(_ text: String, analyzer: TextAnalyzer) -> KeywordQuery {
         var query = KeywordQuery()
         let scalars = Array(text.unicodeScalars)
         let n = scalars.count
         var i = 0
         while i < n {
-            if scalars[i].properties.isWhitespace {
+            if isSpace(scalars[i]) {
                 i += 1
                 continue
             }
             var occur = Occur.should
-            let atTokenStart = i == 0 || scalars[i - 1].properties.isWhitespace
-            if atTokenStart, i + 1 < n, !scalars[i + 1].properties.isWhitespace {
+            let atTokenStart = i == 0 || isSpace(scalars[i - 1])
+            if atTokenStart, i + 1 < n, !isSpace(scalars[i + 1]) {
                 if scalars[i] == "+" {
                     occur = .must
                     i += 1
@@ -110,7 +133,7 @@ public struct KeywordQuery: Sendable, Hashable {
                 if i < n { i += 1 }
             } else {
                 let start = i
-                while i < n && !scalars[i].properties.isWhitespace && !isQuote(scalars[i]) { i += 1 }
+                while i < n && !isSpace(scalars[i]) && !isQuote(scalars[i]) { i += 1 }
                 query.add(analyzer.termsWithPositions(string(scalars[start..<i])), occur, quoted: false)
             }
         }
@@ -119,6 +142,12 @@ public struct KeywordQuery: Sendable, Hashable {
 
     private enum Occur {
         case should, must, mustNot
+    }
+
+    /// Unicode White_Space, without the property lookup for ASCII.
+    @inline(__always)
+    private static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x80 ? scalar.value == 0x20 || (0x09...0x0D).contains(scalar.value) : scalar.properties.isWhitespace
     }
 
     private static func isQuote(_ scalar: Unicode.Scalar) -> Bool {

@@ -1,6 +1,7 @@
 import Synthetic
 import Testing
-import TextAnalysis
+
+@testable import TextAnalysis
 
 /// The keyword query parser: every operator, quotes, operators inside words, empty and
 /// hostile input.
@@ -116,5 +117,40 @@ import TextAnalysis
             for term in q.should + q.must + q.mustNot { #expect(!term.isEmpty && term.utf8.count <= TextAnalyzer.maxTermBytes) }
             #expect(q.isEmpty == q.scoringTerms.isEmpty)
         }
+    }
+
+    /// A query without quotes or operators is analyzed in one pass over the whole text:
+    /// that must give exactly what analyzing it token by token gives, whatever the
+    /// whitespace, joiners, marks and scripts around the tokens.
+    @Test(arguments: [
+        AnalyzerSettings.english, AnalyzerSettings(language: "none"), AnalyzerSettings(language: "french", foldDiacritics: true),
+    ])
+    func wholeTextAnalysisAgreesWithTokenByToken(_ settings: AnalyzerSettings) throws {
+        let analyzer = try TextAnalyzer(settings)
+        var rng = SeededGenerator(seed: 43)
+        let pieces = [
+            "lighthouse", "Keeper's", "the", "covid-19", "e-mail", "C++", "x+y", "3.14", "U.S.", "東京", "タワー", "한국", "é",
+            "\u{301}", "\u{200D}", "\u{AD}", "\u{FE0F}", "🙂", " ", "  ", "\n", "\t", "\u{A0}", "\u{3000}", "\u{2028}", "\u{85}",
+            "\u{1680}", "\u{200B}", "\u{1C}", "-", "+", "- ", "+ ", ".", "'", "\u{0}",
+        ]
+        var fastPaths = 0
+        for round in 0..<4000 {
+            var text = ""
+            for _ in 0..<Int(rng.next() % 24) {
+                if rng.next() % 10 == 0 {
+                    text.unicodeScalars.append(FastPathTests.randomScalar(&rng))
+                } else {
+                    text += pieces[Int(rng.next() % UInt64(pieces.count))]
+                }
+            }
+            if !KeywordQuery.hasOperators(text) { fastPaths += 1 }
+            let parsed = KeywordQuery.parse(text, analyzer: analyzer)
+            let tokenByToken = KeywordQuery.parseTokens(text, analyzer: analyzer)
+            #expect(parsed == tokenByToken, "round \(round): \(Array(text.unicodeScalars))")
+            if parsed != tokenByToken { break }
+        }
+        #expect(fastPaths > 1000, "the texts exercise the one-pass path")
+        #expect(KeywordQuery.hasOperators("a -b") && KeywordQuery.hasOperators("+b") && KeywordQuery.hasOperators("a \"b"))
+        #expect(!KeywordQuery.hasOperators("a - b + c covid-19 C++ -"))
     }
 }
