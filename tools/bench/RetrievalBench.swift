@@ -94,6 +94,10 @@ struct RetrievalBench: ParsableCommand {
         let qps = try keywordQueriesPerSecond(corpus.collection, data.queries.map(\.text), fields: .none)
         let qpsWithText = try keywordQueriesPerSecond(corpus.collection, data.queries.map(\.text), fields: .all)
         out.append(("keyword_qps", qps))
+        // The index's shape as the queries found it: segments not yet folded into the term
+        // lists are searched one after another.
+        let probe = try corpus.collection.search(SearchRequest(texts: [data.queries[0].text], k: 100, mode: .keyword))
+        out.append(("keyword_segments", probe.plan["segments"] ?? 0))
         out.append(("keyword_qps_with_text", qpsWithText))
         if let reference {
             out.append(("keyword_qps_vs_bm25s", qps / reference.qps))
