@@ -7,6 +7,12 @@ import Testing
 /// The compressed postings of the keyword index (`PostingBlock`) and the term lists built
 /// of them (`KeywordIndex.addToList`, removal by row, `PostingList` walks and skips).
 @Suite struct PostingBlockTests {
+    /// Every posting a list gives.
+    struct Collected: PostingVisitor {
+        var postings: [(row: UInt64, frequency: UInt32, length: UInt32)] = []
+        mutating func visit(_ row: UInt64, _ frequency: UInt32, _ length: UInt32) { postings.append((row, frequency, length)) }
+    }
+
     /// Postings in the 16-byte form, rows strictly ascending from `start` by the gaps given.
     static func postings(_ gaps: [UInt64], start: UInt64 = 0, _ rng: inout SeededGenerator) -> [UInt8] {
         var out: [UInt8] = []
@@ -189,13 +195,10 @@ import Testing
                         continue
                     }
                     defer { list.close() }
-                    var seen: [UInt64] = []
-                    try list.drain { p in
-                        let row = Posting.row(p)
-                        seen.append(row)
-                        if let m = model[i][row] { #expect(Posting.frequency(p) == m.0 && Posting.length(p) == m.1) }
-                    }
-                    #expect(seen == expected, "step \(step) term \(i)")
+                    var seen = Collected()
+                    try list.drain(&seen)
+                    #expect(seen.postings.map(\.row) == expected, "step \(step) term \(i)")
+                    for p in seen.postings { #expect(model[i][p.row].map { $0 == (p.frequency, p.length) } ?? false) }
                     for _ in 0..<20 {
                         guard var probe = try PostingList(term: term, txn, index, snapshot) else { continue }
                         defer { probe.close() }
@@ -222,5 +225,22 @@ import Testing
             }
         }
         #expect(model.allSatisfy { $0.count > 300 })
+    }
+
+    /// The bounded heap keeps exactly the best `k` (score descending, equal scores by
+    /// ascending row) of rows pushed in ascending order, as searches push them, whatever
+    /// the ties.
+    @Test func scoreHeapKeepsTheBestK() {
+        var rng = SeededGenerator(seed: 23)
+        for round in 0..<300 {
+            let n = Int(rng.next() % 400)
+            let k = 1 + Int(rng.next() % 120)
+            let items = (0..<n).map { i in (score: Double(rng.next() % 50) / 7, row: UInt64(i) * 3 + rng.next() % 3) }
+            var heap = ScoreHeap(k: k)
+            for item in items { heap.push(item.score, item.row) }
+            let expected = items.sorted { $0.score > $1.score || ($0.score == $1.score && $0.row < $1.row) }.prefix(k)
+            #expect(heap.sorted.map(\.row) == expected.map(\.row), "round \(round): n \(n), k \(k)")
+            #expect(heap.threshold == (n >= k ? expected.last!.score : -.infinity))
+        }
     }
 }

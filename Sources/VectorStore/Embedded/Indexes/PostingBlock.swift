@@ -118,12 +118,28 @@ enum PostingBlock {
     /// Decodes the block at `p` (within `available` bytes) into `out`, which has room for
     /// `maxPostings` postings, and returns its header.
     ///
-    /// While 30 bytes of body remain (three numbers of at most 10 bytes), numbers are read
-    /// without a bounds check per byte; the last postings are read checked.
-    ///
     /// - Throws: `.corrupted` when the body does not hold what the header says.
     @inline(__always)
     static func decode(_ p: UnsafeRawPointer, available: Int, into out: UnsafeMutableRawPointer) throws -> Header {
+        var writer = PostingWriter(out: out)
+        return try forEach(p, available: available, &writer)
+    }
+
+    /// Gives `visitor` each posting of the block at `p` (within `available` bytes) — row,
+    /// frequency, row length — and returns its header: what a scorer that reads each
+    /// posting once uses instead of decoding into the 16-byte form first. (A generic
+    /// visitor rather than a closure: it is specialized and inlined, where a closure was
+    /// called through a context per posting.)
+    ///
+    /// While 30 bytes of body remain (three numbers of at most 10 bytes), numbers are read
+    /// without a bounds check per byte; the last postings are read checked. The visitor
+    /// sees at most the header's count of postings, and may see some of a damaged block's
+    /// (rows not ascending, numbers out of range) before the error: what it does with a
+    /// row must be safe for any row.
+    ///
+    /// - Throws: `.corrupted` when the body does not hold what the header says.
+    @inline(__always)
+    static func forEach<V: PostingVisitor>(_ p: UnsafeRawPointer, available: Int, _ visitor: inout V) throws -> Header {
         let h = try header(p, available: available)
         var at = headerBytes
         let end = h.bytes
@@ -148,10 +164,7 @@ enum PostingBlock {
                 row = next
             }
             bad = bad || frequency > UInt64(UInt32.max) || length > UInt64(UInt32.max)
-            let o = out + j * Posting.size
-            o.storeBytes(of: row.bigEndian, as: UInt64.self)
-            o.storeBytes(of: UInt32(truncatingIfNeeded: frequency).littleEndian, toByteOffset: 8, as: UInt32.self)
-            o.storeBytes(of: UInt32(truncatingIfNeeded: length).littleEndian, toByteOffset: 12, as: UInt32.self)
+            visitor.visit(row, UInt32(truncatingIfNeeded: frequency), UInt32(truncatingIfNeeded: length))
         }
         guard !bad else { throw damaged("rows do not ascend, or a number is out of range") }
         guard at == end, row == h.last else { throw damaged("its body disagrees with its header") }
@@ -193,6 +206,25 @@ enum PostingBlock {
             at += h.bytes
         }
         guard n == count else { throw damaged("a run holds \(n) postings, its directory says \(count)") }
+    }
+}
+
+/// What `PostingBlock.forEach` gives each posting to.
+protocol PostingVisitor {
+    /// One posting: its row, the term's frequency in it, the row's length in terms.
+    mutating func visit(_ row: UInt64, _ frequency: UInt32, _ length: UInt32)
+}
+
+/// Writes postings in the 16-byte `Posting` form, one after another.
+struct PostingWriter: PostingVisitor {
+    var out: UnsafeMutableRawPointer
+
+    @inline(__always)
+    mutating func visit(_ row: UInt64, _ frequency: UInt32, _ length: UInt32) {
+        out.storeBytes(of: row.bigEndian, as: UInt64.self)
+        out.storeBytes(of: frequency.littleEndian, toByteOffset: 8, as: UInt32.self)
+        out.storeBytes(of: length.littleEndian, toByteOffset: 12, as: UInt32.self)
+        out += Posting.size
     }
 }
 

@@ -166,20 +166,59 @@ struct PostingList {
         guard let cursor, let e = try cursor.get(.next), try load(e) else { return try enterRun(0) }
     }
 
-    /// Calls `body` with every live posting from the current one on, a block at a time,
-    /// and leaves the list exhausted.
-    mutating func drain(_ body: (UnsafeRawPointer) -> Void) throws {
-        while row != .max {
-            let checkDeleted = run >= 0 && !snapshot.deleted.isEmpty
-            for i in index..<pageCount {
-                let p = page + i * Posting.size
-                if checkDeleted && snapshot.isDeleted(Posting.row(p)) { continue }
-                body(p)
-            }
-            index = pageCount - 1
-            try next()
+    /// Gives `visitor` every live posting from the current one on — row, frequency, row
+    /// length — and leaves the list exhausted. The blocks after the current one are read
+    /// straight from their bytes (`PostingBlock.forEach`), not decoded into the 16-byte
+    /// form first: a term-at-a-time search reads each posting once.
+    ///
+    /// The visitor may see rows of a damaged block before the error (see `forEach`).
+    @inline(__always)
+    mutating func drain<V: PostingVisitor>(_ visitor: inout V) throws {
+        guard row != .max else { return }
+        let checkDeleted = !snapshot.deleted.isEmpty
+        for i in index..<pageCount {
+            let p = page + i * Posting.size
+            let r = Posting.row(p)
+            if run >= 0 && checkDeleted && snapshot.isDeleted(r) { continue }
+            visitor.visit(r, Posting.frequency(p), Posting.length(p))
         }
+        if run < 0 {
+            // The list's blocks after the current one, then the runs from the first.
+            if let cursor {
+                while let e = try cursor.get(.next) {
+                    guard let first = term.withUnsafeBytes({ TermRowKey.row(e.key, of: $0) }) else { break }
+                    guard let base = e.value.baseAddress else { throw PostingBlock.damaged("an empty block of \(termText)") }
+                    let h = try PostingBlock.forEach(base, available: e.value.count, &visitor)
+                    guard h.first == first, h.bytes == e.value.count else {
+                        throw PostingBlock.damaged("a block of \(termText) keyed at row \(first) starts at row \(h.first)")
+                    }
+                    blocksRead += 1
+                }
+            }
+            run = 0
+            runAt = 0
+        }
+        var live = LivePostings(visitor: visitor, snapshot: snapshot)
+        defer { visitor = live.visitor }
+        while run < runs.count {
+            let r = runs[run]
+            while runAt < r.bytes {
+                let h =
+                    checkDeleted
+                    ? try PostingBlock.forEach(r.start + runAt, available: r.bytes - runAt, &live)
+                    : try PostingBlock.forEach(r.start + runAt, available: r.bytes - runAt, &live.visitor)
+                runAt += h.bytes
+                blocksRead += 1
+            }
+            run += 1
+            runAt = 0
+        }
+        index = 0
+        pageCount = 0
+        row = .max
     }
+
+    private var termText: String { String(decoding: term, as: UTF8.self) }
 
     /// Moves to the first live posting whose row is at least `target`.
     mutating func seek(_ target: UInt64) throws {
@@ -246,6 +285,40 @@ struct PostingList {
     }
 }
 
+/// Passes on the postings of rows not deleted from segments.
+struct LivePostings<V: PostingVisitor>: PostingVisitor {
+    var visitor: V
+    let snapshot: KeywordSnapshot
+
+    @inline(__always)
+    mutating func visit(_ row: UInt64, _ frequency: UInt32, _ length: UInt32) {
+        if !snapshot.isDeleted(row) { visitor.visit(row, frequency, length) }
+    }
+}
+
+/// Adds each posting's BM25 contribution to a score accumulator indexed by row, and
+/// keeps the lowest and highest row it touched.
+struct BM25Accumulator: PostingVisitor {
+    let scores: UnsafeMutableBufferPointer<Double>
+    /// The term's weight (idf × query frequency) and the length normalization's two
+    /// constants: a posting adds weight · tf / (tf + c0 + c1 · length).
+    var weight = 0.0
+    let c0: Double
+    let c1: Double
+    var lo = Int.max
+    var hi = -1
+
+    @inline(__always)
+    mutating func visit(_ row: UInt64, _ frequency: UInt32, _ length: UInt32) {
+        guard row < UInt64(scores.count) else { return }  // not reached: rows are below the bound
+        let r = Int(truncatingIfNeeded: row)
+        let tf = Double(frequency)
+        scores[r] += weight * tf / (tf + c0 + c1 * Double(length))
+        lo = min(lo, r)
+        hi = max(hi, r)
+    }
+}
+
 /// Zeroed score accumulators indexed by row, for term-at-a-time keyword searches: taken
 /// for a search and given back zeroed, a few kept for the next searches (allocating and
 /// zeroing one per search would cost more than the search).
@@ -300,29 +373,36 @@ struct ScoreHeap {
     }
 
     mutating func push(_ score: Double, _ row: UInt64) {
+        let item = (score: score, row: row)
         if items.count < k {
-            items.append((score, row))
-            var i = items.count - 1
-            while i > 0 {
-                let p = (i - 1) / 2
-                guard Self.less(items[i], items[p]) else { break }
-                items.swapAt(i, p)
-                i = p
+            items.append(item)
+            items.withUnsafeMutableBufferPointer { h in
+                var i = h.count - 1
+                while i > 0 {
+                    let p = (i - 1) / 2
+                    guard Self.less(item, h[p]) else { break }
+                    h[i] = h[p]
+                    i = p
+                }
+                h[i] = item
             }
             return
         }
         guard score > items[0].score else { return }
-        items[0] = (score, row)
-        var i = 0
-        while true {
-            let l = 2 * i + 1
-            let r = l + 1
-            var m = i
-            if l < items.count && Self.less(items[l], items[m]) { m = l }
-            if r < items.count && Self.less(items[r], items[m]) { m = r }
-            if m == i { break }
-            items.swapAt(i, m)
-            i = m
+        items.withUnsafeMutableBufferPointer { h in
+            // Sift the new item down from the root, moving the hole rather than swapping.
+            let n = h.count
+            var i = 0
+            while true {
+                let l = 2 * i + 1
+                guard l < n else { break }
+                var m = l
+                if l + 1 < n && Self.less(h[l + 1], h[l]) { m = l + 1 }
+                guard Self.less(h[m], item) else { break }
+                h[i] = h[m]
+                i = m
+            }
+            h[i] = item
         }
     }
 
@@ -428,10 +508,13 @@ extension LMDBCollection {
         required.sort { $0.count < $1.count }
         let k1 = bm25.k1
         let b = bm25.b
+        // tf / (tf + k1 · (1 − b + b · length / avgdl)), as tf / (tf + c0 + c1 · length).
+        let c0 = k1 * (1 - b)
+        let c1 = avgdl > 0 ? k1 * b / avgdl : 0
+        // (BM25Accumulator adds the same expression.)
         @inline(__always) func contribution(_ p: UnsafeRawPointer, _ weight: Double) -> Double {
             let tf = Double(Posting.frequency(p))
-            let dl = Double(Posting.length(p))
-            return weight * tf / (tf + k1 * (1 - b + b * dl / avgdl))
+            return weight * tf / (tf + c0 + c1 * Double(Posting.length(p)))
         }
         // Upper bounds: a term contributes less than its weight (tf / (tf + x) < 1).
         var prefix = [Double](repeating: 0, count: lists.count)
@@ -498,27 +581,34 @@ extension LMDBCollection {
             // a heap test per row.
             figures.accumulatorRows = max(figures.accumulatorRows, rowBound)
             try ScoreAccumulators.shared.with(rows: rowBound) { acc in
-                var lo = Int.max
-                var hi = -1
-                defer { if hi >= lo { (acc.baseAddress! + lo).update(repeating: 0, count: hi - lo + 1) } }
+                var accumulator = BM25Accumulator(scores: acc, c0: c0, c1: c1)
+                defer {
+                    let (lo, hi) = (accumulator.lo, accumulator.hi)
+                    if hi >= lo { (acc.baseAddress! + lo).update(repeating: 0, count: hi - lo + 1) }
+                }
                 for i in lists.indices {
-                    let weight = lists[i].weight
-                    try lists[i].list.drain { p in
-                        let r = Int(Posting.row(p))
-                        guard r < acc.count else { return }  // not reached: rows are below the bound
-                        acc[r] += contribution(p, weight)
-                        lo = min(lo, r)
-                        hi = max(hi, r)
+                    accumulator.weight = lists[i].weight
+                    try lists[i].list.drain(&accumulator)
+                }
+                let (lo, hi) = (accumulator.lo, accumulator.hi)
+                guard hi >= lo else { return }
+                // A scan without a branch per row: every contribution is positive, so rows
+                // without one (0) never pass a threshold of at least 0, and are not
+                // counted; the threshold changes only when the heap takes a row.
+                var scored = 0
+                var threshold = max(heap.threshold, 0)
+                let scores = acc.baseAddress!
+                for r in lo...hi {
+                    let score = scores[r]
+                    scored &+= score != 0 ? 1 : 0
+                    guard score > threshold else { continue }
+                    let row = UInt64(r)
+                    if try admitted(row), try phrasesHold(row) {
+                        heap.push(score, row)
+                        threshold = max(heap.threshold, 0)
                     }
                 }
-                guard hi >= lo else { return }
-                for r in lo...hi {
-                    let score = acc[r]
-                    guard score != 0 else { continue }  // every contribution is positive
-                    figures.rowsScored += 1
-                    let row = UInt64(r)
-                    if score > heap.threshold, try admitted(row), try phrasesHold(row) { heap.push(score, row) }
-                }
+                figures.rowsScored += scored
             }
         } else {
             // Disjunctive, MaxScore: lists below `essential` cannot lift a row past the
