@@ -74,6 +74,33 @@ func keywordCollection(_ dir: TemporaryDirectory, options: StoreOptions = StoreO
         }
     }
 
+    /// The term-at-a-time scan starts from a floor sampled from every 16th row's score;
+    /// when the sampled rows are the best ones (so that fewer than k rows pass the floor),
+    /// it scans again from 0 and still returns exactly the reference's top k.
+    @Test func sampledFloorFallsBackWhenTooFewRowsPassIt() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (_, c) = try keywordCollection(dir)
+        // Every 16th row (the sampled ones) mentions the term more and more often; the
+        // others once, in a longer text: the 100 sampled rows outrank all the others.
+        let records = (0..<1600).map { i in
+            Record(
+                id: "r\(i)", vector: [1, 2, 3],
+                text: i % 16 == 0 ? Array(repeating: "lighthouse", count: 1 + i / 16).joined(separator: " ") : "lighthouse keeper storm")
+        }
+        try c.upsert(records)
+        // The floor the scan starts from: the 12th best of the sampled rows' scores, which
+        // fewer than 100 rows pass.
+        var scores = [Double](repeating: 0.58, count: 1600)
+        for j in 0..<100 { scores[16 * j] = 1 + Double(j) }
+        let floor = scores.withUnsafeBufferPointer { LMDBCollection.sampledFloor($0.baseAddress!, lo: 0, hi: 1599, k: 100) }
+        #expect(floor == 89 && scores.filter { $0 > floor }.count < 100)
+        let reference = ReferenceBM25(try TextAnalyzer(.english), records)
+        let hits = try c.search(SearchRequest(texts: ["lighthouse"], k: 100, mode: .keyword)).hits[0]
+        expectMatches(hits, reference.search("lighthouse", k: 100), "sampled rows best")
+        #expect(Set(hits.map(\.id)) == Set((0..<100).map { "r\(16 * $0)" }))
+    }
+
     /// Keyword and hybrid hits carry only the fields asked for, ranked the same; a hybrid
     /// query with operators still filters its dense candidates by their text.
     @Test func hitFieldsInEveryMode() throws {
