@@ -114,9 +114,20 @@ struct KeywordSegment {
         return e
     }
 
+    /// The term of directory entry `i`, checked to lie inside the segment. Reads the
+    /// entry's term offset and length alone (a binary search reads a term at every step;
+    /// `run` checks the rest of the entry).
+    ///
+    /// - Throws: `.corrupted` when the term runs past the segment's end.
+    @inline(__always)
     func term(_ i: Int) throws -> UnsafeRawBufferPointer {
-        let e = try entry(i)
-        return UnsafeRawBufferPointer(rebasing: bytes[e.termOffset..<e.termOffset + e.termLength])
+        let at = Self.headerBytes + i * Self.entryBytes
+        let offset = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+        let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 4, as: UInt32.self)))
+        guard offset + length <= bytes.count else {
+            throw StoreError(.corrupted, "keyword segment \(first) is damaged (term \(i) points past its end)")
+        }
+        return UnsafeRawBufferPointer(start: bytes.baseAddress! + offset, count: length)
     }
 
     /// The postings of directory entry `i`.
@@ -131,23 +142,10 @@ struct KeywordSegment {
         var hi = termCount
         while lo < hi {
             let mid = (lo + hi) >> 1
-            if try compareTerm(mid, term) < 0 { lo = mid + 1 } else { hi = mid }
+            if Self.compare(try self.term(mid), term) < 0 { lo = mid + 1 } else { hi = mid }
         }
-        guard lo < termCount, try compareTerm(lo, term) == 0 else { return nil }
+        guard lo < termCount, Self.compare(try self.term(lo), term) == 0 else { return nil }
         return try run(lo)
-    }
-
-    /// Directory entry `i`'s term compared with `term` (as `compare`): the binary search's
-    /// step, reading the entry's term offset and length alone, checked like `entry`.
-    @inline(__always)
-    private func compareTerm(_ i: Int, _ term: UnsafeRawBufferPointer) throws -> Int32 {
-        let at = Self.headerBytes + i * Self.entryBytes
-        let offset = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
-        let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 4, as: UInt32.self)))
-        guard offset + length <= bytes.count else {
-            throw StoreError(.corrupted, "keyword segment \(first) is damaged (term \(i) points past its end)")
-        }
-        return Self.compare(UnsafeRawBufferPointer(start: bytes.baseAddress! + offset, count: length), term)
     }
 
     /// Writes a segment's header: the magic, `terms` directory entries, the last row.
