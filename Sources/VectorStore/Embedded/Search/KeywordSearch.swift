@@ -98,14 +98,29 @@ struct PostingList {
     /// The current posting's bytes (valid until the list moves).
     var current: UnsafeRawPointer { page + index * Posting.size }
 
-    /// Decodes the list block `entry` when it is one of the term's; false when it is not.
-    private mutating func load(_ entry: (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)) throws -> Bool {
-        let first = term.withUnsafeBytes { TermRowKey.row(entry.key, of: $0) }
-        guard let first else { return false }
-        let h = try PostingBlock.decode(entry.value.baseAddress!, available: entry.value.count, into: scratch.pointer)
+    /// Gives `visitor` the postings of the list block `entry` and returns its header, nil
+    /// when the entry is not one of the term's.
+    ///
+    /// - Throws: `.corrupted` when the block disagrees with its key or its own header.
+    @inline(__always)
+    private func visitListBlock<V: PostingVisitor>(
+        _ entry: (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer), _ visitor: inout V
+    ) throws -> PostingBlock.Header? {
+        guard let first = term.withUnsafeBytes({ TermRowKey.row(entry.key, of: $0) }) else { return nil }
+        guard let base = entry.value.baseAddress else {
+            throw PostingBlock.damaged("an empty block of \(String(decoding: term, as: UTF8.self))")
+        }
+        let h = try PostingBlock.forEach(base, available: entry.value.count, &visitor)
         guard h.first == first, h.bytes == entry.value.count else {
             throw PostingBlock.damaged("a block of \(String(decoding: term, as: UTF8.self)) keyed at row \(first) starts at row \(h.first)")
         }
+        return h
+    }
+
+    /// Decodes the list block `entry` when it is one of the term's; false when it is not.
+    private mutating func load(_ entry: (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)) throws -> Bool {
+        var writer = PostingWriter(out: scratch.pointer)
+        guard let h = try visitListBlock(entry, &writer) else { return false }
         page = UnsafeRawPointer(scratch.pointer)
         pageCount = h.count
         index = 0
@@ -185,15 +200,7 @@ struct PostingList {
         if run < 0 {
             // The list's blocks after the current one, then the runs from the first.
             if let cursor {
-                while let e = try cursor.get(.next) {
-                    guard let first = term.withUnsafeBytes({ TermRowKey.row(e.key, of: $0) }) else { break }
-                    guard let base = e.value.baseAddress else { throw PostingBlock.damaged("an empty block of \(termText)") }
-                    let h = try PostingBlock.forEach(base, available: e.value.count, &visitor)
-                    guard h.first == first, h.bytes == e.value.count else {
-                        throw PostingBlock.damaged("a block of \(termText) keyed at row \(first) starts at row \(h.first)")
-                    }
-                    blocksRead += 1
-                }
+                while let e = try cursor.get(.next), try visitListBlock(e, &visitor) != nil { blocksRead += 1 }
             }
             run = 0
             runAt = 0
@@ -217,8 +224,6 @@ struct PostingList {
         pageCount = 0
         row = .max
     }
-
-    private var termText: String { String(decoding: term, as: UTF8.self) }
 
     /// Moves to the first live posting whose row is at least `target`.
     mutating func seek(_ target: UInt64) throws {
