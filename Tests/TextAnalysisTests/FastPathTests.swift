@@ -25,15 +25,7 @@ import Testing
         let analyzer = try TextAnalyzer(settings)
         var rng = SeededGenerator(seed: 29)
         for round in 0..<3000 {
-            let length = Int(rng.next() % 40)
-            var text = ""
-            for _ in 0..<length {
-                if rng.next() % 8 == 0 {
-                    text.unicodeScalars.append(Self.randomScalar(&rng))
-                } else {
-                    text += Self.pieces[Int(rng.next() % UInt64(Self.pieces.count))]
-                }
-            }
+            let text = Self.randomText(&rng, pieces: Self.pieces, upTo: 40, scalarOneIn: 8)
             let fast = analyzer.termsWithPositions(text)
             var general: [(String, Int)] = []
             analyzer.forEachTermWithoutFastPath(in: text) { general.append((String(decoding: $0, as: UTF8.self), $1)) }
@@ -52,14 +44,7 @@ import Testing
         var rng = SeededGenerator(seed: 31)
         var seen: [[UInt8]: String?] = [:]
         for round in 0..<2000 {
-            var text = ""
-            for _ in 0..<Int(rng.next() % 40) {
-                if rng.next() % 8 == 0 {
-                    text.unicodeScalars.append(Self.randomScalar(&rng))
-                } else {
-                    text += Self.pieces[Int(rng.next() % UInt64(Self.pieces.count))]
-                }
-            }
+            let text = Self.randomText(&rng, pieces: Self.pieces, upTo: 40, scalarOneIn: 8)
             var resolved: [String] = []
             var consistent = true
             analyzer.forEachWord(in: text) { word, stemmed, term in
@@ -89,6 +74,20 @@ import Testing
             checked += 1
         }
         #expect(checked == 300)
+    }
+
+    /// Fewer than `upTo` parts, each one of `pieces` or (one in `scalarOneIn`) a random
+    /// scalar.
+    static func randomText(_ rng: inout SeededGenerator, pieces: [String], upTo: UInt64, scalarOneIn: UInt64) -> String {
+        var text = ""
+        for _ in 0..<Int(rng.next() % upTo) {
+            if rng.next() % scalarOneIn == 0 {
+                text.unicodeScalars.append(randomScalar(&rng))
+            } else {
+                text += pieces[Int(rng.next() % UInt64(pieces.count))]
+            }
+        }
+        return text
     }
 
     /// Any scalar, biased towards the interesting planes.

@@ -135,14 +135,7 @@ import Testing
         ]
         var fastPaths = 0
         for round in 0..<4000 {
-            var text = ""
-            for _ in 0..<Int(rng.next() % 24) {
-                if rng.next() % 10 == 0 {
-                    text.unicodeScalars.append(FastPathTests.randomScalar(&rng))
-                } else {
-                    text += pieces[Int(rng.next() % UInt64(pieces.count))]
-                }
-            }
+            let text = FastPathTests.randomText(&rng, pieces: pieces, upTo: 24, scalarOneIn: 10)
             if !KeywordQuery.hasOperators(text) { fastPaths += 1 }
             let parsed = KeywordQuery.parse(text, analyzer: analyzer)
             let tokenByToken = KeywordQuery.parseTokens(text, analyzer: analyzer)
