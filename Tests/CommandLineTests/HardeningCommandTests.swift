@@ -317,7 +317,9 @@ import VectorStore
             let c = try Store(path: dir.path).createCollection("docs", dimension: 4, metric: .dot)
             try c.upsert((0..<100).map { Record(id: "r\($0)", vector: [$0 == 42 ? marker : 1, 2, 3, 4]) })
         }
-        #expect(try runProduct(["check", "--store", dir.path]).out.contains("1 vector blocks verified by checksum"))
+        let healthy = try runProduct(["check", "--store", dir.path]).out
+        #expect(
+            healthy.contains("1 vector blocks verified by checksum") && healthy.contains("100 records verified by checksum"), "\(healthy)")
         let path = dir.sub("data.mdb")
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         let pattern = withUnsafeBytes(of: marker.bitPattern.littleEndian) { Array($0) }

@@ -91,4 +91,113 @@ import Testing
         #expect(hits == ["marked", "r104", "r111"])  // then the ties at 6, by id
         #expect(hits == (try plain.search([1, 0, 0, 0], k: 3).map(\.id)))
     }
+
+    /// Overwrites the first occurrence of `text`'s bytes in the store file with `replacement`
+    /// (of the same length).
+    static func overwrite(_ text: String, with replacement: String, in dir: TemporaryDirectory) throws {
+        let path = dir.sub("data.mdb")
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let pattern = Array(text.utf8)
+        let with = Array(replacement.utf8)
+        precondition(pattern.count == with.count)
+        let at = try #require(
+            bytes.indices.first { i in i + pattern.count <= bytes.count && Array(bytes[i..<(i + pattern.count)]) == pattern })
+        bytes.replaceSubrange(at..<(at + with.count), with: with)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// A record whose text was overwritten in the file (the damage that `check` used to call
+    /// healthy while searches returned the altered text) fails its checksum: `check` names
+    /// it, reading it is refused with its collection and row, and deleting it or writing
+    /// its id again still works, after which the store checks healthy.
+    @Test func damagedRecordTextIsFoundAndNeverReturned() throws {
+        let dir = TemporaryDirectory("quiver-record-checksum")
+        defer { dir.remove() }
+        let secret = "The keeper lit the lamp at dusk every evening."
+        do {
+            let c = try Store(path: dir.path).createCollection("docs", dimension: 4, metric: .dot)
+            var records = (0..<50).map {
+                Record(id: "r\($0)", vector: [Float($0), 1, 2, 3], text: "text \($0)", metadata: ["n": .int(Int64($0))])
+            }
+            records[20] = Record(id: "target", vector: [100, 1, 2, 3], text: secret, metadata: ["n": 20])
+            try c.upsert(records)
+            let report = try Store(path: dir.path).check()
+            #expect(report.isHealthy && report.verifiedRecords == 50 && report.unsealedRecords == 0, "\(report)")
+        }
+        try Self.overwrite(secret, with: secret.replacingOccurrences(of: "dusk", with: "dawn"), in: dir)
+
+        let store = try Store(path: dir.path)
+        let report = try store.check()
+        #expect(!report.isHealthy && report.verifiedRecords == 49, "\(report)")
+        #expect(
+            report.problems == [
+                "docs: the record of id \"target\" (row 21) fails its checksum: its text or metadata is damaged; "
+                    + "delete and re-index its document, or restore a backup"
+            ], "\(report.problems)")
+
+        let c = try store.collection("docs")
+        for attempt in 0..<3 {
+            let error = #expect(throws: StoreError.self) {
+                switch attempt {
+                case 0: _ = try c.search([1, 0, 0, 0], k: 1)  // the damaged record is the best hit
+                case 1: _ = try c.get("target")
+                default: _ = try c.metadata(where: .equals("n", 20))
+                }
+            }
+            #expect(error?.code == .corrupted && error?.collection == "docs", "\(String(describing: error))")
+            #expect(
+                error?.message.contains("record row 21 of \"docs\" (id \"target\" as stored) fails its checksum") == true,
+                "\(String(describing: error))")
+        }
+        // Ids alone are not verified (check compares them with the id table).
+        var idsOnly = SearchRequest(queries: [[1, 0, 0, 0]], k: 1)
+        idsOnly.fields = .none
+        #expect(try c.search(idsOnly).hits[0].map(\.id) == ["target"])
+
+        // The damaged record can be replaced, and then everything checks.
+        try c.upsert([Record(id: "target", vector: [100, 1, 2, 3], text: secret, metadata: ["n": 20])])
+        #expect(try c.get("target")?.text == secret)
+        #expect(try c.search([1, 0, 0, 0], k: 1, filter: .equals("n", 20)).map(\.id) == ["target"])
+        let healed = try store.check()
+        #expect(healed.isHealthy && healed.verifiedRecords == 50, "\(healed)")
+        #expect(try c.delete(ids: ["target"]) == 1)
+        #expect(try store.check().isHealthy)
+    }
+
+    /// Sealed records decode to the fields written; a version 1 record (before checksums)
+    /// decodes as before, and sealing it gives exactly what `encode` writes now; one
+    /// flipped bit anywhere after the header fails the checksum.
+    @Test func recordCodecSealsAndVerifies() throws {
+        let metadata: [String: MetadataValue] = ["a": "x", "b": .int(-3), "c": .double(0.5), "d": true, "e": .strings(["p", "q"])]
+        let sealed = RecordCodec.encode(id: "id-1", text: "héllo", metadata: metadata)
+        #expect(sealed[0] == 2)
+        let unsealed = [UInt8(1)] + sealed[RecordCodec.sealedHeader...]
+        try sealed.withUnsafeBytes { b in
+            #expect(RecordCodec.checksumMatches(b) == true)
+            let d = try RecordCodec.decode(b, rowID: 1)
+            #expect(d.id == "id-1" && d.text == "héllo" && d.metadata == metadata)
+            #expect(try RecordCodec.decodeID(b, rowID: 1) == "id-1")
+        }
+        try unsealed.withUnsafeBytes { b in
+            #expect(RecordCodec.checksumMatches(b) == nil)
+            let d = try RecordCodec.decode(b, rowID: 1)
+            #expect(d.id == "id-1" && d.text == "héllo" && d.metadata == metadata)
+            #expect(RecordCodec.sealed(b) == sealed)
+        }
+        sealed.withUnsafeBytes { #expect(RecordCodec.sealed($0) == nil) }
+        for i in RecordCodec.sealedHeader..<sealed.count {
+            for bit in 0..<8 {
+                var damaged = sealed
+                damaged[i] ^= UInt8(1 << bit)
+                damaged.withUnsafeBytes { b in
+                    #expect(RecordCodec.checksumMatches(b) == false)
+                    #expect(throws: StoreError.self) { try RecordCodec.decode(b, rowID: 7, collection: "c") }
+                }
+            }
+        }
+        // Too short for a checksum, or of an unknown version: an error, never a crash.
+        for bytes: [UInt8] in [[2], [2, 0, 0], [3, 0], []] {
+            bytes.withUnsafeBytes { b in #expect(throws: StoreError.self) { try RecordCodec.decode(b, rowID: 7) } }
+        }
+    }
 }

@@ -218,8 +218,9 @@ import TestSupport
             _ = try store.createCollection("plain", dimension: 4, metric: .dot)
             #expect(try store.formatVersion() == 1)
             let c = try store.createCollection("small", dimension: 4, metric: .dot, encoding: .int8)
-            try c.upsert([Record(id: "a", vector: [1, 2, 3, 4])])
             #expect(try store.formatVersion() == 2)
+            try c.upsert([Record(id: "a", vector: [1, 2, 3, 4])])
+            #expect(try store.formatVersion() == Int(Format.sealedRecordsVersion))  // sealed records
         }
         let store = try Store(path: dir.path)
         #expect(try store.collection("small").info.encoding == .int8)

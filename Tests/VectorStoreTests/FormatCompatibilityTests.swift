@@ -53,13 +53,41 @@ import TestSupport
         }
         let before = try store.check()
         #expect(before.isHealthy)
-        // Its blocks were written before checksums: healthy, not verifiable.
+        // Its blocks and records were written before checksums: healthy, not verifiable.
         #expect(before.unsealedBlocks > 0 && before.verifiedBlocks == 0)
+        #expect(before.unsealedRecords == 87 && before.verifiedRecords == 0, "\(before)")
 
         // It stays writable: a new record is found, and the store still checks.
         try docs.upsert([Record(id: "new#0", vector: known.vector, text: "new", metadata: ["doc": "new"])])
         #expect(try docs.search(known.vector, k: 2).map(\.id).sorted() == ["keepers/famous-keepers.txt#1", "new#0"])
-        #expect(try store.check().isHealthy)
+        let after = try store.check()
+        #expect(after.isHealthy && after.verifiedRecords == 1 && after.unsealedRecords == 87, "\(after)")
+        // The new record is sealed, which older readers cannot decode: the version rises.
+        #expect(try store.formatVersion() == Int(Format.sealedRecordsVersion))
+    }
+
+    /// Compacting a format-1 store rewrites its records sealed with checksums, with the
+    /// same fields, and raises the store's version; a second compact rewrites none.
+    @Test func compactSealsOldRecords() throws {
+        let dir = try Self.copy("format-1")
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let docs = try store.collection("docs")
+        let ids = try docs.metadata(where: .exists("doc")).keys.sorted()
+        let before = try docs.get(ids)
+        #expect(try store.formatVersion() == 1)
+        try docs.compact()
+        #expect(try store.formatVersion() == Int(Format.sealedRecordsVersion))
+        let after = try docs.get(ids)
+        #expect(after.count == 80)
+        for (a, b) in zip(before, after) {
+            #expect(a?.id == b?.id && a?.text == b?.text && a?.metadata == b?.metadata && a?.vector == b?.vector)
+        }
+        #expect(try docs.sealRecords() == 0)
+        let report = try store.check(collection: "docs")
+        #expect(report.isHealthy && report.verifiedRecords == 80 && report.unsealedRecords == 0, "\(report)")
+        // The other collection was not compacted: its records are still the old ones.
+        #expect(try store.check(collection: "places").unsealedRecords == 7)
     }
 
     /// A format-1 collection has no keyword index: keyword search is refused with the

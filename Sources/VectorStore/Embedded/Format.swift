@@ -15,9 +15,12 @@ import Foundation
 /// Building a partitioned (IVF) index raises the version to `ivfVersion`: its blocks each
 /// belong to one list (header bytes older readers ignore), and an older writer would
 /// merge blocks across lists and leave the centroid table behind when dropping.
+///
+/// Writing records raises the version to `sealedRecordsVersion`: records carry a checksum
+/// (`RecordCodec`) that older readers would take for an unknown record version.
 enum Format {
     /// The newest version this Quiver reads and writes; checked on open.
-    static let version: UInt32 = 4
+    static let version: UInt32 = 5
     /// Written when a store is created.
     static let baseVersion: UInt32 = 1
     /// The version of a store holding a collection of a compact encoding.
@@ -28,6 +31,9 @@ enum Format {
     /// blocks (`PostingBlock`); older readers expected 16-byte duplicates, and would
     /// rebuild the index beside the blocks, which then go stale.
     static let keywordBlocksVersion: UInt32 = 4
+    /// The version of a store holding records sealed with a checksum (`RecordCodec`
+    /// version 2), which older readers cannot decode.
+    static let sealedRecordsVersion: UInt32 = 5
     static let magic: [UInt8] = Array("quiver-store".utf8)
 
     // Environment-wide databases.

@@ -140,7 +140,8 @@ extension LMDBCollection {
     }
 
     /// Reclaims the space of deleted records: rewrites every block holding tombstones or
-    /// written before block checksums, and packs blocks under 1 MiB into full ones, one
+    /// written before block checksums (and every record written before record checksums),
+    /// and packs blocks under 1 MiB into full ones, one
     /// transaction per output block so readers
     /// and the file's free list keep up. With an IVF index, first moves the rows that
     /// writes left outside the lists into them.
@@ -182,11 +183,45 @@ extension LMDBCollection {
             }
             if !more { break }
         }
+        try sealRecords()
         // The keyword index's segments fold into its term lists: searches read them best.
         if let keywordIndex, keywordIndex.staleReason == nil {
             try write { txn in try keywordIndex.fold(txn) }
         }
         return try read { txn in try blockViews(txn).count }
+    }
+
+    /// Rewrites the records written before record checksums sealed (the same fields), a
+    /// few thousand per transaction; raises the store's format version when it rewrites
+    /// any. Returns how many it rewrote.
+    @discardableResult
+    func sealRecords() throws -> Int {
+        var from: UInt64 = 0
+        var rewritten = 0
+        while true {
+            let (sealed, next) = try write { txn -> ([(UInt64, [UInt8])], UInt64?) in
+                var found: [(UInt64, [UInt8])] = []
+                var next: UInt64?
+                try txn.withCursor(records.dbi) { c in
+                    var e = try U64Key.withBytes(from) { try c.get(.setRange, key: $0) }
+                    while let entry = e {
+                        let row = try U64Key.decode(entry.key)
+                        if found.count == 4096 {
+                            next = row
+                            return
+                        }
+                        if let bytes = RecordCodec.sealed(entry.value) { found.append((row, bytes)) }
+                        e = try c.get(.next)
+                    }
+                }
+                if !found.isEmpty { try store.raiseVersion(to: Format.sealedRecordsVersion, txn) }
+                for (row, bytes) in found { try records.put(txn, row, bytes: bytes) }
+                return (found, next)
+            }
+            rewritten += sealed.count
+            guard let next else { return rewritten }
+            from = next
+        }
     }
 
     /// Reclaims deleted records' space, on the store's writer queue.

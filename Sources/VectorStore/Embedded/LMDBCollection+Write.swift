@@ -83,6 +83,7 @@ extension LMDBCollection {
     /// this write moves them all into their nearest lists, one block per list touched.
     func applyUpsert(_ batch: PreparedBatch, _ txn: Transaction) throws {
         let all = batch.records
+        if !all.isEmpty { try store.raiseVersion(to: Format.sealedRecordsVersion, txn) }
         let model = try ivfCentroids(txn)
         // The row each record is given, by position in the batch (for the keyword index).
         var rows = [UInt64](repeating: 0, count: all.count)
@@ -166,7 +167,10 @@ extension LMDBCollection {
         guard let bytes = try records.get(txn, row) else {
             throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" has no record")
         }
-        let decoded = try RecordCodec.decode(bytes, rowID: row)
+        // Unverified: a record that fails its checksum must still be removable (deleted, or
+        // replaced by re-indexing its document); its index entries go as far as its bytes
+        // still name them.
+        let decoded = try RecordCodec.decode(bytes, rowID: row, collection: info.name, verify: false)
         for index in indexes { try index.remove(row: row, record: decoded, txn) }
         try records.delete(txn, row)
         if let fullVectors { try fullVectors.delete(txn, row) }
@@ -378,7 +382,7 @@ extension LMDBCollection {
             var out: [String: [String: MetadataValue]] = [:]
             for row in rows {
                 guard let bytes = try records.get(txn, row) else { continue }
-                let decoded = try RecordCodec.decode(bytes, rowID: row)
+                let decoded = try RecordCodec.decode(bytes, rowID: row, collection: info.name)
                 out[decoded.id] = decoded.metadata
             }
             return out

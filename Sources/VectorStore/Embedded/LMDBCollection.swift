@@ -329,7 +329,7 @@ public final class LMDBCollection: VectorCollection {
         guard let bytes = try records.get(txn, row) else {
             throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" has no record")
         }
-        let decoded = try RecordCodec.decode(bytes, rowID: row)
+        let decoded = try RecordCodec.decode(bytes, rowID: row, collection: info.name)
         guard let value = try blocks.get(txn, loc.block) else {
             throw StoreError(.corrupted, "row \(row) points at missing block \(loc.block)")
         }

@@ -1,7 +1,21 @@
+import CQuiverKernels
+
 /// Binary codec for the `records` table: version byte, id, text, then metadata fields
 /// sorted by name. Integers are LEB128 varints; numbers are little-endian.
+///
+/// Version 2 records are sealed: after the version byte, the XXH64 of everything after
+/// it (8 bytes, little-endian), then the fields as in version 1. Damaged text or metadata
+/// then fails `decode` (and `check`) with an error naming the row, where version 1 records
+/// decoded to whatever the damaged bytes said. Writing sealed records raises the store's
+/// format version to `Format.sealedRecordsVersion`; version 1 records still decode (they
+/// cannot be verified; `compact()` rewrites them sealed).
 enum RecordCodec {
-    static let version: UInt8 = 1
+    /// Records written before checksums.
+    static let unsealedVersion: UInt8 = 1
+    /// Records sealed with a checksum; what `encode` writes.
+    static let version: UInt8 = 2
+    /// Version byte and checksum.
+    static let sealedHeader = 9
 
     enum Tag: UInt8 {
         case string = 1
@@ -13,8 +27,9 @@ enum RecordCodec {
 
     static func encode(id: String, text: String, metadata: [String: MetadataValue]) -> [UInt8] {
         var out = [UInt8]()
-        out.reserveCapacity(id.utf8.count + text.utf8.count + 16 + metadata.count * 24)
+        out.reserveCapacity(sealedHeader + id.utf8.count + text.utf8.count + 16 + metadata.count * 24)
         out.append(version)
+        out += [UInt8](repeating: 0, count: 8)
         appendString(&out, id)
         appendString(&out, text)
         appendVarint(&out, UInt64(metadata.count))
@@ -40,7 +55,37 @@ enum RecordCodec {
                 for s in list { appendString(&out, s) }
             }
         }
+        seal(&out)
         return out
+    }
+
+    /// Writes the checksum of `out[sealedHeader...]` into a sealed record's header.
+    private static func seal(_ out: inout [UInt8]) {
+        out.withUnsafeMutableBytes { b in
+            let sum = quiver_xxh64(b.baseAddress! + sealedHeader, b.count - sealedHeader).littleEndian
+            withUnsafeBytes(of: sum) { (b.baseAddress! + 1).copyMemory(from: $0.baseAddress!, byteCount: 8) }
+        }
+    }
+
+    /// A version 1 record rewritten sealed (the same fields); nil when `bytes` is not an
+    /// unsealed record.
+    static func sealed(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard bytes.first == unsealedVersion else { return nil }
+        var out = [UInt8](repeating: 0, count: sealedHeader + bytes.count - 1)
+        out[0] = version
+        out.withUnsafeMutableBytes {
+            $0.baseAddress!.advanced(by: sealedHeader).copyMemory(from: bytes.baseAddress! + 1, byteCount: bytes.count - 1)
+        }
+        seal(&out)
+        return out
+    }
+
+    /// Whether a record's checksum matches its bytes: nil for a record written before
+    /// checksums (or too short or of an unknown version to say), which cannot be verified.
+    static func checksumMatches(_ bytes: UnsafeRawBufferPointer) -> Bool? {
+        guard bytes.first == version, bytes.count >= sealedHeader else { return nil }
+        let stored = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 1, as: UInt64.self))
+        return quiver_xxh64(bytes.baseAddress! + sealedHeader, bytes.count - sealedHeader) == stored
     }
 
     /// Size of the encoded metadata alone, for the size limit.
@@ -64,9 +109,24 @@ enum RecordCodec {
         var metadata: [String: MetadataValue]
     }
 
-    static func decode(_ bytes: UnsafeRawBufferPointer, rowID: UInt64) throws -> Decoded {
-        var r = Reader(bytes: bytes, rowID: rowID)
-        guard try r.byte() == version else { throw r.fail("unknown record version") }
+    /// Decodes a record; a sealed one is verified first unless `verify` is false (removing
+    /// a damaged record must still be possible).
+    ///
+    /// - Throws: `.corrupted` naming the row (and `collection`), for a record that fails its
+    ///   checksum or does not decode.
+    static func decode(
+        _ bytes: UnsafeRawBufferPointer, rowID: UInt64, collection: String? = nil, verify: Bool = true
+    ) throws -> Decoded {
+        var r = try Reader(fields: bytes, rowID: rowID, collection: collection)
+        if verify, checksumMatches(bytes) == false {
+            let stored = (try? decodeID(bytes, rowID: rowID)).map { " (id \"\($0)\" as stored)" } ?? ""
+            throw StoreError(
+                .corrupted,
+                "record row \(rowID)\(collection.map { " of \"\($0)\"" } ?? "")\(stored) fails its checksum: its text or "
+                    + "metadata is damaged. `quiver check` lists every damaged record; delete and re-index the document, "
+                    + "or restore the store from a backup",
+                input: "row \(rowID)", collection: collection)
+        }
         let id = try r.string()
         let text = try r.string()
         let n = try r.varint()
@@ -92,8 +152,7 @@ enum RecordCodec {
 
     /// Decodes only the id.
     static func decodeID(_ bytes: UnsafeRawBufferPointer, rowID: UInt64) throws -> String {
-        var r = Reader(bytes: bytes, rowID: rowID)
-        guard try r.byte() == version else { throw r.fail("unknown record version") }
+        var r = try Reader(fields: bytes, rowID: rowID, collection: nil)
         return try r.string()
     }
 
@@ -114,15 +173,29 @@ enum RecordCodec {
     private struct Reader {
         let bytes: UnsafeRawBufferPointer
         let rowID: UInt64
+        let collection: String?
         var offset = 0
 
-        init(bytes: UnsafeRawBufferPointer, rowID: UInt64) {
+        /// A reader placed at the first field (after the version byte, and the checksum
+        /// of a sealed record).
+        init(fields bytes: UnsafeRawBufferPointer, rowID: UInt64, collection: String?) throws {
             self.bytes = bytes
             self.rowID = rowID
+            self.collection = collection
+            switch try byte() {
+            case RecordCodec.unsealedVersion: break
+            case RecordCodec.version:
+                guard bytes.count >= RecordCodec.sealedHeader else { throw fail("truncated") }
+                offset = RecordCodec.sealedHeader
+            default: throw fail("unknown record version")
+            }
         }
 
         func fail(_ why: String) -> StoreError {
-            StoreError(.corrupted, "record row \(rowID) does not decode: \(why) at byte \(offset)")
+            StoreError(
+                .corrupted,
+                "record row \(rowID)\(collection.map { " of \"\($0)\"" } ?? "") does not decode: \(why) at byte \(offset)",
+                input: "row \(rowID)", collection: collection)
         }
 
         mutating func byte() throws -> UInt8 {

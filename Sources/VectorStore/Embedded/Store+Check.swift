@@ -9,6 +9,11 @@ public struct CheckReport: Sendable, CustomStringConvertible {
     /// Vector blocks written before Quiver sealed blocks with checksums, which cannot be
     /// verified (`compact()` rewrites them sealed).
     public var unsealedBlocks = 0
+    /// Records (text and metadata) whose checksum was verified.
+    public var verifiedRecords = 0
+    /// Records written before Quiver sealed records with checksums, which cannot be
+    /// verified (`compact()` rewrites them sealed).
+    public var unsealedRecords = 0
     /// True when no problem was found.
     public var isHealthy: Bool { problems.isEmpty }
 
@@ -26,7 +31,8 @@ public struct CheckReport: Sendable, CustomStringConvertible {
 extension Store {
     /// Checks the integrity of every collection in one snapshot: every id resolves to a
     /// location, a live slot whose row id matches, and a record carrying that id; counts
-    /// agree; every block decodes; every index entry names a live row.
+    /// agree; every block decodes; every index entry names a live row; every vector block
+    /// and record sealed with a checksum matches it.
     ///
     /// LMDB trusts its pages: on some damaged pages liblmdb itself stops the process (an
     /// assertion, a bus error) before Quiver can report anything. `quiver check` runs this
@@ -126,6 +132,14 @@ extension LMDBCollection {
                         problem("id \"\(id)\" (row \(row)) has no location")
                     }
                     if let bytes = try records.get(txn, row) {
+                        switch RecordCodec.checksumMatches(bytes) {
+                        case true?: report.verifiedRecords += 1
+                        case nil: report.unsealedRecords += 1
+                        case false?:
+                            problem(
+                                "the record of id \"\(id)\" (row \(row)) fails its checksum: its text or metadata is damaged; "
+                                    + "delete and re-index its document, or restore a backup")
+                        }
                         do {
                             let stored = try RecordCodec.decodeID(bytes, rowID: row)
                             if stored != id { problem("row \(row) holds record \"\(stored)\", not \"\(id)\"") }

@@ -79,7 +79,7 @@ extension Store {
                 var e = try c.get(.first)
                 while let entry = e {
                     let row = try U64Key.decode(entry.key)
-                    let record = try RecordCodec.decode(entry.value, rowID: row)
+                    let record = try RecordCodec.decode(entry.value, rowID: row, collection: name)
                     batch.append((row, Record(id: "", vector: [], text: record.text, metadata: record.metadata)))
                     if batch.count == 4096 { try flush() }
                     e = try c.get(.next)

@@ -72,6 +72,8 @@ struct Check: ParsableCommand, VerboseCommand {
             report.problems += one.problems
             report.verifiedBlocks += one.verifiedBlocks
             report.unsealedBlocks += one.unsealedBlocks
+            report.verifiedRecords += one.verifiedRecords
+            report.unsealedRecords += one.unsealedRecords
         }
         print(TerminalText.block("\(report)"))
         var blocks = "\(report.verifiedBlocks) vector blocks verified by checksum"
@@ -79,6 +81,11 @@ struct Check: ParsableCommand, VerboseCommand {
             blocks += ", \(report.unsealedBlocks) written before checksums (`quiver compact` rewrites them with one)"
         }
         print(blocks)
+        var records = "\(report.verifiedRecords) records verified by checksum"
+        if report.unsealedRecords > 0 {
+            records += ", \(report.unsealedRecords) written before checksums (`quiver compact` rewrites them with one)"
+        }
+        print(records)
         if !report.isHealthy { throw ExitCode.failure }
     }
 }

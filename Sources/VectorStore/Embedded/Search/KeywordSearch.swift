@@ -545,7 +545,7 @@ extension LMDBCollection {
             guard hasPhrases else { return true }
             figures.phraseChecks += 1
             guard let bytes = try records.get(txn, row) else { return false }
-            let record = try RecordCodec.decode(bytes, rowID: row)
+            let record = try RecordCodec.decode(bytes, rowID: row, collection: info.name)
             let positions = index.analyzer.termsWithPositions(index.indexedText(record.text, record.metadata))
             for p in query.phrases where !Self.contains(p, in: positions) { return false }
             for p in query.excludedPhrases where Self.contains(p, in: positions) { return false }

@@ -336,7 +336,7 @@ struct RowRecords {
     /// The row's whole record.
     mutating func record(_ row: UInt64) throws -> RecordCodec.Decoded {
         if let d = whole[row] { return d }
-        let d = try RecordCodec.decode(try bytes(row), rowID: row)
+        let d = try RecordCodec.decode(try bytes(row), rowID: row, collection: collection.info.name)
         whole[row] = d
         return d
     }

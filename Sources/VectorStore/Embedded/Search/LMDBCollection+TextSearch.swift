@@ -85,7 +85,7 @@ extension LMDBCollection {
             if fields.isEmpty {
                 return (SearchHit(id: try RecordCodec.decodeID(bytes, rowID: r.row), score: Float(r.score), text: "", metadata: [:]), r.row)
             }
-            let d = try RecordCodec.decode(bytes, rowID: r.row)
+            let d = try RecordCodec.decode(bytes, rowID: r.row, collection: info.name)
             return (SearchHit(id: d.id, score: Float(r.score), text: d.text, metadata: d.metadata).keeping(fields), r.row)
         }.sorted { $0.hit.score > $1.hit.score || ($0.hit.score == $1.hit.score && $0.hit.id < $1.hit.id) }
     }
