@@ -34,14 +34,32 @@ extension Store {
     /// agree; every block decodes; every index entry names a live row; every vector block
     /// and record sealed with a checksum matches it.
     ///
-    /// LMDB trusts its pages: on some damaged pages liblmdb itself stops the process (an
-    /// assertion, a bus error) before Quiver can report anything. `quiver check` runs this
-    /// in a child process for that reason, and says which collection it was reading.
+    /// LMDB trusts its pages: on a damaged page liblmdb itself can stop the process (an
+    /// assertion, a bus error) before Quiver can report anything. So the check first walks
+    /// every page of the snapshot from the file (`LMDBPages`: types, bounds, page numbers,
+    /// key order, counts, the free list) and reads through LMDB only the collections whose
+    /// tables are sound; a damaged table is reported with its collection and page. (The
+    /// store was opened before: opening reads LMDB's main database, so damage there can
+    /// still stop `Store(path:)`; `quiver check` runs in a child process for that reason.)
     public func check() throws -> CheckReport {
         var report = CheckReport()
-        for info in try collections(includingReserved: true) {
-            let c = try collection(info.name)
-            try c.check(into: &report)
+        let pages = try env.checkPages()
+        guard pages.mainIsSound else {
+            report.problems += pages.damage.map(Self.describe)
+            return report
+        }
+        let environmentTables = [Format.metaDB, Format.collectionsDB, Format.stateDB, Format.trashDB]
+        let damagedTables = pages.damage.filter { $0.database.map(environmentTables.contains) ?? true }
+        guard damagedTables.isEmpty else {
+            report.problems += damagedTables.map(Self.describe)
+            return report
+        }
+        let all = try collections(includingReserved: true)
+        for info in all { try check(info, pages, into: &report) }
+        // Tables of no collection (a dropped one's, until the next open removes them).
+        let prefixes = all.map { "c\($0.cid)." }
+        for d in pages.damage where !prefixes.contains(where: { d.database?.hasPrefix($0) == true }) {
+            report.problems.append(Self.describe(d))
         }
         return report
     }
@@ -51,8 +69,38 @@ extension Store {
     /// - Throws: `.collectionNotFound`, or a storage error.
     public func check(collection name: String) throws -> CheckReport {
         var report = CheckReport()
-        try collection(name).check(into: &report)
+        let pages = try env.checkPages()
+        let environmentTables = [Format.metaDB, Format.collectionsDB, Format.stateDB, Format.trashDB]
+        let shared = pages.damage.filter { $0.database.map(environmentTables.contains) ?? true }
+        guard pages.mainIsSound && shared.isEmpty else {
+            report.problems += pages.damage.map(Self.describe)
+            return report
+        }
+        guard let info = try collections(includingReserved: true).first(where: { $0.name == name }) else {
+            throw StoreError(.collectionNotFound, "no collection \"\(name)\" in \(path)", collection: name)
+        }
+        try check(info, pages, into: &report)
         return report
+    }
+
+    /// One collection: its damaged tables if the page walk found any, else its contents.
+    private func check(_ info: CollectionInfo, _ pages: LMDBPages.Report, into report: inout CheckReport) throws {
+        let prefix = "c\(info.cid)."
+        let damaged = pages.damage.filter { $0.database?.hasPrefix(prefix) == true }
+        guard damaged.isEmpty else {
+            for d in damaged {
+                report.problems.append("\(info.name): its table \(d.database ?? "") is damaged: \(d.problem); restore a backup")
+            }
+            return
+        }
+        try collection(info.name).check(into: &report)
+    }
+
+    /// A damaged part of the file, for a report or an error.
+    static func describe(_ damage: LMDBPages.Damage) -> String {
+        "the store file is damaged: "
+            + (damage.database.map { "table \($0): " } ?? "") + damage.problem
+            + "; restore it from a backup (LMDB cannot read it safely)"
     }
 
     /// Checks integrity, on the store's read queue.

@@ -145,6 +145,12 @@ public final class Store: VectorDatabase {
         }
         let env = self.env
         let names = [Format.metaDB, Format.collectionsDB, Format.stateDB, Format.trashDB]
+        if options.checkPagesOnOpen && existed {
+            let pages = try env.checkPages()
+            if let damage = pages.damage.first(where: { $0.database.map(names.contains) ?? true }) {
+                throw StoreError(.corrupted, "\(path): " + Self.describe(damage), path: path)
+            }
+        }
         var dbs = try env.openExisting(names)
         if dbs[0] == nil, existed {
             // A process killed while creating the store leaves an environment without any

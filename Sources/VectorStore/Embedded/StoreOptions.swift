@@ -24,6 +24,12 @@ public struct StoreOptions: Sendable {
     /// the vectors per block and process. Default false: `Store.check()` verifies every
     /// block whatever this says.
     public var verifyChecksums: Bool = false
+    /// Walk every page of the file when opening, as `Store.check()` does first, and refuse
+    /// (`.corrupted`, naming the page) a store whose LMDB main database, free list or
+    /// Quiver tables are damaged, before LMDB reads them: on such pages liblmdb can stop
+    /// the process. Reads every page in use once (one pass over the file). Default false;
+    /// `quiver check` sets it.
+    public var checkPagesOnOpen: Bool = false
     /// How many candidates per hit a search of a compact-encoding collection (f16, int8)
     /// keeps for exact rescoring from float32, unless the request says
     /// (`SearchRequest.oversampling`). Default 4, measured with `quiver-bench tiers`:

@@ -265,6 +265,19 @@ final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
+    /// Walks every page of the newest snapshot (`LMDBPages`) while a read transaction
+    /// holds it, so that no page it reaches is reused meanwhile.
+    ///
+    /// - Throws: `.storage` when the file cannot be read, or when it changed under eight
+    ///   walks in a row (each must find its snapshot's meta page).
+    func checkPages() throws -> LMDBPages.Report {
+        for _ in 0..<8 {
+            let report = try read { txn in try LMDBPages.walk(dataFile: path + "/data.mdb", transaction: UInt64(txn.id)) }
+            if let report { return report }
+        }
+        throw StoreError(.storage, "\(path)/data.mdb changed under eight page walks in a row; check it again", path: path)
+    }
+
     /// Runs `body` in a read-only snapshot. Pointers into the map are valid only inside.
     func read<T>(_ body: (Transaction) throws -> T) throws -> T {
         let txn = try begin(readOnly: true)

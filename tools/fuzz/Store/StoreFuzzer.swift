@@ -94,7 +94,8 @@ enum StoreFuzzer {
 
     /// Opens the store at `path` and reads everything a user could: lists, checks, counts,
     /// gets and searches (with and without filters) every collection. Returns the errors
-    /// thrown, each step going on after the one before failed where it can.
+    /// thrown (and a check's problems, as one error), each step going on after the one
+    /// before failed where it can.
     static func exercise(_ path: String) -> [any Error] {
         var errors: [any Error] = []
         func attempt(_ body: () throws -> Void) {
@@ -108,7 +109,11 @@ enum StoreFuzzer {
         attempt {
             let store = try Store(path: path, options: options)
             _ = try store.formatVersion()
-            attempt { _ = try store.check() }
+            attempt {
+                // Damage that check reports (rather than throws) counts as found.
+                let report = try store.check()
+                if !report.isHealthy { throw StoreError(.corrupted, "check: \(report)", path: path) }
+            }
             for info in try store.collections(includingReserved: true) {
                 attempt {
                     let c = try store.collection(info.name)

@@ -63,7 +63,10 @@ struct Check: ParsableCommand, VerboseCommand {
 
     /// The check itself, in this process, one collection at a time.
     func checkHere() throws {
-        let store = try Store(path: storeOptions.path, options: .noCreate)
+        // The page walk runs before LMDB reads the store's own tables, too.
+        var options = StoreOptions.noCreate
+        options.checkPagesOnOpen = true
+        let store = try Store(path: storeOptions.path, options: options)
         var report = CheckReport()
         for info in try store.collections(includingReserved: true) {
             FileHandle.standardError.write(Data((Self.progressMarker + info.name + "\n").utf8))
