@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite under ThreadSanitizer and under AddressSanitizer, each in its
-# own scratch folder (.build-tsan, .build-asan), and prints how long each took.
+# own scratch folder (.build-tsan, .build-asan), and prints how long each took. Like
+# scripts/test.sh, the isolated tests (scripts/isolated-tests) run after the rest, one at
+# a time.
 #
 #   scripts/sanitize.sh              both
 #   scripts/sanitize.sh thread       ThreadSanitizer only (CI runs it over some suites: test.sh)
@@ -52,7 +54,16 @@ for kind in "${kinds[@]}"; do
   built=$(date +%s)
   echo "sanitize: testing with --sanitize=$kind" >&2
   status=0
-  swift test --skip-build --sanitize="$kind" --scratch-path "$scratch" ${test_args[@]+"${test_args[@]}"} || status=$?
+  if [ ${#test_args[@]} -gt 0 ]; then
+    swift test --skip-build --sanitize="$kind" --scratch-path "$scratch" "${test_args[@]}" || status=$?
+  else
+    # The whole suite as scripts/test.sh runs it: in one process without the isolated
+    # tests, then those one at a time (beside the rest they starve for threads, the more
+    # so under a sanitizer).
+    QUIVER_ISOLATED_TESTS=skip swift test --skip-build --sanitize="$kind" --scratch-path "$scratch" || status=$?
+    swift test --skip-build --sanitize="$kind" --scratch-path "$scratch" --no-parallel --filter "$(scripts/isolated-tests.sh)" \
+      || status=$?
+  fi
   done_at=$(date +%s)
   found=$(find "$reports" -type f -size +0 | sort)
   if [ -n "$found" ]; then

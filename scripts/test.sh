@@ -10,26 +10,8 @@ swift build --build-tests
 # A crash prints the crashed thread only, without registers or the image list: CI keeps
 # the tail of the output, and the crashed thread's frames must be in it.
 export SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-enable=yes,threads=crashed,registers=none,images=none}"
-# The tests that block the cooperative pool or dispatch's threads on purpose (see
-# `runsIsolatedTests` in Tests/TestSupport): beside each other and the other suites they
-# starved for threads, so they run one at a time in a process of their own.
-isolated=$(tr '\n' '|' <<'NAMES' | sed 's/|$//'
-streamsInsideBlockingWaitsFromEveryPoolThread
-aToolMayRunAnotherAnswerLoop
-asyncToolsInTheSynchronousForm
-manyLoopsWhoseSynchronousToolsCallQuiverDoNotDeadlock
-hooksMayCallSynchronousAPIsFromInsideAnswers
-waitRunsWhileDispatchsDefaultPoolIsBlocked
-asyncFormsRunWhileDispatchsOvercommitPoolIsExhausted
-syncCallsFromManyTasksOnTheCooperativePoolAllComplete
-sixtyFourTasksCallingSyncEmbedOnTheCooperativePoolAllComplete
-synchronousRunsFromManyTasksOnTheCooperativePool
-syncAndAsyncRequestsReuseOneConnection
-lmdbConformanceRunAlone
-compactConformanceRunAlone
-postgresConformanceRunAlone
-NAMES
-)
+# The tests that run one at a time in a process of their own (scripts/isolated-tests).
+isolated=$(scripts/isolated-tests.sh)
 # The whole suite in one process, then the isolated tests.
 QUIVER_ISOLATED_TESTS=skip swift test --skip-build
 swift test --skip-build --no-parallel --filter "$isolated"

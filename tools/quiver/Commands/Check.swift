@@ -30,7 +30,9 @@ struct Check: ParsableCommand, VerboseCommand {
         // Both pipes read at once, so a full one never blocks the child.
         let errBox = DataBox()
         let done = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
+        // On a dispatch thread: a detached Foundation `Thread` can still hold the closure
+        // (and the data) when the process exits, which LeakSanitizer reports.
+        DispatchQueue.global().async {
             errBox.data = err.fileHandleForReading.readDataToEndOfFile()
             done.signal()
         }
