@@ -197,7 +197,7 @@ import Testing
         }
         // Too short for a checksum, or of an unknown version: an error, never a crash.
         for bytes: [UInt8] in [[2], [2, 0, 0], [3, 0], []] {
-            bytes.withUnsafeBytes { b in #expect(throws: StoreError.self) { try RecordCodec.decode(b, rowID: 7) } }
+            _ = bytes.withUnsafeBytes { b in #expect(throws: StoreError.self) { try RecordCodec.decode(b, rowID: 7) } }
         }
     }
 }

@@ -41,7 +41,11 @@ extension Store {
     /// tables are sound; a damaged table is reported with its collection and page. (The
     /// store was opened before: opening reads LMDB's main database, so damage there can
     /// still stop `Store(path:)`; `quiver check` runs in a child process for that reason.)
-    public func check() throws -> CheckReport {
+    public func check() throws -> CheckReport { try check(reading: nil) }
+
+    /// Checks the store as ``check()`` does, calling `reading` with each collection's name
+    /// before reading it through LMDB (a progress line, or what a crash report names).
+    public func check(reading: ((String) -> Void)?) throws -> CheckReport {
         var report = CheckReport()
         let pages = try env.checkPages()
         guard pages.mainIsSound else {
@@ -55,7 +59,10 @@ extension Store {
             return report
         }
         let all = try collections(includingReserved: true)
-        for info in all { try check(info, pages, into: &report) }
+        for info in all {
+            reading?(info.name)
+            try check(info, pages, into: &report)
+        }
         // Tables of no collection (a dropped one's, until the next open removes them).
         let prefixes = all.map { "c\($0.cid)." }
         for d in pages.damage where !prefixes.contains(where: { d.database?.hasPrefix($0) == true }) {

@@ -134,7 +134,9 @@ struct LMDBPages {
         defer { close(fd) }
         var head = [UInt8](repeating: 0, count: 2 << 16)
         let got = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        guard got > 0 else { return Report(mainIsSound: false) }
+        guard got > 0 else {
+            return Report(damage: [Damage(database: nil, problem: "the file is empty or cannot be read")], mainIsSound: false)
+        }
         head.removeSubrange(got...)
         guard let newest = LMDBFile.meta(head) else {
             return Report(damage: [Damage(database: nil, problem: "neither meta page is valid")], mainIsSound: false)

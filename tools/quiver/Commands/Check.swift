@@ -4,9 +4,11 @@ import Query
 
 /// `quiver check`: verifies the store's integrity; exit code 1 when it is damaged.
 ///
-/// The check runs in a child process (this same program with `--in-process`): on some
-/// damaged pages liblmdb stops the process itself (an assertion, a bus error), and `check`
-/// exists to diagnose damage, so it must outlive that and say what it found.
+/// The check walks every page of the file before LMDB reads any (`Store.check()`,
+/// `StoreOptions.checkPagesOnOpen`), so damage that would stop liblmdb (an assertion, a
+/// bus error) is reported instead. It still runs in a child process (this same program
+/// with `--in-process`): `check` exists to diagnose damage, so it must outlive anything
+/// the walk does not foresee and say what it found.
 struct Check: ParsableCommand, VerboseCommand {
     static let configuration = CommandConfiguration(abstract: "Check the store's integrity.")
     @OptionGroup var storeOptions: StoreOptionsGroup
@@ -69,16 +71,9 @@ struct Check: ParsableCommand, VerboseCommand {
         var options = StoreOptions.noCreate
         options.checkPagesOnOpen = true
         let store = try Store(path: storeOptions.path, options: options)
-        var report = CheckReport()
-        for info in try store.collections(includingReserved: true) {
-            FileHandle.standardError.write(Data((Self.progressMarker + info.name + "\n").utf8))
-            let one = try store.check(collection: info.name)
-            report.counts.merge(one.counts) { $1 }
-            report.problems += one.problems
-            report.verifiedBlocks += one.verifiedBlocks
-            report.unsealedBlocks += one.unsealedBlocks
-            report.verifiedRecords += one.verifiedRecords
-            report.unsealedRecords += one.unsealedRecords
+        // One page walk for the whole store, then the collections through LMDB.
+        let report = try store.check { name in
+            FileHandle.standardError.write(Data((Self.progressMarker + name + "\n").utf8))
         }
         print(TerminalText.block("\(report)"))
         var blocks = "\(report.verifiedBlocks) vector blocks verified by checksum"
