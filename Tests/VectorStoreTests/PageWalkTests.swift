@@ -151,6 +151,7 @@ import Testing
         #expect(problem.contains("page \(damaged)"), "\(kind): \(problem)")
         // The collection whose tables are sound is still checked through LMDB.
         #expect(report.counts.count == 1, "\(report)")
+        #expect(report.damagedCollections.count == 1 && report.counts[report.damagedCollections.first ?? ""] == nil, "\(report)")
     }
 
     /// `checkPagesOnOpen` refuses a store whose LMDB main database is damaged before LMDB

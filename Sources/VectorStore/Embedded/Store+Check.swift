@@ -14,6 +14,9 @@ public struct CheckReport: Sendable, CustomStringConvertible {
     /// Records written before Quiver sealed records with checksums, which cannot be
     /// verified (`compact()` rewrites them sealed).
     public var unsealedRecords = 0
+    /// Collections whose tables hold damaged pages: reported from the page walk and not
+    /// read through LMDB (reading them may stop the process inside liblmdb).
+    public var damagedCollections: Set<String> = []
     /// True when no problem was found.
     public var isHealthy: Bool { problems.isEmpty }
 
@@ -95,6 +98,7 @@ extension Store {
         let prefix = "c\(info.cid)."
         let damaged = pages.damage.filter { $0.database?.hasPrefix(prefix) == true }
         guard damaged.isEmpty else {
+            report.damagedCollections.insert(info.name)
             for d in damaged {
                 report.problems.append("\(info.name): its table \(d.database ?? "") is damaged: \(d.problem); restore a backup")
             }
