@@ -121,7 +121,9 @@ import TestSupport
         let server = try LoopbackServer()
         try plan(server, #"[[{"name": "glossary", "arguments": {"word": "lens"}}]]"#)
         let glossary = Tool(name: "glossary", description: "Looks up a word") { _ in throw Broken() }
-        let answerer = ToolAnswerer(model: try llm(server), tools: [glossary])
+        // The default 300 s limit, longer by the sanitizers' time scale: in the whole suite
+        // under AddressSanitizer on 2 cores this one-step answer once waited that long.
+        let answerer = ToolAnswerer(model: try llm(server), tools: [glossary], limits: ToolLimits(time: .seconds(300 * testTimeScale)))
         let answer = try await answerer.answer("What is a lens?")
         let record = try #require(answer.toolCalls.first)
         #expect(record.error?.code == .toolFailed)
@@ -145,7 +147,8 @@ import TestSupport
         let server = try LoopbackServer()
         try plan(server, #"[[{"name": "clock", "arguments": {}}]]"#, forever: true)
         let clock = Tool(name: "clock", description: "The time") { _ in "12:00" }
-        let answerer = ToolAnswerer(model: try llm(server), tools: [clock], limits: ToolLimits(steps: 3))
+        let answerer = ToolAnswerer(
+            model: try llm(server), tools: [clock], limits: ToolLimits(steps: 3, time: .seconds(300 * testTimeScale)))
         let steps = await #expect(throws: QueryError.self) { try await answerer.answer("What time is it?") }
         #expect(steps?.code == .limitExceeded)
         #expect(steps?.input == "steps" && steps?.expected == "3" && steps?.actual == "3")
