@@ -41,6 +41,11 @@ enum Format {
     static let collectionsDB = "quiver.collections"  // UTF8Key name → CollectionInfo JSON
     static let stateDB = "quiver.state"  // U32Key cid → CollectionCounters (24 bytes)
     static let trashDB = "quiver.trash"  // UTF8Key database name → empty; dropped on next open
+    /// The environment-wide databases, in the order `Store` opens them.
+    static let storeTables = [metaDB, collectionsDB, stateDB, trashDB]
+
+    /// The prefix of every table name of the collection numbered `cid`.
+    static func tablePrefix(cid: UInt32) -> String { "c\(cid)." }
 
     /// Per-collection databases, named by the collection's never-reused numeric id.
     enum Table: String, CaseIterable {
@@ -51,7 +56,7 @@ enum Format {
         case ids = "i"  // UTF8Key record id → RowIDValue (rowid u64 BE)
         case index = "x"  // IndexKeyBytes (IndexKey) → RowIDValue duplicates (DUPSORT | DUPFIXED)
 
-        func name(cid: UInt32) -> String { "c\(cid).\(rawValue)" }
+        func name(cid: UInt32) -> String { tablePrefix(cid: cid) + rawValue }
         var flags: DBFlags { self == .index ? [.create, .dupSort, .dupFixed] : [.create] }
     }
 
@@ -64,7 +69,7 @@ enum Format {
         case deleted = "kd"  // U64Key row → 1 byte: rows deleted while their postings are in a segment
         case frequencies = "kn"  // term UTF-8 bytes → u64 LE: the term's postings in its list (blocks)
 
-        func name(cid: UInt32) -> String { "c\(cid).\(rawValue)" }
+        func name(cid: UInt32) -> String { tablePrefix(cid: cid) + rawValue }
         var flags: DBFlags { [.create] }
 
         /// The term lists of keyword indexes built before `keywordBlocksVersion`: term →
@@ -78,7 +83,7 @@ enum Format {
     enum RescoreTable: String, CaseIterable {
         case full = "v"  // U64Key rowid → dimension × f32 LE (normalized under cosine)
 
-        func name(cid: UInt32) -> String { "c\(cid).\(rawValue)" }
+        func name(cid: UInt32) -> String { tablePrefix(cid: cid) + rawValue }
         var flags: DBFlags { [.create] }
     }
 
@@ -88,7 +93,7 @@ enum Format {
     enum IVFTable: String, CaseIterable {
         case centroids = "pc"  // UTF8Key "centroids" → IVFCentroids bytes, "generation" → u32 LE
 
-        func name(cid: UInt32) -> String { "c\(cid).\(rawValue)" }
+        func name(cid: UInt32) -> String { tablePrefix(cid: cid) + rawValue }
         var flags: DBFlags { [.create] }
         /// The centroid table's keys: the centroids (absent after the index is dropped) and
         /// the last generation ever trained (u32 LE; kept, so none is reused).

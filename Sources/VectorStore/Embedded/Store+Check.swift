@@ -51,14 +51,9 @@ extension Store {
     public func check(reading: ((String) -> Void)?) throws -> CheckReport {
         var report = CheckReport()
         let pages = try env.checkPages()
-        guard pages.mainIsSound else {
-            report.problems += pages.damage.map(Self.describe)
-            return report
-        }
-        let environmentTables = [Format.metaDB, Format.collectionsDB, Format.stateDB, Format.trashDB]
-        let damagedTables = pages.damage.filter { $0.database.map(environmentTables.contains) ?? true }
-        guard damagedTables.isEmpty else {
-            report.problems += damagedTables.map(Self.describe)
+        let shared = Self.storeWideDamage(pages)
+        guard shared.isEmpty else {
+            report.problems += shared.map(Self.describe)
             return report
         }
         let all = try collections(includingReserved: true)
@@ -67,7 +62,7 @@ extension Store {
             try check(info, pages, into: &report)
         }
         // Tables of no collection (a dropped one's, until the next open removes them).
-        let prefixes = all.map { "c\($0.cid)." }
+        let prefixes = all.map { Format.tablePrefix(cid: $0.cid) }
         for d in pages.damage where !prefixes.contains(where: { d.database?.hasPrefix($0) == true }) {
             report.problems.append(Self.describe(d))
         }
@@ -80,10 +75,9 @@ extension Store {
     public func check(collection name: String) throws -> CheckReport {
         var report = CheckReport()
         let pages = try env.checkPages()
-        let environmentTables = [Format.metaDB, Format.collectionsDB, Format.stateDB, Format.trashDB]
-        let shared = pages.damage.filter { $0.database.map(environmentTables.contains) ?? true }
-        guard pages.mainIsSound && shared.isEmpty else {
-            report.problems += pages.damage.map(Self.describe)
+        let shared = Self.storeWideDamage(pages)
+        guard shared.isEmpty else {
+            report.problems += shared.map(Self.describe)
             return report
         }
         guard let info = try collections(includingReserved: true).first(where: { $0.name == name }) else {
@@ -95,7 +89,7 @@ extension Store {
 
     /// One collection: its damaged tables if the page walk found any, else its contents.
     private func check(_ info: CollectionInfo, _ pages: LMDBPages.Report, into report: inout CheckReport) throws {
-        let prefix = "c\(info.cid)."
+        let prefix = Format.tablePrefix(cid: info.cid)
         let damaged = pages.damage.filter { $0.database?.hasPrefix(prefix) == true }
         guard damaged.isEmpty else {
             report.damagedCollections.insert(info.name)
@@ -105,6 +99,12 @@ extension Store {
             return
         }
         try collection(info.name).check(into: &report)
+    }
+
+    /// Damage that no collection can be checked past: in LMDB's own trees (the main
+    /// database, the free list) or in the store-wide Quiver tables.
+    static func storeWideDamage(_ pages: LMDBPages.Report) -> [LMDBPages.Damage] {
+        pages.damage.filter { $0.database.map(Format.storeTables.contains) ?? true }
     }
 
     /// A damaged part of the file, for a report or an error.

@@ -144,12 +144,9 @@ public final class Store: VectorDatabase {
                 .notAStore, "\(path) is not a Quiver store: data.mdb is not an LMDB file", underlying: error.underlying, path: path)
         }
         let env = self.env
-        let names = [Format.metaDB, Format.collectionsDB, Format.stateDB, Format.trashDB]
-        if options.checkPagesOnOpen && existed {
-            let pages = try env.checkPages()
-            if let damage = pages.damage.first(where: { $0.database.map(names.contains) ?? true }) {
-                throw StoreError(.corrupted, "\(path): " + Self.describe(damage), path: path)
-            }
+        let names = Format.storeTables
+        if options.checkPagesOnOpen && existed, let damage = Self.storeWideDamage(try env.checkPages()).first {
+            throw StoreError(.corrupted, "\(path): " + Self.describe(damage), path: path)
         }
         var dbs = try env.openExisting(names)
         if dbs[0] == nil, existed {
