@@ -296,10 +296,8 @@ struct LMDBPages {
         if flags & Self.leaf2 != 0 {
             let k = Int(db.pad)
             guard k > 0, Self.header + count * k <= pageSize else { throw Bad(why: "page \(p) holds \(count) keys of \(k) bytes") }
-            if !isDuplicates || db.flags & Self.reverseKey == 0 {
-                for i in 1..<max(count, 1) where compare(Self.header + (i - 1) * k, k, Self.header + i * k, k, db) >= 0 {
-                    throw Bad(why: "page \(p) keys \(i - 1) and \(i) are out of order")
-                }
+            for i in 1..<max(count, 1) where compare(Self.header + (i - 1) * k, k, Self.header + i * k, k, db) >= 0 {
+                throw Bad(why: "page \(p) keys \(i - 1) and \(i) are out of order")
             }
             tally.entries += UInt64(count)
             return
