@@ -203,6 +203,45 @@ import TestSupport
         }
     }
 
+    /// A batch probes exactly the union of each query's `nprobe` nearest centroids, by
+    /// scores computed here in double precision: for one query (the vector kernel), a small
+    /// batch (the batch kernel) and a batch past it (sgemm), under L2 and inner product.
+    @Test(arguments: [false, true])
+    func probeUnitesEachQuerysNearestLists(l2: Bool) {
+        var rng = SeededGenerator(seed: l2 ? 5 : 6)
+        let dim = 48
+        let lists = 300
+        let nprobe = 7
+        let centroids = (0..<lists).flatMap { _ in rng.vector(dim).map { $0 * Float(1 + rng.next() % 3) } }
+        let model = IVFCentroids(generation: 1, dimension: dim, l2: l2, centroids: centroids)
+        for count in [1, 5, BLASKernels.smallBatchLimit + 8] {
+            let queries = (0..<count).flatMap { _ in rng.vector(dim) }
+            let chosen = model.probe(queries, count: count, nprobe: nprobe)
+            var wanted = Set<Int>()
+            var nearBoundary = Set<Int>()
+            for q in 0..<count {
+                let scores = (0..<lists).map { c -> Double in
+                    var dot = 0.0
+                    var norm = 0.0
+                    for j in 0..<dim {
+                        dot += Double(queries[q * dim + j]) * Double(centroids[c * dim + j])
+                        norm += Double(centroids[c * dim + j]) * Double(centroids[c * dim + j])
+                    }
+                    return l2 ? dot - norm / 2 : dot
+                }
+                let order = scores.indices.sorted { scores[$0] > scores[$1] }
+                let cut = scores[order[nprobe - 1]]
+                for c in order.prefix(nprobe) { wanted.insert(c) }
+                // Lists within float rounding of the cut may go either way.
+                for c in scores.indices where abs(scores[c] - cut) < 1e-3 { nearBoundary.insert(c) }
+            }
+            let got = Set(chosen.indices.filter { chosen[$0] })
+            #expect(chosen.count == lists)
+            #expect(got.symmetricDifference(wanted).isSubset(of: nearBoundary), "batch \(count), l2 \(l2)")
+            #expect(count > 1 || got.count == nprobe, "batch \(count)")
+        }
+    }
+
     /// Filters stay exact: a selective one (1 % of rows) runs the gather path; a broad
     /// one probes with the filter as a mask, widened by its selectivity, and every hit
     /// passes it.

@@ -127,11 +127,22 @@ struct IVFCentroids: Sendable {
         let n = min(max(1, nprobe), lists)
         guard n < lists else { return [Bool](repeating: true, count: lists) }
         var chosen = [Bool](repeating: false, count: lists)
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: count * lists)
+        // The centroids as the tile's rows and the queries as its columns: the batch
+        // kernels read the centroids in place, where an sgemm with the queries as rows
+        // packed all of them (1.5 MB at 1,000 lists of 384) for every search.
+        let tile = UnsafeMutablePointer<Float>.allocate(capacity: count * lists)
+        defer { tile.deallocate() }
+        centroids.withUnsafeBufferPointer { c in
+            queries.withUnsafeBufferPointer { q in
+                BLASKernels.scoreTile(
+                    c.baseAddress!, rows: lists, dim: dimension, queries: q.baseAddress!, count: count, alpha: 1, scores: tile)
+            }
+        }
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: lists)
         defer { scores.deallocate() }
-        queries.withUnsafeBufferPointer { score($0.baseAddress!, rows: count, into: scores) }
         for q in 0..<count {
-            for c in Self.best(n, of: UnsafeBufferPointer(start: scores + q * lists, count: lists)) { chosen[c] = true }
+            for c in 0..<lists { scores[c] = tile[c * count + q] - halfNormsSquared[c] }
+            for c in Self.best(n, of: UnsafeBufferPointer(start: scores, count: lists)) { chosen[c] = true }
         }
         return chosen
     }
