@@ -90,7 +90,7 @@ extension TiersBench {
         }
         for i in 0..<probeRepeat {
             var r = SearchRequest(queries: [queries[i % queries.count]], k: k)
-            r.nprobe = 1
+            r.nprobe = probeRepeatNprobe == 0 ? nil : probeRepeatNprobe
             _ = try c.search(r)
         }
         let byDefault = try run(nil)

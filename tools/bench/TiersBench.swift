@@ -35,8 +35,9 @@ struct TiersBench: ParsableCommand {
     @Flag(help: "Skip the durable upsert figures.") var skipUpsert = false
     @Flag(help: "Skip the IVF figures (GloVe and the clustered set).") var skipIvf = false
     @Option(help: "Vectors in the IVF clustered set (default: --n).") var ivfN: Int?
-    @Option(help: "Single queries run again at nprobe 1 after the sweep, untimed (to profile a probe's fixed cost).")
+    @Option(help: "Single queries run again after the sweep, untimed, at --probe-repeat-nprobe (to profile a probe).")
     var probeRepeat = 0
+    @Option(help: "nprobe of the --probe-repeat queries (0: the collection's default).") var probeRepeatNprobe = 1
     @Flag(help: "Print one flat JSON object.") var json = false
 
     static let encodings: [VectorEncoding] = [.float32, .float16, .int8]
