@@ -19,8 +19,9 @@ final class WatchedCollection: VectorCollection, @unchecked Sendable {
     /// Writes begun so far.
     var writes: Int { lock.withLock { started } }
     private var failed = false
-    /// Write 1 waits (up to 2 s) until write 2 has begun before it goes on: a pipeline that
-    /// overlaps them shows two in flight whatever the machine's load.
+    /// Write 1 waits (up to 2 s, times `testTimeScale` under a sanitizer) until write 2 has
+    /// begun before it goes on: a pipeline that overlaps them shows two in flight whatever
+    /// the machine's load.
     var holdFirstUntilSecond = false
 
     init(_ inner: LMDBCollection, delay: Double, failing: String?) {
@@ -49,7 +50,9 @@ final class WatchedCollection: VectorCollection, @unchecked Sendable {
         defer { lock.withLock { inFlight -= 1 } }
         try await Task.sleep(for: .seconds(delay))
         if number == 1 && holdFirstUntilSecond {
-            let until = Date().addingTimeInterval(2)
+            // Under ThreadSanitizer preparing the next window took longer than 2 s on a
+            // loaded machine (mostInFlight 1 in one scripts/test.sh run).
+            let until = Date().addingTimeInterval(2 * testTimeScale)
             while lock.withLock({ started < 2 }) && Date() < until { try await Task.sleep(for: .milliseconds(2)) }
         }
         if let failing, records.contains(where: { $0.metadata[ChunkSchema.Key.document] == .string(failing) }) {
