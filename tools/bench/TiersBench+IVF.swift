@@ -144,7 +144,7 @@ extension TiersBench {
     }
 
     /// The IVF sets: GloVe (when fetched; its held-out rows are the queries, as for
-    /// recall) and `ivfN` clustered vectors of `dim` dimensions (the speed set's generator,
+    /// recall), MiniLM vectors of `--beir` (its queries are the queries) and `ivfN` clustered vectors of `dim` dimensions (the speed set's generator,
     /// seeded per row).
     func ivfSets(root: String, note: (String, Double) -> Void) throws {
         let defaultGlove = NSHomeDirectory() + "/.cache/quiver/glove/glove-6B-50d.npy"
@@ -160,6 +160,14 @@ extension TiersBench {
             let set = IVFSet(
                 name: "glove", count: baseRows.count, dim: m.cols, vector: { m.row(baseRows[$0]) }, queries: queryRows.map { m.row($0) })
             try ivf(set, prefix: "glove_", root: root + "/glove", note: note)
+        }
+        if let beir {
+            // Small (9,634 chunks of SciFact): recall on a real text distribution; its speed
+            // figures are per-query overhead more than scanning.
+            let (base, queries) = try minilmVectors(beir)
+            // The 10k timed inserts read rows past the set's end: they wrap.
+            let set = IVFSet(name: "minilm", count: base.rows, dim: base.cols, vector: { base.row($0 % base.rows) }, queries: queries)
+            try ivf(set, prefix: "minilm_", root: root + "/minilm", note: note)
         }
         let count = ivfN ?? n
         let data = Clustered(dim: dim, seed: seed)
