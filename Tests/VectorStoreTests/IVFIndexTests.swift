@@ -125,7 +125,7 @@ import TestSupport
         try c.delete(ids: gone)
         ref.delete(gone)
         let status = try #require(try c.ivfStatus())
-        // Default limit: max(1024, a quarter of what nprobe 8 of 20 lists scores) = 1024.
+        // Default limit: max(1024, a quarter of what nprobe 10 of 20 lists scores) = 1024.
         // The 11th write of 100 passes it and files 1100 rows; 400 more, 30 single rows
         // and 200 replacements (of rows in lists) leave 630 outside, and the deletes take
         // 67 of those (r0, r3, …, r198). With a limit of 500 the 6th and 12th writes and
