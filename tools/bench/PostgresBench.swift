@@ -75,6 +75,7 @@ struct PostgresBench: AsyncParsableCommand {
         note("pg_ingest_no_hnsw_chunks_per_s", rates[2])
         note("pg_ingest_no_hnsw_ratio", rates[2] / rates[0])
         try searchFigures(pg, lmdb, note)
+        if let beir, let cached = try MiniLMVectorCache.load(beir) { try realRecall(pg, cached.chunks, cached.queries, note) }
         note("load_1min_end", Machine.load())
         note("pgvector_version_major_minor", Double(pg.pgvectorVersion.split(separator: ".").prefix(2).joined(separator: ".")) ?? 0)
 
@@ -164,6 +165,33 @@ struct PostgresBench: AsyncParsableCommand {
         note("pg_hybrid_p50_ms", p50[2])
         note("lmdb_hybrid_p50_ms", p50[3])
         note("pg_keyword_same_top10", Double(same) / Double(texts.count))
+    }
+
+    /// HNSW recall@k on real embeddings: the MiniLM vectors of `--beir`'s chunks that
+    /// `quiver-bench tiers --beir` caches (SciFact: 9,634 × 384, its 809 queries), against
+    /// PostgreSQL's own exact search, at `--ef-search` and at 100. Uniform random vectors
+    /// (`pg_hnsw_recall10`) are a graph's worst case; these are what an application stores.
+    func realRecall(_ pg: PostgresDatabase, _ base: NPY.Matrix, _ queries: NPY.Matrix, _ note: (String, Double) -> Void) throws {
+        try pg.dropCollection("bench_minilm")
+        let pc = try pg.createCollection("bench_minilm", dimension: base.cols, metric: .cosine)
+        var i = 0
+        while i < base.rows {
+            try pc.upsert((i..<min(base.rows, i + 1000)).map { Record(id: "c\($0)", vector: base.row($0)) })
+            i += 1000
+        }
+        let t0 = Machine.now()
+        try pg.buildHNSWIndex(of: "bench_minilm")
+        note("pg_minilm_vectors", Double(base.rows))
+        note("pg_minilm_hnsw_build_s", Machine.now() - t0)
+        let qs = (0..<queries.rows).map { queries.row($0) }
+        let truth = try qs.map { Set(try pc.search($0, k: k).map(\.id)) }
+        for ef in Set([efSearch, 100]).sorted() {
+            let approximate = pc.approximate(efSearch: ef)
+            var found = 0
+            for (q, t) in zip(qs, truth) { found += try approximate.search(q, k: k).filter { t.contains($0.id) }.count }
+            note("pg_minilm_hnsw_recall\(k)_ef\(ef)", Double(found) / Double(qs.count * k))
+        }
+        try pg.dropCollection("bench_minilm")
     }
 
     /// The search figures (synchronous calls, as an application's request handler makes).
