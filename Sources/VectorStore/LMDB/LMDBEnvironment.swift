@@ -14,7 +14,8 @@ struct MapFullSignal: Error {}
 /// `@unchecked Sendable`: the environment handle is thread-safe by LMDB's contract when
 /// opened with `MDB_NOTLS`; the only mutable state is the map size, changed under the
 /// exclusive side of `resizeLock` while no transaction of this process is active (with the
-/// map's address, which moves with it), and the database-handle cache, guarded by `dbiLock`.
+/// map's address, which moves with it), the database-handle cache, guarded by `dbiLock`,
+/// and the idle (reset) read transactions, guarded by their own mutex.
 final class LMDBEnvironment: @unchecked Sendable {
     let env: OpaquePointer
     let path: String
