@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 import Ingest
 import TestSupport
 import Testing
@@ -138,6 +139,41 @@ import QuiverCore
         let error = #expect(throws: IngestError.self) { try openAI.embed(texts) }
         #expect(error?.code == .badEmbedding)
         #expect(error?.expected == "384 components" && error?.actual == "383 components", "\(error?.message ?? "")")
+    }
+
+    /// The benchmarks' asyncio server (`async_server.py`, two worker processes) serves the
+    /// same vectors and chat answers as the threaded one, keeps the per-request input limit,
+    /// and answers requests spread over both workers.
+    @Test func asyncServerAnswersAsTheThreadedOne() async throws {
+        for recipe in [["--fast-vectors"], []] {
+            let options = recipe + ["--dimension", "384", "--max-inputs", "4"]
+            let threaded = try LoopbackServer(options)
+            let async = try LoopbackServer(options + ["--workers", "2"], script: "async_server.py")
+            let texts = (0..<40).map { "note \($0): é ü 灯台 \"quoted\"\n" }
+            let reference = try await BatchEmbedder(try openAI(threaded, dimension: 384, maxInputs: 4), concurrency: 8).embed(texts).get()
+            let served = try await BatchEmbedder(try openAI(async, dimension: 384, maxInputs: 4), concurrency: 8).embed(texts).get()
+            #expect(served == reference, "\(recipe)")
+            #expect(Set(served.map { $0 }).count == texts.count)
+        }
+        let server = try LoopbackServer(["--max-inputs", "2"], script: "async_server.py")
+        let client = HTTPClient()
+        let tooMany = try await client.send(
+            HTTPRequest(method: "POST", url: server.baseURL + "/v1/embeddings", body: Array(#"{"input": ["a", "b", "c"]}"#.utf8)))
+        #expect(tooMany.status == 400 && String(decoding: tooMany.body, as: UTF8.self).contains("too many inputs: 3 > 2"))
+        let garbage = try await client.send(
+            HTTPRequest(method: "POST", url: server.baseURL + "/v1/embeddings", body: Array("{not json".utf8)))
+        #expect(garbage.status == 400)
+        let chat = #"{"model": "m", "messages": [{"role": "user", "content": "Context: ...\nQuestion: who built it?"}]}"#
+        let threaded = try LoopbackServer()
+        var answers: [String] = []
+        for base in [threaded.baseURL, server.baseURL] {
+            let r = try await client.send(HTTPRequest(method: "POST", url: base + "/v1/chat/completions", body: Array(chat.utf8)))
+            #expect(r.status == 200)
+            let object = try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any]
+            let choice = (object?["choices"] as? [[String: Any]])?.first
+            answers.append(((choice?["message"] as? [String: Any])?["content"] as? String) ?? "")
+        }
+        #expect(answers == ["You asked: who built it?. See [1].", "You asked: who built it?. See [1]."])
     }
 
     @Test func circuitBreakerFailsFastAfterRepeatedFailures() throws {

@@ -10,11 +10,12 @@ public final class LoopbackServer: Sendable {
     private let process: Process
     private let client = HTTPClient()
 
-    /// Starts a server; `arguments` are its command-line options.
-    public init(_ arguments: [String] = []) throws {
+    /// Starts a server; `arguments` are its command-line options; `script` is a file in
+    /// `tools/testserver` (`async_server.py`: the benchmarks' server).
+    public init(_ arguments: [String] = [], script name: String = "embedding_server.py") throws {
         let script = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("tools/testserver/embedding_server.py").path
+            .appendingPathComponent("tools/testserver/" + name).path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // --exit-with-parent: a test process that crashes would leave servers holding its

@@ -25,7 +25,12 @@ import Synthetic
 /// vectors with `--fast-vectors` (microseconds per text) unless `--slow-vectors` is given:
 /// its default recipe costs its one interpreter about 0.7 ms per 384-dimensional text, so
 /// 1,000 texts in flight at once took it 0.7 s of work that no real (parallel) server
-/// would add on top of its latency. The library's run is repeated (`--repeats`, 3) into
+/// would add on top of its latency. The server is `async_server.py` (an event loop in each of
+/// `--server-workers` processes) unless `--server threaded` asks for `embedding_server.py`,
+/// whose threads in one interpreter read 100 concurrent requests about 0.55 ms apart, so that
+/// the last was answered some 55 ms late for the bare client as for the library.
+/// `server_cpu_*` is the CPU the server used during the library's (median) run and during the
+/// bare client's. The library's run is repeated (`--repeats`, 3) into
 /// fresh stores and the run with the median total is reported, with the fastest and the
 /// slowest: it takes well under a second, which one noisy moment on a shared machine skews.
 struct ParallelRAGBench: AsyncParsableCommand {
@@ -42,14 +47,23 @@ struct ParallelRAGBench: AsyncParsableCommand {
     @Option(help: "Library runs (each into a fresh store); the run with the median total is reported.") var repeats = 3
     @Flag(help: "The server's default vectors (about 0.7 ms of its single interpreter per 384-d text) instead of --fast-vectors.")
     var slowVectors = false
+    @Option(
+        name: .customLong("server"),
+        help: "The loopback server: async (async_server.py, event loops in --server-workers processes) or threaded (embedding_server.py).")
+    var serverKind = "async"
+    @Option(help: "Processes of the async server.") var serverWorkers = 2
+    @Flag(help: "Leave out the naive run (about 80 s): no naive_* figures and no speedup.") var skipNaive = false
     @Flag(help: "Print one flat JSON object.") var json = false
 
     func run() async throws {
+        let threaded = serverKind == "threaded"
+        guard threaded || serverKind == "async" else { throw ValidationError("--server is async or threaded, not \(serverKind)") }
         let server = try LoopbackProcess(
             latencyMs: embedLatencyMs,
             arguments: [
                 "--chat-latency-ms", "\(completionLatencyMs)", "--max-inputs", "\(maxInputs)", "--dimension", "\(dimension)",
-            ] + (slowVectors ? [] : ["--fast-vectors"]))
+            ] + (slowVectors ? [] : ["--fast-vectors"]) + (threaded ? [] : ["--workers", "\(serverWorkers)"]),
+            script: threaded ? "embedding_server.py" : "async_server.py")
         defer { withExtendedLifetime(server) {} }
         let base = "http://127.0.0.1:\(server.port)"
         let root = NSTemporaryDirectory() + "quiver-parallelrag-\(UUID().uuidString)"
@@ -63,28 +77,34 @@ struct ParallelRAGBench: AsyncParsableCommand {
             ("max_inputs", Double(maxInputs)),
         ]
         if let answerConcurrency { out.append(("answer_concurrency", Double(answerConcurrency))) }
+        out.append(("server_workers", threaded ? 0 : Double(serverWorkers)))
         // Warm the server's and client's connections alike for both runs.
         _ = try await setup.embedder().embed(["warm"])
 
         // The naive loop uses the synchronous calls, as a plain script would: on a thread of
         // its own, off the cooperative pool.
-        let naive = try await BlockingExecutor.onNewThread {
-            try Self.naiveRun(setup, corpus: corpus, root: root + "/naive", questions: asked)
-        }
+        let naive =
+            skipNaive
+            ? nil
+            : try await BlockingExecutor.onNewThread {
+                try Self.naiveRun(setup, corpus: corpus, root: root + "/naive", questions: asked)
+            }
         // The library's run takes under a second: on a shared machine one run is noise, so
         // it runs `repeats` times (fresh stores) and the median run is reported.
         var runs: [Timing] = []
         for r in 0..<max(1, repeats) {
-            runs.append(
-                try await quiverRun(
-                    setup, corpus: corpus, root: root + "/quiver\(r)", questions: asked, answerConcurrency: answerConcurrency))
+            let cpu = server.cpuSeconds
+            var run = try await quiverRun(
+                setup, corpus: corpus, root: root + "/quiver\(r)", questions: asked, answerConcurrency: answerConcurrency)
+            run.serverCPU = server.cpuSeconds - cpu
+            runs.append(run)
         }
         runs.sort { $0.ingest + $0.answer < $1.ingest + $1.answer }
         let quiver = runs[runs.count / 2]
-        guard naive.chunks == quiver.chunks else {
+        if let naive, naive.chunks != quiver.chunks {
             throw ValidationError("the runs stored different chunk counts: naive \(naive.chunks), quiver \(quiver.chunks)")
         }
-        let chunks = naive.chunks
+        let chunks = quiver.chunks
         let embed = Double(embedLatencyMs) / 1000
         let complete = Double(completionLatencyMs) / 1000
         func rounds(_ n: Int, _ per: Int) -> Double { Double((n + per - 1) / per) }
@@ -95,9 +115,10 @@ struct ParallelRAGBench: AsyncParsableCommand {
         let batch = min(quiver.batchSize, maxInputs)
         let defaultsIngest = rounds(Int(rounds(chunks, batch)), quiver.embedConcurrency) * embed
         let defaultsQuestions = rounds(questions, maxInputs) * embed + rounds(questions, quiver.answerConcurrency) * complete
-        let agree = zip(naive.topSources, quiver.topSources).filter { $0 == $1 }.count
+        let agree = naive.map { n in zip(n.topSources, quiver.topSources).filter { $0 == $1 }.count }
         // The server's own cost at the defaults' limits: a bare client (prebuilt bodies, no
         // parsing, no store) sends the same embedding requests and as many completions.
+        let bareCPU = server.cpuSeconds
         let texts = try Self.files(corpus).map { try String(contentsOfFile: corpus + "/" + $0, encoding: .utf8) }
         let bareIngest =
             Double(texts.count)
@@ -106,13 +127,22 @@ struct ParallelRAGBench: AsyncParsableCommand {
         let bareQuestions =
             Double(questions) / (try await EmbedBench.rawRate(base: base, inputs: asked, batch: maxInputs, concurrency: 1))
             + Double(questions) / (try await QueryBench.rawRate(base: base, messages: prompts, concurrency: quiver.answerConcurrency))
+        let bareServerCPU = server.cpuSeconds - bareCPU
+        out.append(("chunks", Double(chunks)))
+        if let naive {
+            out += [
+                ("naive_s", naive.ingest + naive.answer),
+                ("speedup", (naive.ingest + naive.answer) / (quiver.ingest + quiver.answer)),
+            ]
+        }
         out += [
-            ("chunks", Double(chunks)),
-            ("naive_s", naive.ingest + naive.answer), ("quiver_s", quiver.ingest + quiver.answer),
-            ("speedup", (naive.ingest + naive.answer) / (quiver.ingest + quiver.answer)),
-            ("ideal_s", ideal), ("ideal_fraction", ideal / (quiver.ingest + quiver.answer)),
-            ("naive_ingest_s", naive.ingest), ("naive_questions_s", naive.answer),
-            ("quiver_ingest_s", quiver.ingest), ("quiver_questions_s", quiver.answer),
+            ("quiver_s", quiver.ingest + quiver.answer), ("ideal_s", ideal), ("ideal_fraction", ideal / (quiver.ingest + quiver.answer)),
+        ]
+        if let naive { out += [("naive_ingest_s", naive.ingest), ("naive_questions_s", naive.answer)] }
+        out += [
+            ("quiver_ingest_s", quiver.ingest), ("quiver_ingest_split_at_s", quiver.split),
+            ("quiver_ingest_first_embedded_at_s", quiver.firstEmbedded),
+            ("quiver_ingest_all_embedded_at_s", quiver.lastEmbedded), ("quiver_questions_s", quiver.answer),
             ("quiver_runs", Double(runs.count)), ("quiver_s_min", runs[0].ingest + runs[0].answer),
             ("quiver_s_max", runs[runs.count - 1].ingest + runs[runs.count - 1].answer),
             ("ideal_ingest_s", idealIngest), ("ideal_questions_s", idealQuestions),
@@ -122,9 +152,10 @@ struct ParallelRAGBench: AsyncParsableCommand {
             ("bare_client_s", bareIngest + bareQuestions), ("bare_client_ingest_s", bareIngest),
             ("bare_client_questions_s", bareQuestions),
             ("bare_client_fraction", (bareIngest + bareQuestions) / (quiver.ingest + quiver.answer)),
-            ("top_source_agreement", Double(agree) / Double(max(1, questions))),
+            ("server_cpu_quiver_s", quiver.serverCPU), ("server_cpu_bare_client_s", bareServerCPU),
             ("load_1min_after", Machine.load()),
         ]
+        if let agree { out.append(("top_source_agreement", Double(agree) / Double(max(1, questions)))) }
         if json {
             print("{" + out.map { "\"\($0.0)\": \(StoreBench.format($0.1))" }.joined(separator: ", ") + "}")
         } else {
@@ -155,6 +186,13 @@ struct ParallelRAGBench: AsyncParsableCommand {
         var batchSize = 1
         var embedConcurrency = 1
         var answerConcurrency = 1
+        /// CPU seconds the server spent during the run.
+        var serverCPU = 0.0
+        /// Seconds into the ingest when every chunk was split, and when the first and the
+        /// last embeddings came back (from the progress reports).
+        var split = 0.0
+        var firstEmbedded = 0.0
+        var lastEmbedded = 0.0
     }
 
     /// One document, one chunk, one question at a time, with the synchronous calls.
@@ -199,8 +237,17 @@ struct ParallelRAGBench: AsyncParsableCommand {
         let store = try Store(path: root)
         let collection = try await store.openOrCreateCollection("docs", for: embedder)
         let pipeline = IngestPipeline(collection: collection, embedder: embedder, splitter: RecursiveSplitter())
+        // When the chunks were known (loaded and split), and the first and last embeddings came back.
+        let marks = PosixMutex((split: 0.0, firstEmbedded: 0.0, lastEmbedded: 0.0))
         let t0 = Machine.now()
-        let report = try await pipeline.run(directory: corpus)
+        let report = try await pipeline.run(directory: corpus) { p in
+            let t = Machine.now() - t0
+            marks.withLock { m in
+                if p.chunks > 0 && m.split == 0 { m.split = t }
+                if p.embedded > 0 && m.firstEmbedded == 0 { m.firstEmbedded = t }
+                if p.chunks > 0 && p.embedded == p.chunks && m.lastEmbedded == 0 { m.lastEmbedded = t }
+            }
+        }
         let ingest = Machine.now() - t0
         guard report.failed.isEmpty else { throw ValidationError("ingest failed: \(report.failed.prefix(3))") }
         var engine = QueryEngine(retriever: try Retriever(collection: collection, embedder: embedder), model: try setup.model())
@@ -209,9 +256,11 @@ struct ParallelRAGBench: AsyncParsableCommand {
         let answers = await engine.answer(batch: questions)
         let answer = Machine.now() - t1
         let top = try answers.map { try $0.get().sources.first?.document ?? "" }
+        let m = marks.withLock { $0 }
         return Timing(
             ingest: ingest, answer: answer, chunks: report.chunksWritten, topSources: top, batchSize: pipeline.batchSize,
-            embedConcurrency: pipeline.concurrency, answerConcurrency: engine.concurrency)
+            embedConcurrency: pipeline.concurrency, answerConcurrency: engine.concurrency, split: m.split,
+            firstEmbedded: m.firstEmbedded, lastEmbedded: m.lastEmbedded)
     }
 
     /// The files of the corpus, relative to it, in order.

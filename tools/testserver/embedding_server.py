@@ -267,6 +267,29 @@ class Handler(BaseHTTPRequestHandler):
             vectors = [list(struct.unpack(f"<{dim}f", fast_vector_bytes(t, dim))) for t in texts]
         else:
             vectors = [vector(t, dim) for t in texts]
+        # The body too is built while the latency runs: after it, the many requests of a
+        # batch that all wake together only write their answers.
+        body = None
+        if not (max_inputs and len(texts) > max_inputs) and not fault.get("malformed"):
+            if fault.get("wrong_count"):
+                vectors = vectors[:-1]
+            if fault.get("wrong_dimension") and vectors:
+                vectors[0] = vectors[0][:-4] if isinstance(vectors[0], bytes) else vectors[0][:-1]
+            if openai:
+                if base64_wanted and fast:
+                    encoded = [base64.b64encode(v).decode() for v in vectors]
+                elif base64_wanted:
+                    encoded = [base64.b64encode(struct.pack(f"<{len(v)}f", *v)).decode() for v in vectors]
+                else:
+                    encoded = vectors
+                data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(encoded)]
+                if shuffle:
+                    data.reverse()
+                body = {"object": "list", "data": data, "model": request.get("model", ""),
+                        "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)}}
+            else:
+                body = {"model": request.get("model", ""), "embeddings": vectors}
+            body = json.dumps(body).encode()
         if self.refused(fault, latency, key):
             return
         if fault.get("malformed"):
@@ -277,26 +300,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         with LOCK:
             STATS["inputs"] += len(texts)
-        if fault.get("wrong_count"):
-            vectors = vectors[:-1]
-        if fault.get("wrong_dimension") and vectors:
-            vectors[0] = vectors[0][:-4] if isinstance(vectors[0], bytes) else vectors[0][:-1]
-        slow = fault.get("slow_body_ms", 0)
-        if openai:
-            if base64_wanted and fast:
-                encoded = [base64.b64encode(v).decode() for v in vectors]
-            elif base64_wanted:
-                encoded = [base64.b64encode(struct.pack(f"<{len(v)}f", *v)).decode() for v in vectors]
-            else:
-                encoded = vectors
-            data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(encoded)]
-            if shuffle:
-                data.reverse()
-            self.reply(200, {"object": "list", "data": data, "model": request.get("model", ""),
-                             "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)}}, slow_ms=slow)
-        else:
-            self.reply(200, {"model": request.get("model", ""), "embeddings": vectors}, slow_ms=slow)
-
+        self.reply(200, raw=body, slow_ms=fault.get("slow_body_ms", 0))
 
     def serve_chat(self, ollama, fault, latency, key):
         try:
@@ -308,15 +312,24 @@ class Handler(BaseHTTPRequestHandler):
             STATE["last_chat"] = request
             reply_text, delay = STATE["chat_reply"], STATE["stream_delay_ms"]
             plan, forever = STATE["tool_plan"], STATE["tool_plan_forever"]
+        messages = request.get("messages") or []
+        valid = bool(messages) and all(isinstance(m, dict) and "role" in m and "content" in m for m in messages)
+        # A plain answer is built while the latency runs: after it, the many requests that
+        # all wake together only write their answers.
+        body = None
+        if valid and not request.get("stream") and not (plan and request.get("tools")) and not fault:
+            text, words, finish, prompt_tokens = self.answer(request, messages, reply_text, ollama)
+            body = json.dumps(self.chat_reply_body(ollama, request.get("model", ""), text, words, finish,
+                                                   prompt_tokens)).encode()
         if self.refused(fault, latency, key):
             return
-        messages = request.get("messages") or []
-        if not messages or not all(isinstance(m, dict) and "role" in m and "content" in m for m in messages):
+        if not valid:
             self.reply(400, {"error": {"message": "messages must be a non-empty list of {role, content}"}})
             return
-        last = next((m["content"] or "" for m in reversed(messages) if m["role"] == "user"), "")
-        lines = [l[len("Question:"):].strip() for l in last.splitlines() if l.startswith("Question:")]
-        question = lines[-1] if lines else last
+        if body is not None:
+            self.reply(200, raw=body)
+            return
+        question = self.question(messages)
         if plan and request.get("tools"):
             rounds = sum(1 for m in messages if m["role"] == "assistant" and m.get("tool_calls"))
             if rounds < len(plan) or forever:
@@ -325,28 +338,13 @@ class Handler(BaseHTTPRequestHandler):
             if reply_text is None:
                 results = [m["content"] or "" for m in messages if m["role"] == "tool"]
                 reply_text = f"Tools said: {' | '.join(results)}. See [1]."
-        if reply_text is None:
-            reply_text = f"You asked: {question}. See [1]."
-        words = re.findall(r"\S+\s*", reply_text)
-        limit = (request.get("options") or {}).get("num_predict") if ollama else request.get("max_tokens")
-        finish = "stop"
-        if limit is not None and len(words) > limit:
-            words, finish = words[:limit], "length"
-        text = "".join(words)
-        prompt_tokens = sum(len((m["content"] or "").split()) for m in messages)
+        text, words, finish, prompt_tokens = self.answer(request, messages, reply_text, ollama)
         model = request.get("model", "")
         if not request.get("stream"):
             if fault.get("malformed"):
                 self.reply(200, raw=b'{"choices": [{"message": {"content": "cut')
-            elif ollama:
-                self.reply(200, {"model": model, "message": {"role": "assistant", "content": text}, "done": True,
-                                 "done_reason": finish, "prompt_eval_count": prompt_tokens, "eval_count": len(words)})
             else:
-                self.reply(200, {"id": "chat-1", "object": "chat.completion", "model": model,
-                                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                              "finish_reason": finish}],
-                                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(words),
-                                           "total_tokens": prompt_tokens + len(words)}})
+                self.reply(200, self.chat_reply_body(ollama, model, text, words, finish, prompt_tokens))
             return
         pieces = []
         if ollama:
@@ -377,6 +375,38 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.stream(pieces + [final], delay, "application/x-ndjson" if ollama else "text/event-stream")
 
+
+    @staticmethod
+    def question(messages):
+        """The "Question:" line of the last user message, or all of it."""
+        last = next((m["content"] or "" for m in reversed(messages) if m["role"] == "user"), "")
+        lines = [l[len("Question:"):].strip() for l in last.splitlines() if l.startswith("Question:")]
+        return lines[-1] if lines else last
+
+    @staticmethod
+    def answer(request, messages, reply_text, ollama):
+        """The answer's text, its words, finish reason and the prompt's token count: `reply_text`,
+        or "You asked: <question>. See [1].", cut to the request's token limit."""
+        if reply_text is None:
+            reply_text = f"You asked: {Handler.question(messages)}. See [1]."
+        words = re.findall(r"\S+\s*", reply_text)
+        limit = (request.get("options") or {}).get("num_predict") if ollama else request.get("max_tokens")
+        finish = "stop"
+        if limit is not None and len(words) > limit:
+            words, finish = words[:limit], "length"
+        prompt_tokens = sum(len((m["content"] or "").split()) for m in messages)
+        return "".join(words), words, finish, prompt_tokens
+
+    @staticmethod
+    def chat_reply_body(ollama, model, text, words, finish, prompt_tokens):
+        """The JSON object of a whole (not streamed) chat answer."""
+        if ollama:
+            return {"model": model, "message": {"role": "assistant", "content": text}, "done": True,
+                    "done_reason": finish, "prompt_eval_count": prompt_tokens, "eval_count": len(words)}
+        return {"id": "chat-1", "object": "chat.completion", "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(words),
+                          "total_tokens": prompt_tokens + len(words)}}
 
     def serve_tool_calls(self, ollama, request, calls, rounds, question, delay):
         """Answers with the tool calls of one round of the plan, whole or streamed as deltas."""
