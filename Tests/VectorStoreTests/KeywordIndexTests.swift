@@ -254,6 +254,58 @@ func keywordCollection(_ dir: TemporaryDirectory, options: StoreOptions = StoreO
         }
     }
 
+    /// A hybrid search fuses candidates by row without reading their records; it ranks
+    /// exactly as `Fusion.fuse` over the dense and the keyword hits does (ids and scores),
+    /// with many equal scores on both sides (35 distinct vectors, repeated texts), rows in
+    /// another order than ids, cuts inside runs of equal scores, both fusions, filters,
+    /// one query or a batch; the hits carry their records' fields.
+    @Test func hybridFusionByRowRanksAsTheHitsFuse() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (_, c) = try open(dir)
+        var records = Self.records(400, seed: 9)
+        for i in stride(from: 0, to: 400, by: 3) { records[i].text = records[(i * 7) % 400].text }  // repeated texts
+        var rng = SeededGenerator(seed: 10)
+        records.shuffle(using: &rng)
+        for start in stride(from: 0, to: records.count, by: 50) { try c.upsert(Array(records[start..<start + 50])) }
+        let byID = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })
+        let analyzer = try TextAnalyzer(.english)
+        let texts = Self.queries.filter { !KeywordQuery.parse($0, analyzer: analyzer).hasConstraints }
+        let vectors = texts.indices.map { [Float($0 % 7) + 1, Float($0 % 5), 1] }
+        var ties = 0
+        for filter in [nil, Filter.equals("part", .int(1))] {
+            for fusion in [Fusion.default, .weighted(keywordWeight: 0.3), .weighted(keywordWeight: 1)] {
+                for (pool, k) in [(7, 5), (40, 12), (1000, 1), (1000, 30)] {
+                    let batch = try c.search(
+                        SearchRequest(
+                            texts: texts, vectors: vectors, k: k, filter: filter, mode: .hybrid, fusion: fusion, fusionCandidates: pool)
+                    ).hits
+                    for (i, text) in texts.enumerated() {
+                        let dense = try c.search(SearchRequest(queries: [vectors[i]], k: pool, filter: filter)).hits[0]
+                        let keyword = try c.search(SearchRequest(texts: [text], k: pool, filter: filter, mode: .keyword)).hits[0]
+                        ties += zip(dense, dense.dropFirst()).filter { $0.score == $1.score }.count
+                        ties += zip(keyword, keyword.dropFirst()).filter { $0.score == $1.score }.count
+                        let expected = fusion.fuse(dense: dense, keyword: keyword, metric: .cosine, k: k)
+                        let single = try c.search(
+                            SearchRequest(
+                                texts: [text], vectors: [vectors[i]], k: k, filter: filter, mode: .hybrid, fusion: fusion,
+                                fusionCandidates: pool)
+                        ).hits[0]
+                        let label = "\(text) \(fusion) pool \(pool) k \(k) \(String(describing: filter))"
+                        for got in [single, batch[i]] {
+                            #expect(got.map(\.id) == expected.map(\.id), "\(label)")
+                            #expect(got.map(\.score) == expected.map(\.score), "\(label)")
+                            for h in got {
+                                #expect(h.text == byID[h.id]?.text && h.metadata == byID[h.id]?.metadata, "\(label): \(h.id)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(ties > 1000, "the rankings should hold many equal scores, had \(ties)")
+    }
+
     /// A collection made before keyword indexes gets one on demand, from its stored texts;
     /// handles opened before may no longer write; another analyzer is refused on open.
     @Test func buildOnDemandDropAndAnalyzerMismatch() throws {

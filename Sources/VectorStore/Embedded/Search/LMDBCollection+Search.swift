@@ -54,6 +54,26 @@ extension LMDBCollection {
         _ scorer: ExactScorer, count b: Int, k: Int, rowSet: RowSet?, oversampling: Int? = nil, nprobe: Int? = nil,
         fields: SearchHit.Fields = .all, _ txn: Transaction
     ) throws -> (hits: [[SearchHit]], plan: SearchPlan, rows: [[UInt64]]) {
+        let run = try denseTops(scorer, count: b, k: k, rowSet: rowSet, oversampling: oversampling, nprobe: nprobe, txn)
+        let hits = try materialize(run.tops, k: run.k, scorer: scorer, views: run.views, fields: fields, txn)
+        return (hits.map { $0.map(\.hit) }, run.plan, hits.map { $0.map(\.row) })
+    }
+
+    /// `denseSearch` as rows and reported scores, best first, equal scores in id order,
+    /// without reading the records (but the ids of tied rows, into `decoded`).
+    func denseRankedRows(
+        _ scorer: ExactScorer, count b: Int, k: Int, rowSet: RowSet?, oversampling: Int? = nil, nprobe: Int? = nil,
+        decoded: inout RowRecords, _ txn: Transaction
+    ) throws -> (ranked: [[(score: Float, row: UInt64)]], plan: SearchPlan) {
+        let run = try denseTops(scorer, count: b, k: k, rowSet: rowSet, oversampling: oversampling, nprobe: nprobe, txn)
+        return (try rankedRows(run.tops, k: run.k, scorer: scorer, views: run.views, decoded: &decoded, txn), run.plan)
+    }
+
+    /// The candidates of a dense search by the access path the planner chooses, before the
+    /// exact rescoring; `k` is the search's, cut to the rows the collection holds.
+    private func denseTops(
+        _ scorer: ExactScorer, count b: Int, k: Int, rowSet: RowSet?, oversampling: Int?, nprobe: Int?, _ txn: Transaction
+    ) throws -> (tops: [TopK], k: Int, views: [BlockView], plan: SearchPlan) {
         let views = try blockViews(txn)
         let live = views.reduce(0) { $0 + $1.live }
         // No search returns more than the collection holds: a huge k costs nothing.
@@ -66,8 +86,7 @@ extension LMDBCollection {
             collection: self, txn: txn, views: views, live: live, rowSet: rowSet, queries: scorer.floatQueries, count: b, k: k,
             candidates: candidates, scorer: scorer, ivf: nprobe == 0 ? nil : try ivfCentroids(txn), nprobe: nprobe)
         let plan = try SearchPlanner.run(accessPaths, context, into: &tops)
-        let hits = try materialize(tops, k: k, scorer: scorer, views: views, fields: fields, txn)
-        return (hits.map { $0.map(\.hit) }, plan, hits.map { $0.map(\.row) })
+        return (tops, k, views, plan)
     }
 
     /// Tile height.
@@ -210,33 +229,66 @@ extension LMDBCollection {
         _ tops: [TopK], k: Int, scorer: ExactScorer, views: [BlockView], fields: SearchHit.Fields, _ txn: Transaction
     ) throws -> [[(hit: SearchHit, row: UInt64)]] {
         var decoded = RowRecords(collection: self, txn: txn)
+        return try rankedRows(tops, k: k, scorer: scorer, views: views, decoded: &decoded, txn).map { ranked in
+            try ranked.map { (try decoded.hit($0.row, score: $0.score, fields: fields), $0.row) }
+        }
+    }
+
+    /// Each query's k best rows by exact score, best first, equal scores in id order: the
+    /// order of the hits `materialize` makes, with only the ids of tied rows decoded.
+    /// `score` is the score a hit reports.
+    func rankedRows(
+        _ tops: [TopK], k: Int, scorer: ExactScorer, views: [BlockView], decoded: inout RowRecords, _ txn: Transaction
+    ) throws -> [[(score: Float, row: UInt64)]] {
         let dim = info.dimension
         let vector = UnsafeMutablePointer<Float>.allocate(capacity: dim)
         defer { vector.deallocate() }
         return try tops.enumerated().map { qi, top in
-            // Best first by exact score; row order among equal scores only to be definite.
             let candidates = try top.candidates().map { e -> (rank: Double, exact: Double, row: UInt64) in
                 let v = views[Int(e.view)]
                 try exactVector(row: e.row, stored: v.vector(Int(e.slot)), into: vector, txn)
                 let exact = scorer.score(qi, vector)
                 return (scorer.rank(exact), exact, e.row)
-            }.sorted { $0.rank > $1.rank || ($0.rank == $1.rank && $0.row < $1.row) }
-            var chosen = candidates
-            if candidates.count > k {
-                let kth = candidates[k - 1].rank
-                chosen = candidates.prefix { $0.rank > kth }
-                let tied = try candidates.filter { $0.rank == kth }
-                    .map { (entry: $0, id: try decoded.id($0.row)) }
-                    .sorted { $0.id < $1.id }
-                chosen += tied.prefix(k - chosen.count).map(\.entry)
             }
-            var hits: [(rank: Double, hit: SearchHit, row: UInt64)] = []
-            for c in chosen {
-                hits.append((c.rank, try decoded.hit(c.row, score: scorer.reported(c.exact), fields: fields), c.row))
-            }
-            hits.sort { $0.rank > $1.rank || ($0.rank == $1.rank && $0.hit.id < $1.hit.id) }
-            return hits.map { ($0.hit, $0.row) }
+            return try Self.best(candidates, k: k, rank: \.rank, row: \.row, &decoded).map { (scorer.reported($0.exact), $0.row) }
         }
+    }
+
+    /// The `k` best of `entries` by `rank`, best first, equal ranks in record-id order
+    /// (which also decides among rows tied at the k-th rank): the first k of sorting by
+    /// rank, then id, decoding only the ids of tied rows.
+    static func best<Entry, Rank: Comparable>(
+        _ entries: [Entry], k: Int, rank: (Entry) -> Rank, row: (Entry) -> UInt64, _ decoded: inout RowRecords
+    ) throws -> [Entry] {
+        // Best first; row order among equal ranks only to be definite.
+        let sorted = entries.sorted { rank($0) > rank($1) || (rank($0) == rank($1) && row($0) < row($1)) }
+        var chosen = sorted
+        if sorted.count > k {
+            let kth = rank(sorted[k - 1])
+            chosen = Array(sorted.prefix { rank($0) > kth })
+            let tied = try sorted.filter { rank($0) == kth }.map { (entry: $0, id: try decoded.id(row($0))) }.sorted { $0.id < $1.id }
+            chosen += tied.prefix(k - chosen.count).map(\.entry)
+        }
+        return try tiesByID(chosen, rank: rank, row: row, &decoded)
+    }
+
+    /// `entries` (best first by `rank`) with each run of equal ranks in record-id order:
+    /// the order of sorting by rank, then id, decoding only the ids of tied rows.
+    static func tiesByID<Entry, Rank: Comparable>(
+        _ entries: [Entry], rank: (Entry) -> Rank, row: (Entry) -> UInt64, _ decoded: inout RowRecords
+    ) throws -> [Entry] {
+        var out = entries
+        var start = 0
+        while start < out.count {
+            var end = start + 1
+            while end < out.count && rank(out[end]) == rank(out[start]) { end += 1 }
+            if end - start > 1 {
+                let run = try out[start..<end].map { (entry: $0, id: try decoded.id(row($0))) }.sorted { $0.id < $1.id }
+                out.replaceSubrange(start..<end, with: run.map(\.entry))
+            }
+            start = end
+        }
+        return out
     }
 }
 

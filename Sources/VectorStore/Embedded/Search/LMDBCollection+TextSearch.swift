@@ -31,32 +31,32 @@ extension LMDBCollection {
             var matches: Int?
             if case .include(let rows)? = rowSet { matches = rows.count }
             let keywordPlan = SearchPlan(access: SearchMode.keyword.rawValue, figures: figures.figures(filterMatches: matches))
-            // A hybrid search fuses the candidates by id and reads the records of the k fused
-            // hits alone; with operators it filters the dense candidates by their text, so
-            // it reads theirs.
-            let constrained = hybrid && parsed.contains(where: Self.hasConstraints)
-            let fields: SearchHit.Fields = hybrid ? (constrained ? .all : []) : request.fields
-            let keywordRanked = try ranked.map { try hits($0, fields: fields, txn) }
-            let keywordHits = keywordRanked.map { $0.map(\.hit) }
-            guard hybrid, let scorer else { return SearchResponse(hits: keywordHits, plan: keywordPlan) }
-            let dense = try denseSearch(
-                scorer, count: parsed.count, k: pool, rowSet: rowSet, oversampling: request.oversampling, nprobe: request.nprobe,
-                fields: fields, txn)
-            // `+term`, `-term` and phrases constrain the dense candidates too.
-            let denseHits = zip(parsed, dense.hits).map { q, hits in
-                Self.hasConstraints(q) ? hits.filter { Self.satisfies(q, index.analyzer.termsWithPositions($0.text)) } : hits
+            guard hybrid, let scorer else {
+                return SearchResponse(hits: try ranked.map { try hits($0, fields: request.fields, txn).map(\.hit) }, plan: keywordPlan)
             }
+            // Fused by row: the candidates' records are not read, only the ids of rows whose
+            // order among equal scores decides a rank, the texts of the dense candidates of a
+            // query with operators, and the k fused hits.
             var decoded = RowRecords(collection: self, txn: txn)  // across the batch
-            let fused = try denseHits.indices.map { i in
-                let top = Self.fuse(dense: denseHits[i], keyword: keywordHits[i], request.fusion, metric: info.metric, k: k)
-                guard !constrained, !request.fields.isEmpty else { return top.map { $0.keeping(request.fields) } }
-                var rows: [String: UInt64] = [:]
-                for (hit, row) in zip(dense.hits[i], dense.rows[i]) { rows[hit.id] = row }
-                for r in keywordRanked[i] { rows[r.hit.id] = r.row }
-                return try top.map { hit in
-                    guard let row = rows[hit.id] else { throw StoreError(.corrupted, "hit \"\(hit.id)\" of \"\(info.name)\" has no row") }
-                    return try decoded.hit(row, score: hit.score, fields: request.fields)
-                }
+            let keywordRows = try ranked.map { list in
+                let byScore = list.map { (score: Float($0.score), row: $0.row) }
+                    .sorted { $0.score > $1.score || ($0.score == $1.score && $0.row < $1.row) }
+                return try Self.tiesByID(byScore, rank: \.score, row: \.row, &decoded)
+            }
+            let dense = try denseRankedRows(
+                scorer, count: parsed.count, k: pool, rowSet: rowSet, oversampling: request.oversampling, nprobe: request.nprobe,
+                decoded: &decoded, txn)
+            let fused = try zip(parsed, dense.ranked).enumerated().map { i, pair in
+                let (q, denseRows) = pair
+                // `+term`, `-term` and phrases constrain the dense candidates too.
+                let candidates =
+                    Self.hasConstraints(q)
+                    ? try denseRows.filter { Self.satisfies(q, index.analyzer.termsWithPositions(try decoded.record($0.row).text)) }
+                    : denseRows
+                let scores = request.fusion.fusedScores(
+                    dense: candidates.map { ($0.row, $0.score) }, keyword: keywordRows[i].map { ($0.row, $0.score) }, metric: info.metric)
+                let best = try Self.best(scores.map { (score: $0.value, row: $0.key) }, k: k, rank: \.score, row: \.row, &decoded)
+                return try best.map { try decoded.hit($0.row, score: Float($0.score), fields: request.fields) }
             }
             let fusionFigures = request.fusion.planFigures(candidates: pool)
             let plan = SearchPlan(access: SearchMode.hybrid.rawValue, figures: fusionFigures, parts: [dense.plan, keywordPlan])
@@ -88,10 +88,5 @@ extension LMDBCollection {
             let d = try RecordCodec.decode(bytes, rowID: r.row, collection: info.name)
             return (SearchHit(id: d.id, score: Float(r.score), text: d.text, metadata: d.metadata).keeping(fields), r.row)
         }.sorted { $0.hit.score > $1.hit.score || ($0.hit.score == $1.hit.score && $0.hit.id < $1.hit.id) }
-    }
-
-    /// The fused ranking of one query, best first (equal scores by id), cut to `k`.
-    static func fuse(dense: [SearchHit], keyword: [SearchHit], _ fusion: Fusion, metric: Metric, k: Int) -> [SearchHit] {
-        fusion.fuse(dense: dense, keyword: keyword, metric: metric, k: k)
     }
 }
