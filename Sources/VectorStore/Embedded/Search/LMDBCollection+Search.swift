@@ -244,46 +244,43 @@ extension LMDBCollection {
         let vector = UnsafeMutablePointer<Float>.allocate(capacity: dim)
         defer { vector.deallocate() }
         return try tops.enumerated().map { qi, top in
-            let candidates = try top.candidates().map { e -> (rank: Double, exact: Double, row: UInt64) in
+            let candidates = try top.candidates().map { e -> RankedRow in
                 let v = views[Int(e.view)]
                 try exactVector(row: e.row, stored: v.vector(Int(e.slot)), into: vector, txn)
                 let exact = scorer.score(qi, vector)
-                return (scorer.rank(exact), exact, e.row)
+                return (scorer.rank(exact), e.row, exact)
             }
-            return try Self.best(candidates, k: k, rank: \.rank, row: \.row, &decoded).map { (scorer.reported($0.exact), $0.row) }
+            return try Self.best(candidates, k: k, &decoded).map { (scorer.reported($0.value), $0.row) }
         }
     }
 
-    /// The `k` best of `entries` by `rank`, best first, equal ranks in record-id order
+    /// A row with its rank (higher is better) and a value its caller carries along.
+    typealias RankedRow = (rank: Double, row: UInt64, value: Double)
+
+    /// The `k` best of `entries` by rank, best first, equal ranks in record-id order
     /// (which also decides among rows tied at the k-th rank): the first k of sorting by
     /// rank, then id, decoding only the ids of tied rows.
-    static func best<Entry, Rank: Comparable>(
-        _ entries: [Entry], k: Int, rank: (Entry) -> Rank, row: (Entry) -> UInt64, _ decoded: inout RowRecords
-    ) throws -> [Entry] {
+    static func best(_ entries: [RankedRow], k: Int, _ decoded: inout RowRecords) throws -> [RankedRow] {
         // Best first; row order among equal ranks only to be definite.
-        let sorted = entries.sorted { rank($0) > rank($1) || (rank($0) == rank($1) && row($0) < row($1)) }
-        var chosen = sorted
-        if sorted.count > k {
-            let kth = rank(sorted[k - 1])
-            chosen = Array(sorted.prefix { rank($0) > kth })
-            let tied = try sorted.filter { rank($0) == kth }.map { (entry: $0, id: try decoded.id(row($0))) }.sorted { $0.id < $1.id }
-            chosen += tied.prefix(k - chosen.count).map(\.entry)
-        }
-        return try tiesByID(chosen, rank: rank, row: row, &decoded)
+        let sorted = entries.sorted { $0.rank > $1.rank || ($0.rank == $1.rank && $0.row < $1.row) }
+        guard sorted.count > k else { return try tiesByID(sorted, &decoded) }
+        let kth = sorted[k - 1].rank
+        var chosen = Array(sorted.prefix { $0.rank > kth })
+        let tied = try sorted.filter { $0.rank == kth }.map { (entry: $0, id: try decoded.id($0.row)) }.sorted { $0.id < $1.id }
+        chosen += tied.prefix(k - chosen.count).map(\.entry)
+        return try tiesByID(chosen, &decoded)
     }
 
-    /// `entries` (best first by `rank`) with each run of equal ranks in record-id order:
+    /// `entries` (best first by rank) with each run of equal ranks in record-id order:
     /// the order of sorting by rank, then id, decoding only the ids of tied rows.
-    static func tiesByID<Entry, Rank: Comparable>(
-        _ entries: [Entry], rank: (Entry) -> Rank, row: (Entry) -> UInt64, _ decoded: inout RowRecords
-    ) throws -> [Entry] {
+    static func tiesByID(_ entries: [RankedRow], _ decoded: inout RowRecords) throws -> [RankedRow] {
         var out = entries
         var start = 0
         while start < out.count {
             var end = start + 1
-            while end < out.count && rank(out[end]) == rank(out[start]) { end += 1 }
+            while end < out.count && out[end].rank == out[start].rank { end += 1 }
             if end - start > 1 {
-                let run = try out[start..<end].map { (entry: $0, id: try decoded.id(row($0))) }.sorted { $0.id < $1.id }
+                let run = try out[start..<end].map { (entry: $0, id: try decoded.id($0.row)) }.sorted { $0.id < $1.id }
                 out.replaceSubrange(start..<end, with: run.map(\.entry))
             }
             start = end
@@ -328,24 +325,27 @@ private struct ScanJob: @unchecked Sendable {
             let tile = tiles[t]
             let v = views[tile.view]
             v.codec.scoreTile(v.vector(tile.start), rows: tile.rows, dimension: dim, queries: queries, alpha: l2 ? 2 : 1, scores: scores)
-            thresholds.withUnsafeMutableBufferPointer { th in
-                // Scores at or above their query's threshold as the tile starts; thresholds
-                // only rise, so each is checked again before it enters.
-                let found = BLASKernels.select(
-                    scores, rows: tile.rows, count: b, normsSquared: l2 ? v.normsSquared + tile.start : nil,
-                    thresholds: th.baseAddress!, into: candidates)
-                for i in 0..<found {
-                    let flat = Int(candidates[i])
-                    let r = flat / b
-                    let qi = flat - r * b
-                    let score = scores[flat] - (l2 ? v.normsSquared[tile.start + r] : 0)
-                    guard score >= th[qi] else { continue }
-                    let slot = tile.start + r
-                    if v.isDeleted(slot) { continue }
-                    let id = v.rowID(slot)
-                    if let rowSet, !rowSet.contains(id) { continue }
-                    local[qi].push(TopK.Entry(score: score, view: UInt32(tile.view), row: id, slot: UInt32(slot)))
-                    th[qi] = local[qi].threshold
+            // On the buffers: no uniqueness check of `local` per candidate.
+            local.withUnsafeMutableBufferPointer { tops in
+                thresholds.withUnsafeMutableBufferPointer { th in
+                    // Scores at or above their query's threshold as the tile starts; thresholds
+                    // only rise, so each is checked again before it enters.
+                    let found = BLASKernels.select(
+                        scores, rows: tile.rows, count: b, normsSquared: l2 ? v.normsSquared + tile.start : nil,
+                        thresholds: th.baseAddress!, into: candidates)
+                    for i in 0..<found {
+                        let flat = Int(candidates[i])
+                        let r = flat / b
+                        let qi = flat - r * b
+                        let score = scores[flat] - (l2 ? v.normsSquared[tile.start + r] : 0)
+                        guard score >= th[qi] else { continue }
+                        let slot = tile.start + r
+                        if v.isDeleted(slot) { continue }
+                        let id = v.rowID(slot)
+                        if let rowSet, !rowSet.contains(id) { continue }
+                        tops[qi].push(TopK.Entry(score: score, view: UInt32(tile.view), row: id, slot: UInt32(slot)))
+                        th[qi] = tops[qi].threshold
+                    }
                 }
             }
             t += 1

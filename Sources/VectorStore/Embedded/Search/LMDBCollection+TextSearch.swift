@@ -39,9 +39,10 @@ extension LMDBCollection {
             // query with operators, and the k fused hits.
             var decoded = RowRecords(collection: self, txn: txn)  // across the batch
             let keywordRows = try ranked.map { list in
-                let byScore = list.map { (score: Float($0.score), row: $0.row) }
-                    .sorted { $0.score > $1.score || ($0.score == $1.score && $0.row < $1.row) }
-                return try Self.tiesByID(byScore, rank: \.score, row: \.row, &decoded)
+                // Ranked as the hits' Float scores rank (exactly representable as Double).
+                var byScore: [RankedRow] = list.map { r -> RankedRow in (Double(Float(r.score)), r.row, 0) }
+                byScore.sort { $0.rank > $1.rank || ($0.rank == $1.rank && $0.row < $1.row) }
+                return try Self.tiesByID(byScore, &decoded)
             }
             let dense = try denseRankedRows(
                 scorer, count: parsed.count, k: pool, rowSet: rowSet, oversampling: request.oversampling, nprobe: request.nprobe,
@@ -54,9 +55,10 @@ extension LMDBCollection {
                     ? try denseRows.filter { Self.satisfies(q, index.analyzer.termsWithPositions(try decoded.record($0.row).text)) }
                     : denseRows
                 let scores = request.fusion.fusedScores(
-                    dense: candidates.map { ($0.row, $0.score) }, keyword: keywordRows[i].map { ($0.row, $0.score) }, metric: info.metric)
-                let best = try Self.best(scores.map { (score: $0.value, row: $0.key) }, k: k, rank: \.score, row: \.row, &decoded)
-                return try best.map { try decoded.hit($0.row, score: Float($0.score), fields: request.fields) }
+                    dense: candidates.map { ($0.row, $0.score) }, keyword: keywordRows[i].map { ($0.row, Float($0.rank)) },
+                    metric: info.metric)
+                let best = try Self.best(scores.map { e -> RankedRow in (e.value, e.key, 0) }, k: k, &decoded)
+                return try best.map { try decoded.hit($0.row, score: Float($0.rank), fields: request.fields) }
             }
             let fusionFigures = request.fusion.planFigures(candidates: pool)
             let plan = SearchPlan(access: SearchMode.hybrid.rawValue, figures: fusionFigures, parts: [dense.plan, keywordPlan])

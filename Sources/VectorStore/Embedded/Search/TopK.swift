@@ -91,32 +91,35 @@ struct TopK {
     }
 
     private mutating func siftUp(_ i: Int) {
-        var child = i
-        while child > 0 {
-            let parent = (child - 1) / 2
-            if heap[child].score < heap[parent].score {
-                heap.swapAt(child, parent)
+        // On the buffer: one uniqueness check per sift, not one per swap.
+        heap.withUnsafeMutableBufferPointer { h in
+            var child = i
+            let moving = h[child]
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard moving.score < h[parent].score else { break }
+                h[child] = h[parent]
                 child = parent
-            } else {
-                return
             }
+            h[child] = moving
         }
     }
 
     private mutating func siftDown(_ i: Int) {
-        var parent = i
-        let n = heap.count
-        while true {
-            let l = 2 * parent + 1
-            if l >= n { return }
-            var m = l
-            if l + 1 < n && heap[l + 1].score < heap[l].score { m = l + 1 }
-            if heap[m].score < heap[parent].score {
-                heap.swapAt(m, parent)
+        heap.withUnsafeMutableBufferPointer { h in
+            var parent = i
+            let n = h.count
+            let moving = h[parent]
+            while true {
+                let l = 2 * parent + 1
+                if l >= n { break }
+                var m = l
+                if l + 1 < n && h[l + 1].score < h[l].score { m = l + 1 }
+                guard h[m].score < moving.score else { break }
+                h[parent] = h[m]
                 parent = m
-            } else {
-                return
             }
+            h[parent] = moving
         }
     }
 }
