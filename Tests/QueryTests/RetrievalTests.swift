@@ -164,6 +164,36 @@ import TestSupport
         #expect(words.citations.count == 2)
     }
 
+    /// The character budget counts grapheme clusters however it counts them (ASCII is
+    /// counted by bytes: "\r\n" is one character), and the chunk texts are trimmed as
+    /// Foundation trims them: the context is the same text with or without those shortcuts.
+    @Test func characterBudgetAndTrimmingAgreeWithFoundation() {
+        let pieces = [
+            "a", "Z", " ", "\t", "\n", "\r", "\r\n", "\u{0B}", "\u{0C}", "\u{85}", "\u{A0}", "\u{2028}", "\u{2029}", "\u{3000}",
+            "é", "e\u{301}", "👩‍👩‍👧", "灯台", "~", "0", ".",
+        ]
+        var rng = SeededGenerator(seed: 5)
+        var texts = ["", "\r\n", "a\r\nb", "\r\n\r\n", "\n\r", "  padded  ", "\u{85}x\u{85}"]
+        for _ in 0..<3000 {
+            texts.append((0..<Int(rng.next() % 9)).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined())
+        }
+        for text in texts {
+            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let context = PromptContext(chunks: [chunk(1, text)], budget: .characters(10_000))
+            let expected = "[1] s1.md\n" + trimmed
+            #expect(context.text == expected, "\(Array(text.unicodeScalars))")
+            // The budget: a limit of exactly the context's length keeps it whole, one less cuts it.
+            let exact = PromptContext(chunks: [chunk(1, text)], budget: .characters(expected.count))
+            #expect(exact.text == expected, "\(Array(text.unicodeScalars))")
+            if trimmed.count >= 2 {  // cut to nothing, a chunk is left out
+                let cut = PromptContext(chunks: [chunk(1, text)], budget: .characters(expected.count - 1))
+                #expect(
+                    cut.text.count == expected.count - 1 && expected.hasPrefix(cut.text),
+                    "\(Array(text.unicodeScalars)) \(cut.text.count) \(expected.count)")
+            }
+        }
+    }
+
     @Test func citationsParse() {
         let context = PromptContext(chunks: (1...4).map { chunk($0, "text \($0)") })
         #expect(context.citedNumbers(in: "A [2]. B [1, 3]. C [3][4] and [2] again, [7], [x], [], [1.5]") == [2, 1, 3, 4])

@@ -9,9 +9,22 @@ public enum ContextBudget: Sendable {
 
     func cost(_ text: String) -> Int {
         switch self {
-        case .characters: return text.count
+        case .characters: return Self.characters(text)
         case .tokens(_, let count): return count(text)
         }
+    }
+
+    /// `text.count` (grapheme clusters), without walking the clusters when the text is
+    /// ASCII: each byte is one character then, but for "\r\n", which is one.
+    static func characters(_ text: String) -> Int {
+        var crlf = 0
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            if byte >= 0x80 { return text.count }
+            if byte == 0x0A && previous == 0x0D { crlf += 1 }
+            previous = byte
+        }
+        return text.utf8.count - crlf
     }
 
     var limit: Int {
@@ -85,7 +98,7 @@ public struct PromptContext: Sendable {
         for chunk in chunks {
             let number = citations.count + 1
             let header = "[\(number)] \(chunk.reference)"
-            var body = chunk.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            var body = Self.trimmed(chunk.text)
             let separator = parts.isEmpty ? 0 : budget.cost("\n\n")
             var cost = separator + budget.cost(header + "\n" + body)
             if used + cost > budget.limit {
@@ -103,6 +116,16 @@ public struct PromptContext: Sendable {
         }
         text = parts.joined(separator: "\n\n")
         self.citations = citations
+    }
+
+    /// `text` without white space and newlines at either end (as Foundation trims them),
+    /// returned as it is when both ends are something else: no Foundation string is made.
+    static func trimmed(_ text: String) -> String {
+        let space = CharacterSet.whitespacesAndNewlines
+        guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last,
+            !space.contains(first) && !space.contains(last)
+        else { return text.trimmingCharacters(in: space) }
+        return text
     }
 
     /// The longest prefix of `text` (whole characters) costing at most `limit`.
