@@ -17,6 +17,9 @@ typedef float (*quiver_cblas_sdot_fn)(int n, const float *x, int incx, const flo
 typedef void (*quiver_openblas_set_num_threads_fn)(int threads);
 typedef int (*quiver_openblas_get_int_fn)(void);
 typedef char *(*quiver_openblas_get_string_fn)(void);
+/// `blas_thread_shutdown_`: joins OpenBLAS's worker threads (its fork handler does the
+/// same); the next call that wants them starts them again.
+typedef int (*quiver_openblas_thread_shutdown_fn)(void);
 
 /// glibc's dladdr (declared by <dlfcn.h> only under _GNU_SOURCE), under its own name:
 /// which file a loaded symbol came from.

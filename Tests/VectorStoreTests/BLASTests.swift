@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import VectorStore
@@ -129,6 +130,34 @@ import Testing
         #expect(status.libraryThreads == 1)
         // The variable is restored for child processes.
         #expect((ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "") == user)
+    }
+
+    /// OpenBLAS's worker threads (idle at one thread per call) are stopped once it is
+    /// loaded; a caller that asks for two threads later gets them back, and the products
+    /// stay right with two threads and again with one. Runs in a process of its own: it
+    /// changes OpenBLAS's thread count for the whole process.
+    @Test(.enabled(if: runsIsolatedTests, "runs in a process of its own (scripts/test.sh)"))
+    func idleWorkerThreadsStopAndComeBackWhenAsked() throws {
+        let status = BLAS.load()
+        if status.threading == "pthreads" && status.choice != .alreadyLoaded {
+            #expect(status.idleWorkersStopped, "\(status.reason)")
+        }
+        var rng = SeededGenerator(seed: 3)
+        let (m, n, k) = (256, 192, 384)  // large enough for OpenBLAS to split over threads
+        let a = (0..<(m * k)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 1000 }
+        let b = (0..<(n * k)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 1000 }
+        var expected = [Float](repeating: 0, count: m * n)
+        PortableBLAS.sgemm(
+            Int32(cblasRowMajor), Int32(cblasNoTrans), Int32(cblasTrans), Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b,
+            Int32(k), 0, &expected, Int32(n))
+        for threads in [2, 1] {
+            BLAS.setLibraryThreads(threads)
+            var c = [Float](repeating: 0, count: m * n)
+            BLAS.sgemm(transposeB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: &c, ldc: n)
+            let worst = zip(c, expected).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst < 1e-3, "\(threads) threads: off by \(worst)")
+        }
+        #expect(BLAS.status.libraryThreads == 1)
     }
 
     /// The portable loops (used when OpenBLAS is missing) compute what OpenBLAS computes,

@@ -101,6 +101,9 @@ public struct BLASStatus: Sendable, Equatable {
     public var threading: String?
     /// Threads OpenBLAS uses per call (Quiver keeps 1).
     public var libraryThreads: Int?
+    /// Whether OpenBLAS's worker threads, idle with one thread per call, were stopped
+    /// after it loaded (its pthreads build only; not when the application loaded it).
+    public var idleWorkersStopped = false
 
     /// An empty status for `cpu`.
     public init(cpu: CPUInfo) { self.cpu = cpu }

@@ -136,6 +136,17 @@ struct OpenBLASLibrary: Sendable {
         // single-threaded BLAS); OpenBLAS's own pool on top would oversubscribe the cores.
         setNumThreads?(1)
         status.libraryThreads = getNumThreads.map { Int($0()) }
+        // The pthreads build starts its pool when it loads, and each idle worker spins on
+        // sched_yield for about 0.1 s before it sleeps: a core burnt at the start of every
+        // process (0.11 s of CPU in an idle one, measured), e.g. under a `quiver search`.
+        // With one thread per call the pool has no work, so it is stopped (as OpenBLAS's
+        // own fork handler does; a call asking for more threads later starts it again);
+        // not when the application loaded OpenBLAS itself: its pool is its own.
+        if status.choice != .alreadyLoaded, status.threading == "pthreads", status.libraryThreads == 1,
+            let shutdown = symbol("blas_thread_shutdown_", as: quiver_openblas_thread_shutdown_fn.self)
+        {
+            status.idleWorkersStopped = shutdown() == 0
+        }
         return OpenBLASLibrary(
             sgemm: sgemm, sgemv: sgemv, sdot: sdot, setNumThreads: setNumThreads, getNumThreads: getNumThreads, status: status)
     }

@@ -54,6 +54,7 @@ struct Doctor: ParsableCommand, VerboseCommand {
         blasReport["best_core_for_cpu"] = OpenBLASCore.best(for: cpu) ?? NSNull()
         blasReport["threading"] = blas.threading ?? NSNull()
         blasReport["library_threads_per_call"] = blas.libraryThreads ?? NSNull()
+        blasReport["idle_workers_stopped"] = blas.idleWorkersStopped
         var environmentReport: [String: Any] = [:]
         for name in variables { environmentReport[name] = environment[name] ?? NSNull() }
         blasReport["environment"] = environmentReport
