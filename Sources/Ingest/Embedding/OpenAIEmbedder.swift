@@ -83,7 +83,15 @@ public struct OpenAIEmbedder: HTTPBackedEmbedder {
     }
 
     func parse(_ response: HTTPResponse, count: Int) throws -> [[Float]] {
-        let object = try HTTPEmbedding.json(response.body, from: identifier)
+        // The answer's bytes read directly when they are what this API sends; anything
+        // else (and every error) through Foundation's parser.
+        let vectors = try EmbeddingResponseScanner.vectors(response.body) ?? Self.vectors(parsing: response.body, from: identifier)
+        return try HTTPEmbedding.check(vectors, count: count, dimension: outputDimension, embedder: identifier)
+    }
+
+    /// The vectors of an embeddings answer, in input order, through `JSONSerialization`.
+    static func vectors(parsing body: [UInt8], from identifier: EmbedderIdentifier) throws -> [[Float]] {
+        let object = try HTTPEmbedding.json(body, from: identifier)
         guard let data = object["data"] as? [[String: Any]] else {
             throw IngestError(.badEmbedding, "\(identifier) answered without a \"data\" list")
         }
@@ -95,7 +103,7 @@ public struct OpenAIEmbedder: HTTPBackedEmbedder {
             }
             vectors[index] = v
         }
-        return try HTTPEmbedding.check(vectors.compactMap { $0 }, count: count, dimension: outputDimension, embedder: identifier)
+        return vectors.compactMap { $0 }
     }
 }
 
