@@ -172,9 +172,7 @@ public struct IngestPipeline: Sendable {
     ) async throws -> IngestReport {
         try FileDescriptors.ensureAvailable(2 * concurrency, for: "an ingest at concurrency \(concurrency)", perUnit: 2)
         let started = Date()
-        qtrace("run start")
         let cache = try await openCache()
-        qtrace("cache opened")
         var report = IngestReport()
         report.issues = issues
         var state = IngestProgress()
@@ -213,7 +211,6 @@ public struct IngestPipeline: Sendable {
         while let current = next {
             start += count
             let results = await current.value
-            qtrace("window loaded \(results.count)")
             if sizes == nil {  // else the walk's sizes say how big the next window is
                 loadedBytes += results.reduce(0) { $0 + $1.documents.reduce(0) { $0 + $1.text.utf8.count } }
             }
@@ -445,7 +442,6 @@ public struct IngestPipeline: Sendable {
         let version = settingsVersion
         // Which documents changed: their stored chunks and version.
         var work: [(doc: Document, isNew: Bool)] = []
-        qtrace("ingest window")
         // One read for the whole window (a read per document cost a thread hop each: half
         // the time of ingesting a thousand one-chunk files).
         var storedByDocument: [String: [String: [String: MetadataValue]]] = [:]
@@ -469,7 +465,6 @@ public struct IngestPipeline: Sendable {
             }
             work.append((doc, stored.isEmpty))
         }
-        qtrace("stored read")
         guard !work.isEmpty else { return }
         if dryRun {
             for item in work {
@@ -480,7 +475,6 @@ public struct IngestPipeline: Sendable {
         // Split on all cores.
         let chunks = work.map(\.doc.text).split(with: splitter)
         progress.chunks += chunks.reduce(0) { $0 + $1.count }
-        qtrace("split")
         callback?(progress)
         // Embed the chunks the cache lacks in concurrent batches, and write each document as
         // soon as its chunks, and those of every document before it, have vectors: writes
@@ -489,7 +483,6 @@ public struct IngestPipeline: Sendable {
         let texts = chunks.flatMap { $0.map(\.text) }
         var vectors = try await cache?.lookup(texts) ?? [[Float]?](repeating: nil, count: texts.count)
         let missing = vectors.indices.filter { vectors[$0] == nil }
-        qtrace("cache lookup")
         var owner: [Int] = []  // text index → work index
         owner.reserveCapacity(texts.count)
         for (i, c) in chunks.enumerated() { owner += repeatElement(i, count: c.count) }
@@ -530,9 +523,7 @@ public struct IngestPipeline: Sendable {
                 var failure: Error?
                 do {
                     try await beforePrevious?.value
-                    qtrace("write start \(records.count)")
                     try await collection.write(upsert: records, deleting: [], deletingWhere: replaced)
-                    qtrace("write end \(records.count)")
                     written.withLock { $0 += records.count }
                     committedDocuments.withLock { $0 += documents }
                 } catch {
@@ -616,8 +607,6 @@ public struct IngestPipeline: Sendable {
             advance()
             dispatch()  // the window's last documents go to the writes before the cache's own write
             if let cache, !fresh.isEmpty {
-                qtrace("cache write")
-                defer { qtrace("cache written") }
                 try await cache.collection.upsert(fresh.map { Record(id: EmbeddingCache.key($0.text), vector: $0.vector) })
             }
         } catch {
