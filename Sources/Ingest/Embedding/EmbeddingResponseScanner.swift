@@ -27,29 +27,14 @@ struct EmbeddingResponseScanner {
 
     private mutating func document() -> [[Float]]? {
         var data: [(index: Int?, vector: [Float])]?
-        var keys: Set<String> = []
         skipSpace()
-        guard next(0x7B) else { return nil }  // {
-        skipSpace()
-        if !next(0x7D) {
-            repeat {
-                skipSpace()
-                guard let key = key(), keys.insert(key).inserted else { return nil }
-                skipSpace()
-                guard next(0x3A) else { return nil }  // :
-                skipSpace()
-                if key == "data" {
-                    guard let items = items() else { return nil }
-                    data = items
-                } else {
-                    guard skipValue(depth: 1) else { return nil }
-                }
-                skipSpace()
-            } while next(0x2C)  // ,
-            guard next(0x7D) else { return nil }
+        let read = object { s, key in
+            guard key == "data" else { return s.skipValue(depth: 1) }
+            data = s.items()
+            return data != nil
         }
         skipSpace()
-        guard at == bytes.count, let data else { return nil }
+        guard read, at == bytes.count, let data else { return nil }
         var vectors = [[Float]?](repeating: nil, count: data.count)
         for (position, item) in data.enumerated() {
             let index = item.index ?? position
@@ -67,38 +52,46 @@ struct EmbeddingResponseScanner {
         if next(0x5D) { return out }
         repeat {
             skipSpace()
-            guard next(0x7B) else { return nil }
             var index: Int?
             var vector: [Float]?
-            var keys: Set<String> = []
-            skipSpace()
-            if !next(0x7D) {
-                repeat {
-                    skipSpace()
-                    guard let key = key(), keys.insert(key).inserted else { return nil }
-                    skipSpace()
-                    guard next(0x3A) else { return nil }
-                    skipSpace()
-                    switch key {
-                    case "index":
-                        guard let i = integer() else { return nil }
-                        index = i
-                    case "embedding":
-                        guard let v = base64Floats() else { return nil }
-                        vector = v
-                    default:
-                        guard skipValue(depth: 3) else { return nil }
-                    }
-                    skipSpace()
-                } while next(0x2C)
-                guard next(0x7D) else { return nil }
+            let read = object { s, key in
+                switch key {
+                case "index":
+                    index = s.integer()
+                    return index != nil
+                case "embedding":
+                    vector = s.base64Floats()
+                    return vector != nil
+                default:
+                    return s.skipValue(depth: 3)
+                }
             }
-            guard let vector else { return nil }
+            guard read, let vector else { return nil }
             out.append((index, vector))
             skipSpace()
         } while next(0x2C)
         guard next(0x5D) else { return nil }
         return out
+    }
+
+    /// Walks an object whose keys have no escapes and are not repeated, calling `member`
+    /// with each key to read its value (and say whether it could); false when anything
+    /// else is off.
+    private mutating func object(_ member: (inout EmbeddingResponseScanner, String) -> Bool) -> Bool {
+        guard next(0x7B) else { return false }  // {
+        var keys: Set<String> = []
+        skipSpace()
+        if next(0x7D) { return true }
+        repeat {
+            skipSpace()
+            guard let key = key(), keys.insert(key).inserted else { return false }
+            skipSpace()
+            guard next(0x3A) else { return false }  // :
+            skipSpace()
+            guard member(&self, key) else { return false }
+            skipSpace()
+        } while next(0x2C)  // ,
+        return next(0x7D)
     }
 
     // MARK: Values
