@@ -89,7 +89,11 @@ import QuiverCore
     }
 
     @Test func timeoutsDeadlinesAndCancellation() async throws {
-        let server = try LoopbackServer(["--latency-ms", "3000"])
+        // Answers take 60 s: only a cancellation (or the timeouts below) ends a request
+        // early. With 3 s, a loaded parallel run once resumed this test's 100 ms sleep so
+        // late that the request had already been answered ("expected cancellation, got
+        // success"); a working cancellation still ends the request at once.
+        let server = try LoopbackServer(["--latency-ms", "60000"])
         var configuration = HTTPClient.Configuration()
         configuration.requestTimeout = .milliseconds(200)
         let client = HTTPClient(configuration: configuration)
