@@ -35,7 +35,7 @@ extension LMDBCollection {
             let rowSet = try filter.map { try evaluate($0, txn) }
             let found = try denseSearch(
                 scorer, count: queries.count, k: k, rowSet: rowSet, oversampling: oversampling, nprobe: nprobe, fields: fields, txn)
-            return (found.hits, found.plan)
+            return found
         }
     }
 
@@ -53,10 +53,9 @@ extension LMDBCollection {
     func denseSearch(
         _ scorer: ExactScorer, count b: Int, k: Int, rowSet: RowSet?, oversampling: Int? = nil, nprobe: Int? = nil,
         fields: SearchHit.Fields = .all, _ txn: Transaction
-    ) throws -> (hits: [[SearchHit]], plan: SearchPlan, rows: [[UInt64]]) {
+    ) throws -> (hits: [[SearchHit]], plan: SearchPlan) {
         let run = try denseTops(scorer, count: b, k: k, rowSet: rowSet, oversampling: oversampling, nprobe: nprobe, txn)
-        let hits = try materialize(run.tops, k: run.k, scorer: scorer, views: run.views, fields: fields, txn)
-        return (hits.map { $0.map(\.hit) }, run.plan, hits.map { $0.map(\.row) })
+        return (try materialize(run.tops, k: run.k, scorer: scorer, views: run.views, fields: fields, txn), run.plan)
     }
 
     /// `denseSearch` as rows and reported scores, best first, equal scores in id order,
@@ -224,13 +223,13 @@ extension LMDBCollection {
     /// that score are returned with it, ties ordered by id. Only the ids of rows tied at the
     /// k-th exact score are decoded (there may be many: every row ties for a zero query);
     /// full records only for the k returned, once per row across the batch (without
-    /// `fields`, only their ids). Each hit comes with its row.
+    /// `fields`, only their ids).
     private func materialize(
         _ tops: [TopK], k: Int, scorer: ExactScorer, views: [BlockView], fields: SearchHit.Fields, _ txn: Transaction
-    ) throws -> [[(hit: SearchHit, row: UInt64)]] {
+    ) throws -> [[SearchHit]] {
         var decoded = RowRecords(collection: self, txn: txn)
         return try rankedRows(tops, k: k, scorer: scorer, views: views, decoded: &decoded, txn).map { ranked in
-            try ranked.map { (try decoded.hit($0.row, score: $0.score, fields: fields), $0.row) }
+            try ranked.map { try decoded.hit($0.row, score: $0.score, fields: fields) }
         }
     }
 

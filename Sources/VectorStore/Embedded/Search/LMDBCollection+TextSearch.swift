@@ -32,7 +32,7 @@ extension LMDBCollection {
             if case .include(let rows)? = rowSet { matches = rows.count }
             let keywordPlan = SearchPlan(access: SearchMode.keyword.rawValue, figures: figures.figures(filterMatches: matches))
             guard hybrid, let scorer else {
-                return SearchResponse(hits: try ranked.map { try hits($0, fields: request.fields, txn).map(\.hit) }, plan: keywordPlan)
+                return SearchResponse(hits: try ranked.map { try hits($0, fields: request.fields, txn) }, plan: keywordPlan)
             }
             // Fused by row: the candidates' records are not read, only the ids of rows whose
             // order among equal scores decides a rank, the texts of the dense candidates of a
@@ -75,20 +75,18 @@ extension LMDBCollection {
 
     /// Records of ranked rows as hits with `fields`, best first, equal scores ordered by id
     /// (without fields, only the ids are decoded).
-    private func hits(_ ranked: [(score: Double, row: UInt64)], fields: SearchHit.Fields, _ txn: Transaction) throws
-        -> [(hit: SearchHit, row: UInt64)]
-    {
-        try ranked.map { r -> (hit: SearchHit, row: UInt64) in
+    private func hits(_ ranked: [(score: Double, row: UInt64)], fields: SearchHit.Fields, _ txn: Transaction) throws -> [SearchHit] {
+        try ranked.map { r -> SearchHit in
             guard let bytes = try records.get(txn, r.row) else {
                 throw StoreError(
                     .corrupted, "the keyword index of \"\(info.name)\" names row \(r.row), which has no record; `quiver check` reports it",
                     collection: info.name)
             }
             if fields.isEmpty {
-                return (SearchHit(id: try RecordCodec.decodeID(bytes, rowID: r.row), score: Float(r.score), text: "", metadata: [:]), r.row)
+                return SearchHit(id: try RecordCodec.decodeID(bytes, rowID: r.row), score: Float(r.score), text: "", metadata: [:])
             }
             let d = try RecordCodec.decode(bytes, rowID: r.row, collection: info.name)
-            return (SearchHit(id: d.id, score: Float(r.score), text: d.text, metadata: d.metadata).keeping(fields), r.row)
-        }.sorted { $0.hit.score > $1.hit.score || ($0.hit.score == $1.hit.score && $0.hit.id < $1.hit.id) }
+            return SearchHit(id: d.id, score: Float(r.score), text: d.text, metadata: d.metadata).keeping(fields)
+        }.sorted { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
     }
 }
