@@ -342,4 +342,67 @@ import TestSupport
         #expect(abs((hits.first?.score ?? 0) - 1) < 1e-6)
         #expect(try c.count() == 4)
     }
+
+    /// LMDB 0.9 can give a read the transaction id of an older commit than the snapshot it
+    /// reads (a reader preempted inside `mdb_txn_renew` copies the roots of a later commit
+    /// of the same parity). Block views cached by a read of the older snapshot must not
+    /// serve it: keyed by that id, they showed a reader rows its records did not have
+    /// ("row … has no record" in the conformance suite's `readersSeeWholeBatches`).
+    @Test func aReadUnderAStaleTransactionIDWalksItsOwnSnapshot() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(path: dir.path)
+        let c = try store.createCollection("c", dimension: 3, metric: .dot)
+        func batch(_ b: Int) -> [Record] { (0..<40).map { Record(id: "b\(b)-\($0)", vector: [Float(b + 1), Float($0), 0]) } }
+        try c.upsert(batch(0))
+        let stale = try store.env.read { txn in
+            _ = try c.blockViews(txn)
+            return txn.id
+        }
+        #expect(c.blockDirectory.withLock { $0 != nil }, "the walk was not kept")
+        // Two commits (LMDB's stale ids are older by an even number), each replacing the
+        // whole content.
+        try c.write(upsert: batch(1), deleting: batch(0).map(\.id), deletingWhere: nil)
+        try c.write(upsert: batch(2), deleting: batch(1).map(\.id), deletingWhere: nil)
+        try store.env.read { txn in
+            #expect(txn.id == stale + 2)
+            let views = try c.blockViews(txn, transaction: stale)
+            var live: [UInt64] = []
+            for v in views { for slot in 0..<v.count where !v.isDeleted(slot) { live.append(v.rowID(slot)) } }
+            #expect(live.count == 40)
+            for row in live {
+                let id = try c.records.get(txn, row).map { try RecordCodec.decodeID($0, rowID: row) }
+                #expect(id?.hasPrefix("b2-") == true, "row \(row): \(id ?? "no record")")
+            }
+        }
+        #expect(try c.search([1, 0, 0], k: 100).map(\.id) == batch(2).map(\.id).sorted())
+    }
+
+    /// Every commit that changes something records its own transaction id in the store
+    /// (what read snapshots are told apart by); a write that changes nothing commits nothing.
+    @Test func commitsStampTheirTransactionID() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(path: dir.path)
+        func stampAndID() throws -> (stamp: UInt64?, id: Int) {
+            try store.env.read { txn in
+                #expect(txn.stamp == (try store.env.commitStamp(txn)), "a read carries its snapshot's stamp")
+                return (try store.env.commitStamp(txn), txn.id)
+            }
+        }
+        let c = try store.createCollection("c", dimension: 2, metric: .dot)
+        let made = try stampAndID()
+        #expect(made.stamp == UInt64(made.id))
+        try c.upsert([Record(id: "a", vector: [1, 0])])
+        let written = try stampAndID()
+        #expect(written.id > made.id)
+        #expect(written.stamp == UInt64(written.id))
+        // Deleting what is not there changes nothing: no commit, the same stamp.
+        #expect(try c.delete(ids: ["missing"]) == 0)
+        let unchanged = try stampAndID()
+        #expect(unchanged.id == written.id)
+        #expect(unchanged.stamp == written.stamp)
+        // Another Store of the folder in this process, and a commit it makes.
+        try Store(path: dir.path).collection("c").upsert([Record(id: "b", vector: [0, 1])])
+        let other = try stampAndID()
+        #expect(other.id > written.id && other.stamp == UInt64(other.id))
+    }
 }

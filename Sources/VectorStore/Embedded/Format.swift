@@ -273,6 +273,9 @@ enum MetaKey {
     static let magic = "magic"
     static let version = "version"
     static let nextCollectionID = "next-cid"
+    /// u64 LE: the transaction id of the last commit that changed the store
+    /// (`LMDBEnvironment.commitStamp`).
+    static let commit = "commit"
 }
 
 /// Mutable per-collection counters, stored in `quiver.state`.

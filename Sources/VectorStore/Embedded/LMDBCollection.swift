@@ -219,9 +219,10 @@ public final class LMDBCollection: VectorCollection {
     /// Every block of the collection, in block order, read in place. A read of the same
     /// snapshot as the last one walked (no commit since, in any process) gets the views
     /// that walk made: an IVF probe at nprobe 1 otherwise spent most of its time reading
-    /// the headers of every block, about 1,000 of them at 1M rows.
-    func blockViews(_ txn: Transaction) throws -> [BlockView] {
-        let key = BlockDirectory.Key(txn)
+    /// the headers of every block, about 1,000 of them at 1M rows. `transaction` stands in
+    /// for the read's LMDB transaction id (for tests).
+    func blockViews(_ txn: Transaction, transaction: Int? = nil) throws -> [BlockView] {
+        let key = BlockDirectory.Key(txn, transaction: transaction)
         if let key, let cached = blockDirectory.withLock({ $0 }), cached.key == key { return cached.views }
         let views = try walkBlocks(txn)
         if let key {
@@ -371,24 +372,34 @@ public final class LMDBCollection: VectorCollection {
 
 /// The block views of one read snapshot of a collection. They point into LMDB's map, at
 /// pages that no writer changes while the snapshot is the newest: a commit (in any
-/// process) makes a new transaction id, and pages are reused only after a newer commit.
-/// So a read transaction with the same id, over the same map (a resize can move it), may
-/// use them as if it had walked the blocks itself. Write transactions never share them:
-/// a write's id is that of its commit, and it changes blocks as it goes.
+/// process) records its own transaction id (`LMDBEnvironment.commitStamp`), and pages are
+/// reused only after a newer commit. So a read of a snapshot with the same stamp, over the
+/// same map (a resize can move it), may use them as if it had walked the blocks itself.
+/// The stamp names the snapshot, not the read's LMDB transaction id: LMDB 0.9 can give a
+/// read the id of an older commit than the one it reads, and views shared on that id
+/// showed a reader rows its records did not have. Write transactions never share them: a
+/// write changes blocks as it goes.
 ///
 /// `@unchecked Sendable`: the views' pointers are only ever read, and only by reads of
 /// the snapshot they point into (the key says which).
 struct BlockDirectory: @unchecked Sendable {
     /// What a read must match to reuse the views.
     struct Key: Equatable {
+        /// The snapshot's commit stamp.
+        let commit: UInt64
+        /// The read's LMDB transaction id (with the stamp: a commit by a version of Quiver
+        /// that does not stamp changes it).
         let transaction: Int
         let mapStart: UInt
         let mapEnd: UInt
 
-        /// The key of a read transaction; nil for a write, or when the map's place is unknown.
-        init?(_ txn: Transaction) {
-            guard txn.readOnly, txn.extent.start != 0 else { return nil }
-            transaction = txn.id
+        /// The key of a read transaction; nil for a write, when the map's place is unknown,
+        /// or when no commit has stamped the store yet. `transaction` stands in for the
+        /// read's LMDB id (tests pass a stale one, as LMDB sometimes does).
+        init?(_ txn: Transaction, transaction: Int? = nil) {
+            guard txn.readOnly, txn.extent.start != 0, let commit = txn.stamp else { return nil }
+            self.commit = commit
+            self.transaction = transaction ?? txn.id
             mapStart = txn.extent.start
             mapEnd = txn.extent.end
         }

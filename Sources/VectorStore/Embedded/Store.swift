@@ -202,6 +202,8 @@ public final class Store: VectorDatabase {
             throw StoreError(.corrupted, "\(path) is missing its Quiver tables")
         }
         metaDB = Table(dbi: meta)
+        // Read snapshots are told apart by the stamp (the block walk's cache).
+        env.recordCommits(in: meta)
         collectionsDB = Table(dbi: collections)
         stateDB = Table(dbi: state)
         trashDB = Table(dbi: trash)

@@ -10,17 +10,21 @@ struct Transaction {
     let readOnly: Bool
     /// The map and the part of it the file fills, when the transaction began.
     let extent: MapExtent
+    /// For a read, the commit stamp of its snapshot (`LMDBEnvironment.commitStamp`) as it
+    /// began; nil for a write, or when the store has none.
+    let stamp: UInt64?
 
-    init(txn: OpaquePointer, env: LMDBEnvironment, readOnly: Bool) {
+    init(txn: OpaquePointer, env: LMDBEnvironment, readOnly: Bool, stamp: UInt64? = nil) {
         self.txn = txn
         self.env = env
         self.readOnly = readOnly
+        self.stamp = stamp
         extent = env.extent(readOnly: readOnly)
     }
 
-    /// The snapshot's transaction id: for a read transaction, that of the newest commit
-    /// it sees (the same for every read that begins before the next commit, in any
-    /// process); for a write, the id its commit will have.
+    /// The transaction id LMDB gives: for a write, the id its commit will have; for a read,
+    /// that of the snapshot it reads (`LMDBEnvironment.read` makes sure, as far as commits
+    /// are stamped; LMDB alone may name an older one).
     var id: Int { Int(mdb_txn_id(txn)) }
 
     /// A key for error messages: its printable prefix (keys are ids, index keys or
@@ -49,6 +53,7 @@ struct Transaction {
     func put(_ db: DBI, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ flags: PutFlags = []) throws {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        env.writeChanged = true
         try lmdbCheck(mdb_put(txn, db.raw, &k, &v, flags.rawValue), "mdb_put", Self.describe(key))
     }
 
@@ -56,6 +61,7 @@ struct Transaction {
     func reserve(_ db: DBI, _ key: UnsafeRawBufferPointer, size: Int) throws -> UnsafeMutableRawBufferPointer {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: size, mv_data: nil)
+        env.writeChanged = true
         try lmdbCheck(
             mdb_put(txn, db.raw, &k, &v, UInt32(MDB_RESERVE)), "mdb_put(MDB_RESERVE)", "\(Self.describe(key)) of \(size) bytes")
         return UnsafeMutableRawBufferPointer(start: v.mv_data, count: size)
@@ -88,6 +94,7 @@ struct Transaction {
                 flags |= UInt32(MDB_APPENDDUP)
             }
         }
+        env.writeChanged = true
         let rc = withUnsafeMutablePointer(to: &vals) { p in
             p.withMemoryRebound(to: MDB_val.self, capacity: 2) { mdb_cursor_put(cursor.cursor, &k, $0, flags) }
         }
@@ -119,6 +126,7 @@ struct Transaction {
             rc = mdb_del(txn, db.raw, &k, nil)
         }
         if rc == MDB_NOTFOUND { return false }
+        env.writeChanged = true
         try lmdbCheck(rc, "mdb_del", Self.describe(key))
         return true
     }
@@ -132,6 +140,7 @@ struct Transaction {
 
     /// Removes every entry of a database, keeping it.
     func clear(_ db: DBI) throws {
+        env.writeChanged = true
         try lmdbCheck(mdb_drop(txn, db.raw, 0), "mdb_drop")
     }
 }
@@ -141,6 +150,7 @@ struct Transaction {
 final class Cursor {
     let cursor: OpaquePointer
     let extent: MapExtent
+    private unowned let env: LMDBEnvironment
 
     init(_ txn: Transaction, _ db: DBI) throws {
         var c: OpaquePointer?
@@ -148,6 +158,7 @@ final class Cursor {
         guard let c else { throw StoreError(.storage, "LMDB mdb_cursor_open returned no cursor") }
         cursor = c
         extent = txn.extent
+        env = txn.env
     }
 
     func close() { mdb_cursor_close(cursor) }
@@ -196,6 +207,7 @@ final class Cursor {
 
     /// Deletes the entry under the cursor.
     func deleteCurrent() throws {
+        env.writeChanged = true
         try lmdbCheck(mdb_cursor_del(cursor, 0), "mdb_cursor_del")
     }
 }
