@@ -405,4 +405,29 @@ import TestSupport
         let other = try stampAndID()
         #expect(other.id > written.id && other.stamp == UInt64(other.id))
     }
+
+    /// A compacted copy (`Store.shrink`, `mdb_copy -c`) starts LMDB's ids again at 1 and
+    /// keeps the stamp of the old file's last commit: reads must not take that for LMDB's
+    /// stale-id race (and renew each read), and the next commit stamps the new ids.
+    @Test func aCompactedCopyReadsWithoutRenewalsAndStampsAgain() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let store = try Store(path: dir.path)
+            let c = try store.createCollection("c", dimension: 2, metric: .dot)
+            for i in 0..<20 { try c.upsert([Record(id: "r\(i)", vector: [1, Float(i)])]) }
+        }
+        _ = try Store.shrink(path: dir.path)
+        let store = try Store(path: dir.path)
+        let copied = try store.env.read { (stamp: try store.env.commitStamp($0), id: $0.id) }
+        #expect(copied.id < 5, "the compacted copy's ids: \(copied.id)")
+        #expect((copied.stamp ?? 0) > UInt64(copied.id), "the old file's stamp: \(String(describing: copied.stamp))")
+        let renewals = store.env.settledReadRenewals
+        let c = try store.collection("c")
+        for _ in 0..<10 { #expect(try c.search([1, 0], k: 100).count == 20) }
+        #expect(store.env.settledReadRenewals == renewals, "reads of the compacted copy were renewed")
+        try c.upsert([Record(id: "r20", vector: [1, 20])])
+        let written = try store.env.read { (stamp: try store.env.commitStamp($0), id: $0.id) }
+        #expect(written.stamp == UInt64(written.id))
+        #expect(try c.search([1, 0], k: 100).count == 21)
+    }
 }

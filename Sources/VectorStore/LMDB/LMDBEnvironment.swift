@@ -367,20 +367,29 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// thread's read before. The stamp is data of the snapshot itself: a read whose stamp
     /// is newer than its id is renewed (none of 200 million reads was left so, after 311
     /// renewals). A stamp older than the id means commits that do not stamp (an older
-    /// Quiver): nothing to check against.
+    /// Quiver), and one newer than every commit of the file comes from another file's ids
+    /// (a compacted copy starts again at 1, keeping the data): nothing to check against.
     private func settle(_ txn: OpaquePointer) throws -> UInt64? {
         guard let table = stampTable.withLock({ $0 }) else { return nil }
         var stamp = try Self.stamp(txn, table)
         var renewals = 0
         // Bounded: a read that stays ahead is still sound, only not in order.
         while let s = stamp, s > UInt64(mdb_txn_id(txn)), renewals < 64 {
+            var info = MDB_envinfo()
+            guard mdb_env_info(env, &info) == 0, s <= UInt64(info.me_last_txnid) else { break }
             mdb_txn_reset(txn)
             try lmdbCheck(mdb_txn_renew(txn), "mdb_txn_renew", path)
             stamp = try Self.stamp(txn, table)
             renewals += 1
         }
+        if renewals > 0 { readRenewals.withLock { $0 += renewals } }
         return stamp
     }
+
+    /// Reads renewed by `settle` so far (each time LMDB gave a read an id older than its
+    /// snapshot).
+    var settledReadRenewals: Int { readRenewals.withLock { $0 } }
+    private let readRenewals = PosixMutex(0)
 
     /// Read transactions kept idle now (at most `idleReaderLimit`).
     var idleReaderCount: Int { idleReaders.withLock { $0.count } }
