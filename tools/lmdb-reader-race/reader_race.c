@@ -1,6 +1,6 @@
 /*
  * Shows LMDB 0.9's read-transaction race that Quiver works around
- * (LMDBEnvironment.settle): a reader preempted inside mdb_txn_renew, between
+ * (LMDBEnvironment.settled): a reader preempted inside mdb_txn_renew, between
  * reading the newest transaction id and copying the roots of the meta page of
  * that id's parity, reads a later commit's snapshot under the older id -- and
  * the same thread's next read can then see an older snapshot than this one.

@@ -307,15 +307,40 @@ final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// Runs `body` in a read-only snapshot. Pointers into the map are valid only inside.
-    /// The snapshot is the one the transaction's id names (`settle`).
+    /// The snapshot is the one the transaction's id names (`settled`).
     func read<T>(_ body: (Transaction) throws -> T) throws -> T {
-        let txn = try beginRead()
+        let (txn, stamp) = try beginSettledRead()
         defer {
             endRead(txn)
             pthread_rwlock_unlock(resizeLock)
         }
-        let stamp = try settle(txn)
         return try body(Transaction(txn: txn, env: self, readOnly: true, stamp: stamp))
+    }
+
+    /// `beginRead`, again (at most 64 times) while the snapshot is newer than the
+    /// transaction's id says (`settled`); with the snapshot's stamp. A read that stays
+    /// ahead is still sound, only not in order.
+    private func beginSettledRead() throws -> (txn: OpaquePointer, stamp: UInt64?) {
+        var renewals = 0
+        defer { if renewals > 0 { readRenewals.withLock { $0 += renewals } } }
+        while true {
+            let txn = try beginRead()
+            let stamp: UInt64?
+            let settled: Bool
+            do {
+                (stamp, settled) = try self.settled(txn)
+            } catch {
+                endRead(txn)
+                pthread_rwlock_unlock(resizeLock)
+                throw error
+            }
+            if settled || renewals >= 64 { return (txn, stamp) }
+            // Reset and kept idle: the next `beginRead` renews it (or, should the renewal
+            // fail, begins another).
+            endRead(txn)
+            pthread_rwlock_unlock(resizeLock)
+            renewals += 1
+        }
     }
 
     /// A read transaction on the newest snapshot, with `resizeLock` held shared: an idle
@@ -352,8 +377,8 @@ final class LMDBEnvironment: @unchecked Sendable {
         return UInt64(littleEndian: data.loadUnaligned(as: UInt64.self))
     }
 
-    /// Renews the read transaction `txn` until it reads the snapshot its id names, and
-    /// returns that snapshot's stamp.
+    /// The stamp of the snapshot `txn` reads, and whether that is the snapshot its id names
+    /// (as far as the stamp can tell).
     ///
     /// With LMDB 0.9 a read transaction's id (`mdb_txn_id`) does not always name the
     /// snapshot it reads: `mdb_txn_renew0` reads the newest id, then copies the roots from
@@ -369,24 +394,15 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// renewals). A stamp older than the id means commits that do not stamp (an older
     /// Quiver), and one newer than every commit of the file comes from another file's ids
     /// (a compacted copy starts again at 1, keeping the data): nothing to check against.
-    private func settle(_ txn: OpaquePointer) throws -> UInt64? {
-        guard let table = stampTable.withLock({ $0 }) else { return nil }
-        var stamp = try Self.stamp(txn, table)
-        var renewals = 0
-        // Bounded: a read that stays ahead is still sound, only not in order.
-        while let s = stamp, s > UInt64(mdb_txn_id(txn)), renewals < 64 {
-            var info = MDB_envinfo()
-            guard mdb_env_info(env, &info) == 0, s <= UInt64(info.me_last_txnid) else { break }
-            mdb_txn_reset(txn)
-            try lmdbCheck(mdb_txn_renew(txn), "mdb_txn_renew", path)
-            stamp = try Self.stamp(txn, table)
-            renewals += 1
-        }
-        if renewals > 0 { readRenewals.withLock { $0 += renewals } }
-        return stamp
+    private func settled(_ txn: OpaquePointer) throws -> (stamp: UInt64?, settled: Bool) {
+        guard let table = stampTable.withLock({ $0 }), let stamp = try Self.stamp(txn, table) else { return (nil, true) }
+        guard stamp > UInt64(mdb_txn_id(txn)) else { return (stamp, true) }
+        var info = MDB_envinfo()
+        guard mdb_env_info(env, &info) == 0, stamp <= UInt64(info.me_last_txnid) else { return (stamp, true) }
+        return (stamp, false)
     }
 
-    /// Reads renewed by `settle` so far (each time LMDB gave a read an id older than its
+    /// Reads begun again by `beginSettledRead` so far (each time LMDB gave a read an id older than its
     /// snapshot).
     var settledReadRenewals: Int { readRenewals.withLock { $0 } }
     private let readRenewals = PosixMutex(0)
