@@ -155,7 +155,8 @@ public struct DocumentLoader: Sendable {
             issue(.unreadable, "cannot read it")
             return result
         }
-        let ext = (path as NSString).pathExtension.lowercased()
+        // Not NSString.pathExtension: it stops the process on some paths ("a//é").
+        let ext = PathNames.fileExtension(path).lowercased()
         guard let parser = registry.parser(fileExtension: ext, prefix: bytes) else {
             issue(.unsupported, ext.isEmpty ? "no parser for this content" : "no parser for .\(ext)")
             return result
