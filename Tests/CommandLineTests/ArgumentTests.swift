@@ -103,4 +103,27 @@ import Testing
         #expect(usage.status == 2)
         #expect(!usage.err.contains("detail:"))
     }
+
+    /// Paths Foundation's `NSString` path methods stop the process on (Linux): a file with
+    /// a one-character name in the working directory (`deletingLastPathComponent` of "a"),
+    /// and a doubled slash before a non-ASCII name. `quiver index` crashed on the first.
+    @Test func oneCharacterAndDoubledSlashPathsAreIndexed() throws {
+        let dir = TemporaryDirectory("quiver-paths")
+        defer { dir.remove() }
+        try "A note with one letter for a name.".write(toFile: dir.sub("a"), atomically: true, encoding: .utf8)
+        try "Le café du matin.".write(toFile: dir.sub("é"), atomically: true, encoding: .utf8)
+        try "# Notes\n\nUn résumé.".write(toFile: dir.sub("résumé.md"), atomically: true, encoding: .utf8)
+        let store = dir.sub("store")
+        // Files without an extension are read and found to be no format a parser takes
+        // (plain text is recognised by its extension): reported, not indexed.
+        for (path, id, added) in [("a", "a", false), ("é", "é", false), (dir.path + "//résumé.md", "résumé.md", true)] {
+            let r = try runProduct(["index", path, "--store", store, "--embedder", "hash", "--json"], in: dir.path)
+            #expect(r.status == 0, "\(path): \(r.err.suffix(300))")
+            let expected = added ? "\"added\":[\"\(id)\"]" : "\"issues\":[\"\(id): unsupported"
+            #expect(r.out.contains(expected), "\(path): \(r.out.prefix(300))")
+            let dry = try runProduct(
+                ["index", path, "--store", dir.sub("dry-\(id.utf8.count)"), "--embedder", "hash", "--dry-run"], in: dir.path)
+            #expect(dry.status == 0, "dry run of \(path): \(dry.err.suffix(300))")
+        }
+    }
 }

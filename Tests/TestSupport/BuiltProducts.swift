@@ -27,10 +27,11 @@ public struct ProcessOutput: Sendable {
 
 /// Runs the built `quiver` (or another product, or `python3`) with `arguments`, feeding `input` to its
 /// stdin, and waits. `environment` entries are added to (or, as "", removed from) this
-/// process's environment. `whileRunning` is called with the process once it started.
+/// process's environment; `directory` is its working directory (else this process's).
+/// `whileRunning` is called with the process once it started.
 public func runProduct(
     _ arguments: [String], product name: String = "quiver", input: String? = nil, environment: [String: String] = [:],
-    whileRunning: ((Process) -> Void)? = nil
+    in directory: String? = nil, whileRunning: ((Process) -> Void)? = nil
 ) throws -> ProcessOutput {
     guard let binary = name == "python3" ? "/usr/bin/python3" : BuiltProducts.executable(name) else {
         throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "\(name) is not built beside the tests"])
@@ -41,6 +42,7 @@ public func runProduct(
     var env = ProcessInfo.processInfo.environment
     for (k, v) in environment { env[k] = v.isEmpty ? nil : v }
     p.environment = env
+    if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
     let out = Pipe()
     let err = Pipe()
     let stdin = Pipe()

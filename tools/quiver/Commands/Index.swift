@@ -158,10 +158,10 @@ struct Index: AsyncParsableCommand, VerboseCommand {
     /// The names of the documents a path holds: a folder's supported files by their path
     /// under it, a file by its name.
     func documentNames(_ path: String) -> [String] {
-        guard Self.isFolder(path) else { return [(path as NSString).lastPathComponent] }
+        guard Self.isFolder(path) else { return [PathNames.lastComponent(path)] }
         // Files no parser claims become no document (they are reported), so they cannot clash.
         let claimed = loader.options.parsers.extensions
-        return loader.walk(path).files.filter { claimed.contains(($0 as NSString).pathExtension.lowercased()) }
+        return loader.walk(path).files.filter { claimed.contains(PathNames.fileExtension($0).lowercased()) }
     }
 
     /// Documents are named by their path under the folder given (a file by its name), so
@@ -191,8 +191,9 @@ struct Index: AsyncParsableCommand, VerboseCommand {
             if Self.isFolder(path) {
                 report = try await pipeline.run(directory: path) { p in bar.update(p) }
             } else {
-                // A single file: its id is its name; pruning concerns only it.
-                let parent = (path as NSString).deletingLastPathComponent
+                // A single file: its id is its name; pruning concerns only it. (Not NSString's
+                // path methods: they stop the process for "a" and "x//é.md".)
+                let parent = PathNames.parent(path)
                 report = try await pipeline.run(files: [path], root: parent.isEmpty ? nil : parent) { p in bar.update(p) }
             }
             if !json { bar.finish(report) }
@@ -226,7 +227,7 @@ struct Index: AsyncParsableCommand, VerboseCommand {
         for path in paths {
             let loaded =
                 Self.isFolder(path)
-                ? await loader.load(directory: path) : await loader.load(file: path, id: (path as NSString).lastPathComponent)
+                ? await loader.load(directory: path) : await loader.load(file: path, id: PathNames.lastComponent(path))
             total.added += loaded.documents.map(\.id)
             total.issues += loaded.issues
             total.bytes += loaded.documents.reduce(0) { $0 + $1.text.utf8.count }
