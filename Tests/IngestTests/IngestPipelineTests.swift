@@ -52,6 +52,9 @@ import Testing
         // Without a root, ids are the paths as given.
         let plain = try await p.run(files: [listed[2]])
         #expect(plain.added == [listed[2]])
+        // A doubled slash after the root names the same document.
+        let doubled = try await p.run(files: [dir.sub("docs") + "//sub/note1.md"], root: dir.sub("docs"))
+        #expect(doubled.unchanged == ["sub/note1.md"] && doubled.added.isEmpty)
     }
 
     @Test func pruneKeepsDocumentsWhoseFileFailedToLoad() async throws {

@@ -156,8 +156,9 @@ public struct IngestPipeline: Sendable {
         files: [String], root: String? = nil, progress: (@Sendable (IngestProgress) -> Void)? = nil
     ) async throws -> IngestReport {
         let base = root.map { $0.hasSuffix("/") ? $0 : $0 + "/" }
+        // "root//a.md" is "a.md" under root, as "root/a.md" is.
         let sources = files.map { path in
-            (path: path, id: base.flatMap { path.hasPrefix($0) ? String(path.dropFirst($0.count)) : nil } ?? path)
+            (path: path, id: base.flatMap { path.hasPrefix($0) ? String(path.dropFirst($0.count).drop { $0 == "/" }) : nil } ?? path)
         }
         return try await run(
             sources: sources, sizes: nil, issues: [], root: nil, pruneWithin: Set(sources.map(\.id)), progress: progress)
