@@ -388,8 +388,8 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// than this one. (Its reader slot keeps the old id, so the pages stay sound.)
     /// Measured here with liblmdb 0.9.24, four readers renewing against a writer making
     /// durable commits for 20 s: 567 of 306 million reads carried an id older than their
-    /// snapshot (by 2 to 32 commits) and 297 reads saw an older snapshot than the same
-    /// thread's read before. The stamp is data of the snapshot itself: a read whose stamp
+    /// snapshot (always by an even number of commits) and 297 reads saw an older snapshot
+    /// than the same thread's read before (`tools/lmdb-reader-race`). The stamp is data of the snapshot itself: a read whose stamp
     /// is newer than its id is renewed (none of 200 million reads was left so, after 311
     /// renewals). A stamp older than the id means commits that do not stamp (an older
     /// Quiver), and one newer than every commit of the file comes from another file's ids
@@ -402,8 +402,8 @@ final class LMDBEnvironment: @unchecked Sendable {
         return (stamp, false)
     }
 
-    /// Reads begun again by `beginSettledRead` so far (each time LMDB gave a read an id older than its
-    /// snapshot).
+    /// Reads begun again by `beginSettledRead` so far (each time LMDB gave a read an id
+    /// older than its snapshot).
     var settledReadRenewals: Int { readRenewals.withLock { $0 } }
     private let readRenewals = PosixMutex(0)
 
