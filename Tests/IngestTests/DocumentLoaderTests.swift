@@ -169,6 +169,35 @@ import Testing
         #expect(loaded.documents.map(\.id) == ["a.txt", "sub/b.txt"])
     }
 
+    /// A file or folder whose name is not UTF-8 (a Latin-1 archive) is reported as such,
+    /// not as unreadable for no reason; the rest is walked.
+    @Test func namesThatAreNotUTF8AreReportedAsSuch() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        try write(dir.sub("ok.md"), "# Fine")
+        // "caf\xe9.md" and "\xc3(dir", made from bytes: Swift strings cannot hold them.
+        func make(_ bytes: [UInt8], folder: Bool) {
+            let path = Array(dir.path.utf8) + [UInt8(ascii: "/")] + bytes + [0]
+            path.withUnsafeBufferPointer { p in
+                p.withMemoryRebound(to: CChar.self) { c in
+                    if folder {
+                        #expect(mkdir(c.baseAddress!, 0o755) == 0)
+                    } else {
+                        let fd = open(c.baseAddress!, O_CREAT | O_WRONLY, 0o644)
+                        #expect(fd >= 0)
+                        close(fd)
+                    }
+                }
+            }
+        }
+        make(Array("caf".utf8) + [0xE9] + Array(".md".utf8), folder: false)
+        make([0xC3, UInt8(ascii: "(")] + Array("dir".utf8), folder: true)
+        let (files, issues) = DocumentLoader().walk(dir.path)
+        #expect(files == ["ok.md"])
+        #expect(issues.count == 2)
+        #expect(issues.allSatisfy { $0.kind == .unreadable && $0.detail.contains("not valid UTF-8") }, "\(issues)")
+    }
+
     /// Fifteen folders outside the root, each with two links `a` and `b` to the next: the
     /// paths to the last folder's file number 2^14, the file is taken once.
     @Test func aDiamondOfLinksTakesEachFileOnce() throws {

@@ -125,7 +125,13 @@ private struct Walk {
         for name in names.sorted() where !name.hasPrefix(".") {
             let child = relative.isEmpty ? name : relative + "/" + name
             guard let entry = Entry(absolute(child), following: false) else {
-                issues.append(LoadIssue(path: child, kind: .unreadable, detail: "cannot read its attributes"))
+                // Foundation lists a name that is not UTF-8 with U+FFFD in place of the
+                // bad bytes, which names no file.
+                let detail =
+                    name.unicodeScalars.contains("\u{FFFD}")
+                    ? "its name is not valid UTF-8 (Quiver reads UTF-8 file names): rename it to index it"
+                    : "cannot read its attributes"
+                issues.append(LoadIssue(path: child, kind: .unreadable, detail: detail))
                 continue
             }
             switch entry.kind {
