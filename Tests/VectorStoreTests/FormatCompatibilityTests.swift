@@ -57,9 +57,18 @@ import TestSupport
         #expect(before.unsealedBlocks > 0 && before.verifiedBlocks == 0)
         #expect(before.unsealedRecords == 87 && before.verifiedRecords == 0, "\(before)")
 
+        // No commit of this release stamped it yet (`quiver.meta`'s `commit`): reads carry no
+        // stamp, so searches do not share block walks between reads.
+        #expect(try store.env.read { $0.stamp } == nil)
+        #expect(docs.blockDirectory.withLock { $0 == nil })
+
         // It stays writable: a new record is found, and the store still checks.
         try docs.upsert([Record(id: "new#0", vector: known.vector, text: "new", metadata: ["doc": "new"])])
         #expect(try docs.search(known.vector, k: 2).map(\.id).sorted() == ["keepers/famous-keepers.txt#1", "new#0"])
+        // The write stamped its id; from now on reads of one snapshot share the walk.
+        let stamped = try store.env.read { (stamp: $0.stamp, id: $0.id) }
+        #expect(stamped.stamp == UInt64(stamped.id))
+        #expect(docs.blockDirectory.withLock { $0?.key.commit } == stamped.stamp)
         let after = try store.check()
         #expect(after.isHealthy && after.verifiedRecords == 1 && after.unsealedRecords == 87, "\(after)")
         // The new record is sealed, which older readers cannot decode: the version rises.
