@@ -358,7 +358,9 @@ import Testing
     /// Small documents are taken together up to `windowBytes`: 1,000 one-chunk documents
     /// (given, and as files) fill all 16 embedding requests in flight, where windows of 256
     /// documents had at most 4 (256 / 64) in flight at a time, each window waiting for the
-    /// last. With `windowBytes` 0 the windows are exactly `window` documents again.
+    /// last. With `windowBytes` 0 the windows are exactly `window` documents again (4
+    /// requests each), and the next window's requests go out while the window before is
+    /// answered: 8 in flight, two windows' worth (before windows overlapped, 4).
     /// The latency grows with `testTimeScale`: under ThreadSanitizer, preparing 8 requests
     /// took longer than 150 ms and the first had answered before the last was sent (CI's
     /// TSan step once saw fewer than 8 in flight).
@@ -389,9 +391,63 @@ import Testing
         exact.windowBytes = 0
         try server.reset()
         _ = try await exact.run(documents: docs.map { Document(id: "e" + $0.id, text: $0.text + " Again.") })
-        #expect(try server.stats()["max_in_flight"] == 4)
+        #expect(try server.stats()["max_in_flight"] == 8)
     }
 
+
+    /// Windows overlap: the next window's request goes out while the window before waits
+    /// for its answer, and a later window answered first is written first. With the first
+    /// request held by the server, the two later windows are answered and written; once it
+    /// is released every document has its own text's vector, and each is reported once.
+    @Test func laterWindowsAreWrittenWhileAnEarlierOneWaits() async throws {
+        let server = try LoopbackServer()
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var (p, store, embedder) = try loopbackPipeline(server, dir, RecursiveSplitter(chunkSize: 1000))
+        p.window = 4
+        p.windowBytes = 0
+        p.batchSize = 4
+        p.documentsPerTransaction = 1
+        try server.control(#"{"faults": [{"hold": true}]}"#)
+        let docs = (0..<12).map { Document(id: "d\($0)", text: "Note \($0) about the harbour light.") }
+        let run = Task { try await p.run(documents: docs) }
+        let collection = try await store.collection("docs")
+        let deadline = Date().addingTimeInterval(60 * testTimeScale)
+        while try await collection.count() < 8 && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        // Eight documents, two windows' worth, were written while one request was held.
+        #expect(try await collection.count() == 8)
+        #expect(try server.stats()["in_flight"] == 1)
+        try server.control(#"{"release": true}"#)
+        let report = try await run.value
+        #expect(Set(report.added) == Set(docs.map(\.id)) && report.added.count == 12 && report.failed.isEmpty)
+        let stored = try await collection.get(docs.map { ChunkSchema.recordID(document: $0.id, chunk: 0) })
+        let expected = try await embedder.embed(docs.map(\.text))
+        // Each stored (normalized) vector points where its own text's vector does.
+        for (record, vector) in zip(stored, expected) {
+            let v = record?.vector ?? []
+            let cosine = zip(v, vector).map { $0 * $1 }.reduce(0, +) / (vector.map { $0 * $0 }.reduce(0, +).squareRoot())
+            #expect(v.count == vector.count && abs(cosine - 1) < 1e-5)
+        }
+        #expect(try await collection.count() == 12)
+    }
+
+    /// The first window of files is `window` files, however small they are, so that its
+    /// requests go out while the rest loads: the first chunks reported are 256 of 1,000.
+    @Test func theFirstWindowOfFilesIsWindowFiles() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let files = TemporaryDirectory()
+        defer { files.remove() }
+        for i in 0..<1000 { try "File \(i) about the fog horn.".write(toFile: files.sub("f\(i).txt"), atomically: false, encoding: .utf8) }
+        let embedder = HashingEmbedder(dimension: 8)
+        let collection = try await Store(path: dir.path).openOrCreateCollection("docs", for: embedder)
+        let p = IngestPipeline(collection: collection, embedder: embedder, splitter: RecursiveSplitter())
+        let chunks = PosixMutex([Int]())
+        let report = try await p.run(directory: files.path) { progress in chunks.withLock { $0.append(progress.chunks) } }
+        #expect(report.added.count == 1000)
+        #expect(chunks.withLock { $0.first { $0 > 0 } } == 256)
+        #expect(chunks.withLock { $0.last } == 1000)
+    }
 }
 
 /// A pipeline into a fresh store in `dir`, embedding through the loopback server without retries.

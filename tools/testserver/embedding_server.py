@@ -29,7 +29,7 @@ Control keys
   faults              a list of faults, each consumed by one request, in order:
                       {"status": 429, "retry_after": "1"} | {"status": 500} | {"malformed": true}
                       | {"wrong_count": true} | {"wrong_dimension": true} | {"drop": true}
-                      | {"slow_body_ms": 500}
+                      | {"slow_body_ms": 500} | {"hold": true} (no answer until "release")
                       chat only: {"malformed": true} (a bad JSON body, or a bad stream event)
                       | {"truncate": true} (the stream stops half-way) | {"error_event": true}
   chat_reply          the answer text; by default "You asked: <question>. See [1]." where the
@@ -43,6 +43,8 @@ Control keys
                       are used up the model answers chat_reply, or "Tools said: <each tool
                       result, in order, joined with ' | '>. See [1]."
   tool_plan_forever   repeat the last round for ever (a model that never answers)
+  release             true: requests held by a "hold" fault are answered now (held ones
+                      answer by themselves after 120 s)
   fast_vectors        vectors from --fast-vectors' recipe (below) instead of the default one
 Streamed tool calls (OpenAI) come as deltas: each call's id and name, then its arguments in
 three fragments per call, the calls' fragments interleaved; Ollama sends each call whole.
@@ -72,6 +74,7 @@ STATE = {"latency_ms": 0, "dimension": 8, "max_inputs": 0, "shuffle": False, "fa
          "chat_reply": None, "stream_delay_ms": 0, "last_chat": None, "last_request": None,
          "chat_latency_ms": None, "tool_plan": None, "tool_plan_forever": False,
          "fast_vectors": False}
+RELEASED = threading.Event()  # set by {"release": true}: held requests answer
 STATS = {"requests": 0, "in_flight": 0, "max_in_flight": 0, "connections": 0, "inputs": 0}
 
 
@@ -185,6 +188,10 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         if self.path == "/control":
             changes = self.read_json()
+            if changes.pop("release", False):
+                RELEASED.set()
+            if any(isinstance(f, dict) and f.get("hold") for f in changes.get("faults", [])):
+                RELEASED.clear()
             with LOCK:
                 STATE.update(changes)
                 self.reply(200, {k: v for k, v in STATE.items() if k != "api_key"})
@@ -231,6 +238,8 @@ class Handler(BaseHTTPRequestHandler):
         instead of the request; True if it did."""
         if latency:
             self.wait_latency(latency)
+        if fault.get("hold"):
+            RELEASED.wait(timeout=120)
         if key and self.headers.get("Authorization") != f"Bearer {key}" and self.headers.get("api-key") != key:
             self.reply(401, {"error": {"message": "invalid API key"}})
             return True

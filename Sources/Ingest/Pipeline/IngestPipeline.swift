@@ -164,9 +164,9 @@ public struct IngestPipeline: Sendable {
             sources: sources, sizes: nil, issues: [], root: nil, pruneWithin: Set(sources.map(\.id)), progress: progress)
     }
 
-    /// Loads and ingests `sources` window by window, loading the next window (on all
-    /// cores, off the cooperative pool) while the current one is split, embedded and
-    /// written. `sizes` (the files' bytes, when the walk measured them) size the windows.
+    /// Loads and ingests `sources`: windows of files are loaded (on all cores, off the
+    /// cooperative pool) ahead of the work on the window before (see `drive`). `sizes` (the
+    /// files' bytes, when the walk measured them) size the windows.
     private func run(
         sources: [(path: String, id: String)], sizes: [Int]?, issues: [LoadIssue], root: String?, pruneWithin: Set<String>?,
         progress: (@Sendable (IngestProgress) -> Void)?
@@ -179,8 +179,6 @@ public struct IngestPipeline: Sendable {
         var state = IngestProgress()
         state.documentsTotal = sources.count
         var seen: Set<String> = []
-        // Sources that exist but failed to load keep what is stored of them.
-        var failedToLoad: Set<String> = []
         // Folders (and links) the walk could not read keep what was indexed under them; if
         // the root itself could not be read, nothing is pruned.
         let unreadable = Set(issues.filter { $0.kind == .unreadable }.map(\.path))
@@ -190,82 +188,12 @@ public struct IngestPipeline: Sendable {
             throw IngestError(
                 .invalidArgument, "two sources would both be document \"\(s.id)\"; give them distinct ids", input: s.id, path: s.path)
         }
-        let loader = self.loader
-        func load(_ range: Range<Int>) -> Task<[DocumentLoader.Result], Never> {
-            let slice = Array(sources[range])
-            return Task(executorPreference: BlockingExecutor.current) {
-                await BlockingExecutor.shared.run {
-                    let loaded = Locked([DocumentLoader.Result](repeating: DocumentLoader.Result(), count: slice.count))
-                    DispatchQueue.concurrentPerform(iterations: slice.count) { i in
-                        let r = loader.load(file: slice[i].path, id: slice[i].id)
-                        loaded.withLock { $0[i] = r }
-                    }
-                    return loaded.withLock { $0 }
-                }
-            }
-        }
-        var start = 0
-        var count = filesInWindow(from: 0, of: sources.count, sizes: sizes, averageBytes: nil)
-        var next = sources.isEmpty ? nil : load(0..<count)
-        var loadedBytes = 0
-        var writes = WriteChain()
-        while let current = next {
-            start += count
-            let results = await current.value
-            if sizes == nil {  // else the walk's sizes say how big the next window is
-                loadedBytes += results.reduce(0) { $0 + $1.documents.reduce(0) { $0 + $1.text.utf8.count } }
-            }
-            let thisCount = count
-            count = filesInWindow(from: start, of: sources.count, sizes: sizes, averageBytes: loadedBytes / max(1, start))
-            next = start < sources.count ? load(start..<start + count) : nil
-            var documents: [Document] = []
-            var multiDocument: [(source: String, documents: Set<String>)] = []
-            for (i, r) in results.enumerated() {
-                documents += r.documents
-                report.issues += r.issues
-                let source = sources[start - thisCount + i]
-                if !r.documents.isEmpty && (r.documents.count > 1 || r.documents[0].id != source.id) {
-                    multiDocument.append((source.id, Set(r.documents.map(\.id))))
-                }
-                // A file that is there but gave nothing for a reason other than being empty
-                // (binary, too large, unreadable, bad JSON, no parser for it) keeps what was
-                // indexed from it: a parser missing from one run's registry deletes nothing.
-                // None of these is a failure of the run; they are reported in `issues`.
-                if r.documents.isEmpty, r.issues.contains(where: { $0.kind != .empty && $0.kind != .repairedUTF8 }),
-                    FileManager.default.fileExists(atPath: source.path)
-                {
-                    failedToLoad.insert(source.id)
-                }
-            }
-            documents = Self.droppingDuplicates(documents, seen: &seen, into: &report)
-            report.bytes += documents.reduce(0) { $0 + $1.text.utf8.count }
-            do {
-                // A file of many documents (a PDF's pages, a JSON Lines file's rows) is
-                // split, embedded and written a window of documents at a time, like the files.
-                var first = 0
-                while first < documents.count {
-                    try Task.checkCancellation()
-                    let slice = Array(documents[first..<sliceEnd(documents, from: first)])
-                    first += slice.count
-                    try await ingest(
-                        slice, cache: cache, writes: &writes, into: &report, progress: &state, callback: timed(progress, started))
-                }
-                if !multiDocument.isEmpty {
-                    try await writes.drain()
-                    try await removeVanished(from: multiDocument, into: &report)
-                }
-            } catch {
-                _ = await next?.value  // no load left running behind the error
-                await writes.settle()  // nor any write
-                throw Self.explained(error, writes)
-            }
-            state.documents += thisCount
-            state.elapsed = Date().timeIntervalSince(started)
-            progress?(state)
-        }
-        try await finish(writes, progress: &state, callback: timed(progress, started))
+        var files = FileSlices(pipeline: self, sources: sources, sizes: sizes)
+        try await drive(&files, cache: cache, seen: &seen, into: &report, progress: &state, callback: timed(progress, started))
+        report.issues += files.issues
         if prune && !rootUnreadable {
-            try await prune(keeping: seen, protecting: failedToLoad.union(unreadable), within: pruneWithin, into: &report)
+            // Sources that exist but failed to load keep what is stored of them.
+            try await prune(keeping: seen, protecting: files.failedToLoad.union(unreadable), within: pruneWithin, into: &report)
         }
         report.seconds = Date().timeIntervalSince(started)
         return report
@@ -306,27 +234,11 @@ public struct IngestPipeline: Sendable {
         try FileDescriptors.ensureAvailable(2 * concurrency, for: "an ingest at concurrency \(concurrency)", perUnit: 2)
         let cache = try await openCache()
         var report = IngestReport()
-        report.bytes = documents.reduce(0) { $0 + $1.text.utf8.count }
         var state = IngestProgress()
         state.documentsTotal = documents.count
-        var start = 0
         var seen: Set<String> = []
-        var writes = WriteChain()
-        while start < documents.count {
-            let window = Array(documents[start..<sliceEnd(documents, from: start)])
-            start += window.count
-            let slice = Self.droppingDuplicates(window, seen: &seen, into: &report)
-            do {
-                try await ingest(slice, cache: cache, writes: &writes, into: &report, progress: &state, callback: timed(progress, started))
-            } catch {
-                await writes.settle()  // no write left running behind the error
-                throw Self.explained(error, writes)
-            }
-            state.documents += window.count
-            state.elapsed = Date().timeIntervalSince(started)
-            progress?(state)
-        }
-        try await finish(writes, progress: &state, callback: timed(progress, started))
+        var slices = DocumentSlices(pipeline: self, documents: documents)
+        try await drive(&slices, cache: cache, seen: &seen, into: &report, progress: &state, callback: timed(progress, started))
         if prune { try await prune(keeping: seen, protecting: [], within: nil, into: &report) }
         report.seconds = Date().timeIntervalSince(started)
         return report
@@ -403,7 +315,7 @@ public struct IngestPipeline: Sendable {
     }
 
     /// `callback` with the elapsed time filled in.
-    private func timed(_ callback: (@Sendable (IngestProgress) -> Void)?, _ started: Date) -> (@Sendable (IngestProgress) -> Void)? {
+    func timed(_ callback: (@Sendable (IngestProgress) -> Void)?, _ started: Date) -> (@Sendable (IngestProgress) -> Void)? {
         guard let callback else { return nil }
         return { p in
             var p = p
@@ -418,7 +330,7 @@ public struct IngestPipeline: Sendable {
     }
 
     /// Waits for the run's last writes and reports the chunks written.
-    private func finish(
+    func finish(
         _ writes: WriteChain, progress: inout IngestProgress, callback: (@Sendable (IngestProgress) -> Void)?
     ) async throws {
         do {
@@ -433,205 +345,9 @@ public struct IngestPipeline: Sendable {
         }
     }
 
-    /// Splits, embeds and writes one window's documents. Its last writes may still be in
-    /// flight when it returns (`writes`): the next window's work overlaps them.
-    private func ingest(
-        _ documents: [Document], cache: EmbeddingCache?, writes: inout WriteChain, into report: inout IngestReport,
-        progress: inout IngestProgress, callback: (@Sendable (IngestProgress) -> Void)?
-    ) async throws {
-        try await writes.rethrowAnyFailure()
-        let version = settingsVersion
-        // Which documents changed: their stored chunks and version.
-        var work: [(doc: Document, isNew: Bool)] = []
-        // One read for the whole window (a read per document cost a thread hop each: half
-        // the time of ingesting a thousand one-chunk files).
-        var storedByDocument: [String: [String: [String: MetadataValue]]] = [:]
-        for (id, metadata) in try await collection.metadata(
-            where: .isIn(ChunkSchema.Key.document, documents.map { .string($0.id) }))
-        {
-            guard case .string(let document)? = metadata[ChunkSchema.Key.document] else { continue }
-            storedByDocument[document, default: [:]][id] = metadata
-        }
-        for doc in documents {
-            let fingerprint = "\(doc.contentHash)/\(version)"
-            // Unchanged only when every stored chunk has this version and they are exactly
-            // chunks 0..<n: not chunk 0 alone, which said "unchanged" over leftovers of
-            // another run (two indexers with other settings racing on one folder).
-            let stored = storedByDocument[doc.id] ?? [:]
-            if !stored.isEmpty, stored.values.allSatisfy({ $0[ChunkSchema.Key.documentVersion] == .string(fingerprint) }),
-                Set(stored.keys) == Set((0..<stored.count).map { ChunkSchema.recordID(document: doc.id, chunk: $0) })
-            {
-                report.unchanged.append(doc.id)
-                continue
-            }
-            work.append((doc, stored.isEmpty))
-        }
-        guard !work.isEmpty else { return }
-        if dryRun {
-            for item in work {
-                if item.isNew { report.added.append(item.doc.id) } else { report.updated.append(item.doc.id) }
-            }
-            return
-        }
-        // Split on all cores.
-        let chunks = work.map(\.doc.text).split(with: splitter)
-        progress.chunks += chunks.reduce(0) { $0 + $1.count }
-        callback?(progress)
-        // Embed the chunks the cache lacks in concurrent batches, and write each document as
-        // soon as its chunks, and those of every document before it, have vectors: writes
-        // (one at a time, several documents per transaction) overlap the embedding. A
-        // document whose embedding failed is reported and left as it was.
-        let texts = chunks.flatMap { $0.map(\.text) }
-        var vectors = try await cache?.lookup(texts) ?? [[Float]?](repeating: nil, count: texts.count)
-        let missing = vectors.indices.filter { vectors[$0] == nil }
-        var owner: [Int] = []  // text index → work index
-        owner.reserveCapacity(texts.count)
-        for (i, c) in chunks.enumerated() { owner += repeatElement(i, count: c.count) }
-        var remaining = [Int](repeating: 0, count: work.count)
-        for i in missing { remaining[owner[i]] += 1 }
-        var failures: [Int: String] = [:]
-        var firstText = 0  // of the document at the frontier
-        var frontier = 0  // documents before it are queued for writing
-        var pending: (records: [Record], docs: [(String, Bool)]) = ([], [])
-        var writer = writes.newest  // the newest write (perhaps an earlier window's); it ends after every write before it
-        var writerBefore = writes.beforeNewest  // the one before it
-        defer {
-            writes.newest = writer
-            writes.beforeNewest = writerBefore
-        }
-        let written = writes.written
-        let committedDocuments = writes.committedDocuments
-        let failed = writes.failed
-        let inFlight = writes.inFlight
-        let collection = self.collection
-        func dispatch() {
-            guard !pending.docs.isEmpty else { return }
-            // The documents' old chunks are whatever the store holds for them when this
-            // transaction runs (decided inside it): chunks another process wrote since
-            // they were read above go too, so no run leaves orphans behind.
-            let records = pending.records
-            let replaced = Filter.isIn(ChunkSchema.Key.document, pending.docs.map { .string($0.0) })
-            let documents = pending.docs.count
-            // Two writes in flight: this one prepares its records (the keyword index's
-            // analysis, encoding; on all cores) while the one before commits. Each
-            // transaction holds whole documents and decides their old chunks itself, so
-            // the two may commit in either order; a write ends after every write before
-            // it, with the first error among them, and none starts after an error two back.
-            chain {
-                try await collection.write(upsert: records, deleting: [], deletingWhere: replaced)
-                written.withLock { $0 += records.count }
-                committedDocuments.withLock { $0 += documents }
-            }
-            report.chunksWritten += records.count
-            for (id, isNew) in pending.docs {
-                if isNew { report.added.append(id) } else { report.updated.append(id) }
-            }
-            pending = ([], [])
-        }
-        /// Appends a write to the chain (see `dispatch`): it waits for the write two back,
-        /// and ends after every write before it, with the first error among them.
-        func chain(_ body: @escaping @Sendable () async throws -> Void) {
-            let previous = writer
-            let beforePrevious = writerBefore
-            inFlight.withLock { $0 += 1 }
-            writer = Task(executorPreference: BlockingExecutor.current) {
-                var failure: Error?
-                do {
-                    try await beforePrevious?.value
-                    try await body()
-                } catch {
-                    failure = error
-                    failed.withLock { $0 = true }
-                }
-                inFlight.withLock { $0 -= 1 }
-                try await previous?.value  // an earlier write's error comes first
-                if let failure { throw failure }
-            }
-            writerBefore = previous
-        }
-        func advance() {
-            while frontier < work.count && remaining[frontier] == 0 {
-                let item = work[frontier]
-                let docChunks = chunks[frontier]
-                let range = firstText..<(firstText + docChunks.count)
-                frontier += 1
-                firstText = range.upperBound
-                if let failed = range.first(where: { failures[$0] != nil }), let message = failures[failed] {
-                    report.failed.append((item.doc.id, message))
-                    continue
-                }
-                let fingerprint = "\(item.doc.contentHash)/\(version)"
-                var records: [Record] = []
-                for (n, (chunk, vector)) in zip(docChunks, vectors[range]).enumerated() {
-                    guard let vector else { continue }
-                    let metadata = ChunkSchema.metadata(document: item.doc, chunk: chunk, number: n, version: fingerprint)
-                    records.append(
-                        Record(
-                            id: ChunkSchema.recordID(document: item.doc.id, chunk: n), vector: vector, text: chunk.text,
-                            metadata: metadata))
-                }
-                // A record the store would refuse (metadata over its limit, a field name it
-                // cannot index) fails its document alone: the transaction it would have
-                // joined carries other documents, and the document's old chunks stay.
-                do {
-                    try collection.validate(records)
-                } catch {
-                    report.failed.append((item.doc.id, (error as? QuiverError)?.message ?? "\(error)"))
-                    continue
-                }
-                pending.records += records
-                pending.docs.append((item.doc.id, item.isNew))
-                // Group commit: while two writes are in flight, gather (bounded).
-                if pending.docs.count >= documentsPerTransaction
-                    && (inFlight.withLock({ $0 }) < 2 || pending.docs.count >= documentsPerGroupCommit
-                        || pending.records.count >= recordsPerGroupCommit)
-                {
-                    dispatch()
-                }
-            }
-        }
-        do {
-            progress.embedded += texts.count - missing.count
-            advance()  // documents wholly in the cache
-            var fresh: [(text: String, vector: [Float])] = []  // for the cache
-            if !missing.isEmpty {
-                let batcher = BatchEmbedder(embedder, batchSize: batchSize, concurrency: concurrency)
-                let embedded = await batcher.embed(missing.map { texts[$0] }) { inputs, batch, failure in
-                    for (offset, j) in inputs.enumerated() {
-                        let i = missing[j]
-                        if let batch { vectors[i] = batch[offset] } else { failures[i] = failure ?? "embedding failed" }
-                        remaining[owner[i]] -= 1
-                    }
-                    if batch != nil { progress.embedded += inputs.count }
-                    advance()
-                    progress.written = written.withLock { $0 }
-                    callback?(progress)
-                }
-                try Task.checkCancellation()  // a cancelled run stops here, not with every document "failed"
-                if cache != nil {
-                    fresh = missing.indices.compactMap { j in embedded.vectors[j].map { (texts[missing[j]], $0) } }
-                }
-            }
-            advance()
-            dispatch()  // the window's last documents go to the writes before the cache's own write
-            if let cache, !fresh.isEmpty {
-                // The cache's own write joins the chain of writes instead of holding up the
-                // next window: it waits for LMDB's write lock behind the chunk writes in
-                // flight (with 4,096 chunks a window, 65–100 ms of each window's time).
-                let records = fresh.map { Record(id: EmbeddingCache.key($0.text), vector: $0.vector) }
-                chain { try await cache.collection.upsert(records) }
-            }
-        } catch {
-            _ = await writer?.result  // no write left running behind the error
-            throw error
-        }
-        progress.written = written.withLock { $0 }
-        callback?(progress)
-    }
-
     /// `error` (from a window's work or a write), with what was committed when a write
     /// failed.
-    private static func explained(_ error: Error, _ writes: WriteChain) -> Error {
+    static func explained(_ error: Error, _ writes: WriteChain) -> Error {
         // A write that failed (a full disk, a damaged store): say what was committed.
         if var e = error as? QuiverError, e.code == .storage || e.code == .corrupted {
             let documents = writes.committedDocuments.withLock { $0 }
@@ -648,7 +364,7 @@ public struct IngestPipeline: Sendable {
     /// cut from a PDF, the rows deleted from a JSON Lines file): the documents whose
     /// `source` is such a file and that it did not give this time. (With dry run, only
     /// reported.)
-    private func removeVanished(from files: [(source: String, documents: Set<String>)], into report: inout IngestReport)
+    func removeVanished(from files: [(source: String, documents: Set<String>)], into report: inout IngestReport)
         async throws
     {
         for file in files {
