@@ -394,7 +394,6 @@ import Testing
         #expect(try server.stats()["max_in_flight"] == 8)
     }
 
-
     /// Windows overlap: the next window's request goes out while the window before waits
     /// for its answer, and a later window answered first is written first. With the first
     /// request held by the server, the two later windows are answered and written; once it
