@@ -64,6 +64,36 @@ import TestSupport
         #expect(try store.check().isHealthy)
     }
 
+    /// The components are checked eight at a time: a NaN or an infinity in the eight-wide
+    /// part or in the tail is named by its position, finite components whose squares
+    /// overflow are told apart from non-finite ones, and cosine vectors are stored at unit
+    /// length.
+    @Test func componentsAreCheckedInLanesAndTheTail() throws {
+        let (dir, store) = try makeStore()
+        defer { dir.remove() }
+        let cosine = try store.createCollection("cos", dimension: 20, metric: .cosine)
+        let l2 = try store.createCollection("l2", dimension: 20, metric: .l2)
+        for (position, bad) in [(9, Float.nan), (18, -Float.infinity), (0, Float.infinity), (19, Float.nan)] {
+            var v = [Float](repeating: 1, count: 20)
+            v[position] = bad
+            for c in [cosine, l2] {
+                let error = #expect(throws: StoreError.self) { try c.upsert([Record(id: "bad", vector: v)]) }
+                #expect(error?.code == .invalidVector && error?.input == "component \(position)")
+            }
+        }
+        let huge = [Float](repeating: 1e20, count: 20)
+        let overflow = #expect(throws: StoreError.self) { try l2.upsert([Record(id: "huge", vector: huge)]) }
+        #expect(overflow?.code == .invalidVector && overflow?.message.contains("overflows") == true)
+        #expect(throws: StoreError.self) { try cosine.upsert([Record(id: "huge", vector: huge)]) }
+        let v = (0..<20).map { Float($0) - 7.5 }
+        try cosine.upsert([Record(id: "ok", vector: v)])
+        let stored = try #require(try cosine.get("ok")).vector
+        #expect(abs(stored.map { $0 * $0 }.reduce(0, +) - 1) < 1e-5)
+        let length = v.map { $0 * $0 }.reduce(0, +).squareRoot()
+        #expect(zip(stored, v).allSatisfy { abs($0 - $1 / length) < 1e-6 })
+        #expect(try cosine.count() == 1 && l2.count() == 0)
+    }
+
     @Test func badInputIsRejectedAndNothingOfTheBatchIsWritten() throws {
         let (dir, store) = try makeStore()
         defer { dir.remove() }

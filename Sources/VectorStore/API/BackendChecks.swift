@@ -81,6 +81,27 @@ public enum BackendChecks {
     /// stored (the unit vector under `.cosine`) with its squared norm.
     ///
     /// - Throws: `.invalidID`, `.dimensionMismatch`, `.invalidVector`, `.invalidMetadata`.
+    /// The sum of the squares of `v`'s components, eight lanes at a time.
+    static func squaredNorm(_ v: [Float]) -> Float {
+        v.withUnsafeBytes { raw in
+            let n = raw.count / MemoryLayout<Float>.stride
+            var lanes = SIMD8<Float>()
+            var i = 0
+            while i + 8 <= n {
+                let x = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                lanes += x * x
+                i += 8
+            }
+            var sum = lanes.sum()
+            while i < n {
+                let x = raw.loadUnaligned(fromByteOffset: i * 4, as: Float.self)
+                sum += x * x
+                i += 1
+            }
+            return sum
+        }
+    }
+
     public static func checkRecord(_ r: Record, position i: Int, info: CollectionInfo) throws -> (vector: [Float], normSquared: Float) {
         let dim = info.dimension
         let idBytes = r.id.utf8.count
@@ -102,14 +123,14 @@ public enum BackendChecks {
                 "record \"\(r.id)\": vector has \(r.vector.count) components, collection \"\(info.name)\" expects \(dim)",
                 collection: info.name, recordID: r.id, expected: "\(dim)", actual: "\(r.vector.count)")
         }
-        var normSq: Float = 0
-        for (j, x) in r.vector.enumerated() {
-            guard x.isFinite else {
-                throw StoreError(
-                    .invalidVector, "record \"\(r.id)\": vector component \(j) is \(x)", input: "component \(j)",
-                    collection: info.name, recordID: r.id, expected: "a finite number", actual: "\(x)")
-            }
-            normSq += x * x
+        // Eight lanes at a time: a NaN or an infinity makes the sum non-finite, and only
+        // then are the components looked at one by one (or the squares overflowed).
+        var normSq = Self.squaredNorm(r.vector)
+        if !normSq.isFinite, let j = r.vector.firstIndex(where: { !$0.isFinite }) {
+            let x = r.vector[j]
+            throw StoreError(
+                .invalidVector, "record \"\(r.id)\": vector component \(j) is \(x)", input: "component \(j)",
+                collection: info.name, recordID: r.id, expected: "a finite number", actual: "\(x)")
         }
         var vector = r.vector
         if info.metric == .cosine {
