@@ -77,10 +77,6 @@ public enum BackendChecks {
         return n > 0 && n <= Format.maxIDBytes && !id.utf8.contains(0)
     }
 
-    /// Checks one record of a write batch (at `position`) and returns the vector as it is
-    /// stored (the unit vector under `.cosine`) with its squared norm.
-    ///
-    /// - Throws: `.invalidID`, `.dimensionMismatch`, `.invalidVector`, `.invalidMetadata`.
     /// The sum of the squares of `v`'s components, eight lanes at a time.
     static func squaredNorm(_ v: [Float]) -> Float {
         v.withUnsafeBytes { raw in
@@ -102,6 +98,10 @@ public enum BackendChecks {
         }
     }
 
+    /// Checks one record of a write batch (at `position`) and returns the vector as it is
+    /// stored (the unit vector under `.cosine`) with its squared norm.
+    ///
+    /// - Throws: `.invalidID`, `.dimensionMismatch`, `.invalidVector`, `.invalidMetadata`.
     public static func checkRecord(_ r: Record, position i: Int, info: CollectionInfo) throws -> (vector: [Float], normSquared: Float) {
         let dim = info.dimension
         let idBytes = r.id.utf8.count
