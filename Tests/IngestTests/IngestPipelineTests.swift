@@ -361,13 +361,12 @@ import Testing
     /// last. With `windowBytes` 0 the windows are exactly `window` documents again (4
     /// requests each), and the next window's requests go out while the window before is
     /// answered: 8 in flight, two windows' worth (before windows overlapped, 4).
-    /// The latency grows with `testTimeScale`: under ThreadSanitizer, preparing 8 requests
-    /// took longer than 150 ms and the first had answered before the last was sent (CI's
-    /// TSan step once saw fewer than 8 in flight).
+    /// The server answers once that many requests are in flight together (its barrier, or
+    /// after 10 s): a latency instead (400 ms) saw fewer in flight when the whole suite's
+    /// tests starved the cooperative pool, and under ThreadSanitizer.
     @Test func smallDocumentsShareAWindowAndFillTheRequestsInFlight() async throws {
-        // 400 ms: all 16 requests reach the server before the first answers even in a loaded
-        // parallel run of the suite (150 ms saw fewer once the default went from 8 to 16).
-        let server = try LoopbackServer(["--latency-ms", "\(Int(400 * testTimeScale))"])
+        let server = try LoopbackServer()
+        try server.control(#"{"barrier": 16}"#)
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let (p, store, _) = try loopbackPipeline(server, dir, RecursiveSplitter(chunkSize: 1000))
@@ -390,6 +389,7 @@ import Testing
         var exact = p
         exact.windowBytes = 0
         try server.reset()
+        try server.control(#"{"barrier": 8}"#)
         _ = try await exact.run(documents: docs.map { Document(id: "e" + $0.id, text: $0.text + " Again.") })
         #expect(try server.stats()["max_in_flight"] == 8)
     }
@@ -411,7 +411,7 @@ import Testing
         let docs = (0..<12).map { Document(id: "d\($0)", text: "Note \($0) about the harbour light.") }
         let run = Task { try await p.run(documents: docs) }
         let collection = try await store.collection("docs")
-        let deadline = Date().addingTimeInterval(60 * testTimeScale)
+        let deadline = Date().addingTimeInterval(300 * testTimeScale)  // a starved pool polls late; the hold lasts 600 s
         while try await collection.count() < 8 && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
         // Eight documents, two windows' worth, were written while one request was held.
         #expect(try await collection.count() == 8)

@@ -44,7 +44,11 @@ Control keys
                       result, in order, joined with ' | '>. See [1]."
   tool_plan_forever   repeat the last round for ever (a model that never answers)
   release             true: requests held by a "hold" fault are answered now (held ones
-                      answer by themselves after 120 s)
+                      answer by themselves after 600 s)
+  barrier             N: an embedding request is answered only once N requests are in
+                      flight together (or barrier_timeout_ms, 10,000, has passed), so
+                      max_in_flight says what a client keeps in flight however slowly it
+                      is scheduled; 0 (the default): no barrier
   fast_vectors        vectors from --fast-vectors' recipe (below) instead of the default one
 Streamed tool calls (OpenAI) come as deltas: each call's id and name, then its arguments in
 three fragments per call, the calls' fragments interleaved; Ollama sends each call whole.
@@ -73,8 +77,9 @@ LOCK = threading.Lock()
 STATE = {"latency_ms": 0, "dimension": 8, "max_inputs": 0, "shuffle": False, "faults": [], "api_key": None,
          "chat_reply": None, "stream_delay_ms": 0, "last_chat": None, "last_request": None,
          "chat_latency_ms": None, "tool_plan": None, "tool_plan_forever": False,
-         "fast_vectors": False}
+         "fast_vectors": False, "barrier": 0, "barrier_timeout_ms": 10000}
 RELEASED = threading.Event()  # set by {"release": true}: held requests answer
+GATHERED = threading.Condition()  # embedding requests waiting at the barrier
 STATS = {"requests": 0, "in_flight": 0, "max_in_flight": 0, "connections": 0, "inputs": 0}
 
 
@@ -239,7 +244,7 @@ class Handler(BaseHTTPRequestHandler):
         if latency:
             self.wait_latency(latency)
         if fault.get("hold"):
-            RELEASED.wait(timeout=120)
+            RELEASED.wait(timeout=600)
         if key and self.headers.get("Authorization") != f"Bearer {key}" and self.headers.get("api-key") != key:
             self.reply(401, {"error": {"message": "invalid API key"}})
             return True
@@ -299,6 +304,17 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 body = {"model": request.get("model", ""), "embeddings": vectors}
             body = json.dumps(body).encode()
+        with LOCK:
+            barrier, barrier_timeout = STATE["barrier"], STATE["barrier_timeout_ms"] / 1000
+        if barrier:
+            deadline = time.monotonic() + barrier_timeout
+            with GATHERED:
+                GATHERED.notify_all()
+                while time.monotonic() < deadline:
+                    with LOCK:
+                        if STATS["max_in_flight"] >= barrier:
+                            break
+                    GATHERED.wait(timeout=0.05)
         if self.refused(fault, latency, key):
             return
         if fault.get("malformed"):
