@@ -430,6 +430,68 @@ import Testing
         #expect(try await collection.count() == 12)
     }
 
+    /// A text asked for and not answered yet is not asked for again: not within a slice,
+    /// and not by the next slice while the request that carries it is held (the cache
+    /// cannot have it yet). Eight notes share one text; the server sees it once.
+    @Test func aRepeatedTextIsAskedForOnceWhileInFlight() async throws {
+        let server = try LoopbackServer()
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var (p, store, embedder) = try loopbackPipeline(server, dir, RecursiveSplitter(chunkSize: 1000))
+        p.window = 4
+        p.windowBytes = 0
+        p.batchSize = 4
+        try server.control(#"{"faults": [{"hold": true}]}"#)
+        let shared = "The shared footer of every note."
+        let docs =
+            (0..<8).map { Document(id: "s\($0)", text: shared) }
+            + (0..<4).map { Document(id: "d\($0)", text: "Note \($0) about the harbour light.") }
+        let seen = PosixMutex((chunks: 0, embedded: 0))
+        let run = Task {
+            try await p.run(documents: docs) { progress in seen.withLock { $0 = (progress.chunks, progress.embedded) } }
+        }
+        // The second slice is split while the first slice's request is held.
+        let deadline = Date().addingTimeInterval(300 * testTimeScale)
+        while seen.withLock({ $0.chunks }) < 8 && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(seen.withLock { $0.chunks } == 8)
+        try server.control(#"{"release": true}"#)
+        let report = try await run.value
+        #expect(report.added.count == 12 && report.failed.isEmpty)
+        #expect(try server.stats()["inputs"] == 5)  // the shared text once, four notes
+        #expect(seen.withLock { $0.embedded } == 12)
+        let collection = try await store.collection("docs")
+        let stored = try await collection.get(docs.map { ChunkSchema.recordID(document: $0.id, chunk: 0) })
+        let expected = try await embedder.embed(docs.map(\.text))
+        for (record, vector) in zip(stored, expected) {
+            let v = record?.vector ?? []
+            let cosine = zip(v, vector).map { $0 * $1 }.reduce(0, +) / (vector.map { $0 * $0 }.reduce(0, +).squareRoot())
+            #expect(v.count == vector.count && abs(cosine - 1) < 1e-5)
+        }
+    }
+
+    /// A failed request fails every document that waited for its text, in any slice.
+    @Test func aFailedSharedTextFailsEveryDocumentThatWaitedForIt() async throws {
+        let server = try LoopbackServer()
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var (p, _, _) = try loopbackPipeline(server, dir, RecursiveSplitter(chunkSize: 1000))
+        p.window = 2
+        p.windowBytes = 0
+        p.batchSize = 2
+        // Held until the second slice follows it, then answered 500.
+        try server.control(#"{"faults": [{"hold": true, "status": 500}]}"#)
+        let docs = (0..<4).map { Document(id: "s\($0)", text: "The same text.") }
+        let chunks = PosixMutex(0)
+        let run = Task { try await p.run(documents: docs) { progress in chunks.withLock { $0 = progress.chunks } } }
+        let deadline = Date().addingTimeInterval(300 * testTimeScale)
+        while chunks.withLock({ $0 }) < 4 && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        try server.control(#"{"release": true}"#)
+        let report = try await run.value
+        #expect(try server.stats()["requests"] == 1)
+        #expect(Set(report.failed.map(\.id)) == Set(docs.map(\.id)) && report.added.isEmpty)
+        #expect(report.failed.allSatisfy { $0.reason.contains("500") })
+    }
+
     /// The first window of files is `window` files, however small they are, so that its
     /// requests go out while the rest loads: the first chunks reported are 256 of 1,000.
     @Test func theFirstWindowOfFilesIsWindowFiles() async throws {

@@ -9,7 +9,7 @@ struct IngestSlice {
     /// The slice's documents (before duplicates within the run are dropped).
     var documents: [Document]
     /// Sources (files, or given documents) whose last documents this slice holds: they
-    /// count as done in the progress once it is written.
+    /// count as done in the progress once it, and every slice before it, is done.
     var sources: Int
     /// Files of several documents whose every document this slice or an earlier one
     /// holds: once it is written, their documents that the file no longer gives are deleted.
@@ -197,13 +197,19 @@ extension IngestPipeline {
         var frontier = 0
         /// Batches not answered yet.
         var outstanding = 0
+        /// Texts of this unit whose vector another request of the run (this unit's or an
+        /// earlier one's) brings: the same text is asked for once while it is in flight.
+        var following = 0
+        /// By text index of this unit: the texts of units (this one included) waiting for
+        /// the vector this text's request brings.
+        var followers: [Int: [(unit: Unit, text: Int)]] = [:]
 
         init(sources: Int, multiDocument: [(source: String, documents: Set<String>)]) {
             self.sources = sources
             self.multiDocument = multiDocument
         }
 
-        var isComplete: Bool { prepared && outstanding == 0 }
+        var isComplete: Bool { prepared && outstanding == 0 && following == 0 }
     }
 
     /// Runs the slices of `source` through the pipeline: each slice is compared with the
@@ -212,8 +218,9 @@ extension IngestPipeline {
     /// in flight for the whole run (lowered while the server answers 429), the next slice's
     /// requests going out while the last of the slice before are answered; each document
     /// is written as soon as its chunks, and those of the documents before it in its slice,
-    /// have vectors (two writes in flight, several documents each). At most two slices are
-    /// in memory, the one being loaded aside.
+    /// have vectors (two writes in flight, several documents each). A text that a request
+    /// in flight already carries (a boilerplate paragraph) is not asked for again. At most
+    /// two slices are in memory, the one being loaded aside.
     func drive(
         _ source: inout some IngestSliceSource, cache: EmbeddingCache?, seen: inout Set<String>, into report: inout IngestReport,
         progress: inout IngestProgress, callback: (@Sendable (IngestProgress) -> Void)?
@@ -246,6 +253,11 @@ extension IngestPipeline {
         var waitingForLoad = false
         var exhausted = false
         var serial = 0
+        // Texts asked for and not answered yet, with the unit and text index whose request
+        // carries them: a repeated text (a boilerplate footer) is not asked for again.
+        var asked: [String: (unit: Unit, text: Int)] = [:]
+        var doneSources: [Int: Int] = [:]  // by slice: sources of slices done, not yet counted
+        var credited = 0  // slices before this one are counted in `progress.documents`
         try await withThrowingTaskGroup(of: DriveEvent.self) { group in
             do {
                 while true {
@@ -296,36 +308,54 @@ extension IngestPipeline {
                     }
                     guard let event = try await group.next() else { break }  // nothing left to do
                     try Task.checkCancellation()
-                    let n: Int
                     switch event {
                     case .loaded:
                         waitingForLoad = false
                         continue
                     case .prepared(let i, let prepared):
-                        n = i
                         preparing = false
                         guard let unit = units[i] else { continue }
-                        accept(prepared, unit, writes: &writes, into: &report, progress: &progress, callback: callback)
+                        accept(prepared, unit, asked: &asked, writes: &writes, into: &report, progress: &progress, callback: callback)
                         let batches = batcher.batches(unit.missing.map { unit.texts[$0] })
                         unit.outstanding = batches.count
                         queue += batches.map { (i, $0) }
                     case .embedded(let i, let inputs, let vectors, let failure):
-                        n = i
                         inFlight -= 1
                         guard let unit = units[i] else { continue }
                         unit.outstanding -= 1
+                        var touched: [Unit] = [unit]
                         for (offset, j) in inputs.enumerated() {
                             let t = unit.missing[j]
                             if let vectors { unit.vectors[t] = vectors[offset] } else { unit.failures[t] = failure ?? "embedding failed" }
                             unit.remaining[unit.owner[t]] -= 1
+                            asked[unit.texts[t]] = nil
+                            for (follower, k) in unit.followers.removeValue(forKey: t) ?? [] {
+                                if let vectors {
+                                    follower.vectors[k] = vectors[offset]
+                                } else {
+                                    follower.failures[k] = failure ?? "embedding failed"
+                                }
+                                follower.remaining[follower.owner[k]] -= 1
+                                follower.following -= 1
+                                if vectors != nil { progress.embedded += 1 }
+                                if !touched.contains(where: { $0 === follower }) { touched.append(follower) }
+                            }
                         }
                         if vectors != nil { progress.embedded += inputs.count }
-                        advance(unit, version: version, writes: &writes, into: &report)
+                        for u in touched { advance(u, version: version, writes: &writes, into: &report) }
                         progress.written = writes.written.withLock { $0 }
                         callback?(progress)
                     }
-                    if let unit = units[n], unit.isComplete {
-                        units[n] = nil
+                    // Slices done (a follower's slice may be done with another's request); their
+                    // sources count in the progress once every slice before them is done too.
+                    for id in units.keys.sorted() {
+                        guard let unit = units[id], unit.isComplete else { continue }
+                        units[id] = nil
+                        doneSources[id] = unit.sources
+                        while let sources = doneSources.removeValue(forKey: credited) {
+                            progress.documents += sources
+                            credited += 1
+                        }
                         try await complete(unit, cache: cache, writes: &writes, into: &report, progress: &progress, callback: callback)
                     }
                 }
@@ -378,8 +408,8 @@ extension IngestPipeline {
     /// Takes a prepared slice into `unit`: reports its unchanged documents (and, with
     /// `dryRun`, what would change), and queues the documents wholly in the cache for writing.
     private func accept(
-        _ prepared: Prepared, _ unit: Unit, writes: inout WriteChain, into report: inout IngestReport, progress: inout IngestProgress,
-        callback: (@Sendable (IngestProgress) -> Void)?
+        _ prepared: Prepared, _ unit: Unit, asked: inout [String: (unit: Unit, text: Int)], writes: inout WriteChain,
+        into report: inout IngestReport, progress: inout IngestProgress, callback: (@Sendable (IngestProgress) -> Void)?
     ) {
         unit.prepared = true
         report.unchanged += prepared.unchanged
@@ -394,14 +424,24 @@ extension IngestPipeline {
         unit.chunks = prepared.chunks
         unit.texts = prepared.chunks.flatMap { $0.map(\.text) }
         unit.vectors = prepared.vectors
-        unit.missing = unit.vectors.indices.filter { unit.vectors[$0] == nil }
         unit.owner.reserveCapacity(unit.texts.count)
         for (i, c) in unit.chunks.enumerated() { unit.owner += repeatElement(i, count: c.count) }
         unit.remaining = [Int](repeating: 0, count: unit.work.count)
-        for i in unit.missing { unit.remaining[unit.owner[i]] += 1 }
+        // A text the cache lacks is asked for unless a request in flight (or queued) of
+        // this run already carries it: then it follows that request.
+        for i in unit.vectors.indices where unit.vectors[i] == nil {
+            unit.remaining[unit.owner[i]] += 1
+            if let leader = asked[unit.texts[i]] {
+                leader.unit.followers[leader.text, default: []].append((unit, i))
+                unit.following += 1
+            } else {
+                asked[unit.texts[i]] = (unit, i)
+                unit.missing.append(i)
+            }
+        }
         progress.chunks += unit.texts.count
         callback?(progress)
-        progress.embedded += unit.texts.count - unit.missing.count
+        progress.embedded += unit.texts.count - unit.missing.count - unit.following
         advance(unit, version: settingsVersion, writes: &writes, into: &report)  // documents wholly in the cache
     }
 
@@ -494,7 +534,6 @@ extension IngestPipeline {
             try await writes.drain()
             try await removeVanished(from: unit.multiDocument, into: &report)
         }
-        progress.documents += unit.sources
         progress.written = writes.written.withLock { $0 }
         callback?(progress)
     }

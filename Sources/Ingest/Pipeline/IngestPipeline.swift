@@ -239,6 +239,7 @@ public struct IngestPipeline: Sendable {
         var seen: Set<String> = []
         var slices = DocumentSlices(pipeline: self, documents: documents)
         try await drive(&slices, cache: cache, seen: &seen, into: &report, progress: &state, callback: timed(progress, started))
+        report.bytes = documents.reduce(0) { $0 + $1.text.utf8.count }  // duplicates included, as given
         if prune { try await prune(keeping: seen, protecting: [], within: nil, into: &report) }
         report.seconds = Date().timeIntervalSince(started)
         return report
