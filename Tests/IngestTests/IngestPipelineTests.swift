@@ -402,10 +402,7 @@ import Testing
         let server = try LoopbackServer()
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        var (p, store, embedder) = try loopbackPipeline(server, dir, RecursiveSplitter(chunkSize: 1000))
-        p.window = 4
-        p.windowBytes = 0
-        p.batchSize = 4
+        var (p, store, embedder) = try smallWindows(server, dir, documents: 4)
         p.documentsPerTransaction = 1
         try server.control(#"{"faults": [{"hold": true}]}"#)
         let docs = (0..<12).map { Document(id: "d\($0)", text: "Note \($0) about the harbour light.") }
@@ -419,14 +416,7 @@ import Testing
         try server.control(#"{"release": true}"#)
         let report = try await run.value
         #expect(Set(report.added) == Set(docs.map(\.id)) && report.added.count == 12 && report.failed.isEmpty)
-        let stored = try await collection.get(docs.map { ChunkSchema.recordID(document: $0.id, chunk: 0) })
-        let expected = try await embedder.embed(docs.map(\.text))
-        // Each stored (normalized) vector points where its own text's vector does.
-        for (record, vector) in zip(stored, expected) {
-            let v = record?.vector ?? []
-            let cosine = zip(v, vector).map { $0 * $1 }.reduce(0, +) / (vector.map { $0 * $0 }.reduce(0, +).squareRoot())
-            #expect(v.count == vector.count && abs(cosine - 1) < 1e-5)
-        }
+        try await expectOwnVectors(docs, in: collection, embedder)
         #expect(try await collection.count() == 12)
     }
 
@@ -437,10 +427,7 @@ import Testing
         let server = try LoopbackServer()
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        var (p, store, embedder) = try loopbackPipeline(server, dir, RecursiveSplitter(chunkSize: 1000))
-        p.window = 4
-        p.windowBytes = 0
-        p.batchSize = 4
+        let (p, store, embedder) = try smallWindows(server, dir, documents: 4)
         try server.control(#"{"faults": [{"hold": true}]}"#)
         let shared = "The shared footer of every note."
         let docs =
@@ -459,14 +446,7 @@ import Testing
         #expect(report.added.count == 12 && report.failed.isEmpty)
         #expect(try server.stats()["inputs"] == 5)  // the shared text once, four notes
         #expect(seen.withLock { $0.embedded } == 12)
-        let collection = try await store.collection("docs")
-        let stored = try await collection.get(docs.map { ChunkSchema.recordID(document: $0.id, chunk: 0) })
-        let expected = try await embedder.embed(docs.map(\.text))
-        for (record, vector) in zip(stored, expected) {
-            let v = record?.vector ?? []
-            let cosine = zip(v, vector).map { $0 * $1 }.reduce(0, +) / (vector.map { $0 * $0 }.reduce(0, +).squareRoot())
-            #expect(v.count == vector.count && abs(cosine - 1) < 1e-5)
-        }
+        try await expectOwnVectors(docs, in: try await store.collection("docs"), embedder)
     }
 
     /// A failed request fails every document that waited for its text, in any slice.
@@ -474,10 +454,7 @@ import Testing
         let server = try LoopbackServer()
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        var (p, _, _) = try loopbackPipeline(server, dir, RecursiveSplitter(chunkSize: 1000))
-        p.window = 2
-        p.windowBytes = 0
-        p.batchSize = 2
+        let (p, _, _) = try smallWindows(server, dir, documents: 2)
         // Held until the second slice follows it, then answered 500.
         try server.control(#"{"faults": [{"hold": true, "status": 500}]}"#)
         let docs = (0..<4).map { Document(id: "s\($0)", text: "The same text.") }
@@ -508,6 +485,29 @@ import Testing
         #expect(report.added.count == 1000)
         #expect(chunks.withLock { $0.first { $0 > 0 } } == 256)
         #expect(chunks.withLock { $0.last } == 1000)
+    }
+}
+
+/// `loopbackPipeline` with windows of exactly `documents` documents, one request each.
+func smallWindows(_ server: LoopbackServer, _ dir: TemporaryDirectory, documents: Int) throws -> (
+    IngestPipeline, Store, OpenAIEmbedder
+) {
+    var (p, store, embedder) = try loopbackPipeline(server, dir, RecursiveSplitter(chunkSize: 1000))
+    p.window = documents
+    p.windowBytes = 0
+    p.batchSize = documents
+    return (p, store, embedder)
+}
+
+/// Each one-chunk document's stored (normalized) vector points where its own text's
+/// vector does.
+func expectOwnVectors(_ docs: [Document], in collection: any VectorCollection, _ embedder: OpenAIEmbedder) async throws {
+    let stored = try await collection.get(docs.map { ChunkSchema.recordID(document: $0.id, chunk: 0) })
+    let expected = try await embedder.embed(docs.map(\.text))
+    for (record, vector) in zip(stored, expected) {
+        let v = record?.vector ?? []
+        let cosine = zip(v, vector).map { $0 * $1 }.reduce(0, +) / (vector.map { $0 * $0 }.reduce(0, +).squareRoot())
+        #expect(v.count == vector.count && abs(cosine - 1) < 1e-5)
     }
 }
 
