@@ -263,12 +263,49 @@ TARGET static inline __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256
 // One query: four rows per step, one accumulator each, reduced together. Rows of int8 are
 // short (392 bytes at dimension 384), so per-row work outside the multiply (the horizontal
 // sum, the scale) would otherwise cost as much as the multiply.
+//
+// A dimension that is not a multiple of 32 (GloVe's 50) would leave a scalar tail per row
+// (18 of 50 components, most of the time): instead the query is copied zero-padded to a
+// multiple of 32 and each row is read 32 bytes at a time past its end, into the next row's
+// bytes, which the padding's zeros cancel. Only rows whose padded read stays inside the
+// block (`rows` to `rows + nrows · stride`) are read that way; the last one or two take
+// the tail path.
+#define I8_PAD_MAX 4096
 TARGET static void score_i8_one(const char *rows, size_t stride, size_t nrows, size_t dim, const uint8_t *q,
                                 float qscale, float alpha, float *scores) {
     const __m256i ones = _mm256_set1_epi16(1);
     size_t main = dim & ~(size_t)31;
     size_t r = 0;
     int32_t t[4];
+    if (main < dim && dim <= I8_PAD_MAX) {
+        size_t padded = main + 32;
+        size_t end = nrows * stride;
+        size_t safe = end >= QUIVER_I8_HEADER + padded ? (end - QUIVER_I8_HEADER - padded) / stride + 1 : 0;
+        if (safe > nrows) safe = nrows;
+        if (safe >= 4) {
+            _Alignas(32) uint8_t qp[I8_PAD_MAX + 32];
+            memcpy(qp, q, dim);
+            memset(qp + dim, 0, padded - dim);
+            for (; r + 4 <= safe; r += 4) {
+                const char *p0 = rows + r * stride, *p1 = p0 + stride, *p2 = p1 + stride, *p3 = p2 + stride;
+                const int8_t *x0 = (const int8_t *)(p0 + QUIVER_I8_HEADER), *x1 = (const int8_t *)(p1 + QUIVER_I8_HEADER);
+                const int8_t *x2 = (const int8_t *)(p2 + QUIVER_I8_HEADER), *x3 = (const int8_t *)(p3 + QUIVER_I8_HEADER);
+                __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+                for (size_t k = 0; k < padded; k += 32) {
+                    __m256i qv = _mm256_load_si256((const __m256i *)(qp + k));
+                    a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x0 + k))), ones));
+                    a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x1 + k))), ones));
+                    a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x2 + k))), ones));
+                    a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x3 + k))), ones));
+                }
+                _mm_storeu_si128((__m128i *)t, hsum4_epi32(a0, a1, a2, a3));
+                scores[r] = i8_score(p0, t[0], qscale, alpha);
+                scores[r + 1] = i8_score(p1, t[1], qscale, alpha);
+                scores[r + 2] = i8_score(p2, t[2], qscale, alpha);
+                scores[r + 3] = i8_score(p3, t[3], qscale, alpha);
+            }
+        }
+    }
     for (; r + 4 <= nrows; r += 4) {
         const char *p0 = rows + r * stride, *p1 = p0 + stride, *p2 = p1 + stride, *p3 = p2 + stride;
         const int8_t *x0 = (const int8_t *)(p0 + QUIVER_I8_HEADER), *x1 = (const int8_t *)(p1 + QUIVER_I8_HEADER);

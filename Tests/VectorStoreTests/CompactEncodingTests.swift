@@ -49,7 +49,7 @@ import TestSupport
     /// The int8 kernels sum in integers: SIMD and portable give the same scores for every
     /// batch size (the 4-query groups and the single-query loop) and any dimension (the
     /// 32-byte steps and the tail), and the scores approximate the float dot product.
-    @Test(arguments: [1, 5, 31, 32, 100, 384])
+    @Test(arguments: [1, 5, 31, 32, 50, 100, 384])
     func int8KernelsAgreeAndApproximateTheDotProduct(dim: Int) {
         var rng = SeededGenerator(seed: UInt64(dim))
         let codec = Int8Codec()
@@ -81,6 +81,32 @@ import TestSupport
                 }
             }
         }
+    }
+
+    /// The single-query int8 kernel reads rows 32 bytes at a time past their end when the
+    /// dimension is not a multiple of 32, but never past the block: rows that end exactly at
+    /// a page with no access (a block at the end of the memory map) score like the portable
+    /// path, for every dimension whose padded read would cross it.
+    @Test(arguments: [5, 31, 50, 63, 100])
+    func int8SingleQueryStaysInsideTheBlock(dim: Int) throws {
+        var rng = SeededGenerator(seed: UInt64(dim) &+ 11)
+        let codec = Int8Codec()
+        let stride = codec.bytesPerVector(dimension: dim)
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let rows = page / stride
+        let map = try #require(mmap(nil, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))
+        #expect(map != MAP_FAILED)
+        defer { munmap(map, 2 * page) }
+        #expect(mprotect(map + page, page, PROT_NONE) == 0)
+        let block = map + page - rows * stride
+        for r in 0..<rows { rng.vector(dim).withUnsafeBufferPointer { codec.encode($0, into: block + r * stride) } }
+        let prepared = PreparedQueries(rng.vector(dim), count: 1, dimension: dim, quantize: true)
+        var simd = [Float](repeating: 0, count: rows)
+        var portable = [Float](repeating: 0, count: rows)
+        codec.scoreTile(UnsafeRawPointer(block), rows: rows, dimension: dim, queries: prepared, alpha: 1, scores: &simd)
+        Int8Codec(portable: true).scoreTile(
+            UnsafeRawPointer(block), rows: rows, dimension: dim, queries: prepared, alpha: 1, scores: &portable)
+        #expect(simd.map(\.bitPattern) == portable.map(\.bitPattern))
     }
 
     /// The f16 kernels (fused for small batches, converted tiles for large ones) agree
