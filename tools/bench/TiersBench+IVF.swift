@@ -15,11 +15,13 @@ extension TiersBench {
     }
 
     /// Builds the set's collection (each record with `bucket` = i mod 100, so
-    /// `bucket == 0` passes 1 % of rows), times 10k inserts into it flat, takes the exact
-    /// top k (a scan), builds the IVF index (√N lists), sweeps nprobe (recall@k against
-    /// the exact top k, single-query p50), measures the default nprobe, a 1 % and a 50 %
-    /// filter, 10k inserts into the index, and faiss `IndexIVFFlat` with the same lists on
-    /// the same vectors in the same run. Keys are prefixed by `prefix` ("" for the speed set).
+    /// `bucket == 0` passes 1 % of rows), times 10k inserts into it flat (removed again),
+    /// takes the exact top k (a scan), builds the IVF index (√N lists), sweeps nprobe
+    /// (recall@k against the exact top k, single-query p50), measures the default nprobe, a
+    /// 1 % and a 50 % filter, faiss `IndexIVFFlat` with the same lists and usearch's HNSW on
+    /// the same vectors in the same run, the same set in an int8 collection with its own
+    /// IVF index, and 10k inserts into the index. Keys are prefixed by `prefix` ("" for the
+    /// speed set).
     func ivf(_ set: IVFSet, prefix: String, root: String, note: (String, Double) -> Void) throws {
         var options = StoreOptions()
         options.durable = false
@@ -51,6 +53,10 @@ extension TiersBench {
             return (Double(extra) / (Machine.now() - t), Machine.cpuSeconds() - cpu)
         }
         let (flatInserts, flatCPU) = try timeInserts(c, tag: "flat-")
+        // The timed rows are copies of the set's first rows: removed again, so that the
+        // collection searched holds the set and nothing else, as faiss's and usearch's do.
+        _ = try c.delete(ids: (0..<extra).map { "flat-\($0)" })
+        try c.compact()
         let queries = set.queries
         let timed = min(queries.count, self.queries)
         func run(_ nprobe: Int?, filter: Filter? = nil) throws -> (ids: [[String]], p50: Double, plan: SearchPlan) {
@@ -126,6 +132,22 @@ extension TiersBench {
                 note("\(prefix)ivf_vs_faiss", theirs.p50 / mine.p50)
             }
         }
+        // usearch HNSW at the same recall, the second reference (its build is minutes
+        // at 400k × 50 on two cores, so sets above --hnsw-max-rows skip it).
+        if set.count <= hnswMaxRows, let hnsw = try usearchHNSW(set, root: root) {
+            note("\(prefix)usearch_build_s", hnsw.build)
+            for h in hnsw.rows {
+                note("\(prefix)usearch_recall\(k)_ef\(h.ef)", h.recall)
+                note("\(prefix)usearch_p50_ms_ef\(h.ef)", h.p50 * 1000)
+            }
+            if let mine = sweep.first(where: { $0.recall >= 0.95 }), let theirs = hnsw.rows.first(where: { $0.recall >= 0.95 }) {
+                note("\(prefix)usearch_ef_at_095", Double(theirs.ef))
+                note("\(prefix)ivf_vs_usearch", theirs.p50 / mine.p50)
+            }
+        }
+        if ivfEncodings.contains("int8") {
+            try compactIVF(set, prefix: prefix, store: store, exact: exact, recall: recall, note: note)
+        }
         let (ivfInserts, ivfCPU) = try timeInserts(c, tag: "ivf-")
         // Rows the inserts left outside the lists (below the limit; the write that passed
         // it filed the rest, inside the timed loop).
@@ -141,6 +163,62 @@ extension TiersBench {
         note("\(prefix)ivf_insert_cpu_ratio", flatCPU / max(ivfCPU, 1e-9))
         let report = try store.check()
         note("\(prefix)ivf_check_ok", report.isHealthy ? 1 : 0)
+    }
+
+    /// The same set in an int8 collection (per-vector scales, exact rescoring from the
+    /// float32 copies) with its own IVF index: lists scanned as int8, a quarter of f32's
+    /// bytes. Recall and speedup are against the f32 collection's exact scan (`exact`), keys
+    /// `<prefix>int8_ivf_…`.
+    func compactIVF(
+        _ set: IVFSet, prefix: String, store: Store, exact: (ids: [[String]], p50: Double, plan: SearchPlan),
+        recall: ([[String]], [[String]]) -> Double, note: (String, Double) -> Void
+    ) throws {
+        var c = try store.createCollection("ivf-int8", dimension: set.dim, metric: .cosine, encoding: .int8)
+        var i = 0
+        while i < set.count {
+            let end = min(set.count, i + 10_000)
+            try c.upsert((i..<end).map { Record(id: "\($0)", vector: set.vector($0)) })
+            i = end
+        }
+        try c.compact()
+        c = try store.buildIVFIndex(of: "ivf-int8")
+        let queries = set.queries
+        let timed = min(queries.count, self.queries)
+        func run(_ nprobe: Int?) throws -> (ids: [[String]], p50: Double, plan: SearchPlan) {
+            var ids: [[String]] = []
+            var times: [Double] = []
+            var plan = SearchPlan(access: "")
+            for (qi, q) in queries.enumerated() {
+                var r = SearchRequest(queries: [q], k: k)
+                r.nprobe = nprobe
+                let t = Machine.now()
+                let response = try c.search(r)
+                if qi < timed { times.append(Machine.now() - t) }
+                ids.append(response.hits[0].map(\.id))
+                plan = response.plan
+            }
+            times.sort()
+            return (ids, times[times.count / 2], plan)
+        }
+        let key = "\(prefix)int8_"
+        let own = try run(0)
+        note("\(key)exact_p50_ms", own.p50 * 1000)
+        for p in [16, 32, 64] {
+            let r = try run(p)
+            note("\(key)ivf_recall\(k)_np\(p)", recall(r.ids, exact.ids))
+            note("\(key)ivf_p50_ms_np\(p)", r.p50 * 1000)
+        }
+        for i in 0..<probeRepeat {
+            var r = SearchRequest(queries: [queries[i % queries.count]], k: k)
+            r.nprobe = probeRepeatNprobe == 0 ? nil : probeRepeatNprobe
+            _ = try c.search(r)
+        }
+        let byDefault = try run(nil)
+        note("\(key)ivf_recall\(k)", recall(byDefault.ids, exact.ids))
+        note("\(key)ivf_p50_ms", byDefault.p50 * 1000)
+        note("\(key)ivf_speedup", exact.p50 / byDefault.p50)
+        note("\(key)ivf_rows_scored", Double(byDefault.plan.rowsScored))
+        FileHandle.standardError.write(Data("\(key)plan: \(byDefault.plan)\n".utf8))
     }
 
     /// The IVF sets: GloVe (when fetched; its held-out rows are the queries, as for
@@ -188,36 +266,60 @@ extension TiersBench {
     /// same vectors: recall@k against its exact flat index and single-query p50 per nprobe,
     /// from `tools/bench/faiss_ivf.py`; nil (with a note) when faiss is not installed.
     func faissIVF(_ set: IVFSet, lists: Int, root: String) throws -> [(nprobe: Int, recall: Double, p50: Double)]? {
-        let base = root + "-faiss-base.npy"
-        let queries = root + "-faiss-queries.npy"
+        guard let out = try reference("faiss_ivf.py", set, root: root, ["--lists", "\(lists)"], install: "faiss-cpu"),
+            let rows = out as? [[String: Double]]
+        else { return nil }
+        return rows.compactMap { r in
+            guard let n = r["nprobe"], let rec = r["recall"], let p50 = r["p50"] else { return nil }
+            return (Int(n), rec, p50)
+        }
+    }
+
+    /// usearch's HNSW index (cosine, its default graph parameters) over the same vectors:
+    /// build seconds, and recall@k against the exact top k with single-query p50 per
+    /// `expansion_search`, from `tools/bench/usearch_hnsw.py`; nil (with a note) when usearch
+    /// is not installed.
+    func usearchHNSW(_ set: IVFSet, root: String) throws -> (build: Double, rows: [(ef: Int, recall: Double, p50: Double)])? {
+        guard let out = try reference("usearch_hnsw.py", set, root: root, [], install: "usearch"),
+            let object = out as? [String: Any], let build = object["build_s"] as? Double,
+            let rows = object["rows"] as? [[String: Double]]
+        else { return nil }
+        return (
+            build,
+            rows.compactMap { r in
+                guard let ef = r["ef"], let rec = r["recall"], let p50 = r["p50"] else { return nil }
+                return (Int(ef), rec, p50)
+            }
+        )
+    }
+
+    /// Runs `tools/bench/<script>` over the set's vectors and queries (written as .npy next
+    /// to `root`, removed afterwards) and returns its JSON output; nil, with a note naming
+    /// the pip package, when the script fails (the package is not installed).
+    func reference(_ script: String, _ set: IVFSet, root: String, _ arguments: [String], install: String) throws -> Any? {
+        let base = root + "-reference-base.npy"
+        let queries = root + "-reference-queries.npy"
         defer {
             try? FileManager.default.removeItem(atPath: base)
             try? FileManager.default.removeItem(atPath: queries)
         }
         try Self.streamNPY(rows: set.count, cols: set.dim, to: base) { set.vector($0) }
         try NPY.save(set.queries, to: queries)
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("faiss_ivf.py").path
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(script).path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [
-            "python3", script, "--base", base, "--queries", queries, "--lists", "\(lists)", "--k", "\(k)",
-            "--timed", "\(self.queries)",
-        ]
+        p.arguments =
+            ["python3", path, "--base", base, "--queries", queries, "--k", "\(k)", "--timed", "\(self.queries)"] + arguments
         let pipe = Pipe()
         p.standardOutput = pipe
         try p.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        guard p.terminationStatus == 0,
-            let rows = try JSONSerialization.jsonObject(with: data) as? [[String: Double]]
-        else {
-            FileHandle.standardError.write(Data("note: faiss comparison skipped (pip install faiss-cpu)\n".utf8))
+        guard p.terminationStatus == 0, let out = try? JSONSerialization.jsonObject(with: data) else {
+            FileHandle.standardError.write(Data("note: \(script) comparison skipped (pip install \(install))\n".utf8))
             return nil
         }
-        return rows.compactMap { r in
-            guard let n = r["nprobe"], let rec = r["recall"], let p50 = r["p50"] else { return nil }
-            return (Int(n), rec, p50)
-        }
+        return out
     }
 
     /// Writes `rows` vectors from `row` as a C-order float32 .npy file, streaming.
