@@ -175,17 +175,17 @@ void quiver_quantize_i8(const float *x, size_t dim, void *out) {
     memcpy((char *)out + 4, &sum, 4);
 }
 
-float quiver_quantize_query_u7(const float *q, size_t dim, uint8_t *out) {
+float quiver_quantize_query_u6(const float *q, size_t dim, uint8_t *out) {
     float m = 0;
     for (size_t i = 0; i < dim; i++) m = fmaxf(m, fabsf(q[i]));
-    float inv = m > 0 ? 63.0f / m : 0;
+    float inv = m > 0 ? 31.0f / m : 0;
     for (size_t i = 0; i < dim; i++) {
         long v = lrintf(q[i] * inv);
-        if (v > 63) v = 63;
-        if (v < -63) v = -63;
-        out[i] = (uint8_t)(v + 64);
+        if (v > 31) v = 31;
+        if (v < -31) v = -31;
+        out[i] = (uint8_t)(v + QUIVER_I8_QUERY_OFFSET);
     }
-    return m / 63.0f;
+    return m / 31.0f;
 }
 
 static inline float i8_score(const char *row, int64_t dot, float qscale, float alpha) {
@@ -193,10 +193,10 @@ static inline float i8_score(const char *row, int64_t dot, float qscale, float a
     int32_t sum;
     memcpy(&scale, row, 4);
     memcpy(&sum, row + 4, 4);
-    return alpha * scale * qscale * (float)(int32_t)(dot - 64 * (int64_t)sum);
+    return alpha * scale * qscale * (float)(int32_t)(dot - QUIVER_I8_QUERY_OFFSET * (int64_t)sum);
 }
 
-static int64_t dot_u7_i8_scalar(const uint8_t *q, const int8_t *x, size_t from, size_t dim) {
+static int64_t dot_u6_i8_scalar(const uint8_t *q, const int8_t *x, size_t from, size_t dim) {
     int64_t s = 0;
     for (size_t k = from; k < dim; k++) s += (int64_t)q[k] * x[k];
     return s;
@@ -209,7 +209,7 @@ TARGET static inline int32_t hsum_epi32(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
-// u7 × s8 pairs summed in 16 bits (at most 2 · 127 · 127 = 32258: no saturation), then in
+// u6 × s8 pairs summed in 16 bits (at most 2 · 63 · 127 = 16002: no saturation), then in
 // 32 bits; per row the sums fit in 32 bits for any dimension up to 65536.
 TARGET static void score_i8_simd(const char *rows, size_t stride, size_t nrows, size_t dim, const uint8_t *queries,
                                  const float *qscales, size_t nq, float alpha, float *scores) {
@@ -230,10 +230,10 @@ TARGET static void score_i8_simd(const char *rows, size_t stride, size_t nrows, 
                 a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)(q2 + k)), xv), ones));
                 a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)(q3 + k)), xv), ones));
             }
-            scores[r * nq + q] = i8_score(row, hsum_epi32(a0) + dot_u7_i8_scalar(q0, x, main, dim), qscales[q], alpha);
-            scores[r * nq + q + 1] = i8_score(row, hsum_epi32(a1) + dot_u7_i8_scalar(q1, x, main, dim), qscales[q + 1], alpha);
-            scores[r * nq + q + 2] = i8_score(row, hsum_epi32(a2) + dot_u7_i8_scalar(q2, x, main, dim), qscales[q + 2], alpha);
-            scores[r * nq + q + 3] = i8_score(row, hsum_epi32(a3) + dot_u7_i8_scalar(q3, x, main, dim), qscales[q + 3], alpha);
+            scores[r * nq + q] = i8_score(row, hsum_epi32(a0) + dot_u6_i8_scalar(q0, x, main, dim), qscales[q], alpha);
+            scores[r * nq + q + 1] = i8_score(row, hsum_epi32(a1) + dot_u6_i8_scalar(q1, x, main, dim), qscales[q + 1], alpha);
+            scores[r * nq + q + 2] = i8_score(row, hsum_epi32(a2) + dot_u6_i8_scalar(q2, x, main, dim), qscales[q + 2], alpha);
+            scores[r * nq + q + 3] = i8_score(row, hsum_epi32(a3) + dot_u6_i8_scalar(q3, x, main, dim), qscales[q + 3], alpha);
         }
         for (; q < nq; q++) {
             const uint8_t *q0 = queries + q * dim;
@@ -248,10 +248,24 @@ TARGET static void score_i8_simd(const char *rows, size_t stride, size_t nrows, 
             for (; k < main; k += 32)
                 a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)(q0 + k)),
                                                                                _mm256_loadu_si256((const __m256i *)(x + k))), ones));
-            int64_t dot = hsum_epi32(_mm256_add_epi32(a0, a1)) + dot_u7_i8_scalar(q0, x, main, dim);
+            int64_t dot = hsum_epi32(_mm256_add_epi32(a0, a1)) + dot_u6_i8_scalar(q0, x, main, dim);
             scores[r * nq + q] = i8_score(row, dot, qscales[q], alpha);
         }
     }
+}
+
+// Two 32-byte steps of u6 × s8: the pair sums of each step (at most 2 · 63 · 127 = 16002)
+// are added in 16 bits (at most 32004) and widened to 32 bits once.
+TARGET static inline __m256i i8_step2(__m256i acc, __m256i qa, __m256i qb, const int8_t *x) {
+    __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(qa, _mm256_loadu_si256((const __m256i *)x)),
+                                 _mm256_maddubs_epi16(qb, _mm256_loadu_si256((const __m256i *)(x + 32))));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(s, _mm256_set1_epi16(1)));
+}
+
+// One 32-byte step of u6 × s8, widened to 32 bits.
+TARGET static inline __m256i i8_step1(__m256i acc, __m256i q, const int8_t *x) {
+    __m256i s = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)x));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(s, _mm256_set1_epi16(1)));
 }
 
 // Four 8-lane sums reduced to [a, b, c, d].
@@ -273,7 +287,6 @@ TARGET static inline __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256
 #define I8_PAD_MAX 4096
 TARGET static void score_i8_one(const char *rows, size_t stride, size_t nrows, size_t dim, const uint8_t *q,
                                 float qscale, float alpha, float *scores) {
-    const __m256i ones = _mm256_set1_epi16(1);
     size_t main = dim & ~(size_t)31;
     size_t r = 0;
     int32_t t[4];
@@ -291,12 +304,21 @@ TARGET static void score_i8_one(const char *rows, size_t stride, size_t nrows, s
                 const int8_t *x0 = (const int8_t *)(p0 + QUIVER_I8_HEADER), *x1 = (const int8_t *)(p1 + QUIVER_I8_HEADER);
                 const int8_t *x2 = (const int8_t *)(p2 + QUIVER_I8_HEADER), *x3 = (const int8_t *)(p3 + QUIVER_I8_HEADER);
                 __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-                for (size_t k = 0; k < padded; k += 32) {
+                size_t k = 0;
+                for (; k + 64 <= padded; k += 64) {
+                    __m256i qa = _mm256_load_si256((const __m256i *)(qp + k));
+                    __m256i qb = _mm256_load_si256((const __m256i *)(qp + k + 32));
+                    a0 = i8_step2(a0, qa, qb, x0 + k);
+                    a1 = i8_step2(a1, qa, qb, x1 + k);
+                    a2 = i8_step2(a2, qa, qb, x2 + k);
+                    a3 = i8_step2(a3, qa, qb, x3 + k);
+                }
+                if (k < padded) {
                     __m256i qv = _mm256_load_si256((const __m256i *)(qp + k));
-                    a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x0 + k))), ones));
-                    a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x1 + k))), ones));
-                    a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x2 + k))), ones));
-                    a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x3 + k))), ones));
+                    a0 = i8_step1(a0, qv, x0 + k);
+                    a1 = i8_step1(a1, qv, x1 + k);
+                    a2 = i8_step1(a2, qv, x2 + k);
+                    a3 = i8_step1(a3, qv, x3 + k);
                 }
                 _mm_storeu_si128((__m128i *)t, hsum4_epi32(a0, a1, a2, a3));
                 scores[r] = i8_score(p0, t[0], qscale, alpha);
@@ -311,19 +333,28 @@ TARGET static void score_i8_one(const char *rows, size_t stride, size_t nrows, s
         const int8_t *x0 = (const int8_t *)(p0 + QUIVER_I8_HEADER), *x1 = (const int8_t *)(p1 + QUIVER_I8_HEADER);
         const int8_t *x2 = (const int8_t *)(p2 + QUIVER_I8_HEADER), *x3 = (const int8_t *)(p3 + QUIVER_I8_HEADER);
         __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-        for (size_t k = 0; k < main; k += 32) {
+        size_t k = 0;
+        for (; k + 64 <= main; k += 64) {
+            __m256i qa = _mm256_loadu_si256((const __m256i *)(q + k));
+            __m256i qb = _mm256_loadu_si256((const __m256i *)(q + k + 32));
+            a0 = i8_step2(a0, qa, qb, x0 + k);
+            a1 = i8_step2(a1, qa, qb, x1 + k);
+            a2 = i8_step2(a2, qa, qb, x2 + k);
+            a3 = i8_step2(a3, qa, qb, x3 + k);
+        }
+        if (k < main) {
             __m256i qv = _mm256_loadu_si256((const __m256i *)(q + k));
-            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x0 + k))), ones));
-            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x1 + k))), ones));
-            a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x2 + k))), ones));
-            a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x3 + k))), ones));
+            a0 = i8_step1(a0, qv, x0 + k);
+            a1 = i8_step1(a1, qv, x1 + k);
+            a2 = i8_step1(a2, qv, x2 + k);
+            a3 = i8_step1(a3, qv, x3 + k);
         }
         _mm_storeu_si128((__m128i *)t, hsum4_epi32(a0, a1, a2, a3));
         if (main < dim) {
-            t[0] += (int32_t)dot_u7_i8_scalar(q, x0, main, dim);
-            t[1] += (int32_t)dot_u7_i8_scalar(q, x1, main, dim);
-            t[2] += (int32_t)dot_u7_i8_scalar(q, x2, main, dim);
-            t[3] += (int32_t)dot_u7_i8_scalar(q, x3, main, dim);
+            t[0] += (int32_t)dot_u6_i8_scalar(q, x0, main, dim);
+            t[1] += (int32_t)dot_u6_i8_scalar(q, x1, main, dim);
+            t[2] += (int32_t)dot_u6_i8_scalar(q, x2, main, dim);
+            t[3] += (int32_t)dot_u6_i8_scalar(q, x3, main, dim);
         }
         scores[r] = i8_score(p0, t[0], qscale, alpha);
         scores[r + 1] = i8_score(p1, t[1], qscale, alpha);
@@ -334,25 +365,43 @@ TARGET static void score_i8_one(const char *rows, size_t stride, size_t nrows, s
 }
 
 // Two rows × four queries, the first `main` components (a multiple of 32): eight
-// accumulators, each 32-byte step loads two row chunks and four query chunks.
+// accumulators; each 64-byte step loads two row chunks per row and two query chunks per
+// query, and widens each row-query pair once (`i8_step2`).
 TARGET static void micro_i8_2x4(const int8_t *x0, const int8_t *x1, const uint8_t *q0, size_t dim, size_t main,
                                 int32_t out[8]) {
     const __m256i ones = _mm256_set1_epi16(1);
-    const uint8_t *q1 = q0 + dim, *q2 = q1 + dim, *q3 = q2 + dim;
+    const uint8_t *qs[4] = {q0, q0 + dim, q0 + 2 * dim, q0 + 3 * dim};
     __m256i a00 = _mm256_setzero_si256(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-    for (size_t k = 0; k < main; k += 32) {
+    size_t k = 0;
+    for (; k + 64 <= main; k += 64) {
+        __m256i xa = _mm256_loadu_si256((const __m256i *)(x0 + k)), xb = _mm256_loadu_si256((const __m256i *)(x0 + k + 32));
+        __m256i ya = _mm256_loadu_si256((const __m256i *)(x1 + k)), yb = _mm256_loadu_si256((const __m256i *)(x1 + k + 32));
+#define I8_PAIR(ax, ay, qq)                                                                                                  \
+    do {                                                                                                                     \
+        __m256i qa = _mm256_loadu_si256((const __m256i *)((qq) + k));                                                         \
+        __m256i qb = _mm256_loadu_si256((const __m256i *)((qq) + k + 32));                                                    \
+        ax = _mm256_add_epi32(ax, _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(qa, xa), _mm256_maddubs_epi16(qb, xb)), ones)); \
+        ay = _mm256_add_epi32(ay, _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(qa, ya), _mm256_maddubs_epi16(qb, yb)), ones)); \
+    } while (0)
+        I8_PAIR(a00, a10, qs[0]);
+        I8_PAIR(a01, a11, qs[1]);
+        I8_PAIR(a02, a12, qs[2]);
+        I8_PAIR(a03, a13, qs[3]);
+#undef I8_PAIR
+    }
+    if (k < main) {
         __m256i x = _mm256_loadu_si256((const __m256i *)(x0 + k));
         __m256i y = _mm256_loadu_si256((const __m256i *)(x1 + k));
-        __m256i q = _mm256_loadu_si256((const __m256i *)(q0 + k));
+        __m256i q = _mm256_loadu_si256((const __m256i *)(qs[0] + k));
         a00 = _mm256_add_epi32(a00, _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), ones));
         a10 = _mm256_add_epi32(a10, _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones));
-        q = _mm256_loadu_si256((const __m256i *)(q1 + k));
+        q = _mm256_loadu_si256((const __m256i *)(qs[1] + k));
         a01 = _mm256_add_epi32(a01, _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), ones));
         a11 = _mm256_add_epi32(a11, _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones));
-        q = _mm256_loadu_si256((const __m256i *)(q2 + k));
+        q = _mm256_loadu_si256((const __m256i *)(qs[2] + k));
         a02 = _mm256_add_epi32(a02, _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), ones));
         a12 = _mm256_add_epi32(a12, _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones));
-        q = _mm256_loadu_si256((const __m256i *)(q3 + k));
+        q = _mm256_loadu_si256((const __m256i *)(qs[3] + k));
         a03 = _mm256_add_epi32(a03, _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), ones));
         a13 = _mm256_add_epi32(a13, _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones));
     }
@@ -383,16 +432,16 @@ TARGET static void score_i8_tiled(const char *rows, size_t stride, size_t nrows,
                 memcpy(&sum0, row0 + 4, 4);
                 memcpy(&scale1, row1, 4);
                 memcpy(&sum1, row1 + 4, 4);
-                // alpha · s_r · s_q · (dot − 64 Σx), multiplied in the portable path's order.
+                // alpha · s_r · s_q · (dot − 32 Σx), multiplied in the portable path's order.
                 __m128 rs0 = _mm_set1_ps(alpha * scale0), rs1 = _mm_set1_ps(alpha * scale1);
-                __m128i off0 = _mm_set1_epi32(64 * sum0), off1 = _mm_set1_epi32(64 * sum1);
+                __m128i off0 = _mm_set1_epi32(QUIVER_I8_QUERY_OFFSET * sum0), off1 = _mm_set1_epi32(QUIVER_I8_QUERY_OFFSET * sum1);
                 for (size_t q = g0; q < g4; q += 4) {
                     const uint8_t *qq = queries + q * dim;
                     micro_i8_2x4(x0, x1, qq, dim, main, sums);
                     if (main < dim) {
                         for (size_t j = 0; j < 4; j++) {
-                            sums[j] += (int32_t)dot_u7_i8_scalar(qq + j * dim, x0, main, dim);
-                            sums[4 + j] += (int32_t)dot_u7_i8_scalar(qq + j * dim, x1, main, dim);
+                            sums[j] += (int32_t)dot_u6_i8_scalar(qq + j * dim, x0, main, dim);
+                            sums[4 + j] += (int32_t)dot_u6_i8_scalar(qq + j * dim, x1, main, dim);
                         }
                     }
                     __m128 qs = _mm_loadu_ps(qscales + q);
@@ -402,15 +451,15 @@ TARGET static void score_i8_tiled(const char *rows, size_t stride, size_t nrows,
                     _mm_storeu_ps(scores + (r + 1) * nq + q, _mm_mul_ps(_mm_mul_ps(rs1, qs), _mm_cvtepi32_ps(d1)));
                 }
                 for (size_t q = g4; q < g1; q++) {
-                    scores[r * nq + q] = i8_score(row0, dot_u7_i8_scalar(queries + q * dim, x0, 0, dim), qscales[q], alpha);
-                    scores[(r + 1) * nq + q] = i8_score(row1, dot_u7_i8_scalar(queries + q * dim, x1, 0, dim), qscales[q], alpha);
+                    scores[r * nq + q] = i8_score(row0, dot_u6_i8_scalar(queries + q * dim, x0, 0, dim), qscales[q], alpha);
+                    scores[(r + 1) * nq + q] = i8_score(row1, dot_u6_i8_scalar(queries + q * dim, x1, 0, dim), qscales[q], alpha);
                 }
             }
             for (; r < r1; r++) {
                 const char *row = rows + r * stride;
                 const int8_t *x = (const int8_t *)(row + QUIVER_I8_HEADER);
                 for (size_t q = g0; q < g1; q++)
-                    scores[r * nq + q] = i8_score(row, dot_u7_i8_scalar(queries + q * dim, x, 0, dim), qscales[q], alpha);
+                    scores[r * nq + q] = i8_score(row, dot_u6_i8_scalar(queries + q * dim, x, 0, dim), qscales[q], alpha);
             }
         }
     }
@@ -431,6 +480,6 @@ void quiver_score_i8(const void *rows, size_t stride, size_t nrows, size_t dim, 
         const char *row = (const char *)rows + r * stride;
         const int8_t *x = (const int8_t *)(row + QUIVER_I8_HEADER);
         for (size_t q = 0; q < nq; q++)
-            scores[r * nq + q] = i8_score(row, dot_u7_i8_scalar(queries + q * dim, x, 0, dim), qscales[q], alpha);
+            scores[r * nq + q] = i8_score(row, dot_u6_i8_scalar(queries + q * dim, x, 0, dim), qscales[q], alpha);
     }
 }

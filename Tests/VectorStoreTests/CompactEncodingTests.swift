@@ -83,6 +83,41 @@ import TestSupport
         }
     }
 
+    /// The AVX2 kernels add two steps' pair sums in 16 bits before widening: at the
+    /// extremes (every component ±max, so each code is ±127 and each query code 63 or 1)
+    /// the sums stay exact, for one query and for batches, and equal the dot product.
+    @Test(arguments: [64, 96, 384])
+    func int8SumsDoNotSaturateAtTheExtremes(dim: Int) {
+        let codec = Int8Codec()
+        let stride = codec.bytesPerVector(dimension: dim)
+        let patterns: [[Float]] = [
+            [Float](repeating: 1, count: dim), [Float](repeating: -1, count: dim), (0..<dim).map { $0 % 2 == 0 ? 1 : -1 },
+        ]
+        var stored = [UInt8](repeating: 0, count: patterns.count * stride)
+        stored.withUnsafeMutableBytes { out in
+            for (r, v) in patterns.enumerated() { v.withUnsafeBufferPointer { codec.encode($0, into: out.baseAddress! + r * stride) } }
+        }
+        for count in [1, 3, 8] {
+            let queries = (0..<count).map { patterns[$0 % patterns.count] }
+            let prepared = PreparedQueries(queries.flatMap { $0 }, count: count, dimension: dim, quantize: true)
+            var simd = [Float](repeating: 0, count: patterns.count * count)
+            var portable = simd
+            stored.withUnsafeBytes { s in
+                codec.scoreTile(s.baseAddress!, rows: patterns.count, dimension: dim, queries: prepared, alpha: 1, scores: &simd)
+                Int8Codec(portable: true).scoreTile(
+                    s.baseAddress!, rows: patterns.count, dimension: dim, queries: prepared, alpha: 1, scores: &portable)
+            }
+            #expect(simd.map(\.bitPattern) == portable.map(\.bitPattern))
+            for r in patterns.indices {
+                for q in 0..<count {
+                    let exact = zip(patterns[r], queries[q]).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+                    let got = simd[r * count + q]
+                    #expect(abs(got - exact) <= 1e-3 * Float(dim), "row \(r) query \(q): \(got) vs \(exact)")
+                }
+            }
+        }
+    }
+
     /// The single-query int8 kernel reads rows 32 bytes at a time past their end when the
     /// dimension is not a multiple of 32, but never past the block: rows that end exactly at
     /// a page with no access (a block at the end of the memory map) score like the portable

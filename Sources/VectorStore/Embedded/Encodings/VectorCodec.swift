@@ -61,7 +61,7 @@ final class PreparedQueries: @unchecked Sendable {
     let count: Int
     let dimension: Int
     let floats: UnsafeMutablePointer<Float>
-    /// `count × dimension` codes, `round(q / s) + 64` (int8 collections only).
+    /// `count × dimension` codes, `round(q / s) + 32` (int8 collections only).
     let codes: UnsafeMutablePointer<UInt8>?
     /// The scale `s` of each quantized query.
     let scales: UnsafeMutablePointer<Float>?
@@ -76,7 +76,7 @@ final class PreparedQueries: @unchecked Sendable {
             let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, count * dimension))
             let scales = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
             for q in 0..<count {
-                scales[q] = quiver_quantize_query_u7(floats + q * dimension, dimension, codes + q * dimension)
+                scales[q] = quiver_quantize_query_u6(floats + q * dimension, dimension, codes + q * dimension)
             }
             self.codes = codes
             self.scales = scales
