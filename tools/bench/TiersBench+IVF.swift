@@ -145,7 +145,7 @@ extension TiersBench {
                 note("\(prefix)ivf_vs_usearch", theirs.p50 / mine.p50)
             }
         }
-        if ivfEncodings.contains("int8") {
+        if ivfEncodings.contains("i8") {
             try compactIVF(set, prefix: prefix, store: store, exact: exact, recall: recall, note: note)
         }
         let (ivfInserts, ivfCPU) = try timeInserts(c, tag: "ivf-")

@@ -35,8 +35,8 @@ struct TiersBench: ParsableCommand {
     @Flag(help: "Skip the durable upsert figures.") var skipUpsert = false
     @Flag(help: "Skip the IVF figures (GloVe and the clustered set).") var skipIvf = false
     @Option(help: "Vectors in the IVF clustered set (default: --n).") var ivfN: Int?
-    @Option(parsing: .upToNextOption, help: "IVF sets are also measured in an int8 collection when this lists int8.")
-    var ivfEncodings: [String] = ["f32", "int8"]
+    @Option(parsing: .upToNextOption, help: "IVF sets are also measured in an int8 collection when this lists i8.")
+    var ivfEncodings: [String] = ["f32", "i8"]
     @Option(help: "Largest IVF set compared with usearch's HNSW (its build takes minutes; 0 skips it).")
     var hnswMaxRows = 500_000
     @Option(help: "Single queries run again after the sweep, untimed, at --probe-repeat-nprobe (to profile a probe).")
