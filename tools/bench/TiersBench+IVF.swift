@@ -119,7 +119,8 @@ extension TiersBench {
         note("\(prefix)ivf_filtered50_recall\(k)", recall(halfIVF.ids, halfExact.ids))
         note("\(prefix)ivf_filtered50_speedup", halfExact.p50 / halfIVF.p50)
         // faiss IndexIVFFlat, same lists, same vectors, same run.
-        if let faiss = try faissIVF(set, lists: status.lists, root: root) {
+        let faiss = try faissIVF(set, lists: status.lists, root: root)
+        if let faiss {
             let mine = sweep.first { $0.recall >= 0.95 }
             let theirs = faiss.first { $0.recall >= 0.95 }
             for f in faiss {
@@ -146,7 +147,12 @@ extension TiersBench {
             }
         }
         if ivfEncodings.contains("i8") {
-            try compactIVF(set, prefix: prefix, store: store, exact: exact, recall: recall, note: note)
+            let int8 = try compactIVF(set, prefix: prefix, store: store, exact: exact, recall: recall, note: note)
+            // The int8 index at recall ≥ 0.95 against faiss IndexIVFFlat at recall ≥ 0.95.
+            if let mine = int8.first(where: { $0.recall >= 0.95 }), let theirs = faiss?.first(where: { $0.recall >= 0.95 }) {
+                note("\(prefix)int8_ivf_nprobe_at_095", Double(mine.nprobe))
+                note("\(prefix)int8_ivf_vs_faiss", theirs.p50 / mine.p50)
+            }
         }
         let (ivfInserts, ivfCPU) = try timeInserts(c, tag: "ivf-")
         // Rows the inserts left outside the lists (below the limit; the write that passed
@@ -168,11 +174,11 @@ extension TiersBench {
     /// The same set in an int8 collection (per-vector scales, exact rescoring from the
     /// float32 copies) with its own IVF index: lists scanned as int8, a quarter of f32's
     /// bytes. Recall and speedup are against the f32 collection's exact scan (`exact`), keys
-    /// `<prefix>int8_ivf_…`.
+    /// `<prefix>int8_ivf_…`; returns the nprobe sweep (recall, single-query p50).
     func compactIVF(
         _ set: IVFSet, prefix: String, store: Store, exact: (ids: [[String]], p50: Double, plan: SearchPlan),
         recall: ([[String]], [[String]]) -> Double, note: (String, Double) -> Void
-    ) throws {
+    ) throws -> [(nprobe: Int, recall: Double, p50: Double)] {
         var c = try store.createCollection("ivf-int8", dimension: set.dim, metric: .cosine, encoding: .int8)
         var i = 0
         while i < set.count {
@@ -203,9 +209,11 @@ extension TiersBench {
         let key = "\(prefix)int8_"
         let own = try run(0)
         note("\(key)exact_p50_ms", own.p50 * 1000)
-        for p in [16, 32, 64] {
+        var sweep: [(nprobe: Int, recall: Double, p50: Double)] = []
+        for p in [1, 2, 4, 8, 16, 32, 64, 128] where p <= (try c.ivfStatus()?.lists ?? 0) {
             let r = try run(p)
-            note("\(key)ivf_recall\(k)_np\(p)", recall(r.ids, exact.ids))
+            sweep.append((p, recall(r.ids, exact.ids), r.p50))
+            note("\(key)ivf_recall\(k)_np\(p)", sweep.last!.recall)
             note("\(key)ivf_p50_ms_np\(p)", r.p50 * 1000)
         }
         for i in 0..<probeRepeat {
@@ -219,6 +227,7 @@ extension TiersBench {
         note("\(key)ivf_speedup", exact.p50 / byDefault.p50)
         note("\(key)ivf_rows_scored", Double(byDefault.plan.rowsScored))
         FileHandle.standardError.write(Data("\(key)plan: \(byDefault.plan)\n".utf8))
+        return sweep
     }
 
     /// The IVF sets: GloVe (when fetched; its held-out rows are the queries, as for
