@@ -53,7 +53,7 @@ extension VectorCodec {
 }
 
 /// A search's queries as the kernels read them, made once per search: the float queries
-/// (`count × dimension`), and for the int8 kernel their 7-bit quantization and scales.
+/// (`count × dimension`), and for the int8 kernel their 6-bit quantization and scales.
 ///
 /// `@unchecked Sendable`: the buffers are written only by `init` and read-only after, by
 /// the scan's workers; they are freed in `deinit`, after the last reader.
