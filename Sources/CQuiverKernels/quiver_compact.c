@@ -274,6 +274,31 @@ TARGET static inline __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256
     return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
 }
 
+// The sums of the four rows from `p0` with query `q` over its first `len` bytes (a multiple of 32).
+TARGET static inline void i8_four_rows(const char *p0, size_t stride, const uint8_t *q, size_t len, int32_t t[4]) {
+    const int8_t *x0 = (const int8_t *)(p0 + QUIVER_I8_HEADER), *x1 = (const int8_t *)(p0 + stride + QUIVER_I8_HEADER);
+    const int8_t *x2 = (const int8_t *)(p0 + 2 * stride + QUIVER_I8_HEADER);
+    const int8_t *x3 = (const int8_t *)(p0 + 3 * stride + QUIVER_I8_HEADER);
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    size_t k = 0;
+    for (; k + 64 <= len; k += 64) {
+        __m256i qa = _mm256_loadu_si256((const __m256i *)(q + k));
+        __m256i qb = _mm256_loadu_si256((const __m256i *)(q + k + 32));
+        a0 = i8_step2(a0, qa, qb, x0 + k);
+        a1 = i8_step2(a1, qa, qb, x1 + k);
+        a2 = i8_step2(a2, qa, qb, x2 + k);
+        a3 = i8_step2(a3, qa, qb, x3 + k);
+    }
+    if (k < len) {
+        __m256i qv = _mm256_loadu_si256((const __m256i *)(q + k));
+        a0 = i8_step1(a0, qv, x0 + k);
+        a1 = i8_step1(a1, qv, x1 + k);
+        a2 = i8_step1(a2, qv, x2 + k);
+        a3 = i8_step1(a3, qv, x3 + k);
+    }
+    _mm_storeu_si128((__m128i *)t, hsum4_epi32(a0, a1, a2, a3));
+}
+
 // One query: four rows per step, one accumulator each, reduced together. Rows of int8 are
 // short (392 bytes at dimension 384), so per-row work outside the multiply (the horizontal
 // sum, the scale) would otherwise cost as much as the multiply.
@@ -285,6 +310,7 @@ TARGET static inline __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256
 // block (`rows` to `rows + nrows · stride`) are read that way; the last one or two take
 // the tail path.
 #define I8_PAD_MAX 4096
+
 TARGET static void score_i8_one(const char *rows, size_t stride, size_t nrows, size_t dim, const uint8_t *q,
                                 float qscale, float alpha, float *scores) {
     size_t main = dim & ~(size_t)31;
@@ -300,66 +326,21 @@ TARGET static void score_i8_one(const char *rows, size_t stride, size_t nrows, s
             memcpy(qp, q, dim);
             memset(qp + dim, 0, padded - dim);
             for (; r + 4 <= safe; r += 4) {
-                const char *p0 = rows + r * stride, *p1 = p0 + stride, *p2 = p1 + stride, *p3 = p2 + stride;
-                const int8_t *x0 = (const int8_t *)(p0 + QUIVER_I8_HEADER), *x1 = (const int8_t *)(p1 + QUIVER_I8_HEADER);
-                const int8_t *x2 = (const int8_t *)(p2 + QUIVER_I8_HEADER), *x3 = (const int8_t *)(p3 + QUIVER_I8_HEADER);
-                __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-                size_t k = 0;
-                for (; k + 64 <= padded; k += 64) {
-                    __m256i qa = _mm256_load_si256((const __m256i *)(qp + k));
-                    __m256i qb = _mm256_load_si256((const __m256i *)(qp + k + 32));
-                    a0 = i8_step2(a0, qa, qb, x0 + k);
-                    a1 = i8_step2(a1, qa, qb, x1 + k);
-                    a2 = i8_step2(a2, qa, qb, x2 + k);
-                    a3 = i8_step2(a3, qa, qb, x3 + k);
-                }
-                if (k < padded) {
-                    __m256i qv = _mm256_load_si256((const __m256i *)(qp + k));
-                    a0 = i8_step1(a0, qv, x0 + k);
-                    a1 = i8_step1(a1, qv, x1 + k);
-                    a2 = i8_step1(a2, qv, x2 + k);
-                    a3 = i8_step1(a3, qv, x3 + k);
-                }
-                _mm_storeu_si128((__m128i *)t, hsum4_epi32(a0, a1, a2, a3));
-                scores[r] = i8_score(p0, t[0], qscale, alpha);
-                scores[r + 1] = i8_score(p1, t[1], qscale, alpha);
-                scores[r + 2] = i8_score(p2, t[2], qscale, alpha);
-                scores[r + 3] = i8_score(p3, t[3], qscale, alpha);
+                const char *p0 = rows + r * stride;
+                i8_four_rows(p0, stride, qp, padded, t);
+                for (size_t j = 0; j < 4; j++) scores[r + j] = i8_score(p0 + j * stride, t[j], qscale, alpha);
             }
         }
     }
     for (; r + 4 <= nrows; r += 4) {
-        const char *p0 = rows + r * stride, *p1 = p0 + stride, *p2 = p1 + stride, *p3 = p2 + stride;
-        const int8_t *x0 = (const int8_t *)(p0 + QUIVER_I8_HEADER), *x1 = (const int8_t *)(p1 + QUIVER_I8_HEADER);
-        const int8_t *x2 = (const int8_t *)(p2 + QUIVER_I8_HEADER), *x3 = (const int8_t *)(p3 + QUIVER_I8_HEADER);
-        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-        size_t k = 0;
-        for (; k + 64 <= main; k += 64) {
-            __m256i qa = _mm256_loadu_si256((const __m256i *)(q + k));
-            __m256i qb = _mm256_loadu_si256((const __m256i *)(q + k + 32));
-            a0 = i8_step2(a0, qa, qb, x0 + k);
-            a1 = i8_step2(a1, qa, qb, x1 + k);
-            a2 = i8_step2(a2, qa, qb, x2 + k);
-            a3 = i8_step2(a3, qa, qb, x3 + k);
+        const char *p0 = rows + r * stride;
+        i8_four_rows(p0, stride, q, main, t);
+        for (size_t j = 0; j < 4; j++) {
+            const char *p = p0 + j * stride;
+            int64_t dot = t[j];
+            if (main < dim) dot += dot_u6_i8_scalar(q, (const int8_t *)(p + QUIVER_I8_HEADER), main, dim);
+            scores[r + j] = i8_score(p, dot, qscale, alpha);
         }
-        if (k < main) {
-            __m256i qv = _mm256_loadu_si256((const __m256i *)(q + k));
-            a0 = i8_step1(a0, qv, x0 + k);
-            a1 = i8_step1(a1, qv, x1 + k);
-            a2 = i8_step1(a2, qv, x2 + k);
-            a3 = i8_step1(a3, qv, x3 + k);
-        }
-        _mm_storeu_si128((__m128i *)t, hsum4_epi32(a0, a1, a2, a3));
-        if (main < dim) {
-            t[0] += (int32_t)dot_u6_i8_scalar(q, x0, main, dim);
-            t[1] += (int32_t)dot_u6_i8_scalar(q, x1, main, dim);
-            t[2] += (int32_t)dot_u6_i8_scalar(q, x2, main, dim);
-            t[3] += (int32_t)dot_u6_i8_scalar(q, x3, main, dim);
-        }
-        scores[r] = i8_score(p0, t[0], qscale, alpha);
-        scores[r + 1] = i8_score(p1, t[1], qscale, alpha);
-        scores[r + 2] = i8_score(p2, t[2], qscale, alpha);
-        scores[r + 3] = i8_score(p3, t[3], qscale, alpha);
     }
     if (r < nrows) score_i8_simd(rows + r * stride, stride, nrows - r, dim, q, &qscale, 1, alpha, scores + r);
 }
