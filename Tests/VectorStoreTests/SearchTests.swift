@@ -116,6 +116,19 @@ import TestSupport
         }
     }
 
+    /// A range filter's postings (one sorted list per value, rows repeated across values
+    /// when a record holds several numbers) unite into one sorted, duplicate-free list for
+    /// any number of lists, empty ones among them.
+    @Test func rangePostingsUniteSortedAndUnique() {
+        var rng = SeededGenerator(seed: 21)
+        for count in [0, 1, 2, 3, 7, 50] {
+            let lists: [[UInt64]] = (0..<count).map { i in
+                i % 4 == 3 ? [] : Array(Set((0..<Int(rng.next() % 300)).map { _ in rng.next() % 2000 })).sorted()
+            }
+            #expect(SortedRows.union(lists) == Array(Set(lists.joined())).sorted(), "\(count) lists")
+        }
+    }
+
     @Test func selectiveFiltersGatherAndBroadFiltersScan() throws {
         var (dir, _, c, ref, rng) = try populated(.dot, dim: 128, n: 20_000, seed: 9)
         defer { dir.remove() }

@@ -85,8 +85,7 @@ extension LMDBCollection {
                 entry = try c.get(.nextNoDup)
             }
         }
-        if lists.count == 1 { return lists[0] }
-        return SortedRows.normalize(lists.flatMap { $0 })
+        return SortedRows.union(lists)
     }
 }
 
