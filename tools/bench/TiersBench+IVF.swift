@@ -58,27 +58,8 @@ extension TiersBench {
         _ = try c.delete(ids: (0..<extra).map { "flat-\($0)" })
         try c.compact()
         let queries = set.queries
-        let timed = min(queries.count, self.queries)
-        func run(_ nprobe: Int?, filter: Filter? = nil) throws -> (ids: [[String]], p50: Double, plan: SearchPlan) {
-            var ids: [[String]] = []
-            var times: [Double] = []
-            var plan = SearchPlan(access: "")
-            for (qi, q) in queries.enumerated() {
-                var r = SearchRequest(queries: [q], k: k, filter: filter)
-                r.nprobe = nprobe
-                let t = Machine.now()
-                let response = try c.search(r)
-                if qi < timed { times.append(Machine.now() - t) }
-                ids.append(response.hits[0].map(\.id))
-                plan = response.plan
-            }
-            times.sort()
-            return (ids, times[times.count / 2], plan)
-        }
-        func recall(_ found: [[String]], _ truth: [[String]]) -> Double {
-            var hit = 0
-            for (f, x) in zip(found, truth) { hit += Set(f).intersection(x).count }
-            return Double(hit) / Double(max(1, truth.reduce(0) { $0 + $1.count }))
+        func run(_ nprobe: Int?, filter: Filter? = nil) throws -> Searches {
+            try searches(c, queries, nprobe: nprobe, filter: filter)
         }
         let exact = try run(0)
         note("\(prefix)exact_p50_ms", exact.p50 * 1000)
@@ -87,18 +68,7 @@ extension TiersBench {
         note("\(prefix)ivf_build_s", Machine.now() - t0)
         guard let status = try c.ivfStatus() else { throw ValidationError("the IVF index was not built") }
         note("\(prefix)ivf_lists", Double(status.lists))
-        var sweep: [(nprobe: Int, recall: Double, p50: Double)] = []
-        for p in [1, 2, 4, 8, 16, 32, 64, 128] where p <= status.lists {
-            let r = try run(p)
-            sweep.append((p, recall(r.ids, exact.ids), r.p50))
-            note("\(prefix)ivf_recall\(k)_np\(p)", sweep.last!.recall)
-            note("\(prefix)ivf_p50_ms_np\(p)", r.p50 * 1000)
-        }
-        for i in 0..<probeRepeat {
-            var r = SearchRequest(queries: [queries[i % queries.count]], k: k)
-            r.nprobe = probeRepeatNprobe == 0 ? nil : probeRepeatNprobe
-            _ = try c.search(r)
-        }
+        let sweep = try sweepNprobe(c, queries, lists: status.lists, truth: exact.ids, key: "\(prefix)ivf", note: note)
         let byDefault = try run(nil)
         note("\(prefix)ivf_nprobe_default", Double(status.nprobe))
         note("\(prefix)ivf_recall\(k)", recall(byDefault.ids, exact.ids))
@@ -118,6 +88,8 @@ extension TiersBench {
         let halfIVF = try run(nil, filter: half)
         note("\(prefix)ivf_filtered50_recall\(k)", recall(halfIVF.ids, halfExact.ids))
         note("\(prefix)ivf_filtered50_speedup", halfExact.p50 / halfIVF.p50)
+        note("\(prefix)exact_filtered50_p50_ms", halfExact.p50 * 1000)
+        note("\(prefix)ivf_filtered50_p50_ms", halfIVF.p50 * 1000)
         // faiss IndexIVFFlat, same lists, same vectors, same run.
         let faiss = try faissIVF(set, lists: status.lists, root: root)
         if let faiss {
@@ -147,7 +119,7 @@ extension TiersBench {
             }
         }
         if ivfEncodings.contains("i8") {
-            let int8 = try compactIVF(set, prefix: prefix, store: store, exact: exact, recall: recall, note: note)
+            let int8 = try compactIVF(set, prefix: prefix, store: store, exact: exact, note: note)
             // The int8 index at recall ≥ 0.95 against faiss IndexIVFFlat at recall ≥ 0.95.
             if let mine = int8.first(where: { $0.recall >= 0.95 }), let theirs = faiss?.first(where: { $0.recall >= 0.95 }) {
                 note("\(prefix)int8_ivf_nprobe_at_095", Double(mine.nprobe))
@@ -176,8 +148,7 @@ extension TiersBench {
     /// bytes. Recall and speedup are against the f32 collection's exact scan (`exact`), keys
     /// `<prefix>int8_ivf_…`; returns the nprobe sweep (recall, single-query p50).
     func compactIVF(
-        _ set: IVFSet, prefix: String, store: Store, exact: (ids: [[String]], p50: Double, plan: SearchPlan),
-        recall: ([[String]], [[String]]) -> Double, note: (String, Double) -> Void
+        _ set: IVFSet, prefix: String, store: Store, exact: Searches, note: (String, Double) -> Void
     ) throws -> [(nprobe: Int, recall: Double, p50: Double)] {
         var c = try store.createCollection("ivf-int8", dimension: set.dim, metric: .cosine, encoding: .int8)
         var i = 0
@@ -189,44 +160,67 @@ extension TiersBench {
         try c.compact()
         c = try store.buildIVFIndex(of: "ivf-int8")
         let queries = set.queries
-        let timed = min(queries.count, self.queries)
-        func run(_ nprobe: Int?) throws -> (ids: [[String]], p50: Double, plan: SearchPlan) {
-            var ids: [[String]] = []
-            var times: [Double] = []
-            var plan = SearchPlan(access: "")
-            for (qi, q) in queries.enumerated() {
-                var r = SearchRequest(queries: [q], k: k)
-                r.nprobe = nprobe
-                let t = Machine.now()
-                let response = try c.search(r)
-                if qi < timed { times.append(Machine.now() - t) }
-                ids.append(response.hits[0].map(\.id))
-                plan = response.plan
-            }
-            times.sort()
-            return (ids, times[times.count / 2], plan)
-        }
         let key = "\(prefix)int8_"
-        let own = try run(0)
+        let own = try searches(c, queries, nprobe: 0)
         note("\(key)exact_p50_ms", own.p50 * 1000)
+        let lists = try c.ivfStatus()?.lists ?? 0
+        let sweep = try sweepNprobe(c, queries, lists: lists, truth: exact.ids, key: "\(key)ivf", note: note)
+        let byDefault = try searches(c, queries, nprobe: nil)
+        note("\(key)ivf_recall\(k)", recall(byDefault.ids, exact.ids))
+        note("\(key)ivf_p50_ms", byDefault.p50 * 1000)
+        note("\(key)ivf_speedup", exact.p50 / byDefault.p50)
+        note("\(key)ivf_rows_scored", Double(byDefault.plan.rowsScored))
+        FileHandle.standardError.write(Data("\(key)plan: \(byDefault.plan)\n".utf8))
+        return sweep
+    }
+
+    /// Each query's hit ids, the median single-query time of the first `--queries`, and the
+    /// last plan.
+    typealias Searches = (ids: [[String]], p50: Double, plan: SearchPlan)
+
+    /// Runs `queries` one at a time (top k, `nprobe`: 0 exact, nil the default).
+    func searches(_ c: LMDBCollection, _ queries: [[Float]], nprobe: Int?, filter: Filter? = nil) throws -> Searches {
+        let timed = min(queries.count, self.queries)
+        var ids: [[String]] = []
+        var times: [Double] = []
+        var plan = SearchPlan(access: "")
+        for (qi, q) in queries.enumerated() {
+            var r = SearchRequest(queries: [q], k: k, filter: filter)
+            r.nprobe = nprobe
+            let t = Machine.now()
+            let response = try c.search(r)
+            if qi < timed { times.append(Machine.now() - t) }
+            ids.append(response.hits[0].map(\.id))
+            plan = response.plan
+        }
+        times.sort()
+        return (ids, times[times.count / 2], plan)
+    }
+
+    /// Recall@k of `found` against `truth`, query by query.
+    func recall(_ found: [[String]], _ truth: [[String]]) -> Double {
+        var hit = 0
+        for (f, x) in zip(found, truth) { hit += Set(f).intersection(x).count }
+        return Double(hit) / Double(max(1, truth.reduce(0) { $0 + $1.count }))
+    }
+
+    /// nprobe 1, 2, 4 … 128 (up to `lists`): `<key>_recall<k>_np<P>` against `truth` and
+    /// `<key>_p50_ms_np<P>`; then the `--probe-repeat` queries, untimed (to profile a probe).
+    func sweepNprobe(
+        _ c: LMDBCollection, _ queries: [[Float]], lists: Int, truth: [[String]], key: String, note: (String, Double) -> Void
+    ) throws -> [(nprobe: Int, recall: Double, p50: Double)] {
         var sweep: [(nprobe: Int, recall: Double, p50: Double)] = []
-        for p in [1, 2, 4, 8, 16, 32, 64, 128] where p <= (try c.ivfStatus()?.lists ?? 0) {
-            let r = try run(p)
-            sweep.append((p, recall(r.ids, exact.ids), r.p50))
-            note("\(key)ivf_recall\(k)_np\(p)", sweep.last!.recall)
-            note("\(key)ivf_p50_ms_np\(p)", r.p50 * 1000)
+        for p in [1, 2, 4, 8, 16, 32, 64, 128] where p <= lists {
+            let r = try searches(c, queries, nprobe: p)
+            sweep.append((p, recall(r.ids, truth), r.p50))
+            note("\(key)_recall\(k)_np\(p)", sweep.last!.recall)
+            note("\(key)_p50_ms_np\(p)", r.p50 * 1000)
         }
         for i in 0..<probeRepeat {
             var r = SearchRequest(queries: [queries[i % queries.count]], k: k)
             r.nprobe = probeRepeatNprobe == 0 ? nil : probeRepeatNprobe
             _ = try c.search(r)
         }
-        let byDefault = try run(nil)
-        note("\(key)ivf_recall\(k)", recall(byDefault.ids, exact.ids))
-        note("\(key)ivf_p50_ms", byDefault.p50 * 1000)
-        note("\(key)ivf_speedup", exact.p50 / byDefault.p50)
-        note("\(key)ivf_rows_scored", Double(byDefault.plan.rowsScored))
-        FileHandle.standardError.write(Data("\(key)plan: \(byDefault.plan)\n".utf8))
         return sweep
     }
 
