@@ -107,7 +107,7 @@ enum SortedRows {
 
     /// The union of many sorted, duplicate-free arrays (a range filter's postings, one per
     /// value), merged in pairs, a balanced tree of merges: O(n log lists) sequential
-    /// passes, where sorting the concatenation took most of a broad range filter's time.
+    /// passes instead of sorting the concatenation.
     static func union(_ lists: [[UInt64]]) -> [UInt64] {
         var level = lists.filter { !$0.isEmpty }
         if level.isEmpty { return [] }
