@@ -32,13 +32,7 @@ extension TiersBench {
         func records(_ range: Range<Int>, id: String = "") -> [Record] {
             range.map { Record(id: "\(id)\($0)", vector: set.vector($0), metadata: ["bucket": .int(Int64($0 % 100))]) }
         }
-        var i = 0
-        while i < set.count {
-            let end = min(set.count, i + 10_000)
-            try c.upsert(records(i..<end))
-            i = end
-        }
-        try c.compact()
+        try fill(c, set.count) { records($0) }
         let extra = 10_000
         // Inserts per second, and the process's CPU seconds for them (steadier than the
         // wall clock on a shared machine: other processes' load does not count).
@@ -91,7 +85,15 @@ extension TiersBench {
         note("\(prefix)exact_filtered50_p50_ms", halfExact.p50 * 1000)
         note("\(prefix)ivf_filtered50_p50_ms", halfIVF.p50 * 1000)
         // faiss IndexIVFFlat, same lists, same vectors, same run.
-        let faiss = try faissIVF(set, lists: status.lists, root: root)
+        // The set's vectors and queries as .npy for the references, written once for both.
+        let npy = (base: root + "-reference-base.npy", queries: root + "-reference-queries.npy")
+        defer {
+            try? FileManager.default.removeItem(atPath: npy.base)
+            try? FileManager.default.removeItem(atPath: npy.queries)
+        }
+        try Self.streamNPY(rows: set.count, cols: set.dim, to: npy.base) { set.vector($0) }
+        try NPY.save(set.queries, to: npy.queries)
+        let faiss = try faissIVF(npy, lists: status.lists)
         if let faiss {
             let mine = sweep.first { $0.recall >= 0.95 }
             let theirs = faiss.first { $0.recall >= 0.95 }
@@ -107,7 +109,7 @@ extension TiersBench {
         }
         // usearch HNSW at the same recall, the second reference (its build is minutes
         // at 400k × 50 on two cores, so sets above --hnsw-max-rows skip it).
-        if set.count <= hnswMaxRows, let hnsw = try usearchHNSW(set, root: root) {
+        if set.count <= hnswMaxRows, let hnsw = try usearchHNSW(npy) {
             note("\(prefix)usearch_build_s", hnsw.build)
             for h in hnsw.rows {
                 note("\(prefix)usearch_recall\(k)_ef\(h.ef)", h.recall)
@@ -151,13 +153,7 @@ extension TiersBench {
         _ set: IVFSet, prefix: String, store: Store, exact: Searches, note: (String, Double) -> Void
     ) throws -> [(nprobe: Int, recall: Double, p50: Double)] {
         var c = try store.createCollection("ivf-int8", dimension: set.dim, metric: .cosine, encoding: .int8)
-        var i = 0
-        while i < set.count {
-            let end = min(set.count, i + 10_000)
-            try c.upsert((i..<end).map { Record(id: "\($0)", vector: set.vector($0)) })
-            i = end
-        }
-        try c.compact()
+        try fill(c, set.count) { $0.map { Record(id: "\($0)", vector: set.vector($0)) } }
         c = try store.buildIVFIndex(of: "ivf-int8")
         let queries = set.queries
         let key = "\(prefix)int8_"
@@ -172,6 +168,17 @@ extension TiersBench {
         note("\(key)ivf_rows_scored", Double(byDefault.plan.rowsScored))
         FileHandle.standardError.write(Data("\(key)plan: \(byDefault.plan)\n".utf8))
         return sweep
+    }
+
+    /// Upserts rows 0..<count from `records` in batches of 10,000, then compacts.
+    func fill(_ c: LMDBCollection, _ count: Int, _ records: (Range<Int>) -> [Record]) throws {
+        var i = 0
+        while i < count {
+            let end = min(count, i + 10_000)
+            try c.upsert(records(i..<end))
+            i = end
+        }
+        try c.compact()
     }
 
     /// Each query's hit ids, the median single-query time of the first `--queries`, and the
@@ -268,8 +275,8 @@ extension TiersBench {
     /// faiss-cpu's `IndexIVFFlat` (inner product on unit vectors, `lists` lists) over the
     /// same vectors: recall@k against its exact flat index and single-query p50 per nprobe,
     /// from `tools/bench/faiss_ivf.py`; nil (with a note) when faiss is not installed.
-    func faissIVF(_ set: IVFSet, lists: Int, root: String) throws -> [(nprobe: Int, recall: Double, p50: Double)]? {
-        guard let out = try reference("faiss_ivf.py", set, root: root, ["--lists", "\(lists)"], install: "faiss-cpu"),
+    func faissIVF(_ npy: (base: String, queries: String), lists: Int) throws -> [(nprobe: Int, recall: Double, p50: Double)]? {
+        guard let out = try reference("faiss_ivf.py", npy, ["--lists", "\(lists)"], install: "faiss-cpu"),
             let rows = out as? [[String: Double]]
         else { return nil }
         return rows.compactMap { r in
@@ -282,8 +289,8 @@ extension TiersBench {
     /// build seconds, and recall@k against the exact top k with single-query p50 per
     /// `expansion_search`, from `tools/bench/usearch_hnsw.py`; nil (with a note) when usearch
     /// is not installed.
-    func usearchHNSW(_ set: IVFSet, root: String) throws -> (build: Double, rows: [(ef: Int, recall: Double, p50: Double)])? {
-        guard let out = try reference("usearch_hnsw.py", set, root: root, [], install: "usearch"),
+    func usearchHNSW(_ npy: (base: String, queries: String)) throws -> (build: Double, rows: [(ef: Int, recall: Double, p50: Double)])? {
+        guard let out = try reference("usearch_hnsw.py", npy, [], install: "usearch"),
             let object = out as? [String: Any], let build = object["build_s"] as? Double,
             let rows = object["rows"] as? [[String: Double]]
         else { return nil }
@@ -296,23 +303,15 @@ extension TiersBench {
         )
     }
 
-    /// Runs `tools/bench/<script>` over the set's vectors and queries (written as .npy next
-    /// to `root`, removed afterwards) and returns its JSON output; nil, with a note naming
-    /// the pip package, when the script fails (the package is not installed).
-    func reference(_ script: String, _ set: IVFSet, root: String, _ arguments: [String], install: String) throws -> Any? {
-        let base = root + "-reference-base.npy"
-        let queries = root + "-reference-queries.npy"
-        defer {
-            try? FileManager.default.removeItem(atPath: base)
-            try? FileManager.default.removeItem(atPath: queries)
-        }
-        try Self.streamNPY(rows: set.count, cols: set.dim, to: base) { set.vector($0) }
-        try NPY.save(set.queries, to: queries)
+    /// Runs `tools/bench/<script>` over the set's vectors and queries (`npy`) and returns
+    /// its JSON output; nil, with a note naming the pip package, when the script fails (the
+    /// package is not installed).
+    func reference(_ script: String, _ npy: (base: String, queries: String), _ arguments: [String], install: String) throws -> Any? {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(script).path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments =
-            ["python3", path, "--base", base, "--queries", queries, "--k", "\(k)", "--timed", "\(self.queries)"] + arguments
+            ["python3", path, "--base", npy.base, "--queries", npy.queries, "--k", "\(k)", "--timed", "\(self.queries)"] + arguments
         let pipe = Pipe()
         p.standardOutput = pipe
         try p.run()
