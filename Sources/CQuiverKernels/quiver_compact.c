@@ -21,9 +21,24 @@ int quiver_compact_simd_available(void) {
     return available;
 }
 
-static inline int use_simd(int portable) { return !portable && quiver_compact_simd_available(); }
+int quiver_compact_vnni_available(void) {
+    static int cached = -1;
+    int available = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (available < 0) {
+        __builtin_cpu_init();
+        available = quiver_compact_simd_available() && __builtin_cpu_supports("avx512f") &&
+                    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                    __builtin_cpu_supports("avx512vnni");
+        __atomic_store_n(&cached, available, __ATOMIC_RELAXED);
+    }
+    return available;
+}
+
+static inline int use_simd(int kernels) { return kernels != QUIVER_KERNELS_PORTABLE && quiver_compact_simd_available(); }
+static inline int use_vnni(int kernels) { return kernels == QUIVER_KERNELS_BEST && quiver_compact_vnni_available(); }
 
 #define TARGET __attribute__((target("avx2,fma,f16c")))
+#define TARGET_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 // MARK: Half precision
 
@@ -88,16 +103,16 @@ TARGET static void f16_to_f32_simd(const uint16_t *src, float *dst, size_t n) {
     for (; i < n; i++) dst[i] = f16_to_f32_scalar(src[i]);
 }
 
-void quiver_f32_to_f16(const float *src, uint16_t *dst, size_t n, int portable) {
-    if (use_simd(portable)) {
+void quiver_f32_to_f16(const float *src, uint16_t *dst, size_t n, int kernels) {
+    if (use_simd(kernels)) {
         f32_to_f16_simd(src, dst, n);
         return;
     }
     for (size_t i = 0; i < n; i++) dst[i] = f32_to_f16_scalar(src[i]);
 }
 
-void quiver_f16_to_f32(const uint16_t *src, float *dst, size_t n, int portable) {
-    if (use_simd(portable)) {
+void quiver_f16_to_f32(const uint16_t *src, float *dst, size_t n, int kernels) {
+    if (use_simd(kernels)) {
         f16_to_f32_simd(src, dst, n);
         return;
     }
@@ -139,8 +154,8 @@ TARGET static void score_f16_simd(const char *rows, size_t stride, size_t nrows,
 }
 
 void quiver_score_f16(const void *rows, size_t stride, size_t nrows, size_t dim, const float *queries, size_t nq,
-                      float alpha, float *scores, int portable) {
-    if (use_simd(portable)) {
+                      float alpha, float *scores, int kernels) {
+    if (use_simd(kernels)) {
         score_f16_simd(rows, stride, nrows, dim, queries, nq, alpha, scores);
         return;
     }
@@ -446,9 +461,163 @@ TARGET static void score_i8_tiled(const char *rows, size_t stride, size_t nrows,
     }
 }
 
+// MARK: int8 with AVX-512 VNNI
+
+// `vpdpbusd` multiplies 64 u8 × s8 pairs and adds each group of four into a 32-bit lane in
+// one instruction (no 16-bit intermediate, so no saturation to avoid), where AVX2 needs
+// three. The last step of a row reads only its `dim mod 64` bytes through a mask: masked
+// loads never touch the bytes they leave out, so neither padding nor a scalar tail is needed.
+
+// The mask of the `dim - k` (< 64) bytes of the last step.
+TARGET_VNNI static inline __mmask64 vnni_tail(size_t k, size_t dim) { return ((__mmask64)1 << (dim - k)) - 1; }
+
+TARGET_VNNI static inline __m512i vnni_load(const void *p) { return _mm512_loadu_si512(p); }
+TARGET_VNNI static inline __m512i vnni_load_masked(__mmask64 m, const void *p) { return _mm512_maskz_loadu_epi8(m, p); }
+
+// Sixteen lanes to eight.
+TARGET_VNNI static inline __m256i vnni_half(__m512i v) {
+    return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+}
+
+// The dot products of rows `x[0..3]` with query `q`.
+TARGET_VNNI static inline __m128i vnni_four_rows(const int8_t *const x[4], const uint8_t *q, size_t dim) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    size_t k = 0;
+    for (; k + 64 <= dim; k += 64) {
+        __m512i qv = vnni_load(q + k);
+        a0 = _mm512_dpbusd_epi32(a0, qv, vnni_load(x[0] + k));
+        a1 = _mm512_dpbusd_epi32(a1, qv, vnni_load(x[1] + k));
+        a2 = _mm512_dpbusd_epi32(a2, qv, vnni_load(x[2] + k));
+        a3 = _mm512_dpbusd_epi32(a3, qv, vnni_load(x[3] + k));
+    }
+    if (k < dim) {
+        __mmask64 m = vnni_tail(k, dim);
+        __m512i qv = vnni_load_masked(m, q + k);
+        a0 = _mm512_dpbusd_epi32(a0, qv, vnni_load_masked(m, x[0] + k));
+        a1 = _mm512_dpbusd_epi32(a1, qv, vnni_load_masked(m, x[1] + k));
+        a2 = _mm512_dpbusd_epi32(a2, qv, vnni_load_masked(m, x[2] + k));
+        a3 = _mm512_dpbusd_epi32(a3, qv, vnni_load_masked(m, x[3] + k));
+    }
+    return hsum4_epi32(vnni_half(a0), vnni_half(a1), vnni_half(a2), vnni_half(a3));
+}
+
+// How far ahead of the four rows being scored the single-query kernel prefetches: the
+// rows of one query are a single stream, and prefetching its lines 1 KiB ahead kept
+// scoring 10–15 % closer to the read bandwidth than the hardware prefetcher alone (two
+// threads over 1M × 384, this machine's Zen 4).
+#define VNNI_PREFETCH 1024
+
+// One query: four rows per step (the last group repeats its last row where fewer are left).
+TARGET_VNNI static void score_i8_vnni_one(const char *rows, size_t stride, size_t nrows, size_t dim, const uint8_t *q,
+                                          float qscale, float alpha, float *scores) {
+    int32_t t[4];
+    const char *end = rows + nrows * stride;
+    for (size_t r = 0; r < nrows; r += 4) {
+        size_t n = nrows - r < 4 ? nrows - r : 4;
+        const char *group = rows + r * stride;
+        for (const char *p = group + VNNI_PREFETCH; p < group + VNNI_PREFETCH + 4 * stride && p < end; p += 64)
+            _mm_prefetch(p, _MM_HINT_T0);
+        const int8_t *x[4];
+        for (size_t j = 0; j < 4; j++) x[j] = (const int8_t *)(group + (j < n ? j : n - 1) * stride + QUIVER_I8_HEADER);
+        _mm_storeu_si128((__m128i *)t, vnni_four_rows(x, q, dim));
+        for (size_t j = 0; j < n; j++) scores[r + j] = i8_score(group + j * stride, t[j], qscale, alpha);
+    }
+}
+
+// Four rows × four queries: sixteen accumulators, and per 64-byte step four row loads and
+// four query loads for sixteen `vpdpbusd`. out[4 · i + j] is row i with query j.
+TARGET_VNNI static inline void vnni_4x4(const int8_t *const x[4], const uint8_t *const q[4], size_t dim, int32_t out[16]) {
+    __m512i a[4][4];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) a[i][j] = _mm512_setzero_si512();
+    size_t k = 0;
+    for (; k + 64 <= dim; k += 64) {
+        __m512i xv[4] = {vnni_load(x[0] + k), vnni_load(x[1] + k), vnni_load(x[2] + k), vnni_load(x[3] + k)};
+        for (int j = 0; j < 4; j++) {
+            __m512i qv = vnni_load(q[j] + k);
+            for (int i = 0; i < 4; i++) a[i][j] = _mm512_dpbusd_epi32(a[i][j], qv, xv[i]);
+        }
+    }
+    if (k < dim) {
+        __mmask64 m = vnni_tail(k, dim);
+        __m512i xv[4] = {vnni_load_masked(m, x[0] + k), vnni_load_masked(m, x[1] + k), vnni_load_masked(m, x[2] + k),
+                         vnni_load_masked(m, x[3] + k)};
+        for (int j = 0; j < 4; j++) {
+            __m512i qv = vnni_load_masked(m, q[j] + k);
+            for (int i = 0; i < 4; i++) a[i][j] = _mm512_dpbusd_epi32(a[i][j], qv, xv[i]);
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        _mm_storeu_si128((__m128i *)(out + 4 * i),
+                         hsum4_epi32(vnni_half(a[i][0]), vnni_half(a[i][1]), vnni_half(a[i][2]), vnni_half(a[i][3])));
+}
+
+// Batches: the same tiles as the AVX2 path (32 rows × 32 queries, both in L1), each in
+// blocks of four rows × four queries; a short last block repeats its last row or query.
+TARGET_VNNI static void score_i8_vnni_tiled(const char *rows, size_t stride, size_t nrows, size_t dim,
+                                            const uint8_t *queries, const float *qscales, size_t nq, float alpha,
+                                            float *scores) {
+    int32_t sums[16];
+    for (size_t r0 = 0; r0 < nrows; r0 += I8_TILE_ROWS) {
+        size_t r1 = r0 + I8_TILE_ROWS < nrows ? r0 + I8_TILE_ROWS : nrows;
+        for (size_t g0 = 0; g0 < nq; g0 += 32) {
+            size_t g1 = g0 + 32 < nq ? g0 + 32 : nq;
+            for (size_t r = r0; r < r1; r += 4) {
+                size_t nr = r1 - r < 4 ? r1 - r : 4;
+                const char *row[4];
+                const int8_t *x[4];
+                __m128 rs[4];
+                __m128i off[4];
+                for (size_t i = 0; i < 4; i++) {
+                    row[i] = rows + (r + (i < nr ? i : nr - 1)) * stride;
+                    x[i] = (const int8_t *)(row[i] + QUIVER_I8_HEADER);
+                    float scale;
+                    int32_t sum;
+                    memcpy(&scale, row[i], 4);
+                    memcpy(&sum, row[i] + 4, 4);
+                    // alpha · s_r · s_q · (dot − 32 Σx), multiplied in the portable path's order.
+                    rs[i] = _mm_set1_ps(alpha * scale);
+                    off[i] = _mm_set1_epi32(QUIVER_I8_QUERY_OFFSET * sum);
+                }
+                for (size_t q = g0; q < g1; q += 4) {
+                    size_t nqq = g1 - q < 4 ? g1 - q : 4;
+                    const uint8_t *qp[4];
+                    float qsv[4];
+                    for (size_t j = 0; j < 4; j++) {
+                        size_t jj = j < nqq ? j : nqq - 1;
+                        qp[j] = queries + (q + jj) * dim;
+                        qsv[j] = qscales[q + jj];
+                    }
+                    vnni_4x4(x, qp, dim, sums);
+                    __m128 qs = _mm_loadu_ps(qsv);
+                    for (size_t i = 0; i < nr; i++) {
+                        __m128i d = _mm_sub_epi32(_mm_loadu_si128((const __m128i *)(sums + 4 * i)), off[i]);
+                        __m128 v = _mm_mul_ps(_mm_mul_ps(rs[i], qs), _mm_cvtepi32_ps(d));
+                        float *out = scores + (r + i) * nq + q;
+                        if (nqq == 4) {
+                            _mm_storeu_ps(out, v);
+                        } else {
+                            float tmp[4];
+                            _mm_storeu_ps(tmp, v);
+                            for (size_t j = 0; j < nqq; j++) out[j] = tmp[j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 void quiver_score_i8(const void *rows, size_t stride, size_t nrows, size_t dim, const uint8_t *queries,
-                     const float *qscales, size_t nq, float alpha, float *scores, int portable) {
-    if (use_simd(portable)) {
+                     const float *qscales, size_t nq, float alpha, float *scores, int kernels) {
+    if (use_vnni(kernels)) {
+        if (nq == 1)
+            score_i8_vnni_one(rows, stride, nrows, dim, queries, qscales[0], alpha, scores);
+        else
+            score_i8_vnni_tiled(rows, stride, nrows, dim, queries, qscales, nq, alpha, scores);
+        return;
+    }
+    if (use_simd(kernels)) {
         if (nq == 1)
             score_i8_one(rows, stride, nrows, dim, queries, qscales[0], alpha, scores);
         else if (nq >= 8)

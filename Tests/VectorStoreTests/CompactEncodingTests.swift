@@ -8,6 +8,9 @@ import TestSupport
 /// collections that scan the compact vectors and rescore from float32 copies.
 @Suite struct CompactEncodingTests {
     static let compact: [VectorEncoding] = [.float16, .int8]
+    /// The int8 paths this CPU can run besides the portable one: the best (AVX-512 VNNI
+    /// where present) and AVX2.
+    static let int8Paths: [CompactKernels] = CompactKernels.vnniAvailable ? [.best, .avx2] : [.best]
 
     // MARK: Kernels
 
@@ -28,8 +31,8 @@ import TestSupport
         let n = values.count
         var simd = [UInt16](repeating: 0, count: n)
         var portable = [UInt16](repeating: 0, count: n)
-        quiver_f32_to_f16(values, &simd, n, 0)
-        quiver_f32_to_f16(values, &portable, n, 1)
+        quiver_f32_to_f16(values, &simd, n, CompactKernels.best.code)
+        quiver_f32_to_f16(values, &portable, n, CompactKernels.portable.code)
         #expect(simd == portable)
         // Half of 1 is 0x3C00, 65520 rounds up to infinity, 2049 ties to even (2048).
         #expect(portable[2] == 0x3C00)
@@ -37,8 +40,8 @@ import TestSupport
         #expect(portable[15] == 0x6800)
         var backSIMD = [Float](repeating: 0, count: n)
         var backPortable = [Float](repeating: 0, count: n)
-        quiver_f16_to_f32(portable, &backSIMD, n, 0)
-        quiver_f16_to_f32(portable, &backPortable, n, 1)
+        quiver_f16_to_f32(portable, &backSIMD, n, CompactKernels.best.code)
+        quiver_f16_to_f32(portable, &backPortable, n, CompactKernels.portable.code)
         #expect(backSIMD.map(\.bitPattern) == backPortable.map(\.bitPattern))
         // Within the half range the round trip is within half a unit in the last place.
         for (x, y) in zip(values, backPortable) where abs(x) >= 6.2e-5 && abs(x) <= 65504 {
@@ -63,14 +66,17 @@ import TestSupport
         for count in [1, 3, 4, 9, 40] {
             let queries = (0..<count).map { _ in rng.vector(dim) }
             let prepared = PreparedQueries(queries.flatMap { $0 }, count: count, dimension: dim, quantize: true)
-            var simd = [Float](repeating: 0, count: rows * count)
             var portable = [Float](repeating: 0, count: rows * count)
             stored.withUnsafeBytes { s in
-                codec.scoreTile(s.baseAddress!, rows: rows, dimension: dim, queries: prepared, alpha: 2, scores: &simd)
-                Int8Codec(portable: true).scoreTile(
+                Int8Codec(kernels: .portable).scoreTile(
                     s.baseAddress!, rows: rows, dimension: dim, queries: prepared, alpha: 2, scores: &portable)
+                for kernels in Self.int8Paths {
+                    var simd = [Float](repeating: 0, count: rows * count)
+                    Int8Codec(kernels: kernels).scoreTile(
+                        s.baseAddress!, rows: rows, dimension: dim, queries: prepared, alpha: 2, scores: &simd)
+                    #expect(simd.map(\.bitPattern) == portable.map(\.bitPattern), "\(kernels), \(count) queries")
+                }
             }
-            #expect(simd.map(\.bitPattern) == portable.map(\.bitPattern))
             for r in 0..<rows {
                 for q in 0..<count {
                     let exact = 2 * zip(vectors[r], queries[q]).reduce(0) { $0 + Double($1.0) * Double($1.1) }
@@ -100,19 +106,24 @@ import TestSupport
         for count in [1, 3, 8] {
             let queries = (0..<count).map { patterns[$0 % patterns.count] }
             let prepared = PreparedQueries(queries.flatMap { $0 }, count: count, dimension: dim, quantize: true)
-            var simd = [Float](repeating: 0, count: patterns.count * count)
-            var portable = simd
+            var portable = [Float](repeating: 0, count: patterns.count * count)
             stored.withUnsafeBytes { s in
-                codec.scoreTile(s.baseAddress!, rows: patterns.count, dimension: dim, queries: prepared, alpha: 1, scores: &simd)
-                Int8Codec(portable: true).scoreTile(
+                Int8Codec(kernels: .portable).scoreTile(
                     s.baseAddress!, rows: patterns.count, dimension: dim, queries: prepared, alpha: 1, scores: &portable)
             }
-            #expect(simd.map(\.bitPattern) == portable.map(\.bitPattern))
-            for r in patterns.indices {
-                for q in 0..<count {
-                    let exact = zip(patterns[r], queries[q]).reduce(Float(0)) { $0 + $1.0 * $1.1 }
-                    let got = simd[r * count + q]
-                    #expect(abs(got - exact) <= 1e-3 * Float(dim), "row \(r) query \(q): \(got) vs \(exact)")
+            for kernels in Self.int8Paths {
+                var simd = [Float](repeating: 0, count: patterns.count * count)
+                stored.withUnsafeBytes { s in
+                    Int8Codec(kernels: kernels).scoreTile(
+                        s.baseAddress!, rows: patterns.count, dimension: dim, queries: prepared, alpha: 1, scores: &simd)
+                }
+                #expect(simd.map(\.bitPattern) == portable.map(\.bitPattern), "\(kernels), \(count) queries")
+                for r in patterns.indices {
+                    for q in 0..<count {
+                        let exact = zip(patterns[r], queries[q]).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+                        let got = simd[r * count + q]
+                        #expect(abs(got - exact) <= 1e-3 * Float(dim), "\(kernels) row \(r) query \(q): \(got) vs \(exact)")
+                    }
                 }
             }
         }
@@ -136,13 +147,24 @@ import TestSupport
         try #require(mprotect(map + page, page, PROT_NONE) == 0)
         let block = map + page - rows * stride
         for r in 0..<rows { rng.vector(dim).withUnsafeBufferPointer { codec.encode($0, into: block + r * stride) } }
-        let prepared = PreparedQueries(rng.vector(dim), count: 1, dimension: dim, quantize: true)
-        var simd = [Float](repeating: 0, count: rows)
+        let query = rng.vector(dim)
+        let prepared = PreparedQueries(query, count: 1, dimension: dim, quantize: true)
         var portable = [Float](repeating: 0, count: rows)
-        codec.scoreTile(UnsafeRawPointer(block), rows: rows, dimension: dim, queries: prepared, alpha: 1, scores: &simd)
-        Int8Codec(portable: true).scoreTile(
+        Int8Codec(kernels: .portable).scoreTile(
             UnsafeRawPointer(block), rows: rows, dimension: dim, queries: prepared, alpha: 1, scores: &portable)
-        #expect(simd.map(\.bitPattern) == portable.map(\.bitPattern))
+        for kernels in Self.int8Paths {
+            for count in [1, 5] {
+                // The rows at the guard page with one query and with a batch (a batch's rows
+                // are read by the tiled kernels, whose last step is masked).
+                let batch = PreparedQueries(
+                    (0..<count).flatMap { _ in query }, count: count, dimension: dim, quantize: true)
+                var simd = [Float](repeating: 0, count: rows * count)
+                Int8Codec(kernels: kernels).scoreTile(
+                    UnsafeRawPointer(block), rows: rows, dimension: dim, queries: batch, alpha: 1, scores: &simd)
+                let expected = portable.flatMap { [Float](repeating: $0, count: count) }
+                #expect(simd.map(\.bitPattern) == expected.map(\.bitPattern), "\(kernels), \(count) queries")
+            }
+        }
     }
 
     /// The f16 kernels (fused for small batches, converted tiles for large ones) agree
@@ -164,7 +186,7 @@ import TestSupport
             var portable = [Float](repeating: 0, count: rows * count)
             stored.withUnsafeBytes { s in
                 codec.scoreTile(s.baseAddress!, rows: rows, dimension: dim, queries: prepared, alpha: 1, scores: &simd)
-                Float16Codec(portable: true).scoreTile(
+                Float16Codec(kernels: .portable).scoreTile(
                     s.baseAddress!, rows: rows, dimension: dim, queries: prepared, alpha: 1, scores: &portable)
                 for r in 0..<rows {
                     let x = codec.decode(s.baseAddress! + r * stride, dimension: dim)

@@ -8,8 +8,8 @@ struct Float16Codec: VectorCodec {
     var encoding: VectorEncoding { .float16 }
     var headerCode: UInt8 { 1 }
     var isCompact: Bool { true }
-    /// Use the portable path even where SIMD is available (tests).
-    var portable = false
+    /// The instruction set the kernels may use (narrower ones for tests).
+    var kernels = CompactKernels.best
     /// The largest finite half: larger components are refused.
     static let largest: Float = 65504
 
@@ -18,12 +18,12 @@ struct Float16Codec: VectorCodec {
     func encode(_ vector: UnsafeBufferPointer<Float>, into out: UnsafeMutableRawPointer) {
         guard let source = vector.baseAddress else { return }
         let bytes = bytesPerVector(dimension: vector.count)
-        quiver_f32_to_f16(source, out.assumingMemoryBound(to: UInt16.self), vector.count, portable ? 1 : 0)
+        quiver_f32_to_f16(source, out.assumingMemoryBound(to: UInt16.self), vector.count, kernels.code)
         if bytes > vector.count * 2 { (out + vector.count * 2).initializeMemory(as: UInt8.self, repeating: 0, count: 2) }
     }
 
     func decode(_ stored: UnsafeRawPointer, dimension: Int, into out: UnsafeMutablePointer<Float>) {
-        quiver_f16_to_f32(stored.assumingMemoryBound(to: UInt16.self), out, dimension, portable ? 1 : 0)
+        quiver_f16_to_f32(stored.assumingMemoryBound(to: UInt16.self), out, dimension, kernels.code)
     }
 
     func scoreTile(
@@ -32,7 +32,7 @@ struct Float16Codec: VectorCodec {
     ) {
         let stride = bytesPerVector(dimension: dimension)
         if queries.count <= 4 {
-            quiver_score_f16(stored, stride, rows, dimension, queries.floats, queries.count, alpha, scores, portable ? 1 : 0)
+            quiver_score_f16(stored, stride, rows, dimension, queries.floats, queries.count, alpha, scores, kernels.code)
             return
         }
         let tile = UnsafeMutablePointer<Float>.allocate(capacity: rows * dimension)
@@ -44,15 +44,15 @@ struct Float16Codec: VectorCodec {
 
 /// 8-bit integers with one scale per vector (symmetric: s = max|x| / 127, components
 /// round(x / s)), a quarter of f32's bytes plus 8 per vector (the scale and the sum of the
-/// components). Scored in integers against queries quantized to 7 bits, so the scores
+/// components). Scored in integers against queries quantized to 6 bits, so the scores
 /// only choose candidates: a search keeps `oversampling × k` of them and rescores those
 /// from the float32 copies.
 struct Int8Codec: VectorCodec {
     var encoding: VectorEncoding { .int8 }
     var headerCode: UInt8 { 2 }
     var isCompact: Bool { true }
-    /// Use the portable path even where SIMD is available (tests).
-    var portable = false
+    /// The instruction set the kernels may use (narrower ones for tests).
+    var kernels = CompactKernels.best
 
     func bytesPerVector(dimension: Int) -> Int { (Int(QUIVER_I8_HEADER) + dimension + 3) & ~3 }
 
@@ -79,6 +79,6 @@ struct Int8Codec: VectorCodec {
         }
         quiver_score_i8(
             stored, bytesPerVector(dimension: dimension), rows, dimension, codes, scales, queries.count, alpha, scores,
-            portable ? 1 : 0)
+            kernels.code)
     }
 }

@@ -94,16 +94,36 @@ final class PreparedQueries: @unchecked Sendable {
 }
 
 /// Which kernels the compact codecs run: the instruction set the CPU has, or (for tests
-/// that compare the two) the portable C path.
-enum CompactKernels {
+/// that compare them) a narrower one.
+enum CompactKernels: Sendable {
+    /// The best the CPU has: AVX-512 VNNI for int8 scores, AVX2+FMA+F16C, or plain C.
+    case best
+    /// At most AVX2 (the AVX2 int8 kernels on a CPU with VNNI).
+    case avx2
+    /// Plain C, on every CPU.
+    case portable
+
     /// Whether the AVX2+FMA+F16C paths can run here.
     static let simdAvailable = quiver_compact_simd_available() != 0
+    /// Whether the AVX-512 VNNI int8 path can run here.
+    static let vnniAvailable = quiver_compact_vnni_available() != 0
+
+    /// The C kernels' argument.
+    var code: Int32 {
+        switch self {
+        case .best: Int32(QUIVER_KERNELS_BEST)
+        case .avx2: Int32(QUIVER_KERNELS_AVX2)
+        case .portable: Int32(QUIVER_KERNELS_PORTABLE)
+        }
+    }
 }
 
 extension VectorEncoding {
-    /// The instruction set the f16 and int8 kernels run with on this CPU: "avx2+fma+f16c",
-    /// or "portable" (plain C) where those are missing.
-    public static var compactKernelInstructionSet: String { CompactKernels.simdAvailable ? "avx2+fma+f16c" : "portable" }
+    /// The instruction set the f16 and int8 kernels run with on this CPU: "avx512vnni+avx2+fma+f16c"
+    /// (int8 scores with VNNI), "avx2+fma+f16c", or "portable" (plain C) where those are missing.
+    public static var compactKernelInstructionSet: String {
+        CompactKernels.vnniAvailable ? "avx512vnni+avx2+fma+f16c" : CompactKernels.simdAvailable ? "avx2+fma+f16c" : "portable"
+    }
 
     /// Bytes one vector of `dimension` components takes in the embedded store's blocks
     /// (what a scan reads; a compact encoding's float32 copy is stored besides).
