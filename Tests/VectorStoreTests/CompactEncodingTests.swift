@@ -304,7 +304,8 @@ import TestSupport
             let c = try store.createCollection("small", dimension: 4, metric: .dot, encoding: .int8)
             #expect(try store.formatVersion() == 2)
             try c.upsert([Record(id: "a", vector: [1, 2, 3, 4])])
-            #expect(try store.formatVersion() == Int(Format.sealedRecordsVersion))  // sealed records
+            // Sealed records, and a block carrying its float32 copies.
+            #expect(try store.formatVersion() == Int(Format.blockCopiesVersion))
         }
         let store = try Store(path: dir.path)
         #expect(try store.collection("small").info.encoding == .int8)
@@ -336,7 +337,10 @@ import TestSupport
         #expect(try unit.search([0, 1, 0], k: 1).first?.id == "big")
     }
 
-    /// `check()` finds a compact collection's missing or damaged float32 vectors.
+    /// `check()` finds a compact collection's damaged float32 copies: in a block (the
+    /// checksum, and the record named when a copy is not finite), and in the float32 table
+    /// of a block written before blocks carried copies (missing there: `check()` names
+    /// the record and reading it is an error, not a wrong vector).
     @Test func checkFindsMissingFloat32Vectors() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
@@ -344,16 +348,104 @@ import TestSupport
         let c = try store.createCollection("c", dimension: 4, metric: .l2, encoding: .int8)
         try c.upsert((0..<10).map { Record(id: "r\($0)", vector: [Float($0), 1, 2, 3]) })
         #expect(try store.check().isHealthy)
-        let full = try #require(c.fullVectors)
+        #expect(try store.env.read { txn in try c.fullVectors.map { try txn.count($0.dbi) } } == 0)
+        // A copy in the block made non-finite (the block written back as it was otherwise,
+        // its checksum not updated).
         try store.env.write { txn in
             let row = try #require(try c.rowID(of: "r3", txn))
-            try full.delete(txn, row)
+            let loc = try #require(try c.location(of: row, txn))
+            let view = try #require(try c.blockView(loc.block, txn))
+            let value = try #require(try c.blocks.get(txn, loc.block))
+            let copy = try #require(view.copy(Int(loc.slot)))
+            var bytes = Array(value)
+            let offset = UnsafeRawPointer(copy) - UnsafeRawPointer(value.baseAddress!) + 2 * 4
+            withUnsafeBytes(of: Float.nan) { for i in 0..<4 { bytes[offset + i] = $0[i] } }
+            try c.blocks.put(txn, loc.block, bytes: bytes)
         }
-        let report = try store.check()
-        #expect(!report.isHealthy)
-        #expect(report.problems.contains { $0.contains("\"r3\"") && $0.contains("float32") })
-        let error = #expect(throws: StoreError.self) { try c.get("r3") }
+        var report = try store.check()
+        #expect(report.problems.contains { $0.contains("\"r3\"") && $0.contains("non-finite") })
+        #expect(report.problems.contains { $0.contains("checksum") })
+
+        let legacy = try store.createCollection("legacy", dimension: 4, metric: .l2, encoding: .int8)
+        try legacy.upsert((0..<10).map { Record(id: "r\($0)", vector: [Float($0), 1, 2, 3]) })
+        try Self.writeAsFormat5(store, legacy)
+        #expect(try store.env.read { txn in try legacy.fullVectors.map { try txn.count($0.dbi) } } == 10)
+        #expect(try legacy.get("r3")?.vector == [3, 1, 2, 3])
+        try store.env.write { txn in
+            let row = try #require(try legacy.rowID(of: "r3", txn))
+            try legacy.fullVectors?.delete(txn, row)
+        }
+        report = try store.check()
+        #expect(report.problems.contains { $0.contains("\"r3\"") && $0.contains("no float32 vector") })
+        let error = #expect(throws: StoreError.self) { try legacy.get("r3") }
         #expect(error?.code == .corrupted)
+    }
+
+    /// Blocks written before blocks carried float32 copies (format 5: copies in the
+    /// collection's float32 table) are read as before, and a merge moves their copies into
+    /// the new blocks and out of the table; searches rescore the same before and after.
+    @Test(arguments: [false, true])
+    func blocksOfFormat5AreReadAndMigratedByMerges(withIVF: Bool) throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let c = try store.createCollection("c", dimension: 16, metric: .cosine, encoding: .int8)
+        var rng = SeededGenerator(seed: 21)
+        let vectors = (0..<600).map { _ in rng.vector(16) }
+        for start in stride(from: 0, to: 600, by: 100) {
+            try c.upsert((start..<(start + 100)).map { Record(id: "r\($0)", vector: vectors[$0]) })
+        }
+        let queries = (0..<5).map { _ in rng.vector(16) }
+        var request = SearchRequest(queries: queries, k: 10)
+        request.oversampling = 600  // every row rescored: the exact answer
+        let before = try c.search(request).hits.map { $0.map(\.id) }
+        try Self.writeAsFormat5(store, c)
+        #expect(try store.env.read { txn in try c.blockViews(txn).allSatisfy { $0.copies == nil } })
+        #expect(try store.env.read { txn in try c.fullVectors.map { try txn.count($0.dbi) } } == 600)
+        #expect(try store.check().isHealthy)
+        #expect(try c.search(request).hits.map { $0.map(\.id) } == before)
+        let after = withIVF ? try store.buildIVFIndex(of: "c", lists: 8) : c
+        if !withIVF { try c.compact() }
+        #expect(try store.env.read { txn in try after.blockViews(txn).allSatisfy { $0.copies != nil } })
+        #expect(try store.env.read { txn in try after.fullVectors.map { try txn.count($0.dbi) } } == 0)
+        #expect(try store.check().isHealthy)
+        #expect(try store.formatVersion() == Int(Format.blockCopiesVersion))
+        request.nprobe = 8
+        #expect(try after.search(request).hits.map { $0.map(\.id) } == before)
+        let norm = vectors[7].reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let got = try #require(try after.get("r7")?.vector)
+        #expect(zip(got, vectors[7]).allSatisfy { abs($0 - $1 / norm) < 1e-6 })
+    }
+
+    /// Rewrites every block of `c` as format 5 wrote compact blocks: no float32 copies
+    /// (copies flag 0, the value ending after the row ids, sealed again), the copies in
+    /// the collection's float32 table instead, and the store's version 5.
+    static func writeAsFormat5(_ store: Store, _ c: LMDBCollection) throws {
+        let table = try #require(c.fullVectors)
+        try store.env.write { txn in
+            let dim = c.info.dimension
+            var rewritten: [(blockNo: UInt64, value: [UInt8], rows: [UInt64], copies: [Float])] = []
+            for v in try c.blockViews(txn) {
+                let copies = try #require(v.copies)
+                let value = try #require(try c.blocks.get(txn, v.blockNo))
+                let layout = BlockLayout(count: v.count, dim: dim, codec: c.codec)
+                var bytes = Array(UnsafeRawBufferPointer(rebasing: value[0..<max(BlockLayout.minBytes, layout.copiesOffset)]))
+                bytes[BlockLayout.copiesFlagOffset] = 0
+                if bytes.count > layout.copiesOffset { for i in layout.copiesOffset..<bytes.count { bytes[i] = 0 } }
+                let sealed = layout.copiesOffset - BlockLayout.headerBytes
+                let sum = bytes.withUnsafeBytes { quiver_xxh64($0.baseAddress! + BlockLayout.headerBytes, sealed) }
+                withUnsafeBytes(of: sum.littleEndian) { for i in 0..<8 { bytes[BlockLayout.checksumOffset + i] = $0[i] } }
+                let floats = Array(UnsafeBufferPointer(start: copies.assumingMemoryBound(to: Float.self), count: v.count * dim))
+                rewritten.append((v.blockNo, bytes, (0..<v.count).map(v.rowID), floats))
+            }
+            for b in rewritten {
+                try c.blocks.put(txn, b.blockNo, bytes: b.value)
+                for (i, row) in b.rows.enumerated() {
+                    try b.copies[(i * dim)..<((i + 1) * dim)].withUnsafeBytes { try table.put(txn, row, $0) }
+                }
+            }
+            try store.metaDB.put(txn, MetaKey.version, bytes: withUnsafeBytes(of: UInt32(5).littleEndian) { Array($0) })
+        }
     }
 
     /// An oversampling below 1 is refused.

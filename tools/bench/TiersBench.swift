@@ -378,17 +378,46 @@ struct TiersBench: ParsableCommand {
             }
             let perRecord = (Machine.bytesWritten() - written0) / Double(durableN)
             let probe = Machine.diskWriteMBps(directory: path)
+            let unsynced = try unsyncedUpsertsPerSecond(e, root: root + "-nosync-" + e.rawValue, data: data, filler: filler)
             disk = max(disk, probe)
             let key = Self.key(e)
             rates.append((key, Double(durableN) / seconds, perRecord))
             note("\(key)_upsert_per_s", Double(durableN) / seconds)
             note("\(key)_upsert_bytes_written_per_record", perRecord)
             note("\(key)_disk_probe_mbs", probe)
+            // The same upserts without fsync: what the CPU allows, so 1 − durable / unsynced
+            // is the share of a durable upsert spent waiting for the disk.
+            note("\(key)_upsert_nosync_per_s", unsynced)
+            note("\(key)_upsert_sync_wait_fraction", 1 - (Double(durableN) / seconds) / unsynced)
             try c.compact()
             note("\(key)_bytes_per_record", Double(try store.fileSize()) / Double(durableN))
         }
         note("disk_write_mbs", disk)
         for r in rates { note("\(r.key)_upsert_disk_bound_fraction", r.perSecond * r.perRecord / (disk * 1e6)) }
+    }
+}
+
+extension TiersBench {
+    /// Upserts per second of `durableN` records as `durableUpserts` writes them, into a
+    /// store opened without fsync (`StoreOptions.durable` false).
+    func unsyncedUpsertsPerSecond(_ e: VectorEncoding, root: String, data: Clustered, filler: Substring) throws -> Double {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var options = StoreOptions()
+        options.durable = false
+        let store = try Store(path: root, options: options)
+        let c = try store.createCollection("durable", dimension: dim, metric: .cosine, encoding: e)
+        var rng = SeededGenerator(seed: seed &+ 3)
+        var seconds = 0.0
+        var i = 0
+        while i < durableN {
+            let end = min(durableN, i + 1000)
+            let batch = (i..<end).map { Record(id: "doc\($0)", vector: data.vector($0, &rng), text: "record \($0) " + filler) }
+            let t = Machine.now()
+            try c.upsert(batch)
+            seconds += Machine.now() - t
+            i = end
+        }
+        return Double(durableN) / seconds
     }
 }
 

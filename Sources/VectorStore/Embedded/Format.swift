@@ -18,9 +18,15 @@ import Foundation
 ///
 /// Writing records raises the version to `sealedRecordsVersion`: records carry a checksum
 /// (`RecordCodec`) that older readers would take for an unknown record version.
+///
+/// Writing a block of a compact collection raises the version to `blockCopiesVersion`:
+/// the block carries its rows' float32 copies after the row ids (header flag
+/// `BlockLayout.copiesFlagOffset`), where older readers look them up in the collection's
+/// float32 table, which no longer holds them. Blocks written before keep their copies in
+/// that table until a merge rewrites them.
 enum Format {
     /// The newest version this Quiver reads and writes; checked on open.
-    static let version: UInt32 = 5
+    static let version: UInt32 = 6
     /// Written when a store is created.
     static let baseVersion: UInt32 = 1
     /// The version of a store holding a collection of a compact encoding.
@@ -34,6 +40,8 @@ enum Format {
     /// The version of a store holding records sealed with a checksum (`RecordCodec`
     /// version 2), which older readers cannot decode.
     static let sealedRecordsVersion: UInt32 = 5
+    /// The version of a store holding blocks that carry their rows' float32 copies.
+    static let blockCopiesVersion: UInt32 = 6
     static let magic: [UInt8] = Array("quiver-store".utf8)
 
     // Environment-wide databases.
@@ -339,7 +347,10 @@ struct RowLocation: Equatable {
 /// at offset 12 — 0 for f32, which blocks written before encodings were recorded have —
 /// checksum kind u8 at 13, checksum u64 at 16, IVF generation u32 and list u32 at 24 and
 /// 28 — zero for a block in no list — then zeros), `count` stored vectors of the collection's encoding, `count` float32
-/// squared norms, padding to 8, `count` u64 LE row ids (ascending). Values are padded to at
+/// squared norms, padding to 8, `count` u64 LE row ids (ascending), and in a compact
+/// collection's blocks (copies flag 1 at byte 14) `count` float32 copies of the vectors as
+/// written, for rescoring: a scan reads only the stored vectors before them, and a
+/// candidate's copy is found from its slot, with no lookup. Values are padded to at
 /// least `minBytes` so LMDB always stores them in overflow pages, which start 16-byte
 /// aligned in the map: f32 vectors are read in place by BLAS.
 struct BlockLayout {
@@ -366,7 +377,19 @@ struct BlockLayout {
     var vectorsOffset: Int { Self.headerBytes }
     var normsOffset: Int { Self.normsOffset(count: count, bytesPerVector: bytesPerVector) }
     var rowIDsOffset: Int { Self.rowIDsOffset(count: count, bytesPerVector: bytesPerVector) }
-    var totalBytes: Int { max(Self.minBytes, rowIDsOffset + count * 8) }
+    /// Where the float32 copies start (in a block that carries them).
+    var copiesOffset: Int { rowIDsOffset + count * 8 }
+    /// The end of the block's data: after the copies when it carries them.
+    var endOffset: Int { copiesOffset + count * Self.copyBytes(codec: codec, dim: dim) }
+    var totalBytes: Int { max(Self.minBytes, endOffset) }
+
+    /// Header byte saying whether the block carries float32 copies of its rows (1) or not
+    /// (0: an f32 block, or a compact one written before `Format.blockCopiesVersion`, whose
+    /// copies are in the collection's float32 table).
+    static let copiesFlagOffset = 14
+    /// Bytes of one row's float32 copy in a block of `codec`: every compact block written
+    /// now carries them; f32 blocks need none.
+    static func copyBytes(codec: any VectorCodec, dim: Int) -> Int { codec.isCompact ? dim * 4 : 0 }
 
     /// Where the squared norms of a block of `count` vectors of `bytesPerVector` start.
     static func normsOffset(count: Int, bytesPerVector: Int) -> Int { headerBytes + count * bytesPerVector }
@@ -384,8 +407,8 @@ struct BlockLayout {
     static let checksumOffset = 16
 
     /// The bytes the checksum covers: everything after the header up to the last row id
-    /// (vectors, squared norms, alignment padding, row ids).
-    var sealedRange: Range<Int> { Self.headerBytes..<(rowIDsOffset + count * 8) }
+    /// or float32 copy (vectors, squared norms, alignment padding, row ids, copies).
+    var sealedRange: Range<Int> { Self.headerBytes..<endOffset }
 
     func writeHeader(_ out: UnsafeMutableRawBufferPointer) {
         out.storeBytes(of: Self.magic.littleEndian, toByteOffset: 0, as: UInt32.self)
@@ -393,6 +416,7 @@ struct BlockLayout {
         out.storeBytes(of: UInt32(dim).littleEndian, toByteOffset: 8, as: UInt32.self)
         for i in 12..<Self.headerBytes { out[i] = 0 }
         out[Self.encodingOffset] = codec.headerCode
+        if codec.isCompact { out[Self.copiesFlagOffset] = 1 }
         if let list {
             out.storeBytes(of: list.generation.littleEndian, toByteOffset: Self.ivfGenerationOffset, as: UInt32.self)
             out.storeBytes(of: list.list.littleEndian, toByteOffset: Self.ivfListOffset, as: UInt32.self)
@@ -457,9 +481,16 @@ struct BlockView {
         let bytesPerVector = codec.bytesPerVector(dimension: dim)
         let normsOffset = BlockLayout.normsOffset(count: count, bytesPerVector: bytesPerVector)
         let rowIDsOffset = BlockLayout.rowIDsOffset(count: count, bytesPerVector: bytesPerVector)
-        guard value.count >= rowIDsOffset + count * 8 else {
-            let needed = max(BlockLayout.minBytes, rowIDsOffset + count * 8)
-            throw StoreError(.corrupted, "block \(blockNo) is \(value.count) bytes, \(count) rows need \(needed)")
+        let copiesFlag = value[BlockLayout.copiesFlagOffset]
+        guard copiesFlag == 0 || (copiesFlag == 1 && codec.isCompact) else {
+            throw StoreError(
+                .corrupted, "block \(blockNo) has float32 copies flag \(copiesFlag), impossible for \(encoding.rawValue) blocks")
+        }
+        let copiesOffset = rowIDsOffset + count * 8
+        let end = copiesOffset + (copiesFlag == 1 ? count * dim * 4 : 0)
+        guard value.count >= end else {
+            throw StoreError(
+                .corrupted, "block \(blockNo) is \(value.count) bytes, \(count) rows need \(max(BlockLayout.minBytes, end))")
         }
         // Overflow pages are 16-byte aligned; anything else means the value was stored inline.
         guard Int(bitPattern: base) % 16 == 0 else {
@@ -476,7 +507,8 @@ struct BlockView {
         tombs = nil
         dead = 0
         header = UnsafeRawPointer(base)
-        sealedRange = BlockLayout.headerBytes..<(rowIDsOffset + count * 8)
+        sealedRange = BlockLayout.headerBytes..<end
+        copies = copiesFlag == 1 ? UnsafeRawPointer(base + copiesOffset) : nil
         let generation = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: BlockLayout.ivfGenerationOffset, as: UInt32.self))
         let listNo = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: BlockLayout.ivfListOffset, as: UInt32.self))
         list = generation == 0 ? nil : IVFListTag(generation: generation, list: listNo)
@@ -503,6 +535,15 @@ struct BlockView {
 
     /// The stored vector of `slot`.
     @inline(__always) func vector(_ slot: Int) -> UnsafeRawPointer { vectors + slot * bytesPerVector }
+
+    /// The float32 copies of a compact block's rows (8-byte aligned), or nil when the block
+    /// carries none (f32 blocks, and compact ones written before `Format.blockCopiesVersion`).
+    let copies: UnsafeRawPointer?
+
+    /// The float32 copy of `slot`'s vector, when the block carries copies.
+    @inline(__always) func copy(_ slot: Int) -> UnsafePointer<Float>? {
+        copies.map { ($0 + slot * dim * 4).assumingMemoryBound(to: Float.self) }
+    }
 
     @inline(__always) func rowID(_ slot: Int) -> UInt64 {
         UInt64(littleEndian: rowIDs.loadUnaligned(fromByteOffset: slot * 8, as: UInt64.self))

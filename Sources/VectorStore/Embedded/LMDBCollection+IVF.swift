@@ -207,7 +207,7 @@ extension LMDBCollection {
             for v in views {
                 for slot in 0..<v.count where !v.isDeleted(slot) {
                     if wanted > 0 && Int(rng.next() % UInt64(remaining)) < wanted {
-                        try exactVector(row: v.rowID(slot), stored: v.vector(slot), into: buffer, txn)
+                        try exactVector(v, slot: slot, into: buffer, txn)
                         out.append(contentsOf: UnsafeBufferPointer(start: buffer, count: dim))
                         wanted -= 1
                     }
@@ -274,9 +274,14 @@ extension LMDBCollection {
                     rows.append(v.rowID(slot))
                     stored.append(contentsOf: UnsafeRawBufferPointer(start: v.vector(slot), count: bytesPerVector))
                     norms.append(v.normsSquared[slot])
-                    try exactVector(row: v.rowID(slot), stored: v.vector(slot), into: out.baseAddress! + i * dim, txn)
+                    try exactVector(v, slot: slot, into: out.baseAddress! + i * dim, txn)
                 }
             }
+        }
+        // Rows whose copies were in the float32 table (blocks written before blocks carried them).
+        var fromTable: [UInt64] = []
+        for v in sources where v.copies == nil {
+            for slot in 0..<v.count where !v.isDeleted(slot) { fromTable.append(v.rowID(slot)) }
         }
         let lists = IVFTrainer.assignConcurrently(model, decoded, count: rows.count)
         let order = rows.indices.sorted { lists[$0] != lists[$1] ? lists[$0] < lists[$1] : rows[$0] < rows[$1] }
@@ -292,11 +297,17 @@ extension LMDBCollection {
             var groupStored = [UInt8]()
             groupStored.reserveCapacity((end - start) * bytesPerVector)
             for i in order[start..<end] { groupStored += stored[(i * bytesPerVector)..<((i + 1) * bytesPerVector)] }
+            var groupCopies = [Float]()
+            if codec.isCompact {
+                groupCopies.reserveCapacity((end - start) * dim)
+                for i in order[start..<end] { groupCopies += decoded[(i * dim)..<((i + 1) * dim)] }
+            }
             try writeBlocks(
                 rows: order[start..<end].map { rows[$0] }, vectors: groupStored, normsSquared: order[start..<end].map { norms[$0] },
-                list: IVFListTag(generation: model.generation, list: list), balanced: true, &counters, txn)
+                copies: groupCopies, list: IVFListTag(generation: model.generation, list: list), balanced: true, &counters, txn)
             start = end
         }
+        try dropTableCopies(fromTable, txn)
     }
 
     /// Merges each list's small blocks into one, a few thousand lists per transaction.

@@ -1,8 +1,12 @@
 import Foundation
 
 extension LMDBCollection {
-    /// Rows in a full block.
-    var maxBlockRows: Int { max(64, store.options.maxBlockBytes / codec.bytesPerVector(dimension: info.dimension)) }
+    /// Rows in a full block: `maxBlockBytes` of stored vectors and, in a compact
+    /// collection, their float32 copies.
+    var maxBlockRows: Int {
+        let rowBytes = codec.bytesPerVector(dimension: info.dimension) + BlockLayout.copyBytes(codec: codec, dim: info.dimension)
+        return max(64, store.options.maxBlockBytes / rowBytes)
+    }
 
     /// Blocks with at least this many live rows (1 MiB of vectors) are left alone by the
     /// tier merges unless mostly deleted: rewriting them costs a second write of every
@@ -90,21 +94,41 @@ extension LMDBCollection {
                 normsSquared[i] = sources[r.src].normsSquared[r.slot]
             }
         }
+        // A compact block's float32 copies move with it (from the float32 table for rows of
+        // blocks written before blocks carried them).
+        var copies = [Float](repeating: 0, count: codec.isCompact ? rows.count * dim : 0)
+        if codec.isCompact {
+            try copies.withUnsafeMutableBufferPointer { out in
+                for (i, r) in rows.enumerated() { try exactVector(sources[r.src], slot: r.slot, into: out.baseAddress! + i * dim, txn) }
+            }
+        }
+        let fromTable = rows.filter { sources[$0.src].copies == nil }.map(\.row)
         let sourceBlocks = sources.map(\.blockNo)
         try writeBlocks(
-            rows: rows.map(\.row), vectors: vectors, normsSquared: normsSquared, list: list, balanced: balanced, &counters, txn)
+            rows: rows.map(\.row), vectors: vectors, normsSquared: normsSquared, copies: copies, list: list, balanced: balanced,
+            &counters, txn)
         for blockNo in sourceBlocks {
             try blocks.delete(txn, blockNo)
             try tombs.delete(txn, blockNo)
         }
+        try dropTableCopies(fromTable, txn)
     }
 
-    /// Writes rows (ascending ids, their stored vectors as bytes and squared norms) as new
-    /// blocks of at most `maxBlockRows` rows, in `list`, and points the rows' locations at them.
+    /// Deletes the float32-table copies of `rows`, now carried by their blocks.
+    func dropTableCopies(_ rows: [UInt64], _ txn: Transaction) throws {
+        guard let fullVectors, codec.isCompact else { return }
+        for row in rows { _ = try fullVectors.delete(txn, row) }
+    }
+
+    /// Writes rows (ascending ids, their stored vectors as bytes, squared norms and, in a
+    /// compact collection, float32 copies) as new blocks of at most `maxBlockRows` rows, in
+    /// `list`, and points the rows' locations at them.
     func writeBlocks(
-        rows: [UInt64], vectors: [UInt8], normsSquared: [Float], list: IVFListTag?, balanced: Bool,
+        rows: [UInt64], vectors: [UInt8], normsSquared: [Float], copies: [Float], list: IVFListTag?, balanced: Bool,
         _ counters: inout CollectionCounters, _ txn: Transaction
     ) throws {
+        precondition(copies.count == (codec.isCompact ? rows.count * info.dimension : 0), "float32 copies for every row")
+        if codec.isCompact && !rows.isEmpty { try store.raiseVersion(to: Format.blockCopiesVersion, txn) }
         let dim = info.dimension
         let bytesPerVector = codec.bytesPerVector(dimension: dim)
         let outputs = rows.isEmpty ? 0 : (rows.count + maxBlockRows - 1) / maxBlockRows
@@ -128,7 +152,12 @@ extension LMDBCollection {
                 norms[i] = normsSquared[start + i]
                 out.storeBytes(of: rows[start + i].littleEndian, toByteOffset: layout.rowIDsOffset + i * 8, as: UInt64.self)
             }
-            let endByte = layout.rowIDsOffset + n * 8
+            if codec.isCompact {
+                copies.withUnsafeBytes { c in
+                    (base + layout.copiesOffset).copyMemory(from: c.baseAddress! + start * dim * 4, byteCount: n * dim * 4)
+                }
+            }
+            let endByte = layout.endOffset
             if endByte < out.count { (base + endByte).initializeMemory(as: UInt8.self, repeating: 0, count: out.count - endByte) }
             layout.seal(out)
             // Only now touch other tables: the reserved space is valid until the next write.

@@ -122,26 +122,29 @@ extension LMDBCollection {
             try ids.put(txn, rec.id, bytes: RowIDValue.encode(row))
             try records.put(txn, row, bytes: rec.encoded, .append)
             try RowLocation(block: blockNo, slot: UInt32(slot)).withBytes { try locations.put(txn, row, $0, .append) }
-            if let fullVectors {
-                try rec.vector.withUnsafeBytes { try fullVectors.put(txn, row, $0, .append) }
-            }
             for i in indexes.indices { indexed[i].append((row, rec.indexEntries[i])) }
         }
         counters.nextRowID += UInt64(batch.count)
 
         let dim = info.dimension
         let layout = BlockLayout(count: batch.count, dim: dim, codec: codec)
+        if codec.isCompact { try store.raiseVersion(to: Format.blockCopiesVersion, txn) }
         let out = try blocks.reserve(txn, blockNo, size: layout.totalBytes)
         layout.writeHeader(out)
         guard let base = out.baseAddress else { throw StoreError(.storage, "LMDB reserved no space for block \(blockNo)") }
         let vecs = base + layout.vectorsOffset
         let norms = (base + layout.normsOffset).assumingMemoryBound(to: Float.self)
+        // A compact block carries the float32 copies its candidates are rescored from.
+        let copies = codec.isCompact ? (base + layout.copiesOffset).assumingMemoryBound(to: Float.self) : nil
         for (slot, rec) in zip(0..., batch) {
-            rec.vector.withUnsafeBufferPointer { codec.encode($0, into: vecs + slot * layout.bytesPerVector) }
+            rec.vector.withUnsafeBufferPointer {
+                codec.encode($0, into: vecs + slot * layout.bytesPerVector)
+                if let copies, let v = $0.baseAddress { (copies + slot * dim).update(from: v, count: dim) }
+            }
             norms[slot] = rec.normSquared
             out.storeBytes(of: (firstRow + UInt64(slot)).littleEndian, toByteOffset: layout.rowIDsOffset + slot * 8, as: UInt64.self)
         }
-        let end = layout.rowIDsOffset + batch.count * 8
+        let end = layout.endOffset
         if end < out.count { (base + end).initializeMemory(as: UInt8.self, repeating: 0, count: out.count - end) }
         layout.seal(out)
 

@@ -339,19 +339,25 @@ public final class LMDBCollection: VectorCollection {
             throw StoreError(.corrupted, "row \(row) points past the end of block \(loc.block)")
         }
         let vector = try [Float](unsafeUninitializedCapacity: info.dimension) { buffer, count in
-            try exactVector(row: row, stored: view.vector(Int(loc.slot)), into: buffer.baseAddress!, txn)
+            try exactVector(view, slot: Int(loc.slot), into: buffer.baseAddress!, txn)
             count = info.dimension
         }
         return Record(id: decoded.id, vector: vector, text: decoded.text, metadata: decoded.metadata)
     }
 
-    /// The vector of `row` as written (normalized under cosine): the float32 copy of a
-    /// compact collection, else its stored vector at `stored`.
-    func exactVector(row: UInt64, stored: UnsafeRawPointer, into out: UnsafeMutablePointer<Float>, _ txn: Transaction) throws {
-        guard let fullVectors else {
-            codec.decode(stored, dimension: info.dimension, into: out)
+    /// The vector of `slot` in `v` as written (normalized under cosine): a compact
+    /// collection's float32 copy (in the block, or in the float32 table for blocks written
+    /// before blocks carried them), else the stored vector.
+    func exactVector(_ v: BlockView, slot: Int, into out: UnsafeMutablePointer<Float>, _ txn: Transaction) throws {
+        if let copy = v.copy(slot) {
+            out.update(from: copy, count: info.dimension)
             return
         }
+        guard let fullVectors else {
+            codec.decode(v.vector(slot), dimension: info.dimension, into: out)
+            return
+        }
+        let row = v.rowID(slot)
         guard let bytes = try fullVectors.get(txn, row), bytes.count == info.dimension * 4, let base = bytes.baseAddress else {
             throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" has no float32 vector to rescore from")
         }

@@ -164,6 +164,8 @@ extension LMDBCollection {
                 problem("blocks do not decode: \(e)")
             }
             var idCount = 0
+            // Records whose float32 copy is in the table (their blocks carry none).
+            var tableCopies = 0
             try txn.withCursor(ids.dbi) { c in
                 var e = try c.get(.first)
                 while let entry = e {
@@ -206,7 +208,14 @@ extension LMDBCollection {
                     } else {
                         problem("id \"\(id)\" (row \(row)) has no record")
                     }
-                    if let fullVectors {
+                    let place = try location(of: row, txn).flatMap { loc in views[loc.block].map { ($0, Int(loc.slot)) } }
+                    if let (block, slot) = place, slot < block.count, let copy = block.copy(slot) {
+                        // The block's checksum covers its copies; a copy written non-finite is named here.
+                        if (0..<info.dimension).contains(where: { !copy[$0].isFinite }) {
+                            problem("the float32 vector of id \"\(id)\" holds a non-finite component")
+                        }
+                    } else if let fullVectors {
+                        tableCopies += 1
                         if let bytes = try fullVectors.get(txn, row) {
                             if bytes.count != info.dimension * 4 {
                                 problem("the float32 vector of id \"\(id)\" is \(bytes.count) bytes, expected \(info.dimension * 4)")
@@ -229,8 +238,9 @@ extension LMDBCollection {
                     "counts disagree: \(idCount) ids, \(locCount) locations, \(recCount) records, \(blockLive) live slots, counter \(counters.live)"
                 )
             }
-            if let fullVectors, try txn.count(fullVectors.dbi) != idCount {
-                problem("\(try txn.count(fullVectors.dbi)) float32 vectors for \(idCount) records")
+            if let fullVectors, try txn.count(fullVectors.dbi) != tableCopies {
+                problem(
+                    "\(try txn.count(fullVectors.dbi)) float32 vectors in the table for \(tableCopies) records in blocks without copies")
             }
             // An index to rebuild (another stemmer's terms, or postings in an earlier
             // format) is reported as such; its entries are not read.

@@ -186,7 +186,7 @@ extension LMDBCollection {
         while start < found.count {
             let rowsInTile = min(tile, found.count - start)
             for r in 0..<rowsInTile {
-                try exactVector(row: found[start + r].row, stored: found[start + r].vector, into: buffer + r * dim, txn)
+                try exactVector(views[found[start + r].view], slot: found[start + r].slot, into: buffer + r * dim, txn)
             }
             queries.withUnsafeBufferPointer { qp in
                 guard let q = qp.baseAddress else { return }
@@ -245,7 +245,7 @@ extension LMDBCollection {
         return try tops.enumerated().map { qi, top in
             let candidates = try top.candidates().map { e -> RankedRow in
                 let v = views[Int(e.view)]
-                try exactVector(row: e.row, stored: v.vector(Int(e.slot)), into: vector, txn)
+                try exactVector(v, slot: Int(e.slot), into: vector, txn)
                 let exact = scorer.score(qi, vector)
                 return (scorer.rank(exact), e.row, exact)
             }
