@@ -1,18 +1,20 @@
 import Foundation
 
 extension LMDBCollection {
-    /// Rows in a full block: `maxBlockBytes` of stored vectors and, in a compact
-    /// collection, their float32 copies.
-    var maxBlockRows: Int {
-        let rowBytes = codec.bytesPerVector(dimension: info.dimension) + BlockLayout.copyBytes(codec: codec, dim: info.dimension)
-        return max(64, store.options.maxBlockBytes / rowBytes)
+    /// Bytes a row takes in a block: its stored vector and, in a compact collection, its
+    /// float32 copy.
+    var blockRowBytes: Int {
+        codec.bytesPerVector(dimension: info.dimension) + BlockLayout.copyBytes(codec: codec, dim: info.dimension)
     }
 
-    /// Blocks with at least this many live rows (1 MiB of vectors) are left alone by the
-    /// tier merges unless mostly deleted: rewriting them costs a second write of every
-    /// vector (upserts of 1000 records went from 87k to 61k records/s with it) and buys
-    /// search nothing measurable, since scans work in tiles of at most 8192 rows anyway.
-    var settledBlockRows: Int { min(maxBlockRows / 2, max(64, (1 << 20) / codec.bytesPerVector(dimension: info.dimension))) }
+    /// Rows in a full block: `maxBlockBytes` of stored vectors and float32 copies.
+    var maxBlockRows: Int { max(64, store.options.maxBlockBytes / blockRowBytes) }
+
+    /// Blocks with at least this many live rows (1 MiB of vectors and copies) are left
+    /// alone by the tier merges unless mostly deleted: rewriting them costs a second write
+    /// of every vector (upserts of 1000 records went from 87k to 61k records/s with it) and
+    /// buys search nothing measurable, since scans work in tiles of at most 8192 rows anyway.
+    var settledBlockRows: Int { min(maxBlockRows / 2, max(64, (1 << 20) / blockRowBytes)) }
 
     /// A size tier of blocks of one IVF list (nil: in no list), whose blocks merge together.
     private struct MergeGroup: Hashable {
