@@ -172,7 +172,14 @@ void quiver_score_f16(const void *rows, size_t stride, size_t nrows, size_t dim,
 
 // MARK: int8
 
-void quiver_quantize_i8(const float *x, size_t dim, void *out) {
+TARGET static inline int32_t hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+static void quantize_i8_scalar(const float *x, size_t dim, void *out) {
     float m = 0;
     for (size_t i = 0; i < dim; i++) m = fmaxf(m, fabsf(x[i]));
     float scale = m / 127.0f;
@@ -188,6 +195,57 @@ void quiver_quantize_i8(const float *x, size_t dim, void *out) {
     }
     memcpy(out, &scale, 4);
     memcpy((char *)out + 4, &sum, 4);
+}
+
+// The same bytes as the scalar path: the maximum is exact in any order, the product is
+// the same IEEE multiply, and `vcvtps2dq` rounds to nearest even as `lrintf` does in the
+// default rounding mode; 32 components per step, packed to bytes in order.
+TARGET static void quantize_i8_simd(const float *x, size_t dim, void *out) {
+    const __m256 absMask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 mv = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= dim; i += 8) mv = _mm256_max_ps(mv, _mm256_and_ps(_mm256_loadu_ps(x + i), absMask));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    float m = _mm_cvtss_f32(m4);
+    for (; i < dim; i++) m = fmaxf(m, fabsf(x[i]));
+    float scale = m / 127.0f;
+    float inv = m > 0 ? 127.0f / m : 0;
+    int8_t *c = (int8_t *)out + QUIVER_I8_HEADER;
+    const __m256 invv = _mm256_set1_ps(inv);
+    const __m256i hi = _mm256_set1_epi32(127), lo = _mm256_set1_epi32(-127);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    __m256i sums = _mm256_setzero_si256();
+    i = 0;
+    for (; i + 32 <= dim; i += 32) {
+        __m256i q[4];
+        for (int j = 0; j < 4; j++) {
+            __m256i v = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * j), invv));
+            q[j] = _mm256_max_epi32(_mm256_min_epi32(v, hi), lo);
+            sums = _mm256_add_epi32(sums, q[j]);
+        }
+        __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+        _mm256_storeu_si256((__m256i *)(c + i), _mm256_permutevar8x32_epi32(packed, order));
+    }
+    int32_t sum = hsum_epi32(sums);
+    for (; i < dim; i++) {
+        long v = lrintf(x[i] * inv);
+        if (v > 127) v = 127;
+        if (v < -127) v = -127;
+        c[i] = (int8_t)v;
+        sum += (int32_t)v;
+    }
+    memcpy(out, &scale, 4);
+    memcpy((char *)out + 4, &sum, 4);
+}
+
+void quiver_quantize_i8(const float *x, size_t dim, void *out, int kernels) {
+    if (use_simd(kernels)) {
+        quantize_i8_simd(x, dim, out);
+        return;
+    }
+    quantize_i8_scalar(x, dim, out);
 }
 
 float quiver_quantize_query_u6(const float *q, size_t dim, uint8_t *out) {
@@ -217,12 +275,6 @@ static int64_t dot_u6_i8_scalar(const uint8_t *q, const int8_t *x, size_t from, 
     return s;
 }
 
-TARGET static inline int32_t hsum_epi32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    return _mm_cvtsi128_si32(s);
-}
 
 // u6 × s8 pairs summed in 16 bits (at most 2 · 63 · 127 = 16002: no saturation), then in
 // 32 bits; per row the sums fit in 32 bits for any dimension up to 65536.

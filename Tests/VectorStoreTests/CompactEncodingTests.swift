@@ -89,6 +89,29 @@ import TestSupport
         }
     }
 
+    /// Quantizing to int8 gives the same bytes on every path: the scale, the sum and each
+    /// component, ties (x.5 after scaling) rounded to even, for dimensions around the
+    /// 32-component steps.
+    @Test func int8QuantizationAgreesBitForBit() {
+        var rng = SeededGenerator(seed: 17)
+        for dim in [1, 5, 8, 31, 32, 33, 50, 64, 100, 384] {
+            var vectors = (0..<20).map { _ in rng.vector(dim) }
+            // Scale 1 (the largest component is 127): every other component a tie.
+            vectors.append((0..<dim).map { $0 == 0 ? 127 : Float($0 % 9) - 4.5 })
+            vectors.append([Float](repeating: 0, count: dim))
+            for v in vectors {
+                var simd = [UInt8](repeating: 0xAA, count: Int(QUIVER_I8_HEADER) + dim)
+                var portable = simd
+                quiver_quantize_i8(v, dim, &simd, CompactKernels.best.code)
+                quiver_quantize_i8(v, dim, &portable, CompactKernels.portable.code)
+                #expect(simd == portable, "dimension \(dim)")
+            }
+        }
+        var tie = [UInt8](repeating: 0, count: Int(QUIVER_I8_HEADER) + 4)
+        quiver_quantize_i8([127, 0.5, 1.5, -2.5], 4, &tie, CompactKernels.best.code)
+        #expect(tie[8...].map { Int8(bitPattern: $0) } == [127, 0, 2, -2])
+    }
+
     /// The AVX2 kernels add two steps' pair sums in 16 bits before widening: at the
     /// extremes (every component ±max, so each code is ±127 and each query code 63 or 1)
     /// the sums stay exact, for one query and for batches, and equal the dot product.

@@ -34,8 +34,9 @@ void quiver_score_f16(const void *rows, size_t stride, size_t nrows, size_t dim,
 #define QUIVER_I8_HEADER 8
 
 /// Quantizes `x` (dim floats) to a stored int8 vector at `out`: scale s = max|x| / 127,
-/// components round(x / s) in [-127, 127], and their sum.
-void quiver_quantize_i8(const float *x, size_t dim, void *out);
+/// components round(x / s) in [-127, 127] (to nearest, ties to even), and their sum. Every
+/// path gives the same bytes.
+void quiver_quantize_i8(const float *x, size_t dim, void *out, int kernels);
 
 /// Offset added to a quantized query's components (they are unsigned for `vpmaddubsw`).
 #define QUIVER_I8_QUERY_OFFSET 32

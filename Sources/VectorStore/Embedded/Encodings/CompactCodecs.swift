@@ -59,7 +59,7 @@ struct Int8Codec: VectorCodec {
     func encode(_ vector: UnsafeBufferPointer<Float>, into out: UnsafeMutableRawPointer) {
         guard let source = vector.baseAddress else { return }
         let used = Int(QUIVER_I8_HEADER) + vector.count
-        quiver_quantize_i8(source, vector.count, out)
+        quiver_quantize_i8(source, vector.count, out, kernels.code)
         let bytes = bytesPerVector(dimension: vector.count)
         if bytes > used { (out + used).initializeMemory(as: UInt8.self, repeating: 0, count: bytes - used) }
     }
