@@ -179,20 +179,25 @@ TARGET static inline int32_t hsum_epi32(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
-static void quantize_i8_scalar(const float *x, size_t dim, void *out) {
-    float m = 0;
-    for (size_t i = 0; i < dim; i++) m = fmaxf(m, fabsf(x[i]));
-    float scale = m / 127.0f;
-    float inv = m > 0 ? 127.0f / m : 0;
-    int8_t *c = (int8_t *)out + QUIVER_I8_HEADER;
+// Components `from..<dim` quantized with `inv` (127 / max|x|) into `c`; returns their sum.
+static int32_t quantize_i8_range(const float *x, size_t from, size_t dim, float inv, int8_t *c) {
     int32_t sum = 0;
-    for (size_t i = 0; i < dim; i++) {
+    for (size_t i = from; i < dim; i++) {
         long v = lrintf(x[i] * inv);
         if (v > 127) v = 127;
         if (v < -127) v = -127;
         c[i] = (int8_t)v;
         sum += (int32_t)v;
     }
+    return sum;
+}
+
+static void quantize_i8_scalar(const float *x, size_t dim, void *out) {
+    float m = 0;
+    for (size_t i = 0; i < dim; i++) m = fmaxf(m, fabsf(x[i]));
+    float scale = m / 127.0f;
+    float inv = m > 0 ? 127.0f / m : 0;
+    int32_t sum = quantize_i8_range(x, 0, dim, inv, (int8_t *)out + QUIVER_I8_HEADER);
     memcpy(out, &scale, 4);
     memcpy((char *)out + 4, &sum, 4);
 }
@@ -228,14 +233,7 @@ TARGET static void quantize_i8_simd(const float *x, size_t dim, void *out) {
         __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
         _mm256_storeu_si256((__m256i *)(c + i), _mm256_permutevar8x32_epi32(packed, order));
     }
-    int32_t sum = hsum_epi32(sums);
-    for (; i < dim; i++) {
-        long v = lrintf(x[i] * inv);
-        if (v > 127) v = 127;
-        if (v < -127) v = -127;
-        c[i] = (int8_t)v;
-        sum += (int32_t)v;
-    }
+    int32_t sum = hsum_epi32(sums) + quantize_i8_range(x, i, dim, inv, c);
     memcpy(out, &scale, 4);
     memcpy((char *)out + 4, &sum, 4);
 }
