@@ -394,6 +394,13 @@ import TestSupport
         try Self.writeAsFormat5(store, legacy)
         #expect(try store.env.read { txn in try legacy.fullVectors.map { try txn.count($0.dbi) } } == 10)
         #expect(try legacy.get("r3")?.vector == [3, 1, 2, 3])
+        // Deleting or replacing a row of a format-5 block removes its table copy.
+        #expect(try legacy.delete(ids: ["r5"]) == 1)
+        try legacy.upsert([Record(id: "r6", vector: [6, 1, 2, 4])])
+        #expect(try store.env.read { txn in try legacy.fullVectors.map { try txn.count($0.dbi) } } == 8)
+        #expect(try legacy.get("r6")?.vector == [6, 1, 2, 4])
+        let healthy = try store.check()
+        #expect(!healthy.problems.contains { $0.contains("legacy") }, "\(healthy.problems)")
         try store.env.write { txn in
             let row = try #require(try legacy.rowID(of: "r3", txn))
             try legacy.fullVectors?.delete(txn, row)

@@ -83,7 +83,10 @@ extension LMDBCollection {
     /// this write moves them all into their nearest lists, one block per list touched.
     func applyUpsert(_ batch: PreparedBatch, _ txn: Transaction) throws {
         let all = batch.records
-        if !all.isEmpty { try store.raiseVersion(to: Format.sealedRecordsVersion, txn) }
+        // Sealed records; a compact collection's blocks also carry their float32 copies.
+        if !all.isEmpty {
+            try store.raiseVersion(to: codec.isCompact ? Format.blockCopiesVersion : Format.sealedRecordsVersion, txn)
+        }
         let model = try ivfCentroids(txn)
         // The row each record is given, by position in the batch (for the keyword index).
         var rows = [UInt64](repeating: 0, count: all.count)
@@ -128,7 +131,6 @@ extension LMDBCollection {
 
         let dim = info.dimension
         let layout = BlockLayout(count: batch.count, dim: dim, codec: codec)
-        if codec.isCompact { try store.raiseVersion(to: Format.blockCopiesVersion, txn) }
         let out = try blocks.reserve(txn, blockNo, size: layout.totalBytes)
         layout.writeHeader(out)
         guard let base = out.baseAddress else { throw StoreError(.storage, "LMDB reserved no space for block \(blockNo)") }
@@ -165,7 +167,7 @@ extension LMDBCollection {
         guard let loc = try location(of: row, txn) else {
             throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" has no location")
         }
-        try tombs.mark(loc, self, txn)
+        let carriesCopy = try tombs.mark(loc, self, txn)
         try locations.delete(txn, row)
         guard let bytes = try records.get(txn, row) else {
             throw StoreError(.corrupted, "row \(row) of \"\(info.name)\" has no record")
@@ -176,7 +178,8 @@ extension LMDBCollection {
         let decoded = try RecordCodec.decode(bytes, rowID: row, collection: info.name, verify: false)
         for index in indexes { try index.remove(row: row, record: decoded, txn) }
         try records.delete(txn, row)
-        if let fullVectors { try fullVectors.delete(txn, row) }
+        // A block written before blocks carried copies has the row's copy in the table.
+        if !carriesCopy, let fullVectors { try fullVectors.delete(txn, row) }
     }
 
     // MARK: Delete
@@ -258,17 +261,21 @@ extension LMDBCollection {
 
 /// Accumulates tombstone edits of one transaction, one bitmap per touched block.
 struct TombEditor {
-    private var edits: [UInt64: (count: Int, bytes: [UInt8])] = [:]
+    private var edits: [UInt64: (count: Int, bytes: [UInt8], carriesCopies: Bool)] = [:]
 
     /// True when no slot was marked.
     var isEmpty: Bool { edits.isEmpty }
 
-    mutating func mark(_ loc: RowLocation, _ c: LMDBCollection, _ txn: Transaction) throws {
+    /// Marks the slot at `loc` dead. Returns whether its block carries the rows' float32
+    /// copies (read from the header with the count, once per block).
+    @discardableResult
+    mutating func mark(_ loc: RowLocation, _ c: LMDBCollection, _ txn: Transaction) throws -> Bool {
         if edits[loc.block] == nil {
             guard let value = try c.blocks.get(txn, loc.block) else {
                 throw StoreError(.corrupted, "block \(loc.block) of \"\(c.info.name)\" is missing")
             }
             let count = Int(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+            let carriesCopies = value.count > BlockLayout.copiesFlagOffset && value[BlockLayout.copiesFlagOffset] == 1
             var bytes = [UInt8](repeating: 0, count: 4 + (count + 7) / 8)
             if let existing = try c.tombs.get(txn, loc.block) {
                 guard existing.count == bytes.count else {
@@ -276,7 +283,7 @@ struct TombEditor {
                 }
                 bytes = Array(existing)
             }
-            edits[loc.block] = (count, bytes)
+            edits[loc.block] = (count, bytes, carriesCopies)
         }
         let slot = Int(loc.slot)
         guard var edit = edits[loc.block], slot < edit.count else {
@@ -289,6 +296,7 @@ struct TombEditor {
             withUnsafeBytes(of: dead.littleEndian) { for i in 0..<4 { edit.bytes[i] = $0[i] } }
         }
         edits[loc.block] = edit
+        return edit.carriesCopies
     }
 
     /// Writes the bitmaps; a block with no live row left is deleted at once.
