@@ -35,12 +35,11 @@ extension PostgresCollection {
         try await db.offPool { try self.search(request) }
     }
 
-    /// The score of a row for query `q` (a SQL expression) and whether higher is better.
-    /// Cosine collections store unit vectors, so cosine is their inner product.
-    /// The score of a row for query `q`: an expression the HNSW index cannot serve, so that
-    /// an exact search scans. The bare `embedding <-> q` is the index's own ordering: with
-    /// pgvector 0.8 (PostgreSQL 18) the planner then answered `ORDER BY score` from the
-    /// index, which stops at `hnsw.ef_search` (40) rows, and 35 of 100 came back.
+    /// The score of a row for query `q` (a SQL expression). Cosine collections store unit
+    /// vectors, so cosine is their inner product. It is an expression the HNSW index cannot
+    /// serve, so that an exact search scans: the bare `embedding <-> q` is the index's own
+    /// ordering, and with pgvector 0.8 (PostgreSQL 18) the planner answered `ORDER BY score`
+    /// from the index, which stops at `hnsw.ef_search` (40) rows: 35 of 100 came back.
     private func scoreSQL(_ q: String) -> String {
         info.metric == .l2 ? "((embedding <-> \(q)) * 1)" : "((embedding <#> \(q)) * -1)"
     }

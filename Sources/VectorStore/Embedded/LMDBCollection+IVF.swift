@@ -266,6 +266,7 @@ extension LMDBCollection {
         stored.reserveCapacity(live * bytesPerVector)
         norms.reserveCapacity(live)
         decoded = [Float](repeating: 0, count: live * dim)
+        var fromTable: [UInt64] = []
         // Copied out before any write: the sources' pages may move once this transaction writes.
         try decoded.withUnsafeMutableBufferPointer { out in
             for v in sources {
@@ -275,13 +276,10 @@ extension LMDBCollection {
                     stored.append(contentsOf: UnsafeRawBufferPointer(start: v.vector(slot), count: bytesPerVector))
                     norms.append(v.normsSquared[slot])
                     try exactVector(v, slot: slot, into: out.baseAddress! + i * dim, txn)
+                    // A block written before blocks carried copies has them in the float32 table.
+                    if v.copies == nil { fromTable.append(v.rowID(slot)) }
                 }
             }
-        }
-        // Rows whose copies were in the float32 table (blocks written before blocks carried them).
-        var fromTable: [UInt64] = []
-        for v in sources where v.copies == nil {
-            for slot in 0..<v.count where !v.isDeleted(slot) { fromTable.append(v.rowID(slot)) }
         }
         let lists = IVFTrainer.assignConcurrently(model, decoded, count: rows.count)
         let order = rows.indices.sorted { lists[$0] != lists[$1] ? lists[$0] < lists[$1] : rows[$0] < rows[$1] }

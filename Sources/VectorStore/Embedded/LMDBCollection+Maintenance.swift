@@ -118,7 +118,7 @@ extension LMDBCollection {
 
     /// Deletes the float32-table copies of `rows`, now carried by their blocks.
     func dropTableCopies(_ rows: [UInt64], _ txn: Transaction) throws {
-        guard let fullVectors, codec.isCompact else { return }
+        guard let fullVectors else { return }
         for row in rows { _ = try fullVectors.delete(txn, row) }
     }
 

@@ -177,7 +177,8 @@ extension LMDBCollection {
                         continue
                     }
                     let row = try RowIDValue.decode(entry.value, "id \"\(id)\"")
-                    if let loc = try location(of: row, txn) {
+                    let loc = try location(of: row, txn)
+                    if let loc {
                         if let v = views[loc.block] {
                             if Int(loc.slot) >= v.count {
                                 problem("id \"\(id)\" points past block \(loc.block)")
@@ -208,8 +209,7 @@ extension LMDBCollection {
                     } else {
                         problem("id \"\(id)\" (row \(row)) has no record")
                     }
-                    let place = try location(of: row, txn).flatMap { loc in views[loc.block].map { ($0, Int(loc.slot)) } }
-                    if let (block, slot) = place, slot < block.count, let copy = block.copy(slot) {
+                    if let loc, let block = views[loc.block], Int(loc.slot) < block.count, let copy = block.copy(Int(loc.slot)) {
                         // The block's checksum covers its copies; a copy written non-finite is named here.
                         if (0..<info.dimension).contains(where: { !copy[$0].isFinite }) {
                             problem("the float32 vector of id \"\(id)\" holds a non-finite component")
