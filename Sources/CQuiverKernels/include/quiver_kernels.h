@@ -22,4 +22,9 @@ size_t quiver_select(const float *scores, size_t rows, size_t nq, const float *n
 /// XXH64 (seed 0) of `length` bytes: the checksum sealed into every vector block.
 uint64_t quiver_xxh64(const void *data, size_t length);
 
+/// Asks the CPU to bring the cache line at `address` in (a hint: never faults, even for
+/// an address outside any mapping). For walks that read one line of many far-apart
+/// places: issued ahead, their misses overlap instead of following one another.
+static inline void quiver_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
+
 #endif

@@ -1,5 +1,6 @@
 import Foundation
 import TextAnalysis
+import CQuiverKernels
 import QuiverCore
 
 /// A collection of the embedded LMDB store: the `VectorCollection` that `Store` holds.
@@ -244,16 +245,21 @@ public final class LMDBCollection: VectorCollection {
                 e = try c.get(.next)
             }
         }
-        var views: [BlockView] = []
+        // The cursor gives each block's place without reading it (an overflow value's
+        // first page is not touched); its header is: one cold line per block, on a page of
+        // its own. Prefetched as the cursor finds them, the headers' misses overlap, where
+        // parsing each as it came waited for them one by one (an IVF index of 1,000 lists
+        // walked by every write spent most of its time there).
+        var found: [(no: UInt64, value: UnsafeRawBufferPointer)] = []
         try txn.withCursor(blocks.dbi) { c in
             var e = try c.get(.first)
             while let entry = e {
-                let no = try U64Key.decode(entry.key)
-                views.append(try blockView(no, value: entry.value, tombs: dead[no]))
+                if let base = entry.value.baseAddress { quiver_prefetch(base) }
+                found.append((try U64Key.decode(entry.key), entry.value))
                 e = try c.get(.next)
             }
         }
-        return views
+        return try found.map { try blockView($0.no, value: $0.value, tombs: dead[$0.no]) }
     }
 
     /// Block `no` read in place with its tombstones, or nil when it is gone.
