@@ -6,11 +6,12 @@ collection holds), L2-normalizes them (the bench's collections are cosine), take
 top k with numpy (blocked matrix products), builds a usearch `Index` (metric "cos", f32,
 connectivity 16, expansion_add 128: usearch's defaults; every core for the build) and for
 expansion_search 16, 32, ... up to 512 reports recall@k against the exact top k and the p50
-latency of single-query searches (the first --timed queries, one at a time, on one thread,
-after one warm-up).
+latency of single-query searches: the first --timed queries, one at a time, on one thread,
+after the recall pass, --passes times; the smallest pass p50 is reported (as for faiss and
+Quiver's own sweep).
 
 Prints a JSON object {"build_s", "rows": [{"ef", "recall", "p50"}]} (seconds).
-Usage: python3 tools/bench/usearch_hnsw.py --base B.npy --queries Q.npy [--k 10] [--timed 200]
+Usage: python3 tools/bench/usearch_hnsw.py --base B.npy --queries Q.npy [--k 10] [--timed 200] [--passes 1]
 """
 import argparse
 import json
@@ -48,6 +49,7 @@ def main():
     ap.add_argument("--queries", required=True)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--timed", type=int, default=200)
+    ap.add_argument("--passes", type=int, default=1)
     a = ap.parse_args()
     xb = normalized(np.load(a.base, mmap_mode="r"))
     xq = normalized(np.load(a.queries))
@@ -63,14 +65,16 @@ def main():
         found = index.search(xq, a.k, threads=0).keys
         hit = sum(len(set(f) & set(t)) for f, t in zip(found.tolist(), truth.tolist()))
         recall = hit / float(truth.size)
-        index.search(xq[0], a.k, threads=1)
-        times = []
-        for q in xq[: a.timed]:
-            t = time.perf_counter()
-            index.search(q, a.k, threads=1)
-            times.append(time.perf_counter() - t)
-        times.sort()
-        rows.append({"ef": ef, "recall": recall, "p50": times[len(times) // 2]})
+        best = float("inf")
+        for _ in range(a.passes):
+            times = []
+            for q in xq[: a.timed]:
+                t = time.perf_counter()
+                index.search(q, a.k, threads=1)
+                times.append(time.perf_counter() - t)
+            times.sort()
+            best = min(best, times[len(times) // 2])
+        rows.append({"ef": ef, "recall": recall, "p50": best})
         if recall >= 0.99:
             break
     print(json.dumps({"build_s": build, "rows": rows}))
