@@ -188,6 +188,42 @@ import TestSupport
         #expect(try store.check().isHealthy)
     }
 
+    /// A write's walk over the blocks takes the headers the last read walk found (committed
+    /// blocks) instead of reading each block's first page again, and never learns headers
+    /// itself (its own blocks may be aborted and their numbers reused); a block whose value
+    /// has another size than the header was read from is read again. Writes that file rows
+    /// into their lists on those headers leave searches exact and the store healthy.
+    @Test func writesReuseTheHeadersReadsFound() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var options = StoreOptions()
+        options.ivfPendingRows = 50
+        let (store, _, _, centers) = try Self.indexed(dir, 1000, seed: 31, lists: 10, nprobe: 1, options: options)
+        let c = try store.collection("c")
+        try c.upsert(Self.records(20, from: 1000, seed: 32).records)
+        #expect(c.blockHeaders.withLock { $0 }.isEmpty, "a write's walk learned headers")
+        let queries = Self.queries(centers, 8, seed: 33)
+        _ = try c.search(SearchRequest(queries: queries, k: 5).with(nprobe: 1))
+        let blocks = try c.read { txn in try c.blockViews(txn).map(\.blockNo) }
+        #expect(c.blockHeaders.withLock { $0 }.keys.sorted() == blocks.sorted())
+        // One list block rewritten under its number with 16 more bytes (a valid block: a
+        // value may be longer than its rows): the next write must read its header again.
+        let padded = try #require(blocks.first)
+        try store.env.write { txn in
+            let value = try #require(try c.blocks.get(txn, padded))
+            let bytes = Array(value) + [UInt8](repeating: 0, count: 16)
+            try c.blocks.reserve(txn, padded, size: bytes.count).copyBytes(from: bytes)
+        }
+        // 40 more rows pass the limit: this write files the 60 outside rows into their lists.
+        try c.upsert(Self.records(40, from: 1020, seed: 34).records)
+        #expect(try c.ivfStatus()?.rowsOutsideLists == 0)
+        let all = SearchRequest(queries: queries, k: 10).with(nprobe: 10)
+        let exact = SearchRequest(queries: queries, k: 10).with(nprobe: 0)
+        #expect(try c.search(all).hits.map { $0.map(\.id) } == c.search(exact).hits.map { $0.map(\.id) })
+        #expect(try c.count() == 1060)
+        #expect(try store.check().isHealthy)
+    }
+
     /// The lists a query probes are the n best scores exactly as a full sort ranks them
     /// (ties to the lower list), for n from 1 to every list, with many equal scores.
     @Test func probeSelectionMatchesASort() {

@@ -461,57 +461,92 @@ struct BlockView {
     var tombs: UnsafeRawBufferPointer?
     var dead: Int
 
+    /// What a block's header says, checked against its value: with the value's size and
+    /// place, enough to make the view without reading the header again.
+    struct Header: Equatable {
+        /// The value's size in bytes.
+        let size: Int
+        let count: Int
+        let bytesPerVector: Int
+        /// Whether the block carries its rows' float32 copies.
+        let copies: Bool
+        let list: IVFListTag?
+        /// Where the checksum's bytes end (the end of the copies, or of the row ids).
+        let end: Int
+
+        /// Reads and checks the header of block `blockNo`'s `value` (one cache line).
+        init(blockNo: UInt64, value: UnsafeRawBufferPointer, expectedDim: Int, encoding: VectorEncoding) throws {
+            guard value.count >= BlockLayout.headerBytes else {
+                throw StoreError(.corrupted, "block \(blockNo) is \(value.count) bytes, shorter than its header")
+            }
+            let magic = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+            let count = Int(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+            let dim = Int(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
+            guard magic == BlockLayout.magic else { throw StoreError(.corrupted, "block \(blockNo) has a bad magic number") }
+            guard dim == expectedDim else {
+                throw StoreError(.corrupted, "block \(blockNo) has dimension \(dim), collection has \(expectedDim)")
+            }
+            let code = value[BlockLayout.encodingOffset]
+            let codec = encoding.codec
+            guard code == codec.headerCode else {
+                throw StoreError(
+                    .corrupted, "block \(blockNo) has vector encoding code \(code), the collection stores \(encoding.rawValue)")
+            }
+            let bytesPerVector = codec.bytesPerVector(dimension: dim)
+            let rowIDsOffset = BlockLayout.rowIDsOffset(count: count, bytesPerVector: bytesPerVector)
+            let copiesFlag = value[BlockLayout.copiesFlagOffset]
+            guard copiesFlag == 0 || (copiesFlag == 1 && codec.isCompact) else {
+                throw StoreError(
+                    .corrupted, "block \(blockNo) has float32 copies flag \(copiesFlag), impossible for \(encoding.rawValue) blocks")
+            }
+            let end = rowIDsOffset + count * 8 + (copiesFlag == 1 ? count * dim * 4 : 0)
+            guard value.count >= end else {
+                throw StoreError(
+                    .corrupted, "block \(blockNo) is \(value.count) bytes, \(count) rows need \(max(BlockLayout.minBytes, end))")
+            }
+            let generation = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: BlockLayout.ivfGenerationOffset, as: UInt32.self))
+            let listNo = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: BlockLayout.ivfListOffset, as: UInt32.self))
+            size = value.count
+            self.count = count
+            self.bytesPerVector = bytesPerVector
+            copies = copiesFlag == 1
+            list = generation == 0 ? nil : IVFListTag(generation: generation, list: listNo)
+            self.end = end
+        }
+    }
+
     init(blockNo: UInt64, value: UnsafeRawBufferPointer, expectedDim: Int, encoding: VectorEncoding) throws {
-        guard value.count >= BlockLayout.headerBytes, let base = value.baseAddress else {
-            throw StoreError(.corrupted, "block \(blockNo) is \(value.count) bytes, shorter than its header")
-        }
-        let magic = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-        let count = Int(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
-        let dim = Int(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
-        guard magic == BlockLayout.magic else { throw StoreError(.corrupted, "block \(blockNo) has a bad magic number") }
-        guard dim == expectedDim else {
-            throw StoreError(.corrupted, "block \(blockNo) has dimension \(dim), collection has \(expectedDim)")
-        }
-        let code = value[BlockLayout.encodingOffset]
-        let codec = encoding.codec
-        guard code == codec.headerCode else {
-            throw StoreError(
-                .corrupted, "block \(blockNo) has vector encoding code \(code), the collection stores \(encoding.rawValue)")
-        }
-        let bytesPerVector = codec.bytesPerVector(dimension: dim)
-        let normsOffset = BlockLayout.normsOffset(count: count, bytesPerVector: bytesPerVector)
-        let rowIDsOffset = BlockLayout.rowIDsOffset(count: count, bytesPerVector: bytesPerVector)
-        let copiesFlag = value[BlockLayout.copiesFlagOffset]
-        guard copiesFlag == 0 || (copiesFlag == 1 && codec.isCompact) else {
-            throw StoreError(
-                .corrupted, "block \(blockNo) has float32 copies flag \(copiesFlag), impossible for \(encoding.rawValue) blocks")
-        }
-        let copiesOffset = rowIDsOffset + count * 8
-        let end = copiesOffset + (copiesFlag == 1 ? count * dim * 4 : 0)
-        guard value.count >= end else {
-            throw StoreError(
-                .corrupted, "block \(blockNo) is \(value.count) bytes, \(count) rows need \(max(BlockLayout.minBytes, end))")
+        let header = try Header(blockNo: blockNo, value: value, expectedDim: expectedDim, encoding: encoding)
+        try self.init(blockNo: blockNo, value: value, header: header, dim: expectedDim, encoding: encoding)
+    }
+
+    /// The view of `value` whose header (read before, from this value or one of the same
+    /// block number and size) is `header`: reads nothing from `value`.
+    init(blockNo: UInt64, value: UnsafeRawBufferPointer, header: Header, dim: Int, encoding: VectorEncoding) throws {
+        guard value.count == header.size, let base = value.baseAddress else {
+            throw StoreError(.corrupted, "block \(blockNo) is \(value.count) bytes, its header was read from \(header.size)")
         }
         // Overflow pages are 16-byte aligned; anything else means the value was stored inline.
         guard Int(bitPattern: base) % 16 == 0 else {
             throw StoreError(.corrupted, "block \(blockNo) is not 16-byte aligned in the map")
         }
+        let count = header.count
+        let rowIDsOffset = BlockLayout.rowIDsOffset(count: count, bytesPerVector: header.bytesPerVector)
         self.blockNo = blockNo
         self.count = count
         self.dim = dim
         self.encoding = encoding
-        self.bytesPerVector = bytesPerVector
+        bytesPerVector = header.bytesPerVector
         vectors = UnsafeRawPointer(base + BlockLayout.headerBytes)
-        normsSquared = (base + normsOffset).assumingMemoryBound(to: Float.self)
+        normsSquared = (base + BlockLayout.normsOffset(count: count, bytesPerVector: header.bytesPerVector))
+            .assumingMemoryBound(to: Float.self)
         rowIDs = base + rowIDsOffset
         tombs = nil
         dead = 0
-        header = UnsafeRawPointer(base)
-        sealedRange = BlockLayout.headerBytes..<end
-        copies = copiesFlag == 1 ? UnsafeRawPointer(base + copiesOffset) : nil
-        let generation = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: BlockLayout.ivfGenerationOffset, as: UInt32.self))
-        let listNo = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: BlockLayout.ivfListOffset, as: UInt32.self))
-        list = generation == 0 ? nil : IVFListTag(generation: generation, list: listNo)
+        self.header = UnsafeRawPointer(base)
+        sealedRange = BlockLayout.headerBytes..<header.end
+        copies = header.copies ? UnsafeRawPointer(base + rowIDsOffset + count * 8) : nil
+        list = header.list
     }
 
     private let header: UnsafeRawPointer

@@ -40,6 +40,11 @@ public final class LMDBCollection: VectorCollection {
     let blockDirectory = PosixMutex<BlockDirectory?>(nil)
     /// Blocks whose checksum this handle has verified (with `StoreOptions.verifyChecksums`).
     let verifiedBlocks = PosixMutex<Set<UInt64>>([])
+    /// The headers of the blocks of the last read snapshot walked, by block number: a
+    /// committed block is never rewritten under its number (committed numbers only grow),
+    /// so a write's walk need not read them again (one cold line per block: 1,000 or more
+    /// with an IVF index, on every write). A value of another size is read again.
+    let blockHeaders = PosixMutex<[UInt64: BlockView.Header]>([:])
     /// The stored settings (catalog bytes) a write last found consistent with this
     /// handle's: the same bytes need no JSON decoding to be checked again.
     let verifiedSettings = PosixMutex<[UInt8]?>(nil)
@@ -221,11 +226,12 @@ public final class LMDBCollection: VectorCollection {
     /// snapshot as the last one walked (no commit since, in any process) gets the views
     /// that walk made: an IVF probe at nprobe 1 otherwise spent most of its time reading
     /// the headers of every block, about 1,000 of them at 1M rows. `transaction` stands in
-    /// for the read's LMDB transaction id (for tests).
-    func blockViews(_ txn: Transaction, transaction: Int? = nil) throws -> [BlockView] {
-        let key = BlockDirectory.Key(txn, transaction: transaction)
+    /// for the read's LMDB transaction id (for tests). `trustingHeaders` false reads and
+    /// checks every block's header again (`check()`), using neither cache.
+    func blockViews(_ txn: Transaction, transaction: Int? = nil, trustingHeaders: Bool = true) throws -> [BlockView] {
+        let key = trustingHeaders ? BlockDirectory.Key(txn, transaction: transaction) : nil
         if let key, let cached = blockDirectory.withLock({ $0 }), cached.key == key { return cached.views }
-        let views = try walkBlocks(txn)
+        let views = try walkBlocks(txn, trustingHeaders: trustingHeaders)
         if let key {
             let made = BlockDirectory(key: key, views: views)
             blockDirectory.withLock { $0 = made }
@@ -234,7 +240,7 @@ public final class LMDBCollection: VectorCollection {
     }
 
     /// Every block of the collection, in block order, read in place from `txn`.
-    private func walkBlocks(_ txn: Transaction) throws -> [BlockView] {
+    private func walkBlocks(_ txn: Transaction, trustingHeaders: Bool) throws -> [BlockView] {
         // One pass over the (few) tombstone bitmaps instead of a lookup per block: an IVF
         // index has a block per list at least.
         var dead: [UInt64: UnsafeRawBufferPointer] = [:]
@@ -247,29 +253,48 @@ public final class LMDBCollection: VectorCollection {
         }
         // The cursor gives each block's place without reading it (an overflow value's
         // first page is not touched); its header is: one cold line per block, on a page of
-        // its own. Prefetched as the cursor finds them, the headers' misses overlap, where
-        // parsing each as it came waited for them one by one (an IVF index of 1,000 lists
-        // walked by every write spent most of its time there).
-        var found: [(no: UInt64, value: UnsafeRawBufferPointer)] = []
+        // its own. A write takes the headers the last read walk found (`blockHeaders`:
+        // committed blocks) instead of reading them again; the others are prefetched as the
+        // cursor finds them, so their misses overlap, where parsing each as it came waited
+        // for them one by one (an IVF index of 1,000 lists, walked by every write, spent
+        // most of its time there). Reads read every header: they check it.
+        let known = trustingHeaders && !txn.readOnly ? blockHeaders.withLock { $0 } : [:]
+        var found: [(no: UInt64, value: UnsafeRawBufferPointer, header: BlockView.Header?)] = []
         try txn.withCursor(blocks.dbi) { c in
             var e = try c.get(.first)
             while let entry = e {
-                if let base = entry.value.baseAddress { quiver_prefetch(base) }
-                found.append((try U64Key.decode(entry.key), entry.value))
+                let no = try U64Key.decode(entry.key)
+                let header = known[no].flatMap { $0.size == entry.value.count ? $0 : nil }
+                if header == nil, let base = entry.value.baseAddress { quiver_prefetch(base) }
+                found.append((no, entry.value, header))
                 e = try c.get(.next)
             }
         }
-        return try found.map { try blockView($0.no, value: $0.value, tombs: dead[$0.no]) }
+        var learned: [UInt64: BlockView.Header] = [:]
+        learned.reserveCapacity(txn.readOnly ? found.count : 0)
+        let views = try found.map { f in
+            let header =
+                try f.header ?? BlockView.Header(blockNo: f.no, value: f.value, expectedDim: info.dimension, encoding: info.encoding)
+            // Only committed blocks: a write's own may be aborted, and its block numbers reused.
+            if txn.readOnly { learned[f.no] = header }
+            return try blockView(f.no, value: f.value, header: header, tombs: dead[f.no])
+        }
+        // The snapshot's blocks replace the last ones: deleted blocks leave the cache.
+        if txn.readOnly && trustingHeaders { blockHeaders.withLock { $0 = learned } }
+        return views
     }
 
     /// Block `no` read in place with its tombstones, or nil when it is gone.
     func blockView(_ no: UInt64, _ txn: Transaction) throws -> BlockView? {
         guard let value = try blocks.get(txn, no) else { return nil }
-        return try blockView(no, value: value, tombs: try tombs.get(txn, no))
+        let header = try BlockView.Header(blockNo: no, value: value, expectedDim: info.dimension, encoding: info.encoding)
+        return try blockView(no, value: value, header: header, tombs: try tombs.get(txn, no))
     }
 
-    private func blockView(_ no: UInt64, value: UnsafeRawBufferPointer, tombs: UnsafeRawBufferPointer?) throws -> BlockView {
-        var view = try BlockView(blockNo: no, value: value, expectedDim: info.dimension, encoding: info.encoding)
+    private func blockView(
+        _ no: UInt64, value: UnsafeRawBufferPointer, header: BlockView.Header, tombs: UnsafeRawBufferPointer?
+    ) throws -> BlockView {
+        var view = try BlockView(blockNo: no, value: value, header: header, dim: info.dimension, encoding: info.encoding)
         if store.options.verifyChecksums { try verifyOnce(view) }
         if let t = tombs {
             guard t.count >= 4 + (view.count + 7) / 8 else {

@@ -129,7 +129,7 @@ extension LMDBCollection {
             var views: [UInt64: BlockView] = [:]
             var blockLive = 0
             do {
-                for v in try blockViews(txn) {
+                for v in try blockViews(txn, trustingHeaders: false) {
                     views[v.blockNo] = v
                     blockLive += v.live
                     switch v.verifyChecksum() {
