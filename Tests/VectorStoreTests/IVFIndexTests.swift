@@ -188,11 +188,12 @@ import TestSupport
         #expect(try store.check().isHealthy)
     }
 
-    /// A write's walk over the blocks takes the headers the last read walk found (committed
-    /// blocks) instead of reading each block's first page again, and never learns headers
+    /// A walk over the blocks takes the headers the last read walk found (committed blocks)
+    /// instead of reading each block's first page again; a write never learns headers
     /// itself (its own blocks may be aborted and their numbers reused); a block whose value
-    /// has another size than the header was read from is read again. Writes that file rows
-    /// into their lists on those headers leave searches exact and the store healthy.
+    /// moved or has another size is read again (one rewritten in place with a damaged
+    /// header: `VectorEncodingTests`). Writes that file rows into their lists on those
+    /// headers leave searches exact and the store healthy.
     @Test func writesReuseTheHeadersReadsFound() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

@@ -464,7 +464,9 @@ struct BlockView {
     /// What a block's header says, checked against its value: with the value's size and
     /// place, enough to make the view without reading the header again.
     struct Header: Equatable {
-        /// The value's size in bytes.
+        /// Where the value was and its size in bytes: a committed value never moves, and a
+        /// rewritten one lands elsewhere (LMDB copies on write).
+        let address: UInt
         let size: Int
         let count: Int
         let bytesPerVector: Int
@@ -506,6 +508,7 @@ struct BlockView {
             }
             let generation = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: BlockLayout.ivfGenerationOffset, as: UInt32.self))
             let listNo = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: BlockLayout.ivfListOffset, as: UInt32.self))
+            address = UInt(bitPattern: value.baseAddress)
             size = value.count
             self.count = count
             self.bytesPerVector = bytesPerVector

@@ -40,10 +40,13 @@ public final class LMDBCollection: VectorCollection {
     let blockDirectory = PosixMutex<BlockDirectory?>(nil)
     /// Blocks whose checksum this handle has verified (with `StoreOptions.verifyChecksums`).
     let verifiedBlocks = PosixMutex<Set<UInt64>>([])
-    /// The headers of the blocks of the last read snapshot walked, by block number: a
-    /// committed block is never rewritten under its number (committed numbers only grow),
-    /// so a write's walk need not read them again (one cold line per block: 1,000 or more
-    /// with an IVF index, on every write). A value of another size is read again.
+    /// The headers of the blocks of the last read snapshot walked, by block number, with
+    /// where their values were: a committed value does not move or change (LMDB copies on
+    /// write, and block numbers only grow), so a later walk need not read the header of a
+    /// block found at the same place with the same size again (one cold line per block:
+    /// 1,000 or more with an IVF index, walked by every write and the first read of each
+    /// snapshot). Learned in reads only: a write's own blocks may be aborted, their numbers
+    /// and memory reused.
     let blockHeaders = PosixMutex<[UInt64: BlockView.Header]>([:])
     /// The stored settings (catalog bytes) a write last found consistent with this
     /// handle's: the same bytes need no JSON decoding to be checked again.
@@ -253,18 +256,20 @@ public final class LMDBCollection: VectorCollection {
         }
         // The cursor gives each block's place without reading it (an overflow value's
         // first page is not touched); its header is: one cold line per block, on a page of
-        // its own. A write takes the headers the last read walk found (`blockHeaders`:
-        // committed blocks) instead of reading them again; the others are prefetched as the
+        // its own. A block whose value is where and as long as the last read walk found it
+        // (`blockHeaders`) keeps the header read then; the others are prefetched as the
         // cursor finds them, so their misses overlap, where parsing each as it came waited
-        // for them one by one (an IVF index of 1,000 lists, walked by every write, spent
-        // most of its time there). Reads read every header: they check it.
-        let known = trustingHeaders && !txn.readOnly ? blockHeaders.withLock { $0 } : [:]
+        // for them one by one (an IVF index of 1,000 lists, walked by every write and by
+        // the first read after each commit, spent most of its time there).
+        let known = trustingHeaders ? blockHeaders.withLock { $0 } : [:]
         var found: [(no: UInt64, value: UnsafeRawBufferPointer, header: BlockView.Header?)] = []
         try txn.withCursor(blocks.dbi) { c in
             var e = try c.get(.first)
             while let entry = e {
                 let no = try U64Key.decode(entry.key)
-                let header = known[no].flatMap { $0.size == entry.value.count ? $0 : nil }
+                let header = known[no].flatMap {
+                    $0.address == UInt(bitPattern: entry.value.baseAddress) && $0.size == entry.value.count ? $0 : nil
+                }
                 if header == nil, let base = entry.value.baseAddress { quiver_prefetch(base) }
                 found.append((no, entry.value, header))
                 e = try c.get(.next)
