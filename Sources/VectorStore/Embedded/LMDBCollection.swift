@@ -40,14 +40,14 @@ public final class LMDBCollection: VectorCollection {
     let blockDirectory = PosixMutex<BlockDirectory?>(nil)
     /// Blocks whose checksum this handle has verified (with `StoreOptions.verifyChecksums`).
     let verifiedBlocks = PosixMutex<Set<UInt64>>([])
-    /// The headers of the blocks of the last read snapshot walked, by block number, with
+    /// The headers of the blocks of the last read snapshot walked, in block order, with
     /// where their values were: a committed value does not move or change (LMDB copies on
     /// write, and block numbers only grow), so a later walk need not read the header of a
     /// block found at the same place with the same size again (one cold line per block:
     /// 1,000 or more with an IVF index, walked by every write and the first read of each
     /// snapshot). Learned in reads only: a write's own blocks may be aborted, their numbers
     /// and memory reused.
-    let blockHeaders = PosixMutex<[UInt64: BlockView.Header]>([:])
+    let blockHeaders = PosixMutex<[(no: UInt64, header: BlockView.Header)]>([])
     /// The stored settings (catalog bytes) a write last found consistent with this
     /// handle's: the same bytes need no JSON decoding to be checked again.
     let verifiedSettings = PosixMutex<[UInt8]?>(nil)
@@ -261,27 +261,35 @@ public final class LMDBCollection: VectorCollection {
         // cursor finds them, so their misses overlap, where parsing each as it came waited
         // for them one by one (an IVF index of 1,000 lists, walked by every write and by
         // the first read after each commit, spent most of its time there).
-        let known = trustingHeaders ? blockHeaders.withLock { $0 } : [:]
+        let known = trustingHeaders ? blockHeaders.withLock { $0 } : []
+        var k = 0
         var found: [(no: UInt64, value: UnsafeRawBufferPointer, header: BlockView.Header?)] = []
+        found.reserveCapacity(known.count + 16)
         try txn.withCursor(blocks.dbi) { c in
             var e = try c.get(.first)
             while let entry = e {
                 let no = try U64Key.decode(entry.key)
-                let header = known[no].flatMap {
-                    $0.address == UInt(bitPattern: entry.value.baseAddress) && $0.size == entry.value.count ? $0 : nil
+                // Both in ascending block order: a merge, no hashing.
+                while k < known.count && known[k].no < no { k += 1 }
+                var header: BlockView.Header?
+                if k < known.count, known[k].no == no, known[k].header.address == UInt(bitPattern: entry.value.baseAddress),
+                    known[k].header.size == entry.value.count
+                {
+                    header = known[k].header
+                } else if let base = entry.value.baseAddress {
+                    quiver_prefetch(base)
                 }
-                if header == nil, let base = entry.value.baseAddress { quiver_prefetch(base) }
                 found.append((no, entry.value, header))
                 e = try c.get(.next)
             }
         }
-        var learned: [UInt64: BlockView.Header] = [:]
+        var learned: [(no: UInt64, header: BlockView.Header)] = []
         learned.reserveCapacity(txn.readOnly ? found.count : 0)
         let views = try found.map { f in
             let header =
                 try f.header ?? BlockView.Header(blockNo: f.no, value: f.value, expectedDim: info.dimension, encoding: info.encoding)
             // Only committed blocks: a write's own may be aborted, and its block numbers reused.
-            if txn.readOnly { learned[f.no] = header }
+            if txn.readOnly { learned.append((f.no, header)) }
             return try blockView(f.no, value: f.value, header: header, tombs: dead[f.no])
         }
         // The snapshot's blocks replace the last ones: deleted blocks leave the cache.
