@@ -51,6 +51,16 @@ import TestSupport
         return (store, try store.buildIVFIndex(of: "c", lists: lists, nprobe: nprobe), records, centers)
     }
 
+    /// `indexed` with 1,000 rows in 10 lists, nprobe 1, and writes leaving at most 50 rows
+    /// outside the lists.
+    static func pendingFifty(_ dir: TemporaryDirectory, seed: UInt64) throws -> (
+        store: Store, collection: LMDBCollection, records: [Record], centers: [[Float]]
+    ) {
+        var options = StoreOptions()
+        options.ivfPendingRows = 50
+        return try indexed(dir, 1000, seed: seed, lists: 10, nprobe: 1, options: options)
+    }
+
     /// With every list probed an IVF search is exact; with the default nprobe it finds
     /// nearly all of the exact top 10 while scoring a fraction of the rows; the plan says
     /// so; nprobe 0 scans. For each metric and for a compact encoding (which rescores).
@@ -166,9 +176,7 @@ import TestSupport
     @Test func rowsLeftOutsideTheListsAreScoredByEverySearch() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        var options = StoreOptions()
-        options.ivfPendingRows = 50
-        let (store, c, _, centers) = try Self.indexed(dir, 1000, seed: 21, lists: 10, nprobe: 1, options: options)
+        let (store, c, _, centers) = try Self.pendingFifty(dir, seed: 21)
         let queries = Self.queries(centers, 10, seed: 22)
         try c.upsert(queries.enumerated().map { Record(id: "q\($0.offset)", vector: $0.element) })
         #expect(try c.ivfStatus()?.rowsOutsideLists == 10)
@@ -197,9 +205,7 @@ import TestSupport
     @Test func writesReuseTheHeadersReadsFound() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        var options = StoreOptions()
-        options.ivfPendingRows = 50
-        let (store, _, _, centers) = try Self.indexed(dir, 1000, seed: 31, lists: 10, nprobe: 1, options: options)
+        let (store, _, _, centers) = try Self.pendingFifty(dir, seed: 31)
         let c = try store.collection("c")
         try c.upsert(Self.records(20, from: 1000, seed: 32).records)
         #expect(c.blockHeaders.withLock { $0 }.isEmpty, "a write's walk learned headers")
