@@ -523,8 +523,9 @@ struct BlockView {
         try self.init(blockNo: blockNo, value: value, header: header, dim: expectedDim, encoding: encoding)
     }
 
-    /// The view of `value` whose header (read before, from this value or one of the same
-    /// block number and size) is `header`: reads nothing from `value`.
+    /// The view of `value` whose header is `header` (read from this value, or from the
+    /// same block at the same address and size in an earlier snapshot): reads nothing
+    /// from `value`.
     init(blockNo: UInt64, value: UnsafeRawBufferPointer, header: Header, dim: Int, encoding: VectorEncoding) throws {
         guard value.count == header.size, let base = value.baseAddress else {
             throw StoreError(.corrupted, "block \(blockNo) is \(value.count) bytes, its header was read from \(header.size)")
