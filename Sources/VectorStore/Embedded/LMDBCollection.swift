@@ -283,17 +283,19 @@ public final class LMDBCollection: VectorCollection {
                 e = try c.get(.next)
             }
         }
+        // Only reads learn (committed blocks: a write's own may be aborted, and its block
+        // numbers reused); the snapshot's blocks replace the last ones, so deleted blocks
+        // leave the cache.
+        let learning = txn.readOnly && trustingHeaders
         var learned: [(no: UInt64, header: BlockView.Header)] = []
-        learned.reserveCapacity(txn.readOnly ? found.count : 0)
+        if learning { learned.reserveCapacity(found.count) }
         let views = try found.map { f in
             let header =
                 try f.header ?? BlockView.Header(blockNo: f.no, value: f.value, expectedDim: info.dimension, encoding: info.encoding)
-            // Only committed blocks: a write's own may be aborted, and its block numbers reused.
-            if txn.readOnly { learned.append((f.no, header)) }
+            if learning { learned.append((f.no, header)) }
             return try blockView(f.no, value: f.value, header: header, tombs: dead[f.no])
         }
-        // The snapshot's blocks replace the last ones: deleted blocks leave the cache.
-        if txn.readOnly && trustingHeaders { blockHeaders.withLock { $0 = learned } }
+        if learning { blockHeaders.withLock { $0 = learned } }
         return views
     }
 
