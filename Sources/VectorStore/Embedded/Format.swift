@@ -263,8 +263,6 @@ struct Table<Key: KeyCodec> {
 
 /// A row id stored as a value (the id table, the metadata index): 8 big-endian bytes.
 enum RowIDValue {
-    static func encode(_ row: UInt64) -> [UInt8] { withUnsafeBytes(of: row.bigEndian) { Array($0) } }
-
     static func decode(_ bytes: UnsafeRawBufferPointer, _ what: @autoclosure () -> String) throws -> UInt64 {
         guard bytes.count == 8 else { throw StoreError(.corrupted, "\(what()) maps to \(bytes.count) bytes, expected 8") }
         return UInt64(bigEndian: bytes.loadUnaligned(as: UInt64.self))

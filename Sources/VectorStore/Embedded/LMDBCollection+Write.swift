@@ -116,16 +116,20 @@ extension LMDBCollection {
         let blockNo = counters.nextBlockNo
         counters.nextBlockNo += 1
         let firstRow = counters.nextRowID
-        for (slot, rec) in zip(0..., batch) {
-            if let old = try rowID(of: rec.id, txn) {
-                try removeRow(old, &tombs, txn)
-                counters.live -= 1
+        // Through the buffer: iterating the slice copied each record (four retains and
+        // releases per record per loop).
+        try batch.withUnsafeBufferPointer { prepared in
+            for slot in prepared.indices {
+                if let old = try rowID(of: prepared[slot].id, txn) {
+                    try removeRow(old, &tombs, txn)
+                    counters.live -= 1
+                }
+                let row = firstRow + UInt64(slot)
+                try withUnsafeBytes(of: row.bigEndian) { try ids.put(txn, prepared[slot].id, $0) }
+                try records.put(txn, row, bytes: prepared[slot].encoded, .append)
+                try RowLocation(block: blockNo, slot: UInt32(slot)).withBytes { try locations.put(txn, row, $0, .append) }
+                for i in indexes.indices { indexed[i].append((row, prepared[slot].indexEntries[i])) }
             }
-            let row = firstRow + UInt64(slot)
-            try ids.put(txn, rec.id, bytes: RowIDValue.encode(row))
-            try records.put(txn, row, bytes: rec.encoded, .append)
-            try RowLocation(block: blockNo, slot: UInt32(slot)).withBytes { try locations.put(txn, row, $0, .append) }
-            for i in indexes.indices { indexed[i].append((row, rec.indexEntries[i])) }
         }
         counters.nextRowID += UInt64(batch.count)
 
@@ -138,13 +142,16 @@ extension LMDBCollection {
         let norms = (base + layout.normsOffset).assumingMemoryBound(to: Float.self)
         // A compact block carries the float32 copies its candidates are rescored from.
         let copies = codec.isCompact ? (base + layout.copiesOffset).assumingMemoryBound(to: Float.self) : nil
-        for (slot, rec) in zip(0..., batch) {
-            rec.vector.withUnsafeBufferPointer {
-                codec.encode($0, into: vecs + slot * layout.bytesPerVector)
-                if let copies, let v = $0.baseAddress { (copies + slot * dim).update(from: v, count: dim) }
+        batch.withUnsafeBufferPointer { prepared in
+            for slot in prepared.indices {
+                let target = vecs + slot * layout.bytesPerVector
+                prepared[slot].vector.withUnsafeBufferPointer { v in
+                    codec.encode(v, into: target)
+                    if let copies { (copies + slot * dim).update(from: v.baseAddress!, count: dim) }
+                }
+                norms[slot] = prepared[slot].normSquared
+                out.storeBytes(of: (firstRow + UInt64(slot)).littleEndian, toByteOffset: layout.rowIDsOffset + slot * 8, as: UInt64.self)
             }
-            norms[slot] = rec.normSquared
-            out.storeBytes(of: (firstRow + UInt64(slot)).littleEndian, toByteOffset: layout.rowIDsOffset + slot * 8, as: UInt64.self)
         }
         let end = layout.endOffset
         if end < out.count { (base + end).initializeMemory(as: UInt8.self, repeating: 0, count: out.count - end) }
@@ -375,6 +382,7 @@ extension LMDBCollection {
     }
 
     private static func stale(_ ids: [String], keeping records: [Record]) -> [String] {
+        guard !ids.isEmpty else { return [] }
         let keep = Set(records.map(\.id))
         return ids.filter { !keep.contains($0) }
     }
