@@ -6,6 +6,10 @@ struct PreparedRecord {
     var vector: [Float]
     var normSquared: Float
     var encoded: [UInt8]
+    /// The vector in a compact collection's encoding (empty for float32, whose stored
+    /// form is `vector`): encoded while the batch is prepared, on all cores and outside
+    /// the write transaction.
+    var compact: [UInt8] = []
     /// Per secondary index (in `LMDBCollection.indexes` order), the record's entries; none
     /// for an index that ``SecondaryIndex/preparesBatches``.
     var indexEntries: [[[UInt8]]]
@@ -71,9 +75,17 @@ extension LMDBCollection {
                 input: "component \(j)", collection: info.name, recordID: r.id, expected: "at most 65504 in magnitude",
                 actual: "\(vector[j])")
         }
+        var compact: [UInt8] = []
+        if indexing && codec.isCompact {
+            let bytes = codec.bytesPerVector(dimension: info.dimension)
+            compact = [UInt8](unsafeUninitializedCapacity: bytes) { out, n in
+                vector.withUnsafeBufferPointer { codec.encode($0, into: out.baseAddress!) }
+                n = bytes
+            }
+        }
         return PreparedRecord(
             id: r.id, vector: vector, normSquared: normSq,
-            encoded: RecordCodec.encode(id: r.id, text: r.text, metadata: r.metadata),
+            encoded: RecordCodec.encode(id: r.id, text: r.text, metadata: r.metadata), compact: compact,
             indexEntries: indexing ? indexes.map { $0.preparesBatches ? [] : $0.entries(for: r) } : [])
     }
 
@@ -146,8 +158,15 @@ extension LMDBCollection {
             for slot in prepared.indices {
                 let target = vecs + slot * layout.bytesPerVector
                 prepared[slot].vector.withUnsafeBufferPointer { v in
-                    codec.encode(v, into: target)
-                    if let copies { (copies + slot * dim).update(from: v.baseAddress!, count: dim) }
+                    if let copies {
+                        prepared[slot].compact.withUnsafeBytes {
+                            precondition($0.count == layout.bytesPerVector, "a compact vector was not encoded when its batch was prepared")
+                            target.copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+                        }
+                        (copies + slot * dim).update(from: v.baseAddress!, count: dim)
+                    } else {
+                        codec.encode(v, into: target)
+                    }
                 }
                 norms[slot] = prepared[slot].normSquared
                 out.storeBytes(of: (firstRow + UInt64(slot)).littleEndian, toByteOffset: layout.rowIDsOffset + slot * 8, as: UInt64.self)
