@@ -84,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "quiver-bench",
             dependencies: [
-                "VectorStore", "PostgresStore", "Ingest", "Query", "PDFParsing", "CQuiverKernels", "Synthetic",
+                "VectorStore", "PostgresStore", "Ingest", "Query", "PDFParsing", "CQuiverKernels", "CLMDB", "Synthetic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/bench",

@@ -1,3 +1,4 @@
+import CLMDB
 import Foundation
 import VectorStore
 
@@ -93,6 +94,45 @@ enum Machine {
             fdatasync(fd)
         }
         return Double(256 * chunk) / (now() - t0) / 1e6
+    }
+
+    /// LMDB's own durable commits in a fresh environment under `directory`: `commits`
+    /// write transactions, each reserving one value of `bytes` bytes under the next key
+    /// (`MDB_APPEND`) and filling it, as a store's upserts commit their blocks; LMDB's
+    /// defaults (a commit fdatasyncs the data, then writes the meta page synchronously,
+    /// holding the writer lock throughout). MB/s of bytes passed to write calls (the same
+    /// measure as the upserts'): the ceiling any durable LMDB write of that size meets on
+    /// this disk, with nothing but LMDB's commit in the way. 0 when LMDB fails.
+    static func lmdbCommitMBps(directory: String, bytes: Int, commits: Int = 50) -> Double {
+        let dir = directory + "/.quiver-bench-lmdb-probe"
+        try? FileManager.default.removeItem(atPath: dir)
+        guard (try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)) != nil else { return 0 }
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var env: OpaquePointer?
+        guard mdb_env_create(&env) == 0, let env else { return 0 }
+        defer { mdb_env_close(env) }
+        guard mdb_env_set_mapsize(env, max(1 << 30, 4 * bytes * commits)) == 0,
+            mdb_env_open(env, dir, UInt32(MDB_NOTLS), 0o600) == 0
+        else { return 0 }
+        let written0 = bytesWritten()
+        let t0 = now()
+        for i in 0..<commits {
+            var txn: OpaquePointer?
+            guard mdb_txn_begin(env, nil, 0, &txn) == 0, let txn else { return 0 }
+            var dbi: MDB_dbi = 0
+            var key = UInt64(i).bigEndian
+            var k = MDB_val(mv_size: 8, mv_data: &key)
+            var v = MDB_val(mv_size: bytes, mv_data: nil)
+            guard mdb_dbi_open(txn, nil, 0, &dbi) == 0, mdb_put(txn, dbi, &k, &v, UInt32(MDB_RESERVE | MDB_APPEND)) == 0,
+                let out = v.mv_data
+            else {
+                mdb_txn_abort(txn)
+                return 0
+            }
+            memset(out, 0x5A, bytes)
+            guard mdb_txn_commit(txn) == 0 else { return 0 }
+        }
+        return (bytesWritten() - written0) / (now() - t0) / 1e6
     }
 
     /// Bytes this process passed to write syscalls so far (`wchar` of /proc/self/io).

@@ -351,17 +351,24 @@ struct TiersBench: ParsableCommand {
 
     /// Durable upserts (fsync per commit, batches of 1,000) per encoding, as `quiver-bench
     /// store` measures f32: records per second × bytes written per record, against the
-    /// disk's fdatasync write rate in the same directory. The disk's rate swings between
-    /// probes on this shared machine (260–920 MB/s within minutes), so it is probed after
-    /// every encoding's upserts and the fastest probe is every fraction's reference: the
-    /// fractions are conservative and comparable. `<enc>_upsert_pipelined_…`: the same
-    /// durable upserts with two batches in flight (bytes per record taken from the serial
-    /// run: the same records, batches and commits).
+    /// disk's durable write rate in the same directory. The disk's rate swings between
+    /// probes on this shared machine (216–1,481 MB/s within a minute), so it is probed after
+    /// every encoding's upserts, twice: fdatasync'ed 2 MiB writes (`<enc>_disk_probe_mbs`)
+    /// and LMDB's own durable commits of one value as large as a batch's writes
+    /// (`<enc>_lmdb_commit_mbs`, `Machine.lmdbCommitMBps`). The fastest of all the probes
+    /// is `disk_write_mbs`, every `…_disk_bound_fraction`'s reference: conservative and
+    /// comparable. The fastest LMDB probe is `lmdb_commit_mbs`, the ceiling of any durable
+    /// LMDB write path of that commit size (`lmdb_commit_disk_bound_fraction` its share of
+    /// the disk); `…_vs_lmdb_commit` divides each upsert rate by it.
+    /// `<enc>_upsert_pipelined_…`: the same durable upserts with two batches in flight
+    /// (bytes per record taken from the serial run: the same records, batches and
+    /// commits).
     func durableUpserts(root: String, note: (String, Double) -> Void) throws {
         let data = Clustered(dim: dim, seed: seed)
         let filler = String(repeating: "lorem ipsum dolor sit amet ", count: 19).prefix(490)
         var rates: [(key: String, perSecond: Double, perRecord: Double)] = []
         var disk = 0.0
+        var lmdbCommit = 0.0
         for e in Self.encodings {
             let path = root + "-" + e.rawValue
             defer { try? FileManager.default.removeItem(atPath: path) }
@@ -371,9 +378,13 @@ struct TiersBench: ParsableCommand {
             let seconds = try timedUpserts(c, data: data, filler: filler)
             let perRecord = (Machine.bytesWritten() - written0) / Double(durableN)
             let probe = Machine.diskWriteMBps(directory: path)
+            let lmdb = Machine.lmdbCommitMBps(directory: path, bytes: Int(perRecord * 1000))
             let unsynced = try unsyncedUpsertsPerSecond(e, root: root + "-nosync-" + e.rawValue, data: data, filler: filler)
-            disk = max(disk, probe)
+            // The disk writes at least as fast as LMDB's commits were seen to write.
+            disk = max(disk, probe, lmdb)
+            lmdbCommit = max(lmdbCommit, lmdb)
             let key = Self.key(e)
+            note("\(key)_lmdb_commit_mbs", lmdb)
             rates.append((key + "_upsert", Double(durableN) / seconds, perRecord))
             note("\(key)_upsert_per_s", Double(durableN) / seconds)
             note("\(key)_upsert_bytes_written_per_record", perRecord)
@@ -391,7 +402,12 @@ struct TiersBench: ParsableCommand {
             note("\(key)_bytes_per_record", Double(try store.fileSize()) / Double(durableN))
         }
         note("disk_write_mbs", disk)
-        for r in rates { note("\(r.key)_disk_bound_fraction", r.perSecond * r.perRecord / (disk * 1e6)) }
+        note("lmdb_commit_mbs", lmdbCommit)
+        note("lmdb_commit_disk_bound_fraction", lmdbCommit / disk)
+        for r in rates {
+            note("\(r.key)_disk_bound_fraction", r.perSecond * r.perRecord / (disk * 1e6))
+            note("\(r.key)_vs_lmdb_commit", r.perSecond * r.perRecord / (lmdbCommit * 1e6))
+        }
     }
 }
 
