@@ -314,6 +314,36 @@ import TestSupport
         #expect(response.plan.description.hasSuffix("rescored from f32 40"), "\(response.plan)")
     }
 
+    /// A batch large enough to be prepared on all cores, with ids repeated in it: each
+    /// kept record's compact vector (encoded while the batch is prepared, outside the
+    /// write) sits in its own slot. Without rescoring beyond k (oversampling 1), every
+    /// record's own vector finds it first, and a superseded record's vector does not.
+    @Test(arguments: compact)
+    func compactVectorsPreparedInParallelLandInTheirSlots(encoding: VectorEncoding) throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let dim = 48
+        let c = try store.createCollection("c", dimension: dim, metric: .cosine, encoding: encoding)
+        var rng = SeededGenerator(seed: 23)
+        // 1,200 records, the ids of the last 200 repeating the first 200 with new vectors.
+        let first = (0..<1000).map { Record(id: "r\($0)", vector: rng.vector(dim)) }
+        let repeats = (0..<200).map { Record(id: "r\($0)", vector: rng.vector(dim)) }
+        try c.upsert(first + repeats)
+        #expect(try c.count() == 1000)
+        let kept = repeats + first[200...]
+        for r in kept.enumerated().filter({ $0.offset % 7 == 0 }).map(\.element) {
+            var request = SearchRequest(queries: [r.vector], k: 1)
+            request.oversampling = 1
+            #expect(try c.search(request).hits[0].map(\.id) == [r.id])
+        }
+        // The superseded vectors are not stored: the nearest to one is not its id's record
+        // at score 1.
+        let stale = try c.search(first[0].vector, k: 1)
+        #expect(stale.first?.id != "r0" || (stale.first?.score ?? 1) < 0.99)
+        #expect(try store.check().isHealthy)
+    }
+
     /// The encoding is recorded and checked on open; a compact collection raises the
     /// store's format version (older Quivers then refuse the store rather than read int8
     /// blocks as floats), a store of f32 collections stays at version 1.
