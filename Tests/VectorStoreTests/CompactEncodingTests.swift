@@ -281,16 +281,26 @@ import TestSupport
         #expect(try c.count() == ref.records.count)
     }
 
+    /// A store in a new temporary directory holding one cosine collection "c".
+    static func cosineCollection(_ encoding: VectorEncoding, dimension: Int) throws -> (TemporaryDirectory, Store, LMDBCollection) {
+        let dir = TemporaryDirectory()
+        do {
+            let store = try Store(path: dir.path)
+            return (dir, store, try store.createCollection("c", dimension: dimension, metric: .cosine, encoding: encoding))
+        } catch {
+            dir.remove()
+            throw error
+        }
+    }
+
     /// With the default oversampling the compact encodings find nearly all of the exact
     /// top 10 on clustered vectors (the benchmark measures real ones), and the scan's plan
     /// is reported.
     @Test(arguments: compact)
     func defaultOversamplingFindsTheExactNeighbours(encoding: VectorEncoding) throws {
-        let dir = TemporaryDirectory()
-        defer { dir.remove() }
-        let store = try Store(path: dir.path)
         let dim = 64
-        let c = try store.createCollection("c", dimension: dim, metric: .cosine, encoding: encoding)
+        let (dir, _, c) = try Self.cosineCollection(encoding, dimension: dim)
+        defer { dir.remove() }
         var rng = SeededGenerator(seed: 11)
         let centers = (0..<20).map { _ in rng.vector(dim) }
         var ref = BruteForce(metric: .cosine)
@@ -320,11 +330,9 @@ import TestSupport
     /// record's own vector finds it first, and a superseded record's vector does not.
     @Test(arguments: compact)
     func compactVectorsPreparedInParallelLandInTheirSlots(encoding: VectorEncoding) throws {
-        let dir = TemporaryDirectory()
-        defer { dir.remove() }
-        let store = try Store(path: dir.path)
         let dim = 48
-        let c = try store.createCollection("c", dimension: dim, metric: .cosine, encoding: encoding)
+        let (dir, store, c) = try Self.cosineCollection(encoding, dimension: dim)
+        defer { dir.remove() }
         var rng = SeededGenerator(seed: 23)
         // 1,200 records, the ids of the last 200 repeating the first 200 with new vectors.
         let first = (0..<1000).map { Record(id: "r\($0)", vector: rng.vector(dim)) }
