@@ -461,7 +461,7 @@ struct BlockView {
 
     /// What a block's header says, checked against its value: with the value's size and
     /// place, enough to make the view without reading the header again.
-    struct Header: Equatable {
+    struct Header {
         /// Where the value was and its size in bytes: a committed value never moves, and a
         /// rewritten one lands elsewhere (LMDB copies on write).
         let address: UInt
