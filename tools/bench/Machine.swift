@@ -96,6 +96,20 @@ enum Machine {
         return Double(256 * chunk) / (now() - t0) / 1e6
     }
 
+    /// The disk's durable write rate in `directory`, probed both ways one after the other:
+    /// fdatasync'ed 2 MiB writes (`diskWriteMBps`) and LMDB's own durable commits of
+    /// `commitBytes` each (`lmdbCommitMBps`). Either alone swung several-fold within a
+    /// minute on this shared disk; the disk writes at least as fast as the faster showed.
+    struct DiskProbes {
+        let fdatasync: Double
+        let lmdb: Double
+        var best: Double { max(fdatasync, lmdb) }
+    }
+
+    static func diskProbes(directory: String, commitBytes: Int) -> DiskProbes {
+        DiskProbes(fdatasync: diskWriteMBps(directory: directory), lmdb: lmdbCommitMBps(directory: directory, bytes: commitBytes))
+    }
+
     /// LMDB's own durable commits in a fresh environment under `directory`: `commits`
     /// write transactions, each reserving one value of `bytes` bytes under the next key
     /// (`MDB_APPEND`) and filling it, as a store's upserts commit their blocks; LMDB's

@@ -85,16 +85,12 @@ struct StoreBench: ParsableCommand {
             note("upsert_per_s", Double(n) / upsertSeconds)
             let perRecord = (Machine.bytesWritten() - written0) / Double(n)
             note("upsert_bytes_written_per_record", perRecord)
-            // The disk's own limit for that many bytes, measured right after, same directory:
-            // the faster of fdatasync'ed 2 MiB writes and LMDB's own durable commits of a
-            // batch's bytes (the first alone swung 216–1,481 MB/s within a minute).
-            let probe = Machine.diskWriteMBps(directory: path)
-            let lmdb = Machine.lmdbCommitMBps(directory: path, bytes: Int(perRecord * 1000))
-            note("disk_probe_mbs", probe)
-            note("lmdb_commit_mbs", lmdb)
-            let disk = max(probe, lmdb)
-            note("disk_write_mbs", disk)
-            note("upsert_disk_bound_fraction", Double(n) / upsertSeconds * perRecord / (disk * 1e6))
+            // The disk's own limit for that many bytes, measured right after, same directory.
+            let disk = Machine.diskProbes(directory: path, commitBytes: Int(perRecord * 1000))
+            note("disk_probe_mbs", disk.fdatasync)
+            note("lmdb_commit_mbs", disk.lmdb)
+            note("disk_write_mbs", disk.best)
+            note("upsert_disk_bound_fraction", Double(n) / upsertSeconds * perRecord / (disk.best * 1e6))
             note("file_size_ratio_before_compact", Double(try store.fileSize()) / rawBytes)
             let t0 = Machine.now()
             let blocks = try c.compact()

@@ -355,11 +355,11 @@ struct TiersBench: ParsableCommand {
     /// probes on this shared machine (216–1,481 MB/s within a minute), so it is probed after
     /// every encoding's upserts, twice: fdatasync'ed 2 MiB writes (`<enc>_disk_probe_mbs`)
     /// and LMDB's own durable commits of one value as large as a batch's writes
-    /// (`<enc>_lmdb_commit_mbs`, `Machine.lmdbCommitMBps`). The fastest of all the probes
-    /// is `disk_write_mbs`, every `…_disk_bound_fraction`'s reference: conservative and
+    /// (`<enc>_lmdb_commit_mbs`; `Machine.diskProbes`). The fastest of all the probes is
+    /// `disk_write_mbs`, every `…_disk_bound_fraction`'s reference: conservative and
     /// comparable. The fastest LMDB probe is `lmdb_commit_mbs`, the ceiling of any durable
-    /// LMDB write path of that commit size (`lmdb_commit_disk_bound_fraction` its share of
-    /// the disk); `…_vs_lmdb_commit` divides each upsert rate by it.
+    /// LMDB write path of that commit size; `…_vs_lmdb_commit` divides each upsert rate
+    /// by it.
     /// `<enc>_upsert_pipelined_…`: the same durable upserts with two batches in flight
     /// (bytes per record taken from the serial run: the same records, batches and
     /// commits).
@@ -377,18 +377,16 @@ struct TiersBench: ParsableCommand {
             let written0 = Machine.bytesWritten()
             let seconds = try timedUpserts(c, data: data, filler: filler)
             let perRecord = (Machine.bytesWritten() - written0) / Double(durableN)
-            let probe = Machine.diskWriteMBps(directory: path)
-            let lmdb = Machine.lmdbCommitMBps(directory: path, bytes: Int(perRecord * 1000))
+            let probes = Machine.diskProbes(directory: path, commitBytes: Int(perRecord * 1000))
             let unsynced = try unsyncedUpsertsPerSecond(e, root: root + "-nosync-" + e.rawValue, data: data, filler: filler)
-            // The disk writes at least as fast as LMDB's commits were seen to write.
-            disk = max(disk, probe, lmdb)
-            lmdbCommit = max(lmdbCommit, lmdb)
+            disk = max(disk, probes.best)
+            lmdbCommit = max(lmdbCommit, probes.lmdb)
             let key = Self.key(e)
-            note("\(key)_lmdb_commit_mbs", lmdb)
+            note("\(key)_lmdb_commit_mbs", probes.lmdb)
             rates.append((key + "_upsert", Double(durableN) / seconds, perRecord))
             note("\(key)_upsert_per_s", Double(durableN) / seconds)
             note("\(key)_upsert_bytes_written_per_record", perRecord)
-            note("\(key)_disk_probe_mbs", probe)
+            note("\(key)_disk_probe_mbs", probes.fdatasync)
             // The same upserts without fsync: what the CPU allows, so 1 − durable / unsynced
             // is the share of a durable upsert spent waiting for the disk.
             note("\(key)_upsert_nosync_per_s", unsynced)
@@ -403,7 +401,6 @@ struct TiersBench: ParsableCommand {
         }
         note("disk_write_mbs", disk)
         note("lmdb_commit_mbs", lmdbCommit)
-        note("lmdb_commit_disk_bound_fraction", lmdbCommit / disk)
         for r in rates {
             note("\(r.key)_disk_bound_fraction", r.perSecond * r.perRecord / (disk * 1e6))
             note("\(r.key)_vs_lmdb_commit", r.perSecond * r.perRecord / (lmdbCommit * 1e6))
